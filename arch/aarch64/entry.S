@@ -1,0 +1,191 @@
+// entry.S — exception vectors, kernel_entry/kernel_exit, ret_to_user, ret_from_fork and
+// cpu_switch_to (Linux: arch/arm64/kernel/entry.S).
+//
+// Every exception saves a full `TrapFrame` (src/arch/aarch64 trap.rs mirrors this layout)
+// on the current task's kernel stack:
+//
+//   offset   0 .. 248   x0 .. x30
+//   offset 248          sp_el0     (the user stack pointer)
+//   offset 256          elr_el1    (the user pc: where eret returns to)
+//   offset 264          spsr_el1   (the user pstate)
+//   offset 272          tpidr_el0  (the user thread pointer, set by CLONE_SETTLS)
+//   offset 280          padding    (keeps sp 16-byte aligned)
+
+.equ S_X0,        0
+.equ S_LR,        240
+.equ S_SP,        248
+.equ S_PC,        256
+.equ S_PSTATE,    264
+.equ S_TPIDR,     272
+.equ S_FRAME_SIZE, 288
+
+.macro kernel_entry
+    sub     sp, sp, #S_FRAME_SIZE
+    stp     x0, x1, [sp, #16 * 0]
+    stp     x2, x3, [sp, #16 * 1]
+    stp     x4, x5, [sp, #16 * 2]
+    stp     x6, x7, [sp, #16 * 3]
+    stp     x8, x9, [sp, #16 * 4]
+    stp     x10, x11, [sp, #16 * 5]
+    stp     x12, x13, [sp, #16 * 6]
+    stp     x14, x15, [sp, #16 * 7]
+    stp     x16, x17, [sp, #16 * 8]
+    stp     x18, x19, [sp, #16 * 9]
+    stp     x20, x21, [sp, #16 * 10]
+    stp     x22, x23, [sp, #16 * 11]
+    stp     x24, x25, [sp, #16 * 12]
+    stp     x26, x27, [sp, #16 * 13]
+    stp     x28, x29, [sp, #16 * 14]
+    mrs     x21, sp_el0
+    mrs     x22, elr_el1
+    mrs     x23, spsr_el1
+    mrs     x24, tpidr_el0
+    stp     x30, x21, [sp, #S_LR]
+    stp     x22, x23, [sp, #S_PC]
+    str     x24, [sp, #S_TPIDR]
+.endm
+
+.macro kernel_exit
+    ldp     x22, x23, [sp, #S_PC]
+    ldp     x30, x21, [sp, #S_LR]
+    ldr     x24, [sp, #S_TPIDR]
+    msr     elr_el1, x22
+    msr     spsr_el1, x23
+    msr     sp_el0, x21
+    msr     tpidr_el0, x24
+    ldp     x0, x1, [sp, #16 * 0]
+    ldp     x2, x3, [sp, #16 * 1]
+    ldp     x4, x5, [sp, #16 * 2]
+    ldp     x6, x7, [sp, #16 * 3]
+    ldp     x8, x9, [sp, #16 * 4]
+    ldp     x10, x11, [sp, #16 * 5]
+    ldp     x12, x13, [sp, #16 * 6]
+    ldp     x14, x15, [sp, #16 * 7]
+    ldp     x16, x17, [sp, #16 * 8]
+    ldp     x18, x19, [sp, #16 * 9]
+    ldp     x20, x21, [sp, #16 * 10]
+    ldp     x22, x23, [sp, #16 * 11]
+    ldp     x24, x25, [sp, #16 * 12]
+    ldp     x26, x27, [sp, #16 * 13]
+    ldp     x28, x29, [sp, #16 * 14]
+    add     sp, sp, #S_FRAME_SIZE
+    eret
+.endm
+
+// One vector slot is 0x80 bytes; each just branches to its handler below.
+.macro ventry label
+    .balign 0x80
+    b       \label
+.endm
+
+// An exception the kernel never expects: report it (decoded) and stop.
+.macro invalid_entry name, kind
+\name:
+    kernel_entry
+    mov     x0, sp
+    mov     x1, #\kind
+    bl      bad_mode
+    b       .
+.endm
+
+.section .text, "ax"
+.balign 0x800
+.global vectors
+vectors:
+    ventry  el1t_sync_invalid           // current EL, SP_EL0: never used
+    ventry  el1t_irq_invalid
+    ventry  el1t_fiq_invalid
+    ventry  el1t_error_invalid
+    ventry  el1h_sync                   // current EL, SP_ELx: the kernel itself
+    ventry  el1h_irq
+    ventry  el1h_fiq_invalid
+    ventry  el1h_error_invalid
+    ventry  el0_sync                    // lower EL, AArch64: user programs
+    ventry  el0_irq
+    ventry  el0_fiq_invalid
+    ventry  el0_error_invalid
+    ventry  el0_32_invalid              // lower EL, AArch32: not supported
+    ventry  el0_32_invalid
+    ventry  el0_32_invalid
+    ventry  el0_32_invalid
+
+invalid_entry el1t_sync_invalid, 0
+invalid_entry el1t_irq_invalid, 1
+invalid_entry el1t_fiq_invalid, 2
+invalid_entry el1t_error_invalid, 3
+invalid_entry el1h_fiq_invalid, 6
+invalid_entry el1h_error_invalid, 7
+invalid_entry el0_fiq_invalid, 10
+invalid_entry el0_error_invalid, 11
+invalid_entry el0_32_invalid, 12
+
+el1h_sync:
+    kernel_entry
+    mov     x0, sp
+    bl      el1h_sync_handler           // page faults in uaccess, or a kernel bug
+    kernel_exit
+
+el1h_irq:
+    kernel_entry
+    mov     x0, sp
+    bl      el1h_irq_handler            // only taken while idling in wfi
+    kernel_exit
+
+el0_sync:
+    kernel_entry
+    mov     x0, sp
+    bl      el0_sync_handler            // svc, page faults, everything else a user does
+    b       ret_to_user
+
+el0_irq:
+    kernel_entry
+    mov     x0, sp
+    bl      el0_irq_handler             // timer tick: may reschedule
+    b       ret_to_user
+
+// The one way back to EL0: syscalls, faults, interrupts and new tasks all leave here.
+.global ret_to_user
+ret_to_user:
+    mov     x0, sp
+    bl      prepare_exit_to_user        // preemption and pending SIGKILL (may not return)
+    kernel_exit
+
+// A new task's first instruction: copy_thread() points its saved lr here, so the first
+// cpu_switch_to() into the child "returns" to ret_from_fork on the child's kernel stack,
+// whose top holds a copy of the parent's user TrapFrame.
+.global ret_from_fork
+.type ret_from_fork, %function
+ret_from_fork:
+    bl      schedule_tail               // finish the switch; CLONE_CHILD_SETTID write
+    cbz     x19, 1f                     // x19 != 0: a kernel thread, fn in x19, arg in x20
+    mov     x0, x20
+    blr     x19                         // kernel threads never return
+1:  str     xzr, [sp, #S_X0]            // the child's fork()/clone() returns 0
+    b       ret_to_user
+.size ret_from_fork, . - ret_from_fork
+
+// cpu_switch_to(prev: *mut CpuContext, next: *const CpuContext)
+// Saves the callee-saved registers, sp and lr of the running task into *prev and loads
+// those of *next. "Returning" then continues wherever next last called cpu_switch_to
+// (or in ret_from_fork for a new task). x0 (prev) is preserved for the caller.
+.global cpu_switch_to
+.type cpu_switch_to, %function
+cpu_switch_to:
+    mov     x10, sp
+    stp     x19, x20, [x0, #16 * 0]
+    stp     x21, x22, [x0, #16 * 1]
+    stp     x23, x24, [x0, #16 * 2]
+    stp     x25, x26, [x0, #16 * 3]
+    stp     x27, x28, [x0, #16 * 4]
+    stp     x29, x10, [x0, #16 * 5]
+    str     x30, [x0, #16 * 6]
+    ldp     x19, x20, [x1, #16 * 0]
+    ldp     x21, x22, [x1, #16 * 1]
+    ldp     x23, x24, [x1, #16 * 2]
+    ldp     x25, x26, [x1, #16 * 3]
+    ldp     x27, x28, [x1, #16 * 4]
+    ldp     x29, x10, [x1, #16 * 5]
+    ldr     x30, [x1, #16 * 6]
+    mov     sp, x10
+    ret
+.size cpu_switch_to, . - cpu_switch_to

@@ -1,0 +1,21 @@
+//! A small AArch64 teaching kernel with a Linux-style fork/clone/copy-on-write path.
+//!
+//! Portable logic (memory management, loaders, flag checks) compiles for the host too and
+//! is unit-tested there; the arch layer and everything that needs the hardware is built
+//! only for `aarch64-unknown-none` (`target_os = "none"`). See docs/architecture.md.
+
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+
+#[cfg(target_os = "none")]
+#[path = "../arch/aarch64/mod.rs"]
+pub mod arch;
+#[cfg(not(target_os = "none"))]
+#[path = "../arch/host/mod.rs"]
+pub mod arch;
+
+pub mod loader;
+pub mod mm;
+pub mod syscall;
+pub mod task;

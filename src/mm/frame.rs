@@ -1,0 +1,230 @@
+//! Physical frame allocator with a reference count per 4 KiB frame.
+//!
+//! Linux keeps a `struct page` per frame with a `_refcount`; copy-on-write depends on it
+//! (mm/memory.c `do_wp_page` copies only when a frame is mapped more than once). Here the
+//! counts live in one array indexed by frame number, and free frames on a stack, so
+//! allocation and free are O(1). `in_use()` is what the leak checks compare against a
+//! baseline after every test program.
+
+use alloc::vec::Vec;
+
+use crate::arch;
+
+pub const PAGE_SIZE: usize = 4096;
+pub const PAGE_SHIFT: usize = 12;
+
+/// A physical address. Kept distinct from virtual addresses so the two can't be mixed up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PhysAddr(pub usize);
+
+impl PhysAddr {
+    pub fn as_usize(self) -> usize {
+        self.0
+    }
+    /// The kernel-virtual pointer to this physical address (through the linear map).
+    pub fn as_ptr(self) -> *mut u8 {
+        arch::phys_to_virt(self.0)
+    }
+}
+
+/// Refcount value marking a frame the allocator must never hand out (kernel image, DTB,
+/// initrd, holes).
+const RESERVED: u16 = u16::MAX;
+
+pub struct FrameAllocator {
+    base: usize,
+    refcount: Vec<u16>,
+    free: Vec<u32>,
+    managed: usize,
+    /// Fault injection for tests: fail every allocation after this many more succeed.
+    fail_after: Option<usize>,
+}
+
+impl FrameAllocator {
+    /// An allocator for the frames in `[base, base + nframes * PAGE_SIZE)`, all reserved
+    /// until `add_free_range` releases them.
+    pub fn new(base: PhysAddr, nframes: usize) -> Self {
+        assert!(base.0 % PAGE_SIZE == 0, "frame allocator base must be page aligned");
+        FrameAllocator {
+            base: base.0,
+            refcount: alloc::vec![RESERVED; nframes],
+            free: Vec::with_capacity(nframes),
+            managed: 0,
+            fail_after: None,
+        }
+    }
+
+    /// Hands the frames of `[start, end)` (page aligned, within the allocator) to the pool.
+    pub fn add_free_range(&mut self, start: PhysAddr, end: PhysAddr) {
+        // Push in descending order so low frames are handed out first (easier to read in gdb).
+        let (first, last) = (self.index(start), self.index(end));
+        for idx in (first..last).rev() {
+            if self.refcount[idx] == RESERVED {
+                self.refcount[idx] = 0;
+                self.free.push(idx as u32);
+                self.managed += 1;
+            }
+        }
+    }
+
+    fn index(&self, pa: PhysAddr) -> usize {
+        (pa.0 - self.base) >> PAGE_SHIFT
+    }
+
+    fn managed_index(&self, pa: PhysAddr) -> usize {
+        let idx = self.index(pa);
+        assert!(
+            self.refcount[idx] != RESERVED && self.refcount[idx] != 0,
+            "frame {:#x} is not allocated",
+            pa.0
+        );
+        idx
+    }
+
+    /// Allocates a frame with refcount 1 whose contents are undefined.
+    pub fn alloc_uninit(&mut self) -> Option<PhysAddr> {
+        if let Some(n) = self.fail_after.as_mut() {
+            if *n == 0 {
+                return None;
+            }
+            *n -= 1;
+        }
+        let idx = self.free.pop()? as usize;
+        self.refcount[idx] = 1;
+        Some(PhysAddr(self.base + (idx << PAGE_SHIFT)))
+    }
+
+    /// Allocates a zero-filled frame with refcount 1.
+    pub fn alloc_zeroed(&mut self) -> Option<PhysAddr> {
+        let pa = self.alloc_uninit()?;
+        // SAFETY: the frame was free until now, so nothing else references its memory, and
+        // the linear map covers every managed frame.
+        unsafe { core::ptr::write_bytes(pa.as_ptr(), 0, PAGE_SIZE) };
+        Some(pa)
+    }
+
+    /// Adds a reference (another mapping now points at the frame).
+    pub fn get(&mut self, pa: PhysAddr) {
+        let idx = self.managed_index(pa);
+        self.refcount[idx] += 1;
+    }
+
+    /// Drops a reference; returns true when this freed the frame.
+    pub fn put(&mut self, pa: PhysAddr) -> bool {
+        let idx = self.managed_index(pa);
+        self.refcount[idx] -= 1;
+        if self.refcount[idx] == 0 {
+            self.free.push(idx as u32);
+            true
+        } else {
+            false
+        }
+    }
+
+    pub fn refcount(&self, pa: PhysAddr) -> u16 {
+        match self.refcount.get(self.index(pa)) {
+            Some(&RESERVED) | None => 0,
+            Some(&n) => n,
+        }
+    }
+
+    /// Frames handed out and not yet freed.
+    pub fn in_use(&self) -> usize {
+        self.managed - self.free.len()
+    }
+
+    pub fn free_frames(&self) -> usize {
+        self.free.len()
+    }
+
+    /// Test hook: let `n` more allocations succeed, then fail (None = never fail).
+    pub fn fail_after(&mut self, n: Option<usize>) {
+        self.fail_after = n;
+    }
+}
+
+/// Simulated physical memory for host tests: the "physical" addresses are real host heap
+/// addresses, and the host arch layer maps them 1:1.
+#[cfg(test)]
+pub mod sim {
+    use super::*;
+
+    pub struct SimMemory {
+        _backing: Vec<u8>,
+        pub frames: FrameAllocator,
+    }
+
+    impl SimMemory {
+        pub fn new(nframes: usize) -> Self {
+            let backing = alloc::vec![0xa5u8; (nframes + 1) * PAGE_SIZE];
+            let base = (backing.as_ptr() as usize + PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+            let mut frames = FrameAllocator::new(PhysAddr(base), nframes);
+            frames.add_free_range(PhysAddr(base), PhysAddr(base + nframes * PAGE_SIZE));
+            SimMemory { _backing: backing, frames }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sim::SimMemory;
+    use super::*;
+
+    #[test]
+    fn alloc_counts_and_frees() {
+        let mut m = SimMemory::new(4);
+        let f = &mut m.frames;
+        assert_eq!(f.in_use(), 0);
+        let a = f.alloc_zeroed().unwrap();
+        let b = f.alloc_zeroed().unwrap();
+        assert_ne!(a, b);
+        assert_eq!(f.in_use(), 2);
+        // SAFETY: `a` is a frame of the simulated memory, owned by this test.
+        assert!(unsafe { core::slice::from_raw_parts(a.as_ptr(), PAGE_SIZE) }.iter().all(|&x| x == 0));
+        f.get(a);
+        assert_eq!(f.refcount(a), 2);
+        assert!(!f.put(a));
+        assert!(f.put(a));
+        assert_eq!(f.refcount(a), 0);
+        assert!(f.put(b));
+        assert_eq!(f.in_use(), 0);
+    }
+
+    #[test]
+    fn exhaustion_returns_none() {
+        let mut m = SimMemory::new(2);
+        assert!(m.frames.alloc_uninit().is_some());
+        assert!(m.frames.alloc_uninit().is_some());
+        assert!(m.frames.alloc_uninit().is_none());
+    }
+
+    #[test]
+    fn fault_injection() {
+        let mut m = SimMemory::new(8);
+        m.frames.fail_after(Some(1));
+        assert!(m.frames.alloc_uninit().is_some());
+        assert!(m.frames.alloc_uninit().is_none());
+        m.frames.fail_after(None);
+        assert!(m.frames.alloc_uninit().is_some());
+    }
+
+    #[test]
+    fn reserved_frames_are_never_handed_out() {
+        let backing = alloc::vec![0u8; 5 * PAGE_SIZE];
+        let base = (backing.as_ptr() as usize + PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+        let mut f = FrameAllocator::new(PhysAddr(base), 4);
+        f.add_free_range(PhysAddr(base + PAGE_SIZE), PhysAddr(base + 2 * PAGE_SIZE));
+        assert_eq!(f.alloc_uninit(), Some(PhysAddr(base + PAGE_SIZE)));
+        assert_eq!(f.alloc_uninit(), None);
+        assert_eq!(f.refcount(PhysAddr(base)), 0);
+    }
+
+    #[test]
+    #[should_panic(expected = "not allocated")]
+    fn double_free_is_caught() {
+        let mut m = SimMemory::new(1);
+        let a = m.frames.alloc_uninit().unwrap();
+        m.frames.put(a);
+        m.frames.put(a);
+    }
+}

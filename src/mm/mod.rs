@@ -1,0 +1,11 @@
+//! Memory management: physical frames, page tables, copy-on-write and address spaces.
+//! Everything here is portable and runs under host `cargo test` over simulated memory;
+//! the kernel's global instances live in `mm::global` (bare-metal only).
+
+pub mod addr_space;
+pub mod cow;
+pub mod frame;
+pub mod pagetable;
+
+#[cfg(target_os = "none")]
+pub mod global;
