@@ -1,1 +1,3 @@
-//! tasks
+//! Tasks: creation (fork/clone), scheduling, exit and wait.
+
+pub mod clone_flags;

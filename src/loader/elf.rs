@@ -1,0 +1,183 @@
+//! Loading a static AArch64 ELF executable into a fresh address space (Linux:
+//! fs/binfmt_elf.c `load_elf_binary`). Parsing is done by the `elf` crate; what is the
+//! subject of the course — turning PT_LOAD segments into VMAs and pages — is here.
+
+use elf::ElfBytes;
+use elf::abi::{EM_AARCH64, ET_EXEC, PF_R, PF_W, PF_X, PT_INTERP, PT_LOAD, PT_PHDR};
+use elf::endian::LittleEndian;
+
+use crate::mm::addr_space::{AddressSpace, Prot, Vma, page_down, page_up};
+use crate::mm::frame::FrameAllocator;
+use crate::mm::pagetable::USER_TOP;
+use crate::syscall::errno::{Errno, KResult};
+
+/// Where the image ended up, for the auxiliary vector and brk.
+#[derive(Debug, PartialEq, Eq)]
+pub struct LoadedImage {
+    pub entry: usize,
+    pub phdr: usize,
+    pub phnum: usize,
+    pub phent: usize,
+    /// First page after the highest segment: the start of the heap (brk).
+    pub brk: usize,
+}
+
+fn prot_of(p_flags: u32) -> Prot {
+    let mut prot = Prot::empty();
+    prot.set(Prot::READ, p_flags & PF_R != 0);
+    prot.set(Prot::WRITE, p_flags & PF_W != 0);
+    prot.set(Prot::EXEC, p_flags & PF_X != 0);
+    prot
+}
+
+/// Maps every PT_LOAD segment of `image` into `space` (which must be empty).
+pub fn load(frames: &mut FrameAllocator, space: &mut AddressSpace, image: &[u8]) -> KResult<LoadedImage> {
+    let file = ElfBytes::<LittleEndian>::minimal_parse(image).map_err(|_| Errno::ENOEXEC)?;
+    let ehdr = file.ehdr;
+    if ehdr.e_machine != EM_AARCH64 || ehdr.e_type != ET_EXEC {
+        return Err(Errno::ENOEXEC); // only static, non-PIE AArch64 executables
+    }
+    let segments = file.segments().ok_or(Errno::ENOEXEC)?;
+    let mut phdr = None;
+    let mut brk = 0;
+    for seg in segments.iter() {
+        match seg.p_type {
+            PT_INTERP => return Err(Errno::ENOEXEC), // dynamically linked
+            PT_PHDR => phdr = Some(seg.p_vaddr as usize),
+            PT_LOAD if seg.p_memsz > 0 => {
+                let (vaddr, memsz, filesz) = (seg.p_vaddr as usize, seg.p_memsz as usize, seg.p_filesz as usize);
+                let end = vaddr.checked_add(memsz).filter(|&e| e <= USER_TOP).ok_or(Errno::ENOEXEC)?;
+                if filesz > memsz {
+                    return Err(Errno::ENOEXEC);
+                }
+                let data = image.get(seg.p_offset as usize..).and_then(|d| d.get(..filesz)).ok_or(Errno::ENOEXEC)?;
+                let start = page_down(vaddr);
+                let end = page_up(end).ok_or(Errno::ENOEXEC)?;
+                if seg.p_offset == 0 && phdr.is_none() {
+                    phdr = Some(vaddr + ehdr.e_phoff as usize);
+                }
+                // Segments may share a page (text end / data start): widen the first VMA.
+                let prot = prot_of(seg.p_flags);
+                match space.find_vma(start).copied() {
+                    Some(v) if v.end > start => {
+                        space.munmap(frames, v.start, v.end - v.start)?;
+                        let merged = Vma { start: v.start, end: end.max(v.end), prot: v.prot | prot, shared: false };
+                        space.insert_vma(merged)?;
+                    }
+                    _ => space.insert_vma(Vma { start, end, prot, shared: false })?,
+                }
+                space.write_bytes(frames, vaddr, data)?;
+                // Pre-fault the bss too, so a loaded program starts with its pages present.
+                let zeros = [0u8; 256];
+                let mut at = vaddr + filesz;
+                while at < vaddr + memsz {
+                    let n = (vaddr + memsz - at).min(zeros.len());
+                    space.write_bytes(frames, at, &zeros[..n])?;
+                    at += n;
+                }
+                brk = brk.max(end);
+            }
+            _ => {}
+        }
+    }
+    if brk == 0 {
+        return Err(Errno::ENOEXEC);
+    }
+    space.brk_start = brk;
+    space.brk = brk;
+    Ok(LoadedImage {
+        entry: ehdr.e_entry as usize,
+        phdr: phdr.unwrap_or(0),
+        phnum: ehdr.e_phnum as usize,
+        phent: ehdr.e_phentsize as usize,
+        brk,
+    })
+}
+
+/// The function symbol containing `addr`, with the offset into it (for fault reports).
+pub fn symbolize(image: &[u8], addr: usize) -> Option<(&str, usize)> {
+    let file = ElfBytes::<LittleEndian>::minimal_parse(image).ok()?;
+    let (symtab, strtab) = file.symbol_table().ok()??;
+    symtab
+        .iter()
+        .filter(|s| s.st_symtype() == elf::abi::STT_FUNC && s.st_value as usize <= addr)
+        .filter(|s| addr < (s.st_value + s.st_size.max(1)) as usize)
+        .find_map(|s| Some((strtab.get(s.st_name as usize).ok()?, addr - s.st_value as usize)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mm::frame::sim::SimMemory;
+    use crate::mm::pagetable::PteFlags;
+
+    /// A minimal static AArch64 executable: one RX segment at 0x400000 holding the headers
+    /// and 8 bytes of code, one RW segment at 0x411000 with 4 bytes of data and a bss.
+    fn tiny_elf() -> std::vec::Vec<u8> {
+        let mut f = std::vec![0u8; 0x1100];
+        let ehdr: &mut [u8] = &mut f[..64];
+        ehdr[..4].copy_from_slice(b"\x7fELF");
+        ehdr[4] = 2; // 64-bit
+        ehdr[5] = 1; // little endian
+        ehdr[6] = 1;
+        ehdr[16..18].copy_from_slice(&2u16.to_le_bytes()); // ET_EXEC
+        ehdr[18..20].copy_from_slice(&183u16.to_le_bytes()); // EM_AARCH64
+        ehdr[20..24].copy_from_slice(&1u32.to_le_bytes());
+        ehdr[24..32].copy_from_slice(&0x400078u64.to_le_bytes()); // entry
+        ehdr[32..40].copy_from_slice(&64u64.to_le_bytes()); // phoff
+        ehdr[52..54].copy_from_slice(&64u16.to_le_bytes());
+        ehdr[54..56].copy_from_slice(&56u16.to_le_bytes());
+        ehdr[56..58].copy_from_slice(&2u16.to_le_bytes()); // phnum
+        let mut ph = |i: usize, flags: u32, off: u64, vaddr: u64, filesz: u64, memsz: u64| {
+            let p = &mut f[64 + 56 * i..64 + 56 * (i + 1)];
+            p[..4].copy_from_slice(&1u32.to_le_bytes()); // PT_LOAD
+            p[4..8].copy_from_slice(&flags.to_le_bytes());
+            p[8..16].copy_from_slice(&off.to_le_bytes());
+            p[16..24].copy_from_slice(&vaddr.to_le_bytes());
+            p[24..32].copy_from_slice(&vaddr.to_le_bytes());
+            p[32..40].copy_from_slice(&filesz.to_le_bytes());
+            p[40..48].copy_from_slice(&memsz.to_le_bytes());
+            p[48..56].copy_from_slice(&0x1000u64.to_le_bytes());
+        };
+        ph(0, PF_R | PF_X, 0, 0x400000, 0x80, 0x80);
+        ph(1, PF_R | PF_W, 0x1000, 0x411000, 4, 0x2000);
+        f[0x1000..0x1004].copy_from_slice(b"data");
+        f
+    }
+
+    #[test]
+    fn loads_segments_with_their_permissions() {
+        let mut m = SimMemory::new(64);
+        let f = &mut m.frames;
+        let mut s = AddressSpace::new(f, 1).unwrap();
+        let img = load(f, &mut s, &tiny_elf()).unwrap();
+        assert_eq!(img, LoadedImage { entry: 0x400078, phdr: 0x400040, phnum: 2, phent: 56, brk: 0x413000 });
+        let (_, text) = s.pt.lookup(0x400000).unwrap();
+        assert!(text.contains(PteFlags::READ_ONLY) && !text.contains(PteFlags::UXN));
+        let (_, data) = s.pt.lookup(0x411000).unwrap();
+        assert!(!data.contains(PteFlags::READ_ONLY) && data.contains(PteFlags::UXN));
+        assert!(s.pt.lookup(0x412000).is_some(), "bss pre-faulted");
+        let mut buf = [0u8; 8];
+        s.read_bytes(0x411000, &mut buf).unwrap();
+        assert_eq!(&buf, b"data\0\0\0\0");
+        assert_eq!(s.brk, 0x413000);
+        s.destroy(f);
+        assert_eq!(f.in_use(), 0);
+    }
+
+    #[test]
+    fn rejects_what_it_cannot_run() {
+        let mut m = SimMemory::new(64);
+        let f = &mut m.frames;
+        let mut s = AddressSpace::new(f, 1).unwrap();
+        let mut wrong_machine = tiny_elf();
+        wrong_machine[18] = 62; // x86_64
+        assert_eq!(load(f, &mut s, &wrong_machine), Err(Errno::ENOEXEC));
+        assert_eq!(load(f, &mut s, b"#!/bin/sh\n"), Err(Errno::ENOEXEC));
+        let mut truncated = tiny_elf();
+        truncated.truncate(0x1002);
+        assert_eq!(load(f, &mut s, &truncated), Err(Errno::ENOEXEC));
+        s.destroy(f);
+        assert_eq!(f.in_use(), 0);
+    }
+}
