@@ -15,7 +15,33 @@ pub mod arch;
 #[path = "../arch/host/mod.rs"]
 pub mod arch;
 
+pub mod fs;
 pub mod loader;
 pub mod mm;
 pub mod syscall;
 pub mod task;
+
+#[cfg(target_os = "none")]
+pub mod boot;
+#[cfg(target_os = "none")]
+pub mod console;
+#[cfg(target_os = "none")]
+pub mod drivers;
+#[cfg(target_os = "none")]
+pub mod initrd;
+#[cfg(target_os = "none")]
+pub mod irq;
+#[cfg(target_os = "none")]
+pub mod symbols;
+
+#[cfg(target_os = "none")]
+pub use boot::{boot_args, shutdown};
+
+#[cfg(target_os = "none")]
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    arch::irq_disable();
+    console::force_unlock();
+    println!("KERNEL PANIC: {}", info);
+    arch::exit_qemu(255)
+}

@@ -84,8 +84,8 @@
     kernel_entry
     mov     x0, sp
     mov     x1, #\kind
-    bl      bad_mode
-    b       .
+    bl      bad_mode                    // panics, or kills a user task
+    b       ret_to_user
 .endm
 
 .section .text, "ax"

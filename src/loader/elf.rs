@@ -59,12 +59,8 @@ pub fn load(frames: &mut FrameAllocator, space: &mut AddressSpace, image: &[u8])
                 // Segments may share a page (text end / data start): widen the first VMA.
                 let prot = prot_of(seg.p_flags);
                 match space.find_vma(start).copied() {
-                    Some(v) if v.end > start => {
-                        space.munmap(frames, v.start, v.end - v.start)?;
-                        let merged = Vma { start: v.start, end: end.max(v.end), prot: v.prot | prot, shared: false };
-                        space.insert_vma(merged)?;
-                    }
-                    _ => space.insert_vma(Vma { start, end, prot, shared: false })?,
+                    Some(v) => space.widen_vma(frames, v.start, end.max(v.end), v.prot | prot)?,
+                    None => space.insert_vma(Vma { start, end, prot, shared: false })?,
                 }
                 space.write_bytes(frames, vaddr, data)?;
                 // Pre-fault the bss too, so a loaded program starts with its pages present.
@@ -98,11 +94,13 @@ pub fn load(frames: &mut FrameAllocator, space: &mut AddressSpace, image: &[u8])
 pub fn symbolize(image: &[u8], addr: usize) -> Option<(&str, usize)> {
     let file = ElfBytes::<LittleEndian>::minimal_parse(image).ok()?;
     let (symtab, strtab) = file.symbol_table().ok()??;
+    // Functions, and untyped labels from assembly (like _start): the closest one below.
     symtab
         .iter()
-        .filter(|s| s.st_symtype() == elf::abi::STT_FUNC && s.st_value as usize <= addr)
-        .filter(|s| addr < (s.st_value + s.st_size.max(1)) as usize)
-        .find_map(|s| Some((strtab.get(s.st_name as usize).ok()?, addr - s.st_value as usize)))
+        .filter(|s| matches!(s.st_symtype(), elf::abi::STT_FUNC | elf::abi::STT_NOTYPE) && s.st_name != 0)
+        .filter(|s| s.st_value as usize <= addr && (s.st_size == 0 || addr < (s.st_value + s.st_size) as usize))
+        .max_by_key(|s| s.st_value)
+        .and_then(|s| Some((strtab.get(s.st_name as usize).ok()?, addr - s.st_value as usize)))
 }
 
 #[cfg(test)]
@@ -161,6 +159,35 @@ mod tests {
         s.read_bytes(0x411000, &mut buf).unwrap();
         assert_eq!(&buf, b"data\0\0\0\0");
         assert_eq!(s.brk, 0x413000);
+        s.destroy(f);
+        assert_eq!(f.in_use(), 0);
+    }
+
+    #[test]
+    fn segments_sharing_a_page_keep_both_contents() {
+        let mut img = tiny_elf();
+        // Text covers the headers plus "CODE" at 0xb8; data moves into the same page
+        // (vaddr 0x400100, file offset 0x100).
+        let text = &mut img[64..64 + 56];
+        text[32..40].copy_from_slice(&0xc0u64.to_le_bytes());
+        text[40..48].copy_from_slice(&0xc0u64.to_le_bytes());
+        let data = &mut img[64 + 56..64 + 112];
+        data[8..16].copy_from_slice(&0x100u64.to_le_bytes());
+        data[16..24].copy_from_slice(&0x400100u64.to_le_bytes());
+        data[24..32].copy_from_slice(&0x400100u64.to_le_bytes());
+        img[0xb8..0xbc].copy_from_slice(b"CODE");
+        img[0x100..0x104].copy_from_slice(b"DATA");
+        let mut m = SimMemory::new(64);
+        let f = &mut m.frames;
+        let mut s = AddressSpace::new(f, 1).unwrap();
+        load(f, &mut s, &img).unwrap();
+        let mut buf = [0u8; 4];
+        s.read_bytes(0x4000b8, &mut buf).unwrap();
+        assert_eq!(&buf, b"CODE", "the first segment survives the second");
+        s.read_bytes(0x400100, &mut buf).unwrap();
+        assert_eq!(&buf, b"DATA");
+        let (_, flags) = s.pt.lookup(0x400000).unwrap();
+        assert!(!flags.contains(PteFlags::READ_ONLY) && !flags.contains(PteFlags::UXN), "RWX union of both");
         s.destroy(f);
         assert_eq!(f.in_use(), 0);
     }

@@ -143,6 +143,18 @@ impl AddressSpace {
         Ok(())
     }
 
+    /// Grows the VMA starting at `start` to `end` with permissions `prot`, keeping its
+    /// pages (the ELF loader, when two segments share a page).
+    pub fn widen_vma(&mut self, frames: &FrameAllocator, start: usize, end: usize, prot: Prot) -> KResult<()> {
+        let old = self.vmas.remove(&start).ok_or(Errno::EINVAL)?;
+        if self.overlaps(old.end, end) {
+            self.vmas.insert(start, old);
+            return Err(Errno::ENOMEM);
+        }
+        self.vmas.insert(start, Vma { end, prot, ..old });
+        self.mprotect(frames, start, end - start, prot)
+    }
+
     /// Splits the VMA containing `at` so that a VMA boundary falls on `at`.
     fn split_at(&mut self, at: usize) {
         let Some(&v) = self.find_vma(at) else { return };

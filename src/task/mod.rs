@@ -1,3 +1,188 @@
-//! Tasks: creation (fork/clone), scheduling, exit and wait.
+//! Tasks: creation (fork/clone), scheduling, exit and wait. Linux: `struct task_struct`
+//! (include/linux/sched.h), kernel/fork.c, kernel/exit.c, kernel/sched/core.c.
+//!
+//! A task is one thread. A process is a thread group: the tasks sharing a `tgid`, whose
+//! leader is the task with `tid == tgid`. What CLONE_* flags share is held through `Arc`s,
+//! so "shared" means "the same Arc" and "copied" means "a new Arc with a copy inside".
 
 pub mod clone_flags;
+
+#[cfg(target_os = "none")]
+pub mod exec;
+#[cfg(target_os = "none")]
+pub mod exit;
+#[cfg(target_os = "none")]
+pub mod fork;
+#[cfg(target_os = "none")]
+pub mod futex;
+#[cfg(target_os = "none")]
+pub mod sched;
+#[cfg(target_os = "none")]
+pub mod signal;
+#[cfg(target_os = "none")]
+pub mod wait;
+
+#[cfg(target_os = "none")]
+pub use kernel_task::*;
+
+#[cfg(target_os = "none")]
+mod kernel_task {
+    use alloc::alloc::{Layout, alloc, dealloc};
+    use alloc::string::String;
+    use alloc::sync::Arc;
+    use core::cell::UnsafeCell;
+
+    use spin::Mutex;
+
+    use super::signal::SigHand;
+    use crate::arch::CpuContext;
+    use crate::fs::{FdTable, FsStruct};
+    use crate::mm::global::Mm;
+    use crate::syscall::errno::{Errno, KResult};
+
+    pub type Tid = u32;
+
+    /// Each task's kernel stack; its top holds the user TrapFrame while in the kernel.
+    pub const KSTACK_SIZE: usize = 16 * 1024;
+    /// Most tasks that may exist at once (clone gives -EAGAIN beyond; Linux: pid_max).
+    pub const MAX_TASKS: usize = 64;
+
+    pub struct KernelStack(*mut u8);
+
+    impl KernelStack {
+        const LAYOUT: Layout = match Layout::from_size_align(KSTACK_SIZE, 16) {
+            Ok(l) => l,
+            Err(_) => panic!("bad kernel stack layout"),
+        };
+
+        pub fn new() -> KResult<KernelStack> {
+            // SAFETY: the layout has non-zero size; a null result is handled.
+            let p = unsafe { alloc(Self::LAYOUT) };
+            if p.is_null() { Err(Errno::ENOMEM) } else { Ok(KernelStack(p)) }
+        }
+
+        pub fn top(&self) -> usize {
+            self.0 as usize + KSTACK_SIZE
+        }
+    }
+
+    impl Drop for KernelStack {
+        fn drop(&mut self) {
+            // SAFETY: allocated in `new` with the same layout, freed once.
+            unsafe { dealloc(self.0, Self::LAYOUT) }
+        }
+    }
+
+    /// Where a sleeping task waits (xv6's "channel").
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum WaitChan {
+        /// wait4 in the process `tgid`: a child changed state.
+        Child(Tid),
+        /// A vfork parent waiting for the child `tid` to exit or exec.
+        Vfork(Tid),
+        /// A futex word (see futex.rs for the key).
+        Futex(crate::task::futex::FutexKey),
+        /// A pipe's buffer changed.
+        Pipe(usize),
+        /// nanosleep: only the deadline wakes it.
+        Timer,
+    }
+
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum TaskState {
+        Runnable,
+        Running,
+        Sleeping { chan: WaitChan, deadline: Option<u64>, seq: u64 },
+        /// Exited, waiting for the parent's wait4.
+        Zombie,
+        /// Reaped, or an exited thread; only references keep it alive.
+        Dead,
+    }
+
+    /// Thread-group-wide state (Linux `struct signal_struct`): shared with CLONE_THREAD.
+    pub struct SignalStruct {
+        pub inner: Mutex<SignalInner>,
+    }
+
+    pub struct SignalInner {
+        /// Threads of the group that have not exited yet.
+        pub live: usize,
+        /// Set by exit_group or a fatal signal: the status every thread exits with.
+        pub group_exit: Option<u32>,
+    }
+
+    impl SignalStruct {
+        pub fn new() -> Arc<SignalStruct> {
+            Arc::new(SignalStruct { inner: Mutex::new(SignalInner { live: 1, group_exit: None }) })
+        }
+    }
+
+    pub struct Task {
+        pub tid: Tid,
+        pub tgid: Tid,
+        kstack: Option<KernelStack>,
+        context: UnsafeCell<CpuContext>,
+        pub inner: Mutex<TaskInner>,
+    }
+
+    // SAFETY: `context` is only touched by the scheduler (schedule/copy_thread) on the one
+    // CPU with IRQs masked, never concurrently; everything else is behind the Mutex.
+    unsafe impl Sync for Task {}
+    // SAFETY: as above; the kernel stack pointer is owned by the task.
+    unsafe impl Send for Task {}
+
+    pub struct TaskInner {
+        pub name: String,
+        pub state: TaskState,
+        /// The parent process's tgid (Linux `real_parent`).
+        pub parent: Tid,
+        pub mm: Option<Arc<Mm>>,
+        pub files: Option<Arc<Mutex<FdTable>>>,
+        pub fs: Option<Arc<Mutex<FsStruct>>>,
+        pub sighand: Option<Arc<Mutex<SigHand>>>,
+        pub signal: Arc<SignalStruct>,
+        /// Signal sent to the parent at exit (SIGCHLD for fork; 0 for threads).
+        pub exit_signal: u32,
+        /// The wait status once exited (Linux encoding: code << 8, or the signal).
+        pub exit_status: u32,
+        /// CLONE_CHILD_SETTID: written by the child in schedule_tail.
+        pub set_child_tid: usize,
+        /// CLONE_CHILD_CLEARTID / set_tid_address: cleared and futex-woken at exit.
+        pub clear_child_tid: usize,
+        /// CLONE_VFORK: the parent sleeps until this task exits (or execs).
+        pub vfork_parent: Option<Tid>,
+        /// A fatal signal is pending: the task dies on its way back to user mode.
+        pub killed: Option<u32>,
+        pub woke_by_timeout: bool,
+    }
+
+    impl Task {
+        pub fn new(tid: Tid, tgid: Tid, kstack: Option<KernelStack>, inner: TaskInner) -> Arc<Task> {
+            Arc::new(Task { tid, tgid, kstack, context: UnsafeCell::new(CpuContext::default()), inner: Mutex::new(inner) })
+        }
+
+        pub fn kstack_top(&self) -> usize {
+            self.kstack.as_ref().map(|k| k.top()).unwrap_or(0)
+        }
+
+        pub fn context_ptr(&self) -> *mut CpuContext {
+            self.context.get()
+        }
+
+        pub fn name(&self) -> String {
+            self.inner.lock().name.clone()
+        }
+
+        pub fn mm(&self) -> Option<Arc<Mm>> {
+            self.inner.lock().mm.clone()
+        }
+
+        pub fn image(&self) -> Option<&'static [u8]> {
+            self.inner.lock().mm.as_ref().map(|m| m.image)
+        }
+
+        pub fn is_group_leader(&self) -> bool {
+            self.tid == self.tgid
+        }
+    }
+}

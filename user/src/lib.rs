@@ -1,1 +1,126 @@
+//! ulib: the few lines of "libc" the test programs need — Linux system calls, output,
+//! and a test-result convention: each program prints one line `name: ok` or
+//! `name: FAILED reason` and exits 0 or 1.
+
 #![no_std]
+
+pub mod arch {
+    mod aarch64;
+    pub use aarch64::*;
+}
+
+pub mod sys;
+
+use core::fmt::{self, Write};
+
+pub use sys::*;
+
+/// Writes formatted text to stdout through a small stack buffer (one write per call).
+pub struct Out {
+    buf: [u8; 512],
+    len: usize,
+    fd: i32,
+}
+
+impl Out {
+    pub fn new(fd: i32) -> Out {
+        Out { buf: [0; 512], len: 0, fd }
+    }
+    pub fn flush(&mut self) {
+        if self.len > 0 {
+            sys::write(self.fd, &self.buf[..self.len]);
+            self.len = 0;
+        }
+    }
+}
+
+impl Write for Out {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for &b in s.as_bytes() {
+            if self.len == self.buf.len() {
+                self.flush();
+            }
+            self.buf[self.len] = b;
+            self.len += 1;
+        }
+        Ok(())
+    }
+}
+
+pub fn print_fmt(args: fmt::Arguments) {
+    let mut out = Out::new(1);
+    let _ = out.write_fmt(args);
+    out.flush();
+}
+
+#[macro_export]
+macro_rules! print {
+    ($($arg:tt)*) => ($crate::print_fmt(format_args!($($arg)*)));
+}
+
+#[macro_export]
+macro_rules! println {
+    () => ($crate::print!("\n"));
+    ($($arg:tt)*) => ($crate::print_fmt(format_args!("{}\n", format_args!($($arg)*))));
+}
+
+/// Fails the current test: prints `name: FAILED why` and exits 1.
+#[macro_export]
+macro_rules! fail {
+    ($name:expr, $($arg:tt)*) => {{
+        $crate::println!("{}: FAILED {}", $name, format_args!($($arg)*));
+        $crate::sys::exit_group(1)
+    }};
+}
+
+/// Asserts inside a test program.
+#[macro_export]
+macro_rules! check {
+    ($name:expr, $cond:expr, $($arg:tt)*) => {
+        if !$cond {
+            $crate::fail!($name, "{} ({})", format_args!($($arg)*), stringify!($cond));
+        }
+    };
+}
+
+/// Command-line arguments and environment from the initial stack.
+pub struct Args {
+    pub argc: usize,
+    argv: *const *const u8,
+}
+
+impl Args {
+    pub fn get(&self, i: usize) -> Option<&'static str> {
+        if i >= self.argc {
+            return None;
+        }
+        // SAFETY: the kernel laid out argc valid, NUL-terminated argv strings.
+        unsafe {
+            let p = *self.argv.add(i);
+            let mut n = 0;
+            while *p.add(n) != 0 {
+                n += 1;
+            }
+            core::str::from_utf8(core::slice::from_raw_parts(p, n)).ok()
+        }
+    }
+}
+
+unsafe extern "Rust" {
+    fn main(args: Args) -> i32;
+}
+
+#[unsafe(no_mangle)]
+extern "C" fn __ulib_start(sp: *const usize) -> ! {
+    // SAFETY: at entry sp points at argc followed by argv (System V AArch64 ABI).
+    let args = unsafe { Args { argc: *sp, argv: sp.add(1) as *const *const u8 } };
+    // SAFETY: every program defines `main` with this signature (see the bins).
+    let code = unsafe { main(args) };
+    sys::exit_group(code)
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    println!("user panic: {}", info);
+    sys::exit_group(101)
+}

@@ -1,0 +1,80 @@
+# teachos — build, run, test and debug the kernel under qemu-system-aarch64 -M virt.
+#
+#   make run                 boot the demo program (QEMU exits when it does)
+#   make run INIT=path/elf   run any static AArch64 Linux ELF as the first process
+#   make test                host unit tests + QEMU user-program tests + tool checks
+#   make gdb                 QEMU halted with a gdb stub, gdb-multiarch attached
+#   make bench               fork/COW benchmarks in guest instructions (-icount)
+#   make lint                cargo fmt --check and clippy
+#
+# Variables: PROFILE=release|dev (dev keeps stepping sensible), LOG=info|debug|trace,
+# MEM=256M, INIT=..., ARGS="init args", GDB_PORT (default: 1234 + uid).
+
+PROFILE ?= release
+LOG ?= info
+MEM ?= 256M
+INIT ?=
+ARGS ?=
+TIMEOUT ?= 60
+GDB_PORT ?= $(shell echo $$((1234 + $$(id -u) % 20000)))
+
+TARGET := aarch64-unknown-none
+CARGO_PROFILE := $(if $(filter dev,$(PROFILE)),dev,release)
+OUT := target/$(TARGET)/$(if $(filter dev,$(PROFILE)),debug,release)
+BUILD := build
+KERNEL_ELF := $(OUT)/kernel
+IMAGE := $(BUILD)/Image
+INITRD := $(BUILD)/initrd.cpio
+SYSROOT_BIN = $(shell rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin
+QEMU := qemu-system-aarch64
+QEMU_ARGS = -M virt -cpu cortex-a72 -m $(MEM) -nographic -nic none -no-reboot \
+            -semihosting-config enable=on,target=native \
+            -kernel $(IMAGE) -initrd $(INITRD)
+INIT_PATH := $(if $(INIT),/init,/bin/hello)
+CMDLINE = semihosting init=$(INIT_PATH)$(if $(ARGS), -- $(ARGS))
+
+.PHONY: all setup build run test unit qemu-test e2e gdb gdb-batch bench lint clean
+
+all: build
+
+setup:
+	@ci/setup.sh
+
+build: setup
+	KERNEL_LOG=$(LOG) cargo build --profile $(CARGO_PROFILE) -p kernel -p user --target $(TARGET)
+	@mkdir -p $(BUILD)
+	$(SYSROOT_BIN)/llvm-objcopy -O binary $(KERNEL_ELF) $(IMAGE)
+	$(SYSROOT_BIN)/llvm-nm -n $(KERNEL_ELF) | grep -i ' t ' > $(BUILD)/System.map
+	@ci/mkinitrd.sh $(OUT) $(BUILD) "$(INIT)"
+
+run: build
+	@timeout --foreground 600 $(QEMU) $(QEMU_ARGS) -append "$(CMDLINE)"
+
+test: build
+	@ci/test.sh $(OUT) $(BUILD)
+
+unit: setup
+	cargo test --lib -p kernel --target x86_64-unknown-linux-gnu
+
+qemu-test: build
+	@ONLY=qemu ci/test.sh $(OUT) $(BUILD)
+
+gdb: build
+	@echo "QEMU is halted at reset with a gdb stub on 127.0.0.1:$(GDB_PORT); gdb-multiarch attaches."
+	@echo "Try: break kernel_main / break ret_from_fork / continue. Quit gdb to stop QEMU."
+	@$(QEMU) $(QEMU_ARGS) -append "$(CMDLINE)" -S -gdb tcp:127.0.0.1:$(GDB_PORT) -display none \
+	    -serial file:$(BUILD)/gdb-console.log & echo $$! > $(BUILD)/qemu.pid; \
+	gdb-multiarch -q $(KERNEL_ELF) -ex "target remote 127.0.0.1:$(GDB_PORT)"; \
+	kill $$(cat $(BUILD)/qemu.pid) 2>/dev/null; rm -f $(BUILD)/qemu.pid
+
+bench: build
+	@ci/bench.sh $(OUT) $(BUILD)
+
+lint: setup
+	cargo fmt --all -- --check
+	cargo clippy -p kernel -p user --target $(TARGET) -- -D warnings
+	cargo clippy --lib -p kernel --target x86_64-unknown-linux-gnu --tests -- -D warnings
+
+clean:
+	cargo clean
+	rm -rf $(BUILD)

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing need, when it is missing:
+# QEMU (qemu-system-arm), gdb-multiarch, cpio; the aarch64-unknown-none Rust target and
+# the llvm-tools, rustfmt and clippy components (RUSTUP_AUTO_INSTALL=0 installs nothing).
+set -euo pipefail
+missing=()
+command -v qemu-system-aarch64 >/dev/null || missing+=(qemu-system-arm)
+command -v gdb-multiarch >/dev/null || missing+=(gdb-multiarch)
+command -v cpio >/dev/null || missing+=(cpio)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "setup: missing packages; run: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+toolchain=$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)
+if ! rustup toolchain list | grep -q "^$toolchain"; then
+  rustup toolchain install "$toolchain" --profile minimal
+fi
+if ! rustup target list --installed --toolchain "$toolchain" | grep -q aarch64-unknown-none; then
+  rustup target add --toolchain "$toolchain" aarch64-unknown-none
+fi
+installed=$(rustup component list --installed --toolchain "$toolchain")
+for c in llvm-tools rustfmt clippy; do
+  grep -q "^$c" <<<"$installed" || rustup component add --toolchain "$toolchain" "$c"
+done

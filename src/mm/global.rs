@@ -1,0 +1,139 @@
+//! The kernel's instances of the memory-management types: the frame allocator, the heap,
+//! ASIDs, and `Mm` — a reference-counted user address space shared by CLONE_VM tasks
+//! (Linux: `struct mm_struct` with `mm_users`; here `Arc<Mm>`).
+
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use buddy_system_allocator::LockedHeap;
+use spin::Mutex;
+
+use super::addr_space::{Access, AddressSpace, FaultError, FaultFix};
+use super::frame::FrameAllocator;
+use crate::arch;
+use crate::syscall::errno::{Errno, KResult};
+
+#[global_allocator]
+pub static HEAP: LockedHeap<32> = LockedHeap::empty();
+
+pub static FRAMES: Mutex<Option<FrameAllocator>> = Mutex::new(None);
+
+/// Runs `f` with the frame allocator locked.
+pub fn with_frames<R>(f: impl FnOnce(&mut FrameAllocator) -> R) -> R {
+    f(FRAMES.lock().as_mut().expect("frame allocator not initialised"))
+}
+
+pub fn frames_in_use() -> usize {
+    with_frames(|f| f.in_use())
+}
+
+pub fn heap_in_use() -> usize {
+    HEAP.lock().stats_alloc_actual()
+}
+
+/// ASIDs 1..=MAX_ASID; 0 is the kernel's (TTBR1 entries are global anyway).
+const MAX_ASID: usize = 4096;
+static ASIDS: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+
+fn alloc_asid() -> Option<u16> {
+    let mut map = ASIDS.lock();
+    if map.is_empty() {
+        map.resize(MAX_ASID / 64, 0);
+        map[0] = 1; // ASID 0 reserved
+    }
+    let (word, bits) = map.iter_mut().enumerate().find(|(_, w)| **w != u64::MAX)?;
+    let bit = bits.trailing_ones() as usize;
+    *bits |= 1 << bit;
+    Some((word * 64 + bit) as u16)
+}
+
+fn free_asid(asid: u16) {
+    ASIDS.lock()[asid as usize / 64] &= !(1 << (asid % 64));
+}
+
+/// Counter of address spaces ever made, to tell them apart in logs and futex keys.
+static MM_IDS: AtomicUsize = AtomicUsize::new(1);
+
+/// A user address space as tasks hold it.
+pub struct Mm {
+    pub id: usize,
+    pub asid: u16,
+    space: Mutex<Option<AddressSpace>>,
+    /// The ELF image the address space was loaded from (for symbols in fault reports).
+    pub image: &'static [u8],
+}
+
+impl Mm {
+    fn wrap(space: AddressSpace, image: &'static [u8]) -> Arc<Mm> {
+        let asid = space.pt.asid();
+        Arc::new(Mm { id: MM_IDS.fetch_add(1, Ordering::Relaxed), asid, space: Mutex::new(Some(space)), image })
+    }
+
+    /// A new, empty address space.
+    pub fn new(image: &'static [u8]) -> KResult<Arc<Mm>> {
+        let asid = alloc_asid().ok_or(Errno::EAGAIN)?;
+        match with_frames(|f| AddressSpace::new(f, asid)) {
+            Some(space) => Ok(Mm::wrap(space, image)),
+            None => {
+                free_asid(asid);
+                Err(Errno::ENOMEM)
+            }
+        }
+    }
+
+    /// Runs `f` on the address space with the frame allocator. Never call uaccess inside.
+    pub fn with<R>(&self, f: impl FnOnce(&mut AddressSpace, &mut FrameAllocator) -> R) -> R {
+        let mut space = self.space.lock();
+        with_frames(|frames| f(space.as_mut().expect("mm already torn down"), frames))
+    }
+
+    /// The value for TTBR0_EL1.
+    pub fn ttbr(&self) -> u64 {
+        self.space.lock().as_ref().map(|s| s.pt.ttbr()).unwrap_or(0)
+    }
+
+    /// fork's copy (Linux `dup_mm`): copy-on-write duplicate with a new ASID.
+    pub fn dup(&self) -> KResult<Arc<Mm>> {
+        let asid = alloc_asid().ok_or(Errno::EAGAIN)?;
+        match self.with(|space, frames| space.fork(frames, asid)) {
+            Ok(child) => Ok(Mm::wrap(child, self.image)),
+            Err(e) => {
+                free_asid(asid);
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Drop for Mm {
+    fn drop(&mut self) {
+        if let Some(space) = self.space.get_mut().take() {
+            with_frames(|frames| space.destroy(frames));
+        }
+        // No TLB entry of this ASID may survive into its next owner.
+        arch::flush_tlb_asid(self.asid);
+        free_asid(self.asid);
+    }
+}
+
+/// Resolves a page fault on a user address in the current task's address space (from
+/// EL0, or from a uaccess routine at EL1).
+pub fn handle_user_fault(va: usize, access: Access) -> Result<FaultFix, FaultError> {
+    let mm = crate::task::sched::current().mm().ok_or(FaultError::NotMapped)?;
+    mm.with(|space, frames| space.handle_fault(frames, va, access))
+}
+
+static EMPTY_TTBR0: spin::Once<u64> = spin::Once::new();
+
+/// A table with no entries, loaded in TTBR0 when no user address space is (so that a
+/// stray user access from the kernel faults instead of reading freed tables).
+pub fn init_empty_ttbr0(frames: &mut FrameAllocator) {
+    let root = frames.alloc_zeroed().expect("no frame for the empty TTBR0 table");
+    EMPTY_TTBR0.call_once(|| root.as_usize() as u64);
+}
+
+pub fn empty_ttbr0() -> u64 {
+    *EMPTY_TTBR0.get().expect("empty TTBR0 not initialised")
+}

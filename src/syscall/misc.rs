@@ -1,0 +1,95 @@
+//! Time, scheduling and information system calls, and the kernel's test statistics.
+
+use alloc::collections::BTreeSet;
+use core::sync::atomic::Ordering;
+
+use spin::Mutex;
+
+use super::errno::{Errno, KResult};
+use super::uaccess;
+use crate::arch::timer;
+use crate::task::WaitChan;
+use crate::task::sched::{self, WakeReason};
+
+const CLOCK_REALTIME: i32 = 0;
+const CLOCK_MONOTONIC: i32 = 1;
+const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;
+const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+const CLOCK_MONOTONIC_RAW: i32 = 4;
+const CLOCK_BOOTTIME: i32 = 7;
+
+/// All clocks count from boot (there is no RTC); that is enough for intervals.
+pub fn clock_gettime(clock: i32, ts: usize) -> KResult<usize> {
+    match clock {
+        CLOCK_REALTIME | CLOCK_MONOTONIC | CLOCK_PROCESS_CPUTIME_ID | CLOCK_THREAD_CPUTIME_ID | CLOCK_MONOTONIC_RAW
+        | CLOCK_BOOTTIME => {}
+        _ => return Err(Errno::EINVAL),
+    }
+    uaccess::put_timespec(ts, timer::now_ns())?;
+    Ok(0)
+}
+
+pub fn nanosleep(req: usize, rem: usize) -> KResult<usize> {
+    let ns = uaccess::get_timespec(req)?;
+    let deadline = timer::now_ns().saturating_add(ns);
+    match sched::sleep(WaitChan::Timer, Some(deadline)) {
+        WakeReason::Killed => {
+            if rem != 0 {
+                let _ = uaccess::put_timespec(rem, deadline.saturating_sub(timer::now_ns()));
+            }
+            Err(Errno::EINTR)
+        }
+        _ => Ok(0),
+    }
+}
+
+pub fn sched_yield() -> KResult<usize> {
+    sched::yield_now();
+    Ok(0)
+}
+
+/// Signal masks are accepted and reported empty (no handlers are ever run).
+pub fn rt_sigprocmask(how: u32, set: usize, oldset: usize, sigsetsize: usize) -> KResult<usize> {
+    if sigsetsize != 8 || how > 2 {
+        return Err(Errno::EINVAL);
+    }
+    if set != 0 {
+        uaccess::get_user_u64(set)?;
+    }
+    if oldset != 0 {
+        uaccess::put_user_u64(oldset, 0)?;
+    }
+    Ok(0)
+}
+
+pub fn uname(buf: usize) -> KResult<usize> {
+    let mut u = [0u8; 6 * 65];
+    for (i, field) in ["Linux", "teachos", "6.1.0-teachos", "#1", "aarch64", "(none)"].iter().enumerate() {
+        u[i * 65..i * 65 + field.len()].copy_from_slice(field.as_bytes());
+    }
+    uaccess::copy_to_user(buf, &u)?;
+    Ok(0)
+}
+
+/// KSTAT (not Linux): 0 = frames in use, 1 = COW copies, 2 = COW reuses (no copy),
+/// 3 = free frames, 4 = kernel heap bytes in use.
+pub fn kstat(which: usize) -> KResult<usize> {
+    use crate::mm::{cow, global};
+    Ok(match which {
+        0 => global::frames_in_use(),
+        1 => cow::COW_COPIES.load(Ordering::Relaxed),
+        2 => cow::COW_REUSES.load(Ordering::Relaxed),
+        3 => global::with_frames(|f| f.free_frames()),
+        4 => global::heap_in_use(),
+        _ => return Err(Errno::EINVAL),
+    })
+}
+
+static LOGGED: Mutex<BTreeSet<usize>> = Mutex::new(BTreeSet::new());
+
+/// Logs an unimplemented system call number the first time it is seen.
+pub fn log_unknown_once(number: usize) {
+    if LOGGED.lock().insert(number) {
+        log::warn!("unimplemented system call {} -> -ENOSYS (logged once)", number);
+    }
+}

@@ -1,0 +1,160 @@
+//! Exit (Linux kernel/exit.c): `do_exit` tears a task down in Linux's order — mm_release
+//! (CLONE_CHILD_CLEARTID, vfork), exit_mm, exit_files/fs/sighand, exit_notify (zombie,
+//! reparenting to init) — then schedules away for good. `do_group_exit` (exit_group and
+//! fatal signals) first kills the other threads of the group.
+
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicI64, Ordering};
+
+use super::sched::{self, all_tasks, current, wakeup};
+use super::{Task, TaskState, WaitChan};
+
+/// Wait-status encodings (include/uapi/linux/wait.h, the W* macros).
+pub fn exited_status(code: u32) -> u32 {
+    (code & 0xff) << 8
+}
+pub fn killed_status(sig: u32) -> u32 {
+    sig & 0x7f
+}
+
+/// Init's wait status once it has exited (-1 while it runs).
+static INIT_EXIT: AtomicI64 = AtomicI64::new(-1);
+
+pub fn init_exit_status() -> Option<u32> {
+    let v = INIT_EXIT.load(Ordering::Relaxed);
+    (v >= 0).then_some(v as u32)
+}
+
+/// Marks `task` to die with `status` and wakes it if it sleeps.
+fn kill_task(task: &Arc<Task>, status: u32) {
+    let mut inner = task.inner.lock();
+    if matches!(inner.state, TaskState::Zombie | TaskState::Dead) {
+        return;
+    }
+    inner.killed.get_or_insert(status);
+    drop(inner);
+    sched::wake_task(task);
+}
+
+/// Kills every thread of `task`'s group with `status` (exit_group, SIGKILL).
+pub fn kill_group(tgid: u32, status: u32) {
+    let mut first = true;
+    for t in all_tasks().into_iter().filter(|t| t.tgid == tgid) {
+        if first {
+            t.inner.lock().signal.inner.lock().group_exit.get_or_insert(status);
+            first = false;
+        }
+        kill_task(&t, status);
+    }
+}
+
+/// A fatal signal for the current process (a fault it cannot survive). It dies on the way
+/// back to user mode.
+pub fn force_sig(sig: u32) {
+    let cur = current();
+    kill_group(cur.tgid, killed_status(sig));
+}
+
+/// Out of memory inside a uaccess fault: the process dies, the syscall returns -EFAULT.
+pub fn mark_killed_current() {
+    force_sig(super::signal::SIGKILL);
+}
+
+/// exit_group(2).
+pub fn do_group_exit(code: u32) -> ! {
+    let cur = current();
+    kill_group(cur.tgid, exited_status(code));
+    do_exit_killed()
+}
+
+/// The exit of a task whose death is already decided (pending `killed`).
+pub fn do_exit_killed() -> ! {
+    let cur = current();
+    let status = {
+        let inner = cur.inner.lock();
+        let group = inner.signal.inner.lock().group_exit;
+        group.or(inner.killed).unwrap_or(0)
+    };
+    drop(cur);
+    do_exit(status)
+}
+
+/// exit(2) of one thread, or the last step of every death. `status` is a wait status.
+pub fn do_exit(status: u32) -> ! {
+    let cur = current();
+    // mm_release: CLONE_CHILD_CLEARTID (set_tid_address) and the vfork parent.
+    let (clear_tid, mm, vfork_parent) = {
+        let mut inner = cur.inner.lock();
+        (core::mem::take(&mut inner.clear_child_tid), inner.mm.clone(), inner.vfork_parent.take())
+    };
+    if clear_tid != 0 {
+        if let Some(mm) = &mm {
+            // Only if someone else still uses the address space (a thread to join us).
+            if Arc::strong_count(mm) > 2 && crate::syscall::uaccess::put_user_u32(clear_tid, 0).is_ok() {
+                super::futex::futex_wake_shared_addr(mm, clear_tid, 1);
+            }
+        }
+    }
+    drop(mm);
+    if let Some(parent) = vfork_parent {
+        let _ = parent;
+        wakeup(WaitChan::Vfork(cur.tid));
+    }
+    // exit_mm: stop using the user page tables before they may be freed.
+    crate::arch::mmu::switch_ttbr0(crate::mm::global::empty_ttbr0());
+    let (mm, files, fs, sighand, signal) = {
+        let mut inner = cur.inner.lock();
+        (inner.mm.take(), inner.files.take(), inner.fs.take(), inner.sighand.take(), inner.signal.clone())
+    };
+    drop((mm, files, fs, sighand));
+
+    // exit_notify.
+    let group_done = {
+        let mut sig = signal.inner.lock();
+        sig.live -= 1;
+        sig.live == 0
+    };
+    let status = signal.inner.lock().group_exit.unwrap_or(status);
+    if group_done {
+        reparent_children(cur.tgid);
+    }
+    let parent = {
+        let mut inner = cur.inner.lock();
+        inner.exit_status = status;
+        inner.state = if cur.is_group_leader() { TaskState::Zombie } else { TaskState::Dead };
+        inner.parent
+    };
+    if cur.is_group_leader() && cur.tid == 1 {
+        INIT_EXIT.store(status as i64, Ordering::Relaxed);
+        // Like a container's init: when it dies, everything else dies too.
+        for t in all_tasks() {
+            kill_task(&t, killed_status(super::signal::SIGKILL));
+        }
+    }
+    if !cur.is_group_leader() {
+        // Threads are reaped at once (Linux: autoreap, exit_signal = -1).
+        sched::TASKS.lock().remove(&cur.tid);
+    }
+    if group_done {
+        wakeup(WaitChan::Child(parent));
+    }
+    drop(signal);
+    drop(cur);
+    sched::schedule();
+    unreachable!("a dead task was scheduled");
+}
+
+/// Orphans of `tgid` get init (pid 1) as their parent; init is told about zombies.
+fn reparent_children(tgid: u32) {
+    let mut any = false;
+    for t in all_tasks() {
+        let mut inner = t.inner.lock();
+        if inner.parent == tgid && t.tgid != tgid {
+            inner.parent = 1;
+            any = true;
+        }
+    }
+    if any {
+        wakeup(WaitChan::Child(1));
+    }
+}

@@ -1,0 +1,274 @@
+//! Process creation, read top-down in the order Linux runs it (kernel/fork.c,
+//! arch/arm64/kernel/process.c):
+//!
+//! ```text
+//!  sys_clone / sys_clone3
+//!   └─ kernel_clone
+//!       ├─ copy_process
+//!       │   ├─ clone_flags::check        the EINVAL rules
+//!       │   ├─ copy_files                CLONE_FILES: share the fd table, else copy it
+//!       │   ├─ copy_fs                   CLONE_FS: share umask/cwd, else copy
+//!       │   ├─ copy_sighand              CLONE_SIGHAND: share handlers, else copy
+//!       │   ├─ copy_signal               CLONE_THREAD: join the thread group
+//!       │   ├─ copy_mm                   CLONE_VM: share the Mm, else dup_mmap (COW)
+//!       │   └─ copy_thread               child's TrapFrame + CpuContext -> ret_from_fork
+//!       ├─ CLONE_PARENT_SETTID write
+//!       ├─ wake_up_new_task
+//!       └─ CLONE_VFORK: wait until the child exits or execs
+//! ```
+//! Anything allocated before a failure is released by dropping it (Arc/RAII), so every
+//! error path frees what it took.
+
+use alloc::string::String;
+use alloc::sync::Arc;
+
+use spin::Mutex;
+
+use super::clone_flags::{self, CloneFlags, Rejected};
+use super::sched::{self, TASKS, current};
+use super::{KernelStack, MAX_TASKS, SignalStruct, Task, TaskInner, TaskState, Tid, WaitChan};
+use crate::arch::exception::TrapFrame;
+use crate::arch::{CpuContext, ret_from_fork};
+use crate::fs::{FdTable, FsStruct};
+use crate::mm::global::Mm;
+use crate::syscall::errno::{Errno, KResult};
+use crate::syscall::uaccess;
+use crate::task::signal::SigHand;
+
+/// Linux `struct kernel_clone_args`.
+#[derive(Clone, Copy, Debug)]
+pub struct KernelCloneArgs {
+    pub flags: CloneFlags,
+    pub exit_signal: u32,
+    /// New user stack pointer (0: same as the parent's).
+    pub stack: usize,
+    pub parent_tid: usize,
+    pub child_tid: usize,
+    pub tls: usize,
+}
+
+/// clone(2), arm64 argument order: (flags, newsp, parent_tidptr, tls, child_tidptr).
+pub fn sys_clone(frame: &TrapFrame, flags: u64, newsp: usize, parent_tid: usize, tls: usize, child_tid: usize) -> KResult<usize> {
+    let (flags, exit_signal) = clone_flags::split_legacy(flags);
+    check_or_log(clone_flags::check_legacy(flags, current().tgid == 1))?;
+    kernel_clone(frame, KernelCloneArgs { flags, exit_signal, stack: newsp, parent_tid, child_tid, tls })
+}
+
+/// clone3(2): `struct clone_args` (include/uapi/linux/sched.h) read from user memory.
+pub fn sys_clone3(frame: &TrapFrame, uargs: usize, size: usize) -> KResult<usize> {
+    const VER0: usize = 64;
+    if size < VER0 {
+        return Err(Errno::EINVAL);
+    }
+    if size > 4096 {
+        return Err(Errno::E2BIG);
+    }
+    let mut raw = [0u8; 88];
+    let n = size.min(raw.len());
+    uaccess::copy_from_user(&mut raw[..n], uargs)?;
+    let field = |i: usize| u64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap());
+    // flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup
+    let (flags, exit_signal, stack, stack_size) = (field(0), field(4), field(5) as usize, field(6) as usize);
+    let flags = check_or_log(clone_flags::check_clone3(flags, exit_signal, current().tgid == 1))?;
+    if (stack == 0) != (stack_size == 0) || field(8) != 0 || field(9) != 0 {
+        return Err(Errno::EINVAL); // a stack needs its size; set_tid is not supported
+    }
+    let args = KernelCloneArgs {
+        flags,
+        exit_signal: exit_signal as u32,
+        stack: if stack != 0 { stack + stack_size } else { 0 },
+        parent_tid: field(3) as usize,
+        child_tid: field(2) as usize,
+        tls: field(7) as usize,
+    };
+    kernel_clone(frame, args)
+}
+
+fn check_or_log<T>(r: Result<T, Rejected>) -> KResult<T> {
+    r.map_err(|Rejected(errno, why)| {
+        log::info!("clone: -EINVAL: {}", why);
+        errno
+    })
+}
+
+/// Linux `kernel_clone`: create the child, publish its tid, let it run.
+pub fn kernel_clone(frame: &TrapFrame, args: KernelCloneArgs) -> KResult<usize> {
+    let child = copy_process(frame, &args)?;
+    let tid = child.tid;
+    if args.flags.contains(CloneFlags::PARENT_SETTID) {
+        let _ = uaccess::put_user_u32(args.parent_tid, tid); // legacy clone ignores a fault
+    }
+    let vfork = args.flags.contains(CloneFlags::VFORK);
+    if vfork {
+        child.inner.lock().vfork_parent = Some(current().tid);
+    }
+    sched::wake_up_new_task(child.clone());
+    if vfork {
+        // The child borrows our address space; we sleep until it exits or execs.
+        while child.inner.lock().vfork_parent.is_some() {
+            if sched::sleep(WaitChan::Vfork(tid), None) == sched::WakeReason::Killed {
+                break;
+            }
+        }
+    }
+    Ok(tid as usize)
+}
+
+/// Linux `copy_process`: build the child task. Nothing is visible to others until the
+/// final insertion into the task table, so an early return frees everything.
+fn copy_process(frame: &TrapFrame, args: &KernelCloneArgs) -> KResult<Arc<Task>> {
+    let cur = current();
+    let flags = args.flags;
+    let parent = cur.inner.lock();
+    let files = copy_files(flags, parent.files.as_ref().ok_or(Errno::EINVAL)?);
+    let fs = copy_fs(flags, parent.fs.as_ref().ok_or(Errno::EINVAL)?);
+    let sighand = copy_sighand(flags, parent.sighand.as_ref().ok_or(Errno::EINVAL)?);
+    let signal = copy_signal(flags, &parent.signal);
+    let parent_mm = parent.mm.clone().ok_or(Errno::EINVAL)?;
+    let name = parent.name.clone();
+    let grandparent = parent.parent;
+    drop(parent);
+
+    let mm = copy_mm(flags, &parent_mm)?;
+    let kstack = KernelStack::new()?;
+    let tid = alloc_tid()?;
+    let thread = flags.contains(CloneFlags::THREAD);
+    let inner = TaskInner {
+        name,
+        state: TaskState::Runnable,
+        parent: if flags.intersects(CloneFlags::PARENT | CloneFlags::THREAD) { grandparent } else { cur.tgid },
+        mm: Some(mm),
+        files: Some(files),
+        fs: Some(fs),
+        sighand: Some(sighand),
+        signal: signal.clone(),
+        exit_signal: if thread { 0 } else { args.exit_signal },
+        exit_status: 0,
+        set_child_tid: if flags.contains(CloneFlags::CHILD_SETTID) { args.child_tid } else { 0 },
+        clear_child_tid: if flags.contains(CloneFlags::CHILD_CLEARTID) { args.child_tid } else { 0 },
+        vfork_parent: None,
+        killed: None,
+        woke_by_timeout: false,
+    };
+    let task = Task::new(tid, if thread { cur.tgid } else { tid }, Some(kstack), inner);
+    copy_thread(&task, frame, args);
+
+    // Point of no return: the child becomes visible.
+    if thread {
+        signal.inner.lock().live += 1;
+    }
+    TASKS.lock().insert(tid, task.clone());
+    Ok(task)
+}
+
+/// CLONE_FILES: the same descriptor table; otherwise a copy (same open files, new table).
+fn copy_files(flags: CloneFlags, files: &Arc<Mutex<FdTable>>) -> Arc<Mutex<FdTable>> {
+    if flags.contains(CloneFlags::FILES) { files.clone() } else { Arc::new(Mutex::new(files.lock().clone())) }
+}
+
+/// CLONE_FS: the same umask and cwd; otherwise a copy.
+fn copy_fs(flags: CloneFlags, fs: &Arc<Mutex<FsStruct>>) -> Arc<Mutex<FsStruct>> {
+    if flags.contains(CloneFlags::FS) { fs.clone() } else { Arc::new(Mutex::new(fs.lock().clone())) }
+}
+
+/// CLONE_SIGHAND: the same handler table; otherwise a copy.
+fn copy_sighand(flags: CloneFlags, sighand: &Arc<Mutex<SigHand>>) -> Arc<Mutex<SigHand>> {
+    if flags.contains(CloneFlags::SIGHAND) {
+        sighand.clone()
+    } else {
+        let mut copy = sighand.lock().clone();
+        if flags.contains(CloneFlags::CLEAR_SIGHAND) {
+            copy = SigHand::new();
+        }
+        Arc::new(Mutex::new(copy))
+    }
+}
+
+/// CLONE_THREAD: join the caller's thread group; otherwise start a new one.
+fn copy_signal(flags: CloneFlags, signal: &Arc<SignalStruct>) -> Arc<SignalStruct> {
+    if flags.contains(CloneFlags::THREAD) { signal.clone() } else { SignalStruct::new() }
+}
+
+/// CLONE_VM: share the address space (same tables, same ASID); otherwise duplicate it
+/// copy-on-write (mm/global.rs `Mm::dup` -> `AddressSpace::fork` -> `copy_page_range`).
+fn copy_mm(flags: CloneFlags, mm: &Arc<Mm>) -> KResult<Arc<Mm>> {
+    if flags.contains(CloneFlags::VM) { Ok(mm.clone()) } else { mm.dup() }
+}
+
+/// Linux `copy_thread` (arch/arm64/kernel/process.c): the child's user registers are a
+/// copy of the parent's TrapFrame (x0 is zeroed by ret_from_fork), with the new stack and
+/// TLS if given; its kernel context starts at ret_from_fork on its own kernel stack.
+fn copy_thread(task: &Task, parent_frame: &TrapFrame, args: &KernelCloneArgs) {
+    let mut frame = *parent_frame;
+    if args.stack != 0 {
+        frame.sp = args.stack as u64;
+    }
+    if args.flags.contains(CloneFlags::SETTLS) {
+        frame.tpidr = args.tls as u64;
+    }
+    start_thread_at_ret_from_fork(task, frame, 0, 0);
+}
+
+/// Places `frame` at the top of `task`'s kernel stack and makes its first switch land in
+/// ret_from_fork; `kfn`/`arg` (x19/x20) make it a kernel thread first.
+fn start_thread_at_ret_from_fork(task: &Task, frame: TrapFrame, kfn: u64, arg: u64) {
+    let frame_addr = task.kstack_top() - core::mem::size_of::<TrapFrame>();
+    // SAFETY: the top of the new task's own, unused kernel stack is reserved for its
+    // TrapFrame; the context is not yet visible to the scheduler.
+    unsafe {
+        core::ptr::write(frame_addr as *mut TrapFrame, frame);
+        let ctx = &mut *task.context_ptr();
+        *ctx = CpuContext::default();
+        ctx.x19_x28[0] = kfn;
+        ctx.x19_x28[1] = arg;
+        ctx.sp = frame_addr as u64;
+        ctx.lr = ret_from_fork as unsafe extern "C" fn() as usize as u64;
+    }
+}
+
+/// Linux `kernel_thread`/`user_mode_thread`: a task that first runs `kfn(arg)` in the
+/// kernel; when `kfn` returns, ret_from_fork continues to user mode with the TrapFrame
+/// that `kfn` prepared (this is how init gets from the kernel to /init).
+pub fn kernel_thread(name: &str, kfn: extern "C" fn(usize), arg: usize, tid: Tid) -> KResult<Arc<Task>> {
+    let inner = TaskInner {
+        name: String::from(name),
+        state: TaskState::Runnable,
+        parent: 0,
+        mm: None,
+        files: Some(Arc::new(Mutex::new(FdTable::with_console()))),
+        fs: Some(Arc::new(Mutex::new(FsStruct::new()))),
+        sighand: Some(Arc::new(Mutex::new(SigHand::new()))),
+        signal: SignalStruct::new(),
+        exit_signal: 0,
+        exit_status: 0,
+        set_child_tid: 0,
+        clear_child_tid: 0,
+        vfork_parent: None,
+        killed: None,
+        woke_by_timeout: false,
+    };
+    let task = Task::new(tid, tid, Some(KernelStack::new()?), inner);
+    start_thread_at_ret_from_fork(&task, TrapFrame::default(), kfn as usize as u64, arg as u64);
+    TASKS.lock().insert(tid, task.clone());
+    Ok(task)
+}
+
+static NEXT_TID: Mutex<Tid> = Mutex::new(2);
+const PID_MAX: Tid = 32768;
+
+/// Linux `alloc_pid`: the next unused tid, cycling below PID_MAX; -EAGAIN when too many
+/// tasks exist.
+fn alloc_tid() -> KResult<Tid> {
+    let tasks = TASKS.lock();
+    if tasks.len() >= MAX_TASKS {
+        return Err(Errno::EAGAIN);
+    }
+    let mut next = NEXT_TID.lock();
+    loop {
+        let tid = *next;
+        *next = if tid + 1 >= PID_MAX { 2 } else { tid + 1 };
+        if !tasks.contains_key(&tid) {
+            return Ok(tid);
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! futex(2) FUTEX_WAIT / FUTEX_WAKE (Linux kernel/futex/). A futex is a wait queue keyed
+//! by the address of a user word. As in Linux's `get_futex_key`:
+//!   * FUTEX_PRIVATE_FLAG: key = (address space, address);
+//!   * shared, in a MAP_SHARED page: key = physical address (same word in every process);
+//!   * shared, in a private page: key = (address space, address), but a *different* key
+//!     from the private one — so a private wait is not woken by a shared wake. The
+//!     kernel's CLONE_CHILD_CLEARTID wake is shared, which is why libcs join threads with
+//!     a shared wait.
+
+use alloc::sync::Arc;
+
+use super::WaitChan;
+use super::sched::{self, WakeReason, current};
+use crate::mm::global::Mm;
+use crate::syscall::errno::{Errno, KResult};
+use crate::syscall::uaccess;
+
+pub const FUTEX_WAIT: u32 = 0;
+pub const FUTEX_WAKE: u32 = 1;
+pub const FUTEX_WAIT_BITSET: u32 = 9;
+pub const FUTEX_WAKE_BITSET: u32 = 10;
+pub const FUTEX_PRIVATE_FLAG: u32 = 128;
+pub const FUTEX_CLOCK_REALTIME: u32 = 256;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FutexKey {
+    Private { mm: usize, addr: usize },
+    MmShared { mm: usize, addr: usize },
+    Physical { pa: usize },
+}
+
+fn key_for(mm: &Arc<Mm>, addr: usize, private: bool) -> FutexKey {
+    if private {
+        return FutexKey::Private { mm: mm.id, addr };
+    }
+    let physical = mm.with(|space, _| {
+        let shared = space.find_vma(addr).is_some_and(|v| v.shared);
+        shared.then(|| space.pt.lookup(addr).map(|(pa, _)| pa.as_usize() + addr % 4096)).flatten()
+    });
+    match physical {
+        Some(pa) => FutexKey::Physical { pa },
+        None => FutexKey::MmShared { mm: mm.id, addr },
+    }
+}
+
+/// The wake CLONE_CHILD_CLEARTID does at thread exit.
+pub fn futex_wake_shared_addr(mm: &Arc<Mm>, addr: usize, n: usize) -> usize {
+    sched::wake_n(WaitChan::Futex(key_for(mm, addr, false)), n)
+}
+
+pub fn sys_futex(uaddr: usize, op: u32, val: u32, timeout: usize, _uaddr2: usize, val3: u32) -> KResult<usize> {
+    if uaddr % 4 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let private = op & FUTEX_PRIVATE_FLAG != 0;
+    let cmd = op & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
+    let mm = current().mm().ok_or(Errno::EFAULT)?;
+    match cmd {
+        FUTEX_WAIT | FUTEX_WAIT_BITSET => {
+            if cmd == FUTEX_WAIT_BITSET && val3 == 0 {
+                return Err(Errno::EINVAL);
+            }
+            let now = crate::arch::timer::now_ns();
+            let deadline = match timeout {
+                0 => None,
+                t => {
+                    let ts = uaccess::get_timespec(t)?;
+                    // FUTEX_WAIT's timeout is relative; FUTEX_WAIT_BITSET's is absolute.
+                    Some(if cmd == FUTEX_WAIT { now.saturating_add(ts) } else { ts })
+                }
+            };
+            // Reading the word faults it in, so the key below sees the final page.
+            let current_value = uaccess::get_user_u32(uaddr)?;
+            if current_value != val {
+                return Err(Errno::EAGAIN);
+            }
+            let key = key_for(&mm, uaddr, private);
+            drop(mm);
+            match sched::sleep(WaitChan::Futex(key), deadline) {
+                WakeReason::Woken => Ok(0),
+                WakeReason::Timeout => Err(Errno::ETIMEDOUT),
+                WakeReason::Killed => Err(Errno::EINTR),
+            }
+        }
+        FUTEX_WAKE | FUTEX_WAKE_BITSET => {
+            let key = key_for(&mm, uaddr, private);
+            Ok(sched::wake_n(WaitChan::Futex(key), val as usize))
+        }
+        _ => Err(Errno::ENOSYS),
+    }
+}

@@ -1,0 +1,251 @@
+//! The scheduler: preemptive round-robin on one CPU (Linux: kernel/sched/core.c
+//! `schedule`, `context_switch`, `schedule_tail`).
+//!
+//! The kernel itself is not preemptible: IRQs stay masked at EL1 except in the idle loop,
+//! so a task gives up the CPU only by calling `schedule()` (sleeping, yielding, exiting)
+//! or when the timer tick sets `need_resched` and it next returns to user mode. Locks are
+//! never held across `schedule()`.
+
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use spin::Mutex;
+
+use super::{Task, TaskState, Tid, WaitChan};
+use crate::arch::{self, cpu_switch_to};
+
+struct Scheduler {
+    current: Option<Arc<Task>>,
+    idle: Option<Arc<Task>>,
+    run_queue: VecDeque<Arc<Task>>,
+    /// The task we switched away from, kept alive until the switch has finished
+    /// (its kernel stack was in use until cpu_switch_to returned).
+    prev: Option<Arc<Task>>,
+    need_resched: bool,
+}
+
+static SCHED: Mutex<Scheduler> =
+    Mutex::new(Scheduler { current: None, idle: None, run_queue: VecDeque::new(), prev: None, need_resched: false });
+
+/// Every task that exists (not the idle task), by tid.
+pub static TASKS: Mutex<BTreeMap<Tid, Arc<Task>>> = Mutex::new(BTreeMap::new());
+
+static SLEEP_SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// The running task.
+pub fn current() -> Arc<Task> {
+    SCHED.lock().current.clone().expect("no current task")
+}
+
+pub fn find_task(tid: Tid) -> Option<Arc<Task>> {
+    TASKS.lock().get(&tid).cloned()
+}
+
+/// All tasks, snapshot (so callers can lock each task without holding TASKS).
+pub fn all_tasks() -> Vec<Arc<Task>> {
+    TASKS.lock().values().cloned().collect()
+}
+
+/// Makes the boot context the idle task (tid 0).
+pub fn init_idle(idle: Arc<Task>) {
+    let mut s = SCHED.lock();
+    idle.inner.lock().state = TaskState::Running;
+    s.current = Some(idle.clone());
+    s.idle = Some(idle);
+}
+
+/// Linux `wake_up_new_task`: a freshly cloned task joins the run queue.
+pub fn wake_up_new_task(task: Arc<Task>) {
+    task.inner.lock().state = TaskState::Runnable;
+    SCHED.lock().run_queue.push_back(task);
+}
+
+fn make_runnable(task: &Arc<Task>, timeout: bool) -> bool {
+    let mut inner = task.inner.lock();
+    if !matches!(inner.state, TaskState::Sleeping { .. }) {
+        return false;
+    }
+    inner.state = TaskState::Runnable;
+    inner.woke_by_timeout = timeout;
+    drop(inner);
+    SCHED.lock().run_queue.push_back(task.clone());
+    true
+}
+
+/// Wakes one task if it is asleep (used for SIGKILL).
+pub fn wake_task(task: &Arc<Task>) {
+    make_runnable(task, false);
+}
+
+/// Wakes every task sleeping on `chan`.
+pub fn wakeup(chan: WaitChan) {
+    wake_n(chan, usize::MAX);
+}
+
+/// Wakes up to `n` tasks sleeping on `chan`, longest sleeper first; returns how many.
+pub fn wake_n(chan: WaitChan, n: usize) -> usize {
+    let mut sleepers: Vec<(u64, Arc<Task>)> = all_tasks()
+        .into_iter()
+        .filter_map(|t| {
+            let seq = match t.inner.lock().state {
+                TaskState::Sleeping { chan: c, seq, .. } if c == chan => Some(seq),
+                _ => None,
+            };
+            seq.map(|seq| (seq, t))
+        })
+        .collect();
+    sleepers.sort_unstable_by_key(|(seq, _)| *seq);
+    sleepers.iter().take(n).filter(|(_, t)| make_runnable(t, false)).count()
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum WakeReason {
+    Woken,
+    Timeout,
+    /// A fatal signal is pending: the caller returns -EINTR and dies on the way out.
+    Killed,
+}
+
+/// Puts the current task to sleep on `chan` until woken, `deadline` (ns since boot)
+/// passes, or it is killed.
+pub fn sleep(chan: WaitChan, deadline: Option<u64>) -> WakeReason {
+    let cur = current();
+    {
+        let mut inner = cur.inner.lock();
+        if inner.killed.is_some() {
+            return WakeReason::Killed;
+        }
+        let seq = SLEEP_SEQ.fetch_add(1, Ordering::Relaxed);
+        inner.state = TaskState::Sleeping { chan, deadline, seq };
+        inner.woke_by_timeout = false;
+    }
+    schedule();
+    let inner = cur.inner.lock();
+    if inner.killed.is_some() {
+        WakeReason::Killed
+    } else if inner.woke_by_timeout {
+        WakeReason::Timeout
+    } else {
+        WakeReason::Woken
+    }
+}
+
+/// Gives up the CPU (sched_yield).
+pub fn yield_now() {
+    schedule();
+}
+
+/// Picks the next task and switches to it. The current task goes to the back of the run
+/// queue if it is still runnable.
+pub fn schedule() {
+    let (prev_ctx, next_ctx) = {
+        let mut s = SCHED.lock();
+        s.need_resched = false;
+        let prev = s.current.clone().expect("schedule without a current task");
+        let idle = s.idle.clone().expect("no idle task");
+        let is_idle = Arc::ptr_eq(&prev, &idle);
+        {
+            let mut p = prev.inner.lock();
+            if p.state == TaskState::Running {
+                p.state = TaskState::Runnable;
+                if !is_idle {
+                    s.run_queue.push_back(prev.clone());
+                }
+            }
+        }
+        let next = s.run_queue.pop_front().unwrap_or(idle);
+        next.inner.lock().state = TaskState::Running;
+        if Arc::ptr_eq(&prev, &next) {
+            return;
+        }
+        switch_mm(&prev, &next);
+        s.current = Some(next.clone());
+        let ctxs = (prev.context_ptr(), next.context_ptr() as *const _);
+        s.prev = Some(prev);
+        ctxs
+    };
+    // SAFETY: both contexts belong to live tasks (prev is kept alive in `s.prev`, next in
+    // `s.current`); IRQs are masked, and no lock is held across the switch.
+    unsafe { cpu_switch_to(prev_ctx, next_ctx) };
+    finish_task_switch();
+}
+
+/// Linux `switch_mm`: load the next task's TTBR0 (root | ASID). Threads of one process
+/// share the Mm, so switching between them changes nothing.
+fn switch_mm(prev: &Arc<Task>, next: &Arc<Task>) {
+    let (pm, nm) = (prev.mm(), next.mm());
+    match (pm, nm) {
+        (Some(a), Some(b)) if Arc::ptr_eq(&a, &b) => {}
+        (_, Some(b)) => arch::mmu::switch_ttbr0(b.ttbr()),
+        // The idle task keeps the previous tables loaded (lazy TLB, as Linux does for
+        // kernel threads); an exiting task already switched to the empty table.
+        (_, None) => {}
+    }
+}
+
+/// Linux `finish_task_switch`: drop the reference that kept the previous task alive.
+fn finish_task_switch() {
+    let prev = SCHED.lock().prev.take();
+    drop(prev);
+}
+
+/// Called by `ret_from_fork` (entry.S) as a new task's first Rust code.
+#[unsafe(no_mangle)]
+extern "C" fn schedule_tail() {
+    finish_task_switch();
+    // CLONE_CHILD_SETTID: the child writes its own tid, in its own address space, before
+    // it first returns to user mode. A failed write is ignored, as in Linux.
+    let cur = current();
+    let addr = cur.inner.lock().set_child_tid;
+    if addr != 0 {
+        let _ = crate::syscall::uaccess::put_user_u32(addr, cur.tid);
+    }
+}
+
+/// Called on every return to EL0: reschedule if the tick asked for it, and die if a
+/// fatal signal is pending.
+pub fn prepare_exit_to_user() {
+    loop {
+        let cur = current();
+        if cur.inner.lock().killed.is_some() {
+            drop(cur);
+            super::exit::do_exit_killed();
+        }
+        if !SCHED.lock().need_resched {
+            return;
+        }
+        schedule();
+    }
+}
+
+/// The timer interrupt: wake sleepers whose deadline passed, ask for a reschedule.
+pub fn timer_tick(now_ns: u64) {
+    for t in all_tasks() {
+        let expired = matches!(t.inner.lock().state, TaskState::Sleeping { deadline: Some(d), .. } if d <= now_ns);
+        if expired {
+            make_runnable(&t, true);
+        }
+    }
+    let mut s = SCHED.lock();
+    if !s.run_queue.is_empty() {
+        s.need_resched = true;
+    }
+}
+
+/// The idle task's loop: run whatever is runnable, otherwise wait for an interrupt.
+/// When init has exited and every other task is gone, shut the machine down.
+pub fn idle_loop() -> ! {
+    loop {
+        schedule();
+        if let Some(status) = super::exit::init_exit_status() {
+            if TASKS.lock().values().all(|t| matches!(t.inner.lock().state, TaskState::Zombie | TaskState::Dead)) {
+                crate::shutdown(status);
+            }
+        }
+        if SCHED.lock().run_queue.is_empty() {
+            arch::wait_for_interrupt();
+        }
+    }
+}

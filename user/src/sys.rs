@@ -1,0 +1,191 @@
+//! Linux AArch64 system calls (numbers from include/uapi/asm-generic/unistd.h).
+
+use crate::arch::syscall6;
+
+pub const SYS_GETCWD: usize = 17;
+pub const SYS_DUP: usize = 23;
+pub const SYS_DUP3: usize = 24;
+pub const SYS_CHDIR: usize = 49;
+pub const SYS_CLOSE: usize = 57;
+pub const SYS_PIPE2: usize = 59;
+pub const SYS_READ: usize = 63;
+pub const SYS_WRITE: usize = 64;
+pub const SYS_WRITEV: usize = 66;
+pub const SYS_EXIT: usize = 93;
+pub const SYS_EXIT_GROUP: usize = 94;
+pub const SYS_SET_TID_ADDRESS: usize = 96;
+pub const SYS_FUTEX: usize = 98;
+pub const SYS_NANOSLEEP: usize = 101;
+pub const SYS_CLOCK_GETTIME: usize = 113;
+pub const SYS_SCHED_YIELD: usize = 124;
+pub const SYS_KILL: usize = 129;
+pub const SYS_TGKILL: usize = 131;
+pub const SYS_RT_SIGACTION: usize = 134;
+pub const SYS_UMASK: usize = 166;
+pub const SYS_GETPID: usize = 172;
+pub const SYS_GETPPID: usize = 173;
+pub const SYS_GETTID: usize = 178;
+pub const SYS_BRK: usize = 214;
+pub const SYS_MUNMAP: usize = 215;
+pub const SYS_CLONE: usize = 220;
+pub const SYS_EXECVE: usize = 221;
+pub const SYS_MMAP: usize = 222;
+pub const SYS_MPROTECT: usize = 226;
+pub const SYS_WAIT4: usize = 260;
+pub const SYS_CLONE3: usize = 435;
+/// This kernel's statistics (not Linux): see kstat().
+pub const SYS_KSTAT: usize = 1000;
+
+pub const EPERM: isize = 1;
+pub const ENOENT: isize = 2;
+pub const ESRCH: isize = 3;
+pub const EINTR: isize = 4;
+pub const EBADF: isize = 9;
+pub const ECHILD: isize = 10;
+pub const EAGAIN: isize = 11;
+pub const ENOMEM: isize = 12;
+pub const EFAULT: isize = 14;
+pub const ENOTDIR: isize = 20;
+pub const EINVAL: isize = 22;
+pub const EPIPE: isize = 32;
+pub const ERANGE: isize = 34;
+pub const ENOSYS: isize = 38;
+pub const ETIMEDOUT: isize = 110;
+
+pub const SIGKILL: usize = 9;
+pub const SIGSEGV: usize = 11;
+pub const SIGCHLD: usize = 17;
+
+pub const CLONE_VM: usize = 0x100;
+pub const CLONE_FS: usize = 0x200;
+pub const CLONE_FILES: usize = 0x400;
+pub const CLONE_SIGHAND: usize = 0x800;
+pub const CLONE_PIDFD: usize = 0x1000;
+pub const CLONE_VFORK: usize = 0x4000;
+pub const CLONE_PARENT: usize = 0x8000;
+pub const CLONE_THREAD: usize = 0x10000;
+pub const CLONE_NEWNS: usize = 0x20000;
+pub const CLONE_SYSVSEM: usize = 0x40000;
+pub const CLONE_SETTLS: usize = 0x80000;
+pub const CLONE_PARENT_SETTID: usize = 0x100000;
+pub const CLONE_CHILD_CLEARTID: usize = 0x200000;
+pub const CLONE_DETACHED: usize = 0x400000;
+pub const CLONE_CHILD_SETTID: usize = 0x1000000;
+pub const CLONE_NEWUSER: usize = 0x10000000;
+pub const CLONE_NEWPID: usize = 0x20000000;
+
+pub const PROT_NONE: usize = 0;
+pub const PROT_READ: usize = 1;
+pub const PROT_WRITE: usize = 2;
+pub const MAP_SHARED: usize = 1;
+pub const MAP_PRIVATE: usize = 2;
+pub const MAP_FIXED: usize = 0x10;
+pub const MAP_ANONYMOUS: usize = 0x20;
+pub const WNOHANG: usize = 1;
+pub const FUTEX_WAIT: usize = 0;
+pub const FUTEX_WAKE: usize = 1;
+pub const FUTEX_PRIVATE: usize = 128;
+
+pub fn syscall(n: usize, args: &[usize]) -> isize {
+    let mut a = [0usize; 6];
+    a[..args.len()].copy_from_slice(args);
+    syscall6(n, a)
+}
+
+pub fn write(fd: i32, buf: &[u8]) -> isize {
+    syscall(SYS_WRITE, &[fd as usize, buf.as_ptr() as usize, buf.len()])
+}
+
+pub fn read(fd: i32, buf: &mut [u8]) -> isize {
+    syscall(SYS_READ, &[fd as usize, buf.as_mut_ptr() as usize, buf.len()])
+}
+
+pub fn exit(code: i32) -> ! {
+    syscall(SYS_EXIT, &[code as usize]);
+    unreachable!()
+}
+
+pub fn exit_group(code: i32) -> ! {
+    syscall(SYS_EXIT_GROUP, &[code as usize]);
+    unreachable!()
+}
+
+pub fn getpid() -> isize {
+    syscall(SYS_GETPID, &[])
+}
+
+pub fn getppid() -> isize {
+    syscall(SYS_GETPPID, &[])
+}
+
+pub fn gettid() -> isize {
+    syscall(SYS_GETTID, &[])
+}
+
+pub fn sched_yield() -> isize {
+    syscall(SYS_SCHED_YIELD, &[])
+}
+
+/// fork() as every libc does it on arm64: clone(SIGCHLD, 0, 0, 0, 0).
+pub fn fork() -> isize {
+    syscall(SYS_CLONE, &[SIGCHLD, 0, 0, 0, 0])
+}
+
+pub fn clone(flags: usize, newsp: usize, ptid: usize, tls: usize, ctid: usize) -> isize {
+    syscall(SYS_CLONE, &[flags, newsp, ptid, tls, ctid])
+}
+
+/// wait4(pid, &status, options, NULL); returns (result, status).
+pub fn wait4(pid: isize, options: usize) -> (isize, i32) {
+    let mut status = 0i32;
+    let r = syscall(SYS_WAIT4, &[pid as usize, &mut status as *mut i32 as usize, options, 0]);
+    (r, status)
+}
+
+/// Waits for `pid` and returns its exit code, or 128 + signal if it was killed.
+pub fn wait_exit_code(pid: isize) -> i32 {
+    let (r, status) = wait4(pid, 0);
+    if r != pid {
+        return -1000 + r as i32;
+    }
+    if status & 0x7f != 0 { 128 + (status & 0x7f) } else { (status >> 8) & 0xff }
+}
+
+pub fn mmap(addr: usize, len: usize, prot: usize, flags: usize) -> isize {
+    syscall(SYS_MMAP, &[addr, len, prot, flags, usize::MAX, 0])
+}
+
+pub fn munmap(addr: usize, len: usize) -> isize {
+    syscall(SYS_MUNMAP, &[addr, len])
+}
+
+pub fn brk(addr: usize) -> isize {
+    syscall(SYS_BRK, &[addr])
+}
+
+pub fn futex_wait(addr: &core::sync::atomic::AtomicU32, val: u32, private: bool) -> isize {
+    let op = FUTEX_WAIT | if private { FUTEX_PRIVATE } else { 0 };
+    syscall(SYS_FUTEX, &[addr.as_ptr() as usize, op, val as usize, 0, 0, 0])
+}
+
+pub fn futex_wake(addr: &core::sync::atomic::AtomicU32, n: usize, private: bool) -> isize {
+    let op = FUTEX_WAKE | if private { FUTEX_PRIVATE } else { 0 };
+    syscall(SYS_FUTEX, &[addr.as_ptr() as usize, op, n, 0, 0, 0])
+}
+
+/// The kernel's counters: 0 frames in use, 1 COW copies, 2 COW reuses, 3 free frames,
+/// 4 kernel heap bytes in use.
+pub fn kstat(which: usize) -> usize {
+    syscall(SYS_KSTAT, &[which]) as usize
+}
+
+pub fn nanosleep_ns(ns: u64) -> isize {
+    let ts = [(ns / 1_000_000_000) as i64, (ns % 1_000_000_000) as i64];
+    syscall(SYS_NANOSLEEP, &[ts.as_ptr() as usize, 0])
+}
+
+pub fn clock_ns() -> u64 {
+    let mut ts = [0i64; 2];
+    syscall(SYS_CLOCK_GETTIME, &[1, ts.as_mut_ptr() as usize]);
+    ts[0] as u64 * 1_000_000_000 + ts[1] as u64
+}
