@@ -26,7 +26,11 @@ pub fn boot_args() -> &'static BootArgs {
 }
 
 fn parse_cmdline(cmdline: &str) -> BootArgs {
-    let mut args = BootArgs { init: String::from("/init"), init_args: Vec::new(), semihosting: false };
+    let mut args = BootArgs {
+        init: String::from("/init"),
+        init_args: Vec::new(),
+        semihosting: false,
+    };
     let mut words = cmdline.split_whitespace();
     while let Some(w) = words.next() {
         if let Some(path) = w.strip_prefix("init=") {
@@ -47,7 +51,10 @@ fn align_up(x: usize) -> usize {
 
 fn region(node: fdt::node::FdtNode, index: usize) -> Option<(usize, usize)> {
     let r = node.reg()?.nth(index)?;
-    Some((r.starting_address as usize, r.starting_address as usize + r.size.unwrap_or(PAGE_SIZE)))
+    Some((
+        r.starting_address as usize,
+        r.starting_address as usize + r.size.unwrap_or(PAGE_SIZE),
+    ))
 }
 
 /// Frames in use right after boot: what every test compares against.
@@ -58,15 +65,29 @@ pub static BASELINE_HEAP: Once<usize> = Once::new();
 pub extern "C" fn kernel_main(dtb_phys: usize) -> ! {
     // SAFETY: QEMU passes the physical address of a valid device tree in x0, and the boot
     // tables map all of RAM at phys_to_virt.
-    let fdt = unsafe { fdt::Fdt::from_ptr(phys_to_virt(dtb_phys)) }.unwrap_or_else(|_| arch::exit_qemu(125));
+    let fdt = unsafe { fdt::Fdt::from_ptr(phys_to_virt(dtb_phys)) }
+        .unwrap_or_else(|_| arch::exit_qemu(125));
 
-    let uart = fdt.chosen().stdout().or_else(|| fdt.find_compatible(&["arm,pl011"])).and_then(|n| region(n, 0));
-    let Some((uart_base, uart_end)) = uart else { arch::exit_qemu(125) };
+    let uart = fdt
+        .chosen()
+        .stdout()
+        .or_else(|| fdt.find_compatible(&["arm,pl011"]))
+        .and_then(|n| region(n, 0));
+    let Some((uart_base, uart_end)) = uart else {
+        arch::exit_qemu(125)
+    };
     // SAFETY: the DTB names this PL011; the boot tables map the first GiB as device memory.
     crate::console::init(unsafe { Pl011::new(phys_to_virt(uart_base) as usize) });
 
-    let mem = fdt.memory().regions().next().expect("no memory node in the device tree");
-    let ram = (mem.starting_address as usize, mem.starting_address as usize + mem.size.unwrap_or(0));
+    let mem = fdt
+        .memory()
+        .regions()
+        .next()
+        .expect("no memory node in the device tree");
+    let ram = (
+        mem.starting_address as usize,
+        mem.starting_address as usize + mem.size.unwrap_or(0),
+    );
     let layout = arch::mmu::kernel_layout();
     let kernel_end = virt_to_phys(layout.end);
 
@@ -74,14 +95,21 @@ pub extern "C" fn kernel_main(dtb_phys: usize) -> ! {
     let heap_size = ((ram.1 - ram.0) / 16).clamp(4 << 20, 32 << 20);
     // SAFETY: [kernel_end, kernel_end + heap_size) is RAM that nothing else uses: the
     // frame allocator below starts after it, and QEMU puts DTB/initrd elsewhere (checked).
-    unsafe { HEAP.lock().init(phys_to_virt(kernel_end) as usize, heap_size) };
+    unsafe {
+        HEAP.lock()
+            .init(phys_to_virt(kernel_end) as usize, heap_size)
+    };
     let heap_end = kernel_end + heap_size;
     let cmdline = fdt.chosen().bootargs().unwrap_or("");
     let args = BOOT_ARGS.call_once(|| parse_cmdline(cmdline));
     arch::SEMIHOSTING.store(args.semihosting, core::sync::atomic::Ordering::Relaxed);
 
     let chosen = fdt.find_node("/chosen");
-    let prop = |name| chosen.and_then(|c| c.property(name)).and_then(|p| p.as_usize());
+    let prop = |name| {
+        chosen
+            .and_then(|c| c.property(name))
+            .and_then(|p| p.as_usize())
+    };
     let initrd = match (prop("linux,initrd-start"), prop("linux,initrd-end")) {
         (Some(s), Some(e)) if e > s => Some((s, e)),
         _ => None,
@@ -89,7 +117,10 @@ pub extern "C" fn kernel_main(dtb_phys: usize) -> ! {
     let dtb = (dtb_phys, dtb_phys + fdt.total_size());
     let reserved: Vec<(usize, usize)> = [Some(dtb), initrd].into_iter().flatten().collect();
     for &(s, e) in &reserved {
-        assert!(e <= kernel_end || s >= heap_end, "DTB/initrd overlap the kernel heap");
+        assert!(
+            e <= kernel_end || s >= heap_end,
+            "DTB/initrd overlap the kernel heap"
+        );
     }
 
     let mut frames = FrameAllocator::new(PhysAddr(ram.0), (ram.1 - ram.0) / PAGE_SIZE);
@@ -106,9 +137,12 @@ pub extern "C" fn kernel_main(dtb_phys: usize) -> ! {
     frames.add_free_range(PhysAddr(cursor), PhysAddr(ram.1));
     let free_at_boot = frames.free_frames();
 
-    let gic_node = fdt.find_compatible(&["arm,cortex-a15-gic", "arm,gic-400"]).expect("no GICv2 in the device tree");
+    let gic_node = fdt
+        .find_compatible(&["arm,cortex-a15-gic", "arm,gic-400"])
+        .expect("no GICv2 in the device tree");
     let (gicd, gicc) = (region(gic_node, 0).unwrap(), region(gic_node, 1).unwrap());
-    let kernel_pt = arch::mmu::init_kernel_tables(&mut frames, ram, &[(uart_base, uart_end), gicd, gicc]);
+    let kernel_pt =
+        arch::mmu::init_kernel_tables(&mut frames, ram, &[(uart_base, uart_end), gicd, gicc]);
     global::init_empty_ttbr0(&mut frames);
     core::mem::forget(kernel_pt); // lives for ever in TTBR1
     *FRAMES.lock() = Some(frames);
@@ -118,20 +152,49 @@ pub extern "C" fn kernel_main(dtb_phys: usize) -> ! {
         crate::initrd::init(unsafe { core::slice::from_raw_parts(phys_to_virt(s), e - s) });
     }
     // SAFETY: the DTB names these GICv2 registers; they are mapped as device memory.
-    crate::irq::init(unsafe { Gic::new(phys_to_virt(gicd.0) as usize, phys_to_virt(gicc.0) as usize) });
+    crate::irq::init(unsafe {
+        Gic::new(phys_to_virt(gicd.0) as usize, phys_to_virt(gicc.0) as usize)
+    });
 
     crate::println!();
     crate::println!("teachos: an AArch64 teaching kernel (fork, clone, copy-on-write)");
     crate::println!("  machine   {}", fdt.root().model());
-    crate::println!("  RAM       {:#x}..{:#x} ({} MiB)", ram.0, ram.1, (ram.1 - ram.0) >> 20);
-    crate::println!("  kernel    {:#x}..{:#x} text {:#x}..{:#x}", layout.text.0, layout.end, layout.text.0, layout.text.1);
-    crate::println!("  heap      {:#x}..{:#x} ({} KiB)", kernel_end, heap_end, heap_size >> 10);
+    crate::println!(
+        "  RAM       {:#x}..{:#x} ({} MiB)",
+        ram.0,
+        ram.1,
+        (ram.1 - ram.0) >> 20
+    );
+    crate::println!(
+        "  kernel    {:#x}..{:#x} text {:#x}..{:#x}",
+        layout.text.0,
+        layout.end,
+        layout.text.0,
+        layout.text.1
+    );
+    crate::println!(
+        "  heap      {:#x}..{:#x} ({} KiB)",
+        kernel_end,
+        heap_end,
+        heap_size >> 10
+    );
     if let Some((s, e)) = initrd {
         crate::println!("  initrd    {:#x}..{:#x} ({} KiB)", s, e, (e - s) >> 10);
     }
     crate::println!("  dtb       {:#x}..{:#x}", dtb.0, dtb.1);
-    crate::println!("  frames    {} free of {} ({} KiB each)", free_at_boot, (ram.1 - ram.0) / PAGE_SIZE, PAGE_SIZE >> 10);
-    crate::println!("  uart {:#x}, gicd {:#x}, gicc {:#x}, timer {} Hz", uart_base, gicd.0, gicc.0, arch::timer::frequency());
+    crate::println!(
+        "  frames    {} free of {} ({} KiB each)",
+        free_at_boot,
+        (ram.1 - ram.0) / PAGE_SIZE,
+        PAGE_SIZE >> 10
+    );
+    crate::println!(
+        "  uart {:#x}, gicd {:#x}, gicc {:#x}, timer {} Hz",
+        uart_base,
+        gicd.0,
+        gicc.0,
+        arch::timer::frequency()
+    );
     crate::println!("  cmdline   \"{}\"", cmdline);
 
     let idle = task::Task::new(0, 0, None, idle_inner());
@@ -169,14 +232,19 @@ fn idle_inner() -> task::TaskInner {
 /// ret_from_fork, which enters it in user mode.
 extern "C" fn kernel_init(_arg: usize) {
     let args = boot_args();
-    let frame_addr = sched::current().kstack_top() - core::mem::size_of::<arch::exception::TrapFrame>();
+    let frame_addr =
+        sched::current().kstack_top() - core::mem::size_of::<arch::exception::TrapFrame>();
     // SAFETY: the TrapFrame at the top of our own kernel stack, which ret_from_fork will
     // restore; nothing else references it while we run here.
     let frame = unsafe { &mut *(frame_addr as *mut arch::exception::TrapFrame) };
     let mut argv: Vec<&str> = alloc::vec![args.init.as_str()];
     argv.extend(args.init_args.iter().map(|s| s.as_str()));
     if let Err(e) = task::exec::exec_current(frame, &args.init, &argv, &["HOME=/", "TERM=linux"]) {
-        crate::println!("kernel: cannot run init program {}: error {}", args.init, e.0);
+        crate::println!(
+            "kernel: cannot run init program {}: error {}",
+            args.init,
+            e.0
+        );
         shutdown(127 << 8);
     }
 }
@@ -189,7 +257,11 @@ pub fn shutdown(status: u32) -> ! {
     let base = *BASELINE_FRAMES.get().unwrap_or(&0);
     let heap = global::heap_in_use();
     let heap_base = *BASELINE_HEAP.get().unwrap_or(&0);
-    let code = if status & 0x7f != 0 { 128 + (status & 0x7f) } else { (status >> 8) & 0xff };
+    let code = if status & 0x7f != 0 {
+        128 + (status & 0x7f)
+    } else {
+        (status >> 8) & 0xff
+    };
     crate::println!(
         "kernel: init exited with status {}; frames in use {} (baseline {}){}",
         code,
@@ -197,6 +269,10 @@ pub fn shutdown(status: u32) -> ! {
         base,
         if frames == base { "" } else { " LEAK" }
     );
-    crate::println!("kernel: heap bytes in use {} (baseline {})", heap, heap_base);
+    crate::println!(
+        "kernel: heap bytes in use {} (baseline {})",
+        heap,
+        heap_base
+    );
     arch::exit_qemu(code)
 }

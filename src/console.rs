@@ -79,7 +79,13 @@ impl log::Log for Logger {
     fn log(&self, r: &log::Record) {
         if self.enabled(r.metadata()) {
             let ms = crate::arch::timer::now_ns() / 1_000_000;
-            crate::println!("[{:>4}.{:03}] {:<5} {}", ms / 1000, ms % 1000, r.level(), r.args());
+            crate::println!(
+                "[{:>4}.{:03}] {:<5} {}",
+                ms / 1000,
+                ms % 1000,
+                r.level(),
+                r.args()
+            );
         }
     }
     fn flush(&self) {}

@@ -28,7 +28,11 @@ pub fn kind(path: &str) -> Option<bool> {
     cpio::entries(archive()).find_map(|e| {
         if e.name == p {
             Some(e.is_dir())
-        } else if e.name.strip_prefix(p).is_some_and(|rest| rest.starts_with('/')) {
+        } else if e
+            .name
+            .strip_prefix(p)
+            .is_some_and(|rest| rest.starts_with('/'))
+        {
             Some(true)
         } else {
             None

@@ -94,7 +94,10 @@ impl Esr {
         self.0 & (1 << 6) != 0 && self.0 & (1 << 8) == 0
     }
     pub fn is_abort(self) -> bool {
-        matches!(self.ec(), ec::INSN_ABORT_LOWER | ec::INSN_ABORT_SAME | ec::DATA_ABORT_LOWER | ec::DATA_ABORT_SAME)
+        matches!(
+            self.ec(),
+            ec::INSN_ABORT_LOWER | ec::INSN_ABORT_SAME | ec::DATA_ABORT_LOWER | ec::DATA_ABORT_SAME
+        )
     }
     /// The access a page fault tried, if this is a translation or permission fault.
     pub fn fault_access(self) -> Option<Access> {
@@ -112,7 +115,13 @@ impl Esr {
 /// Prints a decoded exception report. `symbol` names the code at ELR if known.
 pub fn report(who: &str, frame: &TrapFrame, esr: Esr, far: u64, symbol: Option<(&str, usize)>) {
     crate::println!("--- exception in {} ---", who);
-    crate::println!("  ESR_EL1 {:#010x}: EC {:#04x} = {}, ISS {:#x}", esr.0, esr.ec(), ec_name(esr.ec()), esr.iss());
+    crate::println!(
+        "  ESR_EL1 {:#010x}: EC {:#04x} = {}, ISS {:#x}",
+        esr.0,
+        esr.ec(),
+        ec_name(esr.ec()),
+        esr.iss()
+    );
     if esr.is_abort() {
         crate::println!(
             "  DFSC {:#04x} = {} (level {}), WnR={} -> a {}",
@@ -134,7 +143,12 @@ pub fn report(who: &str, frame: &TrapFrame, esr: Esr, far: u64, symbol: Option<(
         Some((name, off)) => crate::println!("  ELR_EL1 {:#018x} <{}+{:#x}>", frame.pc, name, off),
         None => crate::println!("  ELR_EL1 {:#018x}", frame.pc),
     }
-    crate::println!("  SPSR {:#x}  SP {:#x}  LR {:#x}", frame.pstate, frame.sp, frame.regs[30]);
+    crate::println!(
+        "  SPSR {:#x}  SP {:#x}  LR {:#x}",
+        frame.pstate,
+        frame.sp,
+        frame.regs[30]
+    );
 }
 
 /// Synchronous exception from a user program: a system call or a fault.
@@ -146,7 +160,9 @@ extern "C" fn el0_sync_handler(frame: &mut TrapFrame) {
         ec::DATA_ABORT_LOWER | ec::INSN_ABORT_LOWER => {
             let far = FAR_EL1.get();
             let fixed = match esr.fault_access() {
-                Some(access) if (far as usize) < USER_TOP => crate::mm::global::handle_user_fault(far as usize, access),
+                Some(access) if (far as usize) < USER_TOP => {
+                    crate::mm::global::handle_user_fault(far as usize, access)
+                }
                 _ => Err(FaultError::NotMapped),
             };
             if let Err(e) = fixed {
@@ -156,7 +172,11 @@ extern "C" fn el0_sync_handler(frame: &mut TrapFrame) {
         _ => {
             let far = FAR_EL1.get();
             report_user(frame, esr, far);
-            let sig = if esr.ec() == ec::PC_ALIGN || esr.ec() == ec::SP_ALIGN { SIGBUS } else { SIGILL };
+            let sig = if esr.ec() == ec::PC_ALIGN || esr.ec() == ec::SP_ALIGN {
+                SIGBUS
+            } else {
+                SIGILL
+            };
             crate::task::exit::force_sig(sig);
         }
     }
@@ -171,7 +191,13 @@ fn report_user(frame: &TrapFrame, esr: Esr, far: u64) {
     let task = crate::task::sched::current();
     let who = alloc::format!("user task {} ({})", task.tid, task.name());
     let image = task.image();
-    report(&who, frame, esr, far, image.and_then(|img| crate::loader::elf::symbolize(img, frame.pc as usize)));
+    report(
+        &who,
+        frame,
+        esr,
+        far,
+        image.and_then(|img| crate::loader::elf::symbolize(img, frame.pc as usize)),
+    );
 }
 
 fn user_fault_kill(frame: &TrapFrame, esr: Esr, far: u64, err: FaultError) {
@@ -210,7 +236,9 @@ extern "C" fn el1h_sync_handler(frame: &mut TrapFrame) {
     if esr.ec() == ec::DATA_ABORT_SAME {
         if let Some(fixup) = search_exception_table(frame.pc) {
             let resolved = match esr.fault_access() {
-                Some(access) if (far as usize) < USER_TOP => crate::mm::global::handle_user_fault(far as usize, access),
+                Some(access) if (far as usize) < USER_TOP => {
+                    crate::mm::global::handle_user_fault(far as usize, access)
+                }
                 _ => Err(FaultError::NotMapped),
             };
             match resolved {
@@ -222,7 +250,13 @@ extern "C" fn el1h_sync_handler(frame: &mut TrapFrame) {
             return;
         }
     }
-    report("the kernel", frame, esr, far, crate::symbols::lookup(frame.pc as usize));
+    report(
+        "the kernel",
+        frame,
+        esr,
+        far,
+        crate::symbols::lookup(frame.pc as usize),
+    );
     panic!("unhandled exception in the kernel");
 }
 
@@ -246,8 +280,19 @@ extern "C" fn prepare_exit_to_user(_frame: &mut TrapFrame) {
 #[unsafe(no_mangle)]
 extern "C" fn bad_mode(frame: &mut TrapFrame, kind: u64) {
     const NAMES: [&str; 13] = [
-        "EL1t sync", "EL1t IRQ", "EL1t FIQ", "EL1t SError", "EL1h sync", "EL1h IRQ", "EL1h FIQ",
-        "EL1h SError", "EL0 sync", "EL0 IRQ", "EL0 FIQ", "EL0 SError", "EL0 AArch32",
+        "EL1t sync",
+        "EL1t IRQ",
+        "EL1t FIQ",
+        "EL1t SError",
+        "EL1h sync",
+        "EL1h IRQ",
+        "EL1h FIQ",
+        "EL1h SError",
+        "EL0 sync",
+        "EL0 IRQ",
+        "EL0 FIQ",
+        "EL0 SError",
+        "EL0 AArch32",
     ];
     let esr = Esr(ESR_EL1.get());
     let name = NAMES.get(kind as usize).copied().unwrap_or("?");
@@ -257,6 +302,12 @@ extern "C" fn bad_mode(frame: &mut TrapFrame, kind: u64) {
         crate::task::exit::force_sig(SIGKILL);
         return;
     }
-    report("the kernel", frame, esr, FAR_EL1.get(), crate::symbols::lookup(frame.pc as usize));
+    report(
+        "the kernel",
+        frame,
+        esr,
+        FAR_EL1.get(),
+        crate::symbols::lookup(frame.pc as usize),
+    );
     panic!("unexpected exception: {}", name);
 }

@@ -46,11 +46,18 @@ pub fn kernel_layout() -> KernelLayout {
 
 /// Builds the final kernel tables and switches TTBR1 to them.
 /// `ram`: physical RAM range; `devices`: physical MMIO ranges.
-pub fn init_kernel_tables(frames: &mut FrameAllocator, ram: (usize, usize), devices: &[(usize, usize)]) -> PageTable {
+pub fn init_kernel_tables(
+    frames: &mut FrameAllocator,
+    ram: (usize, usize),
+    devices: &[(usize, usize)],
+) -> PageTable {
     let mut pt = PageTable::new(frames, 0).expect("out of memory building kernel page tables");
     let k = kernel_layout();
     let kernel_flags = PteFlags::AF | PteFlags::SH_INNER;
-    let (img_start, img_end) = (virt_to_phys(k.text.0) & !(BLOCK_2M - 1), virt_to_phys(k.end));
+    let (img_start, img_end) = (
+        virt_to_phys(k.text.0) & !(BLOCK_2M - 1),
+        virt_to_phys(k.end),
+    );
     let mut pa = ram.0 & !(BLOCK_2M - 1);
     while pa < ram.1 {
         let va = pa + KERNEL_VA_OFFSET;
@@ -65,11 +72,17 @@ pub fn init_kernel_tables(frames: &mut FrameAllocator, ram: (usize, usize), devi
                 } else {
                     kernel_flags | PteFlags::UXN | PteFlags::PXN
                 };
-                pt.map(frames, v, PhysAddr(page), flags).expect("kernel map");
+                pt.map(frames, v, PhysAddr(page), flags)
+                    .expect("kernel map");
             }
         } else {
-            pt.map_block_2m(frames, va, PhysAddr(pa), kernel_flags | PteFlags::UXN | PteFlags::PXN)
-                .expect("kernel map");
+            pt.map_block_2m(
+                frames,
+                va,
+                PhysAddr(pa),
+                kernel_flags | PteFlags::UXN | PteFlags::PXN,
+            )
+            .expect("kernel map");
         }
         pa += BLOCK_2M;
     }
@@ -77,7 +90,8 @@ pub fn init_kernel_tables(frames: &mut FrameAllocator, ram: (usize, usize), devi
         let mut pa = start & !(BLOCK_2M - 1);
         while pa < end {
             let flags = PteFlags::AF | PteFlags::DEVICE | PteFlags::UXN | PteFlags::PXN;
-            pt.map_block_2m(frames, pa + KERNEL_VA_OFFSET, PhysAddr(pa), flags).expect("device map");
+            pt.map_block_2m(frames, pa + KERNEL_VA_OFFSET, PhysAddr(pa), flags)
+                .expect("device map");
             pa += BLOCK_2M;
         }
     }

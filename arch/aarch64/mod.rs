@@ -35,7 +35,9 @@ pub fn flush_tlb_page(asid: u16, va: usize) {
 /// Invalidates every entry of one ASID.
 pub fn flush_tlb_asid(asid: u16) {
     // SAFETY: as above.
-    unsafe { asm!("dsb ishst", "tlbi aside1is, {}", "dsb ish", "isb", in(reg) (asid as u64) << 48) };
+    unsafe {
+        asm!("dsb ishst", "tlbi aside1is, {}", "dsb ish", "isb", in(reg) (asid as u64) << 48)
+    };
 }
 
 /// The context `cpu_switch_to` saves and restores: callee-saved registers, sp and lr.

@@ -1,7 +1,9 @@
 //! The ARM generic timer (ARM ARM D11): the virtual counter for clock_gettime and the
 //! EL1 virtual timer (PPI 27 on QEMU virt) for the scheduler tick.
 
-use aarch64_cpu::registers::{CNTFRQ_EL0, CNTV_CTL_EL0, CNTV_TVAL_EL0, CNTVCT_EL0, Readable, Writeable};
+use aarch64_cpu::registers::{
+    CNTFRQ_EL0, CNTV_CTL_EL0, CNTV_TVAL_EL0, CNTVCT_EL0, Readable, Writeable,
+};
 
 /// Interrupt ID of the EL1 virtual timer (a PPI: 16 + 11).
 pub const VIRTUAL_TIMER_IRQ: u32 = 27;

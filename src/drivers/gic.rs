@@ -47,7 +47,12 @@ impl Gic {
     /// interface, used by nothing else.
     pub unsafe fn new(dist: usize, cpu: usize) -> Gic {
         // SAFETY: guaranteed by the caller; MMIO lives forever.
-        let (dist, cpu) = unsafe { (&*(dist as *const DistributorRegs), &*(cpu as *const CpuInterfaceRegs)) };
+        let (dist, cpu) = unsafe {
+            (
+                &*(dist as *const DistributorRegs),
+                &*(cpu as *const CpuInterfaceRegs),
+            )
+        };
         dist.ctlr.set(1);
         cpu.pmr.set(0xff); // let every priority through
         cpu.ctlr.set(1);

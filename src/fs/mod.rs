@@ -41,16 +41,24 @@ impl FdTable {
     /// fds 0, 1 and 2 on the console.
     pub fn with_console() -> FdTable {
         let console = Arc::new(File::Console);
-        FdTable { fds: alloc::vec![Some(console.clone()), Some(console.clone()), Some(console)] }
+        FdTable {
+            fds: alloc::vec![Some(console.clone()), Some(console.clone()), Some(console)],
+        }
     }
 
     pub fn get(&self, fd: i32) -> KResult<Arc<File>> {
-        usize::try_from(fd).ok().and_then(|i| self.fds.get(i)).and_then(|f| f.clone()).ok_or(Errno::EBADF)
+        usize::try_from(fd)
+            .ok()
+            .and_then(|i| self.fds.get(i))
+            .and_then(|f| f.clone())
+            .ok_or(Errno::EBADF)
     }
 
     /// Installs `file` at the lowest free descriptor >= `min`.
     pub fn install(&mut self, file: Arc<File>, min: usize) -> KResult<i32> {
-        let slot = (min..MAX_FDS).find(|&i| self.fds.get(i).is_none_or(|f| f.is_none())).ok_or(Errno::EMFILE)?;
+        let slot = (min..MAX_FDS)
+            .find(|&i| self.fds.get(i).is_none_or(|f| f.is_none()))
+            .ok_or(Errno::EMFILE)?;
         if self.fds.len() <= slot {
             self.fds.resize(slot + 1, None);
         }
@@ -61,14 +69,20 @@ impl FdTable {
     /// Removes `fd`; the caller drops the returned file outside the table's lock (closing
     /// a pipe end wakes sleepers).
     pub fn remove(&mut self, fd: i32) -> KResult<Arc<File>> {
-        let slot = usize::try_from(fd).ok().and_then(|i| self.fds.get_mut(i)).ok_or(Errno::EBADF)?;
+        let slot = usize::try_from(fd)
+            .ok()
+            .and_then(|i| self.fds.get_mut(i))
+            .ok_or(Errno::EBADF)?;
         slot.take().ok_or(Errno::EBADF)
     }
 
     /// dup3: `new` refers to `old`'s file; returns what `new` held before.
     pub fn dup_to(&mut self, old: i32, new: i32) -> KResult<Option<Arc<File>>> {
         let file = self.get(old)?;
-        let new = usize::try_from(new).ok().filter(|&n| n < MAX_FDS).ok_or(Errno::EBADF)?;
+        let new = usize::try_from(new)
+            .ok()
+            .filter(|&n| n < MAX_FDS)
+            .ok_or(Errno::EBADF)?;
         if self.fds.len() <= new {
             self.fds.resize(new + 1, None);
         }
@@ -85,7 +99,10 @@ pub struct FsStruct {
 
 impl FsStruct {
     pub fn new() -> FsStruct {
-        FsStruct { umask: 0o022, cwd: String::from("/") }
+        FsStruct {
+            umask: 0o022,
+            cwd: String::from("/"),
+        }
     }
 }
 
@@ -98,7 +115,11 @@ impl Default for FsStruct {
 /// Resolves `path` against `cwd` into an absolute, normalised path ("." and ".." removed).
 pub fn resolve(cwd: &str, path: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
-    let joined = if path.starts_with('/') { [path, ""] } else { [cwd, path] };
+    let joined = if path.starts_with('/') {
+        [path, ""]
+    } else {
+        [cwd, path]
+    };
     for comp in joined.iter().flat_map(|p| p.split('/')) {
         match comp {
             "" | "." => {}

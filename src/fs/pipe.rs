@@ -26,7 +26,11 @@ impl Pipe {
     pub fn new() -> Pipe {
         Pipe {
             id: PIPE_IDS.fetch_add(1, Ordering::Relaxed),
-            inner: Mutex::new(PipeInner { buf: VecDeque::new(), readers: 1, writers: 1 }),
+            inner: Mutex::new(PipeInner {
+                buf: VecDeque::new(),
+                readers: 1,
+                writers: 1,
+            }),
         }
     }
 

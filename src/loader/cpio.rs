@@ -50,14 +50,20 @@ pub fn entries(archive: &[u8]) -> impl Iterator<Item = Entry<'_>> {
             return None;
         }
         offset = align4(data_start + file_size);
-        Some(Entry { name: name.trim_start_matches("./").trim_start_matches('/'), mode, data })
+        Some(Entry {
+            name: name.trim_start_matches("./").trim_start_matches('/'),
+            mode,
+            data,
+        })
     })
 }
 
 /// Finds a file by path ("init", "/bin/forktest" and "bin/forktest" are all accepted).
 pub fn find<'a>(archive: &'a [u8], path: &str) -> Option<&'a [u8]> {
     let path = path.trim_start_matches('/');
-    entries(archive).find(|e| e.name == path && !e.is_dir()).map(|e| e.data)
+    entries(archive)
+        .find(|e| e.name == path && !e.is_dir())
+        .map(|e| e.data)
 }
 
 #[cfg(test)]
@@ -66,7 +72,19 @@ pub(crate) fn build_archive(files: &[(&str, u32, &[u8])]) -> std::vec::Vec<u8> {
     let mut push = |name: &str, mode: u32, data: &[u8]| {
         let header = std::format!(
             "070701{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}",
-            1, mode, 0, 0, 1, 0, data.len(), 0, 0, 0, 0, name.len() + 1, 0
+            1,
+            mode,
+            0,
+            0,
+            1,
+            0,
+            data.len(),
+            0,
+            0,
+            0,
+            0,
+            name.len() + 1,
+            0
         );
         out.extend_from_slice(header.as_bytes());
         out.extend_from_slice(name.as_bytes());
@@ -92,9 +110,16 @@ mod tests {
 
     #[test]
     fn finds_files_and_directories() {
-        let a = build_archive(&[("bin", 0o040755, b""), ("bin/hello", 0o100755, b"ELF..."), ("init", 0o100755, b"x")]);
+        let a = build_archive(&[
+            ("bin", 0o040755, b""),
+            ("bin/hello", 0o100755, b"ELF..."),
+            ("init", 0o100755, b"x"),
+        ]);
         let names: std::vec::Vec<_> = entries(&a).map(|e| (e.name, e.is_dir())).collect();
-        assert_eq!(names, [("bin", true), ("bin/hello", false), ("init", false)]);
+        assert_eq!(
+            names,
+            [("bin", true), ("bin/hello", false), ("init", false)]
+        );
         assert_eq!(find(&a, "/bin/hello"), Some(&b"ELF..."[..]));
         assert_eq!(find(&a, "init"), Some(&b"x"[..]));
         assert_eq!(find(&a, "bin"), None, "directories are not files");

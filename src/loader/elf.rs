@@ -31,7 +31,11 @@ fn prot_of(p_flags: u32) -> Prot {
 }
 
 /// Maps every PT_LOAD segment of `image` into `space` (which must be empty).
-pub fn load(frames: &mut FrameAllocator, space: &mut AddressSpace, image: &[u8]) -> KResult<LoadedImage> {
+pub fn load(
+    frames: &mut FrameAllocator,
+    space: &mut AddressSpace,
+    image: &[u8],
+) -> KResult<LoadedImage> {
     let file = ElfBytes::<LittleEndian>::minimal_parse(image).map_err(|_| Errno::ENOEXEC)?;
     let ehdr = file.ehdr;
     if ehdr.e_machine != EM_AARCH64 || ehdr.e_type != ET_EXEC {
@@ -45,12 +49,22 @@ pub fn load(frames: &mut FrameAllocator, space: &mut AddressSpace, image: &[u8])
             PT_INTERP => return Err(Errno::ENOEXEC), // dynamically linked
             PT_PHDR => phdr = Some(seg.p_vaddr as usize),
             PT_LOAD if seg.p_memsz > 0 => {
-                let (vaddr, memsz, filesz) = (seg.p_vaddr as usize, seg.p_memsz as usize, seg.p_filesz as usize);
-                let end = vaddr.checked_add(memsz).filter(|&e| e <= USER_TOP).ok_or(Errno::ENOEXEC)?;
+                let (vaddr, memsz, filesz) = (
+                    seg.p_vaddr as usize,
+                    seg.p_memsz as usize,
+                    seg.p_filesz as usize,
+                );
+                let end = vaddr
+                    .checked_add(memsz)
+                    .filter(|&e| e <= USER_TOP)
+                    .ok_or(Errno::ENOEXEC)?;
                 if filesz > memsz {
                     return Err(Errno::ENOEXEC);
                 }
-                let data = image.get(seg.p_offset as usize..).and_then(|d| d.get(..filesz)).ok_or(Errno::ENOEXEC)?;
+                let data = image
+                    .get(seg.p_offset as usize..)
+                    .and_then(|d| d.get(..filesz))
+                    .ok_or(Errno::ENOEXEC)?;
                 let start = page_down(vaddr);
                 let end = page_up(end).ok_or(Errno::ENOEXEC)?;
                 if seg.p_offset == 0 && phdr.is_none() {
@@ -60,7 +74,12 @@ pub fn load(frames: &mut FrameAllocator, space: &mut AddressSpace, image: &[u8])
                 let prot = prot_of(seg.p_flags);
                 match space.find_vma(start).copied() {
                     Some(v) => space.widen_vma(frames, v.start, end.max(v.end), v.prot | prot)?,
-                    None => space.insert_vma(Vma { start, end, prot, shared: false })?,
+                    None => space.insert_vma(Vma {
+                        start,
+                        end,
+                        prot,
+                        shared: false,
+                    })?,
                 }
                 space.write_bytes(frames, vaddr, data)?;
                 // Pre-fault the bss too, so a loaded program starts with its pages present.
@@ -97,10 +116,20 @@ pub fn symbolize(image: &[u8], addr: usize) -> Option<(&str, usize)> {
     // Functions, and untyped labels from assembly (like _start): the closest one below.
     symtab
         .iter()
-        .filter(|s| matches!(s.st_symtype(), elf::abi::STT_FUNC | elf::abi::STT_NOTYPE) && s.st_name != 0)
-        .filter(|s| s.st_value as usize <= addr && (s.st_size == 0 || addr < (s.st_value + s.st_size) as usize))
+        .filter(|s| {
+            matches!(s.st_symtype(), elf::abi::STT_FUNC | elf::abi::STT_NOTYPE) && s.st_name != 0
+        })
+        .filter(|s| {
+            s.st_value as usize <= addr
+                && (s.st_size == 0 || addr < (s.st_value + s.st_size) as usize)
+        })
         .max_by_key(|s| s.st_value)
-        .and_then(|s| Some((strtab.get(s.st_name as usize).ok()?, addr - s.st_value as usize)))
+        .and_then(|s| {
+            Some((
+                strtab.get(s.st_name as usize).ok()?,
+                addr - s.st_value as usize,
+            ))
+        })
 }
 
 #[cfg(test)]
@@ -149,7 +178,16 @@ mod tests {
         let f = &mut m.frames;
         let mut s = AddressSpace::new(f, 1).unwrap();
         let img = load(f, &mut s, &tiny_elf()).unwrap();
-        assert_eq!(img, LoadedImage { entry: 0x400078, phdr: 0x400040, phnum: 2, phent: 56, brk: 0x413000 });
+        assert_eq!(
+            img,
+            LoadedImage {
+                entry: 0x400078,
+                phdr: 0x400040,
+                phnum: 2,
+                phent: 56,
+                brk: 0x413000
+            }
+        );
         let (_, text) = s.pt.lookup(0x400000).unwrap();
         assert!(text.contains(PteFlags::READ_ONLY) && !text.contains(PteFlags::UXN));
         let (_, data) = s.pt.lookup(0x411000).unwrap();
@@ -187,7 +225,10 @@ mod tests {
         s.read_bytes(0x400100, &mut buf).unwrap();
         assert_eq!(&buf, b"DATA");
         let (_, flags) = s.pt.lookup(0x400000).unwrap();
-        assert!(!flags.contains(PteFlags::READ_ONLY) && !flags.contains(PteFlags::UXN), "RWX union of both");
+        assert!(
+            !flags.contains(PteFlags::READ_ONLY) && !flags.contains(PteFlags::UXN),
+            "RWX union of both"
+        );
         s.destroy(f);
         assert_eq!(f.in_use(), 0);
     }

@@ -31,7 +31,13 @@ pub const AT_EXECFN: u64 = 31;
 
 /// Builds the bytes of the stack from the returned sp up to `stack_top`. `auxv` is the
 /// auxiliary vector without AT_RANDOM, AT_EXECFN and AT_NULL, which are added here.
-pub fn build(stack_top: usize, argv: &[&str], envp: &[&str], auxv: &[(u64, u64)], random: [u8; 16]) -> (usize, Vec<u8>) {
+pub fn build(
+    stack_top: usize,
+    argv: &[&str],
+    envp: &[&str],
+    auxv: &[(u64, u64)],
+    random: [u8; 16],
+) -> (usize, Vec<u8>) {
     // Strings and random bytes at the top, in argv-then-envp order.
     let mut strings = Vec::new();
     let mut offsets = Vec::new();
@@ -88,7 +94,13 @@ mod tests {
     #[test]
     fn layout_matches_linux() {
         let top = 0x1_0000;
-        let (sp, img) = build(top, &["prog", "-v"], &["HOME=/"], &[(AT_PAGESZ, 4096)], [7; 16]);
+        let (sp, img) = build(
+            top,
+            &["prog", "-v"],
+            &["HOME=/"],
+            &[(AT_PAGESZ, 4096)],
+            [7; 16],
+        );
         assert_eq!(sp % 16, 0);
         assert_eq!(sp + img.len(), top);
         assert_eq!(word(&img, sp, sp), 2, "argc");
@@ -110,6 +122,9 @@ mod tests {
         assert_eq!(aux[0], (AT_PAGESZ, 4096));
         let random = aux.iter().find(|a| a.0 == AT_RANDOM).unwrap().1 as usize;
         assert_eq!(&img[random - sp..random - sp + 16], &[7; 16]);
-        assert_eq!(cstr(&img, sp, aux.iter().find(|a| a.0 == AT_EXECFN).unwrap().1), "prog");
+        assert_eq!(
+            cstr(&img, sp, aux.iter().find(|a| a.0 == AT_EXECFN).unwrap().1),
+            "prog"
+        );
     }
 }

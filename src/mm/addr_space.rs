@@ -116,11 +116,20 @@ pub struct AddressSpace {
 
 impl AddressSpace {
     pub fn new(frames: &mut FrameAllocator, asid: u16) -> Option<AddressSpace> {
-        Some(AddressSpace { pt: PageTable::new(frames, asid)?, vmas: BTreeMap::new(), brk_start: 0, brk: 0 })
+        Some(AddressSpace {
+            pt: PageTable::new(frames, asid)?,
+            vmas: BTreeMap::new(),
+            brk_start: 0,
+            brk: 0,
+        })
     }
 
     pub fn find_vma(&self, va: usize) -> Option<&Vma> {
-        self.vmas.range(..=va).next_back().map(|(_, v)| v).filter(|v| va < v.end)
+        self.vmas
+            .range(..=va)
+            .next_back()
+            .map(|(_, v)| v)
+            .filter(|v| va < v.end)
     }
 
     pub fn vmas(&self) -> impl Iterator<Item = &Vma> {
@@ -128,12 +137,19 @@ impl AddressSpace {
     }
 
     fn overlaps(&self, start: usize, end: usize) -> bool {
-        self.vmas.range(..end).next_back().is_some_and(|(_, v)| v.end > start)
+        self.vmas
+            .range(..end)
+            .next_back()
+            .is_some_and(|(_, v)| v.end > start)
     }
 
     /// Adds a VMA over a range that must be free.
     pub fn insert_vma(&mut self, vma: Vma) -> KResult<()> {
-        if vma.start >= vma.end || vma.end > USER_TOP || vma.start % PAGE_SIZE != 0 || vma.end % PAGE_SIZE != 0 {
+        if vma.start >= vma.end
+            || vma.end > USER_TOP
+            || vma.start % PAGE_SIZE != 0
+            || vma.end % PAGE_SIZE != 0
+        {
             return Err(Errno::EINVAL);
         }
         if self.overlaps(vma.start, vma.end) {
@@ -145,7 +161,13 @@ impl AddressSpace {
 
     /// Grows the VMA starting at `start` to `end` with permissions `prot`, keeping its
     /// pages (the ELF loader, when two segments share a page).
-    pub fn widen_vma(&mut self, frames: &FrameAllocator, start: usize, end: usize, prot: Prot) -> KResult<()> {
+    pub fn widen_vma(
+        &mut self,
+        frames: &FrameAllocator,
+        start: usize,
+        end: usize,
+        prot: Prot,
+    ) -> KResult<()> {
         let old = self.vmas.remove(&start).ok_or(Errno::EINVAL)?;
         if self.overlaps(old.end, end) {
             self.vmas.insert(start, old);
@@ -169,7 +191,9 @@ impl AddressSpace {
         if addr % PAGE_SIZE != 0 || len == 0 {
             return Err(Errno::EINVAL);
         }
-        let end = page_up(len).and_then(|l| addr.checked_add(l)).ok_or(Errno::EINVAL)?;
+        let end = page_up(len)
+            .and_then(|l| addr.checked_add(l))
+            .ok_or(Errno::EINVAL)?;
         if end > USER_TOP {
             return Err(Errno::EINVAL);
         }
@@ -202,17 +226,28 @@ impl AddressSpace {
         shared: bool,
         fixed: bool,
     ) -> KResult<usize> {
-        let len = page_up(len).filter(|&l| l != 0 && l < USER_TOP).ok_or(Errno::EINVAL)?;
+        let len = page_up(len)
+            .filter(|&l| l != 0 && l < USER_TOP)
+            .ok_or(Errno::EINVAL)?;
         let start = if fixed {
             let (s, e) = Self::checked_range(addr, len)?;
             self.munmap(frames, s, e - s)?;
             s
-        } else if addr != 0 && addr % PAGE_SIZE == 0 && addr.checked_add(len).is_some_and(|e| e <= USER_TOP) && !self.overlaps(addr, addr + len) {
+        } else if addr != 0
+            && addr % PAGE_SIZE == 0
+            && addr.checked_add(len).is_some_and(|e| e <= USER_TOP)
+            && !self.overlaps(addr, addr + len)
+        {
             addr
         } else {
             self.find_free(len)?
         };
-        self.insert_vma(Vma { start, end: start + len, prot, shared })?;
+        self.insert_vma(Vma {
+            start,
+            end: start + len,
+            prot,
+            shared,
+        })?;
         if shared {
             // Shared anonymous memory is populated now, so a later fork shares frames.
             if self.populate(frames, start, start + len).is_err() {
@@ -223,7 +258,12 @@ impl AddressSpace {
         Ok(start)
     }
 
-    fn populate(&mut self, frames: &mut FrameAllocator, start: usize, end: usize) -> Result<(), OutOfMemory> {
+    fn populate(
+        &mut self,
+        frames: &mut FrameAllocator,
+        start: usize,
+        end: usize,
+    ) -> Result<(), OutOfMemory> {
         for va in (start..end).step_by(PAGE_SIZE) {
             if self.pt.lookup(va).is_none() {
                 self.fault_in(frames, va)?;
@@ -233,10 +273,19 @@ impl AddressSpace {
     }
 
     /// Maps a fresh zeroed frame at `va` with its VMA's permissions.
-    fn fault_in(&mut self, frames: &mut FrameAllocator, va: usize) -> Result<PhysAddr, OutOfMemory> {
+    fn fault_in(
+        &mut self,
+        frames: &mut FrameAllocator,
+        va: usize,
+    ) -> Result<PhysAddr, OutOfMemory> {
         let vma = *self.find_vma(va).expect("fault_in outside a VMA");
         let page = frames.alloc_zeroed().ok_or(OutOfMemory)?;
-        match self.pt.map(frames, page_down(va), page, user_pte_flags(vma.prot, vma.shared)) {
+        match self.pt.map(
+            frames,
+            page_down(va),
+            page,
+            user_pte_flags(vma.prot, vma.shared),
+        ) {
             Ok(()) => Ok(page),
             Err(e) => {
                 frames.put(page);
@@ -254,15 +303,23 @@ impl AddressSpace {
         for s in doomed {
             let v = self.vmas.remove(&s).unwrap();
             let mut mapped = alloc::vec::Vec::new();
-            self.pt.for_each_mapped(v.start, v.end, |va, _| mapped.push(va));
+            self.pt
+                .for_each_mapped(v.start, v.end, |va, _| mapped.push(va));
             for va in mapped {
                 self.pt.unmap(frames, va);
             }
         }
+        self.pt.free_empty_tables(frames, start, end);
         Ok(())
     }
 
-    pub fn mprotect(&mut self, frames: &FrameAllocator, addr: usize, len: usize, prot: Prot) -> KResult<()> {
+    pub fn mprotect(
+        &mut self,
+        frames: &FrameAllocator,
+        addr: usize,
+        len: usize,
+        prot: Prot,
+    ) -> KResult<()> {
         let (start, end) = Self::checked_range(addr, len)?;
         // Linux: the whole range must be mapped, else ENOMEM.
         let mut cursor = start;
@@ -274,12 +331,14 @@ impl AddressSpace {
         let mut pages = alloc::vec::Vec::new();
         for (_, v) in self.vmas.range_mut(start..end) {
             v.prot = prot;
-            self.pt.for_each_mapped(v.start, v.end, |va, pte| pages.push((va, pte, v.shared)));
+            self.pt
+                .for_each_mapped(v.start, v.end, |va, pte| pages.push((va, pte, v.shared)));
         }
         for (va, pte, shared) in pages {
             let mut flags = user_pte_flags(prot, shared);
             // A private page whose frame someone else maps must stay copy-on-write.
-            let cow = !shared && (pte.flags().contains(PteFlags::COW) || frames.refcount(pte.addr()) > 1);
+            let cow =
+                !shared && (pte.flags().contains(PteFlags::COW) || frames.refcount(pte.addr()) > 1);
             if cow && prot.contains(Prot::WRITE) {
                 flags |= PteFlags::READ_ONLY | PteFlags::COW;
             } else if cow {
@@ -295,7 +354,9 @@ impl AddressSpace {
         if new < self.brk_start || new >= STACK_TOP - STACK_SIZE {
             return self.brk;
         }
-        let (Some(old_end), Some(new_end)) = (page_up(self.brk), page_up(new)) else { return self.brk };
+        let (Some(old_end), Some(new_end)) = (page_up(self.brk), page_up(new)) else {
+            return self.brk;
+        };
         if new_end > old_end {
             if self.overlaps(old_end, new_end) {
                 return self.brk;
@@ -303,7 +364,12 @@ impl AddressSpace {
             match self.vmas.get_mut(&self.brk_start) {
                 Some(v) if v.end == old_end => v.end = new_end,
                 _ => {
-                    let vma = Vma { start: old_end, end: new_end, prot: Prot::READ | Prot::WRITE, shared: false };
+                    let vma = Vma {
+                        start: old_end,
+                        end: new_end,
+                        prot: Prot::READ | Prot::WRITE,
+                        shared: false,
+                    };
                     self.vmas.insert(old_end, vma);
                 }
             }
@@ -315,14 +381,20 @@ impl AddressSpace {
     }
 
     /// Resolves a user page fault at `va` (Linux `do_page_fault` -> `handle_mm_fault`).
-    pub fn handle_fault(&mut self, frames: &mut FrameAllocator, va: usize, access: Access) -> Result<FaultFix, FaultError> {
+    pub fn handle_fault(
+        &mut self,
+        frames: &mut FrameAllocator,
+        va: usize,
+        access: Access,
+    ) -> Result<FaultFix, FaultError> {
         let vma = *self.find_vma(va).ok_or(FaultError::NotMapped)?;
         if !prot_allows(vma.prot, access) {
             return Err(FaultError::AccessDenied);
         }
         match self.pt.lookup(va) {
             None => {
-                self.fault_in(frames, va).map_err(|_| FaultError::OutOfMemory)?;
+                self.fault_in(frames, va)
+                    .map_err(|_| FaultError::OutOfMemory)?;
                 Ok(FaultFix::DemandZero)
             }
             Some((_, flags)) if allows(flags, access) => {
@@ -359,7 +431,12 @@ impl AddressSpace {
 
     /// Kernel-side write into this address space (the ELF loader, the initial stack),
     /// through the linear map. Pages are faulted in as needed, COW pages broken.
-    pub fn write_bytes(&mut self, frames: &mut FrameAllocator, va: usize, data: &[u8]) -> KResult<()> {
+    pub fn write_bytes(
+        &mut self,
+        frames: &mut FrameAllocator,
+        va: usize,
+        data: &[u8],
+    ) -> KResult<()> {
         let mut done = 0;
         while done < data.len() {
             let at = va + done;
@@ -378,7 +455,9 @@ impl AddressSpace {
             let n = (PAGE_SIZE - offset).min(data.len() - done);
             // SAFETY: `frame` is mapped by this address space (we hold a reference through
             // the page table), and offset + n <= PAGE_SIZE.
-            unsafe { core::ptr::copy_nonoverlapping(data[done..].as_ptr(), frame.as_ptr().add(offset), n) };
+            unsafe {
+                core::ptr::copy_nonoverlapping(data[done..].as_ptr(), frame.as_ptr().add(offset), n)
+            };
             done += n;
         }
         Ok(())
@@ -393,7 +472,13 @@ impl AddressSpace {
             let offset = at % PAGE_SIZE;
             let n = (PAGE_SIZE - offset).min(out.len() - done);
             // SAFETY: as in write_bytes.
-            unsafe { core::ptr::copy_nonoverlapping(frame.as_ptr().add(offset), out[done..].as_mut_ptr(), n) };
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    frame.as_ptr().add(offset),
+                    out[done..].as_mut_ptr(),
+                    n,
+                )
+            };
             done += n;
         }
         Ok(())
@@ -416,22 +501,36 @@ mod tests {
         let mut m = SimMemory::new(64);
         let f = &mut m.frames;
         let mut parent = AddressSpace::new(f, 1).unwrap();
-        let a = parent.mmap_anon(f, 0, 3 * PAGE_SIZE, RW, false, false).unwrap();
+        let a = parent
+            .mmap_anon(f, 0, 3 * PAGE_SIZE, RW, false, false)
+            .unwrap();
         assert_eq!(a, MMAP_BASE);
         assert_eq!(parent.pt.lookup(a), None, "lazy");
-        assert_eq!(parent.handle_fault(f, a + 8, Access::Write), Ok(FaultFix::DemandZero));
+        assert_eq!(
+            parent.handle_fault(f, a + 8, Access::Write),
+            Ok(FaultFix::DemandZero)
+        );
         parent.write_bytes(f, a, b"parent").unwrap();
         let mut child = parent.fork(f, 2).unwrap();
-        assert_eq!(child.handle_fault(f, a, Access::Write), Ok(FaultFix::CowCopied));
+        assert_eq!(
+            child.handle_fault(f, a, Access::Write),
+            Ok(FaultFix::CowCopied)
+        );
         child.write_bytes(f, a, b"child!").unwrap();
         let mut buf = [0u8; 6];
         parent.read_bytes(a, &mut buf).unwrap();
         assert_eq!(&buf, b"parent");
         child.read_bytes(a, &mut buf).unwrap();
         assert_eq!(&buf, b"child!");
-        assert_eq!(parent.handle_fault(f, a, Access::Write), Ok(FaultFix::CowReused));
+        assert_eq!(
+            parent.handle_fault(f, a, Access::Write),
+            Ok(FaultFix::CowReused)
+        );
         // A page never touched before fork is demand-zeroed separately in each.
-        assert_eq!(child.handle_fault(f, a + PAGE_SIZE, Access::Read), Ok(FaultFix::DemandZero));
+        assert_eq!(
+            child.handle_fault(f, a + PAGE_SIZE, Access::Read),
+            Ok(FaultFix::DemandZero)
+        );
         parent.destroy(f);
         child.destroy(f);
         assert_eq!(f.in_use(), 0);
@@ -443,14 +542,34 @@ mod tests {
         let mut s = space(&mut m);
         let f = &mut m.frames;
         let text = 0x40_0000;
-        s.insert_vma(Vma { start: text, end: text + PAGE_SIZE, prot: Prot::READ | Prot::EXEC, shared: false }).unwrap();
+        s.insert_vma(Vma {
+            start: text,
+            end: text + PAGE_SIZE,
+            prot: Prot::READ | Prot::EXEC,
+            shared: false,
+        })
+        .unwrap();
         s.write_bytes(f, text, &[1, 2, 3]).unwrap();
-        assert_eq!(s.handle_fault(f, text, Access::Write), Err(FaultError::AccessDenied));
-        assert_eq!(s.handle_fault(f, 0x10, Access::Read), Err(FaultError::NotMapped));
-        let none = s.mmap_anon(f, 0, PAGE_SIZE, Prot::empty(), false, false).unwrap();
-        assert_eq!(s.handle_fault(f, none, Access::Read), Err(FaultError::AccessDenied));
+        assert_eq!(
+            s.handle_fault(f, text, Access::Write),
+            Err(FaultError::AccessDenied)
+        );
+        assert_eq!(
+            s.handle_fault(f, 0x10, Access::Read),
+            Err(FaultError::NotMapped)
+        );
+        let none = s
+            .mmap_anon(f, 0, PAGE_SIZE, Prot::empty(), false, false)
+            .unwrap();
+        assert_eq!(
+            s.handle_fault(f, none, Access::Read),
+            Err(FaultError::AccessDenied)
+        );
         let data = s.mmap_anon(f, 0, PAGE_SIZE, RW, false, false).unwrap();
-        assert_eq!(s.handle_fault(f, data, Access::Exec), Err(FaultError::AccessDenied));
+        assert_eq!(
+            s.handle_fault(f, data, Access::Exec),
+            Err(FaultError::AccessDenied)
+        );
         s.destroy(f);
         assert_eq!(f.in_use(), 0);
     }
@@ -460,8 +579,13 @@ mod tests {
         let mut m = SimMemory::new(64);
         let f = &mut m.frames;
         let mut parent = AddressSpace::new(f, 1).unwrap();
-        let a = parent.mmap_anon(f, 0, 2 * PAGE_SIZE, RW, true, false).unwrap();
-        assert!(parent.pt.lookup(a + PAGE_SIZE).is_some(), "populated at mmap");
+        let a = parent
+            .mmap_anon(f, 0, 2 * PAGE_SIZE, RW, true, false)
+            .unwrap();
+        assert!(
+            parent.pt.lookup(a + PAGE_SIZE).is_some(),
+            "populated at mmap"
+        );
         let mut child = parent.fork(f, 2).unwrap();
         child.write_bytes(f, a, b"hi").unwrap();
         let mut buf = [0u8; 2];
@@ -485,9 +609,16 @@ mod tests {
         let tables = f.in_use() - 4;
         s.munmap(f, a + PAGE_SIZE, 2 * PAGE_SIZE).unwrap();
         assert_eq!(f.in_use(), tables + 2);
+        s.munmap(f, a, 4 * PAGE_SIZE).unwrap();
+        assert_eq!(f.in_use(), 1, "empty tables freed; only the root is left");
+        let a = s.mmap_anon(f, 0, 4 * PAGE_SIZE, RW, false, false).unwrap();
+        s.munmap(f, a + PAGE_SIZE, 2 * PAGE_SIZE).unwrap();
         assert!(s.find_vma(a).is_some() && s.find_vma(a + PAGE_SIZE).is_none());
         assert!(s.find_vma(a + 3 * PAGE_SIZE).is_some());
-        assert_eq!(s.handle_fault(f, a + PAGE_SIZE, Access::Read), Err(FaultError::NotMapped));
+        assert_eq!(
+            s.handle_fault(f, a + PAGE_SIZE, Access::Read),
+            Err(FaultError::NotMapped)
+        );
         assert_eq!(s.munmap(f, a + 1, PAGE_SIZE), Err(Errno::EINVAL));
         s.destroy(f);
         assert_eq!(f.in_use(), 0);
@@ -498,14 +629,26 @@ mod tests {
         let mut m = SimMemory::new(64);
         let f = &mut m.frames;
         let mut parent = AddressSpace::new(f, 1).unwrap();
-        let a = parent.mmap_anon(f, 0, PAGE_SIZE, Prot::READ, false, false).unwrap();
+        let a = parent
+            .mmap_anon(f, 0, PAGE_SIZE, Prot::READ, false, false)
+            .unwrap();
         parent.handle_fault(f, a, Access::Read).unwrap();
         let mut child = parent.fork(f, 2).unwrap();
         child.mprotect(f, a, PAGE_SIZE, RW).unwrap();
         let (_, flags) = child.pt.lookup(a).unwrap();
-        assert!(flags.contains(PteFlags::READ_ONLY | PteFlags::COW), "frame still shared with parent");
-        assert_eq!(child.handle_fault(f, a, Access::Write), Ok(FaultFix::CowCopied));
-        assert_eq!(parent.mprotect(f, a, 2 * PAGE_SIZE, RW), Err(Errno::ENOMEM), "hole in range");
+        assert!(
+            flags.contains(PteFlags::READ_ONLY | PteFlags::COW),
+            "frame still shared with parent"
+        );
+        assert_eq!(
+            child.handle_fault(f, a, Access::Write),
+            Ok(FaultFix::CowCopied)
+        );
+        assert_eq!(
+            parent.mprotect(f, a, 2 * PAGE_SIZE, RW),
+            Err(Errno::ENOMEM),
+            "hole in range"
+        );
         parent.destroy(f);
         child.destroy(f);
         assert_eq!(f.in_use(), 0);
@@ -521,9 +664,15 @@ mod tests {
         assert_eq!(s.brk(f, 0), 0x60_0000);
         assert_eq!(s.brk(f, 0x60_2010), 0x60_2010);
         s.write_bytes(f, 0x60_2000, &[1; 16]).unwrap();
-        assert_eq!(s.handle_fault(f, 0x60_3000, Access::Read), Err(FaultError::NotMapped));
+        assert_eq!(
+            s.handle_fault(f, 0x60_3000, Access::Read),
+            Err(FaultError::NotMapped)
+        );
         assert_eq!(s.brk(f, 0x60_1000), 0x60_1000);
-        assert_eq!(s.handle_fault(f, 0x60_2000, Access::Read), Err(FaultError::NotMapped));
+        assert_eq!(
+            s.handle_fault(f, 0x60_2000, Access::Read),
+            Err(FaultError::NotMapped)
+        );
         assert_eq!(s.brk(f, 0x10), 0x60_1000, "below the start: unchanged");
         s.destroy(f);
         assert_eq!(f.in_use(), 0);

@@ -69,7 +69,9 @@ impl PageTable {
 
     /// Resolves a write fault on `va` if it is a COW page (see the module comment).
     pub fn resolve_cow(&mut self, frames: &mut FrameAllocator, va: usize) -> CowOutcome {
-        let Some((table, idx)) = self.leaf_slot(va) else { return CowOutcome::NotCow };
+        let Some((table, idx)) = self.leaf_slot(va) else {
+            return CowOutcome::NotCow;
+        };
         let old = read_pte(table, idx);
         if !old.is_valid() || !old.flags().contains(PteFlags::COW) {
             return CowOutcome::NotCow;
@@ -84,7 +86,9 @@ impl PageTable {
             COW_REUSES.fetch_add(1, Ordering::Relaxed);
             return CowOutcome::Reused;
         }
-        let Some(new) = frames.alloc_uninit() else { return CowOutcome::OutOfMemory };
+        let Some(new) = frames.alloc_uninit() else {
+            return CowOutcome::OutOfMemory;
+        };
         copy_frame(new, old.addr());
         // Break-before-make (ARM ARM D8.14): invalid entry, TLB invalidate, new entry.
         write_pte(table, idx, Pte(0));
@@ -114,7 +118,11 @@ fn copy_level(
                 existing.addr()
             } else {
                 let t = frames.alloc_zeroed().ok_or(OutOfMemory)?;
-                write_pte(child, idx, Pte::new(t, PteFlags::VALID | PteFlags::TABLE_OR_PAGE));
+                write_pte(
+                    child,
+                    idx,
+                    Pte::new(t, PteFlags::VALID | PteFlags::TABLE_OR_PAGE),
+                );
                 t
             };
             copy_level(frames, level + 1, e.addr(), next, stats)?;
@@ -166,12 +174,32 @@ mod tests {
     fn duplicator_handles_each_kind_of_page() {
         let cases = [
             (base(), base() | PteFlags::READ_ONLY | PteFlags::COW, true),
-            (base() | PteFlags::UXN, base() | PteFlags::UXN | PteFlags::READ_ONLY | PteFlags::COW, true),
-            (base() | PteFlags::READ_ONLY, base() | PteFlags::READ_ONLY, false),
-            (base() | PteFlags::READ_ONLY | PteFlags::UXN, base() | PteFlags::READ_ONLY | PteFlags::UXN, false),
+            (
+                base() | PteFlags::UXN,
+                base() | PteFlags::UXN | PteFlags::READ_ONLY | PteFlags::COW,
+                true,
+            ),
+            (
+                base() | PteFlags::READ_ONLY,
+                base() | PteFlags::READ_ONLY,
+                false,
+            ),
+            (
+                base() | PteFlags::READ_ONLY | PteFlags::UXN,
+                base() | PteFlags::READ_ONLY | PteFlags::UXN,
+                false,
+            ),
             (base() | PteFlags::SHARED, base() | PteFlags::SHARED, false),
-            (base() | PteFlags::SHARED | PteFlags::READ_ONLY, base() | PteFlags::SHARED | PteFlags::READ_ONLY, false),
-            (base() | PteFlags::READ_ONLY | PteFlags::COW, base() | PteFlags::READ_ONLY | PteFlags::COW, false),
+            (
+                base() | PteFlags::SHARED | PteFlags::READ_ONLY,
+                base() | PteFlags::SHARED | PteFlags::READ_ONLY,
+                false,
+            ),
+            (
+                base() | PteFlags::READ_ONLY | PteFlags::COW,
+                base() | PteFlags::READ_ONLY | PteFlags::COW,
+                false,
+            ),
         ];
         for (before, after, counted_cow) in cases {
             let mut m = SimMemory::new(32);
@@ -185,11 +213,23 @@ mod tests {
             assert_eq!(stats.cow, counted_cow as usize, "{before:?}");
             assert_eq!(stats.shared, !counted_cow as usize);
             let expect = after | PteFlags::VALID | PteFlags::TABLE_OR_PAGE;
-            assert_eq!(parent.lookup(0x1000), Some((page, expect)), "parent for {before:?}");
-            assert_eq!(child.lookup(0x1000), Some((page, expect)), "child for {before:?}");
+            assert_eq!(
+                parent.lookup(0x1000),
+                Some((page, expect)),
+                "parent for {before:?}"
+            );
+            assert_eq!(
+                child.lookup(0x1000),
+                Some((page, expect)),
+                "child for {before:?}"
+            );
             assert_eq!(f.refcount(page), 2);
             let flushed = arch::take_tlb_log();
-            assert_eq!(flushed.contains(&arch::TlbOp::Asid(1)), counted_cow, "ASID flush only if needed");
+            assert_eq!(
+                flushed.contains(&arch::TlbOp::Asid(1)),
+                counted_cow,
+                "ASID flush only if needed"
+            );
             parent.destroy(f);
             child.destroy(f);
             assert_eq!(f.in_use(), 0);
@@ -220,7 +260,11 @@ mod tests {
         assert_eq!(parent.resolve_cow(f, 0x5000), CowOutcome::Reused);
         assert_eq!(parent.lookup(0x5000).unwrap().0, page);
         assert_eq!(f.in_use(), frames_before);
-        assert_eq!(parent.resolve_cow(f, 0x5000), CowOutcome::NotCow, "second write: plain RW");
+        assert_eq!(
+            parent.resolve_cow(f, 0x5000),
+            CowOutcome::NotCow,
+            "second write: plain RW"
+        );
         parent.destroy(f);
         child.destroy(f);
         assert_eq!(f.in_use(), 0);
@@ -253,8 +297,13 @@ mod tests {
         let mut pt = PageTable::new(f, 1).unwrap();
         assert_eq!(pt.resolve_cow(f, 0x9000), CowOutcome::NotCow);
         let page = page_with(f, 0);
-        pt.map(f, 0x9000, page, base() | PteFlags::READ_ONLY).unwrap();
-        assert_eq!(pt.resolve_cow(f, 0x9000), CowOutcome::NotCow, "text pages are not COW");
+        pt.map(f, 0x9000, page, base() | PteFlags::READ_ONLY)
+            .unwrap();
+        assert_eq!(
+            pt.resolve_cow(f, 0x9000),
+            CowOutcome::NotCow,
+            "text pages are not COW"
+        );
         pt.destroy(f);
     }
 
@@ -265,7 +314,10 @@ mod tests {
             let mut m = SimMemory::new(64);
             let f = &mut m.frames;
             let mut parent = PageTable::new(f, 1).unwrap();
-            for (i, va) in [0x1000usize, 0x40_0000, 0x80_0000_0000].into_iter().enumerate() {
+            for (i, va) in [0x1000usize, 0x40_0000, 0x80_0000_0000]
+                .into_iter()
+                .enumerate()
+            {
                 let p = page_with(f, i as u8);
                 parent.map(f, va, p, base()).unwrap();
             }

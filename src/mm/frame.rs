@@ -44,7 +44,10 @@ impl FrameAllocator {
     /// An allocator for the frames in `[base, base + nframes * PAGE_SIZE)`, all reserved
     /// until `add_free_range` releases them.
     pub fn new(base: PhysAddr, nframes: usize) -> Self {
-        assert!(base.0 % PAGE_SIZE == 0, "frame allocator base must be page aligned");
+        assert!(
+            base.0 % PAGE_SIZE == 0,
+            "frame allocator base must be page aligned"
+        );
         FrameAllocator {
             base: base.0,
             refcount: alloc::vec![RESERVED; nframes],
@@ -160,7 +163,10 @@ pub mod sim {
             let base = (backing.as_ptr() as usize + PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
             let mut frames = FrameAllocator::new(PhysAddr(base), nframes);
             frames.add_free_range(PhysAddr(base), PhysAddr(base + nframes * PAGE_SIZE));
-            SimMemory { _backing: backing, frames }
+            SimMemory {
+                _backing: backing,
+                frames,
+            }
         }
     }
 }
@@ -180,7 +186,11 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(f.in_use(), 2);
         // SAFETY: `a` is a frame of the simulated memory, owned by this test.
-        assert!(unsafe { core::slice::from_raw_parts(a.as_ptr(), PAGE_SIZE) }.iter().all(|&x| x == 0));
+        assert!(
+            unsafe { core::slice::from_raw_parts(a.as_ptr(), PAGE_SIZE) }
+                .iter()
+                .all(|&x| x == 0)
+        );
         f.get(a);
         assert_eq!(f.refcount(a), 2);
         assert!(!f.put(a));

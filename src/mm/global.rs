@@ -22,7 +22,10 @@ pub static FRAMES: Mutex<Option<FrameAllocator>> = Mutex::new(None);
 
 /// Runs `f` with the frame allocator locked.
 pub fn with_frames<R>(f: impl FnOnce(&mut FrameAllocator) -> R) -> R {
-    f(FRAMES.lock().as_mut().expect("frame allocator not initialised"))
+    f(FRAMES
+        .lock()
+        .as_mut()
+        .expect("frame allocator not initialised"))
 }
 
 pub fn frames_in_use() -> usize {
@@ -68,7 +71,12 @@ pub struct Mm {
 impl Mm {
     fn wrap(space: AddressSpace, image: &'static [u8]) -> Arc<Mm> {
         let asid = space.pt.asid();
-        Arc::new(Mm { id: MM_IDS.fetch_add(1, Ordering::Relaxed), asid, space: Mutex::new(Some(space)), image })
+        Arc::new(Mm {
+            id: MM_IDS.fetch_add(1, Ordering::Relaxed),
+            asid,
+            space: Mutex::new(Some(space)),
+            image,
+        })
     }
 
     /// A new, empty address space.
@@ -121,7 +129,9 @@ impl Drop for Mm {
 /// Resolves a page fault on a user address in the current task's address space (from
 /// EL0, or from a uaccess routine at EL1).
 pub fn handle_user_fault(va: usize, access: Access) -> Result<FaultFix, FaultError> {
-    let mm = crate::task::sched::current().mm().ok_or(FaultError::NotMapped)?;
+    let mm = crate::task::sched::current()
+        .mm()
+        .ok_or(FaultError::NotMapped)?;
     mm.with(|space, frames| space.handle_fault(frames, va, access))
 }
 
@@ -130,7 +140,9 @@ static EMPTY_TTBR0: spin::Once<u64> = spin::Once::new();
 /// A table with no entries, loaded in TTBR0 when no user address space is (so that a
 /// stray user access from the kernel faults instead of reading freed tables).
 pub fn init_empty_ttbr0(frames: &mut FrameAllocator) {
-    let root = frames.alloc_zeroed().expect("no frame for the empty TTBR0 table");
+    let root = frames
+        .alloc_zeroed()
+        .expect("no frame for the empty TTBR0 table");
     EMPTY_TTBR0.call_once(|| root.as_usize() as u64);
 }
 

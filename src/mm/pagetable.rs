@@ -108,7 +108,10 @@ pub struct PageTable {
 
 impl PageTable {
     pub fn new(frames: &mut FrameAllocator, asid: u16) -> Option<PageTable> {
-        Some(PageTable { root: frames.alloc_zeroed()?, asid })
+        Some(PageTable {
+            root: frames.alloc_zeroed()?,
+            asid,
+        })
     }
 
     pub fn root(&self) -> PhysAddr {
@@ -153,7 +156,11 @@ impl PageTable {
                 return Err(MapError::AlreadyMapped); // a block mapping covers va
             } else {
                 let next = frames.alloc_zeroed().ok_or(MapError::OutOfMemory)?;
-                write_pte(table, idx, Pte::new(next, PteFlags::VALID | PteFlags::TABLE_OR_PAGE));
+                write_pte(
+                    table,
+                    idx,
+                    Pte::new(next, PteFlags::VALID | PteFlags::TABLE_OR_PAGE),
+                );
                 next
             };
         }
@@ -172,7 +179,11 @@ impl PageTable {
         if read_pte(table, idx).is_valid() {
             return Err(MapError::AlreadyMapped);
         }
-        write_pte(table, idx, Pte::new(pa, flags | PteFlags::VALID | PteFlags::TABLE_OR_PAGE));
+        write_pte(
+            table,
+            idx,
+            Pte::new(pa, flags | PteFlags::VALID | PteFlags::TABLE_OR_PAGE),
+        );
         Ok(())
     }
 
@@ -192,11 +203,19 @@ impl PageTable {
                 e.addr()
             } else {
                 let next = frames.alloc_zeroed().ok_or(MapError::OutOfMemory)?;
-                write_pte(table, idx, Pte::new(next, PteFlags::VALID | PteFlags::TABLE_OR_PAGE));
+                write_pte(
+                    table,
+                    idx,
+                    Pte::new(next, PteFlags::VALID | PteFlags::TABLE_OR_PAGE),
+                );
                 next
             };
         }
-        write_pte(table, table_index(va, 2), Pte::new(pa, (flags | PteFlags::VALID) - PteFlags::TABLE_OR_PAGE));
+        write_pte(
+            table,
+            table_index(va, 2),
+            Pte::new(pa, (flags | PteFlags::VALID) - PteFlags::TABLE_OR_PAGE),
+        );
         Ok(())
     }
 
@@ -222,12 +241,18 @@ impl PageTable {
 
     /// Rewrites the flags of the page at `va` (mprotect); returns false if unmapped.
     pub fn set_flags(&mut self, va: usize, flags: PteFlags) -> bool {
-        let Some((table, idx)) = self.leaf_slot(va) else { return false };
+        let Some((table, idx)) = self.leaf_slot(va) else {
+            return false;
+        };
         let e = read_pte(table, idx);
         if !e.is_valid() {
             return false;
         }
-        write_pte(table, idx, Pte::new(e.addr(), flags | PteFlags::VALID | PteFlags::TABLE_OR_PAGE));
+        write_pte(
+            table,
+            idx,
+            Pte::new(e.addr(), flags | PteFlags::VALID | PteFlags::TABLE_OR_PAGE),
+        );
         arch::flush_tlb_page(self.asid, va);
         true
     }
@@ -248,6 +273,42 @@ impl PageTable {
                 None => va = (va | (PAGE_SIZE * ENTRIES - 1)) + 1,
             }
         }
+    }
+
+    /// Frees the intermediate tables left empty in `[start, end)` (after munmap), so an
+    /// unmapped region costs no frames. The root is kept.
+    pub fn free_empty_tables(&mut self, frames: &mut FrameAllocator, start: usize, end: usize) {
+        /// Returns true if `table` has no valid entry left.
+        fn prune(
+            frames: &mut FrameAllocator,
+            table: PhysAddr,
+            level: usize,
+            base: usize,
+            range: (usize, usize),
+        ) -> bool {
+            let span = 1usize << (39 - 9 * level);
+            let mut empty = true;
+            for idx in 0..ENTRIES {
+                let e = read_pte(table, idx);
+                if !e.is_valid() {
+                    continue;
+                }
+                let va = base + idx * span;
+                if level < 3
+                    && e.is_table()
+                    && va < range.1
+                    && va + span > range.0
+                    && prune(frames, e.addr(), level + 1, va, range)
+                {
+                    write_pte(table, idx, Pte(0));
+                    frames.put(e.addr());
+                    continue;
+                }
+                empty = false;
+            }
+            empty
+        }
+        prune(frames, self.root, 0, 0, (start, end));
     }
 
     /// Drops every mapped frame's reference and frees all table frames.

@@ -5,9 +5,9 @@ use alloc::sync::Arc;
 use super::errno::{Errno, KResult};
 use super::uaccess::{self, UserSlice};
 use crate::fs::pipe::{PIPE_BUF, Pipe};
-use crate::fs::{self, File, FdTable};
-use crate::task::sched::{self, WakeReason, current};
+use crate::fs::{self, FdTable, File};
 use crate::task::WaitChan;
+use crate::task::sched::{self, WakeReason, current};
 
 const O_CLOEXEC: u32 = 0o2000000;
 const O_NONBLOCK: u32 = 0o4000;
@@ -31,7 +31,11 @@ pub fn write(fd: i32, buf: usize, len: usize) -> KResult<usize> {
     while done < len {
         let n = (len - done).min(CHUNK);
         if uaccess::copy_from_user(&mut chunk[..n], src.addr() + done).is_err() {
-            return if done > 0 { Ok(done) } else { Err(Errno::EFAULT) };
+            return if done > 0 {
+                Ok(done)
+            } else {
+                Err(Errno::EFAULT)
+            };
         }
         match &*f {
             File::Console => crate::console::write_bytes(&chunk[..n]),

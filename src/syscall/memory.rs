@@ -10,7 +10,9 @@ const MAP_PRIVATE: u32 = 0x02;
 const MAP_FIXED: u32 = 0x10;
 const MAP_ANONYMOUS: u32 = 0x20;
 
-fn with_space<R>(f: impl FnOnce(&mut crate::mm::addr_space::AddressSpace, &mut crate::mm::frame::FrameAllocator) -> R) -> KResult<R> {
+fn with_space<R>(
+    f: impl FnOnce(&mut crate::mm::addr_space::AddressSpace, &mut crate::mm::frame::FrameAllocator) -> R,
+) -> KResult<R> {
     let mm = current().mm().ok_or(Errno::EFAULT)?;
     Ok(mm.with(f))
 }
@@ -19,7 +21,14 @@ pub fn brk(addr: usize) -> KResult<usize> {
     with_space(|space, frames| space.brk(frames, addr))
 }
 
-pub fn mmap(addr: usize, len: usize, prot: u32, flags: u32, fd: i32, offset: usize) -> KResult<usize> {
+pub fn mmap(
+    addr: usize,
+    len: usize,
+    prot: u32,
+    flags: u32,
+    fd: i32,
+    offset: usize,
+) -> KResult<usize> {
     let prot = Prot::from_bits(prot).ok_or(Errno::EINVAL)?;
     let shared = match flags & (MAP_SHARED | MAP_PRIVATE) {
         MAP_SHARED => true,
@@ -32,7 +41,9 @@ pub fn mmap(addr: usize, len: usize, prot: u32, flags: u32, fd: i32, offset: usi
     if offset % 4096 != 0 {
         return Err(Errno::EINVAL);
     }
-    with_space(|space, frames| space.mmap_anon(frames, addr, len, prot, shared, flags & MAP_FIXED != 0))?
+    with_space(|space, frames| {
+        space.mmap_anon(frames, addr, len, prot, shared, flags & MAP_FIXED != 0)
+    })?
 }
 
 pub fn munmap(addr: usize, len: usize) -> KResult<usize> {

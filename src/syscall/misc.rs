@@ -21,7 +21,11 @@ const CLOCK_BOOTTIME: i32 = 7;
 /// All clocks count from boot (there is no RTC); that is enough for intervals.
 pub fn clock_gettime(clock: i32, ts: usize) -> KResult<usize> {
     match clock {
-        CLOCK_REALTIME | CLOCK_MONOTONIC | CLOCK_PROCESS_CPUTIME_ID | CLOCK_THREAD_CPUTIME_ID | CLOCK_MONOTONIC_RAW
+        CLOCK_REALTIME
+        | CLOCK_MONOTONIC
+        | CLOCK_PROCESS_CPUTIME_ID
+        | CLOCK_THREAD_CPUTIME_ID
+        | CLOCK_MONOTONIC_RAW
         | CLOCK_BOOTTIME => {}
         _ => return Err(Errno::EINVAL),
     }
@@ -64,7 +68,17 @@ pub fn rt_sigprocmask(how: u32, set: usize, oldset: usize, sigsetsize: usize) ->
 
 pub fn uname(buf: usize) -> KResult<usize> {
     let mut u = [0u8; 6 * 65];
-    for (i, field) in ["Linux", "teachos", "6.1.0-teachos", "#1", "aarch64", "(none)"].iter().enumerate() {
+    for (i, field) in [
+        "Linux",
+        "teachos",
+        "6.1.0-teachos",
+        "#1",
+        "aarch64",
+        "(none)",
+    ]
+    .iter()
+    .enumerate()
+    {
         u[i * 65..i * 65 + field.len()].copy_from_slice(field.as_bytes());
     }
     uaccess::copy_to_user(buf, &u)?;
@@ -90,6 +104,9 @@ static LOGGED: Mutex<BTreeSet<usize>> = Mutex::new(BTreeSet::new());
 /// Logs an unimplemented system call number the first time it is seen.
 pub fn log_unknown_once(number: usize) {
     if LOGGED.lock().insert(number) {
-        log::warn!("unimplemented system call {} -> -ENOSYS (logged once)", number);
+        log::warn!(
+            "unimplemented system call {} -> -ENOSYS (logged once)",
+            number
+        );
     }
 }

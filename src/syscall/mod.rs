@@ -70,7 +70,14 @@ mod dispatch_impl {
     /// Runs the system call in `frame` and stores its result in x0.
     pub fn dispatch(frame: &mut TrapFrame) {
         let a = frame.regs;
-        let (a0, a1, a2, a3, a4, a5) = (a[0] as usize, a[1] as usize, a[2] as usize, a[3] as usize, a[4] as usize, a[5] as usize);
+        let (a0, a1, a2, a3, a4, a5) = (
+            a[0] as usize,
+            a[1] as usize,
+            a[2] as usize,
+            a[3] as usize,
+            a[4] as usize,
+            a[5] as usize,
+        );
         let number = a[8] as usize;
         let result: KResult<usize> = match number {
             nr::GETCWD => file::getcwd(a0, a1),

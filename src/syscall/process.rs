@@ -48,13 +48,23 @@ fn send_signal(tgid: u32, sig: u32) -> KResult<usize> {
         return Err(Errno::EINVAL);
     }
     let leader = sched::find_task(tgid).ok_or(Errno::ESRCH)?;
-    let handler = leader.inner.lock().sighand.as_ref().map(|h| h.lock().actions[sig as usize - 1].handler).unwrap_or(0);
+    let handler = leader
+        .inner
+        .lock()
+        .sighand
+        .as_ref()
+        .map(|h| h.lock().actions[sig as usize - 1].handler)
+        .unwrap_or(0);
     if sig != signal::SIGKILL && sig != signal::SIGSTOP {
         if handler == SIG_IGN || (handler == signal::SIG_DFL && signal::default_ignored(sig)) {
             return Ok(0);
         }
         if handler != signal::SIG_DFL {
-            log::warn!("signal {} to {}: user handlers are not delivered by this kernel; dropped", sig, tgid);
+            log::warn!(
+                "signal {} to {}: user handlers are not delivered by this kernel; dropped",
+                sig,
+                tgid
+            );
             return Ok(0);
         }
     }
@@ -97,11 +107,21 @@ pub fn rt_sigaction(sig: u32, act: usize, oldact: usize, sigsetsize: usize) -> K
         let mut b = [0u8; 32];
         uaccess::copy_from_user(&mut b, act)?;
         let w = |i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap());
-        Some(SigAction { handler: w(0), flags: w(1), restorer: w(2), mask: w(3) })
+        Some(SigAction {
+            handler: w(0),
+            flags: w(1),
+            restorer: w(2),
+            mask: w(3),
+        })
     } else {
         None
     };
-    let sighand = current().inner.lock().sighand.clone().ok_or(Errno::EINVAL)?;
+    let sighand = current()
+        .inner
+        .lock()
+        .sighand
+        .clone()
+        .ok_or(Errno::EINVAL)?;
     let old = {
         let mut table = sighand.lock();
         let old = table.actions[sig as usize - 1];
@@ -112,7 +132,10 @@ pub fn rt_sigaction(sig: u32, act: usize, oldact: usize, sigsetsize: usize) -> K
     };
     if oldact != 0 {
         let mut b = [0u8; 32];
-        for (i, v) in [old.handler, old.flags, old.restorer, old.mask].iter().enumerate() {
+        for (i, v) in [old.handler, old.flags, old.restorer, old.mask]
+            .iter()
+            .enumerate()
+        {
             b[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
         }
         uaccess::copy_to_user(oldact, &b)?;
@@ -140,7 +163,13 @@ pub fn execve(frame: &mut TrapFrame, path: usize, argv: usize, envp: usize) -> K
     let path = uaccess::get_user_str(path, 256)?;
     let argv = read_string_array(argv)?;
     let envp = read_string_array(envp)?;
-    let cwd = current().inner.lock().fs.as_ref().map(|f| f.lock().cwd.clone()).unwrap_or_default();
+    let cwd = current()
+        .inner
+        .lock()
+        .fs
+        .as_ref()
+        .map(|f| f.lock().cwd.clone())
+        .unwrap_or_default();
     let full = crate::fs::resolve(&cwd, &path);
     let argv: Vec<&str> = argv.iter().map(|s| s.as_str()).collect();
     let envp: Vec<&str> = envp.iter().map(|s| s.as_str()).collect();

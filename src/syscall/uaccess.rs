@@ -53,13 +53,21 @@ mod copy {
     impl UserSlice {
         /// Copies the whole slice into `buf` (which must be at least `len` long).
         pub fn read_into(&self, buf: &mut [u8]) -> KResult<()> {
-            if arch::copy_from_user(&mut buf[..self.len], self.addr) == 0 { Ok(()) } else { Err(Errno::EFAULT) }
+            if arch::copy_from_user(&mut buf[..self.len], self.addr) == 0 {
+                Ok(())
+            } else {
+                Err(Errno::EFAULT)
+            }
         }
 
         /// Copies `data` (at most `len` bytes) to the start of the slice.
         pub fn write_from(&self, data: &[u8]) -> KResult<()> {
             let n = data.len().min(self.len);
-            if arch::copy_to_user(self.addr, &data[..n]) == 0 { Ok(()) } else { Err(Errno::EFAULT) }
+            if arch::copy_to_user(self.addr, &data[..n]) == 0 {
+                Ok(())
+            } else {
+                Err(Errno::EFAULT)
+            }
         }
     }
 
@@ -97,7 +105,9 @@ mod copy {
         if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
             return Err(Errno::EINVAL);
         }
-        Ok((sec as u64).saturating_mul(1_000_000_000).saturating_add(nsec as u64))
+        Ok((sec as u64)
+            .saturating_mul(1_000_000_000)
+            .saturating_add(nsec as u64))
     }
 
     pub fn put_timespec(addr: usize, ns: u64) -> KResult<()> {
@@ -134,8 +144,16 @@ mod tests {
         assert!(UserSlice::new(0x1000, 16).is_ok());
         assert!(UserSlice::new(0, 0).is_ok());
         assert_eq!(UserSlice::new(USER_TOP - 8, 8).map(|s| s.len()), Ok(8));
-        assert_eq!(UserSlice::new(USER_TOP - 8, 9), Err(Errno::EFAULT), "crosses into the kernel half");
-        assert_eq!(UserSlice::new(0xffff_0000_4020_0000, 1), Err(Errno::EFAULT), "kernel address");
+        assert_eq!(
+            UserSlice::new(USER_TOP - 8, 9),
+            Err(Errno::EFAULT),
+            "crosses into the kernel half"
+        );
+        assert_eq!(
+            UserSlice::new(0xffff_0000_4020_0000, 1),
+            Err(Errno::EFAULT),
+            "kernel address"
+        );
         assert_eq!(UserSlice::new(usize::MAX, 2), Err(Errno::EFAULT), "wraps");
     }
 }

@@ -63,7 +63,10 @@ pub struct Rejected(pub Errno, pub &'static str);
 /// bits and unknown flags are ignored.
 pub fn split_legacy(raw: u64) -> (CloneFlags, u32) {
     let low = raw & 0xffff_ffff;
-    (CloneFlags::from_bits_truncate(low & !CSIGNAL), (low & CSIGNAL) as u32)
+    (
+        CloneFlags::from_bits_truncate(low & !CSIGNAL),
+        (low & CSIGNAL) as u32,
+    )
 }
 
 /// The rules of copy_process, in Linux's order. `caller_is_init`: the caller is pid 1.
@@ -80,19 +83,25 @@ pub fn check(flags: CloneFlags, caller_is_init: bool) -> Result<(), Rejected> {
         return einval("CLONE_THREAD requires CLONE_SIGHAND: threads share signal handlers");
     }
     if flags.contains(F::SIGHAND) && !flags.contains(F::VM) {
-        return einval("CLONE_SIGHAND requires CLONE_VM: handlers point into a shared address space");
+        return einval(
+            "CLONE_SIGHAND requires CLONE_VM: handlers point into a shared address space",
+        );
     }
     if flags.contains(F::PARENT) && caller_is_init {
         return einval("CLONE_PARENT from init: init's siblings would have no reaper");
     }
     if flags.contains(F::THREAD) && flags.intersects(F::NEWUSER | F::NEWPID) {
-        return einval("CLONE_THREAD with a new user/pid namespace: a thread group spans one namespace");
+        return einval(
+            "CLONE_THREAD with a new user/pid namespace: a thread group spans one namespace",
+        );
     }
     if flags.contains(F::PIDFD) && flags.intersects(F::DETACHED | F::THREAD) {
         return einval("CLONE_PIDFD with CLONE_DETACHED or CLONE_THREAD");
     }
     if flags.contains(F::SIGHAND) && flags.contains(F::CLEAR_SIGHAND) {
-        return einval("CLONE_CLEAR_SIGHAND with CLONE_SIGHAND: cannot reset handlers that are shared");
+        return einval(
+            "CLONE_CLEAR_SIGHAND with CLONE_SIGHAND: cannot reset handlers that are shared",
+        );
     }
     // What Linux would accept but this kernel does not implement.
     if flags.intersects(NAMESPACES) {
@@ -108,22 +117,39 @@ pub fn check(flags: CloneFlags, caller_is_init: bool) -> Result<(), Rejected> {
 /// parent_tid, so CLONE_PARENT_SETTID would write the same word twice.
 pub fn check_legacy(flags: CloneFlags, caller_is_init: bool) -> Result<(), Rejected> {
     if flags.contains(CloneFlags::PIDFD | CloneFlags::PARENT_SETTID) {
-        return Err(Rejected(Errno::EINVAL, "CLONE_PIDFD with CLONE_PARENT_SETTID share parent_tid"));
+        return Err(Rejected(
+            Errno::EINVAL,
+            "CLONE_PIDFD with CLONE_PARENT_SETTID share parent_tid",
+        ));
     }
     check(flags, caller_is_init)
 }
 
 /// clone3's extra rules (kernel/fork.c `clone3_args_valid`).
-pub fn check_clone3(raw_flags: u64, exit_signal: u64, caller_is_init: bool) -> Result<CloneFlags, Rejected> {
-    let flags = CloneFlags::from_bits(raw_flags).ok_or(Rejected(Errno::EINVAL, "clone3: unknown flag bits"))?;
+pub fn check_clone3(
+    raw_flags: u64,
+    exit_signal: u64,
+    caller_is_init: bool,
+) -> Result<CloneFlags, Rejected> {
+    let flags = CloneFlags::from_bits(raw_flags)
+        .ok_or(Rejected(Errno::EINVAL, "clone3: unknown flag bits"))?;
     if raw_flags & CSIGNAL != 0 {
-        return Err(Rejected(Errno::EINVAL, "clone3: the exit signal goes in exit_signal, not flags"));
+        return Err(Rejected(
+            Errno::EINVAL,
+            "clone3: the exit signal goes in exit_signal, not flags",
+        ));
     }
     if exit_signal > NSIG {
-        return Err(Rejected(Errno::EINVAL, "clone3: exit_signal is not a valid signal"));
+        return Err(Rejected(
+            Errno::EINVAL,
+            "clone3: exit_signal is not a valid signal",
+        ));
     }
     if flags.intersects(CloneFlags::THREAD | CloneFlags::PARENT) && exit_signal != 0 {
-        return Err(Rejected(Errno::EINVAL, "clone3: CLONE_THREAD/CLONE_PARENT take no exit_signal"));
+        return Err(Rejected(
+            Errno::EINVAL,
+            "clone3: CLONE_THREAD/CLONE_PARENT take no exit_signal",
+        ));
     }
     check(flags, caller_is_init)?;
     Ok(flags)
@@ -139,10 +165,15 @@ mod tests {
         let musl_thread = 0x7d0f00;
         let (f, sig) = split_legacy(musl_thread);
         assert_eq!(sig, 0);
-        assert!(f.contains(F::VM | F::FS | F::FILES | F::SIGHAND | F::THREAD | F::SYSVSEM | F::DETACHED));
+        assert!(f.contains(
+            F::VM | F::FS | F::FILES | F::SIGHAND | F::THREAD | F::SYSVSEM | F::DETACHED
+        ));
         assert_eq!(check_legacy(f, false), Ok(()));
         let glibc_fork = (F::CHILD_SETTID | F::CHILD_CLEARTID).bits() | SIGCHLD as u64;
-        assert_eq!(split_legacy(glibc_fork), (F::CHILD_SETTID | F::CHILD_CLEARTID, SIGCHLD));
+        assert_eq!(
+            split_legacy(glibc_fork),
+            (F::CHILD_SETTID | F::CHILD_CLEARTID, SIGCHLD)
+        );
         let vfork = (F::VM | F::VFORK).bits() | SIGCHLD as u64;
         assert_eq!(check_legacy(split_legacy(vfork).0, true), Ok(()));
     }
@@ -161,7 +192,10 @@ mod tests {
         ];
         for flags in bad {
             let r = check(flags, false);
-            assert!(matches!(r, Err(Rejected(Errno::EINVAL, _))), "{flags:?} gave {r:?}");
+            assert!(
+                matches!(r, Err(Rejected(Errno::EINVAL, _))),
+                "{flags:?} gave {r:?}"
+            );
         }
         assert!(check(F::PARENT, true).is_err(), "init may not CLONE_PARENT");
         assert_eq!(check(F::PARENT, false), Ok(()));

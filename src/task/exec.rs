@@ -14,11 +14,20 @@ use crate::mm::global::Mm;
 use crate::syscall::errno::{Errno, KResult};
 
 /// Builds the address space for `image` with `argv`/`envp`; returns (mm, entry, sp).
-pub fn build_mm(image: &'static [u8], argv: &[&str], envp: &[&str]) -> KResult<(Arc<Mm>, usize, usize)> {
+pub fn build_mm(
+    image: &'static [u8],
+    argv: &[&str],
+    envp: &[&str],
+) -> KResult<(Arc<Mm>, usize, usize)> {
     let mm = Mm::new(image)?;
     let (entry, sp) = mm.with(|space, frames| -> KResult<(usize, usize)> {
         let img = loader::elf::load(frames, space, image)?;
-        space.insert_vma(Vma { start: STACK_TOP - STACK_SIZE, end: STACK_TOP, prot: Prot::READ | Prot::WRITE, shared: false })?;
+        space.insert_vma(Vma {
+            start: STACK_TOP - STACK_SIZE,
+            end: STACK_TOP,
+            prot: Prot::READ | Prot::WRITE,
+            shared: false,
+        })?;
         let auxv = [
             (stack::AT_PHDR, img.phdr as u64),
             (stack::AT_PHENT, img.phent as u64),
@@ -45,7 +54,12 @@ pub fn build_mm(image: &'static [u8], argv: &[&str], envp: &[&str]) -> KResult<(
 }
 
 /// Replaces the current task's program with `path` from the initrd.
-pub fn exec_current(frame: &mut TrapFrame, path: &str, argv: &[&str], envp: &[&str]) -> KResult<()> {
+pub fn exec_current(
+    frame: &mut TrapFrame,
+    path: &str,
+    argv: &[&str],
+    envp: &[&str],
+) -> KResult<()> {
     let image = crate::initrd::find(path).ok_or(Errno::ENOENT)?;
     let (mm, entry, sp) = build_mm(image, argv, envp)?;
     let cur = current();
@@ -60,6 +74,11 @@ pub fn exec_current(frame: &mut TrapFrame, path: &str, argv: &[&str], envp: &[&s
     if vfork_parent.is_some() {
         sched::wakeup(WaitChan::Vfork(cur.tid)); // exec releases a vfork parent
     }
-    *frame = TrapFrame { pc: entry as u64, sp: sp as u64, pstate: 0, ..TrapFrame::default() };
+    *frame = TrapFrame {
+        pc: entry as u64,
+        sp: sp as u64,
+        pstate: 0,
+        ..TrapFrame::default()
+    };
     Ok(())
 }

@@ -41,7 +41,13 @@ pub fn kill_group(tgid: u32, status: u32) {
     let mut first = true;
     for t in all_tasks().into_iter().filter(|t| t.tgid == tgid) {
         if first {
-            t.inner.lock().signal.inner.lock().group_exit.get_or_insert(status);
+            t.inner
+                .lock()
+                .signal
+                .inner
+                .lock()
+                .group_exit
+                .get_or_insert(status);
             first = false;
         }
         kill_task(&t, status);
@@ -85,12 +91,18 @@ pub fn do_exit(status: u32) -> ! {
     // mm_release: CLONE_CHILD_CLEARTID (set_tid_address) and the vfork parent.
     let (clear_tid, mm, vfork_parent) = {
         let mut inner = cur.inner.lock();
-        (core::mem::take(&mut inner.clear_child_tid), inner.mm.clone(), inner.vfork_parent.take())
+        (
+            core::mem::take(&mut inner.clear_child_tid),
+            inner.mm.clone(),
+            inner.vfork_parent.take(),
+        )
     };
     if clear_tid != 0 {
         if let Some(mm) = &mm {
             // Only if someone else still uses the address space (a thread to join us).
-            if Arc::strong_count(mm) > 2 && crate::syscall::uaccess::put_user_u32(clear_tid, 0).is_ok() {
+            if Arc::strong_count(mm) > 2
+                && crate::syscall::uaccess::put_user_u32(clear_tid, 0).is_ok()
+            {
                 super::futex::futex_wake_shared_addr(mm, clear_tid, 1);
             }
         }
@@ -104,7 +116,13 @@ pub fn do_exit(status: u32) -> ! {
     crate::arch::mmu::switch_ttbr0(crate::mm::global::empty_ttbr0());
     let (mm, files, fs, sighand, signal) = {
         let mut inner = cur.inner.lock();
-        (inner.mm.take(), inner.files.take(), inner.fs.take(), inner.sighand.take(), inner.signal.clone())
+        (
+            inner.mm.take(),
+            inner.files.take(),
+            inner.fs.take(),
+            inner.sighand.take(),
+            inner.signal.clone(),
+        )
     };
     drop((mm, files, fs, sighand));
 
@@ -121,7 +139,11 @@ pub fn do_exit(status: u32) -> ! {
     let parent = {
         let mut inner = cur.inner.lock();
         inner.exit_status = status;
-        inner.state = if cur.is_group_leader() { TaskState::Zombie } else { TaskState::Dead };
+        inner.state = if cur.is_group_leader() {
+            TaskState::Zombie
+        } else {
+            TaskState::Dead
+        };
         inner.parent
     };
     if cur.is_group_leader() && cur.tid == 1 {

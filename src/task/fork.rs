@@ -48,10 +48,27 @@ pub struct KernelCloneArgs {
 }
 
 /// clone(2), arm64 argument order: (flags, newsp, parent_tidptr, tls, child_tidptr).
-pub fn sys_clone(frame: &TrapFrame, flags: u64, newsp: usize, parent_tid: usize, tls: usize, child_tid: usize) -> KResult<usize> {
+pub fn sys_clone(
+    frame: &TrapFrame,
+    flags: u64,
+    newsp: usize,
+    parent_tid: usize,
+    tls: usize,
+    child_tid: usize,
+) -> KResult<usize> {
     let (flags, exit_signal) = clone_flags::split_legacy(flags);
     check_or_log(clone_flags::check_legacy(flags, current().tgid == 1))?;
-    kernel_clone(frame, KernelCloneArgs { flags, exit_signal, stack: newsp, parent_tid, child_tid, tls })
+    kernel_clone(
+        frame,
+        KernelCloneArgs {
+            flags,
+            exit_signal,
+            stack: newsp,
+            parent_tid,
+            child_tid,
+            tls,
+        },
+    )
 }
 
 /// clone3(2): `struct clone_args` (include/uapi/linux/sched.h) read from user memory.
@@ -68,8 +85,13 @@ pub fn sys_clone3(frame: &TrapFrame, uargs: usize, size: usize) -> KResult<usize
     uaccess::copy_from_user(&mut raw[..n], uargs)?;
     let field = |i: usize| u64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap());
     // flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup
-    let (flags, exit_signal, stack, stack_size) = (field(0), field(4), field(5) as usize, field(6) as usize);
-    let flags = check_or_log(clone_flags::check_clone3(flags, exit_signal, current().tgid == 1))?;
+    let (flags, exit_signal, stack, stack_size) =
+        (field(0), field(4), field(5) as usize, field(6) as usize);
+    let flags = check_or_log(clone_flags::check_clone3(
+        flags,
+        exit_signal,
+        current().tgid == 1,
+    ))?;
     if (stack == 0) != (stack_size == 0) || field(8) != 0 || field(9) != 0 {
         return Err(Errno::EINVAL); // a stack needs its size; set_tid is not supported
     }
@@ -136,7 +158,11 @@ fn copy_process(frame: &TrapFrame, args: &KernelCloneArgs) -> KResult<Arc<Task>>
     let inner = TaskInner {
         name,
         state: TaskState::Runnable,
-        parent: if flags.intersects(CloneFlags::PARENT | CloneFlags::THREAD) { grandparent } else { cur.tgid },
+        parent: if flags.intersects(CloneFlags::PARENT | CloneFlags::THREAD) {
+            grandparent
+        } else {
+            cur.tgid
+        },
         mm: Some(mm),
         files: Some(files),
         fs: Some(fs),
@@ -144,13 +170,26 @@ fn copy_process(frame: &TrapFrame, args: &KernelCloneArgs) -> KResult<Arc<Task>>
         signal: signal.clone(),
         exit_signal: if thread { 0 } else { args.exit_signal },
         exit_status: 0,
-        set_child_tid: if flags.contains(CloneFlags::CHILD_SETTID) { args.child_tid } else { 0 },
-        clear_child_tid: if flags.contains(CloneFlags::CHILD_CLEARTID) { args.child_tid } else { 0 },
+        set_child_tid: if flags.contains(CloneFlags::CHILD_SETTID) {
+            args.child_tid
+        } else {
+            0
+        },
+        clear_child_tid: if flags.contains(CloneFlags::CHILD_CLEARTID) {
+            args.child_tid
+        } else {
+            0
+        },
         vfork_parent: None,
         killed: None,
         woke_by_timeout: false,
     };
-    let task = Task::new(tid, if thread { cur.tgid } else { tid }, Some(kstack), inner);
+    let task = Task::new(
+        tid,
+        if thread { cur.tgid } else { tid },
+        Some(kstack),
+        inner,
+    );
     copy_thread(&task, frame, args);
 
     // Point of no return: the child becomes visible.
@@ -163,12 +202,20 @@ fn copy_process(frame: &TrapFrame, args: &KernelCloneArgs) -> KResult<Arc<Task>>
 
 /// CLONE_FILES: the same descriptor table; otherwise a copy (same open files, new table).
 fn copy_files(flags: CloneFlags, files: &Arc<Mutex<FdTable>>) -> Arc<Mutex<FdTable>> {
-    if flags.contains(CloneFlags::FILES) { files.clone() } else { Arc::new(Mutex::new(files.lock().clone())) }
+    if flags.contains(CloneFlags::FILES) {
+        files.clone()
+    } else {
+        Arc::new(Mutex::new(files.lock().clone()))
+    }
 }
 
 /// CLONE_FS: the same umask and cwd; otherwise a copy.
 fn copy_fs(flags: CloneFlags, fs: &Arc<Mutex<FsStruct>>) -> Arc<Mutex<FsStruct>> {
-    if flags.contains(CloneFlags::FS) { fs.clone() } else { Arc::new(Mutex::new(fs.lock().clone())) }
+    if flags.contains(CloneFlags::FS) {
+        fs.clone()
+    } else {
+        Arc::new(Mutex::new(fs.lock().clone()))
+    }
 }
 
 /// CLONE_SIGHAND: the same handler table; otherwise a copy.
@@ -186,13 +233,21 @@ fn copy_sighand(flags: CloneFlags, sighand: &Arc<Mutex<SigHand>>) -> Arc<Mutex<S
 
 /// CLONE_THREAD: join the caller's thread group; otherwise start a new one.
 fn copy_signal(flags: CloneFlags, signal: &Arc<SignalStruct>) -> Arc<SignalStruct> {
-    if flags.contains(CloneFlags::THREAD) { signal.clone() } else { SignalStruct::new() }
+    if flags.contains(CloneFlags::THREAD) {
+        signal.clone()
+    } else {
+        SignalStruct::new()
+    }
 }
 
 /// CLONE_VM: share the address space (same tables, same ASID); otherwise duplicate it
 /// copy-on-write (mm/global.rs `Mm::dup` -> `AddressSpace::fork` -> `copy_page_range`).
 fn copy_mm(flags: CloneFlags, mm: &Arc<Mm>) -> KResult<Arc<Mm>> {
-    if flags.contains(CloneFlags::VM) { Ok(mm.clone()) } else { mm.dup() }
+    if flags.contains(CloneFlags::VM) {
+        Ok(mm.clone())
+    } else {
+        mm.dup()
+    }
 }
 
 /// Linux `copy_thread` (arch/arm64/kernel/process.c): the child's user registers are a
@@ -229,7 +284,12 @@ fn start_thread_at_ret_from_fork(task: &Task, frame: TrapFrame, kfn: u64, arg: u
 /// Linux `kernel_thread`/`user_mode_thread`: a task that first runs `kfn(arg)` in the
 /// kernel; when `kfn` returns, ret_from_fork continues to user mode with the TrapFrame
 /// that `kfn` prepared (this is how init gets from the kernel to /init).
-pub fn kernel_thread(name: &str, kfn: extern "C" fn(usize), arg: usize, tid: Tid) -> KResult<Arc<Task>> {
+pub fn kernel_thread(
+    name: &str,
+    kfn: extern "C" fn(usize),
+    arg: usize,
+    tid: Tid,
+) -> KResult<Arc<Task>> {
     let inner = TaskInner {
         name: String::from(name),
         state: TaskState::Runnable,

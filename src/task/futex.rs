@@ -35,7 +35,14 @@ fn key_for(mm: &Arc<Mm>, addr: usize, private: bool) -> FutexKey {
     }
     let physical = mm.with(|space, _| {
         let shared = space.find_vma(addr).is_some_and(|v| v.shared);
-        shared.then(|| space.pt.lookup(addr).map(|(pa, _)| pa.as_usize() + addr % 4096)).flatten()
+        shared
+            .then(|| {
+                space
+                    .pt
+                    .lookup(addr)
+                    .map(|(pa, _)| pa.as_usize() + addr % 4096)
+            })
+            .flatten()
     });
     match physical {
         Some(pa) => FutexKey::Physical { pa },
@@ -48,7 +55,14 @@ pub fn futex_wake_shared_addr(mm: &Arc<Mm>, addr: usize, n: usize) -> usize {
     sched::wake_n(WaitChan::Futex(key_for(mm, addr, false)), n)
 }
 
-pub fn sys_futex(uaddr: usize, op: u32, val: u32, timeout: usize, _uaddr2: usize, val3: u32) -> KResult<usize> {
+pub fn sys_futex(
+    uaddr: usize,
+    op: u32,
+    val: u32,
+    timeout: usize,
+    _uaddr2: usize,
+    val3: u32,
+) -> KResult<usize> {
     if uaddr % 4 != 0 {
         return Err(Errno::EINVAL);
     }
@@ -66,7 +80,11 @@ pub fn sys_futex(uaddr: usize, op: u32, val: u32, timeout: usize, _uaddr2: usize
                 t => {
                     let ts = uaccess::get_timespec(t)?;
                     // FUTEX_WAIT's timeout is relative; FUTEX_WAIT_BITSET's is absolute.
-                    Some(if cmd == FUTEX_WAIT { now.saturating_add(ts) } else { ts })
+                    Some(if cmd == FUTEX_WAIT {
+                        now.saturating_add(ts)
+                    } else {
+                        ts
+                    })
                 }
             };
             // Reading the word faults it in, so the key below sees the final page.

@@ -58,7 +58,11 @@ mod kernel_task {
         pub fn new() -> KResult<KernelStack> {
             // SAFETY: the layout has non-zero size; a null result is handled.
             let p = unsafe { alloc(Self::LAYOUT) };
-            if p.is_null() { Err(Errno::ENOMEM) } else { Ok(KernelStack(p)) }
+            if p.is_null() {
+                Err(Errno::ENOMEM)
+            } else {
+                Ok(KernelStack(p))
+            }
         }
 
         pub fn top(&self) -> usize {
@@ -92,7 +96,11 @@ mod kernel_task {
     pub enum TaskState {
         Runnable,
         Running,
-        Sleeping { chan: WaitChan, deadline: Option<u64>, seq: u64 },
+        Sleeping {
+            chan: WaitChan,
+            deadline: Option<u64>,
+            seq: u64,
+        },
         /// Exited, waiting for the parent's wait4.
         Zombie,
         /// Reaped, or an exited thread; only references keep it alive.
@@ -113,7 +121,12 @@ mod kernel_task {
 
     impl SignalStruct {
         pub fn new() -> Arc<SignalStruct> {
-            Arc::new(SignalStruct { inner: Mutex::new(SignalInner { live: 1, group_exit: None }) })
+            Arc::new(SignalStruct {
+                inner: Mutex::new(SignalInner {
+                    live: 1,
+                    group_exit: None,
+                }),
+            })
         }
     }
 
@@ -157,8 +170,19 @@ mod kernel_task {
     }
 
     impl Task {
-        pub fn new(tid: Tid, tgid: Tid, kstack: Option<KernelStack>, inner: TaskInner) -> Arc<Task> {
-            Arc::new(Task { tid, tgid, kstack, context: UnsafeCell::new(CpuContext::default()), inner: Mutex::new(inner) })
+        pub fn new(
+            tid: Tid,
+            tgid: Tid,
+            kstack: Option<KernelStack>,
+            inner: TaskInner,
+        ) -> Arc<Task> {
+            Arc::new(Task {
+                tid,
+                tgid,
+                kstack,
+                context: UnsafeCell::new(CpuContext::default()),
+                inner: Mutex::new(inner),
+            })
         }
 
         pub fn kstack_top(&self) -> usize {

@@ -26,8 +26,13 @@ struct Scheduler {
     need_resched: bool,
 }
 
-static SCHED: Mutex<Scheduler> =
-    Mutex::new(Scheduler { current: None, idle: None, run_queue: VecDeque::new(), prev: None, need_resched: false });
+static SCHED: Mutex<Scheduler> = Mutex::new(Scheduler {
+    current: None,
+    idle: None,
+    run_queue: VecDeque::new(),
+    prev: None,
+    need_resched: false,
+});
 
 /// Every task that exists (not the idle task), by tid.
 pub static TASKS: Mutex<BTreeMap<Tid, Arc<Task>>> = Mutex::new(BTreeMap::new());
@@ -97,7 +102,11 @@ pub fn wake_n(chan: WaitChan, n: usize) -> usize {
         })
         .collect();
     sleepers.sort_unstable_by_key(|(seq, _)| *seq);
-    sleepers.iter().take(n).filter(|(_, t)| make_runnable(t, false)).count()
+    sleepers
+        .iter()
+        .take(n)
+        .filter(|(_, t)| make_runnable(t, false))
+        .count()
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -118,7 +127,11 @@ pub fn sleep(chan: WaitChan, deadline: Option<u64>) -> WakeReason {
             return WakeReason::Killed;
         }
         let seq = SLEEP_SEQ.fetch_add(1, Ordering::Relaxed);
-        inner.state = TaskState::Sleeping { chan, deadline, seq };
+        inner.state = TaskState::Sleeping {
+            chan,
+            deadline,
+            seq,
+        };
         inner.woke_by_timeout = false;
     }
     schedule();
@@ -240,7 +253,11 @@ pub fn idle_loop() -> ! {
     loop {
         schedule();
         if let Some(status) = super::exit::init_exit_status() {
-            if TASKS.lock().values().all(|t| matches!(t.inner.lock().state, TaskState::Zombie | TaskState::Dead)) {
+            if TASKS
+                .lock()
+                .values()
+                .all(|t| matches!(t.inner.lock().state, TaskState::Zombie | TaskState::Dead))
+            {
                 crate::shutdown(status);
             }
         }

@@ -28,7 +28,9 @@ pub struct SigHand {
 
 impl SigHand {
     pub fn new() -> SigHand {
-        SigHand { actions: [SigAction::default(); NSIG] }
+        SigHand {
+            actions: [SigAction::default(); NSIG],
+        }
     }
 }
 

@@ -27,7 +27,10 @@ pub fn do_wait4(pid: i32, status_addr: usize, options: u32, rusage: usize) -> KR
     }
     let me = current().tgid;
     loop {
-        let children: alloc::vec::Vec<Arc<Task>> = all_tasks().into_iter().filter(|t| selects(pid, me, t)).collect();
+        let children: alloc::vec::Vec<Arc<Task>> = all_tasks()
+            .into_iter()
+            .filter(|t| selects(pid, me, t))
+            .collect();
         if children.is_empty() {
             return Err(Errno::ECHILD);
         }

@@ -24,7 +24,11 @@ pub struct Out {
 
 impl Out {
     pub fn new(fd: i32) -> Out {
-        Out { buf: [0; 512], len: 0, fd }
+        Out {
+            buf: [0; 512],
+            len: 0,
+            fd,
+        }
     }
     pub fn flush(&mut self) {
         if self.len > 0 {
@@ -113,7 +117,12 @@ unsafe extern "Rust" {
 #[unsafe(no_mangle)]
 extern "C" fn __ulib_start(sp: *const usize) -> ! {
     // SAFETY: at entry sp points at argc followed by argv (System V AArch64 ABI).
-    let args = unsafe { Args { argc: *sp, argv: sp.add(1) as *const *const u8 } };
+    let args = unsafe {
+        Args {
+            argc: *sp,
+            argv: sp.add(1) as *const *const u8,
+        }
+    };
     // SAFETY: every program defines `main` with this signature (see the bins).
     let code = unsafe { main(args) };
     sys::exit_group(code)

@@ -97,7 +97,10 @@ pub fn write(fd: i32, buf: &[u8]) -> isize {
 }
 
 pub fn read(fd: i32, buf: &mut [u8]) -> isize {
-    syscall(SYS_READ, &[fd as usize, buf.as_mut_ptr() as usize, buf.len()])
+    syscall(
+        SYS_READ,
+        &[fd as usize, buf.as_mut_ptr() as usize, buf.len()],
+    )
 }
 
 pub fn exit(code: i32) -> ! {
@@ -138,7 +141,10 @@ pub fn clone(flags: usize, newsp: usize, ptid: usize, tls: usize, ctid: usize) -
 /// wait4(pid, &status, options, NULL); returns (result, status).
 pub fn wait4(pid: isize, options: usize) -> (isize, i32) {
     let mut status = 0i32;
-    let r = syscall(SYS_WAIT4, &[pid as usize, &mut status as *mut i32 as usize, options, 0]);
+    let r = syscall(
+        SYS_WAIT4,
+        &[pid as usize, &mut status as *mut i32 as usize, options, 0],
+    );
     (r, status)
 }
 
@@ -148,7 +154,11 @@ pub fn wait_exit_code(pid: isize) -> i32 {
     if r != pid {
         return -1000 + r as i32;
     }
-    if status & 0x7f != 0 { 128 + (status & 0x7f) } else { (status >> 8) & 0xff }
+    if status & 0x7f != 0 {
+        128 + (status & 0x7f)
+    } else {
+        (status >> 8) & 0xff
+    }
 }
 
 pub fn mmap(addr: usize, len: usize, prot: usize, flags: usize) -> isize {
@@ -165,7 +175,10 @@ pub fn brk(addr: usize) -> isize {
 
 pub fn futex_wait(addr: &core::sync::atomic::AtomicU32, val: u32, private: bool) -> isize {
     let op = FUTEX_WAIT | if private { FUTEX_PRIVATE } else { 0 };
-    syscall(SYS_FUTEX, &[addr.as_ptr() as usize, op, val as usize, 0, 0, 0])
+    syscall(
+        SYS_FUTEX,
+        &[addr.as_ptr() as usize, op, val as usize, 0, 0, 0],
+    )
 }
 
 pub fn futex_wake(addr: &core::sync::atomic::AtomicU32, n: usize, private: bool) -> isize {
@@ -188,4 +201,25 @@ pub fn clock_ns() -> u64 {
     let mut ts = [0i64; 2];
     syscall(SYS_CLOCK_GETTIME, &[1, ts.as_mut_ptr() as usize]);
     ts[0] as u64 * 1_000_000_000 + ts[1] as u64
+}
+
+/// The kernel's counter `which`, or None on a kernel without KSTAT (real Linux), so the
+/// same test binaries can be checked against Linux with linux-oracle.sh.
+pub fn kstat_opt(which: usize) -> Option<usize> {
+    let r = syscall(SYS_KSTAT, &[which]);
+    (r >= 0).then_some(r as usize)
+}
+
+/// Anonymous private read-write memory.
+pub fn alloc_pages(len: usize) -> *mut u8 {
+    mmap(0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS) as *mut u8
+}
+
+/// Forks a child that runs `f` and exits with its return value; returns the child's pid.
+pub fn spawn(f: impl FnOnce() -> i32) -> isize {
+    let pid = fork();
+    if pid == 0 {
+        exit_group(f());
+    }
+    pid
 }

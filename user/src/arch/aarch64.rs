@@ -36,7 +36,15 @@ pub fn thread_pointer() -> usize {
 
 /// Starts a thread with clone(2) on `stack`; the child runs `f(arg)` and then exit(2)s.
 /// It must be assembly: after the svc the child runs on a fresh stack with no Rust frame.
-pub fn clone_thread(flags: usize, stack_top: usize, ptid: usize, tls: usize, ctid: usize, f: extern "C" fn(usize) -> i32, arg: usize) -> isize {
+pub fn clone_thread(
+    flags: usize,
+    stack_top: usize,
+    ptid: usize,
+    tls: usize,
+    ctid: usize,
+    f: extern "C" fn(usize) -> i32,
+    arg: usize,
+) -> isize {
     let ret: isize;
     // SAFETY: the child half never returns into this function: it calls f and exits.
     unsafe {

@@ -1,0 +1,50 @@
+# End-to-end checks of what a student runs (sourced by test.sh: uses ok/bad/qemu_boot).
+
+# 1. The demo: banner, the program's output, and QEMU exits by itself with status 0.
+log=$build/e2e-demo.log
+qemu_boot "$log" "semihosting init=/bin/hello"; st=$?
+if [ $st = 0 ] && grep -q '^teachos: ' "$log" && grep -q 'child exited with 7' "$log" && grep -q '^  RAM ' "$log"; then
+  ok "make run: banner, memory map, demo output, QEMU exits 0"
+else
+  bad "make run" "status $st, see $log"
+fi
+
+# 2. Any static AArch64 ELF as init: prints its line, QEMU exits with its status (3).
+mkdir -p "$build/e2e-init"
+INITRD=$build/e2e-init/initrd.cpio
+cp "$build/System.map" "$build/e2e-init/System.map"
+"$here/mkinitrd.sh" "$out" "$build/e2e-init" "$out/exit3"
+log=$build/e2e-init.log
+INITRD=$INITRD qemu_boot "$log" "semihosting init=/init"; st=$?
+if [ $st = 3 ] && grep -q '^exit3: this line, then exit status 3$' "$log"; then
+  ok "make run INIT=<elf that writes a line and exits 3>: line printed, exit status 3"
+else
+  bad "make run INIT=" "status $st (want 3), see $log"
+fi
+
+# 3. A user program touching kernel memory is killed; the kernel runs on and powers off.
+log=$build/e2e-kill.log
+qemu_boot "$log" "semihosting init=/bin/kernel_touch"; st=$?
+if grep -q 'data abort from EL0' "$log" && grep -q 'FAR_EL1 0xffff0000' "$log" && grep -q '^kernel_touch: ok' "$log" && [ $st = 0 ]; then
+  ok "decoded report for a user access to kernel memory; only that process dies"
+else
+  bad "kernel memory access report" "status $st, see $log"
+fi
+
+# 4. gdb-multiarch in batch mode stops at a breakpoint on the kernel's entry function.
+port=$((20000 + RANDOM % 20000))
+log=$build/e2e-gdb.log
+timeout -k 5 60 $(qemu_cmd) -append "semihosting init=/bin/hello" -S -gdb tcp:127.0.0.1:$port \
+  -display none -serial null </dev/null >/dev/null 2>&1 &
+qpid=$!
+sleep 0.5
+timeout 60 gdb-multiarch -q -nx -batch "$out/kernel" -ex "set pagination off" \
+  -ex "target remote 127.0.0.1:$port" -ex "break kernel_main" -ex continue \
+  -ex "info registers pc" -ex "bt 1" -ex kill >"$log" 2>&1
+gst=$?
+kill $qpid 2>/dev/null; wait $qpid 2>/dev/null
+if [ $gst = 0 ] && grep -q 'Breakpoint 1, .*kernel_main' "$log"; then
+  ok "gdb-multiarch: breakpoint on kernel_main hit (batch mode)"
+else
+  bad "gdb-multiarch" "no stop at kernel_main (gdb status $gst), see $log"
+fi
