@@ -144,7 +144,7 @@ pub extern "C" fn kernel_main(dtb_phys: usize) -> ! {
     let kernel_pt =
         arch::mmu::init_kernel_tables(&mut frames, ram, &[(uart_base, uart_end), gicd, gicc]);
     global::init_empty_ttbr0(&mut frames);
-    core::mem::forget(kernel_pt); // lives for ever in TTBR1
+    let _kernel_tables = kernel_pt; // in TTBR1 for ever; never destroyed
     *FRAMES.lock() = Some(frames);
 
     if let Some((s, e)) = initrd {

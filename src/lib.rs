@@ -4,7 +4,7 @@
 //! is unit-tested there; the arch layer and everything that needs the hardware is built
 //! only for `aarch64-unknown-none` (`target_os = "none"`). See docs/architecture.md.
 
-#![cfg_attr(not(test), no_std)]
+#![cfg_attr(target_os = "none", no_std)]
 
 extern crate alloc;
 

@@ -233,22 +233,22 @@ fn search_exception_table(pc: u64) -> Option<u64> {
 extern "C" fn el1h_sync_handler(frame: &mut TrapFrame) {
     let esr = Esr(ESR_EL1.get());
     let far = FAR_EL1.get();
-    if esr.ec() == ec::DATA_ABORT_SAME {
-        if let Some(fixup) = search_exception_table(frame.pc) {
-            let resolved = match esr.fault_access() {
-                Some(access) if (far as usize) < USER_TOP => {
-                    crate::mm::global::handle_user_fault(far as usize, access)
-                }
-                _ => Err(FaultError::NotMapped),
-            };
-            match resolved {
-                Ok(_) => return, // retry the same ldtrb/sttrb
-                Err(FaultError::OutOfMemory) => crate::task::exit::mark_killed_current(),
-                Err(_) => {}
+    if esr.ec() == ec::DATA_ABORT_SAME
+        && let Some(fixup) = search_exception_table(frame.pc)
+    {
+        let resolved = match esr.fault_access() {
+            Some(access) if (far as usize) < USER_TOP => {
+                crate::mm::global::handle_user_fault(far as usize, access)
             }
-            frame.pc = fixup; // the copy routine returns "bytes not copied"
-            return;
+            _ => Err(FaultError::NotMapped),
+        };
+        match resolved {
+            Ok(_) => return, // retry the same ldtrb/sttrb
+            Err(FaultError::OutOfMemory) => crate::task::exit::mark_killed_current(),
+            Err(_) => {}
         }
+        frame.pc = fixup; // the copy routine returns "bytes not copied"
+        return;
     }
     report(
         "the kernel",

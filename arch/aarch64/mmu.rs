@@ -5,6 +5,7 @@
 //!   * kernel text: read-only, executable;  rodata: read-only, never executable;
 //!   * data, bss, the rest of RAM (the linear map): read-write, never executable;
 //!   * device windows (UART, GIC): Device-nGnRE, never executable.
+//!
 //! Kernel entries are global (no nG bit), so they survive ASID switches.
 
 use aarch64_cpu::registers::{TTBR0_EL1, TTBR1_EL1, Writeable};

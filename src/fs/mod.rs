@@ -158,7 +158,7 @@ mod tests {
         assert_eq!(t.install(Arc::new(File::Console), 0), Ok(3));
         assert!(t.dup_to(0, 10).unwrap().is_none());
         assert!(t.get(10).is_ok());
-        assert_eq!(t.remove(10).is_ok(), true);
+        assert!(t.remove(10).is_ok());
         assert_eq!(t.remove(10).err(), Some(Errno::EBADF));
         let copy = t.clone();
         t.remove(0).unwrap();

@@ -147,8 +147,8 @@ impl AddressSpace {
     pub fn insert_vma(&mut self, vma: Vma) -> KResult<()> {
         if vma.start >= vma.end
             || vma.end > USER_TOP
-            || vma.start % PAGE_SIZE != 0
-            || vma.end % PAGE_SIZE != 0
+            || !vma.start.is_multiple_of(PAGE_SIZE)
+            || !vma.end.is_multiple_of(PAGE_SIZE)
         {
             return Err(Errno::EINVAL);
         }
@@ -188,7 +188,7 @@ impl AddressSpace {
     }
 
     fn checked_range(addr: usize, len: usize) -> KResult<(usize, usize)> {
-        if addr % PAGE_SIZE != 0 || len == 0 {
+        if !addr.is_multiple_of(PAGE_SIZE) || len == 0 {
             return Err(Errno::EINVAL);
         }
         let end = page_up(len)
@@ -234,7 +234,7 @@ impl AddressSpace {
             self.munmap(frames, s, e - s)?;
             s
         } else if addr != 0
-            && addr % PAGE_SIZE == 0
+            && addr.is_multiple_of(PAGE_SIZE)
             && addr.checked_add(len).is_some_and(|e| e <= USER_TOP)
             && !self.overlaps(addr, addr + len)
         {

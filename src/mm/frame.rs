@@ -45,7 +45,7 @@ impl FrameAllocator {
     /// until `add_free_range` releases them.
     pub fn new(base: PhysAddr, nframes: usize) -> Self {
         assert!(
-            base.0 % PAGE_SIZE == 0,
+            base.0.is_multiple_of(PAGE_SIZE),
             "frame allocator base must be page aligned"
         );
         FrameAllocator {

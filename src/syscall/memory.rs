@@ -38,7 +38,7 @@ pub fn mmap(
     if flags & MAP_ANONYMOUS == 0 {
         return Err(if fd < 0 { Errno::EBADF } else { Errno::ENODEV }); // no file mappings
     }
-    if offset % 4096 != 0 {
+    if !offset.is_multiple_of(4096) {
         return Err(Errno::EINVAL);
     }
     with_space(|space, frames| {

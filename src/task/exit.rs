@@ -97,14 +97,13 @@ pub fn do_exit(status: u32) -> ! {
             inner.vfork_parent.take(),
         )
     };
-    if clear_tid != 0 {
-        if let Some(mm) = &mm {
-            // Only if someone else still uses the address space (a thread to join us).
-            if Arc::strong_count(mm) > 2
-                && crate::syscall::uaccess::put_user_u32(clear_tid, 0).is_ok()
-            {
-                super::futex::futex_wake_shared_addr(mm, clear_tid, 1);
-            }
+    if clear_tid != 0
+        && let Some(mm) = &mm
+    {
+        // Only if someone else still uses the address space (a thread to join us).
+        if Arc::strong_count(mm) > 2 && crate::syscall::uaccess::put_user_u32(clear_tid, 0).is_ok()
+        {
+            super::futex::futex_wake_shared_addr(mm, clear_tid, 1);
         }
     }
     drop(mm);

@@ -63,7 +63,7 @@ pub fn sys_futex(
     _uaddr2: usize,
     val3: u32,
 ) -> KResult<usize> {
-    if uaddr % 4 != 0 {
+    if !uaddr.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
     let private = op & FUTEX_PRIVATE_FLAG != 0;

@@ -252,14 +252,13 @@ pub fn timer_tick(now_ns: u64) {
 pub fn idle_loop() -> ! {
     loop {
         schedule();
-        if let Some(status) = super::exit::init_exit_status() {
-            if TASKS
+        if let Some(status) = super::exit::init_exit_status()
+            && TASKS
                 .lock()
                 .values()
                 .all(|t| matches!(t.inner.lock().state, TaskState::Zombie | TaskState::Dead))
-            {
-                crate::shutdown(status);
-            }
+        {
+            crate::shutdown(status);
         }
         if SCHED.lock().run_queue.is_empty() {
             arch::wait_for_interrupt();

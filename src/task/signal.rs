@@ -26,6 +26,12 @@ pub struct SigHand {
     pub actions: [SigAction; NSIG],
 }
 
+impl Default for SigHand {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl SigHand {
     pub fn new() -> SigHand {
         SigHand {

@@ -13,7 +13,7 @@ fn main(_args: Args) -> i32 {
     let start = brk(0) as usize;
     check!(
         T,
-        start > 0 && start % PAGE == 0,
+        start > 0 && start.is_multiple_of(PAGE),
         "initial break {:#x}",
         start
     );
