@@ -112,6 +112,9 @@ pub struct AddressSpace {
     vmas: BTreeMap<usize, Vma>,
     pub brk_start: usize,
     pub brk: usize,
+    /// Write faults on COW pages of this address space: copied / made writable in place.
+    pub cow_copies: usize,
+    pub cow_reuses: usize,
 }
 
 impl AddressSpace {
@@ -121,6 +124,8 @@ impl AddressSpace {
             vmas: BTreeMap::new(),
             brk_start: 0,
             brk: 0,
+            cow_copies: 0,
+            cow_reuses: 0,
         })
     }
 
@@ -402,8 +407,14 @@ impl AddressSpace {
                 Ok(FaultFix::Spurious)
             }
             Some(_) => match self.pt.resolve_cow(frames, va) {
-                CowOutcome::Copied => Ok(FaultFix::CowCopied),
-                CowOutcome::Reused => Ok(FaultFix::CowReused),
+                CowOutcome::Copied => {
+                    self.cow_copies += 1;
+                    Ok(FaultFix::CowCopied)
+                }
+                CowOutcome::Reused => {
+                    self.cow_reuses += 1;
+                    Ok(FaultFix::CowReused)
+                }
                 CowOutcome::OutOfMemory => Err(FaultError::OutOfMemory),
                 CowOutcome::NotCow => Err(FaultError::AccessDenied),
             },

@@ -86,7 +86,8 @@ pub fn uname(buf: usize) -> KResult<usize> {
 }
 
 /// KSTAT (not Linux): 0 = frames in use, 1 = COW copies, 2 = COW reuses (no copy),
-/// 3 = free frames, 4 = kernel heap bytes in use.
+/// 3 = free frames, 4 = kernel heap bytes in use; 5 and 6 = COW copies and reuses of
+/// the caller's own address space.
 pub fn kstat(which: usize) -> KResult<usize> {
     use crate::mm::{cow, global};
     Ok(match which {
@@ -95,6 +96,16 @@ pub fn kstat(which: usize) -> KResult<usize> {
         2 => cow::COW_REUSES.load(Ordering::Relaxed),
         3 => global::with_frames(|f| f.free_frames()),
         4 => global::heap_in_use(),
+        5 | 6 => {
+            let mm = crate::task::sched::current().mm().ok_or(Errno::EINVAL)?;
+            mm.with(|space, _| {
+                if which == 5 {
+                    space.cow_copies
+                } else {
+                    space.cow_reuses
+                }
+            })
+        }
         _ => return Err(Errno::EINVAL),
     })
 }

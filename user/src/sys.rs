@@ -35,6 +35,11 @@ pub const SYS_WAIT4: usize = 260;
 pub const SYS_CLONE3: usize = 435;
 /// This kernel's statistics (not Linux): see kstat().
 pub const SYS_KSTAT: usize = 1000;
+pub const KSTAT_FRAMES: usize = 0;
+pub const KSTAT_FREE: usize = 3;
+pub const KSTAT_HEAP: usize = 4;
+pub const KSTAT_MY_COPIES: usize = 5;
+pub const KSTAT_MY_REUSES: usize = 6;
 
 pub const EPERM: isize = 1;
 pub const ENOENT: isize = 2;
@@ -187,7 +192,7 @@ pub fn futex_wake(addr: &core::sync::atomic::AtomicU32, n: usize, private: bool)
 }
 
 /// The kernel's counters: 0 frames in use, 1 COW copies, 2 COW reuses, 3 free frames,
-/// 4 kernel heap bytes in use.
+/// 4 kernel heap bytes in use, 5/6 COW copies/reuses in the caller's address space.
 pub fn kstat(which: usize) -> usize {
     syscall(SYS_KSTAT, &[which]) as usize
 }
@@ -222,4 +227,95 @@ pub fn spawn(f: impl FnOnce() -> i32) -> isize {
         exit_group(f());
     }
     pid
+}
+
+/// A page of MAP_SHARED memory (stays shared across fork: for results from children).
+pub fn shared_page() -> &'static mut [u64; 512] {
+    let p = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS);
+    assert!(p > 0, "mmap MAP_SHARED failed");
+    // SAFETY: a fresh, zeroed, page-aligned mapping that is never unmapped.
+    unsafe { &mut *(p as *mut [u64; 512]) }
+}
+
+/// The flags musl's pthread_create passes to clone.
+pub const THREAD_FLAGS: usize =
+    CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
+
+/// A 64 KiB stack for a thread or a CLONE_VM child; returns its top.
+pub fn new_stack() -> usize {
+    let size = 64 * 1024;
+    let p = mmap(0, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+    assert!(p > 0, "mmap stack failed");
+    p as usize + size
+}
+
+/// Starts `f(arg)` on a new stack with clone(`flags`); the child exits with f's result.
+/// The `tid` word gets PARENT_SETTID/CHILD_CLEARTID when those flags are given.
+pub fn clone_fn(
+    flags: usize,
+    f: extern "C" fn(usize) -> i32,
+    arg: usize,
+    tid: &core::sync::atomic::AtomicU32,
+) -> isize {
+    let t = tid.as_ptr() as usize;
+    crate::arch::clone_thread(flags, new_stack(), t, 0, t, f, arg)
+}
+
+/// Waits until the CLONE_CHILD_CLEARTID word of a thread becomes 0 (pthread_join):
+/// a shared futex wait, because the kernel's wake at thread exit is a shared wake.
+pub fn join(tid: &core::sync::atomic::AtomicU32) {
+    loop {
+        let v = tid.load(core::sync::atomic::Ordering::Acquire);
+        if v == 0 {
+            return;
+        }
+        futex_wait(tid, v, false);
+    }
+}
+
+/// A futex-based mutex (Drepper's "Futexes Are Tricky", mutex 2).
+pub struct FutexMutex {
+    state: core::sync::atomic::AtomicU32,
+}
+
+impl FutexMutex {
+    pub const fn new() -> FutexMutex {
+        FutexMutex {
+            state: core::sync::atomic::AtomicU32::new(0),
+        }
+    }
+
+    pub fn lock(&self) {
+        use core::sync::atomic::Ordering::*;
+        if self.state.compare_exchange(0, 1, Acquire, Relaxed).is_ok() {
+            return;
+        }
+        while self.state.swap(2, Acquire) != 0 {
+            futex_wait(&self.state, 2, true);
+        }
+    }
+
+    pub fn unlock(&self) {
+        use core::sync::atomic::Ordering::*;
+        if self.state.swap(0, Release) == 2 {
+            futex_wake(&self.state, 1, true);
+        }
+    }
+}
+
+impl Default for FutexMutex {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+pub fn pipe() -> [i32; 2] {
+    let mut fds = [0i32; 2];
+    let r = syscall(SYS_PIPE2, &[fds.as_mut_ptr() as usize, 0]);
+    assert!(r == 0, "pipe2 failed");
+    fds
+}
+
+pub fn close(fd: i32) -> isize {
+    syscall(SYS_CLOSE, &[fd as usize])
 }

@@ -63,3 +63,23 @@ pub fn clone_thread(
     }
     ret
 }
+
+/// clone3(args, size) whose child runs `f(arg)` on the stack given in `args`, then exits.
+pub fn clone3_fn(args: usize, size: usize, f: extern "C" fn(usize) -> i32, arg: usize) -> isize {
+    let ret: isize;
+    // SAFETY: as in clone_thread: the child never returns into this function.
+    unsafe {
+        asm!(
+            "svc #0",
+            "cbnz x0, 1f",
+            "mov x0, x10",
+            "blr x9",
+            "mov x8, #93",
+            "svc #0",
+            "1:",
+            in("x8") 435, inlateout("x0") args => ret, in("x1") size,
+            in("x9") f as usize, in("x10") arg, lateout("x30") _, options(nostack)
+        );
+    }
+    ret
+}
