@@ -13,6 +13,7 @@ use aarch64_cpu::registers::{DAIF, Readable, Writeable};
 global_asm!(include_str!("boot.S"), options(raw));
 global_asm!(include_str!("entry.S"), options(raw));
 global_asm!(include_str!("uaccess.S"), options(raw));
+global_asm!(include_str!("page.S"), options(raw));
 
 /// The TTBR1 linear map: kernel VA = physical address + KERNEL_VA_OFFSET.
 pub const KERNEL_VA_OFFSET: usize = 0xffff_0000_0000_0000;
@@ -58,6 +59,23 @@ unsafe extern "C" {
     pub fn ret_from_fork();
     fn __arch_copy_from_user(to: *mut u8, from: usize, n: usize) -> usize;
     fn __arch_copy_to_user(to: usize, from: *const u8, n: usize) -> usize;
+}
+
+unsafe extern "C" {
+    fn copy_page(dst: *mut u8, src: *const u8);
+    fn clear_page(dst: *mut u8);
+}
+
+/// Copies one 4 KiB frame to another (both physical, through the linear map).
+pub fn copy_frame(dst: usize, src: usize) {
+    // SAFETY: callers pass two distinct, page-aligned frames they own.
+    unsafe { copy_page(phys_to_virt(dst), phys_to_virt(src)) }
+}
+
+/// Zero-fills one 4 KiB frame.
+pub fn zero_frame(pa: usize) {
+    // SAFETY: callers pass a page-aligned frame they own.
+    unsafe { clear_page(phys_to_virt(pa)) }
 }
 
 /// Copies from user memory; returns the number of bytes that could NOT be copied.

@@ -11,6 +11,16 @@ pub fn phys_to_virt(pa: usize) -> *mut u8 {
     pa as *mut u8
 }
 
+pub fn copy_frame(dst: usize, src: usize) {
+    // SAFETY: tests pass two distinct frames of their simulated memory.
+    unsafe { core::ptr::copy_nonoverlapping(src as *const u8, dst as *mut u8, 4096) }
+}
+
+pub fn zero_frame(pa: usize) {
+    // SAFETY: tests pass a frame of their simulated memory.
+    unsafe { core::ptr::write_bytes(pa as *mut u8, 0, 4096) }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TlbOp {
     Page(u16, usize),

@@ -427,7 +427,8 @@ impl AddressSpace {
         child.vmas = self.vmas.clone();
         child.brk_start = self.brk_start;
         child.brk = self.brk;
-        match self.pt.copy_page_range(frames, &mut child.pt) {
+        let ranges = self.vmas.values().map(|v| (v.start, v.end));
+        match self.pt.copy_page_range(frames, &mut child.pt, ranges) {
             Ok(_) => Ok(child),
             Err(OutOfMemory) => {
                 child.destroy(frames);
@@ -437,7 +438,8 @@ impl AddressSpace {
     }
 
     pub fn destroy(self, frames: &mut FrameAllocator) {
-        self.pt.destroy(frames);
+        let ranges = self.vmas.values().map(|v| (v.start, v.end));
+        self.pt.destroy_ranges(frames, ranges);
     }
 
     /// Kernel-side write into this address space (the ELF loader, the initial stack),

@@ -18,7 +18,9 @@
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use super::frame::{FrameAllocator, PAGE_SIZE, PhysAddr};
-use super::pagetable::{PageTable, Pte, PteFlags, read_pte, write_pte};
+use super::pagetable::{
+    PageTable, Pte, PteFlags, for_each_valid_in, index_range, read_pte, write_pte,
+};
 use crate::arch;
 
 /// Counters a test program can read through the kstat syscall.
@@ -52,13 +54,31 @@ pub struct OutOfMemory;
 impl PageTable {
     /// Fills the empty `child` with the parent's (self's) user mappings, copy-on-write.
     /// On error the child keeps what it had built so far; the caller destroys it.
+    /// Only the parts of the tree inside `ranges` (the VMAs) are visited.
     pub fn copy_page_range(
         &mut self,
         frames: &mut FrameAllocator,
         child: &mut PageTable,
+        ranges: impl Iterator<Item = (usize, usize)>,
     ) -> Result<CopyStats, OutOfMemory> {
         let mut stats = CopyStats::default();
-        let result = copy_level(frames, 0, self.root(), child.root(), &mut stats);
+        let (parent_root, child_root) = (self.root(), child.root());
+        let mut result = Ok(());
+        for range in ranges {
+            result = copy_level(
+                frames,
+                child,
+                0,
+                parent_root,
+                child_root,
+                0,
+                range,
+                &mut stats,
+            );
+            if result.is_err() {
+                break;
+            }
+        }
         // Parent entries went from writable to read-only: drop the stale writable TLB
         // entries of the whole ASID once (dsb ishst; tlbi aside1is; dsb ish; isb).
         if stats.cow > 0 {
@@ -100,24 +120,27 @@ impl PageTable {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn copy_level(
     frames: &mut FrameAllocator,
+    child_pt: &mut PageTable,
     level: usize,
     parent: PhysAddr,
     child: PhysAddr,
+    base: usize,
+    range: (usize, usize),
     stats: &mut CopyStats,
 ) -> Result<(), OutOfMemory> {
-    for idx in 0..512 {
-        let e = read_pte(parent, idx);
-        if !e.is_valid() {
-            continue;
-        }
+    let Some((first, last, span)) = index_range(level, base, range.0, range.1) else {
+        return Ok(());
+    };
+    for_each_valid_in(parent, first, last, |idx, e| {
         if level < 3 {
             let existing = read_pte(child, idx);
             let next = if existing.is_table() {
                 existing.addr()
             } else {
-                let t = frames.alloc_zeroed().ok_or(OutOfMemory)?;
+                let t = child_pt.new_table(frames).ok_or(OutOfMemory)?;
                 write_pte(
                     child,
                     idx,
@@ -125,8 +148,16 @@ fn copy_level(
                 );
                 t
             };
-            copy_level(frames, level + 1, e.addr(), next, stats)?;
-            continue;
+            return copy_level(
+                frames,
+                child_pt,
+                level + 1,
+                e.addr(),
+                next,
+                base + idx * span,
+                range,
+                stats,
+            );
         }
         let mut flags = e.flags();
         if !flags.intersects(PteFlags::SHARED | PteFlags::READ_ONLY) {
@@ -138,20 +169,24 @@ fn copy_level(
         }
         frames.get(e.addr());
         write_pte(child, idx, Pte::new(e.addr(), flags));
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 fn copy_frame(dst: PhysAddr, src: PhysAddr) {
-    // SAFETY: both are distinct frames reachable through the linear map; `dst` was just
-    // allocated, so nothing else aliases it.
-    unsafe { core::ptr::copy_nonoverlapping(src.as_ptr(), dst.as_ptr(), PAGE_SIZE) };
+    // `dst` was just allocated, so nothing else aliases it.
+    arch::copy_frame(dst.0, src.0);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::mm::frame::sim::SimMemory;
+
+    use crate::mm::pagetable::USER_TOP;
+
+    /// The whole user half.
+    const ALL: [(usize, usize); 1] = [(0, USER_TOP)];
 
     fn base() -> PteFlags {
         PteFlags::USER | PteFlags::AF | PteFlags::NG | PteFlags::PXN
@@ -209,7 +244,9 @@ mod tests {
             parent.map(f, 0x1000, page, before).unwrap();
             let mut child = PageTable::new(f, 2).unwrap();
             arch::take_tlb_log();
-            let stats = parent.copy_page_range(f, &mut child).unwrap();
+            let stats = parent
+                .copy_page_range(f, &mut child, ALL.into_iter())
+                .unwrap();
             assert_eq!(stats.cow, counted_cow as usize, "{before:?}");
             assert_eq!(stats.shared, !counted_cow as usize);
             let expect = after | PteFlags::VALID | PteFlags::TABLE_OR_PAGE;
@@ -244,7 +281,9 @@ mod tests {
         let page = page_with(f, 0x11);
         parent.map(f, 0x5000, page, base()).unwrap();
         let mut child = PageTable::new(f, 2).unwrap();
-        parent.copy_page_range(f, &mut child).unwrap();
+        parent
+            .copy_page_range(f, &mut child, ALL.into_iter())
+            .unwrap();
 
         arch::take_tlb_log();
         assert_eq!(child.resolve_cow(f, 0x5abc), CowOutcome::Copied);
@@ -278,7 +317,9 @@ mod tests {
         let page = page_with(f, 3);
         parent.map(f, 0x5000, page, base()).unwrap();
         let mut child = PageTable::new(f, 2).unwrap();
-        parent.copy_page_range(f, &mut child).unwrap();
+        parent
+            .copy_page_range(f, &mut child, ALL.into_iter())
+            .unwrap();
         let before = child.lookup(0x5000);
         f.fail_after(Some(0));
         assert_eq!(child.resolve_cow(f, 0x5000), CowOutcome::OutOfMemory);
@@ -324,7 +365,7 @@ mod tests {
             let baseline = f.in_use();
             let mut child = PageTable::new(f, 2).unwrap();
             f.fail_after(Some(fail_at));
-            let result = parent.copy_page_range(f, &mut child);
+            let result = parent.copy_page_range(f, &mut child, ALL.into_iter());
             f.fail_after(None);
             child.destroy(f);
             assert_eq!(f.in_use(), baseline, "fail_at={fail_at}: leak");
@@ -342,6 +383,43 @@ mod tests {
     }
 
     #[test]
+    fn only_pages_inside_the_ranges_are_copied() {
+        let mut m = SimMemory::new(64);
+        let f = &mut m.frames;
+        let mut parent = PageTable::new(f, 1).unwrap();
+        for va in [0x1000usize, 0x2000, 0x40_0000, 0xffff_ffff_0000] {
+            let p = page_with(f, 1);
+            parent.map(f, va, p, base()).unwrap();
+        }
+        let mut child = PageTable::new(f, 2).unwrap();
+        let ranges = [(0x2000, 0x3000), (0xffff_fff0_0000, USER_TOP)];
+        let stats = parent
+            .copy_page_range(f, &mut child, ranges.into_iter())
+            .unwrap();
+        assert_eq!(stats.cow, 2);
+        assert!(child.lookup(0x1000).is_none() && child.lookup(0x40_0000).is_none());
+        assert!(child.lookup(0x2000).is_some() && child.lookup(0xffff_ffff_0000).is_some());
+        child.destroy_ranges(f, ranges.into_iter());
+        parent.destroy(f);
+        assert_eq!(f.in_use(), 0);
+    }
+
+    #[test]
+    fn teardown_by_ranges_falls_back_when_a_table_is_outside() {
+        let mut m = SimMemory::new(64);
+        let f = &mut m.frames;
+        let mut pt = PageTable::new(f, 1).unwrap();
+        for va in [0x1000usize, 0x80_0000_0000] {
+            let p = page_with(f, 1);
+            pt.map(f, va, p, base()).unwrap();
+        }
+        // The second mapping is outside the only range given: its table is not reached,
+        // the count gives that away, and the full walk frees everything.
+        pt.destroy_ranges(f, [(0, 0x2000)].into_iter());
+        assert_eq!(f.in_use(), 0);
+    }
+
+    #[test]
     fn three_way_sharing_copies_twice_then_reuses() {
         let mut m = SimMemory::new(64);
         let f = &mut m.frames;
@@ -349,9 +427,9 @@ mod tests {
         let page = page_with(f, 9);
         a.map(f, 0x1000, page, base()).unwrap();
         let mut b = PageTable::new(f, 2).unwrap();
-        a.copy_page_range(f, &mut b).unwrap();
+        a.copy_page_range(f, &mut b, ALL.into_iter()).unwrap();
         let mut c = PageTable::new(f, 3).unwrap();
-        b.copy_page_range(f, &mut c).unwrap();
+        b.copy_page_range(f, &mut c, ALL.into_iter()).unwrap();
         assert_eq!(f.refcount(page), 3);
         assert_eq!(b.resolve_cow(f, 0x1000), CowOutcome::Copied);
         assert_eq!(c.resolve_cow(f, 0x1000), CowOutcome::Copied);

@@ -100,9 +100,8 @@ impl FrameAllocator {
     /// Allocates a zero-filled frame with refcount 1.
     pub fn alloc_zeroed(&mut self) -> Option<PhysAddr> {
         let pa = self.alloc_uninit()?;
-        // SAFETY: the frame was free until now, so nothing else references its memory, and
-        // the linear map covers every managed frame.
-        unsafe { core::ptr::write_bytes(pa.as_ptr(), 0, PAGE_SIZE) };
+        // The frame was free until now, so nothing else references its memory.
+        arch::zero_frame(pa.0);
         Some(pa)
     }
 

@@ -94,6 +94,56 @@ pub(super) fn write_pte(table: PhysAddr, idx: usize, pte: Pte) {
     unsafe { core::ptr::write_volatile((table.as_ptr() as *mut u64).add(idx), pte.0) }
 }
 
+/// The valid entries of a table as (index, entry). Most entries of a user table are empty,
+/// so it looks at 8 entries (one 64-byte cache line) at a time and skips empty groups.
+pub(super) fn for_each_valid<E>(
+    table: PhysAddr,
+    f: impl FnMut(usize, Pte) -> Result<(), E>,
+) -> Result<(), E> {
+    for_each_valid_in(table, 0, ENTRIES - 1, f)
+}
+
+/// Like `for_each_valid`, for the entries `first..=last` only.
+pub(super) fn for_each_valid_in<E>(
+    table: PhysAddr,
+    first: usize,
+    last: usize,
+    mut f: impl FnMut(usize, Pte) -> Result<(), E>,
+) -> Result<(), E> {
+    // SAFETY: a page-table frame owned by a PageTable; it is only read here, by the one
+    // CPU, while the caller holds the address space.
+    let entries: &[u64; ENTRIES] = unsafe { &*(table.as_ptr() as *const [u64; ENTRIES]) };
+    let mut i = first;
+    while i <= last {
+        if i.is_multiple_of(8) && i + 7 <= last {
+            let g = &entries[i..i + 8];
+            if (g[0] | g[1]) | (g[2] | g[3]) | (g[4] | g[5]) | (g[6] | g[7]) == 0 {
+                i += 8;
+                continue;
+            }
+        }
+        if entries[i] & PteFlags::VALID.bits() != 0 {
+            f(i, Pte(entries[i]))?;
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+/// The entries of a table at `level` whose VA range (the table maps from `base`)
+/// intersects `[start, end)`: (first index, last index, bytes per entry).
+pub(super) fn index_range(
+    level: usize,
+    base: usize,
+    start: usize,
+    end: usize,
+) -> Option<(usize, usize, usize)> {
+    let shift = 39 - 9 * level;
+    let span = 1usize << shift;
+    let (lo, hi) = (start.max(base), end.min(base + (span << 9)));
+    (lo < hi).then(|| ((lo - base) >> shift, (hi - 1 - base) >> shift, span))
+}
+
 #[derive(Debug, PartialEq, Eq)]
 pub enum MapError {
     OutOfMemory,
@@ -104,6 +154,8 @@ pub enum MapError {
 pub struct PageTable {
     root: PhysAddr,
     asid: u16,
+    /// Table frames below the root, so teardown can check it found them all.
+    tables: usize,
 }
 
 impl PageTable {
@@ -111,7 +163,15 @@ impl PageTable {
         Some(PageTable {
             root: frames.alloc_zeroed()?,
             asid,
+            tables: 0,
         })
+    }
+
+    /// A zeroed frame for a table below the root, counted.
+    pub(super) fn new_table(&mut self, frames: &mut FrameAllocator) -> Option<PhysAddr> {
+        let t = frames.alloc_zeroed()?;
+        self.tables += 1;
+        Some(t)
     }
 
     pub fn root(&self) -> PhysAddr {
@@ -155,7 +215,7 @@ impl PageTable {
             } else if e.is_valid() {
                 return Err(MapError::AlreadyMapped); // a block mapping covers va
             } else {
-                let next = frames.alloc_zeroed().ok_or(MapError::OutOfMemory)?;
+                let next = self.new_table(frames).ok_or(MapError::OutOfMemory)?;
                 write_pte(
                     table,
                     idx,
@@ -202,7 +262,7 @@ impl PageTable {
             table = if e.is_table() {
                 e.addr()
             } else {
-                let next = frames.alloc_zeroed().ok_or(MapError::OutOfMemory)?;
+                let next = self.new_table(frames).ok_or(MapError::OutOfMemory)?;
                 write_pte(
                     table,
                     idx,
@@ -278,50 +338,97 @@ impl PageTable {
     /// Frees the intermediate tables left empty in `[start, end)` (after munmap), so an
     /// unmapped region costs no frames. The root is kept.
     pub fn free_empty_tables(&mut self, frames: &mut FrameAllocator, start: usize, end: usize) {
-        /// Returns true if `table` has no valid entry left.
+        /// Returns true if `table` has no valid entry left; counts the tables it frees.
         fn prune(
             frames: &mut FrameAllocator,
             table: PhysAddr,
             level: usize,
             base: usize,
             range: (usize, usize),
+            freed: &mut usize,
         ) -> bool {
             let span = 1usize << (39 - 9 * level);
             let mut empty = true;
-            for idx in 0..ENTRIES {
-                let e = read_pte(table, idx);
-                if !e.is_valid() {
-                    continue;
-                }
+            let _ = for_each_valid(table, |idx, e| -> Result<(), ()> {
                 let va = base + idx * span;
                 if level < 3
                     && e.is_table()
                     && va < range.1
                     && va + span > range.0
-                    && prune(frames, e.addr(), level + 1, va, range)
+                    && prune(frames, e.addr(), level + 1, va, range, freed)
                 {
                     write_pte(table, idx, Pte(0));
                     frames.put(e.addr());
-                    continue;
+                    *freed += 1;
+                } else {
+                    empty = false;
                 }
-                empty = false;
-            }
+                Ok(())
+            });
             empty
         }
-        prune(frames, self.root, 0, 0, (start, end));
+        let mut freed = 0;
+        prune(frames, self.root, 0, 0, (start, end), &mut freed);
+        self.tables -= freed;
+    }
+
+    /// Tears down an address space whose mappings all lie in `ranges` (its VMAs): visits
+    /// only those parts of the tree. If some table was not reached (a bug), falls back to
+    /// walking the whole tree, so nothing can leak.
+    pub fn destroy_ranges(
+        self,
+        frames: &mut FrameAllocator,
+        ranges: impl Iterator<Item = (usize, usize)>,
+    ) {
+        fn release(
+            frames: &mut FrameAllocator,
+            table: PhysAddr,
+            level: usize,
+            base: usize,
+            range: (usize, usize),
+            seen: &mut alloc::vec::Vec<PhysAddr>,
+        ) {
+            let Some((first, last, span)) = index_range(level, base, range.0, range.1) else {
+                return;
+            };
+            let _ = for_each_valid_in(table, first, last, |idx, e| -> Result<(), ()> {
+                if level < 3 && e.is_table() {
+                    seen.push(e.addr());
+                    release(frames, e.addr(), level + 1, base + idx * span, range, seen);
+                } else if level == 3 {
+                    frames.put(e.addr());
+                    write_pte(table, idx, Pte(0));
+                }
+                Ok(())
+            });
+        }
+        let mut seen = alloc::vec::Vec::with_capacity(self.tables);
+        for range in ranges {
+            release(frames, self.root, 0, 0, range, &mut seen);
+        }
+        seen.sort_unstable();
+        seen.dedup();
+        if seen.len() == self.tables {
+            for t in seen {
+                frames.put(t);
+            }
+            frames.put(self.root);
+        } else {
+            self.destroy(frames); // leaves are already released: this frees the tables
+        }
     }
 
     /// Drops every mapped frame's reference and frees all table frames.
     pub fn destroy(self, frames: &mut FrameAllocator) {
         fn free_level(frames: &mut FrameAllocator, table: PhysAddr, level: usize) {
-            for idx in 0..ENTRIES {
-                let e = read_pte(table, idx);
+            let _ = for_each_valid(table, |_, e| -> Result<(), ()> {
                 if level < 3 && e.is_table() {
                     free_level(frames, e.addr(), level + 1);
-                } else if level == 3 && e.is_valid() {
+                } else if level == 3 {
                     frames.put(e.addr());
                 }
-            }
+                Ok(())
+            });
             frames.put(table);
         }
         free_level(frames, self.root, 0);

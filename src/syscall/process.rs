@@ -53,7 +53,7 @@ fn send_signal(tgid: u32, sig: u32) -> KResult<usize> {
         .lock()
         .sighand
         .as_ref()
-        .map(|h| h.lock().actions[sig as usize - 1].handler)
+        .map(|h| h.lock().get(sig).handler)
         .unwrap_or(0);
     if sig != signal::SIGKILL && sig != signal::SIGSTOP {
         if handler == SIG_IGN || (handler == signal::SIG_DFL && signal::default_ignored(sig)) {
@@ -124,9 +124,9 @@ pub fn rt_sigaction(sig: u32, act: usize, oldact: usize, sigsetsize: usize) -> K
         .ok_or(Errno::EINVAL)?;
     let old = {
         let mut table = sighand.lock();
-        let old = table.actions[sig as usize - 1];
+        let old = table.get(sig);
         if let Some(n) = new {
-            table.actions[sig as usize - 1] = n;
+            table.set(sig, n);
         }
         old
     };

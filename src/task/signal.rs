@@ -20,22 +20,28 @@ pub struct SigAction {
     pub mask: u64,
 }
 
-/// Linux `struct sighand_struct`.
-#[derive(Clone)]
+/// Linux `struct sighand_struct`. Only actions that differ from SIG_DFL are stored, so
+/// the copy fork makes without CLONE_SIGHAND is usually empty and cheap.
+#[derive(Clone, Default)]
 pub struct SigHand {
-    pub actions: [SigAction; NSIG],
-}
-
-impl Default for SigHand {
-    fn default() -> Self {
-        Self::new()
-    }
+    actions: alloc::collections::BTreeMap<u32, SigAction>,
 }
 
 impl SigHand {
     pub fn new() -> SigHand {
-        SigHand {
-            actions: [SigAction::default(); NSIG],
+        SigHand::default()
+    }
+
+    /// The action for signal `sig` (1..=NSIG).
+    pub fn get(&self, sig: u32) -> SigAction {
+        self.actions.get(&sig).copied().unwrap_or_default()
+    }
+
+    pub fn set(&mut self, sig: u32, action: SigAction) {
+        if action == SigAction::default() {
+            self.actions.remove(&sig);
+        } else {
+            self.actions.insert(sig, action);
         }
     }
 }

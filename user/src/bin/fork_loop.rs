@@ -19,17 +19,11 @@ fn main(_args: Args) -> i32 {
     for i in 0..1000 {
         let pid = fork();
         if pid == 0 {
-            exit((i % 200) as i32);
+            exit((i % 200));
         }
         check!(T, pid > 0, "fork {} failed with {}", i, pid);
         let code = wait_exit_code(pid);
-        check!(
-            T,
-            code == (i % 200) as i32,
-            "iteration {}: exit code {}",
-            i,
-            code
-        );
+        check!(T, code == (i % 200), "iteration {}: exit code {}", i, code);
     }
     if let (Some(f), Some(h)) = (frames, heap) {
         check!(T, kstat(0) == f, "frames: {} before, {} after", f, kstat(0));
