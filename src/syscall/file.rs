@@ -11,6 +11,7 @@ use crate::task::sched::{self, WakeReason, current};
 
 const O_CLOEXEC: u32 = 0o2000000;
 const O_NONBLOCK: u32 = 0o4000;
+const SIGPIPE: u32 = 13;
 
 fn files() -> KResult<Arc<spin::Mutex<FdTable>>> {
     current().inner.lock().files.clone().ok_or(Errno::EBADF)
@@ -128,7 +129,10 @@ fn pipe_write(p: &Pipe, data: &[u8]) -> KResult<usize> {
         {
             let mut inner = p.inner.lock();
             if inner.readers == 0 {
-                return Err(Errno::EPIPE); // no SIGPIPE: signals are not delivered
+                drop(inner);
+                // Linux raises SIGPIPE (fatal unless ignored), and the write fails.
+                let _ = super::process::send_signal(current().tgid, SIGPIPE);
+                return Err(Errno::EPIPE);
             }
             let room = PIPE_BUF - inner.buf.len();
             let n = room.min(data.len() - done);

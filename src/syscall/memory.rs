@@ -29,7 +29,7 @@ pub fn mmap(
     fd: i32,
     offset: usize,
 ) -> KResult<usize> {
-    let prot = Prot::from_bits(prot).ok_or(Errno::EINVAL)?;
+    let prot = Prot::from_bits_truncate(prot); // like Linux, mmap ignores unknown PROT bits
     let shared = match flags & (MAP_SHARED | MAP_PRIVATE) {
         MAP_SHARED => true,
         MAP_PRIVATE => false,

@@ -40,7 +40,7 @@ pub fn set_tid_address(addr: usize) -> KResult<usize> {
 
 /// Delivers `sig` to the thread group `tgid`: SIGKILL and default-fatal signals kill it;
 /// ignored ones do nothing. Running user handlers is not implemented (logged).
-fn send_signal(tgid: u32, sig: u32) -> KResult<usize> {
+pub(super) fn send_signal(tgid: u32, sig: u32) -> KResult<usize> {
     if sig == 0 {
         return Ok(0);
     }

@@ -134,6 +134,13 @@ pub fn do_exit(status: u32) -> ! {
     let status = signal.inner.lock().group_exit.unwrap_or(status);
     if group_done {
         reparent_children(cur.tgid);
+        if !cur.is_group_leader() {
+            // The leader exited first and is a zombie already: the group reports the
+            // status of its last thread, as Linux 6.1 does (checked with linux-oracle.sh).
+            if let Some(leader) = sched::find_task(cur.tgid) {
+                leader.inner.lock().exit_status = status;
+            }
+        }
     }
     let parent = {
         let mut inner = cur.inner.lock();

@@ -60,7 +60,7 @@ fn main(_args: Args) -> i32 {
 
     // -ENOMEM: fill memory page by page until almost nothing is free, then fork.
     let free = kstat(3);
-    let region = alloc_pages(free * PAGE) as *mut u8;
+    let region = alloc_pages(free * PAGE);
     let mut touched = 0;
     while kstat(3) > 2 {
         // SAFETY: inside the mapping; each touch takes one frame (plus tables).

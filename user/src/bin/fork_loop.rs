@@ -19,7 +19,7 @@ fn main(_args: Args) -> i32 {
     for i in 0..1000 {
         let pid = fork();
         if pid == 0 {
-            exit((i % 200));
+            exit(i % 200);
         }
         check!(T, pid > 0, "fork {} failed with {}", i, pid);
         let code = wait_exit_code(pid);

@@ -39,12 +39,26 @@ fn main(_args: Args) -> i32 {
     check!(T, wait_exit_code(pid) == 0, "writer");
     close(fds[0]);
 
+    // No reader left: SIGPIPE kills the writer (its default action) ...
     let fds = pipe();
     close(fds[0]);
+    let w = spawn(|| write(fds[1], b"x") as i32);
+    check!(
+        T,
+        wait4(w, 0).1 == 13,
+        "a write with no reader is killed by SIGPIPE"
+    );
+    // ... and with SIGPIPE ignored the write fails with -EPIPE.
+    let ignore = [1usize, 0, 0, 0]; // SIG_IGN
+    check!(
+        T,
+        syscall(SYS_RT_SIGACTION, &[13, ignore.as_ptr() as usize, 0, 8]) == 0,
+        "ignore SIGPIPE"
+    );
     check!(
         T,
         write(fds[1], b"x") == -EPIPE,
-        "write with no reader: -EPIPE"
+        "write with no reader and SIGPIPE ignored: -EPIPE"
     );
     close(fds[1]);
 

@@ -18,19 +18,26 @@ extern "C" fn slow_child(_: usize) -> i32 {
     7
 }
 
-extern "C" fn exec_child(_: usize) -> i32 {
+/// The child execs this very program (its path is argv[0]) with the argument "exit3".
+extern "C" fn exec_child(self_path: usize) -> i32 {
     STAGE.store(3, Ordering::SeqCst);
-    let path = b"/bin/exit3\0";
-    let argv = [path.as_ptr() as usize, 0];
-    syscall(
-        SYS_EXECVE,
-        &[path.as_ptr() as usize, argv.as_ptr() as usize, 0],
-    );
+    let arg = b"exit3\0";
+    let argv = [self_path, arg.as_ptr() as usize, 0];
+    syscall(SYS_EXECVE, &[self_path, argv.as_ptr() as usize, 0]);
     99 // only if execve failed
 }
 
 #[unsafe(no_mangle)]
-fn main(_args: Args) -> i32 {
+fn main(args: Args) -> i32 {
+    if args.get(1) == Some("exit3") {
+        return 3; // the exec'd copy
+    }
+    // argv[0] as a NUL-terminated absolute path.
+    let mut path = [0u8; 128];
+    let name = args.get(0).unwrap_or("/bin/vfork").as_bytes();
+    let start = if name.first() == Some(&b'/') { 0 } else { 1 };
+    path[0] = b'/';
+    path[start..start + name.len()].copy_from_slice(name);
     let flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
     let t0 = clock_ns();
     let tid = AtomicU32::new(0);
@@ -50,7 +57,7 @@ fn main(_args: Args) -> i32 {
     );
     check!(T, wait_exit_code(pid) == 7, "child exit code");
 
-    let pid = clone_fn(flags, exec_child, 0, &tid);
+    let pid = clone_fn(flags, exec_child, path.as_ptr() as usize, &tid);
     check!(
         T,
         pid > 0 && STAGE.load(Ordering::SeqCst) == 3,
