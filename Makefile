@@ -4,6 +4,7 @@
 #   make run INIT=path/elf   run any static AArch64 Linux ELF as the first process
 #   make test                host unit tests + QEMU user-program tests + tool checks
 #   make gdb                 QEMU halted with a gdb stub, gdb-multiarch attached
+#   make gdb-user PROG=name  the same with a user program's symbols, run as init
 #   make bench               fork/COW benchmarks in guest instructions (-icount)
 #   make lint                cargo fmt --check and clippy
 #
@@ -33,7 +34,7 @@ QEMU_ARGS = -M virt -cpu cortex-a72 -m $(MEM) -nographic -nic none -no-reboot \
 INIT_PATH := $(if $(INIT),/init,/bin/hello)
 CMDLINE = semihosting init=$(INIT_PATH)$(if $(ARGS), -- $(ARGS))
 
-.PHONY: all setup build run test unit qemu-test e2e gdb gdb-batch bench lint clean
+.PHONY: all setup build run test unit qemu-test e2e gdb gdb-user walkthrough bench lint clean
 
 all: build
 
@@ -59,13 +60,31 @@ unit: setup
 qemu-test: build
 	@ONLY=qemu ci/test.sh $(OUT) $(BUILD)
 
+# QEMU halted at reset; gdb-multiarch with the kernel's symbols and gdb/teachos.gdb
+# (Rust pretty-printers + the tasks/ptwalk/uframe helpers). The console goes to
+# build/gdb-console.log. Quitting gdb stops QEMU.
+GDB_SETUP = RUST_GDB_DIR=$$(rustc --print sysroot)/lib/rustlib/etc gdb-multiarch -q $(KERNEL_ELF) -x gdb/teachos.gdb
+
 gdb: build
-	@echo "QEMU is halted at reset with a gdb stub on 127.0.0.1:$(GDB_PORT); gdb-multiarch attaches."
-	@echo "Try: break kernel_main / break ret_from_fork / continue. Quit gdb to stop QEMU."
+	@echo "QEMU is halted at reset with a gdb stub on 127.0.0.1:$(GDB_PORT); console: $(BUILD)/gdb-console.log"
+	@echo "Try: break ret_from_fork, continue, tasks, uframe, ptwalk ADDR. Quit gdb to stop QEMU."
 	@$(QEMU) $(QEMU_ARGS) -append "$(CMDLINE)" -S -gdb tcp:127.0.0.1:$(GDB_PORT) -display none \
-	    -serial file:$(BUILD)/gdb-console.log & echo $$! > $(BUILD)/qemu.pid; \
-	gdb-multiarch -q $(KERNEL_ELF) -ex "target remote 127.0.0.1:$(GDB_PORT)"; \
-	kill $$(cat $(BUILD)/qemu.pid) 2>/dev/null; rm -f $(BUILD)/qemu.pid
+	    -serial file:$(BUILD)/gdb-console.log & qpid=$$!; \
+	$(GDB_SETUP) -ex "target remote 127.0.0.1:$(GDB_PORT)"; kill $$qpid 2>/dev/null; true
+
+# The same, running user program PROG as init, with its symbols loaded too: step from
+# the program's svc into the kernel and back (`break main`, `stepi` over the svc).
+gdb-user: build
+	@test -n "$(PROG)" || { echo "usage: make gdb-user PROG=forkdemo"; exit 2; }
+	@echo "QEMU halted, running /bin/$(PROG) as init; gdb port $(GDB_PORT); console: $(BUILD)/gdb-console.log"
+	@$(QEMU) $(QEMU_ARGS) -append "semihosting init=/bin/$(PROG)" -S -gdb tcp:127.0.0.1:$(GDB_PORT) \
+	    -display none -serial file:$(BUILD)/gdb-console.log & qpid=$$!; \
+	$(GDB_SETUP) -ex "add-symbol-file $(OUT)/$(PROG)" -ex "target remote 127.0.0.1:$(GDB_PORT)"; \
+	kill $$qpid 2>/dev/null; true
+
+# Regenerates the transcript in docs/gdb-walkthrough.md from a real gdb session.
+walkthrough: build
+	@ci/walkthrough.sh $(OUT) $(BUILD) docs/gdb-walkthrough.md
 
 bench: build
 	@ci/bench.sh $(OUT) $(BUILD)

@@ -48,3 +48,14 @@ if [ $gst = 0 ] && grep -q 'Breakpoint 1, .*kernel_main' "$log"; then
 else
   bad "gdb-multiarch" "no stop at kernel_main (gdb status $gst), see $log"
 fi
+
+# 5. gdb-multiarch drives a fork: ret_from_fork, the child's frame, tasks, a COW page.
+log=$build/e2e-gdb-fork.log
+if "$here/gdb-test.sh" "$out" "$build" "$log"; then
+  ok "gdb: ret_from_fork sets the child's saved x0 = 0, pc = parent's; tasks; COW page shared, RO, COW, count 2"
+else
+  bad "gdb fork check" "see $log"; grep -E 'gdb-check|Error|Traceback' "$log" | tail -5 | sed 's/^/        /'
+fi
+if pgrep -f "qemu-system-aarch64.*$build/Image" >/dev/null; then
+  bad "QEMU cleanup" "a QEMU process was left running"
+fi

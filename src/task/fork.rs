@@ -114,6 +114,7 @@ fn check_or_log<T>(r: Result<T, Rejected>) -> KResult<T> {
 }
 
 /// Linux `kernel_clone`: create the child, publish its tid, let it run.
+#[inline(never)] // a breakpoint target in gdb, like its Linux namesake
 pub fn kernel_clone(frame: &TrapFrame, args: KernelCloneArgs) -> KResult<usize> {
     let child = copy_process(frame, &args)?;
     let tid = child.tid;
@@ -138,6 +139,7 @@ pub fn kernel_clone(frame: &TrapFrame, args: KernelCloneArgs) -> KResult<usize> 
 
 /// Linux `copy_process`: build the child task. Nothing is visible to others until the
 /// final insertion into the task table, so an early return frees everything.
+#[inline(never)] // a breakpoint target in gdb, like its Linux namesake
 fn copy_process(frame: &TrapFrame, args: &KernelCloneArgs) -> KResult<Arc<Task>> {
     let cur = current();
     let flags = args.flags;
@@ -201,6 +203,7 @@ fn copy_process(frame: &TrapFrame, args: &KernelCloneArgs) -> KResult<Arc<Task>>
 }
 
 /// CLONE_FILES: the same descriptor table; otherwise a copy (same open files, new table).
+#[inline(never)] // a breakpoint target in gdb, like its Linux namesake
 fn copy_files(flags: CloneFlags, files: &Arc<Mutex<FdTable>>) -> Arc<Mutex<FdTable>> {
     if flags.contains(CloneFlags::FILES) {
         files.clone()
@@ -210,6 +213,7 @@ fn copy_files(flags: CloneFlags, files: &Arc<Mutex<FdTable>>) -> Arc<Mutex<FdTab
 }
 
 /// CLONE_FS: the same umask and cwd; otherwise a copy.
+#[inline(never)] // a breakpoint target in gdb, like its Linux namesake
 fn copy_fs(flags: CloneFlags, fs: &Arc<Mutex<FsStruct>>) -> Arc<Mutex<FsStruct>> {
     if flags.contains(CloneFlags::FS) {
         fs.clone()
@@ -219,6 +223,7 @@ fn copy_fs(flags: CloneFlags, fs: &Arc<Mutex<FsStruct>>) -> Arc<Mutex<FsStruct>>
 }
 
 /// CLONE_SIGHAND: the same handler table; otherwise a copy.
+#[inline(never)] // a breakpoint target in gdb, like its Linux namesake
 fn copy_sighand(flags: CloneFlags, sighand: &Arc<Mutex<SigHand>>) -> Arc<Mutex<SigHand>> {
     if flags.contains(CloneFlags::SIGHAND) {
         sighand.clone()
@@ -232,6 +237,7 @@ fn copy_sighand(flags: CloneFlags, sighand: &Arc<Mutex<SigHand>>) -> Arc<Mutex<S
 }
 
 /// CLONE_THREAD: join the caller's thread group; otherwise start a new one.
+#[inline(never)] // a breakpoint target in gdb, like its Linux namesake
 fn copy_signal(flags: CloneFlags, signal: &Arc<SignalStruct>) -> Arc<SignalStruct> {
     if flags.contains(CloneFlags::THREAD) {
         signal.clone()
@@ -242,6 +248,7 @@ fn copy_signal(flags: CloneFlags, signal: &Arc<SignalStruct>) -> Arc<SignalStruc
 
 /// CLONE_VM: share the address space (same tables, same ASID); otherwise duplicate it
 /// copy-on-write (mm/global.rs `Mm::dup` -> `AddressSpace::fork` -> `copy_page_range`).
+#[inline(never)] // a breakpoint target in gdb, like its Linux namesake
 fn copy_mm(flags: CloneFlags, mm: &Arc<Mm>) -> KResult<Arc<Mm>> {
     if flags.contains(CloneFlags::VM) {
         Ok(mm.clone())
@@ -253,6 +260,7 @@ fn copy_mm(flags: CloneFlags, mm: &Arc<Mm>) -> KResult<Arc<Mm>> {
 /// Linux `copy_thread` (arch/arm64/kernel/process.c): the child's user registers are a
 /// copy of the parent's TrapFrame (x0 is zeroed by ret_from_fork), with the new stack and
 /// TLS if given; its kernel context starts at ret_from_fork on its own kernel stack.
+#[inline(never)] // a breakpoint target in gdb, like its Linux namesake
 fn copy_thread(task: &Task, parent_frame: &TrapFrame, args: &KernelCloneArgs) {
     let mut frame = *parent_frame;
     if args.stack != 0 {

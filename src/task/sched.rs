@@ -62,6 +62,7 @@ pub fn init_idle(idle: Arc<Task>) {
 }
 
 /// Linux `wake_up_new_task`: a freshly cloned task joins the run queue.
+#[inline(never)]
 pub fn wake_up_new_task(task: Arc<Task>) {
     task.inner.lock().state = TaskState::Runnable;
     SCHED.lock().run_queue.push_back(task);
