@@ -59,3 +59,13 @@ fi
 if pgrep -f "qemu-system-aarch64.*$build/Image" >/dev/null; then
   bad "QEMU cleanup" "a QEMU process was left running"
 fi
+
+# 6. docs/gdb-walkthrough.md is a real transcript: re-create it and compare, ignoring
+#    addresses, line numbers and symbol hashes (they move whenever the code does).
+fresh=$build/gdb-walkthrough.md
+normalize() { sed -E 's/0x[0-9a-f]{6,}/0x…/g; s/\.rs:[0-9]+/.rs:N/g; s/line [0-9]+/line N/g; s/::h[0-9a-f]{16}/::h…/g' "$1"; }
+if "$here/walkthrough.sh" "$out" "$build" "$fresh" >/dev/null 2>&1 && diff <(normalize docs/gdb-walkthrough.md) <(normalize "$fresh") >"$build/walkthrough.diff"; then
+  ok "docs/gdb-walkthrough.md matches a fresh gdb session"
+else
+  bad "docs/gdb-walkthrough.md" "stale: run 'make walkthrough' (diff in $build/walkthrough.diff)"; head -10 "$build/walkthrough.diff" | sed 's/^/        /'
+fi

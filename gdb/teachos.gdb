@@ -11,4 +11,6 @@ if d and d not in sys.path:
     gdb.execute("source " + os.path.join(d, "gdb_load_rust_pretty_printers.py"))
 end
 source gdb/teachos.py
-echo teachos gdb helpers: tasks, ptwalk VA [TID], uframe [TID]  (see docs/gdb.md)\n
+# Rust paths in breakpoints: break kernel::task::fork::copy_process
+set language rust
+echo teachos gdb helpers: tasks, ptwalk VA [TID], uframe [TID], cowbreak VA  (see docs/gdb-walkthrough.md)\n

@@ -6,6 +6,7 @@ Commands:
   ptwalk VA [TID]        walk TID's page tables for VA: each level's entry, decoded
   ptwalk START END [TID] the same for every mapped page in [START, END)
   uframe [TID]           the user registers saved on TID's kernel stack (TrapFrame)
+  cowbreak VA            stop when a write fault on VA's page reaches resolve_cow
 TID defaults to the running task. The helpers read the kernel's real data structures
 (TASKS, SCHED, FRAMES) through the Rust pretty-printers that ship with the toolchain.
 """
@@ -296,6 +297,33 @@ def pte(tid, va):
     return pa, e, frame_refcount(pa)
 
 
+class CowBreakpoint(gdb.Breakpoint):
+    """A breakpoint on resolve_cow that stops only for one page."""
+
+    def __init__(self, page):
+        _rust()
+        super().__init__("kernel::mm::pagetable::PageTable::resolve_cow", internal=False)
+        self.page = page
+
+    def stop(self):
+        return int(gdb.parse_and_eval("va")) & ~0xFFF == self.page
+
+
+class CowBreak(gdb.Command):
+    """cowbreak VA: stop when a copy-on-write fault on VA's page reaches resolve_cow."""
+
+    def __init__(self):
+        super().__init__("cowbreak", gdb.COMMAND_USER)
+
+    def invoke(self, arg, from_tty):
+        if not arg:
+            raise gdb.GdbError("usage: cowbreak VA")
+        page = int(gdb.parse_and_eval(arg)) & ~0xFFF
+        bp = CowBreakpoint(page)
+        print("Breakpoint %d: resolve_cow for the page at %#x" % (bp.number, page))
+
+
 Tasks()
 PtWalk()
 UFrame()
+CowBreak()
