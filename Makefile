@@ -6,6 +6,8 @@
 #   make gdb                 QEMU halted with a gdb stub, gdb-multiarch attached
 #   make gdb-user PROG=name  the same with a user program's symbols, run as init
 #   make bench               fork/COW benchmarks in guest instructions (-icount)
+#   make grade LAB=n         a coursework lab's tests with points (docs/labs/)
+#   make skeleton LAB=n      a student copy of the tree with lab n's solutions stubbed
 #   make lint                cargo fmt --check and clippy
 #
 # Variables: PROFILE=release|dev (dev keeps stepping sensible), LOG=info|debug|trace,
@@ -21,7 +23,8 @@ GDB_PORT ?= $(shell echo $$((1234 + $$(id -u) % 20000)))
 
 TARGET := aarch64-unknown-none
 CARGO_PROFILE := $(if $(filter dev,$(PROFILE)),dev,release)
-OUT := target/$(TARGET)/$(if $(filter dev,$(PROFILE)),debug,release)
+TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
+OUT := $(TARGET_DIR)/$(TARGET)/$(if $(filter dev,$(PROFILE)),debug,release)
 BUILD := build
 KERNEL_ELF := $(OUT)/kernel
 IMAGE := $(BUILD)/Image
@@ -34,7 +37,7 @@ QEMU_ARGS = -M virt -cpu cortex-a72 -m $(MEM) -nographic -nic none -no-reboot \
 INIT_PATH := $(if $(INIT),/init,/bin/hello)
 CMDLINE = semihosting init=$(INIT_PATH)$(if $(ARGS), -- $(ARGS))
 
-.PHONY: all setup build run test unit qemu-test e2e gdb gdb-user walkthrough bench lint clean
+.PHONY: all setup build run test unit qemu-test e2e gdb gdb-user walkthrough grade skeleton bench lint clean
 
 all: build
 
@@ -81,6 +84,15 @@ gdb-user: build
 	    -display none -serial file:$(BUILD)/gdb-console.log & qpid=$$!; \
 	$(GDB_SETUP) -ex "add-symbol-file $(OUT)/$(PROG)" -ex "target remote 127.0.0.1:$(GDB_PORT)"; \
 	kill $$qpid 2>/dev/null; true
+
+# Coursework labs (docs/labs/): grade one, or write a student skeleton for it.
+grade: build
+	@test -n "$(LAB)" || { echo "usage: make grade LAB=1|2|3|4"; exit 2; }
+	@ci/grade.sh $(LAB) $(OUT) $(BUILD)
+
+skeleton:
+	@test -n "$(LAB)" || { echo "usage: make skeleton LAB=n [DEST=../teachos-labn]"; exit 2; }
+	@ci/skeleton.py $(LAB) $(or $(DEST),../teachos-lab$(LAB))
 
 # Regenerates the transcript in docs/gdb-walkthrough.md from a real gdb session.
 walkthrough: build

@@ -16,6 +16,7 @@ pub mod arch;
 pub mod arch;
 
 pub mod fs;
+pub mod lab;
 pub mod loader;
 pub mod mm;
 pub mod syscall;

@@ -96,6 +96,7 @@ impl PageTable {
         if !old.is_valid() || !old.flags().contains(PteFlags::COW) {
             return CowOutcome::NotCow;
         }
+        // LAB 3 BEGIN: reuse the frame if it is no longer shared, else copy it (break-before-make)
         let writable = old.flags() - PteFlags::READ_ONLY - PteFlags::COW;
         let page_va = va & !(PAGE_SIZE - 1);
         if frames.refcount(old.addr()) == 1 {
@@ -117,6 +118,11 @@ impl PageTable {
         frames.put(old.addr());
         COW_COPIES.fetch_add(1, Ordering::Relaxed);
         CowOutcome::Copied
+        // LAB 3 STUB
+        // let _ = (frames, table, idx);
+        // crate::lab::todo(3, "resolve_cow");
+        // CowOutcome::NotCow
+        // LAB 3 END
     }
 }
 
@@ -159,6 +165,7 @@ fn copy_level(
                 stats,
             );
         }
+        // LAB 3 BEGIN: share one page with the child, copy-on-write if it is private and writable
         let mut flags = e.flags();
         if !flags.intersects(PteFlags::SHARED | PteFlags::READ_ONLY) {
             flags |= PteFlags::READ_ONLY | PteFlags::COW;
@@ -170,6 +177,11 @@ fn copy_level(
         frames.get(e.addr());
         write_pte(child, idx, Pte::new(e.addr(), flags));
         Ok(())
+        // LAB 3 STUB
+        // let _ = (idx, e, &stats);
+        // crate::lab::todo(3, "copy_page_range (copy_level: the leaf entries)");
+        // Err(OutOfMemory)
+        // LAB 3 END
     })
 }
 

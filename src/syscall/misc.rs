@@ -29,8 +29,13 @@ pub fn clock_gettime(clock: i32, ts: usize) -> KResult<usize> {
         | CLOCK_BOOTTIME => {}
         _ => return Err(Errno::EINVAL),
     }
+    // LAB 1 BEGIN: store the time through uaccess (a bad pointer is -EFAULT)
     uaccess::put_timespec(ts, timer::now_ns())?;
     Ok(0)
+    // LAB 1 STUB
+    // let _ = ts;
+    // Err(crate::lab::todo(1, "clock_gettime"))
+    // LAB 1 END
 }
 
 pub fn nanosleep(req: usize, rem: usize) -> KResult<usize> {

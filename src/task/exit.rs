@@ -97,6 +97,7 @@ pub fn do_exit(status: u32) -> ! {
             inner.vfork_parent.take(),
         )
     };
+    // LAB 4 BEGIN: CLONE_CHILD_CLEARTID: clear the tid word and wake a joiner
     if clear_tid != 0
         && let Some(mm) = &mm
     {
@@ -106,6 +107,11 @@ pub fn do_exit(status: u32) -> ! {
             super::futex::futex_wake_shared_addr(mm, clear_tid, 1);
         }
     }
+    // LAB 4 STUB
+    // if clear_tid != 0 {
+    //     crate::lab::todo(4, "CLONE_CHILD_CLEARTID");
+    // }
+    // LAB 4 END
     drop(mm);
     if let Some(parent) = vfork_parent {
         let _ = parent;

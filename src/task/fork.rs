@@ -192,7 +192,7 @@ fn copy_process(frame: &TrapFrame, args: &KernelCloneArgs) -> KResult<Arc<Task>>
         Some(kstack),
         inner,
     );
-    copy_thread(&task, frame, args);
+    copy_thread(&task, frame, args)?;
 
     // Point of no return: the child becomes visible.
     if thread {
@@ -261,15 +261,27 @@ fn copy_mm(flags: CloneFlags, mm: &Arc<Mm>) -> KResult<Arc<Mm>> {
 /// copy of the parent's TrapFrame (x0 is zeroed by ret_from_fork), with the new stack and
 /// TLS if given; its kernel context starts at ret_from_fork on its own kernel stack.
 #[inline(never)] // a breakpoint target in gdb, like its Linux namesake
-fn copy_thread(task: &Task, parent_frame: &TrapFrame, args: &KernelCloneArgs) {
+fn copy_thread(task: &Task, parent_frame: &TrapFrame, args: &KernelCloneArgs) -> KResult<()> {
+    // LAB 2 BEGIN: the child's TrapFrame and CpuContext
     let mut frame = *parent_frame;
     if args.stack != 0 {
         frame.sp = args.stack as u64;
     }
+    // LAB 4 BEGIN: CLONE_SETTLS sets the child's TPIDR_EL0
     if args.flags.contains(CloneFlags::SETTLS) {
         frame.tpidr = args.tls as u64;
     }
+    // LAB 4 STUB
+    // if args.flags.contains(CloneFlags::SETTLS) {
+    //     crate::lab::todo(4, "CLONE_SETTLS");
+    // }
+    // LAB 4 END
     start_thread_at_ret_from_fork(task, frame, 0, 0);
+    // LAB 2 STUB
+    // let _ = (task, parent_frame, args);
+    // return Err(crate::lab::todo(2, "copy_thread"));
+    // LAB 2 END
+    Ok(())
 }
 
 /// Places `frame` at the top of `task`'s kernel stack and makes its first switch land in

@@ -213,9 +213,15 @@ extern "C" fn schedule_tail() {
     // it first returns to user mode. A failed write is ignored, as in Linux.
     let cur = current();
     let addr = cur.inner.lock().set_child_tid;
+    // LAB 4 BEGIN: CLONE_CHILD_SETTID: write the child's tid
     if addr != 0 {
         let _ = crate::syscall::uaccess::put_user_u32(addr, cur.tid);
     }
+    // LAB 4 STUB
+    // if addr != 0 {
+    //     crate::lab::todo(4, "CLONE_CHILD_SETTID");
+    // }
+    // LAB 4 END
 }
 
 /// Called on every return to EL0: reschedule if the tick asked for it, and die if a
