@@ -3,7 +3,7 @@
 # end-to-end checks of the tools students use. Ends with "N passed, N failed".
 #   usage: test.sh TARGET_DIR BUILD_DIR      (ONLY=unit|qemu|e2e runs one part)
 set -uo pipefail
-out=$1 build=$2
+out=$(cd "$1" && pwd) build=$(cd "$2" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/qemu.sh"
 pass=0 fail=0
@@ -46,6 +46,35 @@ if want qemu; then
       bad "$name" "QEMU exit status $st"
     else
       ok "$name"
+    fi
+  done
+fi
+
+if want labs; then
+  echo "== labs: the full tree scores full marks; each student skeleton builds, boots, scores less"
+  for lab in 1 2 3 4; do
+    if "$here/grade.sh" $lab "$out" "$build" >"$build/grade-lab$lab.log" 2>&1; then
+      ok "lab $lab: full tree $(tail -1 "$build/grade-lab$lab.log")"
+    else
+      bad "lab $lab" "full tree: $(tail -1 "$build/grade-lab$lab.log") (see $build/grade-lab$lab.log)"
+    fi
+    skel=$build/skeleton-lab$lab
+    rm -rf "$skel"
+    if ! "$here/skeleton.py" $lab "$skel" >/dev/null || ! (cd "$skel" && CARGO_TARGET_DIR=$build/skeleton-target make -s build) >"$build/skeleton-lab$lab.log" 2>&1; then
+      bad "lab $lab skeleton" "does not build (see $build/skeleton-lab$lab.log)"; continue
+    fi
+    sout=$build/skeleton-target/aarch64-unknown-none/release
+    log=$build/skeleton-lab$lab-boot.log
+    (build=$skel/build && qemu_boot "$log" "semihosting init=/bin/hello")
+    if ! grep -q '^teachos: ' "$build/skeleton-lab$lab-boot.log" || ! grep -q '^kernel: init exited' "$build/skeleton-lab$lab-boot.log"; then
+      bad "lab $lab skeleton" "does not boot to the demo and power off (see $build/skeleton-lab$lab-boot.log)"; continue
+    fi
+    (cd "$skel" && GRADE_TIMEOUT=20 ci/grade.sh $lab "$sout" "$skel/build") >"$build/skeleton-lab$lab-grade.log" 2>&1
+    score=$(tail -1 "$build/skeleton-lab$lab-grade.log")
+    if [[ "$score" =~ ^Score:\ ([0-9]+)/([0-9]+)$ ]] && [ "${BASH_REMATCH[1]}" -lt "${BASH_REMATCH[2]}" ]; then
+      ok "lab $lab skeleton: builds, boots, $score"
+    else
+      bad "lab $lab skeleton" "expected a lower score, got '$score'"
     fi
   done
 fi

@@ -6,6 +6,11 @@ use crate::syscall::errno::Errno;
 
 /// Logs that lab `lab`'s `what` is not implemented yet; returns -ENOSYS for the caller.
 pub fn todo(lab: u32, what: &str) -> Errno {
-    log::warn!("LAB {}: {} is not implemented yet (docs/labs/lab{}.md)", lab, what, lab);
+    log::warn!(
+        "LAB {}: {} is not implemented yet (docs/labs/lab{}.md)",
+        lab,
+        what,
+        lab
+    );
     Errno::ENOSYS
 }

@@ -72,7 +72,6 @@ pub fn sys_futex(
     // LAB 4 BEGIN: FUTEX_WAIT and FUTEX_WAKE
     match cmd {
         FUTEX_WAIT | FUTEX_WAIT_BITSET => {
-
             if cmd == FUTEX_WAIT_BITSET && val3 == 0 {
                 return Err(Errno::EINVAL);
             }

@@ -269,7 +269,11 @@ pub fn join(tid: &core::sync::atomic::AtomicU32) {
         if v == 0 {
             return;
         }
-        futex_wait(tid, v, false);
+        let r = futex_wait(tid, v, false);
+        if r < 0 && r != -EAGAIN && r != -EINTR {
+            crate::println!("join: futex wait failed with {}", r);
+            exit_group(90);
+        }
     }
 }
 

@@ -57,6 +57,7 @@ fn main(_args: Args) -> i32 {
     set(&p, 1);
     let (to_child, to_parent) = (pipe(), pipe());
     let pid = fork();
+    check!(T, pid >= 0, "fork failed with {}", pid);
     if pid == 0 {
         set(&p, 2);
         write(to_parent[1], b"x");
