@@ -9,7 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/qemu.sh"
 sock=$(mktemp -u /tmp/teachos-gdb.XXXXXX)
 port=$((20000 + RANDOM % 20000))
-timeout -k 5 120 $(qemu_cmd) -append "semihosting init=/bin/forkdemo" -S -gdb tcp:127.0.0.1:$port \
+timeout -k 5 120 $(qemu_cmd) -icount shift=0 -append "semihosting init=/bin/forkdemo" -S -gdb tcp:127.0.0.1:$port \
   -display none -serial file:"$build/gdb-test-console.log" </dev/null >/dev/null 2>&1 &
 qpid=$!
 trap 'kill $qpid 2>/dev/null; wait $qpid 2>/dev/null; rm -f "$sock"' EXIT

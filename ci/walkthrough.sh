@@ -6,7 +6,7 @@ out=$1 build=$2 dest=$3
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/qemu.sh"
 port=$((20000 + RANDOM % 20000))
-timeout -k 5 120 $(qemu_cmd) -append "semihosting init=/bin/forkdemo" -S -gdb tcp:127.0.0.1:$port \
+timeout -k 5 120 $(qemu_cmd) -icount shift=0 -append "semihosting init=/bin/forkdemo" -S -gdb tcp:127.0.0.1:$port \
   -display none -serial file:"$build/walkthrough-console.log" </dev/null >/dev/null 2>&1 &
 qpid=$!
 trap 'kill $qpid 2>/dev/null; wait $qpid 2>/dev/null' EXIT
