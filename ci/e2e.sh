@@ -29,12 +29,8 @@ else
 fi
 
 # 4. gdb-multiarch in batch mode stops at a breakpoint on the kernel's entry function.
-port=$((20000 + RANDOM % 20000))
 log=$build/e2e-gdb.log
-timeout -k 5 60 $(qemu_cmd) -append "semihosting init=/bin/hello" -S -gdb tcp:127.0.0.1:$port \
-  -display none -serial null </dev/null >/dev/null 2>&1 &
-qpid=$!
-sleep 0.5
+qemu_start_halted "$build/e2e-gdb-console.log" "semihosting init=/bin/hello"
 timeout 60 gdb-multiarch -q -nx -batch "$out/kernel" -ex "set pagination off" \
   -ex "target remote 127.0.0.1:$port" -ex "break kernel_main" -ex continue \
   -ex "info registers pc" -ex "bt 1" -ex kill >"$log" 2>&1

@@ -5,14 +5,11 @@ set -uo pipefail
 out=$1 build=$2 dest=$3
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/qemu.sh"
-port=$((20000 + RANDOM % 20000))
-timeout -k 5 120 $(qemu_cmd) -icount shift=0 -append "semihosting init=/bin/forkdemo" -S -gdb tcp:127.0.0.1:$port \
-  -display none -serial file:"$build/walkthrough-console.log" </dev/null >/dev/null 2>&1 &
-qpid=$!
+qpid=
 trap 'kill $qpid 2>/dev/null; wait $qpid 2>/dev/null' EXIT
-for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+qemu_start_halted "$build/walkthrough-console.log" "semihosting init=/bin/forkdemo" || { echo "QEMU did not start"; exit 1; }
 transcript=$build/walkthrough-transcript.md
-RUST_GDB_DIR=$(rustc --print sysroot)/lib/rustlib/etc timeout 120 gdb-multiarch -q -nx -batch "$out/kernel" \
+timeout 120 gdb-multiarch -q -nx -batch "$out/kernel" \
   -x gdb/teachos.gdb -ex "add-symbol-file $out/forkdemo" -ex "target remote 127.0.0.1:$port" \
   -ex "python TRANSCRIPT_OUT = '$transcript'" -x "$here/walkthrough.py" -ex kill >"$build/walkthrough.log" 2>&1
 grep -q '^walkthrough: PASS$' "$build/walkthrough.log" || { tail -20 "$build/walkthrough.log"; exit 1; }

@@ -210,21 +210,8 @@ pub extern "C" fn kernel_main(dtb_phys: usize) -> ! {
 
 fn idle_inner() -> task::TaskInner {
     task::TaskInner {
-        name: String::from("idle"),
         state: task::TaskState::Running,
-        parent: 0,
-        mm: None,
-        files: None,
-        fs: None,
-        sighand: None,
-        signal: task::SignalStruct::new(),
-        exit_signal: 0,
-        exit_status: 0,
-        set_child_tid: 0,
-        clear_child_tid: 0,
-        vfork_parent: None,
-        killed: None,
-        woke_by_timeout: false,
+        ..task::TaskInner::new(String::from("idle"), 0)
     }
 }
 

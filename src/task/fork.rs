@@ -26,7 +26,7 @@ use spin::Mutex;
 
 use super::clone_flags::{self, CloneFlags, Rejected};
 use super::sched::{self, TASKS, current};
-use super::{KernelStack, MAX_TASKS, SignalStruct, Task, TaskInner, TaskState, Tid, WaitChan};
+use super::{KernelStack, MAX_TASKS, SignalStruct, Task, TaskInner, Tid, WaitChan};
 use crate::arch::exception::TrapFrame;
 use crate::arch::{CpuContext, ret_from_fork};
 use crate::fs::{FdTable, FsStruct};
@@ -157,21 +157,18 @@ fn copy_process(frame: &TrapFrame, args: &KernelCloneArgs) -> KResult<Arc<Task>>
     let kstack = KernelStack::new()?;
     let tid = alloc_tid()?;
     let thread = flags.contains(CloneFlags::THREAD);
+    let parent_tgid = if flags.intersects(CloneFlags::PARENT | CloneFlags::THREAD) {
+        grandparent
+    } else {
+        cur.tgid
+    };
     let inner = TaskInner {
-        name,
-        state: TaskState::Runnable,
-        parent: if flags.intersects(CloneFlags::PARENT | CloneFlags::THREAD) {
-            grandparent
-        } else {
-            cur.tgid
-        },
         mm: Some(mm),
         files: Some(files),
         fs: Some(fs),
         sighand: Some(sighand),
         signal: signal.clone(),
         exit_signal: if thread { 0 } else { args.exit_signal },
-        exit_status: 0,
         set_child_tid: if flags.contains(CloneFlags::CHILD_SETTID) {
             args.child_tid
         } else {
@@ -182,9 +179,7 @@ fn copy_process(frame: &TrapFrame, args: &KernelCloneArgs) -> KResult<Arc<Task>>
         } else {
             0
         },
-        vfork_parent: None,
-        killed: None,
-        woke_by_timeout: false,
+        ..TaskInner::new(name, parent_tgid)
     };
     let task = Task::new(
         tid,
@@ -311,21 +306,10 @@ pub fn kernel_thread(
     tid: Tid,
 ) -> KResult<Arc<Task>> {
     let inner = TaskInner {
-        name: String::from(name),
-        state: TaskState::Runnable,
-        parent: 0,
-        mm: None,
         files: Some(Arc::new(Mutex::new(FdTable::with_console()))),
         fs: Some(Arc::new(Mutex::new(FsStruct::new()))),
         sighand: Some(Arc::new(Mutex::new(SigHand::new()))),
-        signal: SignalStruct::new(),
-        exit_signal: 0,
-        exit_status: 0,
-        set_child_tid: 0,
-        clear_child_tid: 0,
-        vfork_parent: None,
-        killed: None,
-        woke_by_timeout: false,
+        ..TaskInner::new(String::from(name), 0)
     };
     let task = Task::new(tid, tid, Some(KernelStack::new()?), inner);
     start_thread_at_ret_from_fork(&task, TrapFrame::default(), kfn as usize as u64, arg as u64);

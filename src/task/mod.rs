@@ -169,6 +169,30 @@ mod kernel_task {
         pub woke_by_timeout: bool,
     }
 
+    impl TaskInner {
+        /// A runnable task of its own thread group that shares nothing yet; callers fill
+        /// in what they have (struct update syntax).
+        pub fn new(name: String, parent: Tid) -> TaskInner {
+            TaskInner {
+                name,
+                state: TaskState::Runnable,
+                parent,
+                mm: None,
+                files: None,
+                fs: None,
+                sighand: None,
+                signal: SignalStruct::new(),
+                exit_signal: 0,
+                exit_status: 0,
+                set_child_tid: 0,
+                clear_child_tid: 0,
+                vfork_parent: None,
+                killed: None,
+                woke_by_timeout: false,
+            }
+        }
+    }
+
     impl Task {
         pub fn new(
             tid: Tid,

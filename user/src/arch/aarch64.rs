@@ -35,7 +35,6 @@ pub fn thread_pointer() -> usize {
 }
 
 /// Starts a thread with clone(2) on `stack`; the child runs `f(arg)` and then exit(2)s.
-/// It must be assembly: after the svc the child runs on a fresh stack with no Rust frame.
 pub fn clone_thread(
     flags: usize,
     stack_top: usize,
@@ -45,8 +44,26 @@ pub fn clone_thread(
     f: extern "C" fn(usize) -> i32,
     arg: usize,
 ) -> isize {
+    spawn_on_new_stack(220, [flags, stack_top, ptid, tls, ctid], f, arg)
+}
+
+/// clone3(args, size) whose child runs `f(arg)` on the stack given in `args`, then exits.
+pub fn clone3_fn(args: usize, size: usize, f: extern "C" fn(usize) -> i32, arg: usize) -> isize {
+    spawn_on_new_stack(435, [args, size, 0, 0, 0], f, arg)
+}
+
+/// System call `nr` (clone or clone3) whose child calls `f(arg)` and exits with its result.
+/// It must be assembly: after the svc the child runs on a new stack with no Rust frame to
+/// return to, so it must not return from this function.
+fn spawn_on_new_stack(
+    nr: usize,
+    a: [usize; 5],
+    f: extern "C" fn(usize) -> i32,
+    arg: usize,
+) -> isize {
     let ret: isize;
-    // SAFETY: the child half never returns into this function: it calls f and exits.
+    // SAFETY: the child half never returns into this function: it calls f and exits; the
+    // parent half is an ordinary system call.
     unsafe {
         asm!(
             "svc #0",
@@ -56,29 +73,9 @@ pub fn clone_thread(
             "mov x8, #93",      // exit(f's return value)
             "svc #0",
             "1:",
-            in("x8") 220, inlateout("x0") flags => ret, in("x1") stack_top, in("x2") ptid,
-            in("x3") tls, in("x4") ctid, in("x9") f as usize, in("x10") arg,
+            in("x8") nr, inlateout("x0") a[0] => ret, in("x1") a[1], in("x2") a[2],
+            in("x3") a[3], in("x4") a[4], in("x9") f as usize, in("x10") arg,
             lateout("x30") _, options(nostack)
-        );
-    }
-    ret
-}
-
-/// clone3(args, size) whose child runs `f(arg)` on the stack given in `args`, then exits.
-pub fn clone3_fn(args: usize, size: usize, f: extern "C" fn(usize) -> i32, arg: usize) -> isize {
-    let ret: isize;
-    // SAFETY: as in clone_thread: the child never returns into this function.
-    unsafe {
-        asm!(
-            "svc #0",
-            "cbnz x0, 1f",
-            "mov x0, x10",
-            "blr x9",
-            "mov x8, #93",
-            "svc #0",
-            "1:",
-            in("x8") 435, inlateout("x0") args => ret, in("x1") size,
-            in("x9") f as usize, in("x10") arg, lateout("x30") _, options(nostack)
         );
     }
     ret
