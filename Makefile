@@ -73,7 +73,7 @@ gdb: build
 	@echo "Try: break ret_from_fork, continue, tasks, uframe, ptwalk ADDR. Quit gdb to stop QEMU."
 	@$(QEMU) $(QEMU_ARGS) -append "$(CMDLINE)" -S -gdb tcp:127.0.0.1:$(GDB_PORT) -display none \
 	    -serial file:$(BUILD)/gdb-console.log & qpid=$$!; \
-	$(GDB_SETUP) -ex "target remote 127.0.0.1:$(GDB_PORT)"; kill $$qpid 2>/dev/null; true
+	$(GDB_SETUP) -ex "target remote 127.0.0.1:$(GDB_PORT)"; kill $$qpid 2>/dev/null; wait $$qpid 2>/dev/null; true
 
 # The same, running user program PROG as init, with its symbols loaded too: step from
 # the program's svc into the kernel and back (`break main`, `stepi` over the svc).
@@ -83,7 +83,7 @@ gdb-user: build
 	@$(QEMU) $(QEMU_ARGS) -append "semihosting init=/bin/$(PROG)" -S -gdb tcp:127.0.0.1:$(GDB_PORT) \
 	    -display none -serial file:$(BUILD)/gdb-console.log & qpid=$$!; \
 	$(GDB_SETUP) -ex "add-symbol-file $(OUT)/$(PROG)" -ex "target remote 127.0.0.1:$(GDB_PORT)"; \
-	kill $$qpid 2>/dev/null; true
+	kill $$qpid 2>/dev/null; wait $$qpid 2>/dev/null; true
 
 # Coursework labs (docs/labs/): grade one, or write a student skeleton for it.
 grade: build
