@@ -113,8 +113,7 @@ pub fn do_exit(status: u32) -> ! {
     // }
     // LAB 4 END
     drop(mm);
-    if let Some(parent) = vfork_parent {
-        let _ = parent;
+    if vfork_parent.is_some() {
         wakeup(WaitChan::Vfork(cur.tid));
     }
     // exit_mm: stop using the user page tables before they may be freed.

@@ -2,8 +2,6 @@
 //! read and written by rt_sigaction) and fatal delivery (SIGKILL, and any signal whose
 //! default action terminates). Running user handlers is out of scope.
 
-use crate::arch::exception::TrapFrame;
-
 pub const NSIG: usize = 64;
 pub const SIGKILL: u32 = 9;
 pub const SIGSTOP: u32 = 19;
@@ -50,6 +48,3 @@ impl SigHand {
 pub fn default_ignored(sig: u32) -> bool {
     matches!(sig, 17 | 18 | 23 | 28)
 }
-
-/// Unused; keeps the frame type in the signal module's vocabulary for future handlers.
-pub type Frame = TrapFrame;
