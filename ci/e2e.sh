@@ -19,6 +19,21 @@ else
   bad "make run INIT=" "status $st (want make's 2 for QEMU's 3), see $log"
 fi
 
+# 2b. An unmodified static glibc program: libc start-up, stdio, malloc, fork, waitpid.
+log=$build/e2e-glibc.log
+if aarch64-linux-gnu-gcc -static -O2 -o "$build/glibc_fork" user/c/glibc_fork.c 2>"$log"; then
+  timeout -k 5 300 make -s run INIT="$build/glibc_fork" </dev/null 2>&1 | tr -d "\r" >>"$log"
+  make -s build >/dev/null 2>&1
+  if grep -q '^glibc: pid 1, stdout is a terminal$' "$log" && grep -q '^glibc: child exited with 5, parent memory intact$' "$log" \
+    && grep -q 'init exited with status 3; frames in use \([0-9]*\) (baseline \1)$' "$log"; then
+    ok "make run INIT=<static glibc program>: stdio, malloc, fork, waitpid, exit status 3, no leak"
+  else
+    bad "static glibc program" "see $log"
+  fi
+else
+  bad "static glibc program" "aarch64-linux-gnu-gcc failed (see $log)"
+fi
+
 # 3. A user program touching kernel memory is killed; the kernel runs on and powers off.
 log=$build/e2e-kill.log
 qemu_boot "$log" "semihosting init=/bin/kernel_touch"; st=$?

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing need, when it is missing:
-# QEMU (qemu-system-arm), gdb-multiarch, cpio; the aarch64-unknown-none Rust target and
+# QEMU (qemu-system-arm), gdb-multiarch, cpio, gcc-aarch64-linux-gnu (tests only); the aarch64-unknown-none Rust target and
 # the llvm-tools, rustfmt and clippy components (RUSTUP_AUTO_INSTALL=0 installs nothing).
 set -euo pipefail
 missing=()
 command -v qemu-system-aarch64 >/dev/null || missing+=(qemu-system-arm)
 command -v gdb-multiarch >/dev/null || missing+=(gdb-multiarch)
 command -v cpio >/dev/null || missing+=(cpio)
+# For the end-to-end test with an unmodified static glibc program (user/c/).
+command -v aarch64-linux-gnu-gcc >/dev/null || missing+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "setup: installing ${missing[*]}"

@@ -238,3 +238,95 @@ pub fn chdir(path: usize) -> KResult<usize> {
         None => Err(Errno::ENOENT),
     }
 }
+
+/// `struct stat` of the generic (arm64) ABI: 128 bytes; st_mode at 16, st_nlink at 20,
+/// st_rdev at 32, st_size at 48, st_blksize at 56, st_blocks at 64.
+fn stat_bytes(mode: u32, size: usize, rdev: u64) -> [u8; 128] {
+    let mut st = [0u8; 128];
+    st[16..20].copy_from_slice(&mode.to_le_bytes());
+    st[20..24].copy_from_slice(&1u32.to_le_bytes());
+    st[32..40].copy_from_slice(&rdev.to_le_bytes());
+    st[48..56].copy_from_slice(&(size as u64).to_le_bytes());
+    st[56..60].copy_from_slice(&4096u32.to_le_bytes());
+    st[64..72].copy_from_slice(&(size.div_ceil(512) as u64).to_le_bytes());
+    st
+}
+
+const S_IFIFO: u32 = 0o010000;
+const S_IFCHR: u32 = 0o020000;
+const S_IFDIR: u32 = 0o040000;
+const S_IFREG: u32 = 0o100000;
+/// The console is /dev/ttyAMA0: major 204, minor 64.
+const CONSOLE_RDEV: u64 = (204 << 8) | 64;
+
+/// fstat(2): the console is a character device, pipes are FIFOs (so a libc decides that
+/// stdout is a terminal and line-buffers it).
+pub fn fstat(fd: i32, buf: usize) -> KResult<usize> {
+    let st = match &*file(fd)? {
+        File::Console => stat_bytes(S_IFCHR | 0o620, 0, CONSOLE_RDEV),
+        File::PipeRead(_) | File::PipeWrite(_) => stat_bytes(S_IFIFO | 0o600, 0, 0),
+    };
+    uaccess::copy_to_user(buf, &st)?;
+    Ok(0)
+}
+
+const AT_FDCWD: i32 = -100;
+const AT_EMPTY_PATH: u32 = 0x1000;
+
+/// newfstatat(2): AT_EMPTY_PATH on a descriptor, or a path in the initrd.
+pub fn newfstatat(dirfd: i32, path: usize, buf: usize, flags: u32) -> KResult<usize> {
+    let name = uaccess::get_user_str(path, 256)?;
+    if name.is_empty() {
+        return if flags & AT_EMPTY_PATH != 0 {
+            fstat(dirfd, buf)
+        } else {
+            Err(Errno::ENOENT)
+        };
+    }
+    if dirfd != AT_FDCWD && !name.starts_with('/') {
+        return Err(Errno::ENOTDIR); // directory descriptors do not exist here
+    }
+    let full = fs::resolve(&fs_struct()?.lock().cwd, &name);
+    let st = match crate::initrd::kind(&full) {
+        Some(true) => stat_bytes(S_IFDIR | 0o755, 0, 0),
+        Some(false) => stat_bytes(
+            S_IFREG | 0o755,
+            crate::initrd::find(&full).map_or(0, |d| d.len()),
+            0,
+        ),
+        None => return Err(Errno::ENOENT),
+    };
+    uaccess::copy_to_user(buf, &st)?;
+    Ok(0)
+}
+
+const TCGETS: u32 = 0x5401;
+const TIOCGWINSZ: u32 = 0x5413;
+
+/// ioctl(2): just enough terminal for isatty() and the window size on the console.
+pub fn ioctl(fd: i32, request: u32, arg: usize) -> KResult<usize> {
+    let f = file(fd)?;
+    if !matches!(*f, File::Console) {
+        return Err(Errno::ENOTTY);
+    }
+    match request {
+        TCGETS => {
+            // The kernel's struct termios (36 bytes: four flag words, c_line, c_cc[19]),
+            // not libc's larger one: c_lflag = ICANON | ECHO, the rest zero.
+            let mut t = [0u8; 36];
+            t[12..16].copy_from_slice(&(0o2u32 | 0o10).to_le_bytes());
+            uaccess::copy_to_user(arg, &t)?;
+            Ok(0)
+        }
+        TIOCGWINSZ => {
+            let ws: [u16; 4] = [24, 80, 0, 0];
+            let mut b = [0u8; 8];
+            for (i, v) in ws.iter().enumerate() {
+                b[i * 2..i * 2 + 2].copy_from_slice(&v.to_le_bytes());
+            }
+            uaccess::copy_to_user(arg, &b)?;
+            Ok(0)
+        }
+        _ => Err(Errno::ENOTTY),
+    }
+}

@@ -16,6 +16,7 @@ mod process;
 /// Linux AArch64 system call numbers this kernel implements.
 pub mod nr {
     pub const GETCWD: usize = 17;
+    pub const IOCTL: usize = 29;
     pub const DUP: usize = 23;
     pub const DUP3: usize = 24;
     pub const CHDIR: usize = 49;
@@ -24,6 +25,8 @@ pub mod nr {
     pub const READ: usize = 63;
     pub const WRITE: usize = 64;
     pub const WRITEV: usize = 66;
+    pub const NEWFSTATAT: usize = 79;
+    pub const FSTAT: usize = 80;
     pub const EXIT: usize = 93;
     pub const EXIT_GROUP: usize = 94;
     pub const SET_TID_ADDRESS: usize = 96;
@@ -90,6 +93,9 @@ mod dispatch_impl {
             nr::WRITE => file::write(a0 as i32, a1, a2),
             nr::WRITEV => file::writev(a0 as i32, a1, a2),
             nr::UMASK => file::umask(a0 as u32),
+            nr::IOCTL => file::ioctl(a0 as i32, a1 as u32, a2),
+            nr::FSTAT => file::fstat(a0 as i32, a1),
+            nr::NEWFSTATAT => file::newfstatat(a0 as i32, a1, a2, a3 as u32),
             nr::EXIT => process::exit(a0 as u32),
             nr::EXIT_GROUP => process::exit_group(a0 as u32),
             nr::SET_TID_ADDRESS => process::set_tid_address(a0),
