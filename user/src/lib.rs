@@ -110,6 +110,20 @@ impl Args {
     }
 }
 
+impl Args {
+    /// argv[0] as an absolute, NUL-terminated path (for execve/stat of the program itself:
+    /// this kernel passes "/bin/NAME", Linux's test init passes "prog").
+    pub fn self_path(&self) -> [u8; 128] {
+        let mut path = [0u8; 128];
+        let name = self.get(0).unwrap_or("").as_bytes();
+        let start = if name.first() == Some(&b'/') { 0 } else { 1 };
+        path[0] = b'/';
+        let n = name.len().min(path.len() - start - 1);
+        path[start..start + n].copy_from_slice(&name[..n]);
+        path
+    }
+}
+
 unsafe extern "Rust" {
     fn main(args: Args) -> i32;
 }

@@ -72,11 +72,7 @@ fn main(args: Args) -> i32 {
         "fstat into a bad pointer: -EFAULT"
     );
     // The program's own file (argv[0]) is a regular, non-empty file.
-    let mut path = [0u8; 128];
-    let name = args.get(0).unwrap_or("").as_bytes();
-    let start = if name.first() == Some(&b'/') { 0 } else { 1 };
-    path[0] = b'/';
-    path[start..start + name.len()].copy_from_slice(name);
+    let path = args.self_path();
     check!(
         T,
         syscall(

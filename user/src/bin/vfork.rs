@@ -32,12 +32,7 @@ fn main(args: Args) -> i32 {
     if args.get(1) == Some("exit3") {
         return 3; // the exec'd copy
     }
-    // argv[0] as a NUL-terminated absolute path.
-    let mut path = [0u8; 128];
-    let name = args.get(0).unwrap_or("/bin/vfork").as_bytes();
-    let start = if name.first() == Some(&b'/') { 0 } else { 1 };
-    path[0] = b'/';
-    path[start..start + name.len()].copy_from_slice(name);
+    let path = args.self_path();
     let flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
     let t0 = clock_ns();
     let tid = AtomicU32::new(0);
