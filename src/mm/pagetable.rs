@@ -434,7 +434,8 @@ impl PageTable {
         free_level(frames, self.root, 0);
     }
 
-    /// Number of table frames (not data frames) in this tree: for tests and the gdb helper.
+    /// Number of table frames (not data frames) in this tree, counted by walking it; tests
+    /// compare it with what the allocator handed out.
     pub fn table_frames(&self) -> usize {
         fn count(table: PhysAddr, level: usize) -> usize {
             1 + if level < 3 {
