@@ -9,7 +9,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use crate::syscall::errno::{Errno, KResult};
+use crate::error::{Errno, KResult};
 
 pub enum File {
     Console,

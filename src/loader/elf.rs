@@ -6,10 +6,10 @@ use elf::ElfBytes;
 use elf::abi::{EM_AARCH64, ET_EXEC, PF_R, PF_W, PF_X, PT_INTERP, PT_LOAD, PT_PHDR};
 use elf::endian::LittleEndian;
 
+use crate::error::{Errno, KResult};
 use crate::mm::addr_space::{AddressSpace, Prot, Vma, page_down, page_up};
 use crate::mm::frame::FrameAllocator;
 use crate::mm::pagetable::USER_TOP;
-use crate::syscall::errno::{Errno, KResult};
 
 /// Where the image ended up, for the auxiliary vector and brk.
 #[derive(Debug, PartialEq, Eq)]

@@ -14,7 +14,7 @@ use bitflags::bitflags;
 use super::cow::{CowOutcome, OutOfMemory};
 use super::frame::{FrameAllocator, PAGE_SIZE, PhysAddr};
 use super::pagetable::{MapError, PageTable, PteFlags, USER_TOP};
-use crate::syscall::errno::{Errno, KResult};
+use crate::error::{Errno, KResult};
 
 bitflags! {
     /// PROT_* bits of mmap/mprotect (Linux values).

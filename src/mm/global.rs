@@ -13,7 +13,7 @@ use spin::Mutex;
 use super::addr_space::{Access, AddressSpace, FaultError, FaultFix};
 use super::frame::FrameAllocator;
 use crate::arch;
-use crate::syscall::errno::{Errno, KResult};
+use crate::error::{Errno, KResult};
 
 #[global_allocator]
 pub static HEAP: LockedHeap<32> = LockedHeap::empty();

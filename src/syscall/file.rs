@@ -2,8 +2,8 @@
 
 use alloc::sync::Arc;
 
-use super::errno::{Errno, KResult};
 use super::uaccess::{self, UserSlice};
+use crate::error::{Errno, KResult};
 use crate::fs::pipe::{PIPE_BUF, Pipe};
 use crate::fs::{self, FdTable, File};
 use crate::task::WaitChan;

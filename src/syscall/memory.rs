@@ -1,7 +1,7 @@
 //! Memory system calls: brk, mmap (anonymous), munmap, mprotect (Linux mm/mmap.c,
 //! mm/mprotect.c). The work is in mm/addr_space.rs.
 
-use super::errno::{Errno, KResult};
+use crate::error::{Errno, KResult};
 use crate::mm::addr_space::Prot;
 use crate::task::sched::current;
 

@@ -5,9 +5,9 @@ use core::sync::atomic::Ordering;
 
 use spin::Mutex;
 
-use super::errno::{Errno, KResult};
 use super::uaccess;
 use crate::arch::timer;
+use crate::error::{Errno, KResult};
 use crate::task::WaitChan;
 use crate::task::sched::{self, WakeReason};
 

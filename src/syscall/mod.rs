@@ -1,7 +1,6 @@
 //! System calls: the Linux AArch64 ABI — `svc #0`, number in x8, arguments in x0-x5,
 //! result or -errno in x0. Numbers are Linux's (include/uapi/asm-generic/unistd.h).
 
-pub mod errno;
 pub mod uaccess;
 
 #[cfg(target_os = "none")]
@@ -66,9 +65,9 @@ pub use dispatch_impl::dispatch;
 
 #[cfg(target_os = "none")]
 mod dispatch_impl {
-    use super::errno::{Errno, KResult};
     use super::{file, memory, misc, nr, process};
     use crate::arch::exception::TrapFrame;
+    use crate::error::{Errno, KResult};
 
     /// Runs the system call in `frame` and stores its result in x0.
     pub fn dispatch(frame: &mut TrapFrame) {

@@ -6,8 +6,8 @@
 //! forbidden page faults, and the EL1 abort handler either resolves the fault (demand
 //! paging, copy-on-write) or makes the copy stop early — which becomes -EFAULT here.
 
+use crate::error::{Errno, KResult};
 use crate::mm::pagetable::USER_TOP;
-use crate::syscall::errno::{Errno, KResult};
 
 /// A range of user virtual memory, `[addr, addr + len)`.
 ///

@@ -4,7 +4,7 @@
 
 use bitflags::bitflags;
 
-use crate::syscall::errno::Errno;
+use crate::error::Errno;
 
 bitflags! {
     /// include/uapi/linux/sched.h. The low byte (CSIGNAL) is the exit signal, not a flag.

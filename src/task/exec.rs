@@ -7,11 +7,11 @@ use alloc::sync::Arc;
 use super::sched::current;
 use super::{WaitChan, sched};
 use crate::arch::exception::TrapFrame;
+use crate::error::{Errno, KResult};
 use crate::loader::{self, stack};
 use crate::mm::addr_space::{Prot, STACK_SIZE, STACK_TOP, Vma};
 use crate::mm::frame::PAGE_SIZE;
 use crate::mm::global::Mm;
-use crate::syscall::errno::{Errno, KResult};
 
 /// Builds the address space for `image` with `argv`/`envp`; returns (mm, entry, sp).
 pub fn build_mm(

@@ -29,9 +29,9 @@ use super::sched::{self, TASKS, current};
 use super::{KernelStack, MAX_TASKS, SignalStruct, Task, TaskInner, Tid, WaitChan};
 use crate::arch::exception::TrapFrame;
 use crate::arch::{CpuContext, ret_from_fork};
+use crate::error::{Errno, KResult};
 use crate::fs::{FdTable, FsStruct};
 use crate::mm::global::Mm;
-use crate::syscall::errno::{Errno, KResult};
 use crate::syscall::uaccess;
 use crate::task::signal::SigHand;
 

@@ -11,8 +11,8 @@ use alloc::sync::Arc;
 
 use super::WaitChan;
 use super::sched::{self, WakeReason, current};
+use crate::error::{Errno, KResult};
 use crate::mm::global::Mm;
-use crate::syscall::errno::{Errno, KResult};
 use crate::syscall::uaccess;
 
 pub const FUTEX_WAIT: u32 = 0;

@@ -36,9 +36,9 @@ mod kernel_task {
 
     use super::signal::SigHand;
     use crate::arch::CpuContext;
+    use crate::error::{Errno, KResult};
     use crate::fs::{FdTable, FsStruct};
     use crate::mm::global::Mm;
-    use crate::syscall::errno::{Errno, KResult};
 
     pub type Tid = u32;
 

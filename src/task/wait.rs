@@ -4,7 +4,7 @@ use alloc::sync::Arc;
 
 use super::sched::{self, WakeReason, all_tasks, current};
 use super::{Task, TaskState, WaitChan};
-use crate::syscall::errno::{Errno, KResult};
+use crate::error::{Errno, KResult};
 use crate::syscall::uaccess;
 
 pub const WNOHANG: u32 = 1;

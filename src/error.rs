@@ -1,5 +1,5 @@
-//! Linux errno values (include/uapi/asm-generic/errno-base.h). System calls return
-//! `-errno` in x0.
+//! Kernel errors: Linux errno values (include/uapi/asm-generic/errno-base.h). A leaf module
+//! every subsystem may import; system calls return `-errno` in x0.
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Errno(pub i32);
