@@ -2,6 +2,7 @@
 //! Linux's counterpart is arch/arm64/. The assembly files next to this one are pulled in
 //! here; the portable kernel only uses the functions below.
 
+pub mod cache;
 pub mod exception;
 pub mod mmu;
 pub mod timer;
@@ -126,3 +127,5 @@ pub fn exit_qemu(code: u32) -> ! {
         aarch64_cpu::asm::wfe();
     }
 }
+
+pub use cache::sync_icache_frame;

@@ -43,3 +43,18 @@ pub fn flush_tlb_asid(asid: u16) {
 pub fn take_tlb_log() -> Vec<TlbOp> {
     TLB_LOG.with(|l| core::mem::take(&mut *l.borrow_mut()))
 }
+
+thread_local! {
+    static ICACHE_LOG: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Host fake of the I-cache synchronisation after the kernel writes instructions into
+/// the frame `pa`: recorded, so tests can check that it happens.
+pub fn sync_icache_frame(pa: usize) {
+    ICACHE_LOG.with(|l| l.borrow_mut().push(pa));
+}
+
+/// The frames synchronised on this thread since the last call.
+pub fn take_icache_log() -> Vec<usize> {
+    ICACHE_LOG.with(|l| core::mem::take(&mut *l.borrow_mut()))
+}
