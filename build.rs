@@ -3,7 +3,7 @@ fn main() {
     let target = std::env::var("TARGET").unwrap_or_default();
     println!("cargo:rerun-if-changed=linker.ld");
     println!("cargo:rerun-if-changed=arch/aarch64");
-    if target == "aarch64-unknown-none" {
+    if target.starts_with("aarch64-unknown-none") {
         let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap();
         println!("cargo:rustc-link-arg-bins=-T{dir}/linker.ld");
     }

@@ -46,7 +46,7 @@ fi
 # 4. gdb-multiarch in batch mode stops at a breakpoint on the kernel's entry function.
 log=$build/e2e-gdb.log
 qemu_start_halted "$build/e2e-gdb-console.log" "semihosting init=/bin/hello"
-timeout 60 gdb-multiarch -q -nx -batch "$out/kernel" -ex "set pagination off" \
+timeout 60 gdb-multiarch -q -nx -batch "$build/kernel" -ex "set pagination off" \
   -ex "target remote 127.0.0.1:$port" -ex "break kernel_main" -ex continue \
   -ex "info registers pc" -ex "bt 1" -ex kill >"$log" 2>&1
 gst=$?

@@ -10,6 +10,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 qpid=
 trap 'kill $qpid 2>/dev/null; wait $qpid 2>/dev/null' EXIT
 qemu_start_halted "$build/gdb-test-console.log" "semihosting init=/bin/forkdemo" || { echo "QEMU did not start"; exit 1; }
-timeout 120 gdb-multiarch -q -nx -batch "$out/kernel" \
+timeout 120 gdb-multiarch -q -nx -batch "$build/kernel" \
   -x gdb/teachos.gdb -ex "python USER_ELF = \"$out/forkdemo\"" -ex "target remote 127.0.0.1:$port" -x "$here/gdb-check.py" -ex kill >"$log" 2>&1
 grep -q '^gdb-check: PASS$' "$log" && ! grep -qE 'Traceback|Python Exception|^Error' "$log"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing need, when it is missing:
-# QEMU (qemu-system-arm), gdb-multiarch, cpio, gcc-aarch64-linux-gnu (tests only); the aarch64-unknown-none Rust target and
+# QEMU (qemu-system-arm), gdb-multiarch, cpio, gcc-aarch64-linux-gnu (tests only); the aarch64-unknown-none(-softfloat) Rust targets and
 # the llvm-tools, rustfmt and clippy components (RUSTUP_AUTO_INSTALL=0 installs nothing).
 set -euo pipefail
 missing=()
@@ -23,9 +23,11 @@ toolchain=$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)
 if ! rustup toolchain list | grep -q "^$toolchain"; then
   rustup toolchain install "$toolchain" --profile minimal
 fi
-if ! rustup target list --installed --toolchain "$toolchain" | grep -q aarch64-unknown-none; then
-  rustup target add --toolchain "$toolchain" aarch64-unknown-none
-fi
+# The kernel: aarch64-unknown-none-softfloat (no FP/SIMD codegen); user programs: aarch64-unknown-none.
+targets=$(rustup target list --installed --toolchain "$toolchain")
+for t in aarch64-unknown-none aarch64-unknown-none-softfloat; do
+  grep -qx "$t" <<<"$targets" || rustup target add --toolchain "$toolchain" "$t"
+done
 installed=$(rustup component list --installed --toolchain "$toolchain")
 for c in llvm-tools rustfmt clippy; do
   grep -q "^$c" <<<"$installed" || rustup component add --toolchain "$toolchain" "$c"

@@ -27,6 +27,15 @@ if want unit; then
   fi
 fi
 
+if want kernel; then
+  echo "== the kernel binary"
+  if "$here/check-no-fpsimd.sh" "$build/kernel" >"$build/fpsimd-check.log" 2>&1; then
+    ok "no FP/SIMD instruction outside fpsimd_save_state/fpsimd_load_state ($(grep -o '[0-9]* instructions in' "$build/fpsimd-check.log" | head -1) the kernel)"
+  else
+    bad "FP/SIMD in the kernel" "$(tail -1 "$build/fpsimd-check.log")"; head -5 "$build/fpsimd-check.log"
+  fi
+fi
+
 if want qemu; then
   echo "== user programs under QEMU (one boot each, ${QEMU_TIMEOUT}s timeout)"
   mkdir -p "$build/tests"

@@ -9,7 +9,7 @@ qpid=
 trap 'kill $qpid 2>/dev/null; wait $qpid 2>/dev/null' EXIT
 qemu_start_halted "$build/walkthrough-console.log" "semihosting init=/bin/forkdemo" || { echo "QEMU did not start"; exit 1; }
 transcript=$build/walkthrough-transcript.md
-timeout 120 gdb-multiarch -q -nx -batch "$out/kernel" \
+timeout 120 gdb-multiarch -q -nx -batch "$build/kernel" \
   -x gdb/teachos.gdb -ex "add-symbol-file $out/forkdemo" -ex "target remote 127.0.0.1:$port" \
   -ex "python TRANSCRIPT_OUT = '$transcript'" -x "$here/walkthrough.py" -ex kill >"$build/walkthrough.log" 2>&1
 grep -q '^walkthrough: PASS$' "$build/walkthrough.log" || { tail -20 "$build/walkthrough.log"; exit 1; }

@@ -63,6 +63,7 @@ pub static BASELINE_HEAP: Once<usize> = Once::new();
 
 #[unsafe(no_mangle)]
 pub extern "C" fn kernel_main(dtb_phys: usize) -> ! {
+    arch::cpu_init(0); // the per-CPU area and what EL0 may do (before any task exists)
     // SAFETY: QEMU passes the physical address of a valid device tree in x0, and the boot
     // tables map all of RAM at phys_to_virt.
     let fdt = unsafe { fdt::Fdt::from_ptr(phys_to_virt(dtb_phys)) }
@@ -219,11 +220,9 @@ fn idle_inner() -> task::TaskInner {
 /// ret_from_fork, which enters it in user mode.
 extern "C" fn kernel_init(_arg: usize) {
     let args = boot_args();
-    let frame_addr =
-        sched::current().kstack_top() - core::mem::size_of::<arch::exception::TrapFrame>();
     // SAFETY: the TrapFrame at the top of our own kernel stack, which ret_from_fork will
     // restore; nothing else references it while we run here.
-    let frame = unsafe { &mut *(frame_addr as *mut arch::exception::TrapFrame) };
+    let frame = unsafe { &mut *arch::trap_frame_at(sched::current().kstack_top()) };
     let mut argv: Vec<&str> = alloc::vec![args.init.as_str()];
     argv.extend(args.init_args.iter().map(|s| s.as_str()));
     if let Err(e) = task::exec::exec_current(frame, &args.init, &argv, &["HOME=/", "TERM=linux"]) {

@@ -35,6 +35,8 @@ pub mod initrd;
 pub mod irq;
 #[cfg(target_os = "none")]
 pub mod symbols;
+#[cfg(target_os = "none")]
+pub mod trap;
 
 #[cfg(target_os = "none")]
 pub use boot::{boot_args, shutdown};

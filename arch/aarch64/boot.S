@@ -7,7 +7,8 @@
 // This file is linked at its physical address (section .text.boot), so gdb can break on
 // `_start` and `primary_entry`. It
 //   1. drops from EL2 to EL1 if needed,
-//   2. enables FP/SIMD (the compiler emits NEON instructions),
+//   2. lets EL0 use FP/SIMD without trapping (CPACR_EL1.FPEN; the kernel itself is
+//      built soft-float and never uses those registers, see docs/fpsimd.md),
 //   3. builds a tiny boot page table that maps RAM twice with 1 GiB blocks: at its
 //      physical address (TTBR0, so the next instruction after enabling the MMU still
 //      fetches) and in the high half at KERNEL_VA_OFFSET + phys (TTBR1),

@@ -1,41 +1,31 @@
 // entry.S — exception vectors, kernel_entry/kernel_exit, ret_to_user, ret_from_fork and
 // cpu_switch_to (Linux: arch/arm64/kernel/entry.S).
 //
-// Every exception saves a full `TrapFrame` (src/arch/aarch64 trap.rs mirrors this layout)
-// on the current task's kernel stack:
-//
-//   offset   0 .. 248   x0 .. x30
-//   offset 248          sp_el0     (the user stack pointer)
-//   offset 256          elr_el1    (the user pc: where eret returns to)
-//   offset 264          spsr_el1   (the user pstate)
-//   offset 272          tpidr_el0  (the user thread pointer, set by CLONE_SETTLS)
-//   offset 280          padding    (keeps sp 16-byte aligned)
-
-.equ S_X0,        0
-.equ S_LR,        240
-.equ S_SP,        248
-.equ S_PC,        256
-.equ S_PSTATE,    264
-.equ S_TPIDR,     272
-.equ S_FRAME_SIZE, 288
+// Every exception saves a full `TrapFrame` (arch/aarch64/context.rs) on the current
+// thread's kernel stack: x0-x30, sp_el0, elr_el1 (pc), spsr_el1 (pstate), tpidr_el0. The
+// offsets S_X0, S_LR (x30, followed by sp_el0), S_PC (followed by pstate), S_TPIDR and
+// S_FRAME_SIZE, and CTX_X19/CTX_FP/CTX_LR of `CpuContext`, are not written here: mod.rs
+// defines them from the Rust structs (offset_of!) in front of this file, so the layout
+// has one source of truth. The FP/SIMD registers are not saved: the kernel never touches
+// them (arch/aarch64/fpsimd.rs switches them between threads).
 
 .macro kernel_entry
     sub     sp, sp, #S_FRAME_SIZE
-    stp     x0, x1, [sp, #16 * 0]
-    stp     x2, x3, [sp, #16 * 1]
-    stp     x4, x5, [sp, #16 * 2]
-    stp     x6, x7, [sp, #16 * 3]
-    stp     x8, x9, [sp, #16 * 4]
-    stp     x10, x11, [sp, #16 * 5]
-    stp     x12, x13, [sp, #16 * 6]
-    stp     x14, x15, [sp, #16 * 7]
-    stp     x16, x17, [sp, #16 * 8]
-    stp     x18, x19, [sp, #16 * 9]
-    stp     x20, x21, [sp, #16 * 10]
-    stp     x22, x23, [sp, #16 * 11]
-    stp     x24, x25, [sp, #16 * 12]
-    stp     x26, x27, [sp, #16 * 13]
-    stp     x28, x29, [sp, #16 * 14]
+    stp     x0, x1, [sp, #S_X0 + 16 * 0]
+    stp     x2, x3, [sp, #S_X0 + 16 * 1]
+    stp     x4, x5, [sp, #S_X0 + 16 * 2]
+    stp     x6, x7, [sp, #S_X0 + 16 * 3]
+    stp     x8, x9, [sp, #S_X0 + 16 * 4]
+    stp     x10, x11, [sp, #S_X0 + 16 * 5]
+    stp     x12, x13, [sp, #S_X0 + 16 * 6]
+    stp     x14, x15, [sp, #S_X0 + 16 * 7]
+    stp     x16, x17, [sp, #S_X0 + 16 * 8]
+    stp     x18, x19, [sp, #S_X0 + 16 * 9]
+    stp     x20, x21, [sp, #S_X0 + 16 * 10]
+    stp     x22, x23, [sp, #S_X0 + 16 * 11]
+    stp     x24, x25, [sp, #S_X0 + 16 * 12]
+    stp     x26, x27, [sp, #S_X0 + 16 * 13]
+    stp     x28, x29, [sp, #S_X0 + 16 * 14]
     mrs     x21, sp_el0
     mrs     x22, elr_el1
     mrs     x23, spsr_el1
@@ -53,21 +43,21 @@
     msr     spsr_el1, x23
     msr     sp_el0, x21
     msr     tpidr_el0, x24
-    ldp     x0, x1, [sp, #16 * 0]
-    ldp     x2, x3, [sp, #16 * 1]
-    ldp     x4, x5, [sp, #16 * 2]
-    ldp     x6, x7, [sp, #16 * 3]
-    ldp     x8, x9, [sp, #16 * 4]
-    ldp     x10, x11, [sp, #16 * 5]
-    ldp     x12, x13, [sp, #16 * 6]
-    ldp     x14, x15, [sp, #16 * 7]
-    ldp     x16, x17, [sp, #16 * 8]
-    ldp     x18, x19, [sp, #16 * 9]
-    ldp     x20, x21, [sp, #16 * 10]
-    ldp     x22, x23, [sp, #16 * 11]
-    ldp     x24, x25, [sp, #16 * 12]
-    ldp     x26, x27, [sp, #16 * 13]
-    ldp     x28, x29, [sp, #16 * 14]
+    ldp     x0, x1, [sp, #S_X0 + 16 * 0]
+    ldp     x2, x3, [sp, #S_X0 + 16 * 1]
+    ldp     x4, x5, [sp, #S_X0 + 16 * 2]
+    ldp     x6, x7, [sp, #S_X0 + 16 * 3]
+    ldp     x8, x9, [sp, #S_X0 + 16 * 4]
+    ldp     x10, x11, [sp, #S_X0 + 16 * 5]
+    ldp     x12, x13, [sp, #S_X0 + 16 * 6]
+    ldp     x14, x15, [sp, #S_X0 + 16 * 7]
+    ldp     x16, x17, [sp, #S_X0 + 16 * 8]
+    ldp     x18, x19, [sp, #S_X0 + 16 * 9]
+    ldp     x20, x21, [sp, #S_X0 + 16 * 10]
+    ldp     x22, x23, [sp, #S_X0 + 16 * 11]
+    ldp     x24, x25, [sp, #S_X0 + 16 * 12]
+    ldp     x26, x27, [sp, #S_X0 + 16 * 13]
+    ldp     x28, x29, [sp, #S_X0 + 16 * 14]
     add     sp, sp, #S_FRAME_SIZE
     eret
 .endm
@@ -176,20 +166,20 @@ ret_from_fork:
 .type cpu_switch_to, %function
 cpu_switch_to:
     mov     x10, sp
-    stp     x19, x20, [x0, #16 * 0]
-    stp     x21, x22, [x0, #16 * 1]
-    stp     x23, x24, [x0, #16 * 2]
-    stp     x25, x26, [x0, #16 * 3]
-    stp     x27, x28, [x0, #16 * 4]
-    stp     x29, x10, [x0, #16 * 5]
-    str     x30, [x0, #16 * 6]
-    ldp     x19, x20, [x1, #16 * 0]
-    ldp     x21, x22, [x1, #16 * 1]
-    ldp     x23, x24, [x1, #16 * 2]
-    ldp     x25, x26, [x1, #16 * 3]
-    ldp     x27, x28, [x1, #16 * 4]
-    ldp     x29, x10, [x1, #16 * 5]
-    ldr     x30, [x1, #16 * 6]
+    stp     x19, x20, [x0, #CTX_X19 + 16 * 0]
+    stp     x21, x22, [x0, #CTX_X19 + 16 * 1]
+    stp     x23, x24, [x0, #CTX_X19 + 16 * 2]
+    stp     x25, x26, [x0, #CTX_X19 + 16 * 3]
+    stp     x27, x28, [x0, #CTX_X19 + 16 * 4]
+    stp     x29, x10, [x0, #CTX_FP]     // fp, then the saved sp
+    str     x30, [x0, #CTX_LR]
+    ldp     x19, x20, [x1, #CTX_X19 + 16 * 0]
+    ldp     x21, x22, [x1, #CTX_X19 + 16 * 1]
+    ldp     x23, x24, [x1, #CTX_X19 + 16 * 2]
+    ldp     x25, x26, [x1, #CTX_X19 + 16 * 3]
+    ldp     x27, x28, [x1, #CTX_X19 + 16 * 4]
+    ldp     x29, x10, [x1, #CTX_FP]
+    ldr     x30, [x1, #CTX_LR]
     mov     sp, x10
     ret
 .size cpu_switch_to, . - cpu_switch_to

@@ -1,135 +1,175 @@
-//! Exception handling: the saved register frame, ESR decoding, and the Rust handlers that
-//! entry.S calls. Linux: arch/arm64/kernel/entry-common.c and arch/arm64/mm/fault.c.
-//! ESR_EL1 layout: ARM ARM D17.2.37; fault status codes: D17.2.37 "ISS encoding for an
-//! exception from a Data Abort".
+//! Exception handling: the Rust handlers entry.S calls, and decoded exception reports.
+//! Linux: arch/arm64/kernel/entry-common.c, traps.c and arch/arm64/mm/fault.c.
+//!
+//! ESR_EL1 (ARM ARM D17.2.37) and SPSR_EL1 are decoded by field name through aarch64-cpu's
+//! register definitions; the data-abort ISS fields, which aarch64-cpu leaves as one ISS
+//! number, are defined below the same way. The handlers turn what they decode into
+//! portable terms (an address and an `Access`, or a `UserException`) and hand it to
+//! `crate::trap`, which decides what happens (resolve the fault, or which signal).
 
-use aarch64_cpu::registers::{ESR_EL1, FAR_EL1, Readable};
+use aarch64_cpu::registers::{ESR_EL1, FAR_EL1, Readable, SPSR_EL1};
+use tock_registers::register_bitfields;
+use tock_registers::registers::InMemoryRegister;
 
-use crate::mm::addr_space::{Access, FaultError};
-use crate::mm::pagetable::USER_TOP;
+use super::context::TrapFrame;
+use crate::trap::{self, Access, UserException};
 
-/// The registers entry.S saves on the kernel stack (layout fixed by entry.S).
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
-pub struct TrapFrame {
-    pub regs: [u64; 31],
-    pub sp: u64,
-    pub pc: u64,
-    pub pstate: u64,
-    pub tpidr: u64,
-    pub _pad: u64,
+register_bitfields! {u64,
+    /// ISS of a data or instruction abort (ARM ARM D17.2.37, "ISS encoding for an
+    /// exception from a Data Abort").
+    pub ABORT_ISS [
+        /// Cache maintenance: the fault came from a DC/IC instruction (reported as a read).
+        CM OFFSET(8) NUMBITS(1) [],
+        /// Write not Read.
+        WNR OFFSET(6) NUMBITS(1) [],
+        /// Data/Instruction Fault Status Code: the kind of fault (FSC_TYPE) and the
+        /// translation level it happened at (FSC_LEVEL).
+        FSC_TYPE OFFSET(2) NUMBITS(4) [
+            AddressSize = 0b0000,
+            Translation = 0b0001,
+            AccessFlag = 0b0010,
+            Permission = 0b0011,
+            Alignment = 0b1000
+        ],
+        FSC_LEVEL OFFSET(0) NUMBITS(2) []
+    ]
 }
 
-const _: () = assert!(core::mem::size_of::<TrapFrame>() == 288);
-
-/// Exception classes (ESR_EL1.EC) this kernel names in its reports.
-pub mod ec {
-    pub const UNKNOWN: u64 = 0x00;
-    pub const FP_ACCESS: u64 = 0x07;
-    pub const ILLEGAL_STATE: u64 = 0x0e;
-    pub const SVC64: u64 = 0x15;
-    pub const SYS_REG: u64 = 0x18;
-    pub const INSN_ABORT_LOWER: u64 = 0x20;
-    pub const INSN_ABORT_SAME: u64 = 0x21;
-    pub const PC_ALIGN: u64 = 0x22;
-    pub const DATA_ABORT_LOWER: u64 = 0x24;
-    pub const DATA_ABORT_SAME: u64 = 0x25;
-    pub const SP_ALIGN: u64 = 0x26;
-    pub const SERROR: u64 = 0x2f;
-    pub const BRK64: u64 = 0x3c;
-}
-
-pub fn ec_name(ec: u64) -> &'static str {
-    match ec {
-        ec::UNKNOWN => "unknown reason (undefined instruction)",
-        ec::FP_ACCESS => "FP/SIMD access trapped",
-        ec::ILLEGAL_STATE => "illegal execution state",
-        ec::SVC64 => "SVC from AArch64",
-        ec::SYS_REG => "system register access trapped",
-        ec::INSN_ABORT_LOWER => "instruction abort from EL0",
-        ec::INSN_ABORT_SAME => "instruction abort from EL1",
-        ec::PC_ALIGN => "PC alignment fault",
-        ec::DATA_ABORT_LOWER => "data abort from EL0",
-        ec::DATA_ABORT_SAME => "data abort from EL1",
-        ec::SP_ALIGN => "SP alignment fault",
-        ec::SERROR => "SError interrupt",
-        ec::BRK64 => "BRK instruction",
-        _ => "other",
-    }
-}
-
-/// Data/instruction fault status code (ISS[5:0]) by name.
-pub fn fsc_name(fsc: u64) -> &'static str {
-    match fsc {
-        0x00..=0x03 => "address size fault",
-        0x04..=0x07 => "translation fault",
-        0x08..=0x0b => "access flag fault",
-        0x0c..=0x0f => "permission fault",
-        0x10 => "synchronous external abort",
-        0x21 => "alignment fault",
-        _ => "other fault",
-    }
-}
-
-/// The fields of ESR_EL1 a student needs, decoded.
-#[derive(Clone, Copy, Debug)]
-pub struct Esr(pub u64);
+/// A saved ESR_EL1 value, decoded through aarch64-cpu's field definitions.
+pub struct Esr(InMemoryRegister<u64, ESR_EL1::Register>);
 
 impl Esr {
-    pub fn ec(self) -> u64 {
-        (self.0 >> 26) & 0x3f
+    pub fn read() -> Esr {
+        Esr(InMemoryRegister::new(ESR_EL1.get()))
     }
-    pub fn iss(self) -> u64 {
-        self.0 & 0x1ff_ffff
+
+    pub fn raw(&self) -> u64 {
+        self.0.get()
     }
-    pub fn fsc(self) -> u64 {
-        self.0 & 0x3f
+
+    pub fn ec(&self) -> Option<ESR_EL1::EC::Value> {
+        self.0.read_as_enum(ESR_EL1::EC)
     }
-    /// Level of the translation table walk that faulted (for translation/permission faults).
-    pub fn fault_level(self) -> u64 {
-        self.0 & 0x3
+
+    fn abort_iss(&self) -> InMemoryRegister<u64, ABORT_ISS::Register> {
+        InMemoryRegister::new(self.0.read(ESR_EL1::ISS))
     }
-    /// Write not Read; meaningless for cache maintenance (CM=1), which we count as reads.
-    pub fn is_write(self) -> bool {
-        self.0 & (1 << 6) != 0 && self.0 & (1 << 8) == 0
-    }
-    pub fn is_abort(self) -> bool {
+
+    fn is_abort(&self) -> bool {
+        use ESR_EL1::EC::Value::*;
         matches!(
             self.ec(),
-            ec::INSN_ABORT_LOWER | ec::INSN_ABORT_SAME | ec::DATA_ABORT_LOWER | ec::DATA_ABORT_SAME
+            Some(DataAbortLowerEL | DataAbortCurrentEL | InstrAbortLowerEL | InstrAbortCurrentEL)
         )
     }
-    /// The access a page fault tried, if this is a translation or permission fault.
-    pub fn fault_access(self) -> Option<Access> {
-        if !matches!(self.fsc(), 0x04..=0x07 | 0x0c..=0x0f) {
+
+    fn is_instruction_abort(&self) -> bool {
+        use ESR_EL1::EC::Value::*;
+        matches!(self.ec(), Some(InstrAbortLowerEL | InstrAbortCurrentEL))
+    }
+
+    /// Write not Read; cache maintenance (CM = 1) counts as a read, as in Linux.
+    pub fn is_write(&self) -> bool {
+        let iss = self.abort_iss();
+        iss.is_set(ABORT_ISS::WNR) && !iss.is_set(ABORT_ISS::CM)
+    }
+
+    /// The access a page fault tried, if this is a translation, access-flag or
+    /// permission fault (the kinds a page-table change can resolve).
+    pub fn fault_access(&self) -> Option<Access> {
+        use ABORT_ISS::FSC_TYPE::Value::*;
+        if !self.is_abort() {
             return None;
         }
-        Some(match self.ec() {
-            ec::INSN_ABORT_LOWER | ec::INSN_ABORT_SAME => Access::Exec,
-            _ if self.is_write() => Access::Write,
-            _ => Access::Read,
+        match self.abort_iss().read_as_enum(ABORT_ISS::FSC_TYPE) {
+            Some(Translation | Permission) => {}
+            _ => return None,
+        }
+        Some(if self.is_instruction_abort() {
+            Access::Exec
+        } else if self.is_write() {
+            Access::Write
+        } else {
+            Access::Read
         })
     }
+
+    /// An alignment fault (Linux: SIGBUS, BUS_ADRALN).
+    fn is_alignment_fault(&self) -> bool {
+        self.is_abort()
+            && self.abort_iss().read_as_enum(ABORT_ISS::FSC_TYPE)
+                == Some(ABORT_ISS::FSC_TYPE::Value::Alignment)
+    }
+
+    fn ec_name(&self) -> &'static str {
+        use ESR_EL1::EC::Value::*;
+        match self.ec() {
+            Some(Unknown) => "unknown reason (undefined instruction)",
+            Some(TrappedWFIorWFE) => "WFI/WFE trapped",
+            Some(TrappedFP) => "FP/SIMD access trapped",
+            Some(IllegalExecutionState) => "illegal execution state",
+            Some(SVC64) => "SVC from AArch64",
+            Some(TrappedMsrMrs) => "system register access trapped",
+            Some(InstrAbortLowerEL) => "instruction abort from EL0",
+            Some(InstrAbortCurrentEL) => "instruction abort from EL1",
+            Some(PCAlignmentFault) => "PC alignment fault",
+            Some(DataAbortLowerEL) => "data abort from EL0",
+            Some(DataAbortCurrentEL) => "data abort from EL1",
+            Some(SPAlignmentFault) => "SP alignment fault",
+            Some(SError) => "SError interrupt",
+            Some(Brk64) => "BRK instruction",
+            _ => "other",
+        }
+    }
+
+    fn fsc_name(&self) -> &'static str {
+        use ABORT_ISS::FSC_TYPE::Value::*;
+        match self.abort_iss().read_as_enum(ABORT_ISS::FSC_TYPE) {
+            Some(AddressSize) => "address size fault",
+            Some(Translation) => "translation fault",
+            Some(AccessFlag) => "access flag fault",
+            Some(Permission) => "permission fault",
+            Some(Alignment) => "alignment fault",
+            None => "other fault",
+        }
+    }
+}
+
+/// SPSR's mode and interrupt masks, by name (for reports).
+fn pstate_summary(pstate: u64) -> (&'static str, u64) {
+    let spsr: InMemoryRegister<u64, SPSR_EL1::Register> = InMemoryRegister::new(pstate);
+    let mode = match spsr.read_as_enum(SPSR_EL1::M) {
+        Some(SPSR_EL1::M::Value::EL0t) => "EL0t",
+        Some(SPSR_EL1::M::Value::EL1t) => "EL1t",
+        Some(SPSR_EL1::M::Value::EL1h) => "EL1h",
+        None => "reserved",
+    };
+    let daif = spsr.read(SPSR_EL1::D) << 3
+        | spsr.read(SPSR_EL1::A) << 2
+        | spsr.read(SPSR_EL1::I) << 1
+        | spsr.read(SPSR_EL1::F);
+    (mode, daif)
 }
 
 /// Prints a decoded exception report. `symbol` names the code at ELR if known.
-pub fn report(who: &str, frame: &TrapFrame, esr: Esr, far: u64, symbol: Option<(&str, usize)>) {
+pub fn report(who: &str, frame: &TrapFrame, esr: &Esr, far: u64, symbol: Option<(&str, usize)>) {
     crate::println!("--- exception in {} ---", who);
     crate::println!(
         "  ESR_EL1 {:#010x}: EC {:#04x} = {}, ISS {:#x}",
-        esr.0,
-        esr.ec(),
-        ec_name(esr.ec()),
-        esr.iss()
+        esr.raw(),
+        esr.0.read(ESR_EL1::EC),
+        esr.ec_name(),
+        esr.0.read(ESR_EL1::ISS)
     );
     if esr.is_abort() {
+        let iss = esr.abort_iss();
         crate::println!(
             "  DFSC {:#04x} = {} (level {}), WnR={} -> a {}",
-            esr.fsc(),
-            fsc_name(esr.fsc()),
-            esr.fault_level(),
+            iss.read(ABORT_ISS::FSC_TYPE) << 2 | iss.read(ABORT_ISS::FSC_LEVEL),
+            esr.fsc_name(),
+            iss.read(ABORT_ISS::FSC_LEVEL),
             esr.is_write() as u8,
-            if esr.ec() == ec::INSN_ABORT_LOWER || esr.ec() == ec::INSN_ABORT_SAME {
+            if esr.is_instruction_abort() {
                 "instruction fetch"
             } else if esr.is_write() {
                 "write"
@@ -143,72 +183,57 @@ pub fn report(who: &str, frame: &TrapFrame, esr: Esr, far: u64, symbol: Option<(
         Some((name, off)) => crate::println!("  ELR_EL1 {:#018x} <{}+{:#x}>", frame.pc, name, off),
         None => crate::println!("  ELR_EL1 {:#018x}", frame.pc),
     }
+    let (mode, daif) = pstate_summary(frame.pstate);
     crate::println!(
-        "  SPSR {:#x}  SP {:#x}  LR {:#x}",
+        "  SPSR {:#x} ({}, DAIF {:04b})  SP {:#x}  LR {:#x}",
         frame.pstate,
+        mode,
+        daif,
         frame.sp,
         frame.regs[30]
     );
 }
 
+fn report_user(frame: &TrapFrame, esr: &Esr, far: u64) {
+    let (who, image) = trap::current_task_for_report();
+    let symbol = image.and_then(|img| trap::symbolize_user(img, frame.pc as usize));
+    report(&who, frame, esr, far, symbol);
+}
+
 /// Synchronous exception from a user program: a system call or a fault.
 #[unsafe(no_mangle)]
 extern "C" fn el0_sync_handler(frame: &mut TrapFrame) {
-    let esr = Esr(ESR_EL1.get());
-    match esr.ec() {
-        ec::SVC64 => crate::syscall::dispatch(frame),
-        ec::DATA_ABORT_LOWER | ec::INSN_ABORT_LOWER => {
-            let far = FAR_EL1.get();
-            let fixed = match esr.fault_access() {
-                Some(access) if (far as usize) < USER_TOP => {
-                    crate::mm::global::handle_user_fault(far as usize, access)
+    use ESR_EL1::EC::Value::*;
+    let esr = Esr::read();
+    let kind = match esr.ec() {
+        Some(SVC64) => return trap::syscall(frame),
+        // Linux emulates a WFI at EL0 as a no-op (traps.c wfi_handler): skip it.
+        Some(TrappedWFIorWFE) => {
+            frame.pc += 4;
+            return;
+        }
+        Some(DataAbortLowerEL | InstrAbortLowerEL) => {
+            let far = FAR_EL1.get() as usize;
+            let err = match esr.fault_access() {
+                Some(access) => match trap::page_fault(far, access) {
+                    Ok(()) => return,
+                    Err(e) => e,
+                },
+                None if esr.is_alignment_fault() => {
+                    report_user(frame, &esr, far as u64);
+                    return trap::user_exception(UserException::Alignment);
                 }
-                _ => Err(FaultError::NotMapped),
+                None => trap::FaultError::NotMapped,
             };
-            if let Err(e) = fixed {
-                user_fault_kill(frame, esr, far, e);
-            }
+            report_user(frame, &esr, far as u64);
+            return trap::user_fault_failed(err);
         }
-        _ => {
-            let far = FAR_EL1.get();
-            report_user(frame, esr, far);
-            let sig = if esr.ec() == ec::PC_ALIGN || esr.ec() == ec::SP_ALIGN {
-                SIGBUS
-            } else {
-                SIGILL
-            };
-            crate::task::exit::force_sig(sig);
-        }
-    }
-}
-
-pub const SIGILL: u32 = 4;
-pub const SIGBUS: u32 = 7;
-pub const SIGKILL: u32 = 9;
-pub const SIGSEGV: u32 = 11;
-
-fn report_user(frame: &TrapFrame, esr: Esr, far: u64) {
-    let task = crate::task::sched::current();
-    let who = alloc::format!("user task {} ({})", task.tid, task.name());
-    let image = task.image();
-    report(
-        &who,
-        frame,
-        esr,
-        far,
-        image.and_then(|img| crate::loader::elf::symbolize(img, frame.pc as usize)),
-    );
-}
-
-fn user_fault_kill(frame: &TrapFrame, esr: Esr, far: u64, err: FaultError) {
-    report_user(frame, esr, far);
-    let (sig, why) = match err {
-        FaultError::NotMapped => (SIGSEGV, "no mapping at that address (SEGV_MAPERR)"),
-        FaultError::AccessDenied => (SIGSEGV, "the mapping forbids this access (SEGV_ACCERR)"),
-        FaultError::OutOfMemory => (SIGKILL, "out of memory while resolving the fault"),
+        Some(PCAlignmentFault | SPAlignmentFault) => UserException::Alignment,
+        Some(Brk64) => UserException::Breakpoint,
+        _ => UserException::Undefined,
     };
-    crate::println!("  -> {}: killing the process with signal {}", why, sig);
-    crate::task::exit::force_sig(sig);
+    report_user(frame, &esr, FAR_EL1.get());
+    trap::user_exception(kind);
 }
 
 unsafe extern "C" {
@@ -231,21 +256,18 @@ fn search_exception_table(pc: u64) -> Option<u64> {
 /// fixed up to return -EFAULT), or a kernel bug (panic with a decoded report).
 #[unsafe(no_mangle)]
 extern "C" fn el1h_sync_handler(frame: &mut TrapFrame) {
-    let esr = Esr(ESR_EL1.get());
+    let esr = Esr::read();
     let far = FAR_EL1.get();
-    if esr.ec() == ec::DATA_ABORT_SAME
+    if esr.ec() == Some(ESR_EL1::EC::Value::DataAbortCurrentEL)
         && let Some(fixup) = search_exception_table(frame.pc)
     {
         let resolved = match esr.fault_access() {
-            Some(access) if (far as usize) < USER_TOP => {
-                crate::mm::global::handle_user_fault(far as usize, access)
-            }
-            _ => Err(FaultError::NotMapped),
+            Some(access) => trap::page_fault(far as usize, access),
+            None => Err(trap::FaultError::NotMapped),
         };
         match resolved {
-            Ok(_) => return, // retry the same ldtrb/sttrb
-            Err(FaultError::OutOfMemory) => crate::task::exit::mark_killed_current(),
-            Err(_) => {}
+            Ok(()) => return, // retry the same ldtrb/sttrb
+            Err(e) => trap::uaccess_fault_failed(e),
         }
         frame.pc = fixup; // the copy routine returns "bytes not copied"
         return;
@@ -253,27 +275,29 @@ extern "C" fn el1h_sync_handler(frame: &mut TrapFrame) {
     report(
         "the kernel",
         frame,
-        esr,
+        &esr,
         far,
-        crate::symbols::lookup(frame.pc as usize),
+        trap::symbolize_kernel(frame.pc as usize),
     );
     panic!("unhandled exception in the kernel");
 }
 
 #[unsafe(no_mangle)]
 extern "C" fn el0_irq_handler(_frame: &mut TrapFrame) {
-    crate::irq::handle();
+    trap::irq();
 }
 
 #[unsafe(no_mangle)]
 extern "C" fn el1h_irq_handler(_frame: &mut TrapFrame) {
-    crate::irq::handle();
+    trap::irq();
 }
 
-/// Called by ret_to_user before every return to EL0.
+/// Called by ret_to_user before every return to EL0: the kernel's work (reschedule,
+/// pending kills), then this CPU's FP/SIMD registers must hold the thread's state.
 #[unsafe(no_mangle)]
 extern "C" fn prepare_exit_to_user(_frame: &mut TrapFrame) {
-    crate::task::sched::prepare_exit_to_user();
+    trap::exit_to_user_mode();
+    super::fpsimd::fpsimd_restore_current_state();
 }
 
 /// Exceptions that should never happen (FIQ, SError, AArch32, EL1t).
@@ -294,20 +318,20 @@ extern "C" fn bad_mode(frame: &mut TrapFrame, kind: u64) {
         "EL0 SError",
         "EL0 AArch32",
     ];
-    let esr = Esr(ESR_EL1.get());
+    let esr = Esr::read();
     let name = NAMES.get(kind as usize).copied().unwrap_or("?");
     if kind >= 8 {
-        report_user(frame, esr, FAR_EL1.get());
+        report_user(frame, &esr, FAR_EL1.get());
         crate::println!("  -> unexpected {} from a user program: killing it", name);
-        crate::task::exit::force_sig(SIGKILL);
+        trap::user_exception(UserException::Unexpected);
         return;
     }
     report(
         "the kernel",
         frame,
-        esr,
+        &esr,
         FAR_EL1.get(),
-        crate::symbols::lookup(frame.pc as usize),
+        trap::symbolize_kernel(frame.pc as usize),
     );
     panic!("unexpected exception: {}", name);
 }

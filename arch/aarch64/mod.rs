@@ -1,20 +1,68 @@
-//! The AArch64 arch layer: everything that touches system registers, TLBs or assembly.
-//! Linux's counterpart is arch/arm64/. The assembly files next to this one are pulled in
-//! here; the portable kernel only uses the functions below.
+//! The AArch64 arch layer: everything that touches system registers, TLBs or assembly,
+//! and every register and descriptor format. Linux's counterpart is arch/arm64/. The
+//! assembly files next to this one are pulled in here.
+//!
+//! The contract with the portable kernel, in both directions:
+//! * the kernel calls the functions and types exported here (`TrapFrame` accessors,
+//!   `copy_thread`, `start_thread`, `switch_to`, TLB and cache maintenance, the timer,
+//!   `copy_{from,to}_user`, `irq_disable`, `exit_qemu`);
+//! * exception.rs calls into the kernel only through `crate::trap` (system calls, page
+//!   faults, interrupts, the return to user mode) and prints through `crate::println!`.
 
 pub mod cache;
+pub mod context;
 pub mod exception;
+pub mod fpsimd;
 pub mod mmu;
+pub mod percpu;
 pub mod timer;
 
 use core::arch::{asm, global_asm};
 
-use aarch64_cpu::registers::{DAIF, Readable, Writeable};
+use aarch64_cpu::registers::{CNTKCTL_EL1, DAIF, ReadWriteable, Readable, SCTLR_EL1, Writeable};
+
+pub use context::{
+    CpuContext, ThreadStruct, TrapFrame, copy_thread, copy_thread_kernel, switch_to, trap_frame_at,
+};
 
 global_asm!(include_str!("boot.S"), options(raw));
-global_asm!(include_str!("entry.S"), options(raw));
+// entry.S with the structure offsets it uses, computed from the Rust types.
+global_asm!(
+    ".equ S_X0, {S_X0}",
+    ".equ S_LR, {S_LR}",
+    ".equ S_PC, {S_PC}",
+    ".equ S_TPIDR, {S_TPIDR}",
+    ".equ S_FRAME_SIZE, {S_FRAME_SIZE}",
+    ".equ CTX_X19, {CTX_X19}",
+    ".equ CTX_FP, {CTX_FP}",
+    ".equ CTX_LR, {CTX_LR}",
+    include_str!("entry.S"),
+    S_X0 = const context::offsets::S_X0,
+    S_LR = const context::offsets::S_LR,
+    S_PC = const context::offsets::S_PC,
+    S_TPIDR = const context::offsets::S_TPIDR,
+    S_FRAME_SIZE = const context::offsets::S_FRAME_SIZE,
+    CTX_X19 = const context::offsets::CTX_X19,
+    CTX_FP = const context::offsets::CTX_FP,
+    CTX_LR = const context::offsets::CTX_LR,
+);
 global_asm!(include_str!("uaccess.S"), options(raw));
 global_asm!(include_str!("page.S"), options(raw));
+
+/// Per-CPU set-up after the MMU is on (Linux `cpu_setup` + `arch_counter_set_user_access`):
+/// the per-CPU area, and what EL0 may do without trapping, as on Linux:
+/// * CNTKCTL_EL1.EL0VCTEN: read CNTVCT_EL0 and CNTFRQ_EL0 (the vDSO's clock);
+/// * SCTLR_EL1.UCT: read CTR_EL0 (cache line sizes, for JITs and memcpy);
+/// * SCTLR_EL1.UCI: `DC CVAU`, `IC IVAU` (a JIT making new code visible);
+/// * SCTLR_EL1.DZE: `DC ZVA` (memset of whole cache lines).
+///
+/// Everything else stays trapped: the physical counter, the timers, any EL1 register.
+pub fn cpu_init(cpu: usize) {
+    percpu::init(cpu);
+    CNTKCTL_EL1.write(CNTKCTL_EL1::EL0VCTEN::SET);
+    SCTLR_EL1.modify(SCTLR_EL1::UCT::SET + SCTLR_EL1::UCI::SET + SCTLR_EL1::DZE::SET);
+    aarch64_cpu::asm::barrier::isb(aarch64_cpu::asm::barrier::SY);
+}
 
 /// The TTBR1 linear map: kernel VA = physical address + KERNEL_VA_OFFSET.
 pub const KERNEL_VA_OFFSET: usize = 0xffff_0000_0000_0000;
@@ -42,22 +90,7 @@ pub fn flush_tlb_asid(asid: u16) {
     };
 }
 
-/// The context `cpu_switch_to` saves and restores: callee-saved registers, sp and lr.
-#[repr(C)]
-#[derive(Default, Debug)]
-pub struct CpuContext {
-    pub x19_x28: [u64; 10],
-    pub fp: u64,
-    pub sp: u64,
-    /// Where the task resumes: inside `schedule()`, or `ret_from_fork` for a new task.
-    pub lr: u64,
-}
-
 unsafe extern "C" {
-    /// arch/aarch64/entry.S.
-    pub fn cpu_switch_to(prev: *mut CpuContext, next: *const CpuContext);
-    /// arch/aarch64/entry.S: the first instruction of every new task.
-    pub fn ret_from_fork();
     fn __arch_copy_from_user(to: *mut u8, from: usize, n: usize) -> usize;
     fn __arch_copy_to_user(to: usize, from: *const u8, n: usize) -> usize;
 }

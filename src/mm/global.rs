@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 use buddy_system_allocator::LockedHeap;
 use spin::Mutex;
 
-use super::addr_space::{Access, AddressSpace, FaultError, FaultFix};
+use super::addr_space::AddressSpace;
 use super::frame::FrameAllocator;
 use crate::arch;
 use crate::error::{Errno, KResult};
@@ -124,15 +124,6 @@ impl Drop for Mm {
         arch::flush_tlb_asid(self.asid);
         free_asid(self.asid);
     }
-}
-
-/// Resolves a page fault on a user address in the current task's address space (from
-/// EL0, or from a uaccess routine at EL1).
-pub fn handle_user_fault(va: usize, access: Access) -> Result<FaultFix, FaultError> {
-    let mm = crate::task::sched::current()
-        .mm()
-        .ok_or(FaultError::NotMapped)?;
-    mm.with(|space, frames| space.handle_fault(frames, va, access))
 }
 
 static EMPTY_TTBR0: spin::Once<u64> = spin::Once::new();

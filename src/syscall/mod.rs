@@ -66,21 +66,13 @@ pub use dispatch_impl::dispatch;
 #[cfg(target_os = "none")]
 mod dispatch_impl {
     use super::{file, memory, misc, nr, process};
-    use crate::arch::exception::TrapFrame;
+    use crate::arch::TrapFrame;
     use crate::error::{Errno, KResult};
 
     /// Runs the system call in `frame` and stores its result in x0.
     pub fn dispatch(frame: &mut TrapFrame) {
-        let a = frame.regs;
-        let (a0, a1, a2, a3, a4, a5) = (
-            a[0] as usize,
-            a[1] as usize,
-            a[2] as usize,
-            a[3] as usize,
-            a[4] as usize,
-            a[5] as usize,
-        );
-        let number = a[8] as usize;
+        let [a0, a1, a2, a3, a4, a5] = frame.syscall_args();
+        let number = frame.syscall_nr();
         let result: KResult<usize> = match number {
             nr::GETCWD => file::getcwd(a0, a1),
             nr::DUP => file::dup(a0 as i32),
@@ -117,7 +109,7 @@ mod dispatch_impl {
             nr::MUNMAP => memory::munmap(a0, a1),
             nr::MMAP => memory::mmap(a0, a1, a2 as u32, a3 as u32, a4 as i32, a5),
             nr::MPROTECT => memory::mprotect(a0, a1, a2 as u32),
-            nr::CLONE => crate::task::fork::sys_clone(frame, a[0], a1, a2, a3, a4),
+            nr::CLONE => crate::task::fork::sys_clone(frame, a0 as u64, a1, a2, a3, a4),
             nr::CLONE3 => crate::task::fork::sys_clone3(frame, a0, a1),
             nr::EXECVE => process::execve(frame, a0, a1, a2),
             nr::WAIT4 => crate::task::wait::do_wait4(a0 as i32, a1, a2 as u32, a3),
@@ -131,9 +123,9 @@ mod dispatch_impl {
         if number == nr::EXECVE && result.is_ok() {
             return;
         }
-        frame.regs[0] = match result {
+        frame.set_return_value(match result {
             Ok(v) => v as u64,
             Err(e) => e.as_ret() as u64,
-        };
+        });
     }
 }

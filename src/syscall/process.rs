@@ -5,7 +5,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::uaccess;
-use crate::arch::exception::TrapFrame;
+use crate::arch::TrapFrame;
 use crate::error::{Errno, KResult};
 use crate::task::exit::{self, killed_status};
 use crate::task::sched::{self, current};

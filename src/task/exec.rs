@@ -6,7 +6,7 @@ use alloc::sync::Arc;
 
 use super::sched::current;
 use super::{WaitChan, sched};
-use crate::arch::exception::TrapFrame;
+use crate::arch::{self, TrapFrame};
 use crate::error::{Errno, KResult};
 use crate::loader::{self, stack};
 use crate::mm::addr_space::{Prot, STACK_SIZE, STACK_TOP, Vma};
@@ -64,7 +64,7 @@ pub fn exec_current(
     let (mm, entry, sp) = build_mm(image, argv, envp)?;
     let cur = current();
     // Point of no return: swap the address space.
-    crate::arch::mmu::switch_ttbr0(mm.ttbr());
+    arch::mmu::switch_ttbr0(mm.ttbr());
     let (old, vfork_parent) = {
         let mut inner = cur.inner.lock();
         inner.name = alloc::string::String::from(path.rsplit('/').next().unwrap_or(path));
@@ -74,11 +74,8 @@ pub fn exec_current(
     if vfork_parent.is_some() {
         sched::wakeup(WaitChan::Vfork(cur.tid)); // exec releases a vfork parent
     }
-    *frame = TrapFrame {
-        pc: entry as u64,
-        sp: sp as u64,
-        pstate: 0,
-        ..TrapFrame::default()
-    };
+    frame.start_thread(entry, sp);
+    // SAFETY: the current task's own ThreadStruct, used only by this CPU.
+    arch::fpsimd::fpsimd_flush_thread(unsafe { &mut *cur.thread_ptr() });
     Ok(())
 }

@@ -27,8 +27,7 @@ use spin::Mutex;
 use super::clone_flags::{self, CloneFlags, Rejected};
 use super::sched::{self, TASKS, current};
 use super::{KernelStack, MAX_TASKS, SignalStruct, Task, TaskInner, Tid, WaitChan};
-use crate::arch::exception::TrapFrame;
-use crate::arch::{CpuContext, ret_from_fork};
+use crate::arch::{self, TrapFrame};
 use crate::error::{Errno, KResult};
 use crate::fs::{FdTable, FsStruct};
 use crate::mm::global::Mm;
@@ -252,47 +251,25 @@ fn copy_mm(flags: CloneFlags, mm: &Arc<Mm>) -> KResult<Arc<Mm>> {
     }
 }
 
-/// Linux `copy_thread` (arch/arm64/kernel/process.c): the child's user registers are a
-/// copy of the parent's TrapFrame (x0 is zeroed by ret_from_fork), with the new stack and
-/// TLS if given; its kernel context starts at ret_from_fork on its own kernel stack.
+/// Linux `copy_thread` (arch/arm64/kernel/process.c): the arch layer builds the child's
+/// registers — a copy of the parent's user registers (x0 is zeroed by ret_from_fork in
+/// assembly), the new stack and TLS if given, the parent's FP/SIMD state, and a kernel
+/// context that starts at ret_from_fork on the child's own kernel stack.
 #[inline(never)] // a breakpoint target in gdb, like its Linux namesake
-fn copy_thread(task: &Task, parent_frame: &TrapFrame, args: &KernelCloneArgs) -> KResult<()> {
-    // LAB 2 BEGIN: the child's TrapFrame and CpuContext
-    let mut frame = *parent_frame;
-    if args.stack != 0 {
-        frame.sp = args.stack as u64;
-    }
-    // LAB 4 BEGIN: CLONE_SETTLS sets the child's TPIDR_EL0
-    if args.flags.contains(CloneFlags::SETTLS) {
-        frame.tpidr = args.tls as u64;
-    }
-    // LAB 4 STUB
-    // if args.flags.contains(CloneFlags::SETTLS) {
-    //     crate::lab::todo(4, "CLONE_SETTLS");
-    // }
-    // LAB 4 END
-    start_thread_at_ret_from_fork(task, frame, 0, 0);
-    // LAB 2 STUB
-    // let _ = (task, parent_frame, args);
-    // return Err(crate::lab::todo(2, "copy_thread"));
-    // LAB 2 END
-    Ok(())
-}
-
-/// Places `frame` at the top of `task`'s kernel stack and makes its first switch land in
-/// ret_from_fork; `kfn`/`arg` (x19/x20) make it a kernel thread first.
-fn start_thread_at_ret_from_fork(task: &Task, frame: TrapFrame, kfn: u64, arg: u64) {
-    let frame_addr = task.kstack_top() - core::mem::size_of::<TrapFrame>();
-    // SAFETY: the top of the new task's own, unused kernel stack is reserved for its
-    // TrapFrame; the context is not yet visible to the scheduler.
+fn copy_thread(task: &Task, parent_regs: &TrapFrame, args: &KernelCloneArgs) -> KResult<()> {
+    let tls = args.flags.contains(CloneFlags::SETTLS).then_some(args.tls);
+    let parent = current();
+    // SAFETY: the child is not visible to the scheduler yet; the parent's ThreadStruct
+    // is the running thread's own.
     unsafe {
-        core::ptr::write(frame_addr as *mut TrapFrame, frame);
-        let ctx = &mut *task.context_ptr();
-        *ctx = CpuContext::default();
-        ctx.x19_x28[0] = kfn;
-        ctx.x19_x28[1] = arg;
-        ctx.sp = frame_addr as u64;
-        ctx.lr = ret_from_fork as unsafe extern "C" fn() as usize as u64;
+        arch::copy_thread(
+            &mut *task.thread_ptr(),
+            task.kstack_top(),
+            &mut *parent.thread_ptr(),
+            parent_regs,
+            args.stack,
+            tls,
+        )
     }
 }
 
@@ -312,7 +289,8 @@ pub fn kernel_thread(
         ..TaskInner::new(String::from(name), 0)
     };
     let task = Task::new(tid, tid, Some(KernelStack::new()?), inner);
-    start_thread_at_ret_from_fork(&task, TrapFrame::default(), kfn as usize as u64, arg as u64);
+    // SAFETY: the new task is not visible to the scheduler yet.
+    unsafe { arch::copy_thread_kernel(&mut *task.thread_ptr(), task.kstack_top(), kfn, arg) };
     TASKS.lock().insert(tid, task.clone());
     Ok(task)
 }

@@ -35,7 +35,7 @@ mod kernel_task {
     use spin::Mutex;
 
     use super::signal::SigHand;
-    use crate::arch::CpuContext;
+    use crate::arch::ThreadStruct;
     use crate::error::{Errno, KResult};
     use crate::fs::{FdTable, FsStruct};
     use crate::mm::global::Mm;
@@ -134,12 +134,14 @@ mod kernel_task {
         pub tid: Tid,
         pub tgid: Tid,
         kstack: Option<KernelStack>,
-        context: UnsafeCell<CpuContext>,
+        /// The arch layer's per-thread register state (kernel context, FP/SIMD).
+        thread: UnsafeCell<ThreadStruct>,
         pub inner: Mutex<TaskInner>,
     }
 
-    // SAFETY: `context` is only touched by the scheduler (schedule/copy_thread) on the one
-    // CPU with IRQs masked, never concurrently; everything else is behind the Mutex.
+    // SAFETY: `thread` is only touched by the CPU running the task, by the scheduler while
+    // switching it (IRQs masked), or by fork before the task is visible; everything else
+    // is behind the Mutex.
     unsafe impl Sync for Task {}
     // SAFETY: as above; the kernel stack pointer is owned by the task.
     unsafe impl Send for Task {}
@@ -204,7 +206,7 @@ mod kernel_task {
                 tid,
                 tgid,
                 kstack,
-                context: UnsafeCell::new(CpuContext::default()),
+                thread: UnsafeCell::new(ThreadStruct::default()),
                 inner: Mutex::new(inner),
             })
         }
@@ -213,8 +215,10 @@ mod kernel_task {
             self.kstack.as_ref().map(|k| k.top()).unwrap_or(0)
         }
 
-        pub fn context_ptr(&self) -> *mut CpuContext {
-            self.context.get()
+        /// The arch layer's state of this thread. Only the CPU running the thread (or
+        /// creating it, before it is visible) may use the pointer.
+        pub fn thread_ptr(&self) -> *mut ThreadStruct {
+            self.thread.get()
         }
 
         pub fn name(&self) -> String {

@@ -14,7 +14,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use spin::Mutex;
 
 use super::{Task, TaskState, Tid, WaitChan};
-use crate::arch::{self, cpu_switch_to};
+use crate::arch;
 
 struct Scheduler {
     current: Option<Arc<Task>>,
@@ -57,6 +57,7 @@ pub fn all_tasks() -> Vec<Arc<Task>> {
 pub fn init_idle(idle: Arc<Task>) {
     let mut s = SCHED.lock();
     idle.inner.lock().state = TaskState::Running;
+    arch::percpu::set_current_thread(idle.thread_ptr());
     s.current = Some(idle.clone());
     s.idle = Some(idle);
 }
@@ -154,7 +155,7 @@ pub fn yield_now() {
 /// Picks the next task and switches to it. The current task goes to the back of the run
 /// queue if it is still runnable.
 pub fn schedule() {
-    let (prev_ctx, next_ctx) = {
+    let (prev_thread, next_thread) = {
         let mut s = SCHED.lock();
         s.need_resched = false;
         let prev = s.current.clone().expect("schedule without a current task");
@@ -176,13 +177,13 @@ pub fn schedule() {
         }
         switch_mm(&prev, &next);
         s.current = Some(next.clone());
-        let ctxs = (prev.context_ptr(), next.context_ptr() as *const _);
+        let threads = (prev.thread_ptr(), next.thread_ptr());
         s.prev = Some(prev);
-        ctxs
+        threads
     };
-    // SAFETY: both contexts belong to live tasks (prev is kept alive in `s.prev`, next in
+    // SAFETY: both belong to live tasks (prev is kept alive in `s.prev`, next in
     // `s.current`); IRQs are masked, and no lock is held across the switch.
-    unsafe { cpu_switch_to(prev_ctx, next_ctx) };
+    unsafe { arch::switch_to(prev_thread, next_thread) };
     finish_task_switch();
 }
 

@@ -3,7 +3,11 @@
 //! default action terminates). Running user handlers is out of scope.
 
 pub const NSIG: usize = 64;
+pub const SIGILL: u32 = 4;
+pub const SIGTRAP: u32 = 5;
+pub const SIGBUS: u32 = 7;
 pub const SIGKILL: u32 = 9;
+pub const SIGSEGV: u32 = 11;
 pub const SIGSTOP: u32 = 19;
 pub const SIG_DFL: u64 = 0;
 pub const SIG_IGN: u64 = 1;

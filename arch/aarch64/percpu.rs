@@ -1,0 +1,80 @@
+//! The per-CPU area, found through TPIDR_EL1 (Linux: arch/arm64/include/asm/percpu.h,
+//! which keeps each CPU's per-cpu offset in TPIDR_EL1 too).
+//!
+//! Each CPU has one `PerCpu`; at boot it writes the address of its own into TPIDR_EL1, a
+//! register only EL1 can read, so `this_cpu()` costs one `mrs`. Fields are touched only
+//! by their own CPU with IRQs masked (the kernel is not preemptible), which is why plain
+//! `Cell`s suffice.
+
+use core::cell::Cell;
+use core::ptr;
+
+use aarch64_cpu::registers::{Readable, TPIDR_EL1, Writeable};
+
+use super::context::ThreadStruct;
+use super::fpsimd::FpState;
+
+/// CPUs this kernel can drive (QEMU virt: up to 8 with GICv2).
+pub const MAX_CPUS: usize = 8;
+
+pub struct PerCpu {
+    /// This CPU's number (0 = the boot CPU).
+    pub id: u32,
+    /// The ThreadStruct of the thread running here (Linux `current`'s thread).
+    current_thread: Cell<*mut ThreadStruct>,
+    /// Whose FP/SIMD state this CPU's registers hold (Linux `fpsimd_last_state.st`);
+    /// only ever compared, never dereferenced.
+    fpsimd_last_state: Cell<*const FpState>,
+}
+
+// SAFETY: each PerCpu is used only by its own CPU, with IRQs masked (see module comment).
+unsafe impl Sync for PerCpu {}
+
+impl PerCpu {
+    const fn new(id: u32) -> PerCpu {
+        PerCpu {
+            id,
+            current_thread: Cell::new(ptr::null_mut()),
+            fpsimd_last_state: Cell::new(ptr::null()),
+        }
+    }
+
+    pub fn current_thread(&self) -> *mut ThreadStruct {
+        self.current_thread.get()
+    }
+
+    pub fn fpsimd_last_state(&self) -> *const FpState {
+        self.fpsimd_last_state.get()
+    }
+
+    pub fn set_fpsimd_last_state(&self, st: *const FpState) {
+        self.fpsimd_last_state.set(st);
+    }
+}
+
+static PER_CPU: [PerCpu; MAX_CPUS] = {
+    let mut i = 0;
+    let mut cpus = [const { PerCpu::new(0) }; MAX_CPUS];
+    while i < MAX_CPUS {
+        cpus[i] = PerCpu::new(i as u32);
+        i += 1;
+    }
+    cpus
+};
+
+/// Points TPIDR_EL1 at CPU `id`'s area; the CPU's first step after the MMU is on.
+pub fn init(id: usize) {
+    TPIDR_EL1.set(&PER_CPU[id] as *const PerCpu as u64);
+}
+
+/// The running CPU's area.
+pub fn this_cpu() -> &'static PerCpu {
+    // SAFETY: `init` stored the address of a static PerCpu in TPIDR_EL1 at boot; nothing
+    // else writes that register.
+    unsafe { &*(TPIDR_EL1.get() as *const PerCpu) }
+}
+
+/// Records the thread now running on this CPU (`switch_to`, and the boot thread).
+pub fn set_current_thread(t: *mut ThreadStruct) {
+    this_cpu().current_thread.set(t);
+}

@@ -1,0 +1,104 @@
+//! The portable side of the exception path: the few functions the arch layer's exception
+//! handlers (arch/aarch64/exception.rs) call, and the policy they apply — which fault is
+//! resolved, which signal a failure becomes (Linux: arch/arm64/mm/fault.c
+//! `do_page_fault`/`__do_user_fault`, kernel/signal.c `force_sig_fault`). The arch layer
+//! decodes the hardware's report into an address and an `Access` or a `UserException`;
+//! it never decides what happens to a task, and this module never reads a register.
+
+use alloc::string::String;
+
+use crate::arch::TrapFrame;
+pub use crate::mm::addr_space::{Access, FaultError};
+use crate::mm::pagetable::USER_TOP;
+use crate::task::signal::{SIGBUS, SIGILL, SIGKILL, SIGSEGV, SIGTRAP};
+use crate::task::{exit, sched};
+
+/// A synchronous exception from EL0 other than a system call or a page fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserException {
+    /// An undefined or forbidden instruction (an EL1 register, the physical counter...).
+    Undefined,
+    /// A misaligned pc, sp, or data access.
+    Alignment,
+    /// A `brk` instruction.
+    Breakpoint,
+    /// An exception class the kernel never expects from EL0 (SError, AArch32, FIQ).
+    Unexpected,
+}
+
+/// A system call (`svc #0`): run it; the result goes to x0.
+pub fn syscall(regs: &mut TrapFrame) {
+    crate::syscall::dispatch(regs);
+}
+
+/// A translation or permission fault on `addr`, from EL0 or from a uaccess routine at
+/// EL1: resolve it in the current address space (demand-zero page, copy-on-write).
+pub fn page_fault(addr: usize, access: Access) -> Result<(), FaultError> {
+    if addr >= USER_TOP {
+        return Err(FaultError::NotMapped);
+    }
+    let mm = sched::current().mm().ok_or(FaultError::NotMapped)?;
+    mm.with(|space, frames| space.handle_fault(frames, addr, access))
+        .map(|_| ())
+}
+
+/// A user page fault that could not be resolved: the process gets the signal Linux
+/// sends (the arch layer has already printed the decoded report).
+pub fn user_fault_failed(err: FaultError) {
+    let (sig, why) = match err {
+        FaultError::NotMapped => (SIGSEGV, "no mapping at that address (SEGV_MAPERR)"),
+        FaultError::AccessDenied => (SIGSEGV, "the mapping forbids this access (SEGV_ACCERR)"),
+        FaultError::OutOfMemory => (SIGKILL, "out of memory while resolving the fault"),
+    };
+    crate::println!("  -> {}: killing the process with signal {}", why, sig);
+    exit::force_sig(sig);
+}
+
+/// A uaccess fault that could not be resolved: the copy stops and the system call
+/// returns -EFAULT; out of memory also kills the process (Linux's OOM outcome).
+pub fn uaccess_fault_failed(err: FaultError) {
+    if err == FaultError::OutOfMemory {
+        exit::mark_killed_current();
+    }
+}
+
+/// Any other user exception: the signal Linux sends for it.
+pub fn user_exception(kind: UserException) {
+    let (sig, why) = match kind {
+        UserException::Undefined => (SIGILL, "undefined or privileged instruction"),
+        UserException::Alignment => (SIGBUS, "misaligned access"),
+        UserException::Breakpoint => (SIGTRAP, "breakpoint"),
+        UserException::Unexpected => (SIGKILL, "unexpected exception"),
+    };
+    crate::println!("  -> {}: killing the process with signal {}", why, sig);
+    exit::force_sig(sig);
+}
+
+/// An interrupt (from EL0, or from EL1 while idle).
+pub fn irq() {
+    crate::irq::handle();
+}
+
+/// Before every return to EL0: reschedule if asked, die if killed.
+pub fn exit_to_user_mode() {
+    sched::prepare_exit_to_user();
+}
+
+/// "user task TID (NAME)" and the program image, for a fault report.
+pub fn current_task_for_report() -> (String, Option<&'static [u8]>) {
+    let task = sched::current();
+    (
+        alloc::format!("user task {} ({})", task.tid, task.name()),
+        task.image(),
+    )
+}
+
+/// The symbol containing `pc` in a user program's ELF image.
+pub fn symbolize_user(image: &[u8], pc: usize) -> Option<(&str, usize)> {
+    crate::loader::elf::symbolize(image, pc)
+}
+
+/// The kernel symbol containing `pc` (from the System.map in the initrd).
+pub fn symbolize_kernel(pc: usize) -> Option<(&'static str, usize)> {
+    crate::symbols::lookup(pc)
+}
