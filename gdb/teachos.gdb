@@ -13,4 +13,4 @@ end
 source gdb/teachos.py
 # Rust paths in breakpoints: break kernel::task::fork::copy_process
 set language rust
-echo teachos gdb helpers: tasks, ptwalk VA [TID], uframe [TID], cowbreak VA  (see docs/gdb-walkthrough.md)\n
+echo teachos gdb helpers: tasks, ptwalk VA [TID], uframe [TID], fpregs [TID], cowbreak VA  (see docs/gdb-walkthrough.md)\n

@@ -6,6 +6,8 @@ Commands:
   ptwalk VA [TID]        walk TID's page tables for VA: each level's entry, decoded
   ptwalk START END [TID] the same for every mapped page in [START, END)
   uframe [TID]           the user registers saved on TID's kernel stack (TrapFrame)
+  fpregs [TID]           TID's user FP/SIMD registers (v0-v31, FPSR, FPCR): from the CPU
+                         if they are live there, else from the thread's save area
   cowbreak VA            stop when a write fault on VA's page reaches resolve_cow
 TID defaults to the running task. The helpers read the kernel's real data structures
 (TASKS, SCHED, FRAMES) through the Rust pretty-printers that ship with the toolchain.
@@ -19,9 +21,10 @@ except ImportError:  # teachos.gdb adds the toolchain's etc/ directory to sys.pa
     rust = None
 
 KERNEL_VA_OFFSET = 0xFFFF000000000000
-KSTACK_SIZE = 16 * 1024
-TRAPFRAME_SIZE = 288
 PAGE = 4096
+# Structure layouts (TrapFrame, the kernel stack, ThreadStruct) are read from the kernel's
+# debug info, never copied here: they follow the code when it changes.
+TRAPFRAME_TYPE = "kernel::arch::context::TrapFrame"
 
 
 def _rust():
@@ -259,6 +262,17 @@ class PtWalk(gdb.Command):
             va += PAGE
 
 
+def trap_frame(task):
+    """The TrapFrame at the top of the task's kernel stack, as a gdb value."""
+    kstack = option(task["kstack"])
+    if kstack is None:
+        raise gdb.GdbError("task has no kernel stack")
+    stack = kstack["__0"]  # *mut KernelStackMem: its size comes from the debug info
+    top = int(stack) + stack.dereference().type.sizeof
+    frame_type = gdb.lookup_type(TRAPFRAME_TYPE)
+    return gdb.Value(top - frame_type.sizeof).cast(frame_type.pointer()).dereference()
+
+
 class UFrame(gdb.Command):
     """uframe [TID]: the user registers saved at the top of the task's kernel stack."""
 
@@ -267,23 +281,67 @@ class UFrame(gdb.Command):
 
     def invoke(self, arg, from_tty):
         task = find_task(parse_tid(arg))
-        kstack = option(task["kstack"])
-        if kstack is None:
-            raise gdb.GdbError("task has no kernel stack")
-        top = int(kstack["__0"]) + KSTACK_SIZE
-        base = top - TRAPFRAME_SIZE
-        regs = [read_u64(base + 8 * i) for i in range(35)]
-        print("task %d: TrapFrame at %#x" % (int(task["tid"]), base))
+        f = trap_frame(task)
+        regs = [int(f["regs"][i]) for i in range(31)]
+        print("task %d: TrapFrame at %#x" % (int(task["tid"]), int(f.address)))
         for i in range(0, 31, 4):
             print("  " + "  ".join("x%-2d %#018x" % (j, regs[j]) for j in range(i, min(i + 4, 31))))
-        print("  sp  %#018x  pc  %#018x  pstate %#x  tpidr_el0 %#x" % (regs[31], regs[32], regs[33], regs[34]))
+        print("  sp  %#018x  pc  %#018x  pstate %#x  tpidr_el0 %#x"
+              % (int(f["sp"]), int(f["pc"]), int(f["pstate"]), int(f["tpidr"])))
 
 
 def user_frame(tid=None):
     """The saved user registers of a task as a list (x0..x30, sp, pc, pstate, tpidr)."""
-    task = find_task(tid)
-    top = int(option(task["kstack"])["__0"]) + KSTACK_SIZE
-    return [read_u64(top - TRAPFRAME_SIZE + 8 * i) for i in range(35)]
+    f = trap_frame(find_task(tid))
+    return [int(f["regs"][i]) for i in range(31)] + [int(f[k]) for k in ("sp", "pc", "pstate", "tpidr")]
+
+
+def thread_struct(task):
+    """The task's arch ThreadStruct (UnsafeCell<ThreadStruct>)."""
+    return task["thread"]["value"]
+
+
+def fp_state(task):
+    """(source, [v0..v31 as ints], fpsr, fpcr) of a task's user FP/SIMD state.
+
+    The CPU's registers hold it when the task is running and its state is loaded
+    (foreign_fpstate false); otherwise the save area in its ThreadStruct is current."""
+    th = thread_struct(task)
+    cur = current_task()
+    live = cur is not None and int(cur["tid"]) == int(task["tid"]) and not bool(th["foreign_fpstate"])
+    if live:
+        # gdb shows each v register as a union; .d.u holds its two 64-bit halves
+        # (gdb's Python cannot convert 128-bit integers).
+        vals = []
+        for i in range(32):
+            d = gdb.parse_and_eval("$v%d" % i)["d"]["u"]
+            vals.append(int(d[1]) << 64 | int(d[0]))
+        return ("the CPU's registers (live)", vals,
+                int(gdb.parse_and_eval("$fpsr")), int(gdb.parse_and_eval("$fpcr")))
+    st = th["fpsimd_state"]
+    base = int(st["vregs"].address)
+    raw = bytes(gdb.selected_inferior().read_memory(base, 32 * 16))
+    vals = [int.from_bytes(raw[16 * i:16 * i + 16], "little") for i in range(32)]
+    return ("the save area in its ThreadStruct", vals, int(st["fpsr"]), int(st["fpcr"]))
+
+
+class FpRegs(gdb.Command):
+    """fpregs [TID]: the task's user FP/SIMD registers (v0-v31, FPSR, FPCR)."""
+
+    def __init__(self):
+        super().__init__("fpregs", gdb.COMMAND_USER)
+
+    def invoke(self, arg, from_tty):
+        task = find_task(parse_tid(arg))
+        th = thread_struct(task)
+        source, vals, fpsr, fpcr = fp_state(task)
+        cpu = int(th["fpsimd_cpu"])
+        print("task %d: FP/SIMD state from %s; foreign_fpstate=%s, fpsimd_cpu=%s"
+              % (int(task["tid"]), source, bool(th["foreign_fpstate"]),
+                 "none" if cpu == 0xFFFFFFFF else cpu))
+        for i in range(0, 32, 2):
+            print("  v%-2d %#034x   v%-2d %#034x" % (i, vals[i], i + 1, vals[i + 1]))
+        print("  fpsr %#010x  fpcr %#010x" % (fpsr, fpcr))
 
 
 def pte(tid, va):
@@ -326,4 +384,5 @@ class CowBreak(gdb.Command):
 Tasks()
 PtWalk()
 UFrame()
+FpRegs()
 CowBreak()

@@ -206,7 +206,8 @@ pub extern "C" fn kernel_main(dtb_phys: usize) -> ! {
         panic!("cannot create init: {:?}", e);
     }
     sched::wake_up_new_task(sched::find_task(1).unwrap());
-    sched::idle_loop()
+    let init_status = sched::idle_loop();
+    shutdown(init_status)
 }
 
 fn idle_inner() -> task::TaskInner {

@@ -20,6 +20,7 @@ pub mod fs;
 pub mod lab;
 pub mod loader;
 pub mod mm;
+pub mod sync;
 pub mod syscall;
 pub mod task;
 

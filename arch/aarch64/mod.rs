@@ -57,6 +57,7 @@ global_asm!(include_str!("page.S"), options(raw));
 /// * SCTLR_EL1.DZE: `DC ZVA` (memset of whole cache lines).
 ///
 /// Everything else stays trapped: the physical counter, the timers, any EL1 register.
+#[inline(never)] // a breakpoint target, like Linux's cpu_setup
 pub fn cpu_init(cpu: usize) {
     percpu::init(cpu);
     CNTKCTL_EL1.write(CNTKCTL_EL1::EL0VCTEN::SET);

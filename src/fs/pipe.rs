@@ -7,6 +7,8 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use spin::Mutex;
 
+use crate::sync::wait::{self, WaitChan};
+
 pub const PIPE_BUF: usize = 4096;
 
 pub struct Pipe {
@@ -43,8 +45,7 @@ impl Pipe {
                 p.readers -= 1;
             }
         }
-        #[cfg(target_os = "none")]
-        crate::task::sched::wakeup(crate::task::WaitChan::Pipe(self.id));
+        wait::wakeup(WaitChan::Pipe(self.id));
     }
 }
 

@@ -6,6 +6,7 @@ pub mod addr_space;
 pub mod cow;
 pub mod frame;
 pub mod pagetable;
+pub mod uaccess;
 
 #[cfg(target_os = "none")]
 pub mod global;

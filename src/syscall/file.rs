@@ -2,12 +2,12 @@
 
 use alloc::sync::Arc;
 
-use super::uaccess::{self, UserSlice};
 use crate::error::{Errno, KResult};
 use crate::fs::pipe::{PIPE_BUF, Pipe};
 use crate::fs::{self, FdTable, File};
-use crate::task::WaitChan;
-use crate::task::sched::{self, WakeReason, current};
+use crate::mm::uaccess::{self, UserSlice};
+use crate::sync::wait::{self, WaitChan, WakeReason};
+use crate::task::sched::current;
 
 const O_CLOEXEC: u32 = 0o2000000;
 const O_NONBLOCK: u32 = 0o4000;
@@ -113,11 +113,11 @@ fn pipe_read(p: &Pipe, dst: UserSlice) -> KResult<usize> {
             n
         };
         if n > 0 || dst.is_empty() {
-            sched::wakeup(WaitChan::Pipe(p.id));
+            wait::wakeup(WaitChan::Pipe(p.id));
             dst.write_from(&tmp[..n])?;
             return Ok(n);
         }
-        if sched::sleep(WaitChan::Pipe(p.id), None) == WakeReason::Killed {
+        if wait::sleep(WaitChan::Pipe(p.id), None) == WakeReason::Killed {
             return Err(Errno::EINTR);
         }
     }
@@ -139,8 +139,8 @@ fn pipe_write(p: &Pipe, data: &[u8]) -> KResult<usize> {
             inner.buf.extend(&data[done..done + n]);
             done += n;
         }
-        sched::wakeup(WaitChan::Pipe(p.id));
-        if done < data.len() && sched::sleep(WaitChan::Pipe(p.id), None) == WakeReason::Killed {
+        wait::wakeup(WaitChan::Pipe(p.id));
+        if done < data.len() && wait::sleep(WaitChan::Pipe(p.id), None) == WakeReason::Killed {
             return Err(Errno::EINTR);
         }
     }

@@ -5,11 +5,11 @@ use core::sync::atomic::Ordering;
 
 use spin::Mutex;
 
-use super::uaccess;
 use crate::arch::timer;
 use crate::error::{Errno, KResult};
-use crate::task::WaitChan;
-use crate::task::sched::{self, WakeReason};
+use crate::mm::uaccess;
+use crate::sync::wait::{self, WaitChan, WakeReason};
+use crate::task::sched;
 
 const CLOCK_REALTIME: i32 = 0;
 const CLOCK_MONOTONIC: i32 = 1;
@@ -41,7 +41,7 @@ pub fn clock_gettime(clock: i32, ts: usize) -> KResult<usize> {
 pub fn nanosleep(req: usize, rem: usize) -> KResult<usize> {
     let ns = uaccess::get_timespec(req)?;
     let deadline = timer::now_ns().saturating_add(ns);
-    match sched::sleep(WaitChan::Timer, Some(deadline)) {
+    match wait::sleep(WaitChan::Timer, Some(deadline)) {
         WakeReason::Killed => {
             if rem != 0 {
                 let _ = uaccess::put_timespec(rem, deadline.saturating_sub(timer::now_ns()));

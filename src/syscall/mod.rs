@@ -1,7 +1,6 @@
 //! System calls: the Linux AArch64 ABI — `svc #0`, number in x8, arguments in x0-x5,
 //! result or -errno in x0. Numbers are Linux's (include/uapi/asm-generic/unistd.h).
-
-pub mod uaccess;
+//! User pointers are read and written through mm::uaccess.
 
 #[cfg(target_os = "none")]
 mod file;

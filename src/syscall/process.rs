@@ -4,9 +4,9 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::uaccess;
 use crate::arch::TrapFrame;
 use crate::error::{Errno, KResult};
+use crate::mm::uaccess;
 use crate::task::exit::{self, killed_status};
 use crate::task::sched::{self, current};
 use crate::task::signal::{self, NSIG, SIG_IGN, SigAction};

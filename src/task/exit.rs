@@ -102,8 +102,7 @@ pub fn do_exit(status: u32) -> ! {
         && let Some(mm) = &mm
     {
         // Only if someone else still uses the address space (a thread to join us).
-        if Arc::strong_count(mm) > 2 && crate::syscall::uaccess::put_user_u32(clear_tid, 0).is_ok()
-        {
+        if Arc::strong_count(mm) > 2 && crate::mm::uaccess::put_user_u32(clear_tid, 0).is_ok() {
             super::futex::futex_wake_shared_addr(mm, clear_tid, 1);
         }
     }

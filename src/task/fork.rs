@@ -31,7 +31,7 @@ use crate::arch::{self, TrapFrame};
 use crate::error::{Errno, KResult};
 use crate::fs::{FdTable, FsStruct};
 use crate::mm::global::Mm;
-use crate::syscall::uaccess;
+use crate::mm::uaccess;
 use crate::task::signal::SigHand;
 
 /// Linux `struct kernel_clone_args`.

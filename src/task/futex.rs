@@ -10,10 +10,11 @@
 use alloc::sync::Arc;
 
 use super::WaitChan;
-use super::sched::{self, WakeReason, current};
+use super::sched::{self, current};
 use crate::error::{Errno, KResult};
 use crate::mm::global::Mm;
-use crate::syscall::uaccess;
+use crate::mm::uaccess;
+use crate::sync::wait::{FutexKey, WakeReason};
 
 pub const FUTEX_WAIT: u32 = 0;
 pub const FUTEX_WAKE: u32 = 1;
@@ -21,13 +22,6 @@ pub const FUTEX_WAIT_BITSET: u32 = 9;
 pub const FUTEX_WAKE_BITSET: u32 = 10;
 pub const FUTEX_PRIVATE_FLAG: u32 = 128;
 pub const FUTEX_CLOCK_REALTIME: u32 = 256;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FutexKey {
-    Private { mm: usize, addr: usize },
-    MmShared { mm: usize, addr: usize },
-    Physical { pa: usize },
-}
 
 fn key_for(mm: &Arc<Mm>, addr: usize, private: bool) -> FutexKey {
     if private {

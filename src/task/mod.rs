@@ -47,17 +47,18 @@ mod kernel_task {
     /// Most tasks that may exist at once (clone gives -EAGAIN beyond; Linux: pid_max).
     pub const MAX_TASKS: usize = 64;
 
-    pub struct KernelStack(*mut u8);
+    /// The memory of one kernel stack (a type of its own so that debuggers can read its
+    /// size from the debug info: gdb/teachos.py finds the TrapFrame at its top).
+    #[repr(C, align(16))]
+    pub struct KernelStackMem(pub [u8; KSTACK_SIZE]);
+
+    pub struct KernelStack(*mut KernelStackMem);
 
     impl KernelStack {
-        const LAYOUT: Layout = match Layout::from_size_align(KSTACK_SIZE, 16) {
-            Ok(l) => l,
-            Err(_) => panic!("bad kernel stack layout"),
-        };
-
         pub fn new() -> KResult<KernelStack> {
+            let layout = Layout::new::<KernelStackMem>();
             // SAFETY: the layout has non-zero size; a null result is handled.
-            let p = unsafe { alloc(Self::LAYOUT) };
+            let p = unsafe { alloc(layout) } as *mut KernelStackMem;
             if p.is_null() {
                 Err(Errno::ENOMEM)
             } else {
@@ -66,31 +67,18 @@ mod kernel_task {
         }
 
         pub fn top(&self) -> usize {
-            self.0 as usize + KSTACK_SIZE
+            self.0 as usize + core::mem::size_of::<KernelStackMem>()
         }
     }
 
     impl Drop for KernelStack {
         fn drop(&mut self) {
             // SAFETY: allocated in `new` with the same layout, freed once.
-            unsafe { dealloc(self.0, Self::LAYOUT) }
+            unsafe { dealloc(self.0 as *mut u8, Layout::new::<KernelStackMem>()) }
         }
     }
 
-    /// Where a sleeping task waits (xv6's "channel").
-    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    pub enum WaitChan {
-        /// wait4 in the process `tgid`: a child changed state.
-        Child(Tid),
-        /// A vfork parent waiting for the child `tid` to exit or exec.
-        Vfork(Tid),
-        /// A futex word (see futex.rs for the key).
-        Futex(crate::task::futex::FutexKey),
-        /// A pipe's buffer changed.
-        Pipe(usize),
-        /// nanosleep: only the deadline wakes it.
-        Timer,
-    }
+    pub use crate::sync::wait::WaitChan;
 
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     pub enum TaskState {

@@ -55,6 +55,7 @@ pub fn all_tasks() -> Vec<Arc<Task>> {
 
 /// Makes the boot context the idle task (tid 0).
 pub fn init_idle(idle: Arc<Task>) {
+    crate::sync::wait::install(crate::sync::wait::WaitOps { sleep, wake_n });
     let mut s = SCHED.lock();
     idle.inner.lock().state = TaskState::Running;
     arch::percpu::set_current_thread(idle.thread_ptr());
@@ -111,13 +112,7 @@ pub fn wake_n(chan: WaitChan, n: usize) -> usize {
         .count()
 }
 
-#[derive(Debug, PartialEq, Eq)]
-pub enum WakeReason {
-    Woken,
-    Timeout,
-    /// A fatal signal is pending: the caller returns -EINTR and dies on the way out.
-    Killed,
-}
+pub use crate::sync::wait::WakeReason;
 
 /// Puts the current task to sleep on `chan` until woken, `deadline` (ns since boot)
 /// passes, or it is killed.
@@ -216,7 +211,7 @@ extern "C" fn schedule_tail() {
     let addr = cur.inner.lock().set_child_tid;
     // LAB 4 BEGIN: CLONE_CHILD_SETTID: write the child's tid
     if addr != 0 {
-        let _ = crate::syscall::uaccess::put_user_u32(addr, cur.tid);
+        let _ = crate::mm::uaccess::put_user_u32(addr, cur.tid);
     }
     // LAB 4 STUB
     // if addr != 0 {
@@ -256,8 +251,9 @@ pub fn timer_tick(now_ns: u64) {
 }
 
 /// The idle task's loop: run whatever is runnable, otherwise wait for an interrupt.
-/// When init has exited and every other task is gone, shut the machine down.
-pub fn idle_loop() -> ! {
+/// Returns init's wait status once init has exited and every other task is gone (the
+/// boot code then powers the machine off).
+pub fn idle_loop() -> u32 {
     loop {
         schedule();
         if let Some(status) = super::exit::init_exit_status()
@@ -266,7 +262,7 @@ pub fn idle_loop() -> ! {
                 .values()
                 .all(|t| matches!(t.inner.lock().state, TaskState::Zombie | TaskState::Dead))
         {
-            crate::shutdown(status);
+            return status;
         }
         if SCHED.lock().run_queue.is_empty() {
             arch::wait_for_interrupt();

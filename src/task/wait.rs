@@ -5,7 +5,7 @@ use alloc::sync::Arc;
 use super::sched::{self, WakeReason, all_tasks, current};
 use super::{Task, TaskState, WaitChan};
 use crate::error::{Errno, KResult};
-use crate::syscall::uaccess;
+use crate::mm::uaccess;
 
 pub const WNOHANG: u32 = 1;
 /// Options wait4 understands (WNOHANG, WUNTRACED, WCONTINUED, __WNOTHREAD, __WALL, __WCLONE).
