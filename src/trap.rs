@@ -27,6 +27,7 @@ pub enum UserException {
 }
 
 /// A system call (`svc #0`): run it; the result goes to x0.
+#[inline]
 pub fn syscall(regs: &mut TrapFrame) {
     crate::syscall::dispatch(regs);
 }
@@ -80,6 +81,7 @@ pub fn irq() {
 }
 
 /// Before every return to EL0: reschedule if asked, die if killed.
+#[inline]
 pub fn exit_to_user_mode() {
     sched::prepare_exit_to_user();
 }

@@ -51,6 +51,11 @@ impl Esr {
         self.0.read_as_enum(ESR_EL1::EC)
     }
 
+    /// A system call: tested first, with one mask-and-compare (the hot path).
+    pub fn is_svc64(&self) -> bool {
+        self.0.matches_all(ESR_EL1::EC::SVC64)
+    }
+
     fn abort_iss(&self) -> InMemoryRegister<u64, ABORT_ISS::Register> {
         InMemoryRegister::new(self.0.read(ESR_EL1::ISS))
     }
@@ -200,13 +205,23 @@ fn report_user(frame: &TrapFrame, esr: &Esr, far: u64) {
     report(&who, frame, esr, far, symbol);
 }
 
-/// Synchronous exception from a user program: a system call or a fault.
+/// Synchronous exception from a user program: a system call or a fault. System calls
+/// are by far the most frequent, so they take the shortest path.
 #[unsafe(no_mangle)]
 extern "C" fn el0_sync_handler(frame: &mut TrapFrame) {
-    use ESR_EL1::EC::Value::*;
     let esr = Esr::read();
+    if esr.is_svc64() {
+        trap::syscall(frame);
+    } else {
+        el0_fault(frame, esr);
+    }
+}
+
+/// Everything from EL0 that is not a system call: page faults and the rest.
+#[inline(never)]
+fn el0_fault(frame: &mut TrapFrame, esr: Esr) {
+    use ESR_EL1::EC::Value::*;
     let kind = match esr.ec() {
-        Some(SVC64) => return trap::syscall(frame),
         // Linux emulates a WFI at EL0 as a no-op (traps.c wfi_handler): skip it.
         Some(TrappedWFIorWFE) => {
             frame.pc += 4;

@@ -127,18 +127,25 @@ pub fn fpsimd_thread_switch(prev: &mut ThreadStruct, next: &mut ThreadStruct) {
 }
 
 /// Called on the way back to user mode (Linux `fpsimd_restore_current_state`): makes the
-/// CPU's registers hold the current thread's state.
+/// CPU's registers hold the current thread's state. Usually they already do.
+#[inline]
 pub fn fpsimd_restore_current_state() {
     let cpu = percpu::this_cpu();
     // SAFETY: the current thread's ThreadStruct is touched only by the CPU running it.
     let cur = unsafe { &mut *cpu.current_thread() };
     if cur.foreign_fpstate {
-        // SAFETY: reads 528 bytes from the thread's own save area.
-        unsafe { fpsimd_load_state(&cur.fpsimd_state) };
-        cpu.set_fpsimd_last_state(&cur.fpsimd_state);
-        cur.fpsimd_cpu = cpu.id;
-        cur.foreign_fpstate = false;
+        fpsimd_bind_and_load(cur, cpu);
     }
+}
+
+/// Loads `cur`'s saved state into this CPU's registers and records that they hold it.
+#[inline(never)]
+fn fpsimd_bind_and_load(cur: &mut ThreadStruct, cpu: &percpu::PerCpu) {
+    // SAFETY: reads 528 bytes from the thread's own save area.
+    unsafe { fpsimd_load_state(&cur.fpsimd_state) };
+    cpu.set_fpsimd_last_state(&cur.fpsimd_state);
+    cur.fpsimd_cpu = cpu.id;
+    cur.foreign_fpstate = false;
 }
 
 /// Makes `t`'s save area current (Linux `fpsimd_preserve_current_state`): fork copies it.

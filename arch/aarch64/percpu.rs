@@ -22,6 +22,8 @@ pub struct PerCpu {
     pub id: u32,
     /// The ThreadStruct of the thread running here (Linux `current`'s thread).
     current_thread: Cell<*mut ThreadStruct>,
+    /// The scheduler's task running here (Linux `current`); opaque to the arch layer.
+    current_task: Cell<*const ()>,
     /// Whose FP/SIMD state this CPU's registers hold (Linux `fpsimd_last_state.st`);
     /// only ever compared, never dereferenced.
     fpsimd_last_state: Cell<*const FpState>,
@@ -35,12 +37,21 @@ impl PerCpu {
         PerCpu {
             id,
             current_thread: Cell::new(ptr::null_mut()),
+            current_task: Cell::new(ptr::null()),
             fpsimd_last_state: Cell::new(ptr::null()),
         }
     }
 
     pub fn current_thread(&self) -> *mut ThreadStruct {
         self.current_thread.get()
+    }
+
+    pub fn current_task(&self) -> *const () {
+        self.current_task.get()
+    }
+
+    pub fn set_current_task(&self, task: *const ()) {
+        self.current_task.set(task);
     }
 
     pub fn fpsimd_last_state(&self) -> *const FpState {

@@ -32,6 +32,8 @@ fn kill_task(task: &Arc<Task>, status: u32) {
         return;
     }
     inner.killed.get_or_insert(status);
+    task.kill_pending
+        .store(true, core::sync::atomic::Ordering::Relaxed);
     drop(inner);
     sched::wake_task(task);
 }

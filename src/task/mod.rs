@@ -31,6 +31,7 @@ mod kernel_task {
     use alloc::string::String;
     use alloc::sync::Arc;
     use core::cell::UnsafeCell;
+    use core::sync::atomic::AtomicBool;
 
     use spin::Mutex;
 
@@ -124,6 +125,8 @@ mod kernel_task {
         kstack: Option<KernelStack>,
         /// The arch layer's per-thread register state (kernel context, FP/SIMD).
         thread: UnsafeCell<ThreadStruct>,
+        /// `inner.killed` is set: checked without the lock on every return to user mode.
+        pub kill_pending: AtomicBool,
         pub inner: Mutex<TaskInner>,
     }
 
@@ -195,6 +198,7 @@ mod kernel_task {
                 tgid,
                 kstack,
                 thread: UnsafeCell::new(ThreadStruct::default()),
+                kill_pending: AtomicBool::new(false),
                 inner: Mutex::new(inner),
             })
         }

@@ -9,7 +9,7 @@
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use spin::Mutex;
 
@@ -23,15 +23,17 @@ struct Scheduler {
     /// The task we switched away from, kept alive until the switch has finished
     /// (its kernel stack was in use until cpu_switch_to returned).
     prev: Option<Arc<Task>>,
-    need_resched: bool,
 }
+
+/// Set by the timer tick when another task is waiting for the CPU; checked on every
+/// return to user mode (Linux TIF_NEED_RESCHED). An atomic so that the check needs no lock.
+static NEED_RESCHED: AtomicBool = AtomicBool::new(false);
 
 static SCHED: Mutex<Scheduler> = Mutex::new(Scheduler {
     current: None,
     idle: None,
     run_queue: VecDeque::new(),
     prev: None,
-    need_resched: false,
 });
 
 /// Every task that exists (not the idle task), by tid.
@@ -39,9 +41,48 @@ pub static TASKS: Mutex<BTreeMap<Tid, Arc<Task>>> = Mutex::new(BTreeMap::new());
 
 static SLEEP_SEQ: AtomicU64 = AtomicU64::new(0);
 
-/// The running task.
-pub fn current() -> Arc<Task> {
-    SCHED.lock().current.clone().expect("no current task")
+/// The running task (Linux `current`): a handle that derefs to the `Task`. The per-CPU
+/// area holds a pointer to it, set at each switch; `SCHED.current` holds the reference
+/// that keeps it alive while it runs. Taking it costs no atomic operation; `.arc()` gives
+/// a counted reference to keep.
+pub fn current() -> CurrentTask {
+    CurrentTask {
+        task: arch::percpu::this_cpu().current_task() as *const Task,
+        _not_send: core::marker::PhantomData,
+    }
+}
+
+/// The running task, borrowed. Valid for as long as the code holding it runs: a task is
+/// freed only after its last switch away, and it is `!Send`, so it cannot leave the task
+/// whose code obtained it.
+pub struct CurrentTask {
+    task: *const Task,
+    _not_send: core::marker::PhantomData<*const ()>,
+}
+
+impl CurrentTask {
+    /// A counted reference, to store or to hand to another task.
+    pub fn arc(&self) -> Arc<Task> {
+        // SAFETY: `task` came from Arc::as_ptr of SCHED.current, which holds a strong
+        // reference while the task runs; we add one for the caller.
+        unsafe {
+            Arc::increment_strong_count(self.task);
+            Arc::from_raw(self.task)
+        }
+    }
+}
+
+impl core::ops::Deref for CurrentTask {
+    type Target = Task;
+    fn deref(&self) -> &Task {
+        // SAFETY: see the type's comment: the running task outlives this handle.
+        unsafe { &*self.task }
+    }
+}
+
+fn set_current(s: &mut Scheduler, task: Arc<Task>) {
+    arch::percpu::this_cpu().set_current_task(Arc::as_ptr(&task) as *const ());
+    s.current = Some(task);
 }
 
 pub fn find_task(tid: Tid) -> Option<Arc<Task>> {
@@ -59,7 +100,7 @@ pub fn init_idle(idle: Arc<Task>) {
     let mut s = SCHED.lock();
     idle.inner.lock().state = TaskState::Running;
     arch::percpu::set_current_thread(idle.thread_ptr());
-    s.current = Some(idle.clone());
+    set_current(&mut s, idle.clone());
     s.idle = Some(idle);
 }
 
@@ -152,7 +193,7 @@ pub fn yield_now() {
 pub fn schedule() {
     let (prev_thread, next_thread) = {
         let mut s = SCHED.lock();
-        s.need_resched = false;
+        NEED_RESCHED.store(false, Ordering::Relaxed);
         let prev = s.current.clone().expect("schedule without a current task");
         let idle = s.idle.clone().expect("no idle task");
         let is_idle = Arc::ptr_eq(&prev, &idle);
@@ -171,7 +212,7 @@ pub fn schedule() {
             return;
         }
         switch_mm(&prev, &next);
-        s.current = Some(next.clone());
+        set_current(&mut s, next.clone());
         let threads = (prev.thread_ptr(), next.thread_ptr());
         s.prev = Some(prev);
         threads
@@ -224,12 +265,10 @@ extern "C" fn schedule_tail() {
 /// fatal signal is pending.
 pub fn prepare_exit_to_user() {
     loop {
-        let cur = current();
-        if cur.inner.lock().killed.is_some() {
-            drop(cur);
+        if current().kill_pending.load(Ordering::Relaxed) {
             super::exit::do_exit_killed();
         }
-        if !SCHED.lock().need_resched {
+        if !NEED_RESCHED.load(Ordering::Relaxed) {
             return;
         }
         schedule();
@@ -244,9 +283,8 @@ pub fn timer_tick(now_ns: u64) {
             make_runnable(&t, true);
         }
     }
-    let mut s = SCHED.lock();
-    if !s.run_queue.is_empty() {
-        s.need_resched = true;
+    if !SCHED.lock().run_queue.is_empty() {
+        NEED_RESCHED.store(true, Ordering::Relaxed);
     }
 }
 

@@ -43,6 +43,43 @@ fn main(_args: Args) -> i32 {
         wait_exit_code(pid);
     }
 
+    // The cheapest system call there is: svc, kernel_entry, dispatch, kernel_exit, eret.
+    let null_syscall = measure(1000, overhead, || {
+        getppid();
+    });
+
+    // First touch of an anonymous page: a demand-zero fault (allocate, clear, map).
+    let fresh_pages = 1024;
+    let fresh = alloc_pages(fresh_pages * PAGE);
+    let t = clock_ns();
+    touch(fresh, fresh_pages, 1);
+    let first_touch_loop = (clock_ns() - t - overhead) / fresh_pages as u64;
+    let t = clock_ns();
+    touch(fresh, fresh_pages, 2);
+    let first_touch =
+        first_touch_loop.saturating_sub((clock_ns() - t - overhead) / fresh_pages as u64);
+    munmap(fresh as usize, fresh_pages * PAGE);
+
+    // Context switch: two processes hand the CPU to each other with sched_yield. Each
+    // switch saves the FP/SIMD registers of the one and loads those of the other (both
+    // have live FP state). Minus a sched_yield with nobody else to run.
+    let alone = measure(1000, overhead, || {
+        sched_yield();
+    });
+    let yields = 1000;
+    let partner = spawn(move || {
+        for _ in 0..yields + 1 {
+            sched_yield();
+        }
+        0
+    });
+    sched_yield(); // let the partner start its loop
+    let ping_pong = measure(yields, overhead, || {
+        sched_yield();
+    });
+    wait4(partner, 0);
+    let switch = (ping_pong.saturating_sub(alone)) / 2;
+
     let fork_rt = measure(200, overhead, || {
         let pid = fork();
         if pid == 0 {
@@ -101,6 +138,18 @@ fn main(_args: Args) -> i32 {
         join(&tid);
     });
 
+    println!(
+        "bench: null system call (getppid)       {:>9} instructions",
+        null_syscall
+    );
+    println!(
+        "bench: first touch of an anonymous page {:>9} instructions",
+        first_touch
+    );
+    println!(
+        "bench: context switch (sched_yield ping-pong, with FP/SIMD save+load) {} instructions",
+        switch
+    );
     println!(
         "bench: fork+exit+wait round trip        {:>9} instructions",
         fork_rt
