@@ -56,6 +56,9 @@ fn in_child(f: impl FnOnce() -> i32) -> i32 {
     status
 }
 
+/// A named step: a function run in a child, 0 = passed.
+type Step = (&'static str, fn() -> i32);
+
 /// A step that must succeed: returns None, or why it failed (its child prints details).
 fn step(f: fn() -> i32) -> Option<i32> {
     let status = in_child(f);
@@ -208,7 +211,7 @@ fn jit() -> i32 {
 
 #[unsafe(no_mangle)]
 fn main(_args: Args) -> i32 {
-    let steps: [(&str, fn() -> i32); 4] = [
+    let steps: [Step; 4] = [
         ("CNTVCT_EL0/CNTFRQ_EL0", counter_and_frequency),
         ("CTR_EL0", cache_type),
         ("DCZID_EL0 and DC ZVA", dc_zva),
