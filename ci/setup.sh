@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing need, when it is missing:
-# QEMU (qemu-system-arm), gdb-multiarch, cpio, gcc-aarch64-linux-gnu (tests only); the aarch64-unknown-none Rust target and
+# QEMU (qemu-system-arm), gdb-multiarch, cpio, gcc-aarch64-linux-gnu (the C test programs, and
+# the linker of the std ones); the aarch64-unknown-none and aarch64-unknown-linux-musl Rust targets and
 # the llvm-tools, rustfmt and clippy components (RUSTUP_AUTO_INSTALL=0 installs nothing).
 set -euo pipefail
 missing=()
@@ -25,6 +26,10 @@ if ! rustup toolchain list | grep -q "^$toolchain"; then
 fi
 if ! rustup target list --installed --toolchain "$toolchain" | grep -q aarch64-unknown-none; then
   rustup target add --toolchain "$toolchain" aarch64-unknown-none
+fi
+# The std test programs in user/std (built by ci/build-extra.sh).
+if ! rustup target list --installed --toolchain "$toolchain" | grep -q aarch64-unknown-linux-musl; then
+  rustup target add --toolchain "$toolchain" aarch64-unknown-linux-musl
 fi
 installed=$(rustup component list --installed --toolchain "$toolchain")
 for c in llvm-tools rustfmt clippy; do
