@@ -49,6 +49,7 @@ build: setup
 	@mkdir -p $(BUILD)
 	$(SYSROOT_BIN)/llvm-objcopy -O binary $(KERNEL_ELF) $(IMAGE)
 	$(SYSROOT_BIN)/llvm-nm -n $(KERNEL_ELF) | grep -i ' t ' > $(BUILD)/System.map
+	@ci/build-extra.sh $(TARGET_DIR) $(BUILD)
 	@ci/mkinitrd.sh $(OUT) $(BUILD) "$(INIT)"
 
 run: build
