@@ -385,14 +385,19 @@ global_asm!(
     "    mov x1, x13",
     "    mov x2, #0",
     "    ret",
-    // The other process of the preemption test: increment a counter and run SIMD and FP
-    // instructions in pairs that leave every register as it was (eor twice with the same
-    // operand, fneg twice, ext by 8 bytes twice, rev64 twice), until *stop != 0.
-    // arg -> [&counter, &stop]. Result: the number of iterations.
+    // The other process of the preemption test: loop until *stop != 0, each time
+    // incrementing a counter, running SIMD and FP instructions in pairs that leave every
+    // register as it was (eor twice with the same operand, fneg twice, ext by 8 bytes
+    // twice, rev64 twice), and checking all of V0-V31, FPSR and FPCR against the pattern
+    // it was loaded with (the `load` of fp_probe); on a difference it counts one and loads
+    // the pattern again, so its own values keep going back into the registers.
+    // arg -> [&counter, &stop, &pattern, differences (out)]. Result: iterations.
     ".global __ulib_fp_act_noise",
     "__ulib_fp_act_noise:",
+    "    mov x9, x0",
     "    mov x10, x1",
-    "    ldp x11, x12, [x0]",
+    "    ldp x11, x12, [x9]",
+    "    ldr x17, [x9, #16]",
     "    mov x1, #0",
     "2:  ldr x13, [x11]",
     "    add x13, x13, #1",
@@ -410,7 +415,45 @@ global_asm!(
     "    rev64 v3.16b, v3.16b",
     "    eor v16.16b, v16.16b, v15.16b",
     "    fneg v17.4s, v17.4s",
-    "    ldar x14, [x12]",
+    ".irp i, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31",
+    "    mov x13, v\\i\\().d[0]",
+    "    mov x14, v\\i\\().d[1]",
+    "    ldp x15, x16, [x17, #(\\i * 16)]",
+    "    cmp x13, x15",
+    "    ccmp x14, x16, #0, eq",
+    "    b.ne 3f",
+    ".endr",
+    "    mrs x13, fpsr",
+    "    ldr w15, [x17, #512]",
+    "    cmp x13, x15",
+    "    mrs x13, fpcr",
+    "    ldr w15, [x17, #516]",
+    "    ccmp x13, x15, #0, eq",
+    "    b.eq 4f",
+    "3:  ldr x13, [x9, #24]",
+    "    add x13, x13, #1",
+    "    str x13, [x9, #24]",
+    "    ldp q0, q1, [x17, #0]",
+    "    ldp q2, q3, [x17, #32]",
+    "    ldp q4, q5, [x17, #64]",
+    "    ldp q6, q7, [x17, #96]",
+    "    ldp q8, q9, [x17, #128]",
+    "    ldp q10, q11, [x17, #160]",
+    "    ldp q12, q13, [x17, #192]",
+    "    ldp q14, q15, [x17, #224]",
+    "    ldp q16, q17, [x17, #256]",
+    "    ldp q18, q19, [x17, #288]",
+    "    ldp q20, q21, [x17, #320]",
+    "    ldp q22, q23, [x17, #352]",
+    "    ldp q24, q25, [x17, #384]",
+    "    ldp q26, q27, [x17, #416]",
+    "    ldp q28, q29, [x17, #448]",
+    "    ldp q30, q31, [x17, #480]",
+    "    ldr w13, [x17, #512]",
+    "    msr fpsr, x13",
+    "    ldr w13, [x17, #516]",
+    "    msr fpcr, x13",
+    "4:  ldar x14, [x12]",
     "    cbz x14, 2b",
     "    mov x0, x10",
     "    mov x2, #0",
@@ -450,8 +493,8 @@ pub enum FpAction<'a> {
     Execve(&'a [usize; 3]),
     /// [&counter, want, max_iters, yield, seen out, iters out].
     Spin(&'a mut [usize; 6]),
-    /// [&counter, &stop].
-    Noise(&'a [usize; 2]),
+    /// [&counter, &stop, &pattern loaded, differences out].
+    Noise(&'a mut [usize; 4]),
 }
 
 /// Loads `load` into V0-V31/FPSR/FPCR, runs `action`, and stores the registers into
@@ -465,7 +508,7 @@ pub fn fp_probe(load: &FpState, store: &mut FpState, action: FpAction) -> usize 
         FpAction::Thread(a) => (__ulib_fp_act_thread, a.as_ptr() as usize),
         FpAction::Execve(a) => (__ulib_fp_act_execve, a.as_ptr() as usize),
         FpAction::Spin(a) => (__ulib_fp_act_spin, a.as_mut_ptr() as usize),
-        FpAction::Noise(a) => (__ulib_fp_act_noise, a.as_ptr() as usize),
+        FpAction::Noise(a) => (__ulib_fp_act_noise, a.as_mut_ptr() as usize),
     };
     // SAFETY: the probe and the actions follow the contract above; every pointer in `arg`
     // was given by the caller for exactly this use.

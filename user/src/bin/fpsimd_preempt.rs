@@ -1,6 +1,7 @@
 //! No FP/SIMD value crosses from one process to another: a child runs SIMD and FP
-//! instructions on its own patterns (V0-V31, FPSR, FPCR) and increments a counter in shared
-//! memory, while this process holds other patterns and (1) spins until the timer has
+//! instructions on its own patterns (V0-V31, FPSR, FPCR), checks them all on every
+//! iteration (counting differences, and loading its patterns again after one) and
+//! increments a counter in shared memory, while this process holds other patterns and (1) spins until the timer has
 //! preempted it for the child several times — it sees the counter change 3 times inside
 //! the same assembly routine that loaded its registers, so the child really ran while they
 //! were live; (2) calls sched_yield until the same; (3) sleeps in nanosleep while the child
@@ -19,7 +20,9 @@ const T: &str = "fpsimd_preempt";
 struct Shared {
     counter: AtomicU64,
     stop: AtomicU64,
+    /// The child's registers when it stopped, and how often it found them changed.
     child: FpState,
+    child_differences: AtomicU64,
 }
 
 #[unsafe(no_mangle)]
@@ -29,13 +32,20 @@ fn main(_args: Args) -> i32 {
     // SAFETY: a fresh shared zeroed page, large enough, used only as this struct.
     let sh = unsafe { &mut *(sh as *mut Shared) };
     let q = FpState::pattern(31);
-    let noise = [sh.counter.as_ptr() as usize, sh.stop.as_ptr() as usize];
+    let mut noise = [
+        sh.counter.as_ptr() as usize,
+        sh.stop.as_ptr() as usize,
+        &raw const q as usize,
+        0,
+    ];
     let child_store = &raw mut sh.child;
+    let differences = &sh.child_differences;
     let pid = spawn(|| {
         let mut st = FpState::ZERO;
-        fp_probe(&q, &mut st, FpAction::Noise(&noise));
+        fp_probe(&q, &mut st, FpAction::Noise(&mut noise));
         // SAFETY: only this child writes the shared page's `child`, before it exits.
         unsafe { child_store.write(st) };
+        differences.store(noise[3] as u64, Ordering::SeqCst);
         0
     });
     check!(T, pid > 0, "fork");
@@ -97,6 +107,13 @@ fn main(_args: Args) -> i32 {
     }
 
     check!(T, wait_exit_code(pid) == 0, "the other process's exit");
+    let n = sh.child_differences.load(Ordering::SeqCst);
+    check!(
+        T,
+        n == 0,
+        "the other process found its registers changed {} times",
+        n
+    );
     let mine = [("this process", &p)];
     if let Some(d) = fp_compare(&sh.child, &q, &mine) {
         fail!(T, "the other process's registers: {}", d);
