@@ -56,6 +56,7 @@ build: setup
 	@cp $(TARGET_DIR)/$(KERNEL_TARGET)/$(PROFILE_DIR)/kernel $(KERNEL_ELF)
 	$(SYSROOT_BIN)/llvm-objcopy -O binary $(KERNEL_ELF) $(IMAGE)
 	$(SYSROOT_BIN)/llvm-nm -n $(KERNEL_ELF) | grep -i ' t ' > $(BUILD)/System.map
+	@ci/build-extra.sh $(TARGET_DIR) $(BUILD)
 	@ci/mkinitrd.sh $(OUT) $(BUILD) "$(INIT)"
 
 run: build

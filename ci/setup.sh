@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing need, when it is missing:
-# QEMU (qemu-system-arm), gdb-multiarch, cpio, gcc-aarch64-linux-gnu (tests only); the aarch64-unknown-none(-softfloat) Rust targets and
+# QEMU (qemu-system-arm), gdb-multiarch, cpio, gcc-aarch64-linux-gnu (the C test programs, and
+# the linker of the std ones); the aarch64-unknown-none(-softfloat) and aarch64-unknown-linux-musl Rust targets and
 # the llvm-tools, rustfmt and clippy components (RUSTUP_AUTO_INSTALL=0 installs nothing).
 set -euo pipefail
 missing=()
@@ -23,9 +24,10 @@ toolchain=$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)
 if ! rustup toolchain list | grep -q "^$toolchain"; then
   rustup toolchain install "$toolchain" --profile minimal
 fi
-# The kernel: aarch64-unknown-none-softfloat (no FP/SIMD codegen); user programs: aarch64-unknown-none.
+# The kernel: aarch64-unknown-none-softfloat (no FP/SIMD codegen); user programs:
+# aarch64-unknown-none; the std test programs in user/std: aarch64-unknown-linux-musl.
 targets=$(rustup target list --installed --toolchain "$toolchain")
-for t in aarch64-unknown-none aarch64-unknown-none-softfloat; do
+for t in aarch64-unknown-none aarch64-unknown-none-softfloat aarch64-unknown-linux-musl; do
   grep -qx "$t" <<<"$targets" || rustup target add --toolchain "$toolchain" "$t"
 done
 installed=$(rustup component list --installed --toolchain "$toolchain")

@@ -83,7 +83,7 @@ pub fn do_exit_killed() -> ! {
         let group = inner.signal.inner.lock().group_exit;
         group.or(inner.killed).unwrap_or(0)
     };
-    drop(cur);
+
     do_exit(status)
 }
 
@@ -173,7 +173,7 @@ pub fn do_exit(status: u32) -> ! {
         wakeup(WaitChan::Child(parent));
     }
     drop(signal);
-    drop(cur);
+
     sched::schedule();
     unreachable!("a dead task was scheduled");
 }

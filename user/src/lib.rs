@@ -9,10 +9,13 @@ pub mod arch {
     pub use aarch64::*;
 }
 
+pub mod fp;
 pub mod sys;
 
 use core::fmt::{self, Write};
 
+pub use arch::{FpAction, fp_probe, initial_fp_state};
+pub use fp::*;
 pub use sys::*;
 
 /// Writes formatted text to stdout through a small stack buffer (one write per call).

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Builds the test programs that are not in the Rust workspace into BUILD_DIR/extra-bin/
+# (mkinitrd.sh puts them in /bin with the others):
+#   glibc_mem   user/c/glibc_mem.c: static glibc (aarch64-linux-gnu-gcc -static)
+#   bss_only    user/c/bss_only.c + bss_only.ld, no libc; then ci/elf-bss-past-eof.py moves
+#               its file-less segment's p_offset past the end of the file
+#   user/std/src/bin/*.rs: Rust std programs for aarch64-unknown-linux-musl (own cargo
+#               package; its target dir is TARGET_DIR/user-std)
+# gcc runs only when its output is older than its inputs; cargo is incremental.
+#   usage: build-extra.sh TARGET_DIR BUILD_DIR
+set -euo pipefail
+[ $# = 2 ] || { sed -n '2,11p' "$0"; exit 2; }
+mkdir -p "$1" "$2/extra-bin"
+target=$(cd "$1" && pwd) bin=$(cd "$2" && pwd)/extra-bin
+CC=aarch64-linux-gnu-gcc
+
+# fresh OUT IN...: OUT exists and is newer than every IN.
+fresh() {
+  local out=$1; shift
+  [ -f "$out" ] || return 1
+  for f in "$@"; do [ "$out" -nt "$f" ] || return 1; done
+}
+
+fresh "$bin/glibc_mem" user/c/glibc_mem.c "$0" ||
+  $CC -static -O2 -Wall -frounding-math -o "$bin/glibc_mem" user/c/glibc_mem.c -lm
+
+fresh "$bin/bss_only" user/c/bss_only.c user/c/bss_only.ld ci/elf-bss-past-eof.py "$0" || {
+  $CC -static -nostdlib -ffreestanding -fno-stack-protector -fno-pie -no-pie -O2 -Wall \
+    -Wl,-T,user/c/bss_only.ld -Wl,--build-id=none -o "$bin/bss_only.tmp" user/c/bss_only.c
+  python3 ci/elf-bss-past-eof.py "$bin/bss_only.tmp"
+  mv "$bin/bss_only.tmp" "$bin/bss_only"
+}
+
+# user/std has its own .cargo/config.toml (target, linker), so cargo runs from there.
+(cd user/std && cargo build -q --release --locked --target-dir "$target/user-std")
+for src in user/std/src/bin/*.rs; do
+  name=$(basename "$src" .rs)
+  exe=$target/user-std/aarch64-unknown-linux-musl/release/$name
+  cmp -s "$exe" "$bin/$name" || cp "$exe" "$bin/$name"
+done
