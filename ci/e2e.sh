@@ -64,6 +64,13 @@ if "$here/gdb-test.sh" "$out" "$build" "$log"; then
 else
   bad "gdb fork check" "see $log"; grep -E 'gdb-check|Error|Traceback' "$log" | tail -5 | sed 's/^/        /'
 fi
+# 5b. gdb shows a task's FP/SIMD registers: live in the CPU, and from its save area.
+log=$build/e2e-gdb-fpsimd.log
+if "$here/gdb-fpsimd-test.sh" "$out" "$build" "$log"; then
+  ok "gdb: fpregs shows fpsimd's v0-v31/FPSR/FPCR live in the CPU during getppid, from the save area after a switch"
+else
+  bad "gdb fpregs check" "see $log"; grep -E 'gdb-fpsimd-check|Error|Traceback' "$log" | tail -5 | sed 's/^/        /'
+fi
 if pgrep -f "qemu-system-aarch64.*$build/Image" >/dev/null; then
   bad "QEMU cleanup" "a QEMU process was left running"
 fi

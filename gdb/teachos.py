@@ -316,8 +316,10 @@ def fp_state(task):
         for i in range(32):
             d = gdb.parse_and_eval("$v%d" % i)["d"]["u"]
             vals.append(int(d[1]) << 64 | int(d[0]))
+        # gdb types FPSR/FPCR as signed 32-bit: keep the bits.
         return ("the CPU's registers (live)", vals,
-                int(gdb.parse_and_eval("$fpsr")), int(gdb.parse_and_eval("$fpcr")))
+                int(gdb.parse_and_eval("$fpsr")) & 0xFFFFFFFF,
+                int(gdb.parse_and_eval("$fpcr")) & 0xFFFFFFFF)
     st = th["fpsimd_state"]
     base = int(st["vregs"].address)
     raw = bytes(gdb.selected_inferior().read_memory(base, 32 * 16))
