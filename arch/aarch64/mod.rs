@@ -54,14 +54,18 @@ global_asm!(include_str!("page.S"), options(raw));
 /// * CNTKCTL_EL1.EL0VCTEN: read CNTVCT_EL0 and CNTFRQ_EL0 (the vDSO's clock);
 /// * SCTLR_EL1.UCT: read CTR_EL0 (cache line sizes, for JITs and memcpy);
 /// * SCTLR_EL1.UCI: `DC CVAU`, `IC IVAU` (a JIT making new code visible);
-/// * SCTLR_EL1.DZE: `DC ZVA` (memset of whole cache lines).
+/// * SCTLR_EL1.DZE: `DC ZVA` (memset of whole cache lines);
+/// * SCTLR_EL1.nTWE: `WFE` (spin-wait loops). `WFI` still traps, and exception.rs skips
+///   it, as Linux does.
 ///
 /// Everything else stays trapped: the physical counter, the timers, any EL1 register.
 #[inline(never)] // a breakpoint target, like Linux's cpu_setup
 pub fn cpu_init(cpu: usize) {
     percpu::init(cpu);
     CNTKCTL_EL1.write(CNTKCTL_EL1::EL0VCTEN::SET);
-    SCTLR_EL1.modify(SCTLR_EL1::UCT::SET + SCTLR_EL1::UCI::SET + SCTLR_EL1::DZE::SET);
+    SCTLR_EL1.modify(
+        SCTLR_EL1::UCT::SET + SCTLR_EL1::UCI::SET + SCTLR_EL1::DZE::SET + SCTLR_EL1::NTWE::DontTrap,
+    );
     aarch64_cpu::asm::barrier::isb(aarch64_cpu::asm::barrier::SY);
 }
 

@@ -1,7 +1,8 @@
 //! What Linux lets a program do at EL0 without a system call: read the virtual counter
 //! (CNTVCT_EL0, advancing at CNTFRQ_EL0 and agreeing with clock_gettime), the cache type
 //! (CTR_EL0) and the zeroing block size (DCZID_EL0); zero a block with `DC ZVA`; clean and
-//! invalidate caches by address (`DC CVAU`, `IC IVAU`) around code it writes and runs.
+//! invalidate caches by address (`DC CVAU`, `IC IVAU`) around code it writes and runs;
+//! execute WFI (stepped over by the kernel) and SEV/WFE.
 //! And what it refuses: reading SCTLR_EL1 and masking interrupts (`msr daifset`) kill the
 //! process with SIGILL (checked against Linux 6.1). Each step runs in a child, so a step
 //! the kernel refuses is reported by name instead of killing the test; a failing step
@@ -209,6 +210,13 @@ fn jit() -> i32 {
     0
 }
 
+fn wait_hints() -> i32 {
+    // SAFETY: hints. WFI at EL0 traps and the kernel steps over it (Linux's wfi_handler);
+    // WFE runs (SCTLR_EL1.nTWE) and returns at once, SEV having set the event register.
+    unsafe { asm!("wfi", "sev", "wfe") };
+    0
+}
+
 fn refused_sctlr() -> i32 {
     // SAFETY: expected to raise SIGILL: EL0 may not read EL1's registers.
     unsafe { asm!("mrs {}, sctlr_el1", out(reg) _) };
@@ -223,18 +231,19 @@ fn refused_daifset() -> i32 {
 
 #[unsafe(no_mangle)]
 fn main(_args: Args) -> i32 {
-    let steps: [Step; 4] = [
+    let steps: [Step; 5] = [
         ("CNTVCT_EL0/CNTFRQ_EL0", counter_and_frequency),
         ("CTR_EL0", cache_type),
         ("DCZID_EL0 and DC ZVA", dc_zva),
         ("DC CVAU/IC IVAU on generated code", jit),
+        ("WFI, SEV, WFE", wait_hints),
     ];
     let refused: [Step; 2] = [
         ("mrs x0, sctlr_el1", refused_sctlr),
         ("msr daifset, #2", refused_daifset),
     ];
     // (name, wait status, whether the step was to be refused)
-    let mut failed: [(&str, i32, bool); 6] = [("", 0, false); 6];
+    let mut failed: [(&str, i32, bool); 7] = [("", 0, false); 7];
     let mut n = 0;
     for (name, f) in steps {
         if let Some(status) = step(f) {
