@@ -5,6 +5,7 @@
 pub mod cache;
 pub mod exception;
 pub mod mmu;
+pub mod pte;
 pub mod timer;
 
 use core::arch::{asm, global_asm};

@@ -135,8 +135,8 @@ pub fn symbolize(image: &[u8], addr: usize) -> Option<(&str, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::arch::pte::PteFlags;
     use crate::mm::frame::sim::SimMemory;
-    use crate::mm::pagetable::PteFlags;
 
     /// A minimal static AArch64 executable: one RX segment at 0x400000 holding the headers
     /// and 8 bytes of code, one RW segment at 0x411000 with 4 bytes of data and a bss.

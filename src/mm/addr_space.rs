@@ -13,7 +13,9 @@ use bitflags::bitflags;
 
 use super::cow::{CowOutcome, OutOfMemory};
 use super::frame::{FrameAllocator, PAGE_SIZE, PhysAddr};
-use super::pagetable::{MapError, PageTable, PteFlags, USER_TOP};
+use super::pagetable::{MapError, PageTable, USER_TOP};
+use crate::arch;
+use crate::arch::pte::PteFlags;
 use crate::error::{Errno, KResult};
 
 bitflags! {
@@ -307,12 +309,7 @@ impl AddressSpace {
         let doomed: alloc::vec::Vec<usize> = self.vmas.range(start..end).map(|(&s, _)| s).collect();
         for s in doomed {
             let v = self.vmas.remove(&s).unwrap();
-            let mut mapped = alloc::vec::Vec::new();
-            self.pt
-                .for_each_mapped(v.start, v.end, |va, _| mapped.push(va));
-            for va in mapped {
-                self.pt.unmap(frames, va);
-            }
+            self.pt.unmap_range(frames, v.start, v.end);
         }
         self.pt.free_empty_tables(frames, start, end);
         Ok(())
@@ -333,23 +330,22 @@ impl AddressSpace {
         }
         self.split_at(start);
         self.split_at(end);
-        let mut pages = alloc::vec::Vec::new();
         for (_, v) in self.vmas.range_mut(start..end) {
             v.prot = prot;
-            self.pt
-                .for_each_mapped(v.start, v.end, |va, pte| pages.push((va, pte, v.shared)));
-        }
-        for (va, pte, shared) in pages {
-            let mut flags = user_pte_flags(prot, shared);
-            // A private page whose frame someone else maps must stay copy-on-write.
-            let cow =
-                !shared && (pte.flags().contains(PteFlags::COW) || frames.refcount(pte.addr()) > 1);
-            if cow && prot.contains(Prot::WRITE) {
-                flags |= PteFlags::READ_ONLY | PteFlags::COW;
-            } else if cow {
-                flags |= PteFlags::COW;
-            }
-            self.pt.set_flags(va, flags);
+            let shared = v.shared;
+            self.pt.change_protection(v.start, v.end, |pte| {
+                let mut flags = user_pte_flags(prot, shared);
+                // A private page whose frame someone else maps must stay copy-on-write.
+                let cow = !shared
+                    && (pte.flags().contains(PteFlags::COW)
+                        || frames.refcount(PhysAddr(pte.addr())) > 1);
+                if cow && prot.contains(Prot::WRITE) {
+                    flags |= PteFlags::READ_ONLY | PteFlags::COW;
+                } else if cow {
+                    flags |= PteFlags::COW;
+                }
+                flags
+            });
         }
         Ok(())
     }
@@ -403,7 +399,7 @@ impl AddressSpace {
                 Ok(FaultFix::DemandZero)
             }
             Some((_, flags)) if allows(flags, access) => {
-                crate::arch::flush_tlb_page(self.pt.asid(), page_down(va));
+                arch::flush_tlb_page(self.pt.asid(), page_down(va));
                 Ok(FaultFix::Spurious)
             }
             Some(_) => match self.pt.resolve_cow(frames, va) {
