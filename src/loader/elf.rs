@@ -82,14 +82,9 @@ pub fn load(
                     })?,
                 }
                 space.write_bytes(frames, vaddr, data)?;
-                // Pre-fault the bss too, so a loaded program starts with its pages present.
-                let zeros = [0u8; 256];
-                let mut at = vaddr + filesz;
-                while at < vaddr + memsz {
-                    let n = (vaddr + memsz - at).min(zeros.len());
-                    space.write_bytes(frames, at, &zeros[..n])?;
-                    at += n;
-                }
+                // Zero the bss (the bytes past p_filesz), pre-faulting its pages, so a
+                // loaded program starts with its pages present.
+                space.zero_bytes(frames, vaddr + filesz, memsz - filesz)?;
                 brk = brk.max(end);
             }
             _ => {}
@@ -197,6 +192,21 @@ mod tests {
         s.read_bytes(0x411000, &mut buf).unwrap();
         assert_eq!(&buf, b"data\0\0\0\0");
         assert_eq!(s.brk, 0x413000);
+        s.destroy(f);
+        assert_eq!(f.in_use(), 0);
+    }
+
+    /// The loader's writes of text synchronise the I-cache once per text frame; data and
+    /// bss frames are not synchronised.
+    #[test]
+    fn loading_text_syncs_the_icache_once_per_frame() {
+        let mut m = SimMemory::new(64);
+        let f = &mut m.frames;
+        let mut s = AddressSpace::new(f, 1).unwrap();
+        crate::arch::take_icache_log();
+        load(f, &mut s, &tiny_elf()).unwrap();
+        let (text, _) = s.pt.lookup(0x400000).unwrap();
+        assert_eq!(crate::arch::take_icache_log(), [text.as_usize()]);
         s.destroy(f);
         assert_eq!(f.in_use(), 0);
     }

@@ -8,8 +8,9 @@
 //!   MAP_SHARED pages stay writable in both; read-only pages are simply shared.
 //! * `resolve_cow` — the write-protect fault (Linux `do_wp_page`): a write hit a COW page.
 //!   If nobody else maps the frame any more (count 1) the page is made writable in place;
-//!   otherwise the 4 KiB are copied into a new frame that replaces the entry
-//!   break-before-make, and the old frame loses a reference.
+//!   otherwise the 4 KiB are copied into a new frame (and the I-cache synchronised if EL0
+//!   may execute it) that replaces the entry break-before-make, and the old frame loses a
+//!   reference.
 //!
 //! ```text
 //!  before fork            after fork                    after the child writes
@@ -193,9 +194,14 @@ fn copy_present_pte(
 }
 
 /// Copies a user page into the frame `dst`, just allocated, so nothing else aliases it
-/// (Linux `copy_user_highpage`).
-pub fn copy_user_frame(dst: PhysAddr, src: PhysAddr, _pte: Pte) {
+/// (Linux `copy_user_highpage`). If EL0 may execute the page (its entry `pte` lacks UXN),
+/// the copied instructions must reach the instruction cache before the new entry is used
+/// (Linux: `set_pte_at` → `__sync_icache_dcache`).
+pub fn copy_user_frame(dst: PhysAddr, src: PhysAddr, pte: Pte) {
     arch::copy_frame(dst.as_usize(), src.as_usize());
+    if !pte.flags().contains(PteFlags::UXN) {
+        arch::sync_icache_frame(dst.as_usize());
+    }
 }
 
 #[cfg(test)]
@@ -349,6 +355,37 @@ mod tests {
         parent.destroy(f);
         child.destroy(f);
         assert_eq!(f.in_use(), 0);
+    }
+
+    /// A COW copy of a page EL0 may execute (no UXN) synchronises the I-cache for the new
+    /// frame; a copy of a data page (UXN) and a reuse in place do not.
+    #[test]
+    fn copying_an_executable_page_syncs_the_icache() {
+        for (flags, executable) in [(base(), true), (base() | PteFlags::UXN, false)] {
+            let mut m = SimMemory::new(32);
+            let f = &mut m.frames;
+            let mut parent = PageTable::new(f, 1).unwrap();
+            let page = page_with(f, 0x42);
+            parent.map(f, 0x7000, page, flags).unwrap();
+            let mut child = PageTable::new(f, 2).unwrap();
+            parent
+                .copy_page_range(f, &mut child, ALL.into_iter())
+                .unwrap();
+            arch::take_icache_log();
+            assert_eq!(child.resolve_cow(f, 0x7000), CowOutcome::Copied);
+            let (new, _) = child.lookup(0x7000).unwrap();
+            let expect = if executable {
+                alloc::vec![new.as_usize()]
+            } else {
+                alloc::vec![]
+            };
+            assert_eq!(arch::take_icache_log(), expect, "{flags:?}");
+            assert_eq!(parent.resolve_cow(f, 0x7000), CowOutcome::Reused);
+            assert_eq!(arch::take_icache_log(), [], "a reuse copies nothing");
+            parent.destroy(f);
+            child.destroy(f);
+            assert_eq!(f.in_use(), 0);
+        }
     }
 
     #[test]
