@@ -43,4 +43,8 @@ for c in miri rust-src; do
   grep -q "^$c" <<<"$installed" || rustup component add --toolchain "$MIRI_TOOLCHAIN" "$c"
 done
 # Miri's own build of the standard library (once, in ~/.cache/miri; quick when present).
-cargo "+$MIRI_TOOLCHAIN" miri setup >/dev/null
+# Quiet unless it fails.
+if ! log=$(cargo "+$MIRI_TOOLCHAIN" miri setup 2>&1); then
+  echo "$log" >&2
+  exit 1
+fi
