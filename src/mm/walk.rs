@@ -129,7 +129,8 @@ impl Entry {
     /// Reads the descriptor once (Linux `READ_ONCE(*ptep)`, `ptep_get`).
     #[inline]
     pub fn read(self) -> Pte {
-        // SAFETY: `Table::entry` made this pointer, in bounds of a live table frame.
+        // SAFETY: only `Table::entry` and `ValidEntries` make entries, with an index below
+        // 512, so the pointer is inside a table frame that `from_frame`'s contract keeps live.
         Pte(unsafe { core::ptr::read_volatile(self.ptr) })
     }
 
