@@ -9,6 +9,7 @@
 #   make grade LAB=n         a coursework lab's tests with points (docs/labs/)
 #   make skeleton LAB=n      a student copy of the tree with lab n's solutions stubbed
 #   make lint                cargo fmt --check and clippy
+#   make miri                the host unit tests under Miri (undefined behaviour checks)
 #
 # Variables: PROFILE=release|dev (dev keeps stepping sensible), LOG=info|debug|trace,
 # MEM=256M, INIT=..., ARGS="init args", GDB_PORT (default: 1234 + uid).
@@ -42,7 +43,7 @@ QEMU_ARGS = -M virt -cpu cortex-a72 -m $(MEM) -nographic -nic none -no-reboot \
 INIT_PATH := $(if $(INIT),/init,/bin/hello)
 CMDLINE = semihosting init=$(INIT_PATH)$(if $(ARGS), -- $(ARGS))
 
-.PHONY: all setup build run test unit qemu-test e2e gdb gdb-user walkthrough grade skeleton bench lint clean
+.PHONY: all setup build run test unit miri qemu-test e2e gdb gdb-user walkthrough grade skeleton bench lint clean
 
 all: build
 
@@ -67,6 +68,16 @@ test: build
 
 unit: setup
 	cargo test --lib -p kernel --target x86_64-unknown-linux-gnu
+
+# The same tests under Miri, which reports undefined behaviour (aliasing violations, out
+# of bounds, leaks) in the unsafe code they run. Strict provenance: the host fake hands
+# out pointers derived from the simulated RAM's allocation, never integers cast back.
+# Miri runs on the pinned nightly of ci/setup.sh (MIRI_TOOLCHAIN); the kernel stays on
+# the stable toolchain of rust-toolchain.toml.
+MIRI_TOOLCHAIN = $(shell sed -n 's/^MIRI_TOOLCHAIN=//p' ci/setup.sh)
+MIRIFLAGS ?= -Zmiri-strict-provenance
+miri: setup
+	MIRIFLAGS="$(MIRIFLAGS)" cargo +$(MIRI_TOOLCHAIN) miri test --lib -p kernel --target x86_64-unknown-linux-gnu
 
 qemu-test: build
 	@ONLY=qemu ci/test.sh $(OUT) $(BUILD)

@@ -2,8 +2,13 @@
 # Installs what building, running and testing need, when it is missing:
 # QEMU (qemu-system-arm), gdb-multiarch, cpio, gcc-aarch64-linux-gnu (the C test programs, and
 # the linker of the std ones); the aarch64-unknown-none(-softfloat) and aarch64-unknown-linux-musl Rust targets and
-# the llvm-tools, rustfmt and clippy components (RUSTUP_AUTO_INSTALL=0 installs nothing).
+# the llvm-tools, rustfmt and clippy components (RUSTUP_AUTO_INSTALL=0 installs nothing);
+# and, for Miri only, a pinned nightly toolchain with the miri and rust-src components.
 set -euo pipefail
+# The nightly that runs the host unit tests under Miri (`make miri`, and the Miri part of
+# `make test`); nothing else uses it. Bump the date here: the Makefile and ci/test.sh read
+# this line.
+MIRI_TOOLCHAIN=nightly-2026-05-20
 missing=()
 command -v qemu-system-aarch64 >/dev/null || missing+=(qemu-system-arm)
 command -v gdb-multiarch >/dev/null || missing+=(gdb-multiarch)
@@ -34,3 +39,16 @@ installed=$(rustup component list --installed --toolchain "$toolchain")
 for c in llvm-tools rustfmt clippy; do
   grep -q "^$c" <<<"$installed" || rustup component add --toolchain "$toolchain" "$c"
 done
+if ! rustup toolchain list | grep -q "^$MIRI_TOOLCHAIN"; then
+  rustup toolchain install "$MIRI_TOOLCHAIN" --profile minimal --component miri,rust-src
+fi
+installed=$(rustup component list --installed --toolchain "$MIRI_TOOLCHAIN")
+for c in miri rust-src; do
+  grep -q "^$c" <<<"$installed" || rustup component add --toolchain "$MIRI_TOOLCHAIN" "$c"
+done
+# Miri's own build of the standard library (once, in ~/.cache/miri; quick when present).
+# Quiet unless it fails.
+if ! log=$(cargo "+$MIRI_TOOLCHAIN" miri setup 2>&1); then
+  echo "$log" >&2
+  exit 1
+fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite (`make test`): host unit tests, user programs under QEMU, and
 # end-to-end checks of the tools students use. Ends with "N passed, N failed".
-#   usage: test.sh TARGET_DIR BUILD_DIR      (ONLY=unit|qemu|e2e runs one part)
+#   usage: test.sh TARGET_DIR BUILD_DIR      (ONLY=unit|miri|qemu|labs|e2e runs one part;
+#   ONLY=unit runs the host unit tests both natively and under Miri)
 set -uo pipefail
 out=$(cd "$1" && pwd) build=$(cd "$2" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,6 +25,25 @@ if want unit; then
     grep -E '^test .* FAILED$' "$log" | sed 's/^/  FAIL  /'
     pass=$((pass + n_ok)); fail=$((fail + n_bad))
     echo "  $n_ok unit tests passed, $n_bad failed"
+  fi
+fi
+
+if want unit || want miri; then
+  echo "== host unit tests under Miri (make miri: undefined behaviour, leaks)"
+  log=$build/miri.log
+  start=$SECONDS
+  make -s miri >"$log" 2>&1
+  line=$(grep -E '^test result:' "$log" | tail -1)
+  n_ok=$(sed -n 's/.* \([0-9]*\) passed.*/\1/p' <<<"$line")
+  n_bad=$(sed -n 's/.* \([0-9]*\) failed.*/\1/p' <<<"$line")
+  if [ -z "$n_ok" ]; then
+    # Miri stops the whole run at the first undefined behaviour: no summary line.
+    bad "cargo miri test" "did not finish (see $log)"
+    grep -E -m1 -A12 '^error: (Undefined Behavior|memory leaked)' "$log" || tail -20 "$log"
+  else
+    grep -E '^test .* FAILED$' "$log" | sed 's/^/  FAIL  /'
+    pass=$((pass + n_ok)); fail=$((fail + n_bad))
+    echo "  $n_ok unit tests passed under Miri, $n_bad failed ($((SECONDS - start)) s)"
   fi
 fi
 

@@ -6,13 +6,16 @@
 //!   * data, bss, the rest of RAM (the linear map): read-write, never executable;
 //!   * device windows (UART, GIC): Device-nGnRE, never executable.
 //!
-//! Kernel entries are global (no nG bit), so they survive ASID switches.
+//! Kernel entries are global (no nG bit), so they survive ASID switches. The tables are
+//! built with the same walker as user tables (`PageTable::map`, `map_block_2m` →
+//! `walk_alloc`); the descriptor bits are `pte.rs`.
 
 use aarch64_cpu::registers::{TTBR0_EL1, TTBR1_EL1, Writeable};
 
+use super::pte::PteFlags;
 use super::{KERNEL_VA_OFFSET, virt_to_phys};
 use crate::mm::frame::{FrameAllocator, PAGE_SIZE, PhysAddr};
-use crate::mm::pagetable::{PageTable, PteFlags};
+use crate::mm::pagetable::PageTable;
 
 const BLOCK_2M: usize = 2 << 20;
 

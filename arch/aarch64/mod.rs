@@ -15,6 +15,7 @@ pub mod exception;
 pub mod fpsimd;
 pub mod mmu;
 pub mod percpu;
+pub mod pte;
 pub mod timer;
 
 use core::arch::{asm, global_asm};

@@ -61,10 +61,15 @@ pub fn load(
                 if filesz > memsz {
                     return Err(Errno::ENOEXEC);
                 }
-                let data = image
-                    .get(seg.p_offset as usize..)
-                    .and_then(|d| d.get(..filesz))
-                    .ok_or(Errno::ENOEXEC)?;
+                // A bss-only segment (p_filesz = 0) reads nothing from the file, so its
+                // p_offset need not lie inside it (Linux maps no file pages for it).
+                let data = match filesz {
+                    0 => &[][..],
+                    _ => image
+                        .get(seg.p_offset as usize..)
+                        .and_then(|d| d.get(..filesz))
+                        .ok_or(Errno::ENOEXEC)?,
+                };
                 let start = page_down(vaddr);
                 let end = page_up(end).ok_or(Errno::ENOEXEC)?;
                 if seg.p_offset == 0 && phdr.is_none() {
@@ -82,14 +87,9 @@ pub fn load(
                     })?,
                 }
                 space.write_bytes(frames, vaddr, data)?;
-                // Pre-fault the bss too, so a loaded program starts with its pages present.
-                let zeros = [0u8; 256];
-                let mut at = vaddr + filesz;
-                while at < vaddr + memsz {
-                    let n = (vaddr + memsz - at).min(zeros.len());
-                    space.write_bytes(frames, at, &zeros[..n])?;
-                    at += n;
-                }
+                // Zero the bss (the bytes past p_filesz), pre-faulting its pages, so a
+                // loaded program starts with its pages present.
+                space.zero_bytes(frames, vaddr + filesz, memsz - filesz)?;
                 brk = brk.max(end);
             }
             _ => {}
@@ -135,8 +135,8 @@ pub fn symbolize(image: &[u8], addr: usize) -> Option<(&str, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::arch::pte::PteFlags;
     use crate::mm::frame::sim::SimMemory;
-    use crate::mm::pagetable::PteFlags;
 
     /// A minimal static AArch64 executable: one RX segment at 0x400000 holding the headers
     /// and 8 bytes of code, one RW segment at 0x411000 with 4 bytes of data and a bss.
@@ -197,6 +197,51 @@ mod tests {
         s.read_bytes(0x411000, &mut buf).unwrap();
         assert_eq!(&buf, b"data\0\0\0\0");
         assert_eq!(s.brk, 0x413000);
+        s.destroy(f);
+        assert_eq!(f.in_use(), 0);
+    }
+
+    /// A bss-only PT_LOAD (p_filesz = 0) whose p_offset lies past the end of the file
+    /// loads as on Linux: zero-filled pages, nothing read from the file.
+    #[test]
+    fn bss_only_segment_with_offset_past_the_file() {
+        let mut img = tiny_elf();
+        img[56..58].copy_from_slice(&3u16.to_le_bytes()); // phnum
+        let p = &mut img[64 + 112..64 + 168];
+        p[..4].copy_from_slice(&1u32.to_le_bytes()); // PT_LOAD
+        p[4..8].copy_from_slice(&(PF_R | PF_W).to_le_bytes());
+        p[8..16].copy_from_slice(&0x10_0000u64.to_le_bytes()); // p_offset: past the end
+        p[16..24].copy_from_slice(&0x420000u64.to_le_bytes());
+        p[24..32].copy_from_slice(&0x420000u64.to_le_bytes());
+        p[32..40].copy_from_slice(&0u64.to_le_bytes()); // p_filesz
+        p[40..48].copy_from_slice(&0x1800u64.to_le_bytes()); // p_memsz
+        p[48..56].copy_from_slice(&0x1000u64.to_le_bytes());
+        let mut m = SimMemory::new(64);
+        let f = &mut m.frames;
+        let mut s = AddressSpace::new(f, 1).unwrap();
+        let loaded = load(f, &mut s, &img).unwrap();
+        assert_eq!(loaded.brk, 0x422000, "brk after the bss-only segment");
+        let vma = *s.find_vma(0x421000).unwrap();
+        assert_eq!((vma.start, vma.end), (0x420000, 0x422000));
+        assert_eq!(vma.prot, Prot::READ | Prot::WRITE);
+        let mut buf = [0xffu8; 0x1800];
+        s.read_bytes(0x420000, &mut buf).unwrap();
+        assert!(buf.iter().all(|&b| b == 0), "zero-filled");
+        s.destroy(f);
+        assert_eq!(f.in_use(), 0);
+    }
+
+    /// The loader's writes of text synchronise the I-cache once per text frame; data and
+    /// bss frames are not synchronised.
+    #[test]
+    fn loading_text_syncs_the_icache_once_per_frame() {
+        let mut m = SimMemory::new(64);
+        let f = &mut m.frames;
+        let mut s = AddressSpace::new(f, 1).unwrap();
+        crate::arch::take_icache_log();
+        load(f, &mut s, &tiny_elf()).unwrap();
+        let (text, _) = s.pt.lookup(0x400000).unwrap();
+        assert_eq!(crate::arch::take_icache_log(), [text.as_usize()]);
         s.destroy(f);
         assert_eq!(f.in_use(), 0);
     }

@@ -13,7 +13,9 @@ use bitflags::bitflags;
 
 use super::cow::{CowOutcome, OutOfMemory};
 use super::frame::{FrameAllocator, PAGE_SIZE, PhysAddr};
-use super::pagetable::{MapError, PageTable, PteFlags, USER_TOP};
+use super::pagetable::{MapError, PageTable, USER_TOP};
+use crate::arch;
+use crate::arch::pte::PteFlags;
 use crate::error::{Errno, KResult};
 
 bitflags! {
@@ -307,12 +309,7 @@ impl AddressSpace {
         let doomed: alloc::vec::Vec<usize> = self.vmas.range(start..end).map(|(&s, _)| s).collect();
         for s in doomed {
             let v = self.vmas.remove(&s).unwrap();
-            let mut mapped = alloc::vec::Vec::new();
-            self.pt
-                .for_each_mapped(v.start, v.end, |va, _| mapped.push(va));
-            for va in mapped {
-                self.pt.unmap(frames, va);
-            }
+            self.pt.unmap_range(frames, v.start, v.end);
         }
         self.pt.free_empty_tables(frames, start, end);
         Ok(())
@@ -333,23 +330,22 @@ impl AddressSpace {
         }
         self.split_at(start);
         self.split_at(end);
-        let mut pages = alloc::vec::Vec::new();
         for (_, v) in self.vmas.range_mut(start..end) {
             v.prot = prot;
-            self.pt
-                .for_each_mapped(v.start, v.end, |va, pte| pages.push((va, pte, v.shared)));
-        }
-        for (va, pte, shared) in pages {
-            let mut flags = user_pte_flags(prot, shared);
-            // A private page whose frame someone else maps must stay copy-on-write.
-            let cow =
-                !shared && (pte.flags().contains(PteFlags::COW) || frames.refcount(pte.addr()) > 1);
-            if cow && prot.contains(Prot::WRITE) {
-                flags |= PteFlags::READ_ONLY | PteFlags::COW;
-            } else if cow {
-                flags |= PteFlags::COW;
-            }
-            self.pt.set_flags(va, flags);
+            let shared = v.shared;
+            self.pt.change_protection(v.start, v.end, |pte| {
+                let mut flags = user_pte_flags(prot, shared);
+                // A private page whose frame someone else maps must stay copy-on-write.
+                let cow = !shared
+                    && (pte.flags().contains(PteFlags::COW)
+                        || frames.refcount(PhysAddr(pte.addr())) > 1);
+                if cow && prot.contains(Prot::WRITE) {
+                    flags |= PteFlags::READ_ONLY | PteFlags::COW;
+                } else if cow {
+                    flags |= PteFlags::COW;
+                }
+                flags
+            });
         }
         Ok(())
     }
@@ -403,7 +399,7 @@ impl AddressSpace {
                 Ok(FaultFix::DemandZero)
             }
             Some((_, flags)) if allows(flags, access) => {
-                crate::arch::flush_tlb_page(self.pt.asid(), page_down(va));
+                arch::flush_tlb_page(self.pt.asid(), page_down(va));
                 Ok(FaultFix::Spurious)
             }
             Some(_) => match self.pt.resolve_cow(frames, va) {
@@ -450,10 +446,36 @@ impl AddressSpace {
         va: usize,
         data: &[u8],
     ) -> KResult<()> {
+        self.fill(frames, va, data.len(), Some(data))
+    }
+
+    /// Kernel-side zeroing of `len` bytes at `va`, like `write_bytes` (Linux `clear_user`;
+    /// the ELF loader's bss).
+    pub fn zero_bytes(
+        &mut self,
+        frames: &mut FrameAllocator,
+        va: usize,
+        len: usize,
+    ) -> KResult<()> {
+        self.fill(frames, va, len, None)
+    }
+
+    /// Writes `data` (or zeroes) over `len` bytes at `va`, one page at a time.
+    fn fill(
+        &mut self,
+        frames: &mut FrameAllocator,
+        va: usize,
+        len: usize,
+        data: Option<&[u8]>,
+    ) -> KResult<()> {
         let mut done = 0;
-        while done < data.len() {
+        while done < len {
             let at = va + done;
-            self.find_vma(at).ok_or(Errno::EFAULT)?;
+            let exec = self
+                .find_vma(at)
+                .ok_or(Errno::EFAULT)?
+                .prot
+                .contains(Prot::EXEC);
             let frame = match self.pt.lookup(at) {
                 None => self.fault_in(frames, at).map_err(|_| Errno::ENOMEM)?,
                 Some((_, f)) if f.contains(PteFlags::COW) => {
@@ -465,12 +487,23 @@ impl AddressSpace {
                 Some((pa, _)) => pa,
             };
             let offset = at % PAGE_SIZE;
-            let n = (PAGE_SIZE - offset).min(data.len() - done);
-            // SAFETY: `frame` is mapped by this address space (we hold a reference through
-            // the page table), and offset + n <= PAGE_SIZE.
-            unsafe {
-                core::ptr::copy_nonoverlapping(data[done..].as_ptr(), frame.as_ptr().add(offset), n)
-            };
+            let n = (PAGE_SIZE - offset).min(len - done);
+            let dst = frame.as_ptr().wrapping_add(offset);
+            match data {
+                // SAFETY: `frame` is mapped by this address space (we hold a reference
+                // through the page table), offset + n <= PAGE_SIZE, and `data` is a kernel
+                // buffer, not this frame.
+                Some(data) => unsafe {
+                    core::ptr::copy_nonoverlapping(data[done..].as_ptr(), dst, n)
+                },
+                // SAFETY: as above.
+                None => unsafe { core::ptr::write_bytes(dst, 0, n) },
+            }
+            // Instructions written for EL0 must reach its instruction fetch: once per
+            // frame, now that all of this call's bytes for it are written.
+            if exec {
+                arch::sync_icache_frame(frame.as_usize());
+            }
             done += n;
         }
         Ok(())
@@ -664,6 +697,45 @@ mod tests {
         );
         parent.destroy(f);
         child.destroy(f);
+        assert_eq!(f.in_use(), 0);
+    }
+
+    /// The kernel writing into an executable VMA (the ELF loader) synchronises the I-cache
+    /// once per frame written, after its bytes; writes to data pages do not.
+    #[test]
+    fn writes_to_executable_pages_sync_the_icache() {
+        let mut m = SimMemory::new(64);
+        let f = &mut m.frames;
+        let mut s = AddressSpace::new(f, 1).unwrap();
+        let text = 0x40_0000;
+        s.insert_vma(Vma {
+            start: text,
+            end: text + 3 * PAGE_SIZE,
+            prot: Prot::READ | Prot::EXEC,
+            shared: false,
+        })
+        .unwrap();
+        let data = s.mmap_anon(f, 0, 2 * PAGE_SIZE, RW, false, false).unwrap();
+        arch::take_icache_log();
+        // 2 pages and a bit: three frames, each synchronised once.
+        s.write_bytes(f, text + 8, &[0xd5; 2 * PAGE_SIZE]).unwrap();
+        let frames: alloc::vec::Vec<usize> = (0..3)
+            .map(|i| s.pt.lookup(text + i * PAGE_SIZE).unwrap().0.as_usize())
+            .collect();
+        assert_eq!(arch::take_icache_log(), frames);
+        s.zero_bytes(f, text + PAGE_SIZE, 16).unwrap();
+        assert_eq!(
+            arch::take_icache_log(),
+            [frames[1]],
+            "zeroing code is writing code"
+        );
+        s.write_bytes(f, data, &[1; 2 * PAGE_SIZE]).unwrap();
+        assert_eq!(
+            arch::take_icache_log(),
+            [],
+            "data pages need no I-cache sync"
+        );
+        s.destroy(f);
         assert_eq!(f.in_use(), 0);
     }
 

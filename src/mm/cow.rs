@@ -1,13 +1,16 @@
 //! Both halves of copy-on-write (Linux mm/memory.c):
 //!
-//! * `copy_page_range` — at fork, duplicate the parent's TTBR0 tables for the child. Every
+//! * `copy_page_range` — at fork, duplicate the parent's TTBR0 tables for the child: a
+//!   range walk (`walk::walk_range`) over the parts of the parent's tree its VMAs cover,
+//!   building the child's tables alongside, and `copy_present_pte` for each page. Every
 //!   private writable page is mapped to the same frame in the child, made read-only with
 //!   the software COW bit in *both* tables, and its frame's reference count is raised.
 //!   MAP_SHARED pages stay writable in both; read-only pages are simply shared.
 //! * `resolve_cow` — the write-protect fault (Linux `do_wp_page`): a write hit a COW page.
 //!   If nobody else maps the frame any more (count 1) the page is made writable in place;
-//!   otherwise the 4 KiB are copied into a new frame that replaces the entry
-//!   break-before-make, and the old frame loses a reference.
+//!   otherwise the 4 KiB are copied into a new frame (and the I-cache synchronised if EL0
+//!   may execute it) that replaces the entry break-before-make, and the old frame loses a
+//!   reference.
 //!
 //! ```text
 //!  before fork            after fork                    after the child writes
@@ -18,10 +21,10 @@
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use super::frame::{FrameAllocator, PAGE_SIZE, PhysAddr};
-use super::pagetable::{
-    PageTable, Pte, PteFlags, for_each_valid_in, index_range, read_pte, write_pte,
-};
+use super::pagetable::PageTable;
+use super::walk::{self, Entry, LEAF_LEVEL, Slot, Table, WalkOps};
 use crate::arch;
+use crate::arch::pte::{Pte, PteFlags};
 
 /// Counters a test program can read through the kstat syscall.
 pub static COW_COPIES: AtomicUsize = AtomicUsize::new(0);
@@ -61,48 +64,45 @@ impl PageTable {
         child: &mut PageTable,
         ranges: impl Iterator<Item = (usize, usize)>,
     ) -> Result<CopyStats, OutOfMemory> {
-        let mut stats = CopyStats::default();
-        let (parent_root, child_root) = (self.root(), child.root());
+        let child_root = child.root_table();
+        let mut dup = Dup {
+            frames,
+            child,
+            child_tables: [child_root; LEAF_LEVEL + 1],
+            stats: CopyStats::default(),
+        };
         let mut result = Ok(());
-        for range in ranges {
-            result = copy_level(
-                frames,
-                child,
-                0,
-                parent_root,
-                child_root,
-                0,
-                range,
-                &mut stats,
-            );
+        for (start, end) in ranges {
+            result = walk::walk_range(self.root_table(), start, end, &mut dup);
             if result.is_err() {
                 break;
             }
         }
         // Parent entries went from writable to read-only: drop the stale writable TLB
         // entries of the whole ASID once (dsb ishst; tlbi aside1is; dsb ish; isb).
-        if stats.cow > 0 {
+        if dup.stats.cow > 0 {
             arch::flush_tlb_asid(self.asid());
         }
-        result.map(|()| stats)
+        result.map(|()| dup.stats)
     }
 
     /// Resolves a write fault on `va` if it is a COW page (see the module comment).
     pub fn resolve_cow(&mut self, frames: &mut FrameAllocator, va: usize) -> CowOutcome {
-        let Some((table, idx)) = self.leaf_slot(va) else {
+        let Some(entry) = self.walk(va) else {
             return CowOutcome::NotCow;
         };
-        let old = read_pte(table, idx);
+        let old = entry.read();
         if !old.is_valid() || !old.flags().contains(PteFlags::COW) {
             return CowOutcome::NotCow;
         }
         // LAB 3 BEGIN: reuse the frame if it is no longer shared, else copy it (break-before-make)
         let writable = old.flags() - PteFlags::READ_ONLY - PteFlags::COW;
         let page_va = va & !(PAGE_SIZE - 1);
-        if frames.refcount(old.addr()) == 1 {
+        let frame = PhysAddr(old.addr());
+        if frames.refcount(frame) == 1 {
             // Only a permission relaxation: no break-before-make needed, but the stale
             // read-only TLB entry would fault again, so invalidate it.
-            write_pte(table, idx, Pte::new(old.addr(), writable));
+            entry.write(Pte::new(old.addr(), writable));
             arch::flush_tlb_page(self.asid(), page_va);
             COW_REUSES.fetch_add(1, Ordering::Relaxed);
             return CowOutcome::Reused;
@@ -110,84 +110,98 @@ impl PageTable {
         let Some(new) = frames.alloc_uninit() else {
             return CowOutcome::OutOfMemory;
         };
-        copy_frame(new, old.addr());
+        copy_user_frame(new, frame, old);
         // Break-before-make (ARM ARM D8.14): invalid entry, TLB invalidate, new entry.
-        write_pte(table, idx, Pte(0));
+        entry.clear();
         arch::flush_tlb_page(self.asid(), page_va);
-        write_pte(table, idx, Pte::new(new, writable));
-        frames.put(old.addr());
+        entry.write(Pte::new(new.as_usize(), writable));
+        frames.put(frame);
         COW_COPIES.fetch_add(1, Ordering::Relaxed);
         CowOutcome::Copied
         // LAB 3 STUB
-        // let _ = (frames, table, idx);
+        // let _ = (frames, entry);
         // crate::lab::todo(3, "resolve_cow");
         // CowOutcome::NotCow
         // LAB 3 END
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn copy_level(
-    frames: &mut FrameAllocator,
-    child_pt: &mut PageTable,
-    level: usize,
-    parent: PhysAddr,
-    child: PhysAddr,
-    base: usize,
-    range: (usize, usize),
-    stats: &mut CopyStats,
-) -> Result<(), OutOfMemory> {
-    let Some((first, last, span)) = index_range(level, base, range.0, range.1) else {
-        return Ok(());
-    };
-    for_each_valid_in(parent, first, last, |idx, e| {
-        if level < 3 {
-            let existing = read_pte(child, idx);
-            let next = if existing.is_table() {
-                existing.addr()
-            } else {
-                let t = child_pt.new_table(frames).ok_or(OutOfMemory)?;
-                write_pte(
-                    child,
-                    idx,
-                    Pte::new(t, PteFlags::VALID | PteFlags::TABLE_OR_PAGE),
-                );
-                t
-            };
-            return copy_level(
-                frames,
-                child_pt,
-                level + 1,
-                e.addr(),
-                next,
-                base + idx * span,
-                range,
-                stats,
-            );
-        }
-        // LAB 3 BEGIN: share one page with the child, copy-on-write if it is private and writable
-        let mut flags = e.flags();
-        if !flags.intersects(PteFlags::SHARED | PteFlags::READ_ONLY) {
-            flags |= PteFlags::READ_ONLY | PteFlags::COW;
-            write_pte(parent, idx, Pte::new(e.addr(), flags));
-            stats.cow += 1;
-        } else {
-            stats.shared += 1;
-        }
-        frames.get(e.addr());
-        write_pte(child, idx, Pte::new(e.addr(), flags));
-        Ok(())
-        // LAB 3 STUB
-        // let _ = (idx, e, &stats);
-        // crate::lab::todo(3, "copy_page_range (copy_level: the leaf entries)");
-        // Err(OutOfMemory)
-        // LAB 3 END
-    })
+/// Fork's walk over the parent's tables (Linux `copy_page_range` → `copy_p4d_range` …
+/// `copy_pte_range`): at each parent table entry, the child gets a table at the same place;
+/// at each page, `copy_present_pte`.
+struct Dup<'a> {
+    frames: &'a mut FrameAllocator,
+    child: &'a mut PageTable,
+    /// The child's tables on the path the walk is on, by level: `child_tables[l]` is the
+    /// child's counterpart of the parent table whose entries the walk visits at level l.
+    child_tables: [Table; LEAF_LEVEL + 1],
+    stats: CopyStats,
 }
 
-fn copy_frame(dst: PhysAddr, src: PhysAddr) {
-    // `dst` was just allocated, so nothing else aliases it.
-    arch::copy_frame(dst.0, src.0);
+impl WalkOps for Dup<'_> {
+    type Error = OutOfMemory;
+
+    #[inline]
+    fn table(&mut self, at: &Slot) -> Result<bool, OutOfMemory> {
+        let slot = self.child_tables[at.level].entry(at.index);
+        let next = match slot.next_table() {
+            Some(t) => t, // made when an earlier range passed through here
+            None => {
+                let t = self.child.new_table(self.frames).ok_or(OutOfMemory)?;
+                slot.write(Pte::table(t.pa().as_usize()));
+                t
+            }
+        };
+        self.child_tables[at.level + 1] = next;
+        Ok(true)
+    }
+
+    #[inline]
+    fn leaf(&mut self, at: &Slot) -> Result<(), OutOfMemory> {
+        debug_assert_eq!(at.level, LEAF_LEVEL, "no block mappings in user tables");
+        let child = self.child_tables[LEAF_LEVEL].entry(at.index);
+        copy_present_pte(self.frames, at.entry, child, at.pte, &mut self.stats)
+    }
+}
+
+/// Shares one page with the child (Linux `copy_present_pte`): `parent` holds `pte`,
+/// `child` is the child's empty entry for the same address.
+#[inline]
+fn copy_present_pte(
+    frames: &mut FrameAllocator,
+    parent: Entry,
+    child: Entry,
+    pte: Pte,
+    stats: &mut CopyStats,
+) -> Result<(), OutOfMemory> {
+    // LAB 3 BEGIN: share one page with the child, copy-on-write if it is private and writable
+    let mut flags = pte.flags();
+    if !flags.intersects(PteFlags::SHARED | PteFlags::READ_ONLY) {
+        flags |= PteFlags::READ_ONLY | PteFlags::COW;
+        parent.write(Pte::new(pte.addr(), flags));
+        stats.cow += 1;
+    } else {
+        stats.shared += 1;
+    }
+    frames.get(PhysAddr(pte.addr()));
+    child.write(Pte::new(pte.addr(), flags));
+    Ok(())
+    // LAB 3 STUB
+    // let _ = (frames, parent, child, pte, stats);
+    // crate::lab::todo(3, "copy_page_range (copy_present_pte: one page)");
+    // Err(OutOfMemory)
+    // LAB 3 END
+}
+
+/// Copies a user page into the frame `dst`, just allocated, so nothing else aliases it
+/// (Linux `copy_user_highpage`). If EL0 may execute the page (its entry `pte` lacks UXN),
+/// the copied instructions must reach the instruction cache before the new entry is used
+/// (Linux: `set_pte_at` → `__sync_icache_dcache`).
+pub fn copy_user_frame(dst: PhysAddr, src: PhysAddr, pte: Pte) {
+    arch::copy_frame(dst.as_usize(), src.as_usize());
+    if !pte.flags().contains(PteFlags::UXN) {
+        arch::sync_icache_frame(dst.as_usize());
+    }
 }
 
 #[cfg(test)]
@@ -341,6 +355,37 @@ mod tests {
         parent.destroy(f);
         child.destroy(f);
         assert_eq!(f.in_use(), 0);
+    }
+
+    /// A COW copy of a page EL0 may execute (no UXN) synchronises the I-cache for the new
+    /// frame; a copy of a data page (UXN) and a reuse in place do not.
+    #[test]
+    fn copying_an_executable_page_syncs_the_icache() {
+        for (flags, executable) in [(base(), true), (base() | PteFlags::UXN, false)] {
+            let mut m = SimMemory::new(32);
+            let f = &mut m.frames;
+            let mut parent = PageTable::new(f, 1).unwrap();
+            let page = page_with(f, 0x42);
+            parent.map(f, 0x7000, page, flags).unwrap();
+            let mut child = PageTable::new(f, 2).unwrap();
+            parent
+                .copy_page_range(f, &mut child, ALL.into_iter())
+                .unwrap();
+            arch::take_icache_log();
+            assert_eq!(child.resolve_cow(f, 0x7000), CowOutcome::Copied);
+            let (new, _) = child.lookup(0x7000).unwrap();
+            let expect = if executable {
+                alloc::vec![new.as_usize()]
+            } else {
+                alloc::vec![]
+            };
+            assert_eq!(arch::take_icache_log(), expect, "{flags:?}");
+            assert_eq!(parent.resolve_cow(f, 0x7000), CowOutcome::Reused);
+            assert_eq!(arch::take_icache_log(), [], "a reuse copies nothing");
+            parent.destroy(f);
+            child.destroy(f);
+            assert_eq!(f.in_use(), 0);
+        }
     }
 
     #[test]

@@ -146,26 +146,31 @@ impl FrameAllocator {
 }
 
 /// Simulated physical memory for host tests: the "physical" addresses are real host heap
-/// addresses, and the host arch layer maps them 1:1.
+/// addresses, and the host arch layer maps them 1:1 (with the pointer's provenance: see
+/// `arch::sim_ram_add`).
 #[cfg(test)]
 pub mod sim {
     use super::*;
 
     pub struct SimMemory {
-        _backing: Vec<u8>,
+        backing: Vec<u8>,
         pub frames: FrameAllocator,
     }
 
     impl SimMemory {
         pub fn new(nframes: usize) -> Self {
-            let backing = alloc::vec![0xa5u8; (nframes + 1) * PAGE_SIZE];
-            let base = (backing.as_ptr() as usize + PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+            let mut backing = alloc::vec![0xa5u8; (nframes + 1) * PAGE_SIZE];
+            arch::sim_ram_add(backing.as_mut_ptr(), backing.len());
+            let base = backing.as_ptr().addr().next_multiple_of(PAGE_SIZE);
             let mut frames = FrameAllocator::new(PhysAddr(base), nframes);
             frames.add_free_range(PhysAddr(base), PhysAddr(base + nframes * PAGE_SIZE));
-            SimMemory {
-                _backing: backing,
-                frames,
-            }
+            SimMemory { backing, frames }
+        }
+    }
+
+    impl Drop for SimMemory {
+        fn drop(&mut self) {
+            arch::sim_ram_remove(self.backing.as_mut_ptr());
         }
     }
 }
@@ -220,7 +225,7 @@ mod tests {
     #[test]
     fn reserved_frames_are_never_handed_out() {
         let backing = alloc::vec![0u8; 5 * PAGE_SIZE];
-        let base = (backing.as_ptr() as usize + PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+        let base = backing.as_ptr().addr().next_multiple_of(PAGE_SIZE);
         let mut f = FrameAllocator::new(PhysAddr(base), 4);
         f.add_free_range(PhysAddr(base + PAGE_SIZE), PhysAddr(base + 2 * PAGE_SIZE));
         assert_eq!(f.alloc_uninit(), Some(PhysAddr(base + PAGE_SIZE)));

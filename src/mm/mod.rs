@@ -1,4 +1,5 @@
-//! Memory management: physical frames, page tables, copy-on-write and address spaces.
+//! Memory management: physical frames, page tables (one walker, `walk`), copy-on-write
+//! and address spaces.
 //! Everything here is portable and runs under host `cargo test` over simulated memory;
 //! the kernel's global instances live in `mm::global` (bare-metal only).
 
@@ -7,6 +8,7 @@ pub mod cow;
 pub mod frame;
 pub mod pagetable;
 pub mod uaccess;
+pub mod walk;
 
 #[cfg(target_os = "none")]
 pub mod global;

@@ -1,148 +1,21 @@
-//! Four-level AArch64 translation tables: 4 KiB granule, 48-bit virtual addresses.
-//! (ARM ARM D8.2 "Translation process", D8.3 "Translation table descriptor formats";
-//! Linux: arch/arm64/include/asm/pgtable-hwdef.h.)
+//! A user (or the kernel's) tree of translation tables: 4 levels, 4 KiB granule, 48-bit
+//! virtual addresses, tagged with an ASID (ARM ARM D8.2 "Translation process"; Linux:
+//! `mm->pgd`, mm/memory.c, arch/arm64/mm/mmu.c).
 //!
-//! ```text
-//!  VA bits  47..39   38..30   29..21   20..12   11..0
-//!           L0 idx   L1 idx   L2 idx   L3 idx   offset
-//! ```
-//!
-//! A `PageTable` owns its table frames and holds one reference on every frame its L3
-//! entries map. The copy-on-write halves (`copy_page_range`, `resolve_cow`) are in `cow.rs`.
+//! A `PageTable` owns its table frames and holds one reference on every frame its level-3
+//! entries map. Every access to the tables goes through the walker (`walk.rs`); the
+//! descriptor format is `arch::pte`. The copy-on-write halves (`copy_page_range`,
+//! `resolve_cow`) are in `cow.rs`.
 
-use bitflags::bitflags;
+use core::convert::Infallible;
 
-use super::frame::{FrameAllocator, PAGE_SIZE, PhysAddr};
+use super::frame::{FrameAllocator, PhysAddr};
+use super::walk::{self, Entry, LEAF_LEVEL, Slot, Table, VA_SPAN, WalkOps};
 use crate::arch;
+use crate::arch::pte::{Pte, PteFlags};
 
-bitflags! {
-    /// Descriptor bits of a page/block/table entry.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    pub struct PteFlags: u64 {
-        /// Valid descriptor.
-        const VALID = 1 << 0;
-        /// At L0-L2: table (1) or block (0). At L3 it must be 1 ("page").
-        const TABLE_OR_PAGE = 1 << 1;
-        /// AttrIndx = 1: MAIR attr1, Device-nGnRE (AttrIndx = 0 is normal memory).
-        const DEVICE = 1 << 2;
-        /// AP[1]: EL0 may access.
-        const USER = 1 << 6;
-        /// AP[2]: read-only (at every EL).
-        const READ_ONLY = 1 << 7;
-        /// Inner shareable.
-        const SH_INNER = 3 << 8;
-        /// Access flag: without it the first access faults.
-        const AF = 1 << 10;
-        /// Not global: the TLB entry is tagged with the ASID (every user mapping).
-        const NG = 1 << 11;
-        /// Privileged execute-never.
-        const PXN = 1 << 53;
-        /// Unprivileged (EL0) execute-never.
-        const UXN = 1 << 54;
-        /// Software bit: a private page that may share its frame; copy before writing.
-        const COW = 1 << 55;
-        /// Software bit: a MAP_SHARED page; fork shares it writable, never COW.
-        const SHARED = 1 << 56;
-    }
-}
-
-/// Output-address bits [47:12] of a descriptor.
-pub const ADDR_MASK: u64 = 0x0000_ffff_ffff_f000;
-const ENTRIES: usize = 512;
 /// User addresses are below 2^48 (TTBR0, T0SZ = 16).
 pub const USER_TOP: usize = 1 << 48;
-
-/// A descriptor as read from a table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Pte(pub u64);
-
-impl Pte {
-    pub fn new(pa: PhysAddr, flags: PteFlags) -> Pte {
-        Pte(pa.0 as u64 & ADDR_MASK | flags.bits())
-    }
-    pub fn is_valid(self) -> bool {
-        self.0 & PteFlags::VALID.bits() != 0
-    }
-    /// At levels 0-2: does this entry point to a next-level table?
-    pub fn is_table(self) -> bool {
-        self.0 & 0b11 == 0b11
-    }
-    pub fn addr(self) -> PhysAddr {
-        PhysAddr((self.0 & ADDR_MASK) as usize)
-    }
-    pub fn flags(self) -> PteFlags {
-        PteFlags::from_bits_truncate(self.0 & !ADDR_MASK)
-    }
-}
-
-/// Index of `va` in the table at `level` (0..=3).
-pub fn table_index(va: usize, level: usize) -> usize {
-    (va >> (39 - 9 * level)) & (ENTRIES - 1)
-}
-
-pub(super) fn read_pte(table: PhysAddr, idx: usize) -> Pte {
-    debug_assert!(idx < ENTRIES);
-    // SAFETY: `table` is a page-table frame owned by a PageTable (reachable through the
-    // linear map) and idx < 512 keeps the read inside it.
-    Pte(unsafe { core::ptr::read_volatile((table.as_ptr() as *const u64).add(idx)) })
-}
-
-pub(super) fn write_pte(table: PhysAddr, idx: usize, pte: Pte) {
-    debug_assert!(idx < ENTRIES);
-    // SAFETY: as in read_pte; the caller holds the address space exclusively. Volatile so
-    // the store is not reordered past the TLB maintenance that follows it.
-    unsafe { core::ptr::write_volatile((table.as_ptr() as *mut u64).add(idx), pte.0) }
-}
-
-/// The valid entries of a table as (index, entry). Most entries of a user table are empty,
-/// so it looks at 8 entries (one 64-byte cache line) at a time and skips empty groups.
-pub(super) fn for_each_valid<E>(
-    table: PhysAddr,
-    f: impl FnMut(usize, Pte) -> Result<(), E>,
-) -> Result<(), E> {
-    for_each_valid_in(table, 0, ENTRIES - 1, f)
-}
-
-/// Like `for_each_valid`, for the entries `first..=last` only.
-pub(super) fn for_each_valid_in<E>(
-    table: PhysAddr,
-    first: usize,
-    last: usize,
-    mut f: impl FnMut(usize, Pte) -> Result<(), E>,
-) -> Result<(), E> {
-    // SAFETY: a page-table frame owned by a PageTable; it is only read here, by the one
-    // CPU, while the caller holds the address space.
-    let entries: &[u64; ENTRIES] = unsafe { &*(table.as_ptr() as *const [u64; ENTRIES]) };
-    let mut i = first;
-    while i <= last {
-        if i.is_multiple_of(8) && i + 7 <= last {
-            let g = &entries[i..i + 8];
-            if (g[0] | g[1]) | (g[2] | g[3]) | (g[4] | g[5]) | (g[6] | g[7]) == 0 {
-                i += 8;
-                continue;
-            }
-        }
-        if entries[i] & PteFlags::VALID.bits() != 0 {
-            f(i, Pte(entries[i]))?;
-        }
-        i += 1;
-    }
-    Ok(())
-}
-
-/// The entries of a table at `level` whose VA range (the table maps from `base`)
-/// intersects `[start, end)`: (first index, last index, bytes per entry).
-pub(super) fn index_range(
-    level: usize,
-    base: usize,
-    start: usize,
-    end: usize,
-) -> Option<(usize, usize, usize)> {
-    let shift = 39 - 9 * level;
-    let span = 1usize << shift;
-    let (lo, hi) = (start.max(base), end.min(base + (span << 9)));
-    (lo < hi).then(|| ((lo - base) >> shift, (hi - 1 - base) >> shift, span))
-}
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum MapError {
@@ -168,14 +41,21 @@ impl PageTable {
     }
 
     /// A zeroed frame for a table below the root, counted.
-    pub(super) fn new_table(&mut self, frames: &mut FrameAllocator) -> Option<PhysAddr> {
-        let t = frames.alloc_zeroed()?;
+    pub(super) fn new_table(&mut self, frames: &mut FrameAllocator) -> Option<Table> {
+        let pa = frames.alloc_zeroed()?;
         self.tables += 1;
-        Some(t)
+        // SAFETY: a fresh zeroed frame, owned by this tree from now on.
+        Some(unsafe { Table::from_frame(pa) })
     }
 
     pub fn root(&self) -> PhysAddr {
         self.root
+    }
+
+    /// The level-0 table (Linux: `mm->pgd`).
+    pub fn root_table(&self) -> Table {
+        // SAFETY: the root frame belongs to this tree until `destroy` consumes it.
+        unsafe { Table::from_frame(self.root) }
     }
 
     pub fn asid(&self) -> u16 {
@@ -187,44 +67,40 @@ impl PageTable {
         self.root.0 as u64 | (self.asid as u64) << 48
     }
 
-    /// The (table, index) holding the L3 entry for `va`, if its tables exist.
-    pub fn leaf_slot(&self, va: usize) -> Option<(PhysAddr, usize)> {
-        let mut table = self.root;
-        for level in 0..3 {
-            let e = read_pte(table, table_index(va, level));
-            if !e.is_table() {
-                return None;
-            }
-            table = e.addr();
+    /// The level-3 entry for `va`, if the tables down to it exist (Linux: `pgd_offset`,
+    /// `pud_offset`, `pmd_offset`, `pte_offset_map`, each level's table read from the
+    /// entry above).
+    pub fn walk(&self, va: usize) -> Option<Entry> {
+        let mut table = self.root_table();
+        for level in 0..LEAF_LEVEL {
+            table = table.offset(va, level).next_table()?;
         }
-        Some((table, table_index(va, 3)))
+        Some(table.offset(va, LEAF_LEVEL))
     }
 
-    /// Like `leaf_slot`, allocating missing tables.
-    pub fn leaf_slot_alloc(
+    /// The entry for `va` at `level` (3 for a page, 2 for a 2 MiB block), allocating the
+    /// missing tables on the way (Linux: `pud_alloc`, `pmd_alloc`, `pte_alloc`).
+    pub fn walk_alloc(
         &mut self,
         frames: &mut FrameAllocator,
         va: usize,
-    ) -> Result<(PhysAddr, usize), MapError> {
-        let mut table = self.root;
-        for level in 0..3 {
-            let idx = table_index(va, level);
-            let e = read_pte(table, idx);
-            table = if e.is_table() {
-                e.addr()
-            } else if e.is_valid() {
-                return Err(MapError::AlreadyMapped); // a block mapping covers va
-            } else {
-                let next = self.new_table(frames).ok_or(MapError::OutOfMemory)?;
-                write_pte(
-                    table,
-                    idx,
-                    Pte::new(next, PteFlags::VALID | PteFlags::TABLE_OR_PAGE),
-                );
-                next
+        level: usize,
+    ) -> Result<Entry, MapError> {
+        let mut table = self.root_table();
+        for l in 0..level {
+            let entry = table.offset(va, l);
+            table = match entry.next_table() {
+                Some(next) => next,
+                // A block mapping covers va.
+                None if entry.read().is_valid() => return Err(MapError::AlreadyMapped),
+                None => {
+                    let next = self.new_table(frames).ok_or(MapError::OutOfMemory)?;
+                    entry.write(Pte::table(next.pa().as_usize()));
+                    next
+                }
             };
         }
-        Ok((table, table_index(va, 3)))
+        Ok(table.offset(va, level))
     }
 
     /// Maps the page at `va` to `pa`; the table takes over one reference to `pa`.
@@ -235,15 +111,11 @@ impl PageTable {
         pa: PhysAddr,
         flags: PteFlags,
     ) -> Result<(), MapError> {
-        let (table, idx) = self.leaf_slot_alloc(frames, va)?;
-        if read_pte(table, idx).is_valid() {
+        let entry = self.walk_alloc(frames, va, LEAF_LEVEL)?;
+        if entry.read().is_valid() {
             return Err(MapError::AlreadyMapped);
         }
-        write_pte(
-            table,
-            idx,
-            Pte::new(pa, flags | PteFlags::VALID | PteFlags::TABLE_OR_PAGE),
-        );
+        entry.write(Pte::page(pa.as_usize(), flags));
         Ok(())
     }
 
@@ -255,121 +127,84 @@ impl PageTable {
         pa: PhysAddr,
         flags: PteFlags,
     ) -> Result<(), MapError> {
-        let mut table = self.root;
-        for level in 0..2 {
-            let idx = table_index(va, level);
-            let e = read_pte(table, idx);
-            table = if e.is_table() {
-                e.addr()
-            } else {
-                let next = self.new_table(frames).ok_or(MapError::OutOfMemory)?;
-                write_pte(
-                    table,
-                    idx,
-                    Pte::new(next, PteFlags::VALID | PteFlags::TABLE_OR_PAGE),
-                );
-                next
-            };
-        }
-        write_pte(
-            table,
-            table_index(va, 2),
-            Pte::new(pa, (flags | PteFlags::VALID) - PteFlags::TABLE_OR_PAGE),
-        );
+        let entry = self.walk_alloc(frames, va, 2)?;
+        entry.write(Pte::block(pa.as_usize(), flags));
         Ok(())
     }
 
     pub fn lookup(&self, va: usize) -> Option<(PhysAddr, PteFlags)> {
-        let (table, idx) = self.leaf_slot(va)?;
-        let e = read_pte(table, idx);
-        e.is_valid().then(|| (e.addr(), e.flags()))
+        let e = self.walk(va)?.read();
+        e.is_valid().then(|| (PhysAddr(e.addr()), e.flags()))
     }
 
     /// Removes the mapping at `va`, invalidates its TLB entry, then drops the frame
     /// reference (in that order, so no stale TLB entry can reach a reused frame).
     pub fn unmap(&mut self, frames: &mut FrameAllocator, va: usize) -> Option<PhysAddr> {
-        let (table, idx) = self.leaf_slot(va)?;
-        let e = read_pte(table, idx);
+        let entry = self.walk(va)?;
+        let e = entry.read();
         if !e.is_valid() {
             return None;
         }
-        write_pte(table, idx, Pte(0));
+        entry.clear();
         arch::flush_tlb_page(self.asid, va);
-        frames.put(e.addr());
-        Some(e.addr())
+        frames.put(PhysAddr(e.addr()));
+        Some(PhysAddr(e.addr()))
     }
 
-    /// Rewrites the flags of the page at `va` (mprotect); returns false if unmapped.
-    pub fn set_flags(&mut self, va: usize, flags: PteFlags) -> bool {
-        let Some((table, idx)) = self.leaf_slot(va) else {
-            return false;
-        };
-        let e = read_pte(table, idx);
-        if !e.is_valid() {
-            return false;
-        }
-        write_pte(
-            table,
-            idx,
-            Pte::new(e.addr(), flags | PteFlags::VALID | PteFlags::TABLE_OR_PAGE),
-        );
-        arch::flush_tlb_page(self.asid, va);
-        true
+    /// `unmap` for every page in `[start, end)` (Linux `zap_page_range` → `zap_pte_range`).
+    pub fn unmap_range(&mut self, frames: &mut FrameAllocator, start: usize, end: usize) {
+        let asid = self.asid;
+        walk::for_each_leaf(self.root_table(), start, end, |at| {
+            at.entry.clear();
+            arch::flush_tlb_page(asid, at.va);
+            frames.put(PhysAddr(at.pte.addr()));
+        });
     }
 
-    /// Calls `f(va, pte)` for every valid L3 entry in `[start, end)`.
-    pub fn for_each_mapped(&self, start: usize, end: usize, mut f: impl FnMut(usize, Pte)) {
-        let mut va = start;
-        while va < end {
-            match self.leaf_slot(va) {
-                Some((table, idx)) => {
-                    let e = read_pte(table, idx);
-                    if e.is_valid() {
-                        f(va, e);
-                    }
-                    va += PAGE_SIZE;
-                }
-                // No L3 table: skip to the next 2 MiB boundary.
-                None => va = (va | (PAGE_SIZE * ENTRIES - 1)) + 1,
-            }
-        }
+    /// Gives every page in `[start, end)` the flags `new_flags(old entry)` (mprotect;
+    /// Linux `change_protection` → `change_pte_range`).
+    pub fn change_protection(
+        &mut self,
+        start: usize,
+        end: usize,
+        mut new_flags: impl FnMut(Pte) -> PteFlags,
+    ) {
+        let asid = self.asid;
+        walk::for_each_leaf(self.root_table(), start, end, |at| {
+            at.entry.write(Pte::page(at.pte.addr(), new_flags(at.pte)));
+            arch::flush_tlb_page(asid, at.va);
+        });
     }
 
     /// Frees the intermediate tables left empty in `[start, end)` (after munmap), so an
-    /// unmapped region costs no frames. The root is kept.
+    /// unmapped region costs no frames. The root is kept. (Linux `free_pgtables`.)
     pub fn free_empty_tables(&mut self, frames: &mut FrameAllocator, start: usize, end: usize) {
-        /// Returns true if `table` has no valid entry left; counts the tables it frees.
-        fn prune(
-            frames: &mut FrameAllocator,
-            table: PhysAddr,
-            level: usize,
-            base: usize,
-            range: (usize, usize),
-            freed: &mut usize,
-        ) -> bool {
-            let span = 1usize << (39 - 9 * level);
-            let mut empty = true;
-            let _ = for_each_valid(table, |idx, e| -> Result<(), ()> {
-                let va = base + idx * span;
-                if level < 3
-                    && e.is_table()
-                    && va < range.1
-                    && va + span > range.0
-                    && prune(frames, e.addr(), level + 1, va, range, freed)
-                {
-                    write_pte(table, idx, Pte(0));
-                    frames.put(e.addr());
-                    *freed += 1;
-                } else {
-                    empty = false;
+        /// Post-order: a table is looked at after the tables below it were pruned.
+        struct Prune<'a> {
+            frames: &'a mut FrameAllocator,
+            freed: usize,
+        }
+        impl WalkOps for Prune<'_> {
+            type Error = Infallible;
+            fn table_done(&mut self, at: &Slot) -> Result<(), Infallible> {
+                let table = at.next_table();
+                if table.is_empty() {
+                    at.entry.clear();
+                    self.frames.put(table.pa());
+                    self.freed += 1;
                 }
                 Ok(())
-            });
-            empty
+            }
         }
-        let mut freed = 0;
-        prune(frames, self.root, 0, 0, (start, end), &mut freed);
-        self.tables -= freed;
+        let mut prune = Prune { frames, freed: 0 };
+        let Ok(()) = walk::walk_range(self.root_table(), start, end, &mut prune);
+        if prune.freed > 0 {
+            // The TLB may cache table entries too (walk caches), and the page-level
+            // invalidations of munmap (`tlbi vale1is`, last level only) do not drop them:
+            // invalidate the whole ASID before a freed table frame can be reused.
+            arch::flush_tlb_asid(self.asid);
+        }
+        self.tables -= prune.freed;
     }
 
     /// Tears down an address space whose mappings all lie in `ranges` (its VMAs): visits
@@ -380,32 +215,35 @@ impl PageTable {
         frames: &mut FrameAllocator,
         ranges: impl Iterator<Item = (usize, usize)>,
     ) {
-        fn release(
-            frames: &mut FrameAllocator,
-            table: PhysAddr,
-            level: usize,
-            base: usize,
-            range: (usize, usize),
-            seen: &mut alloc::vec::Vec<PhysAddr>,
-        ) {
-            let Some((first, last, span)) = index_range(level, base, range.0, range.1) else {
-                return;
-            };
-            let _ = for_each_valid_in(table, first, last, |idx, e| -> Result<(), ()> {
-                if level < 3 && e.is_table() {
-                    seen.push(e.addr());
-                    release(frames, e.addr(), level + 1, base + idx * span, range, seen);
-                } else if level == 3 {
-                    frames.put(e.addr());
-                    write_pte(table, idx, Pte(0));
+        /// Drops the pages' references; collects the tables (two ranges may share one).
+        struct Release<'a> {
+            frames: &'a mut FrameAllocator,
+            seen: alloc::vec::Vec<PhysAddr>,
+        }
+        impl WalkOps for Release<'_> {
+            type Error = Infallible;
+            #[inline]
+            fn table(&mut self, at: &Slot) -> Result<bool, Infallible> {
+                self.seen.push(at.next_table().pa());
+                Ok(true)
+            }
+            #[inline]
+            fn leaf(&mut self, at: &Slot) -> Result<(), Infallible> {
+                if at.level == LEAF_LEVEL {
+                    self.frames.put(PhysAddr(at.pte.addr()));
+                    at.entry.clear(); // so the fallback below does not put it again
                 }
                 Ok(())
-            });
+            }
         }
-        let mut seen = alloc::vec::Vec::with_capacity(self.tables);
-        for range in ranges {
-            release(frames, self.root, 0, 0, range, &mut seen);
+        let mut release = Release {
+            frames,
+            seen: alloc::vec::Vec::with_capacity(self.tables),
+        };
+        for (start, end) in ranges {
+            let Ok(()) = walk::walk_range(self.root_table(), start, end, &mut release);
         }
+        let Release { frames, mut seen } = release;
         seen.sort_unstable();
         seen.dedup();
         if seen.len() == self.tables {
@@ -420,35 +258,40 @@ impl PageTable {
 
     /// Drops every mapped frame's reference and frees all table frames.
     pub fn destroy(self, frames: &mut FrameAllocator) {
-        fn free_level(frames: &mut FrameAllocator, table: PhysAddr, level: usize) {
-            let _ = for_each_valid(table, |_, e| -> Result<(), ()> {
-                if level < 3 && e.is_table() {
-                    free_level(frames, e.addr(), level + 1);
-                } else if level == 3 {
-                    frames.put(e.addr());
+        struct Free<'a>(&'a mut FrameAllocator);
+        impl WalkOps for Free<'_> {
+            type Error = Infallible;
+            fn table_done(&mut self, at: &Slot) -> Result<(), Infallible> {
+                self.0.put(at.next_table().pa());
+                Ok(())
+            }
+            #[inline]
+            fn leaf(&mut self, at: &Slot) -> Result<(), Infallible> {
+                // Blocks map memory that is not the frame allocator's (the linear map).
+                if at.level == LEAF_LEVEL {
+                    self.0.put(PhysAddr(at.pte.addr()));
                 }
                 Ok(())
-            });
-            frames.put(table);
+            }
         }
-        free_level(frames, self.root, 0);
+        let Ok(()) = walk::walk_range(self.root_table(), 0, VA_SPAN, &mut Free(frames));
+        frames.put(self.root);
     }
 
     /// Number of table frames (not data frames) in this tree, counted by walking it; tests
     /// compare it with what the allocator handed out.
     pub fn table_frames(&self) -> usize {
-        fn count(table: PhysAddr, level: usize) -> usize {
-            1 + if level < 3 {
-                (0..ENTRIES)
-                    .map(|i| read_pte(table, i))
-                    .filter(|e| e.is_table())
-                    .map(|e| count(e.addr(), level + 1))
-                    .sum()
-            } else {
-                0
+        struct Count(usize);
+        impl WalkOps for Count {
+            type Error = Infallible;
+            fn table(&mut self, _: &Slot) -> Result<bool, Infallible> {
+                self.0 += 1;
+                Ok(true)
             }
         }
-        count(self.root, 0)
+        let mut count = Count(1); // the root
+        let Ok(()) = walk::walk_range(self.root_table(), 0, VA_SPAN, &mut count);
+        count.0
     }
 }
 
@@ -480,12 +323,6 @@ mod tests {
     }
 
     #[test]
-    fn indices_split_the_address() {
-        let va = (3 << 39) | (5 << 30) | (7 << 21) | (9 << 12) | 0x123;
-        assert_eq!([0, 1, 2, 3].map(|l| table_index(va, l)), [3, 5, 7, 9]);
-    }
-
-    #[test]
     fn out_of_memory_while_building_tables() {
         let mut m = SimMemory::new(16);
         let f = &mut m.frames;
@@ -500,7 +337,7 @@ mod tests {
     }
 
     #[test]
-    fn for_each_mapped_skips_holes() {
+    fn leaf_walk_skips_holes() {
         let mut m = SimMemory::new(32);
         let f = &mut m.frames;
         let mut pt = PageTable::new(f, 1).unwrap();
@@ -509,7 +346,7 @@ mod tests {
             pt.map(f, va, p, RW).unwrap();
         }
         let mut seen = alloc::vec::Vec::new();
-        pt.for_each_mapped(0, 0x8000_0000, |va, _| seen.push(va));
+        walk::for_each_leaf(pt.root_table(), 0, 0x8000_0000, |at| seen.push(at.va));
         assert_eq!(seen, [0x1000, 0x20_0000, 0x4000_0000]);
         pt.destroy(f);
         assert_eq!(f.in_use(), 0);

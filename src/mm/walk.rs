@@ -1,0 +1,398 @@
+//! The page-table walker: the one way the kernel reads and writes translation tables.
+//! Fork's duplicator, the fault handler, munmap/mprotect, teardown, lookups and the
+//! kernel's own map all go through it. Linux: the `pgd_offset` → `pud_offset` →
+//! `pmd_offset` → `pte_offset` helpers (include/linux/pgtable.h) for one address, and
+//! `walk_page_range` with its `struct mm_walk_ops` (mm/pagewalk.c) for a range. ARM ARM
+//! D8.2 "Translation process"; the descriptor format itself is `arch::pte`.
+//!
+//! ```text
+//!  VA bits   47..39     38..30     29..21     20..12     11..0
+//!            level 0    level 1    level 2    level 3    offset in the page
+//!  Linux     pgd        pud        pmd        pte        (arm64, 4 levels: no p4d)
+//!  an entry  512 GiB    1 GiB      2 MiB      4 KiB
+//! ```
+//!
+//! **Aliasing.** The MMU reads these tables behind the compiler's back, and the kernel
+//! rewrites entries in the middle of walking them. So nothing here ever makes a `&` or
+//! `&mut` to a table or an entry: `Table` and `Entry` hold raw pointers, and every access
+//! is one volatile read or write of one descriptor (Linux: `READ_ONCE`, `WRITE_ONCE`,
+//! `set_pte`). A reference to a table kept alive while one of its entries is written
+//! would be undefined behaviour (the compiler may assume memory behind a `&` does not
+//! change), and Miri reports exactly that (`make miri`).
+
+use core::convert::Infallible;
+
+use super::frame::{PAGE_SHIFT, PhysAddr};
+use crate::arch::pte::Pte;
+
+/// Descriptors per table: 4 KiB / 8 bytes.
+pub const ENTRIES: usize = 512;
+/// The level whose entries map pages.
+pub const LEAF_LEVEL: usize = 3;
+/// Bytes of virtual address space one tree maps (48-bit VAs: T0SZ = T1SZ = 16).
+pub const VA_SPAN: usize = entry_span(0) * ENTRIES;
+
+/// Bytes of virtual address space one entry at `level` maps.
+pub const fn entry_span(level: usize) -> usize {
+    1 << (PAGE_SHIFT + 9 * (LEAF_LEVEL - level))
+}
+
+/// Index of `va` in the table at `level` (0..=3).
+pub fn table_index(va: usize, level: usize) -> usize {
+    (va / entry_span(level)) % ENTRIES
+}
+
+/// One translation table: a frame of 512 descriptors, reached through the linear map.
+/// It is only an address (Copy, no borrow); entries are read and written through `Entry`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Table {
+    pa: PhysAddr,
+    entries: *mut u64,
+}
+
+impl Table {
+    /// The table held by the frame `pa`.
+    ///
+    /// # Safety
+    /// `pa` is a frame holding a translation table (or zeroes), and it stays allocated for
+    /// as long as this `Table`, and the `Entry`s made from it, are used.
+    #[inline]
+    pub unsafe fn from_frame(pa: PhysAddr) -> Table {
+        Table {
+            pa,
+            entries: pa.as_ptr().cast(),
+        }
+    }
+
+    #[inline]
+    pub fn pa(self) -> PhysAddr {
+        self.pa
+    }
+
+    /// The entry at `index`.
+    #[inline]
+    pub fn entry(self, index: usize) -> Entry {
+        assert!(index < ENTRIES, "table index {index} out of range");
+        Entry {
+            ptr: self.entries.wrapping_add(index),
+        }
+    }
+
+    /// The entry for `va` in this table, which is at `level` (Linux `pgd_offset`,
+    /// `pud_offset`, `pmd_offset`, `pte_offset_kernel`).
+    #[inline]
+    pub fn offset(self, va: usize, level: usize) -> Entry {
+        self.entry(table_index(va, level))
+    }
+
+    /// The valid entries whose index is in `first..end`, in order.
+    #[inline]
+    pub fn valid_entries(self, first: usize, end: usize) -> ValidEntries {
+        assert!(first <= end && end <= ENTRIES);
+        ValidEntries {
+            table: self,
+            next: first,
+            end,
+        }
+    }
+
+    /// No valid entry left: the table can be freed.
+    pub fn is_empty(self) -> bool {
+        self.valid_entries(0, ENTRIES).next().is_none()
+    }
+
+    /// Are the 8 entries from `first` (one 64-byte cache line) all zero?
+    #[inline]
+    fn group_is_zero(self, first: usize) -> bool {
+        assert!(first.is_multiple_of(8) && first + 8 <= ENTRIES);
+        // SAFETY: 8 aligned entries inside this live table (`from_frame`'s contract). A
+        // plain read by value through the raw pointer: no reference to the table is made.
+        // It is only a hint for skipping; the entries that matter are then each read with
+        // `Entry::read`, and nothing else writes the table while the walk runs.
+        let group = unsafe { core::ptr::read(self.entries.add(first).cast::<[u64; 8]>()) };
+        (group[0] | group[1])
+            | (group[2] | group[3])
+            | (group[4] | group[5])
+            | (group[6] | group[7])
+            == 0
+    }
+}
+
+/// Where one descriptor lives (Linux: a `pte_t *`, `pmd_t *`, ...). Holds a raw pointer,
+/// never a reference, so entries may be written while the table is being walked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entry {
+    ptr: *mut u64,
+}
+
+impl Entry {
+    /// Reads the descriptor once (Linux `READ_ONCE(*ptep)`, `ptep_get`).
+    #[inline]
+    pub fn read(self) -> Pte {
+        // SAFETY: only `Table::entry` and `ValidEntries` make entries, with an index below
+        // 512, so the pointer is inside a table frame that `from_frame`'s contract keeps live.
+        Pte(unsafe { core::ptr::read_volatile(self.ptr) })
+    }
+
+    /// Writes the descriptor once (Linux `set_pte`, `WRITE_ONCE`). Volatile because the
+    /// MMU, not the program, reads it: the store must happen, as one 64-bit store, before
+    /// the TLB maintenance that follows (whose `asm!` is a compiler barrier).
+    #[inline]
+    pub fn write(self, pte: Pte) {
+        // SAFETY: as in `read`; the caller holds the address space exclusively.
+        unsafe { core::ptr::write_volatile(self.ptr, pte.0) }
+    }
+
+    /// Makes the entry invalid (Linux `pte_clear`).
+    #[inline]
+    pub fn clear(self) {
+        self.write(Pte::EMPTY);
+    }
+
+    /// The next-level table, if this (level 0-2) entry is a table descriptor.
+    #[inline]
+    pub fn next_table(self) -> Option<Table> {
+        let pte = self.read();
+        pte.is_table().then(|| table_of(pte))
+    }
+}
+
+/// The table a table descriptor points to.
+#[inline]
+fn table_of(pte: Pte) -> Table {
+    // SAFETY: table descriptors are written only by the walks that allocate tables
+    // (`PageTable::walk_alloc`, fork's duplicator), each with a frame of its own that stays
+    // allocated until teardown clears the descriptor or frees the whole tree.
+    unsafe { Table::from_frame(PhysAddr(pte.addr())) }
+}
+
+/// Iterator over the valid entries of a table: (index, entry, its value). Most entries of
+/// a user table are empty, so it looks at 8 entries (a 64-byte cache line) at once and
+/// skips empty groups. It reads each entry when it reaches it and holds no reference, so
+/// the caller may write the entries it is given.
+pub struct ValidEntries {
+    table: Table,
+    next: usize,
+    end: usize,
+}
+
+impl Iterator for ValidEntries {
+    type Item = (usize, Entry, Pte);
+
+    #[inline]
+    fn next(&mut self) -> Option<(usize, Entry, Pte)> {
+        while self.next < self.end {
+            let i = self.next;
+            if i.is_multiple_of(8) && i + 8 <= self.end && self.table.group_is_zero(i) {
+                self.next += 8;
+                continue;
+            }
+            self.next += 1;
+            // In bounds without `entry`'s check: `valid_entries` asserted end <= ENTRIES.
+            let entry = Entry {
+                ptr: self.table.entries.wrapping_add(i),
+            };
+            let pte = entry.read();
+            if pte.is_valid() {
+                return Some((i, entry, pte));
+            }
+        }
+        None
+    }
+}
+
+/// One valid entry met by `walk_range`: where it is, what it held, what it maps.
+#[derive(Clone, Copy, Debug)]
+pub struct Slot {
+    pub entry: Entry,
+    /// The descriptor as read when the walk reached it.
+    pub pte: Pte,
+    pub level: usize,
+    pub index: usize,
+    /// The first virtual address the entry maps.
+    pub va: usize,
+}
+
+impl Slot {
+    /// The next-level table of a table entry (the slots `WalkOps::table` is given).
+    #[inline]
+    pub fn next_table(&self) -> Table {
+        debug_assert!(self.level < LEAF_LEVEL && self.pte.is_table());
+        table_of(self.pte)
+    }
+}
+
+/// What `walk_range` does at each valid entry (Linux: `struct mm_walk_ops`; `table` is its
+/// `pud_entry`/`pmd_entry`, `leaf` its `pte_entry`). Each method may write `at.entry`.
+pub trait WalkOps {
+    type Error;
+
+    /// A table descriptor at level 0-2: return `true` to walk into its table.
+    fn table(&mut self, at: &Slot) -> Result<bool, Self::Error> {
+        let _ = at;
+        Ok(true)
+    }
+
+    /// After walking into the table of `at` (post-order): where teardown frees tables.
+    fn table_done(&mut self, at: &Slot) -> Result<(), Self::Error> {
+        let _ = at;
+        Ok(())
+    }
+
+    /// A page descriptor (level 3), or a block descriptor (levels 1-2).
+    fn leaf(&mut self, at: &Slot) -> Result<(), Self::Error> {
+        let _ = at;
+        Ok(())
+    }
+}
+
+/// Calls `ops` for every valid entry, in address order, of the part of the tree under
+/// `root` that maps `[start, end)` (Linux `walk_page_range`). Only that part is read: a
+/// fork or an exit walks its VMAs, not the 2^48-byte space.
+pub fn walk_range<O: WalkOps>(
+    root: Table,
+    start: usize,
+    end: usize,
+    ops: &mut O,
+) -> Result<(), O::Error> {
+    walk_table(root, 0, 0, (start, end), ops)
+}
+
+/// `walk_range` one level down: `table` is at `level` and maps from `base`.
+fn walk_table<O: WalkOps>(
+    table: Table,
+    level: usize,
+    base: usize,
+    range: (usize, usize),
+    ops: &mut O,
+) -> Result<(), O::Error> {
+    let span = entry_span(level);
+    let (lo, hi) = (range.0.max(base), range.1.min(base + span * ENTRIES));
+    if lo >= hi {
+        return Ok(());
+    }
+    let (first, end) = ((lo - base) / span, (hi - 1 - base) / span + 1);
+    for (index, entry, pte) in table.valid_entries(first, end) {
+        let at = Slot {
+            entry,
+            pte,
+            level,
+            index,
+            va: base + index * span,
+        };
+        if level < LEAF_LEVEL && pte.is_table() {
+            if ops.table(&at)? {
+                walk_table(at.next_table(), level + 1, at.va, range, ops)?;
+                ops.table_done(&at)?;
+            }
+        } else {
+            ops.leaf(&at)?;
+        }
+    }
+    Ok(())
+}
+
+/// `walk_range` for the leaves only: `f(slot)` for every page (or block) in `[start, end)`.
+pub fn for_each_leaf(root: Table, start: usize, end: usize, f: impl FnMut(&Slot)) {
+    struct Leaves<F>(F);
+    impl<F: FnMut(&Slot)> WalkOps for Leaves<F> {
+        type Error = Infallible;
+        fn leaf(&mut self, at: &Slot) -> Result<(), Infallible> {
+            (self.0)(at);
+            Ok(())
+        }
+    }
+    let Ok(()) = walk_range(root, start, end, &mut Leaves(f));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::pte::PteFlags;
+    use crate::mm::frame::sim::SimMemory;
+    use crate::mm::pagetable::PageTable;
+
+    #[test]
+    fn spans_and_indices() {
+        assert_eq!(
+            [0, 1, 2, 3].map(entry_span),
+            [1 << 39, 1 << 30, 2 << 20, 4096]
+        );
+        assert_eq!(VA_SPAN, 1 << 48);
+        let va = (3 << 39) | (5 << 30) | (7 << 21) | (9 << 12) | 0x123;
+        assert_eq!([0, 1, 2, 3].map(|l| table_index(va, l)), [3, 5, 7, 9]);
+    }
+
+    /// The pattern that was undefined behaviour with a `&[u64; 512]` over the table:
+    /// writing each entry while iterating over the table.
+    #[test]
+    fn entries_can_be_written_while_iterating() {
+        let mut m = SimMemory::new(4);
+        let f = &mut m.frames;
+        let pa = f.alloc_zeroed().unwrap();
+        // SAFETY: a zeroed frame of this test, freed at the end.
+        let table = unsafe { Table::from_frame(pa) };
+        for i in [0, 9, 15, 500] {
+            table.entry(i).write(Pte::page(0x1000 * i, PteFlags::AF));
+        }
+        let mut seen = alloc::vec::Vec::new();
+        for (i, entry, pte) in table.valid_entries(0, ENTRIES) {
+            assert_eq!(pte.addr(), 0x1000 * i);
+            entry.clear();
+            seen.push(i);
+        }
+        assert_eq!(seen, [0, 9, 15, 500]);
+        assert!(table.is_empty());
+        assert_eq!(table.valid_entries(10, 16).count(), 0);
+        f.put(pa);
+    }
+
+    /// A range walk reads only the tables that map the range, in address order, and
+    /// calls `table_done` after each table's entries.
+    #[test]
+    fn range_walk_visits_only_the_range() {
+        #[derive(Default)]
+        struct Log(alloc::vec::Vec<(&'static str, usize, usize)>);
+        impl WalkOps for Log {
+            type Error = Infallible;
+            fn table(&mut self, at: &Slot) -> Result<bool, Infallible> {
+                self.0.push(("table", at.level, at.va));
+                Ok(true)
+            }
+            fn table_done(&mut self, at: &Slot) -> Result<(), Infallible> {
+                self.0.push(("done", at.level, at.va));
+                Ok(())
+            }
+            fn leaf(&mut self, at: &Slot) -> Result<(), Infallible> {
+                self.0.push(("leaf", at.level, at.va));
+                Ok(())
+            }
+        }
+        let mut m = SimMemory::new(32);
+        let f = &mut m.frames;
+        let mut pt = PageTable::new(f, 1).unwrap();
+        for va in [0x1000, 0x3000, 0x20_0000, 0x80_0000_0000] {
+            let p = f.alloc_zeroed().unwrap();
+            pt.map(f, va, p, PteFlags::AF).unwrap();
+        }
+        let mut log = Log::default();
+        let Ok(()) = walk_range(pt.root_table(), 0x2000, 0x20_1000, &mut log);
+        assert_eq!(
+            log.0,
+            [
+                ("table", 0, 0),
+                ("table", 1, 0),
+                ("table", 2, 0),
+                ("leaf", 3, 0x3000),
+                ("done", 2, 0),
+                ("table", 2, 0x20_0000),
+                ("leaf", 3, 0x20_0000),
+                ("done", 2, 0x20_0000),
+                ("done", 1, 0),
+                ("done", 0, 0),
+            ]
+        );
+        pt.destroy(f);
+        assert_eq!(f.in_use(), 0);
+    }
+}
