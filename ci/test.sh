@@ -54,6 +54,11 @@ if want kernel; then
   else
     bad "FP/SIMD in the kernel" "$(tail -1 "$build/fpsimd-check.log")"; head -5 "$build/fpsimd-check.log"
   fi
+  if "$here/check-layers.py" >"$build/layers.log" 2>&1; then
+    ok "module dependencies have no cycle (ci/check-layers.py: $(grep -c -- '->' "$build/layers.log") modules with imports)"
+  else
+    bad "module dependencies" "$(tail -1 "$build/layers.log")"
+  fi
 fi
 
 if want qemu; then

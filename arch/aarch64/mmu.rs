@@ -1,4 +1,4 @@
-//! The kernel's own translation tables (TTBR1) and switching user tables (TTBR0).
+//! Loading the kernel's translation tables (TTBR1) and switching user tables (TTBR0).
 //! Linux: arch/arm64/mm/mmu.c (`map_kernel`, `paging_init`) and `cpu_switch_mm`.
 //!
 //! The boot tables from boot.S map RAM with 1 GiB RWX blocks. Here they are replaced by:
@@ -7,17 +7,10 @@
 //!   * device windows (UART, GIC): Device-nGnRE, never executable.
 //!
 //! Kernel entries are global (no nG bit), so they survive ASID switches. The tables are
-//! built with the same walker as user tables (`PageTable::map`, `map_block_2m` →
-//! `walk_alloc`); the descriptor bits are `pte.rs`.
+//! built by mm/kernel_map.rs with the same walker as user tables; the descriptor bits are
+//! `pte.rs`. This file only supplies the image layout and loads the registers.
 
 use aarch64_cpu::registers::{TTBR0_EL1, TTBR1_EL1, Writeable};
-
-use super::pte::PteFlags;
-use super::{KERNEL_VA_OFFSET, virt_to_phys};
-use crate::mm::frame::{FrameAllocator, PAGE_SIZE, PhysAddr};
-use crate::mm::pagetable::PageTable;
-
-const BLOCK_2M: usize = 2 << 20;
 
 unsafe extern "C" {
     static __text_start: u8;
@@ -48,65 +41,19 @@ pub fn kernel_layout() -> KernelLayout {
     }
 }
 
-/// Builds the final kernel tables and switches TTBR1 to them.
-/// `ram`: physical RAM range; `devices`: physical MMIO ranges.
-pub fn init_kernel_tables(
-    frames: &mut FrameAllocator,
-    ram: (usize, usize),
-    devices: &[(usize, usize)],
-) -> PageTable {
-    let mut pt = PageTable::new(frames, 0).expect("out of memory building kernel page tables");
-    let k = kernel_layout();
-    let kernel_flags = PteFlags::AF | PteFlags::SH_INNER;
-    let (img_start, img_end) = (
-        virt_to_phys(k.text.0) & !(BLOCK_2M - 1),
-        virt_to_phys(k.end),
-    );
-    let mut pa = ram.0 & !(BLOCK_2M - 1);
-    while pa < ram.1 {
-        let va = pa + KERNEL_VA_OFFSET;
-        if pa + BLOCK_2M > img_start && pa < img_end {
-            // The 2 MiB blocks holding the kernel image get per-page permissions.
-            for page in (pa..pa + BLOCK_2M).step_by(PAGE_SIZE) {
-                let v = page + KERNEL_VA_OFFSET;
-                let flags = if v >= k.text.0 && v < k.text.1 {
-                    kernel_flags | PteFlags::READ_ONLY | PteFlags::UXN
-                } else if v >= k.text.1 && v < k.rodata_end {
-                    kernel_flags | PteFlags::READ_ONLY | PteFlags::UXN | PteFlags::PXN
-                } else {
-                    kernel_flags | PteFlags::UXN | PteFlags::PXN
-                };
-                pt.map(frames, v, PhysAddr(page), flags)
-                    .expect("kernel map");
-            }
-        } else {
-            pt.map_block_2m(
-                frames,
-                va,
-                PhysAddr(pa),
-                kernel_flags | PteFlags::UXN | PteFlags::PXN,
-            )
-            .expect("kernel map");
-        }
-        pa += BLOCK_2M;
-    }
-    for &(start, end) in devices {
-        let mut pa = start & !(BLOCK_2M - 1);
-        while pa < end {
-            let flags = PteFlags::AF | PteFlags::DEVICE | PteFlags::UXN | PteFlags::PXN;
-            pt.map_block_2m(frames, pa + KERNEL_VA_OFFSET, PhysAddr(pa), flags)
-                .expect("device map");
-            pa += BLOCK_2M;
-        }
-    }
-    // SAFETY: the new tables map everything the kernel uses (image, stack, RAM, devices)
-    // at the same addresses as the boot tables; the barriers make the walker see them.
+/// Switches TTBR1 (the kernel half) to the tables rooted at `root` (physical).
+///
+/// # Safety
+/// The new tables must map everything the kernel uses (image, stacks, RAM, devices) at
+/// the addresses it uses now.
+pub unsafe fn install_kernel_tables(root: usize) {
+    // SAFETY: the caller guarantees the mapping; the barriers make the walker see the
+    // new tables and drop every cached translation of the old ones.
     unsafe {
         core::arch::asm!("dsb ishst");
-        TTBR1_EL1.set(pt.root().as_usize() as u64);
+        TTBR1_EL1.set(root as u64);
         core::arch::asm!("isb", "tlbi vmalle1is", "dsb ish", "isb");
     }
-    pt
 }
 
 /// Points TTBR0 at a user address space (root | ASID << 48). With 16-bit ASIDs no TLB

@@ -52,6 +52,12 @@ bitflags! {
 /// Output-address bits [47:12] of a descriptor.
 pub const ADDR_MASK: u64 = 0x0000_ffff_ffff_f000;
 
+/// The TTBR0_EL1/TTBR1_EL1 value for a table root and an ASID (ARM ARM D17.2.145:
+/// BADDR in bits 47:1, ASID in bits 63:48 with TCR_EL1.AS = 1).
+pub fn ttbr(root: usize, asid: u16) -> u64 {
+    root as u64 & ADDR_MASK | (asid as u64) << 48
+}
+
 /// Bits 1:0 of a table descriptor (levels 0-2) or a page descriptor (level 3).
 const TYPE_TABLE_OR_PAGE: u64 = 0b11;
 

@@ -12,3 +12,5 @@ pub mod walk;
 
 #[cfg(target_os = "none")]
 pub mod global;
+#[cfg(target_os = "none")]
+pub mod kernel_map;

@@ -64,7 +64,7 @@ impl PageTable {
 
     /// The value for TTBR0_EL1: table base and ASID.
     pub fn ttbr(&self) -> u64 {
-        self.root.0 as u64 | (self.asid as u64) << 48
+        crate::arch::pte::ttbr(self.root.0, self.asid)
     }
 
     /// The level-3 entry for `va`, if the tables down to it exist (Linux: `pgd_offset`,
