@@ -90,18 +90,46 @@ copy_page:
 
 // void clear_page(void *dst): page aligned, 4096 bytes.
 // DC ZVA zeroes a whole block (DCZID_EL0.BS: 4 << BS bytes, 64 on cortex-a72) per
-// instruction when DCZID_EL0.DZP allows it; 4 per iteration. Otherwise 64 bytes per
-// iteration with stp xzr (the fallback Linux uses too).
+// instruction when DCZID_EL0.DZP allows it. It takes no offset, so each block costs a
+// `dc zva` and an `add`: 16 blocks per turn, about 140 instructions a page. Blocks larger
+// than 256 bytes (not on QEMU's cores) take one per turn; without DC ZVA, stp xzr.
 .global clear_page
 .type clear_page, %function
 clear_page:
     mrs     x1, dczid_el0
-    tbnz    x1, #4, 2f                  // DZP: DC ZVA prohibited
+    tbnz    x1, #4, 4f                  // DZP: DC ZVA prohibited
     and     w1, w1, #0xf
     mov     x2, #4
     lsl     x1, x2, x1                  // block size in bytes
     add     x2, x0, #4096               // end
-1:  dc      zva, x0
+    cmp     x1, #256
+    b.hi    2f
+1:
+    dc      zva, x0
+    add     x0, x0, x1
+    dc      zva, x0
+    add     x0, x0, x1
+    dc      zva, x0
+    add     x0, x0, x1
+    dc      zva, x0
+    add     x0, x0, x1
+    dc      zva, x0
+    add     x0, x0, x1
+    dc      zva, x0
+    add     x0, x0, x1
+    dc      zva, x0
+    add     x0, x0, x1
+    dc      zva, x0
+    add     x0, x0, x1
+    dc      zva, x0
+    add     x0, x0, x1
+    dc      zva, x0
+    add     x0, x0, x1
+    dc      zva, x0
+    add     x0, x0, x1
+    dc      zva, x0
+    add     x0, x0, x1
+    dc      zva, x0
     add     x0, x0, x1
     dc      zva, x0
     add     x0, x0, x1
@@ -112,13 +140,18 @@ clear_page:
     cmp     x0, x2
     b.lo    1b
     ret
-2:  mov     x2, #4096
-3:  stp     xzr, xzr, [x0]
+2:  dc      zva, x0                     // large blocks: one per turn
+    add     x0, x0, x1
+    cmp     x0, x2
+    b.lo    2b
+    ret
+4:  mov     x2, #4096
+5:  stp     xzr, xzr, [x0]
     stp     xzr, xzr, [x0, #16]
     stp     xzr, xzr, [x0, #32]
     stp     xzr, xzr, [x0, #48]
     add     x0, x0, #64
     subs    x2, x2, #64
-    b.ne    3b
+    b.ne    5b
     ret
 .size clear_page, . - clear_page

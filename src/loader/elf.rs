@@ -77,7 +77,7 @@ pub fn load(
                 }
                 // Segments may share a page (text end / data start): widen the first VMA.
                 let prot = prot_of(seg.p_flags);
-                match space.find_vma(start).copied() {
+                match space.find_vma(start) {
                     Some(v) => space.widen_vma(frames, v.start, end.max(v.end), v.prot | prot)?,
                     None => space.insert_vma(Vma {
                         start,
@@ -221,7 +221,7 @@ mod tests {
         let mut s = AddressSpace::new(f, 1).unwrap();
         let loaded = load(f, &mut s, &img).unwrap();
         assert_eq!(loaded.brk, 0x422000, "brk after the bss-only segment");
-        let vma = *s.find_vma(0x421000).unwrap();
+        let vma = s.find_vma(0x421000).unwrap();
         assert_eq!((vma.start, vma.end), (0x420000, 0x422000));
         assert_eq!(vma.prot, Prot::READ | Prot::WRITE);
         let mut buf = [0xffu8; 0x1800];

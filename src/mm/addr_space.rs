@@ -8,14 +8,16 @@
 //! allocated at mmap time so that a fork shares the very same frames.
 
 use alloc::collections::BTreeMap;
+use core::cell::Cell;
 
 use bitflags::bitflags;
 
 use super::cow::{CowOutcome, OutOfMemory};
 use super::frame::{FrameAllocator, PAGE_SIZE, PhysAddr};
 use super::pagetable::{MapError, PageTable, USER_TOP};
+use super::walk::LEAF_LEVEL;
 use crate::arch;
-use crate::arch::pte::PteFlags;
+use crate::arch::pte::{Pte, PteFlags};
 use crate::error::{Errno, KResult};
 
 bitflags! {
@@ -111,7 +113,13 @@ fn prot_allows(prot: Prot, access: Access) -> bool {
 
 pub struct AddressSpace {
     pub pt: PageTable,
+    /// The VMAs by start address. Changed only through `vmas_mut`, which forgets the
+    /// cached lookup.
     vmas: BTreeMap<usize, Vma>,
+    /// The VMA `find_vma` found last (Linux's former per-thread `vmacache`): page faults
+    /// come in runs on the same region, and a tree lookup costs more than the rest of a
+    /// demand-zero fault's bookkeeping.
+    vma_cache: Cell<Option<Vma>>,
     pub brk_start: usize,
     pub brk: usize,
     /// Write faults on COW pages of this address space: copied / made writable in place.
@@ -124,6 +132,7 @@ impl AddressSpace {
         Some(AddressSpace {
             pt: PageTable::new(frames, asid)?,
             vmas: BTreeMap::new(),
+            vma_cache: Cell::new(None),
             brk_start: 0,
             brk: 0,
             cow_copies: 0,
@@ -131,12 +140,30 @@ impl AddressSpace {
         })
     }
 
-    pub fn find_vma(&self, va: usize) -> Option<&Vma> {
-        self.vmas
+    /// The VMA containing `va` (Linux `find_vma`, which also checks `vm_start <= va`).
+    pub fn find_vma(&self, va: usize) -> Option<Vma> {
+        if let Some(v) = self.vma_cache.get()
+            && v.start <= va
+            && va < v.end
+        {
+            return Some(v);
+        }
+        let found = self
+            .vmas
             .range(..=va)
             .next_back()
-            .map(|(_, v)| v)
-            .filter(|v| va < v.end)
+            .map(|(_, v)| *v)
+            .filter(|v| va < v.end);
+        if found.is_some() {
+            self.vma_cache.set(found);
+        }
+        found
+    }
+
+    /// The VMA tree, for a change: the cached lookup is forgotten.
+    fn vmas_mut(&mut self) -> &mut BTreeMap<usize, Vma> {
+        self.vma_cache.set(None);
+        &mut self.vmas
     }
 
     pub fn vmas(&self) -> impl Iterator<Item = &Vma> {
@@ -162,7 +189,7 @@ impl AddressSpace {
         if self.overlaps(vma.start, vma.end) {
             return Err(Errno::ENOMEM);
         }
-        self.vmas.insert(vma.start, vma);
+        self.vmas_mut().insert(vma.start, vma);
         Ok(())
     }
 
@@ -175,23 +202,23 @@ impl AddressSpace {
         end: usize,
         prot: Prot,
     ) -> KResult<()> {
-        let old = self.vmas.remove(&start).ok_or(Errno::EINVAL)?;
+        let old = self.vmas_mut().remove(&start).ok_or(Errno::EINVAL)?;
         if self.overlaps(old.end, end) {
-            self.vmas.insert(start, old);
+            self.vmas_mut().insert(start, old);
             return Err(Errno::ENOMEM);
         }
-        self.vmas.insert(start, Vma { end, prot, ..old });
+        self.vmas_mut().insert(start, Vma { end, prot, ..old });
         self.mprotect(frames, start, end - start, prot)
     }
 
     /// Splits the VMA containing `at` so that a VMA boundary falls on `at`.
     fn split_at(&mut self, at: usize) {
-        let Some(&v) = self.find_vma(at) else { return };
+        let Some(v) = self.find_vma(at) else { return };
         if v.start == at {
             return;
         }
-        self.vmas.insert(v.start, Vma { end: at, ..v });
-        self.vmas.insert(at, Vma { start: at, ..v });
+        self.vmas_mut().insert(v.start, Vma { end: at, ..v });
+        self.vmas_mut().insert(at, Vma { start: at, ..v });
     }
 
     fn checked_range(addr: usize, len: usize) -> KResult<(usize, usize)> {
@@ -285,7 +312,7 @@ impl AddressSpace {
         frames: &mut FrameAllocator,
         va: usize,
     ) -> Result<PhysAddr, OutOfMemory> {
-        let vma = *self.find_vma(va).expect("fault_in outside a VMA");
+        let vma = self.find_vma(va).expect("fault_in outside a VMA");
         let page = frames.alloc_zeroed().ok_or(OutOfMemory)?;
         match self.pt.map(
             frames,
@@ -308,7 +335,7 @@ impl AddressSpace {
         self.split_at(end);
         let doomed: alloc::vec::Vec<usize> = self.vmas.range(start..end).map(|(&s, _)| s).collect();
         for s in doomed {
-            let v = self.vmas.remove(&s).unwrap();
+            let v = self.vmas_mut().remove(&s).unwrap();
             self.pt.unmap_range(frames, v.start, v.end);
         }
         self.pt.free_empty_tables(frames, start, end);
@@ -330,6 +357,7 @@ impl AddressSpace {
         }
         self.split_at(start);
         self.split_at(end);
+        self.vma_cache.set(None);
         for (_, v) in self.vmas.range_mut(start..end) {
             v.prot = prot;
             let shared = v.shared;
@@ -362,7 +390,8 @@ impl AddressSpace {
             if self.overlaps(old_end, new_end) {
                 return self.brk;
             }
-            match self.vmas.get_mut(&self.brk_start) {
+            let brk_start = self.brk_start;
+            match self.vmas_mut().get_mut(&brk_start) {
                 Some(v) if v.end == old_end => v.end = new_end,
                 _ => {
                     let vma = Vma {
@@ -371,7 +400,7 @@ impl AddressSpace {
                         prot: Prot::READ | Prot::WRITE,
                         shared: false,
                     };
-                    self.vmas.insert(old_end, vma);
+                    self.vmas_mut().insert(old_end, vma);
                 }
             }
         } else if new_end < old_end && self.munmap(frames, new_end, old_end - new_end).is_err() {
@@ -388,17 +417,31 @@ impl AddressSpace {
         va: usize,
         access: Access,
     ) -> Result<FaultFix, FaultError> {
-        let vma = *self.find_vma(va).ok_or(FaultError::NotMapped)?;
+        let vma = self.find_vma(va).ok_or(FaultError::NotMapped)?;
         if !prot_allows(vma.prot, access) {
             return Err(FaultError::AccessDenied);
         }
-        match self.pt.lookup(va) {
+        // One walk down to the entry; only if a table is missing, a second one that makes
+        // it (Linux `__handle_mm_fault`: p4d_alloc ... pte_alloc, then `handle_pte_fault`).
+        let entry = match self.pt.walk(va) {
+            Some(entry) => entry,
+            None => self
+                .pt
+                .walk_alloc(frames, page_down(va), LEAF_LEVEL)
+                .map_err(|_| FaultError::OutOfMemory)?,
+        };
+        let pte = entry.read();
+        match pte.is_valid().then(|| pte.flags()) {
+            // Linux `do_anonymous_page`: a fresh zeroed frame.
             None => {
-                self.fault_in(frames, va)
-                    .map_err(|_| FaultError::OutOfMemory)?;
+                let page = frames.alloc_zeroed().ok_or(FaultError::OutOfMemory)?;
+                entry.write(Pte::page(
+                    page.as_usize(),
+                    user_pte_flags(vma.prot, vma.shared),
+                ));
                 Ok(FaultFix::DemandZero)
             }
-            Some((_, flags)) if allows(flags, access) => {
+            Some(flags) if allows(flags, access) => {
                 arch::flush_tlb_page(self.pt.asid(), page_down(va));
                 Ok(FaultFix::Spurious)
             }
