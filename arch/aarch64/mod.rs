@@ -49,6 +49,7 @@ global_asm!(
 );
 global_asm!(include_str!("uaccess.S"), options(raw));
 global_asm!(include_str!("page.S"), options(raw));
+global_asm!(include_str!("string.S"), options(raw));
 
 /// Per-CPU set-up after the MMU is on (Linux `cpu_setup` + `arch_counter_set_user_access`):
 /// the per-CPU area, and what EL0 may do without trapping, as on Linux:
