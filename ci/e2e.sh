@@ -66,7 +66,7 @@ else
 fi
 # 5b. gdb shows a task's FP/SIMD registers: live in the CPU, and from its save area.
 log=$build/e2e-gdb-fpsimd.log
-if "$here/gdb-fpsimd-test.sh" "$out" "$build" "$log"; then
+if "$here/gdb-test.sh" "$out" "$build" "$log" fpsimd gdb-fpsimd-check.py; then
   ok "gdb: fpregs shows fpsimd's v0-v31/FPSR/FPCR live in the CPU during getppid, from the save area after a switch"
 else
   bad "gdb fpregs check" "see $log"; grep -E 'gdb-fpsimd-check|Error|Traceback' "$log" | tail -5 | sed 's/^/        /'

@@ -1,4 +1,4 @@
-# Driven by ci/gdb-fpsimd-test.sh: gdb-multiarch in batch mode against the kernel running
+# Driven by ci/gdb-test.sh (e2e.sh passes fpsimd and this script): gdb-multiarch in batch mode against the kernel running
 # user/src/bin/fpsimd. That program loads known patterns (FpState::pattern(seed) in
 # user/src/fp.rs, reimplemented below) into v0-v31/FPSR/FPCR around its system calls.
 # Checks that the `fpregs` helper shows them: live in the CPU during getppid (seed 5),
