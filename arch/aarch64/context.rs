@@ -61,11 +61,6 @@ impl TrapFrame {
         self.regs[0] = v;
     }
 
-    /// The user pc, for fault reports.
-    pub fn user_pc(&self) -> usize {
-        self.pc as usize
-    }
-
     /// Linux `start_thread`: the registers a freshly exec'd program starts with — all
     /// zero except pc (the ELF entry), sp (argc, argv, envp, auxv), and EL0t mode.
     pub fn start_thread(&mut self, pc: usize, sp: usize) {
