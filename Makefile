@@ -15,6 +15,8 @@
 # MEM=256M, INIT=..., ARGS="init args", GDB_PORT (default: 1234 + uid).
 
 PROFILE ?= release
+# The fault_inject test system call (src/mm/inject.rs); FAULT_INJECTION=0 builds without.
+FAULT_INJECTION ?= 1
 LOG ?= info
 MEM ?= 256M
 INIT ?=
@@ -26,6 +28,7 @@ GDB_PORT ?= $(shell echo $$((1234 + $$(id -u) % 20000)))
 # FP/SIMD instruction in kernel code (user FP/SIMD registers stay the user's; see
 # docs/fpsimd.md). User programs are ordinary hard-float AArch64 code.
 KERNEL_TARGET := aarch64-unknown-none-softfloat
+KERNEL_FEATURES := $(if $(filter 1,$(FAULT_INJECTION)),--features fault-injection)
 TARGET := aarch64-unknown-none
 CARGO_PROFILE := $(if $(filter dev,$(PROFILE)),dev,release)
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
@@ -51,7 +54,7 @@ setup:
 	@ci/setup.sh
 
 build: setup
-	KERNEL_LOG=$(LOG) cargo build --profile $(CARGO_PROFILE) -p kernel --target $(KERNEL_TARGET)
+	KERNEL_LOG=$(LOG) cargo build --profile $(CARGO_PROFILE) -p kernel --target $(KERNEL_TARGET) $(KERNEL_FEATURES)
 	cargo build --profile $(CARGO_PROFILE) -p user --target $(TARGET)
 	@mkdir -p $(BUILD)
 	@cp $(TARGET_DIR)/$(KERNEL_TARGET)/$(PROFILE_DIR)/kernel $(KERNEL_ELF)
@@ -122,7 +125,7 @@ bench: build
 
 lint: setup
 	cargo fmt --all -- --check
-	cargo clippy -p kernel --target $(KERNEL_TARGET) -- -D warnings
+	cargo clippy -p kernel --target $(KERNEL_TARGET) --features fault-injection -- -D warnings
 	cargo clippy -p user --target $(TARGET) -- -D warnings
 	cargo clippy --lib -p kernel --target x86_64-unknown-linux-gnu --tests -- -D warnings
 

@@ -10,6 +10,7 @@ use alloc::string::String;
 use crate::arch::TrapFrame;
 pub use crate::mm::addr_space::{Access, FaultError};
 use crate::mm::pagetable::USER_TOP;
+use crate::task::oom::{self, OomOutcome};
 use crate::task::signal::{SIGBUS, SIGILL, SIGKILL, SIGSEGV, SIGTRAP};
 use crate::task::{exit, sched};
 
@@ -43,6 +44,19 @@ pub fn page_fault(addr: usize, access: Access) -> Result<(), FaultError> {
         .map(|_| ())
 }
 
+/// A translation or permission fault from EL0 (see `page_fault`); out of memory runs the
+/// OOM killer, and the access is retried if someone else was killed. Err: the fault
+/// stands, and the arch layer reports it (then calls `user_fault_failed`).
+pub fn user_page_fault(addr: usize, access: Access) -> Result<(), FaultError> {
+    loop {
+        match page_fault(addr, access) {
+            Err(FaultError::OutOfMemory) if oom::out_of_memory() == OomOutcome::Retry => {}
+            Err(FaultError::OutOfMemory) => return Ok(()), // killed: it dies on the way out
+            other => return other,
+        }
+    }
+}
+
 /// A user page fault that could not be resolved: the process gets the signal Linux
 /// sends (the arch layer has already printed the decoded report).
 pub fn user_fault_failed(err: FaultError) {
@@ -55,11 +69,15 @@ pub fn user_fault_failed(err: FaultError) {
     exit::force_sig(sig);
 }
 
-/// A uaccess fault that could not be resolved: the copy stops and the system call
-/// returns -EFAULT; out of memory also kills the process (Linux's OOM outcome).
-pub fn uaccess_fault_failed(err: FaultError) {
-    if err == FaultError::OutOfMemory {
-        exit::mark_killed_current();
+/// A fault in a uaccess routine: resolved (Ok: retry the access), or the copy stops and
+/// the system call returns -EFAULT. Out of memory runs the OOM killer; if it killed the
+/// caller, the copy stops and the caller dies on its way out.
+pub fn uaccess_fault(addr: usize, access: Access) -> Result<(), FaultError> {
+    loop {
+        match page_fault(addr, access) {
+            Err(FaultError::OutOfMemory) if oom::out_of_memory() == OomOutcome::Retry => {}
+            other => return other,
+        }
     }
 }
 
@@ -83,6 +101,7 @@ pub fn irq() {
 /// Before every return to EL0: reschedule if asked, die if killed.
 #[inline]
 pub fn exit_to_user_mode() {
+    crate::mm::heap::refill_if_low();
     sched::prepare_exit_to_user();
 }
 

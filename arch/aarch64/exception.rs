@@ -230,7 +230,7 @@ fn el0_fault(frame: &mut TrapFrame, esr: Esr) {
         Some(DataAbortLowerEL | InstrAbortLowerEL) => {
             let far = FAR_EL1.get() as usize;
             let err = match esr.fault_access() {
-                Some(access) => match trap::page_fault(far, access) {
+                Some(access) => match trap::user_page_fault(far, access) {
                     Ok(()) => return,
                     Err(e) => e,
                 },
@@ -277,12 +277,11 @@ extern "C" fn el1h_sync_handler(frame: &mut TrapFrame) {
         && let Some(fixup) = search_exception_table(frame.pc)
     {
         let resolved = match esr.fault_access() {
-            Some(access) => trap::page_fault(far as usize, access),
+            Some(access) => trap::uaccess_fault(far as usize, access),
             None => Err(trap::FaultError::NotMapped),
         };
-        match resolved {
-            Ok(()) => return, // retry the same ldtrb/sttrb
-            Err(e) => trap::uaccess_fault_failed(e),
+        if resolved.is_ok() {
+            return; // retry the same ldtrb/sttrb
         }
         frame.pc = fixup; // the copy routine returns "bytes not copied"
         return;

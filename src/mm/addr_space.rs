@@ -460,6 +460,16 @@ impl AddressSpace {
         }
     }
 
+    /// Pages mapped in this address space (Linux `get_mm_rss`): what the OOM killer
+    /// weighs. Walks the tables of every VMA, so it is for rare paths only.
+    pub fn resident_pages(&self) -> usize {
+        let mut n = 0;
+        for v in self.vmas.values() {
+            super::walk::for_each_leaf(self.pt.root_table(), v.start, v.end, |_| n += 1);
+        }
+        n
+    }
+
     /// The child's copy for fork (Linux `dup_mmap`): same VMAs, tables copy-on-write.
     pub fn fork(&mut self, frames: &mut FrameAllocator, child_asid: u16) -> KResult<AddressSpace> {
         let mut child = AddressSpace::new(frames, child_asid).ok_or(Errno::ENOMEM)?;

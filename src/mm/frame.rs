@@ -86,6 +86,9 @@ impl FrameAllocator {
 
     /// Allocates a frame with refcount 1 whose contents are undefined.
     pub fn alloc_uninit(&mut self) -> Option<PhysAddr> {
+        if super::inject::should_fail(super::inject::Kind::Frame) {
+            return None;
+        }
         if let Some(n) = self.fail_after.as_mut() {
             if *n == 0 {
                 return None;
@@ -95,6 +98,31 @@ impl FrameAllocator {
         let idx = self.free.pop()? as usize;
         self.refcount[idx] = 1;
         Some(PhysAddr(self.base + (idx << PAGE_SHIFT)))
+    }
+
+    /// Allocates `n` physically contiguous frames with refcount 1 each (the kernel heap
+    /// grows by such runs). Scans for a free run from the top of memory down; rare and
+    /// slow (it also takes the run's frames out of the free stack), never on a fast path.
+    pub fn alloc_contiguous(&mut self, n: usize) -> Option<PhysAddr> {
+        if n == 0 || n > self.free.len() {
+            return None;
+        }
+        let mut run = 0;
+        let mut start = None;
+        for idx in (0..self.refcount.len()).rev() {
+            run = if self.refcount[idx] == 0 { run + 1 } else { 0 };
+            if run == n {
+                start = Some(idx);
+                break;
+            }
+        }
+        let start = start?;
+        let range = start..start + n;
+        self.free.retain(|&i| !range.contains(&(i as usize)));
+        for idx in range {
+            self.refcount[idx] = 1;
+        }
+        Some(PhysAddr(self.base + (start << PAGE_SHIFT)))
     }
 
     /// Allocates a zero-filled frame with refcount 1.

@@ -6,6 +6,9 @@
 pub mod addr_space;
 pub mod cow;
 pub mod frame;
+#[cfg(target_os = "none")]
+pub mod heap;
+pub mod inject;
 pub mod pagetable;
 pub mod uaccess;
 pub mod walk;

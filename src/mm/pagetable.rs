@@ -33,6 +33,9 @@ pub struct PageTable {
 
 impl PageTable {
     pub fn new(frames: &mut FrameAllocator, asid: u16) -> Option<PageTable> {
+        if super::inject::should_fail(super::inject::Kind::Table) {
+            return None;
+        }
         Some(PageTable {
             root: frames.alloc_zeroed()?,
             asid,
@@ -42,6 +45,9 @@ impl PageTable {
 
     /// A zeroed frame for a table below the root, counted.
     pub(super) fn new_table(&mut self, frames: &mut FrameAllocator) -> Option<Table> {
+        if super::inject::should_fail(super::inject::Kind::Table) {
+            return None;
+        }
         let pa = frames.alloc_zeroed()?;
         self.tables += 1;
         // SAFETY: a fresh zeroed frame, owned by this tree from now on.

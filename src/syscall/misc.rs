@@ -1,6 +1,5 @@
 //! Time, scheduling and information system calls, and the kernel's test statistics.
 
-use alloc::collections::BTreeSet;
 use core::sync::atomic::Ordering;
 
 use spin::Mutex;
@@ -92,7 +91,23 @@ pub fn uname(buf: usize) -> KResult<usize> {
 
 /// KSTAT (not Linux): 0 = frames in use, 1 = COW copies, 2 = COW reuses (no copy),
 /// 3 = free frames, 4 = kernel heap bytes in use; 5 and 6 = COW copies and reuses of
-/// the caller's own address space.
+/// the caller's own address space; 9 = frames the kernel heap has grown by.
+/// FAULT_INJECT (not Linux): `nth >= 1` arms the failure of the nth allocation of
+/// `kind` (0 frame, 1 page table, 2 heap reservation) from now on; `nth = 0` disarms and
+/// returns 1 if the failure happened. ENOSYS in a kernel built without the feature.
+pub fn fault_inject(kind: usize, nth: usize) -> KResult<usize> {
+    use crate::mm::inject::{self, Kind};
+    let kind = Kind::from_usize(kind).ok_or(Errno::EINVAL)?;
+    if nth == 0 {
+        return Ok(inject::disarm() as usize);
+    }
+    if inject::arm(kind, nth) {
+        Ok(0)
+    } else {
+        Err(Errno::ENOSYS)
+    }
+}
+
 pub fn kstat(which: usize) -> KResult<usize> {
     use crate::mm::{cow, global};
     Ok(match which {
@@ -101,6 +116,7 @@ pub fn kstat(which: usize) -> KResult<usize> {
         2 => cow::COW_REUSES.load(Ordering::Relaxed),
         3 => global::with_frames(|f| f.free_frames()),
         4 => global::heap_in_use(),
+        9 => crate::mm::heap::frames(),
         5 | 6 => {
             let mm = crate::task::sched::current().mm().ok_or(Errno::EINVAL)?;
             mm.with(|space, _| {
@@ -115,11 +131,25 @@ pub fn kstat(which: usize) -> KResult<usize> {
     })
 }
 
-static LOGGED: Mutex<BTreeSet<usize>> = Mutex::new(BTreeSet::new());
+/// System call numbers below this are remembered in a fixed bitmap, each logged once;
+/// above it (not Linux numbers) only the first few are logged at all. Either way the
+/// memory is fixed: a program calling millions of distinct numbers costs nothing.
+const LOGGED_BITS: usize = 1024;
+static LOGGED: Mutex<[u64; LOGGED_BITS / 64]> = Mutex::new([0; LOGGED_BITS / 64]);
+static LOGGED_HIGH: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
 
 /// Logs an unimplemented system call number the first time it is seen.
 pub fn log_unknown_once(number: usize) {
-    if LOGGED.lock().insert(number) {
+    let first = if number < LOGGED_BITS {
+        let mut bits = LOGGED.lock();
+        let (word, bit) = (number / 64, 1u64 << (number % 64));
+        let first = bits[word] & bit == 0;
+        bits[word] |= bit;
+        first
+    } else {
+        LOGGED_HIGH.fetch_add(1, Ordering::Relaxed) < 8
+    };
+    if first {
         log::warn!(
             "unimplemented system call {} -> -ENOSYS (logged once)",
             number

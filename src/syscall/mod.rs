@@ -57,6 +57,8 @@ pub mod nr {
     pub const CLONE3: usize = 435;
     /// Not Linux: this kernel's statistics for tests (frames in use, COW counters).
     pub const KSTAT: usize = 1000;
+    /// Not Linux: the fault-injection test hook (mm/inject.rs).
+    pub const FAULT_INJECT: usize = 1001;
 }
 
 #[cfg(target_os = "none")]
@@ -137,6 +139,7 @@ mod dispatch_impl {
         let result = match handler {
             Some(f) => f(frame, args),
             None if number == nr::KSTAT => misc::kstat(args[0]),
+            None if number == nr::FAULT_INJECT => misc::fault_inject(args[0], args[1]),
             None => {
                 misc::log_unknown_once(number);
                 Err(Errno::ENOSYS)

@@ -67,6 +67,22 @@ pub(super) fn send_signal(tgid: u32, sig: u32) -> KResult<usize> {
         .as_ref()
         .map(|h| h.lock().get(sig).handler)
         .unwrap_or(0);
+    // Linux SIGNAL_UNKILLABLE (`sig_task_ignored`): init ignores every signal it has no
+    // handler for, SIGKILL included, whoever sends it. (A fault in init is different: a
+    // forced signal, see trap.rs.)
+    if tgid == 1 && handler == signal::SIG_DFL {
+        return Ok(0);
+    }
+    // Stop signals stop a process on Linux. Until job control exists they are ignored:
+    // never fatal.
+    if signal::default_stops(sig) && (handler == signal::SIG_DFL || sig == signal::SIGSTOP) {
+        log::info!(
+            "signal {} to {}: stopping is not implemented; ignored",
+            sig,
+            tgid
+        );
+        return Ok(0);
+    }
     if sig != signal::SIGKILL && sig != signal::SIGSTOP {
         if handler == SIG_IGN || (handler == signal::SIG_DFL && signal::default_ignored(sig)) {
             return Ok(0);

@@ -61,6 +61,8 @@ pub fn exec_current(
     envp: &[&str],
 ) -> KResult<()> {
     let image = crate::initrd::find(path).ok_or(Errno::ENOENT)?;
+    // The new address space's bookkeeping (VMAs, the Mm) comes from the heap.
+    crate::mm::heap::reserve(32 << 10)?;
     let (mm, entry, sp) = build_mm(image, argv, envp)?;
     let cur = current();
     // Point of no return: swap the address space.

@@ -26,7 +26,7 @@ use spin::Mutex;
 
 use super::clone_flags::{self, CloneFlags, Rejected};
 use super::sched::{self, TASKS, current};
-use super::{KernelStack, MAX_TASKS, SignalStruct, Task, TaskInner, Tid, WaitChan};
+use super::{KernelStack, MAX_THREADS, SignalStruct, Task, TaskInner, Tid, WaitChan};
 use crate::arch::{self, TrapFrame};
 use crate::error::{Errno, KResult};
 use crate::fs::{FdTable, FsStruct};
@@ -140,6 +140,10 @@ pub fn kernel_clone(frame: &TrapFrame, args: KernelCloneArgs) -> KResult<usize> 
 /// final insertion into the task table, so an early return frees everything.
 #[inline(never)] // a breakpoint target in gdb, like its Linux namesake
 fn copy_process(frame: &TrapFrame, args: &KernelCloneArgs) -> KResult<Arc<Task>> {
+    // Everything below allocates with Rust's infallible collections: make sure the heap
+    // has room first (a kernel stack, the task, the copied tables' bookkeeping), so that
+    // running out is -ENOMEM here and never a panic later.
+    crate::mm::heap::reserve(FORK_HEAP_BYTES)?;
     let cur = current();
     let flags = args.flags;
     let parent = cur.inner.lock();
@@ -295,6 +299,10 @@ pub fn kernel_thread(
     Ok(task)
 }
 
+/// Heap a fork may need: a 16 KiB kernel stack, the task, and the copied fd table, VMA
+/// tree and strings, with room to spare.
+const FORK_HEAP_BYTES: usize = 64 << 10;
+
 static NEXT_TID: Mutex<Tid> = Mutex::new(2);
 const PID_MAX: Tid = 32768;
 
@@ -302,7 +310,7 @@ const PID_MAX: Tid = 32768;
 /// tasks exist.
 fn alloc_tid() -> KResult<Tid> {
     let tasks = TASKS.lock();
-    if tasks.len() >= MAX_TASKS {
+    if tasks.len() >= MAX_THREADS.load(core::sync::atomic::Ordering::Relaxed) {
         return Err(Errno::EAGAIN);
     }
     let mut next = NEXT_TID.lock();

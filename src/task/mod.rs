@@ -16,6 +16,8 @@ pub mod fork;
 #[cfg(target_os = "none")]
 pub mod futex;
 #[cfg(target_os = "none")]
+pub mod oom;
+#[cfg(target_os = "none")]
 pub mod sched;
 #[cfg(target_os = "none")]
 pub mod signal;
@@ -45,8 +47,17 @@ mod kernel_task {
 
     /// Each task's kernel stack; its top holds the user TrapFrame while in the kernel.
     pub const KSTACK_SIZE: usize = 16 * 1024;
-    /// Most tasks that may exist at once (clone gives -EAGAIN beyond; Linux: pid_max).
-    pub const MAX_TASKS: usize = 64;
+    /// Most tasks that may exist at once (clone gives -EAGAIN beyond): sized from RAM at
+    /// boot like Linux's threads-max, see `set_max_threads`.
+    pub static MAX_THREADS: core::sync::atomic::AtomicUsize =
+        core::sync::atomic::AtomicUsize::new(64);
+
+    /// Linux `set_max_threads` (kernel/fork.c): at most an eighth of RAM in kernel stacks,
+    /// between 20 and the futex TID limit.
+    pub fn set_max_threads(ram_bytes: usize) {
+        let threads = (ram_bytes / (8 * KSTACK_SIZE)).clamp(20, 0x3fff_ffff);
+        MAX_THREADS.store(threads, core::sync::atomic::Ordering::Relaxed);
+    }
 
     /// The memory of one kernel stack (a type of its own so that debuggers can read its
     /// size from the debug info: gdb/teachos.py finds the TrapFrame at its top).

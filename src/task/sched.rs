@@ -99,6 +99,9 @@ pub fn init_idle(idle: Arc<Task>) {
     crate::sync::wait::install(crate::sync::wait::WaitOps { sleep, wake_n });
     let mut s = SCHED.lock();
     idle.inner.lock().state = TaskState::Running;
+    // Waking a task must not allocate: the run queue has room for every task there can be.
+    s.run_queue
+        .reserve(super::MAX_THREADS.load(Ordering::Relaxed));
     arch::percpu::set_current_thread(idle.thread_ptr());
     set_current(&mut s, idle.clone());
     s.idle = Some(idle);
@@ -134,23 +137,36 @@ pub fn wakeup(chan: WaitChan) {
 }
 
 /// Wakes up to `n` tasks sleeping on `chan`, longest sleeper first; returns how many.
+/// It allocates nothing (it runs in interrupt context too): it scans the task table, once
+/// to wake everyone, or once per task woken to find the longest sleeper.
 pub fn wake_n(chan: WaitChan, n: usize) -> usize {
-    let mut sleepers: Vec<(u64, Arc<Task>)> = all_tasks()
-        .into_iter()
-        .filter_map(|t| {
-            let seq = match t.inner.lock().state {
-                TaskState::Sleeping { chan: c, seq, .. } if c == chan => Some(seq),
-                _ => None,
-            };
-            seq.map(|seq| (seq, t))
-        })
-        .collect();
-    sleepers.sort_unstable_by_key(|(seq, _)| *seq);
-    sleepers
-        .iter()
-        .take(n)
-        .filter(|(_, t)| make_runnable(t, false))
-        .count()
+    let tasks = TASKS.lock();
+    let asleep_on_chan = |t: &Task| match t.inner.lock().state {
+        TaskState::Sleeping { chan: c, seq, .. } if c == chan => Some(seq),
+        _ => None,
+    };
+    let sleepers = tasks
+        .values()
+        .filter(|t| asleep_on_chan(t).is_some())
+        .count();
+    if n >= sleepers {
+        return tasks
+            .values()
+            .filter(|t| asleep_on_chan(t).is_some() && make_runnable(t, false))
+            .count();
+    }
+    let mut woken = 0;
+    while woken < n {
+        let oldest = tasks
+            .values()
+            .filter_map(|t| asleep_on_chan(t).map(|seq| (seq, t)))
+            .min_by_key(|(seq, _)| *seq);
+        match oldest {
+            Some((_, t)) if make_runnable(t, false) => woken += 1,
+            _ => break,
+        }
+    }
+    woken
 }
 
 pub use crate::sync::wait::WakeReason;
@@ -277,10 +293,10 @@ pub fn prepare_exit_to_user() {
 
 /// The timer interrupt: wake sleepers whose deadline passed, ask for a reschedule.
 pub fn timer_tick(now_ns: u64) {
-    for t in all_tasks() {
+    for t in TASKS.lock().values() {
         let expired = matches!(t.inner.lock().state, TaskState::Sleeping { deadline: Some(d), .. } if d <= now_ns);
         if expired {
-            make_runnable(&t, true);
+            make_runnable(t, true);
         }
     }
     if !SCHED.lock().run_queue.is_empty() {

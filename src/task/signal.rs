@@ -48,6 +48,11 @@ impl SigHand {
     }
 }
 
+/// Signals whose default action is to stop the process (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU).
+pub fn default_stops(sig: u32) -> bool {
+    matches!(sig, 19..=22)
+}
+
 /// Signals whose default action is to do nothing (SIGCHLD, SIGCONT, SIGURG, SIGWINCH).
 pub fn default_ignored(sig: u32) -> bool {
     matches!(sig, 17 | 18 | 23 | 28)

@@ -1,0 +1,70 @@
+//! Out of memory (Linux: mm/oom_kill.c `out_of_memory`, `select_bad_process`,
+//! `oom_kill_process`). When a page fault cannot get a frame, the kernel does not kill
+//! whoever happened to fault: it kills the process using the most memory — never init —
+//! and the faulting process retries once that memory is back.
+
+use core::sync::atomic::Ordering;
+
+use super::sched::{self, TASKS, current};
+use super::signal::SIGKILL;
+use super::{TaskState, exit};
+
+/// What the faulting task should do after `out_of_memory`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum OomOutcome {
+    /// Another process was killed (or is already dying): retry the access.
+    Retry,
+    /// The faulting process itself was chosen: it dies.
+    KilledCurrent,
+}
+
+/// Linux `out_of_memory`: picks a victim by resident size, kills it, and lets it run to
+/// its end before the caller retries.
+pub fn out_of_memory() -> OomOutcome {
+    let me = current().tgid;
+    // A victim chosen earlier is still on its way out: wait for its memory (Linux aborts
+    // the selection while a victim has TIF_MEMDIE).
+    let dying = TASKS.lock().values().any(|t| {
+        t.tgid != me
+            && t.kill_pending.load(Ordering::Relaxed)
+            && !matches!(t.inner.lock().state, TaskState::Zombie | TaskState::Dead)
+    });
+    if dying {
+        sched::yield_now();
+        return OomOutcome::Retry;
+    }
+    let Some((victim, pages, name)) = select_bad_process() else {
+        crate::println!("kernel: out of memory, and no process but init to kill");
+        exit::force_sig(SIGKILL);
+        return OomOutcome::KilledCurrent;
+    };
+    crate::println!(
+        "kernel: Out of memory: killed process {} ({}), anon-rss:{}kB",
+        victim,
+        name,
+        pages * 4
+    );
+    exit::kill_group(victim, exit::killed_status(SIGKILL));
+    if victim == me {
+        return OomOutcome::KilledCurrent;
+    }
+    sched::yield_now(); // let the victim run to its exit
+    OomOutcome::Retry
+}
+
+/// Linux `select_bad_process`: the thread group with the most resident pages, except
+/// init and groups already exiting. Returns (tgid, pages, name).
+fn select_bad_process() -> Option<(u32, usize, alloc::string::String)> {
+    let mut best: Option<(u32, usize, alloc::string::String)> = None;
+    for t in sched::all_tasks() {
+        if !t.is_group_leader() || t.tgid == 1 || t.kill_pending.load(Ordering::Relaxed) {
+            continue;
+        }
+        let Some(mm) = t.mm() else { continue };
+        let pages = mm.with(|space, _| space.resident_pages());
+        if best.as_ref().is_none_or(|(_, p, _)| pages > *p) {
+            best = Some((t.tgid, pages, t.name()));
+        }
+    }
+    best
+}
