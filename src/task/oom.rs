@@ -33,17 +33,19 @@ pub fn out_of_memory() -> OomOutcome {
         sched::yield_now();
         return OomOutcome::Retry;
     }
-    let Some((victim, pages, name)) = select_bad_process() else {
+    let Some((victim, pages)) = select_bad_process() else {
         crate::println!("kernel: out of memory, and no process but init to kill");
         exit::force_sig(SIGKILL);
         return OomOutcome::KilledCurrent;
     };
-    crate::println!(
-        "kernel: Out of memory: killed process {} ({}), anon-rss:{}kB",
-        victim,
-        name,
-        pages * 4
-    );
+    if let Some(t) = sched::find_task(victim) {
+        crate::println!(
+            "kernel: Out of memory: killed process {} ({}), anon-rss:{}kB",
+            victim,
+            t.inner.lock().name,
+            pages * 4
+        );
+    }
     exit::kill_group(victim, exit::killed_status(SIGKILL));
     if victim == me {
         return OomOutcome::KilledCurrent;
@@ -53,17 +55,20 @@ pub fn out_of_memory() -> OomOutcome {
 }
 
 /// Linux `select_bad_process`: the thread group with the most resident pages, except
-/// init and groups already exiting. Returns (tgid, pages, name).
-fn select_bad_process() -> Option<(u32, usize, alloc::string::String)> {
-    let mut best: Option<(u32, usize, alloc::string::String)> = None;
-    for t in sched::all_tasks() {
+/// init and groups already exiting. Returns (tgid, pages). Allocates nothing: memory is
+/// short.
+fn select_bad_process() -> Option<(u32, usize)> {
+    let mut best: Option<(u32, usize)> = None;
+    for t in TASKS.lock().values() {
         if !t.is_group_leader() || t.tgid == 1 || t.kill_pending.load(Ordering::Relaxed) {
             continue;
         }
-        let Some(mm) = t.mm() else { continue };
+        let Some(mm) = t.inner.lock().mm.clone() else {
+            continue;
+        };
         let pages = mm.with(|space, _| space.resident_pages());
-        if best.as_ref().is_none_or(|(_, p, _)| pages > *p) {
-            best = Some((t.tgid, pages, t.name()));
+        if best.is_none_or(|(_, p)| pages > p) {
+            best = Some((t.tgid, pages));
         }
     }
     best
