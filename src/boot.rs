@@ -142,13 +142,12 @@ pub extern "C" fn kernel_main(dtb_phys: usize) -> ! {
         .find_compatible(&["arm,cortex-a15-gic", "arm,gic-400"])
         .expect("no GICv2 in the device tree");
     let (gicd, gicc) = (region(gic_node, 0).unwrap(), region(gic_node, 1).unwrap());
-    let kernel_pt = crate::mm::kernel_map::init_kernel_tables(
+    crate::mm::kernel_map::init_kernel_tables(
         &mut frames,
         ram,
         &[(uart_base, uart_end), gicd, gicc],
     );
     global::init_empty_ttbr0(&mut frames);
-    let _kernel_tables = kernel_pt; // in TTBR1 for ever; never destroyed
     *FRAMES.lock() = Some(frames);
 
     if let Some((s, e)) = initrd {

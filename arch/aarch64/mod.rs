@@ -13,6 +13,7 @@ pub mod cache;
 pub mod context;
 pub mod exception;
 pub mod fpsimd;
+pub mod memory;
 pub mod mmu;
 pub mod percpu;
 pub mod pte;
@@ -95,6 +96,22 @@ pub fn flush_tlb_asid(asid: u16) {
     unsafe {
         asm!("dsb ishst", "tlbi aside1is, {}", "dsb ish", "isb", in(reg) (asid as u64) << 48)
     };
+}
+
+/// Invalidates the kernel's (global) last-level entries for `[start, end)` in every CPU's
+/// TLB, whatever ASID they were cached under (Linux `flush_tlb_kernel_range`: `tlbi
+/// vaale1is` per page). Called after a kernel mapping is removed (a freed kernel stack)
+/// and before its frames go back to the allocator.
+pub fn flush_tlb_kernel_range(start: usize, end: usize) {
+    // SAFETY: TLB maintenance has no memory effects beyond dropping cached translations.
+    unsafe { asm!("dsb ishst") };
+    for va in (start..end).step_by(4096) {
+        let arg = (va >> 12) as u64 & ((1 << 44) - 1);
+        // SAFETY: as above.
+        unsafe { asm!("tlbi vaale1is, {}", in(reg) arg) };
+    }
+    // SAFETY: as above; completes the invalidations before the frames are reused.
+    unsafe { asm!("dsb ish", "isb") };
 }
 
 unsafe extern "C" {

@@ -6,11 +6,10 @@
 pub mod addr_space;
 pub mod cow;
 pub mod frame;
+pub mod kernel_map;
 pub mod pagetable;
 pub mod uaccess;
 pub mod walk;
 
 #[cfg(target_os = "none")]
 pub mod global;
-#[cfg(target_os = "none")]
-pub mod kernel_map;
