@@ -11,7 +11,10 @@ use aarch64_cpu::registers::{ESR_EL1, FAR_EL1, Readable, SPSR_EL1};
 use tock_registers::register_bitfields;
 use tock_registers::registers::InMemoryRegister;
 
+use core::mem::size_of;
+
 use super::context::TrapFrame;
+use super::memory::{THREAD_ALIGN, THREAD_SHIFT, THREAD_SIZE, stack_slot};
 use crate::trap::{self, Access, UserException};
 
 register_bitfields! {u64,
@@ -287,6 +290,12 @@ extern "C" fn el1h_sync_handler(frame: &mut TrapFrame) {
         frame.pc = fixup; // the copy routine returns "bytes not copied"
         return;
     }
+    // A fault in the guard of the stack this frame is on: an overflow by more than the
+    // frame entry.S tests for (a function's locals reached past the stack's bottom).
+    let frame_at = frame as *const TrapFrame as usize;
+    if far as usize >> THREAD_SHIFT == stack_slot(frame_at) >> THREAD_SHIFT {
+        stack_overflow(frame, &esr, far, frame_at + size_of::<TrapFrame>());
+    }
     report(
         "the kernel",
         frame,
@@ -295,6 +304,48 @@ extern "C" fn el1h_sync_handler(frame: &mut TrapFrame) {
         trap::symbolize_kernel(frame.pc as usize),
     );
     panic!("unhandled exception in the kernel");
+}
+
+/// entry.S found that an exception at EL1 had no room for its frame: the stack pointer
+/// is in a kernel stack's guard. It switched to this CPU's overflow stack and saved the
+/// registers there; `sp` is the stack pointer at the exception (Linux
+/// `handle_bad_stack`, arch/arm64/kernel/traps.c).
+#[unsafe(no_mangle)]
+extern "C" fn handle_bad_stack(frame: &TrapFrame, sp: u64) -> ! {
+    stack_overflow(frame, &Esr::read(), FAR_EL1.get(), sp as usize)
+}
+
+/// Reports a kernel stack overflow — which task, its stack and guard, sp and FAR — and
+/// panics. It may have interrupted any code, holding any lock: it takes no lock it
+/// would wait for and allocates nothing.
+fn stack_overflow(frame: &TrapFrame, esr: &Esr, far: u64, sp: usize) -> ! {
+    crate::console::force_unlock();
+    crate::println!("Insufficient stack space to handle exception!");
+    report(
+        "the kernel",
+        frame,
+        esr,
+        far,
+        trap::symbolize_kernel(frame.pc as usize),
+    );
+    let slot = stack_slot(sp);
+    let (ov_bottom, ov_top) = super::percpu::overflow_stack();
+    crate::println!(
+        "  task stack [{:#x}..{:#x}), its guard [{:#x}..{:#x}), overflow stack [{:#x}..{:#x})",
+        slot + THREAD_SIZE,
+        slot + THREAD_ALIGN,
+        slot,
+        slot + THREAD_SIZE,
+        ov_bottom,
+        ov_top
+    );
+    let die = |tid: u32, name: &str| -> ! {
+        panic!("kernel stack overflow in task {tid} ({name}): sp {sp:#x}, FAR {far:#x}")
+    };
+    if super::percpu::this_cpu().current_task().is_null() {
+        die(0, "boot") // before the idle task exists
+    }
+    trap::with_current_task_ident(die)
 }
 
 #[unsafe(no_mangle)]

@@ -38,6 +38,9 @@ global_asm!(
     ".equ CTX_X19, {CTX_X19}",
     ".equ CTX_FP, {CTX_FP}",
     ".equ CTX_LR, {CTX_LR}",
+    ".equ THREAD_SHIFT, {THREAD_SHIFT}",
+    ".equ PCPU_OVERFLOW_TOP, {PCPU_OVERFLOW_TOP}",
+    ".equ OVERFLOW_STACK_SIZE, {OVERFLOW_STACK_SIZE}",
     include_str!("entry.S"),
     S_X0 = const context::offsets::S_X0,
     S_LR = const context::offsets::S_LR,
@@ -47,6 +50,9 @@ global_asm!(
     CTX_X19 = const context::offsets::CTX_X19,
     CTX_FP = const context::offsets::CTX_FP,
     CTX_LR = const context::offsets::CTX_LR,
+    THREAD_SHIFT = const memory::THREAD_SHIFT,
+    PCPU_OVERFLOW_TOP = const percpu::PCPU_OVERFLOW_TOP,
+    OVERFLOW_STACK_SIZE = const percpu::OVERFLOW_STACK_SIZE,
 );
 global_asm!(include_str!("uaccess.S"), options(raw));
 global_asm!(include_str!("page.S"), options(raw));
