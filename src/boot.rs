@@ -12,11 +12,14 @@ use crate::mm::frame::{FrameAllocator, PAGE_SIZE, PhysAddr};
 use crate::mm::global::{self, FRAMES, HEAP};
 use crate::task::{self, sched};
 
-/// Parsed kernel command line (`-append`): `init=/bin/prog arg...`, `semihosting`.
+/// Parsed kernel command line (`-append`): `init=/bin/prog arg...`, `semihosting`,
+/// `test_stack_overflow` (init's kernel thread recurses until its kernel stack
+/// overflows: the test of the guard page and of the overflow report).
 pub struct BootArgs {
     pub init: String,
     pub init_args: Vec<String>,
     pub semihosting: bool,
+    pub test_stack_overflow: bool,
 }
 
 static BOOT_ARGS: Once<BootArgs> = Once::new();
@@ -30,6 +33,7 @@ fn parse_cmdline(cmdline: &str) -> BootArgs {
         init: String::from("/init"),
         init_args: Vec::new(),
         semihosting: false,
+        test_stack_overflow: false,
     };
     let mut words = cmdline.split_whitespace();
     while let Some(w) = words.next() {
@@ -38,6 +42,8 @@ fn parse_cmdline(cmdline: &str) -> BootArgs {
             // Like Linux, everything after "--" goes to init.
         } else if w == "semihosting" {
             args.semihosting = true;
+        } else if w == "test_stack_overflow" {
+            args.test_stack_overflow = true;
         } else if w == "--" {
             args.init_args = words.by_ref().map(String::from).collect();
         }
@@ -223,6 +229,10 @@ fn idle_inner() -> task::TaskInner {
 /// ret_from_fork, which enters it in user mode.
 extern "C" fn kernel_init(_arg: usize) {
     let args = boot_args();
+    if args.test_stack_overflow {
+        crate::println!("kernel: test_stack_overflow: init's kernel thread recurses");
+        recurse_until_overflow(0);
+    }
     // SAFETY: the TrapFrame at the top of our own kernel stack, which ret_from_fork will
     // restore; nothing else references it while we run here.
     let frame = unsafe { &mut *arch::trap_frame_at(sched::current().kstack_top()) };
@@ -236,6 +246,20 @@ extern "C" fn kernel_init(_arg: usize) {
         );
         shutdown(127 << 8);
     }
+}
+
+/// Kernel-side recursion without end (the `test_stack_overflow` option): each call
+/// keeps 256 bytes of locals live across the next, so the compiler can neither turn it
+/// into a loop nor shrink its frame. Expected outcome: a fault on the stack's guard page,
+/// the overflow report and a kernel panic (QEMU exit status 255).
+#[inline(never)]
+fn recurse_until_overflow(depth: usize) -> usize {
+    let mut locals = [depth as u8; 256];
+    core::hint::black_box(&mut locals);
+    if core::hint::black_box(depth) == usize::MAX {
+        return 0;
+    }
+    recurse_until_overflow(depth + 1) + locals[depth % 256] as usize
 }
 
 /// Powers off once init has exited: reports the leak check and ends QEMU with init's
