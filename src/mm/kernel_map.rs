@@ -28,12 +28,12 @@ use alloc::vec::Vec;
 
 use super::frame::{FrameAllocator, PAGE_SIZE, PhysAddr};
 use super::pagetable::PageTable;
-use super::walk::{self, LEAF_LEVEL, VA_SPAN, entry_span};
+use super::walk::{LEAF_LEVEL, entry_span};
 use crate::arch;
 use crate::arch::memory::{
     KSTACK_REGION_SIZE, KSTACK_REGION_START, THREAD_ALIGN, THREAD_SIZE, stack_slot,
 };
-use crate::arch::pte::PteFlags;
+use crate::arch::pte::{Pte, PteFlags};
 use crate::error::{Errno, KResult};
 
 /// Kernel read-write data: the linear map and the stacks (global, never executable).
@@ -132,21 +132,13 @@ impl KernelMap {
         let slot = self.alloc_slot().ok_or(Errno::EAGAIN)?;
         let base = Self::stack_base(slot);
         for page in (base..base + THREAD_SIZE).step_by(PAGE_SIZE) {
-            let mapped = match frames.alloc_uninit() {
-                Some(pa) => match self.pt.map(frames, page, pa, KERNEL_DATA) {
-                    Ok(()) => true,
-                    // Cannot happen (the tables exist, the slot was free); not a panic.
-                    Err(_) => {
-                        frames.put(pa);
-                        false
-                    }
-                },
-                None => false,
-            };
-            if !mapped {
+            // The entries exist (tables built at boot) and are empty (the slot was free).
+            let entry = self.pt.walk(page).filter(|e| !e.read().is_valid());
+            let Some((entry, pa)) = entry.zip(frames.alloc_uninit()) else {
                 self.free_stack(frames, base);
                 return Err(Errno::ENOMEM);
-            }
+            };
+            entry.write(Pte::page(pa.as_usize(), KERNEL_DATA));
         }
         Ok(base)
     }
@@ -160,18 +152,18 @@ impl KernelMap {
             slot < self.nslots && base == Self::stack_base(slot),
             "{base:#x} is not a kernel stack"
         );
-        let mut pages = [PhysAddr(0); STACK_PAGES];
-        let mut n = 0;
-        // A TTBR1 tree maps the top VA_SPAN bytes of the address space: the walker's
-        // range is the offset into it.
-        let start = base % VA_SPAN;
-        walk::for_each_leaf(self.pt.root_table(), start, start + THREAD_SIZE, |at| {
-            at.entry.clear();
-            pages[n] = PhysAddr(at.pte.addr());
-            n += 1;
-        });
+        let mut pages = [None; STACK_PAGES];
+        for (i, page) in (base..base + THREAD_SIZE).step_by(PAGE_SIZE).enumerate() {
+            if let Some(entry) = self.pt.walk(page) {
+                let pte = entry.read();
+                if pte.is_valid() {
+                    entry.clear();
+                    pages[i] = Some(PhysAddr(pte.addr()));
+                }
+            }
+        }
         arch::flush_tlb_kernel_range(base, base + THREAD_SIZE);
-        for &pa in &pages[..n] {
+        for pa in pages.into_iter().flatten() {
             frames.put(pa);
         }
         self.free_slot(slot);
