@@ -285,5 +285,13 @@ pub fn shutdown(status: u32) -> ! {
     // The heap is not compared: tables built on first use (the ASID map, the run queue,
     // the log-once set) stay allocated. fork_loop checks the heap for leaks instead.
     crate::println!("kernel: heap {} bytes in use ({} at boot)", heap, heap_base);
+    let (ticks, cause) = arch::irqsoff::longest();
+    crate::println!(
+        "kernel: longest interrupts-masked stretch {} counter ticks = {} ns (instructions \
+         under -icount shift=0): {}",
+        ticks,
+        ticks * 1_000_000_000 / arch::timer::frequency(),
+        arch::irqsoff::Cause(cause)
+    );
     arch::exit_qemu(code)
 }

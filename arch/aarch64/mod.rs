@@ -13,6 +13,7 @@ pub mod cache;
 pub mod context;
 pub mod exception;
 pub mod fpsimd;
+pub mod irqsoff;
 pub mod memory;
 pub mod mmu;
 pub mod percpu;
@@ -163,10 +164,13 @@ pub fn irq_disable() -> bool {
     was
 }
 
-/// Waits for an interrupt with IRQs briefly unmasked (the idle loop).
+/// Waits for an interrupt with IRQs briefly unmasked (the idle loop): the one place
+/// where a masked stretch ends without a return to EL0 (irqsoff.rs).
 pub fn wait_for_interrupt() {
+    irqsoff::end();
     // SAFETY: unmasking IRQs here is the point; the handler runs on this stack and returns.
     unsafe { asm!("msr daifclr, #2", "wfi", "msr daifset, #2") };
+    irqsoff::begin(irqsoff::CAUSE_IDLE);
 }
 
 /// Whether QEMU runs with semihosting (kernel command line `semihosting`).

@@ -13,6 +13,7 @@ use aarch64_cpu::registers::{Readable, TPIDR_EL1, Writeable};
 
 use super::context::ThreadStruct;
 use super::fpsimd::FpState;
+use super::irqsoff::IrqsOff;
 
 /// CPUs this kernel can drive (QEMU virt: up to 8 with GICv2).
 pub const MAX_CPUS: usize = 8;
@@ -43,6 +44,8 @@ pub struct PerCpu {
     /// Whose FP/SIMD state this CPU's registers hold (Linux `fpsimd_last_state.st`);
     /// only ever compared, never dereferenced.
     fpsimd_last_state: Cell<*const FpState>,
+    /// The longest interrupts-masked stretch (irqsoff.rs).
+    pub irqs_off: IrqsOff,
 }
 
 // SAFETY: each PerCpu is used only by its own CPU, with IRQs masked (see module comment).
@@ -56,6 +59,7 @@ impl PerCpu {
             current_thread: Cell::new(ptr::null_mut()),
             current_task: Cell::new(ptr::null()),
             fpsimd_last_state: Cell::new(ptr::null()),
+            irqs_off: IrqsOff::new(),
         }
     }
 
@@ -114,6 +118,12 @@ pub fn this_cpu() -> &'static PerCpu {
     // SAFETY: `init` stored the address of a static PerCpu in TPIDR_EL1 at boot; nothing
     // else writes that register.
     unsafe { &*(TPIDR_EL1.get() as *const PerCpu) }
+}
+
+/// Every CPU's area. Another CPU's fields may only be read while it cannot change them
+/// (today there is one CPU; with SMP the statistics read this way become atomics).
+pub fn all() -> impl Iterator<Item = &'static PerCpu> {
+    PER_CPU.iter()
 }
 
 /// Records the thread now running on this CPU (`switch_to`, and the boot thread).
