@@ -265,7 +265,10 @@ fn recurse_until_overflow(depth: usize) -> usize {
 /// Powers off once init has exited: reports the leak check and ends QEMU with init's
 /// exit code (128 + signal if it was killed, as a shell would report it).
 pub fn shutdown(status: u32) -> ! {
-    sched::TASKS.lock().clear();
+    // Dropped outside the TASKS lock: a task's last reference frees its kernel stack
+    // and whatever it still holds (lock order, src/sync/mod.rs).
+    let tasks = core::mem::take(&mut *sched::TASKS.lock());
+    drop(tasks);
     let frames = global::frames_in_use();
     let base = *BASELINE_FRAMES.get().unwrap_or(&0);
     let heap = global::heap_in_use();
