@@ -43,6 +43,17 @@ else
   bad "kernel memory access report" "status $st, see $log"
 fi
 
+# 3b. A kernel stack overflow (boot option test_stack_overflow: init's kernel thread
+#     recurses) hits the stack's guard page: a clear report naming the task, a panic.
+log=$build/e2e-stack-overflow.log
+qemu_boot "$log" "semihosting init=/bin/hello test_stack_overflow"; st=$?
+if [ $st = 255 ] && grep -q '^Insufficient stack space to handle exception!$' "$log" \
+  && grep -q '^KERNEL PANIC' "$log" && grep -Eq '^kernel stack overflow in task 1 \(init\): sp 0xffff8000[0-9a-f]{8}, FAR 0xffff8000' "$log"; then
+  ok "kernel stack overflow: guard page hit, report names task 1 (init), sp and FAR; panic, exit status 255"
+else
+  bad "kernel stack overflow" "status $st (want 255), see $log"; tail -5 "$log" | sed 's/^/        /'
+fi
+
 # 4. gdb-multiarch in batch mode stops at a breakpoint on the kernel's entry function.
 log=$build/e2e-gdb.log
 qemu_start_halted "$build/e2e-gdb-console.log" "semihosting init=/bin/hello"

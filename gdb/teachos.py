@@ -267,7 +267,9 @@ def trap_frame(task):
     kstack = option(task["kstack"])
     if kstack is None:
         raise gdb.GdbError("task has no kernel stack")
-    stack = kstack["__0"]  # *mut KernelStackMem: its size comes from the debug info
+    # *mut KernelStackMem: the stack's lowest address, in its slot of the kernel-stack
+    # region (mm/kernel_map.rs); its size comes from the debug info.
+    stack = kstack["__0"]
     top = int(stack) + stack.dereference().type.sizeof
     frame_type = gdb.lookup_type(TRAPFRAME_TYPE)
     return gdb.Value(top - frame_type.sizeof).cast(frame_type.pointer()).dereference()

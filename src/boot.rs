@@ -13,11 +13,14 @@ use crate::mm::global::{self, FRAMES};
 use crate::mm::heap::HEAP;
 use crate::task::{self, sched};
 
-/// Parsed kernel command line (`-append`): `init=/bin/prog arg...`, `semihosting`.
+/// Parsed kernel command line (`-append`): `init=/bin/prog arg...`, `semihosting`,
+/// `test_stack_overflow` (init's kernel thread recurses until its kernel stack
+/// overflows: the test of the guard page and of the overflow report).
 pub struct BootArgs {
     pub init: String,
     pub init_args: Vec<String>,
     pub semihosting: bool,
+    pub test_stack_overflow: bool,
 }
 
 static BOOT_ARGS: Once<BootArgs> = Once::new();
@@ -31,6 +34,7 @@ fn parse_cmdline(cmdline: &str) -> BootArgs {
         init: String::from("/init"),
         init_args: Vec::new(),
         semihosting: false,
+        test_stack_overflow: false,
     };
     let mut words = cmdline.split_whitespace();
     while let Some(w) = words.next() {
@@ -39,6 +43,8 @@ fn parse_cmdline(cmdline: &str) -> BootArgs {
             // Like Linux, everything after "--" goes to init.
         } else if w == "semihosting" {
             args.semihosting = true;
+        } else if w == "test_stack_overflow" {
+            args.test_stack_overflow = true;
         } else if w == "--" {
             args.init_args = words.by_ref().map(String::from).collect();
         }
@@ -143,13 +149,12 @@ pub extern "C" fn kernel_main(dtb_phys: usize) -> ! {
         .find_compatible(&["arm,cortex-a15-gic", "arm,gic-400"])
         .expect("no GICv2 in the device tree");
     let (gicd, gicc) = (region(gic_node, 0).unwrap(), region(gic_node, 1).unwrap());
-    let kernel_pt = crate::mm::kernel_map::init_kernel_tables(
+    crate::mm::kernel_map::init_kernel_tables(
         &mut frames,
         ram,
         &[(uart_base, uart_end), gicd, gicc],
     );
     global::init_empty_ttbr0(&mut frames);
-    let _kernel_tables = kernel_pt; // in TTBR1 for ever; never destroyed
     *FRAMES.lock() = Some(frames);
 
     if let Some((s, e)) = initrd {
@@ -225,6 +230,10 @@ fn idle_inner() -> task::TaskInner {
 /// ret_from_fork, which enters it in user mode.
 extern "C" fn kernel_init(_arg: usize) {
     let args = boot_args();
+    if args.test_stack_overflow {
+        crate::println!("kernel: test_stack_overflow: init's kernel thread recurses");
+        recurse_until_overflow(0);
+    }
     // SAFETY: the TrapFrame at the top of our own kernel stack, which ret_from_fork will
     // restore; nothing else references it while we run here.
     let frame = unsafe { &mut *arch::trap_frame_at(sched::current().kstack_top()) };
@@ -240,10 +249,27 @@ extern "C" fn kernel_init(_arg: usize) {
     }
 }
 
+/// Kernel-side recursion without end (the `test_stack_overflow` option): each call
+/// keeps 256 bytes of locals live across the next, so the compiler can neither turn it
+/// into a loop nor shrink its frame. Expected outcome: a fault on the stack's guard page,
+/// the overflow report and a kernel panic (QEMU exit status 255).
+#[inline(never)]
+fn recurse_until_overflow(depth: usize) -> usize {
+    let mut locals = [depth as u8; 256];
+    core::hint::black_box(&mut locals);
+    if core::hint::black_box(depth) == usize::MAX {
+        return 0;
+    }
+    recurse_until_overflow(depth + 1) + locals[depth % 256] as usize
+}
+
 /// Powers off once init has exited: reports the leak check and ends QEMU with init's
 /// exit code (128 + signal if it was killed, as a shell would report it).
 pub fn shutdown(status: u32) -> ! {
-    sched::TASKS.lock().clear();
+    // Dropped outside the TASKS lock: a task's last reference frees its kernel stack
+    // and whatever it still holds (lock order, src/sync/mod.rs).
+    let tasks = core::mem::take(&mut *sched::TASKS.lock());
+    drop(tasks);
     let frames = global::frames_in_use();
     let base = *BASELINE_FRAMES.get().unwrap_or(&0);
     let heap = global::heap_in_use();
@@ -268,6 +294,14 @@ pub fn shutdown(status: u32) -> ! {
         heap,
         heap_base,
         crate::mm::heap::frames()
+    );
+    let (ticks, cause) = arch::irqsoff::longest();
+    crate::println!(
+        "kernel: longest interrupts-masked stretch {} counter ticks = {} ns (instructions \
+         under -icount shift=0): {}",
+        ticks,
+        ticks * 1_000_000_000 / arch::timer::frequency(),
+        arch::irqsoff::Cause(cause)
     );
     arch::exit_qemu(code)
 }

@@ -114,6 +114,17 @@ pub fn current_task_for_report() -> (String, Option<&'static [u8]>) {
     )
 }
 
+/// Calls `f` with the running task's tid and name, for a report from code that may have
+/// interrupted anything (a kernel stack overflow): it waits for no lock — the name is
+/// "?" if the task's lock is held — and allocates nothing.
+pub fn with_current_task_ident<R>(f: impl FnOnce(u32, &str) -> R) -> R {
+    let task = sched::current();
+    match task.inner.try_lock() {
+        Some(inner) => f(task.tid, &inner.name),
+        None => f(task.tid, "?"),
+    }
+}
+
 /// The symbol containing `pc` in a user program's ELF image.
 pub fn symbolize_user(image: &[u8], pc: usize) -> Option<(&str, usize)> {
     crate::loader::elf::symbolize(image, pc)

@@ -9,8 +9,41 @@
 // has one source of truth. The FP/SIMD registers are not saved: the kernel never touches
 // them (arch/aarch64/fpsimd.rs switches them between threads).
 
-.macro kernel_entry
+// kernel_entry 1 (an exception taken at EL1) first checks that the frame fits on the
+// stack (Linux: kernel_ventry with CONFIG_VMAP_STACK). Every kernel stack is 16 KiB in
+// the upper half of a 32 KiB-aligned slot whose lower half is an unmapped guard
+// (arch/aarch64/memory.rs), so an sp inside a stack has bit THREAD_SHIFT (14) set and
+// one that ran into the guard has it clear. Such an sp cannot hold the frame (the first
+// stp would fault again, for ever), and there is no free register to test it with: the
+// add/sub trick swaps sp and x0 in place. On overflow: switch to this CPU's overflow
+// stack and report (__bad_stack). Exceptions from EL0 skip the test: they find the
+// kernel stack empty.
+.macro kernel_entry, el
     sub     sp, sp, #S_FRAME_SIZE
+.if \el == 1
+    add     sp, sp, x0                  // sp' = sp + x0
+    sub     x0, sp, x0                  // x0' = sp' - x0 = sp
+    tbz     x0, #THREAD_SHIFT, 8f       // bit clear: sp is in a guard
+    sub     x0, sp, x0                  // x0 = sp' - sp, restored
+    sub     sp, sp, x0                  // sp = sp' - x0, restored
+    b       9f
+    // Either the stack overflowed, or sp is on the overflow stack (an exception while
+    // reporting one). Nothing returns from here to the interrupted code, so the EL0
+    // thread registers can be clobbered to free x0.
+8:  msr     tpidr_el0, x0               // the bad sp (minus the frame)
+    sub     x0, sp, x0                  // the original x0
+    msr     tpidrro_el0, x0
+    mrs     x0, tpidr_el1               // this CPU's PerCpu
+    ldr     x0, [x0, #PCPU_OVERFLOW_TOP]
+    mov     sp, x0
+    mrs     x0, tpidr_el0               // already on the overflow stack?
+    sub     x0, sp, x0                  // top - sp
+    tst     x0, #~(OVERFLOW_STACK_SIZE - 1)
+    b.ne    __bad_stack                 // no: a kernel stack overflowed
+    sub     sp, sp, x0                  // yes: carry on there (the report panics anyway)
+    mrs     x0, tpidrro_el0
+9:
+.endif
     stp     x0, x1, [sp, #S_X0 + 16 * 0]
     stp     x2, x3, [sp, #S_X0 + 16 * 1]
     stp     x4, x5, [sp, #S_X0 + 16 * 2]
@@ -71,7 +104,7 @@
 // An exception the kernel never expects: report it (decoded) and stop.
 .macro invalid_entry name, kind
 \name:
-    kernel_entry
+    kernel_entry 0
     mov     x0, sp
     mov     x1, #\kind
     bl      bad_mode                    // panics, or kills a user task
@@ -110,28 +143,40 @@ invalid_entry el0_error_invalid, 11
 invalid_entry el0_32_invalid, 12
 
 el1h_sync:
-    kernel_entry
+    kernel_entry 1
     mov     x0, sp
     bl      el1h_sync_handler           // page faults in uaccess, or a kernel bug
     kernel_exit
 
 el1h_irq:
-    kernel_entry
+    kernel_entry 1
     mov     x0, sp
     bl      el1h_irq_handler            // only taken while idling in wfi
     kernel_exit
 
 el0_sync:
-    kernel_entry
+    kernel_entry 0
     mov     x0, sp
     bl      el0_sync_handler            // svc, page faults, everything else a user does
     b       ret_to_user
 
 el0_irq:
-    kernel_entry
+    kernel_entry 0
     mov     x0, sp
     bl      el0_irq_handler             // timer tick: may reschedule
     b       ret_to_user
+
+// A kernel stack overflowed: kernel_entry 1 switched to this CPU's overflow stack with
+// the bad sp in TPIDR_EL0 and x0 in TPIDRRO_EL0. Save the registers there and report
+// (Linux __bad_stack, handle_bad_stack).
+__bad_stack:
+    mrs     x0, tpidrro_el0             // x0 as it was at the exception
+    kernel_entry 0
+    mov     x0, sp                      // the registers at the exception
+    mrs     x1, tpidr_el0
+    add     x1, x1, #S_FRAME_SIZE       // the stack pointer at the exception
+    bl      handle_bad_stack            // panics
+    brk     #0x800
 
 // The one way back to EL0: syscalls, faults, interrupts and new tasks all leave here.
 .global ret_to_user

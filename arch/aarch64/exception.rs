@@ -11,7 +11,11 @@ use aarch64_cpu::registers::{ESR_EL1, FAR_EL1, Readable, SPSR_EL1};
 use tock_registers::register_bitfields;
 use tock_registers::registers::InMemoryRegister;
 
+use core::mem::size_of;
+
 use super::context::TrapFrame;
+use super::irqsoff;
+use super::memory::{THREAD_ALIGN, THREAD_SHIFT, THREAD_SIZE, stack_slot};
 use crate::trap::{self, Access, UserException};
 
 register_bitfields! {u64,
@@ -35,29 +39,31 @@ register_bitfields! {u64,
     ]
 }
 
-/// A saved ESR_EL1 value, decoded through aarch64-cpu's field definitions.
-pub struct Esr(InMemoryRegister<u64, ESR_EL1::Register>);
+/// A saved ESR_EL1 value, decoded through aarch64-cpu's field definitions. A plain
+/// `u64`, not an `InMemoryRegister`, whose volatile accesses would keep the value in
+/// memory on the system-call path.
+pub struct Esr(u64);
 
 impl Esr {
     pub fn read() -> Esr {
-        Esr(InMemoryRegister::new(ESR_EL1.get()))
+        Esr(ESR_EL1.get())
     }
 
     pub fn raw(&self) -> u64 {
-        self.0.get()
+        self.0
     }
 
     pub fn ec(&self) -> Option<ESR_EL1::EC::Value> {
-        self.0.read_as_enum(ESR_EL1::EC)
+        ESR_EL1::EC.read_as_enum(self.0)
     }
 
     /// A system call: tested first, with one mask-and-compare (the hot path).
     pub fn is_svc64(&self) -> bool {
-        self.0.matches_all(ESR_EL1::EC::SVC64)
+        ESR_EL1::EC::SVC64.matches_all(self.0)
     }
 
     fn abort_iss(&self) -> InMemoryRegister<u64, ABORT_ISS::Register> {
-        InMemoryRegister::new(self.0.read(ESR_EL1::ISS))
+        InMemoryRegister::new(ESR_EL1::ISS.read(self.0))
     }
 
     fn is_abort(&self) -> bool {
@@ -162,9 +168,9 @@ pub fn report(who: &str, frame: &TrapFrame, esr: &Esr, far: u64, symbol: Option<
     crate::println!(
         "  ESR_EL1 {:#010x}: EC {:#04x} = {}, ISS {:#x}",
         esr.raw(),
-        esr.0.read(ESR_EL1::EC),
+        ESR_EL1::EC.read(esr.0),
         esr.ec_name(),
-        esr.0.read(ESR_EL1::ISS)
+        ESR_EL1::ISS.read(esr.0)
     );
     if esr.is_abort() {
         let iss = esr.abort_iss();
@@ -211,8 +217,10 @@ fn report_user(frame: &TrapFrame, esr: &Esr, far: u64) {
 extern "C" fn el0_sync_handler(frame: &mut TrapFrame) {
     let esr = Esr::read();
     if esr.is_svc64() {
+        irqsoff::begin(frame.syscall_nr() as u64);
         trap::syscall(frame);
     } else {
+        irqsoff::begin(irqsoff::CAUSE_EXCEPTION | ESR_EL1::EC.read(esr.0));
         el0_fault(frame, esr);
     }
 }
@@ -286,6 +294,12 @@ extern "C" fn el1h_sync_handler(frame: &mut TrapFrame) {
         frame.pc = fixup; // the copy routine returns "bytes not copied"
         return;
     }
+    // A fault in the guard of the stack this frame is on: an overflow by more than the
+    // frame entry.S tests for (a function's locals reached past the stack's bottom).
+    let frame_at = frame as *const TrapFrame as usize;
+    if far as usize >> THREAD_SHIFT == stack_slot(frame_at) >> THREAD_SHIFT {
+        stack_overflow(frame, &esr, far, frame_at + size_of::<TrapFrame>());
+    }
     report(
         "the kernel",
         frame,
@@ -296,22 +310,71 @@ extern "C" fn el1h_sync_handler(frame: &mut TrapFrame) {
     panic!("unhandled exception in the kernel");
 }
 
+/// entry.S found that an exception at EL1 had no room for its frame: the stack pointer
+/// is in a kernel stack's guard. It switched to this CPU's overflow stack and saved the
+/// registers there; `sp` is the stack pointer at the exception (Linux
+/// `handle_bad_stack`, arch/arm64/kernel/traps.c).
 #[unsafe(no_mangle)]
-extern "C" fn el0_irq_handler(_frame: &mut TrapFrame) {
-    trap::irq();
+extern "C" fn handle_bad_stack(frame: &TrapFrame, sp: u64) -> ! {
+    stack_overflow(frame, &Esr::read(), FAR_EL1.get(), sp as usize)
+}
+
+/// Reports a kernel stack overflow — which task, its stack and guard, sp and FAR — and
+/// panics. It may have interrupted any code, holding any lock: it takes no lock it
+/// would wait for and allocates nothing.
+fn stack_overflow(frame: &TrapFrame, esr: &Esr, far: u64, sp: usize) -> ! {
+    crate::console::force_unlock();
+    crate::println!("Insufficient stack space to handle exception!");
+    report(
+        "the kernel",
+        frame,
+        esr,
+        far,
+        trap::symbolize_kernel(frame.pc as usize),
+    );
+    let slot = stack_slot(sp);
+    let (ov_bottom, ov_top) = super::percpu::overflow_stack();
+    crate::println!(
+        "  task stack [{:#x}..{:#x}), its guard [{:#x}..{:#x}), overflow stack [{:#x}..{:#x})",
+        slot + THREAD_SIZE,
+        slot + THREAD_ALIGN,
+        slot,
+        slot + THREAD_SIZE,
+        ov_bottom,
+        ov_top
+    );
+    let die = |tid: u32, name: &str| -> ! {
+        panic!("kernel stack overflow in task {tid} ({name}): sp {sp:#x}, FAR {far:#x}")
+    };
+    if super::percpu::this_cpu().current_task().is_null() {
+        die(0, "boot") // before the idle task exists
+    }
+    trap::with_current_task_ident(die)
 }
 
 #[unsafe(no_mangle)]
-extern "C" fn el1h_irq_handler(_frame: &mut TrapFrame) {
+extern "C" fn el0_irq_handler(_frame: &mut TrapFrame) {
+    irqsoff::begin(irqsoff::CAUSE_IRQ);
     trap::irq();
+}
+
+/// An interrupt in the idle loop's `wfi` window; it returns there with IRQs unmasked,
+/// so its masked stretch ends here.
+#[unsafe(no_mangle)]
+extern "C" fn el1h_irq_handler(_frame: &mut TrapFrame) {
+    irqsoff::begin(irqsoff::CAUSE_IRQ);
+    trap::irq();
+    irqsoff::end();
 }
 
 /// Called by ret_to_user before every return to EL0: the kernel's work (reschedule,
 /// pending kills), then this CPU's FP/SIMD registers must hold the thread's state.
+/// The end of the masked stretch that began when the CPU left EL0 (or idle).
 #[unsafe(no_mangle)]
 extern "C" fn prepare_exit_to_user(_frame: &mut TrapFrame) {
     trap::exit_to_user_mode();
     super::fpsimd::fpsimd_restore_current_state();
+    irqsoff::end();
 }
 
 /// Exceptions that should never happen (FIQ, SError, AArch32, EL1t).
@@ -335,6 +398,7 @@ extern "C" fn bad_mode(frame: &mut TrapFrame, kind: u64) {
     let esr = Esr::read();
     let name = NAMES.get(kind as usize).copied().unwrap_or("?");
     if kind >= 8 {
+        irqsoff::begin(irqsoff::CAUSE_EXCEPTION | ESR_EL1::EC.read(esr.0));
         report_user(frame, &esr, FAR_EL1.get());
         crate::println!("  -> unexpected {} from a user program: killing it", name);
         trap::user_exception(UserException::Unexpected);

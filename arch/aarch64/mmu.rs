@@ -1,10 +1,13 @@
 //! Loading the kernel's translation tables (TTBR1) and switching user tables (TTBR0).
 //! Linux: arch/arm64/mm/mmu.c (`map_kernel`, `paging_init`) and `cpu_switch_mm`.
 //!
-//! The boot tables from boot.S map RAM with 1 GiB RWX blocks. Here they are replaced by:
+//! The boot tables from boot.S map RAM with 1 GiB RWX blocks. mm/kernel_map.rs replaces
+//! them by:
 //!   * kernel text: read-only, executable;  rodata: read-only, never executable;
-//!   * data, bss, the rest of RAM (the linear map): read-write, never executable;
-//!   * device windows (UART, GIC): Device-nGnRE, never executable.
+//!   * data, bss, the rest of RAM (the linear map): read-write, never executable; the
+//!     boot stack's guard pages not at all;
+//!   * device windows (UART, GIC): Device-nGnRE, never executable;
+//!   * kernel stacks with guards in their own region (memory.rs).
 //!
 //! Kernel entries are global (no nG bit), so they survive ASID switches. The tables are
 //! built by mm/kernel_map.rs with the same walker as user tables; the descriptor bits are
@@ -17,6 +20,8 @@ unsafe extern "C" {
     static __text_end: u8;
     static __rodata_end: u8;
     static __kernel_end: u8;
+    static __boot_stack_guard: u8;
+    static __boot_stack_bottom: u8;
 }
 
 fn sym(s: &u8) -> usize {
@@ -28,6 +33,8 @@ pub struct KernelLayout {
     pub text: (usize, usize),
     pub rodata_end: usize,
     pub end: usize,
+    /// The boot stack's guard (arch/aarch64/memory.rs), left unmapped.
+    pub boot_stack_guard: (usize, usize),
 }
 
 pub fn kernel_layout() -> KernelLayout {
@@ -37,6 +44,7 @@ pub fn kernel_layout() -> KernelLayout {
             text: (sym(&__text_start), sym(&__text_end)),
             rodata_end: sym(&__rodata_end),
             end: sym(&__kernel_end),
+            boot_stack_guard: (sym(&__boot_stack_guard), sym(&__boot_stack_bottom)),
         }
     }
 }

@@ -13,6 +13,8 @@ pub mod cache;
 pub mod context;
 pub mod exception;
 pub mod fpsimd;
+pub mod irqsoff;
+pub mod memory;
 pub mod mmu;
 pub mod percpu;
 pub mod pte;
@@ -37,6 +39,9 @@ global_asm!(
     ".equ CTX_X19, {CTX_X19}",
     ".equ CTX_FP, {CTX_FP}",
     ".equ CTX_LR, {CTX_LR}",
+    ".equ THREAD_SHIFT, {THREAD_SHIFT}",
+    ".equ PCPU_OVERFLOW_TOP, {PCPU_OVERFLOW_TOP}",
+    ".equ OVERFLOW_STACK_SIZE, {OVERFLOW_STACK_SIZE}",
     include_str!("entry.S"),
     S_X0 = const context::offsets::S_X0,
     S_LR = const context::offsets::S_LR,
@@ -46,6 +51,9 @@ global_asm!(
     CTX_X19 = const context::offsets::CTX_X19,
     CTX_FP = const context::offsets::CTX_FP,
     CTX_LR = const context::offsets::CTX_LR,
+    THREAD_SHIFT = const memory::THREAD_SHIFT,
+    PCPU_OVERFLOW_TOP = const percpu::PCPU_OVERFLOW_TOP,
+    OVERFLOW_STACK_SIZE = const percpu::OVERFLOW_STACK_SIZE,
 );
 global_asm!(include_str!("uaccess.S"), options(raw));
 global_asm!(include_str!("page.S"), options(raw));
@@ -97,6 +105,22 @@ pub fn flush_tlb_asid(asid: u16) {
     };
 }
 
+/// Invalidates the kernel's (global) last-level entries for `[start, end)` in every CPU's
+/// TLB, whatever ASID they were cached under (Linux `flush_tlb_kernel_range`: `tlbi
+/// vaale1is` per page). Called after a kernel mapping is removed (a freed kernel stack)
+/// and before its frames go back to the allocator.
+pub fn flush_tlb_kernel_range(start: usize, end: usize) {
+    // SAFETY: TLB maintenance has no memory effects beyond dropping cached translations.
+    unsafe { asm!("dsb ishst") };
+    for va in (start..end).step_by(4096) {
+        let arg = (va >> 12) as u64 & ((1 << 44) - 1);
+        // SAFETY: as above.
+        unsafe { asm!("tlbi vaale1is, {}", in(reg) arg) };
+    }
+    // SAFETY: as above; completes the invalidations before the frames are reused.
+    unsafe { asm!("dsb ish", "isb") };
+}
+
 unsafe extern "C" {
     fn __arch_copy_from_user(to: *mut u8, from: usize, n: usize) -> usize;
     fn __arch_copy_to_user(to: usize, from: *const u8, n: usize) -> usize;
@@ -140,10 +164,13 @@ pub fn irq_disable() -> bool {
     was
 }
 
-/// Waits for an interrupt with IRQs briefly unmasked (the idle loop).
+/// Waits for an interrupt with IRQs briefly unmasked (the idle loop): the one place
+/// where a masked stretch ends without a return to EL0 (irqsoff.rs).
 pub fn wait_for_interrupt() {
+    irqsoff::end();
     // SAFETY: unmasking IRQs here is the point; the handler runs on this stack and returns.
     unsafe { asm!("msr daifclr, #2", "wfi", "msr daifset, #2") };
+    irqsoff::begin(irqsoff::CAUSE_IDLE);
 }
 
 /// Whether QEMU runs with semihosting (kernel command line `semihosting`).

@@ -13,11 +13,28 @@ use aarch64_cpu::registers::{Readable, TPIDR_EL1, Writeable};
 
 use super::context::ThreadStruct;
 use super::fpsimd::FpState;
+use super::irqsoff::IrqsOff;
 
 /// CPUs this kernel can drive (QEMU virt: up to 8 with GICv2).
 pub const MAX_CPUS: usize = 8;
 
+/// Bytes of each CPU's overflow stack: what `handle_bad_stack` runs on after a kernel
+/// stack overflowed (Linux OVERFLOW_STACK_SIZE is 4 KiB; printing a decoded report with
+/// core::fmt in a PROFILE=dev build needs more).
+pub const OVERFLOW_STACK_SIZE: usize = 8192;
+
+#[repr(C, align(16))]
+struct OverflowStack([u8; OVERFLOW_STACK_SIZE]);
+
+/// One overflow stack per CPU (Linux `DEFINE_PER_CPU(overflow_stack)`), in .bss.
+static mut OVERFLOW_STACKS: [OverflowStack; MAX_CPUS] =
+    [const { OverflowStack([0; OVERFLOW_STACK_SIZE]) }; MAX_CPUS];
+
+#[repr(C)]
 pub struct PerCpu {
+    /// The top of this CPU's overflow stack; entry.S loads it (PCPU_OVERFLOW_TOP) when
+    /// a kernel stack has overflowed. First, so that its offset is 0.
+    overflow_stack_top: Cell<usize>,
     /// This CPU's number (0 = the boot CPU).
     pub id: u32,
     /// The ThreadStruct of the thread running here (Linux `current`'s thread).
@@ -27,6 +44,8 @@ pub struct PerCpu {
     /// Whose FP/SIMD state this CPU's registers hold (Linux `fpsimd_last_state.st`);
     /// only ever compared, never dereferenced.
     fpsimd_last_state: Cell<*const FpState>,
+    /// The longest interrupts-masked stretch (irqsoff.rs).
+    pub irqs_off: IrqsOff,
 }
 
 // SAFETY: each PerCpu is used only by its own CPU, with IRQs masked (see module comment).
@@ -35,10 +54,12 @@ unsafe impl Sync for PerCpu {}
 impl PerCpu {
     const fn new(id: u32) -> PerCpu {
         PerCpu {
+            overflow_stack_top: Cell::new(0),
             id,
             current_thread: Cell::new(ptr::null_mut()),
             current_task: Cell::new(ptr::null()),
             fpsimd_last_state: Cell::new(ptr::null()),
+            irqs_off: IrqsOff::new(),
         }
     }
 
@@ -73,9 +94,23 @@ static PER_CPU: [PerCpu; MAX_CPUS] = {
     cpus
 };
 
+/// Offset of the overflow stack's top in `PerCpu`, for entry.S.
+pub const PCPU_OVERFLOW_TOP: usize = core::mem::offset_of!(PerCpu, overflow_stack_top);
+
 /// Points TPIDR_EL1 at CPU `id`'s area; the CPU's first step after the MMU is on.
 pub fn init(id: usize) {
-    TPIDR_EL1.set(&PER_CPU[id] as *const PerCpu as u64);
+    let cpu = &PER_CPU[id];
+    // SAFETY: only the address of this CPU's own overflow stack is taken; only this CPU
+    // ever runs on it.
+    let stack = unsafe { &raw mut OVERFLOW_STACKS[id] } as usize;
+    cpu.overflow_stack_top.set(stack + OVERFLOW_STACK_SIZE);
+    TPIDR_EL1.set(cpu as *const PerCpu as u64);
+}
+
+/// This CPU's overflow stack, [bottom, top), for reports.
+pub fn overflow_stack() -> (usize, usize) {
+    let top = this_cpu().overflow_stack_top.get();
+    (top - OVERFLOW_STACK_SIZE, top)
 }
 
 /// The running CPU's area.
@@ -83,6 +118,12 @@ pub fn this_cpu() -> &'static PerCpu {
     // SAFETY: `init` stored the address of a static PerCpu in TPIDR_EL1 at boot; nothing
     // else writes that register.
     unsafe { &*(TPIDR_EL1.get() as *const PerCpu) }
+}
+
+/// Every CPU's area. Another CPU's fields may only be read while it cannot change them
+/// (today there is one CPU; with SMP the statistics read this way become atomics).
+pub fn all() -> impl Iterator<Item = &'static PerCpu> {
+    PER_CPU.iter()
 }
 
 /// Records the thread now running on this CPU (`switch_to`, and the boot thread).

@@ -8,6 +8,8 @@
 use std::cell::RefCell;
 use std::vec::Vec;
 
+#[path = "../aarch64/memory.rs"]
+pub mod memory;
 #[path = "../aarch64/pte.rs"]
 pub mod pte;
 
@@ -56,6 +58,8 @@ pub fn zero_frame(pa: usize) {
 pub enum TlbOp {
     Page(u16, usize),
     Asid(u16),
+    /// A global (kernel) page, every ASID: `flush_tlb_kernel_range`, one per page.
+    KernelPage(usize),
 }
 
 thread_local! {
@@ -68,6 +72,13 @@ pub fn flush_tlb_page(asid: u16, va: usize) {
 
 pub fn flush_tlb_asid(asid: u16) {
     TLB_LOG.with(|l| l.borrow_mut().push(TlbOp::Asid(asid)));
+}
+
+pub fn flush_tlb_kernel_range(start: usize, end: usize) {
+    TLB_LOG.with(|l| {
+        let mut l = l.borrow_mut();
+        l.extend((start..end).step_by(4096).map(TlbOp::KernelPage))
+    });
 }
 
 /// The TLB operations recorded on this thread since the last call.

@@ -9,11 +9,10 @@ pub mod frame;
 #[cfg(target_os = "none")]
 pub mod heap;
 pub mod inject;
+pub mod kernel_map;
 pub mod pagetable;
 pub mod uaccess;
 pub mod walk;
 
 #[cfg(target_os = "none")]
 pub mod global;
-#[cfg(target_os = "none")]
-pub mod kernel_map;

@@ -141,7 +141,7 @@ pub fn kernel_clone(frame: &TrapFrame, args: KernelCloneArgs) -> KResult<usize> 
 #[inline(never)] // a breakpoint target in gdb, like its Linux namesake
 fn copy_process(frame: &TrapFrame, args: &KernelCloneArgs) -> KResult<Arc<Task>> {
     // Everything below allocates with Rust's infallible collections: make sure the heap
-    // has room first (a kernel stack, the task, the copied tables' bookkeeping), so that
+    // has room first (the task, the copied tables' bookkeeping), so that
     // running out is -ENOMEM here and never a panic later.
     crate::mm::heap::reserve(FORK_HEAP_BYTES)?;
     let cur = current();
@@ -299,9 +299,9 @@ pub fn kernel_thread(
     Ok(task)
 }
 
-/// Heap a fork may need: a 16 KiB kernel stack, the task, and the copied fd table, VMA
-/// tree and strings, with room to spare.
-const FORK_HEAP_BYTES: usize = 64 << 10;
+/// Heap a fork may need: the task, and the copied fd table, VMA tree and strings, with
+/// room to spare (the kernel stack comes from page frames).
+const FORK_HEAP_BYTES: usize = 32 << 10;
 
 static NEXT_TID: Mutex<Tid> = Mutex::new(2);
 const PID_MAX: Tid = 32768;

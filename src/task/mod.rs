@@ -29,7 +29,6 @@ pub use kernel_task::*;
 
 #[cfg(target_os = "none")]
 mod kernel_task {
-    use alloc::alloc::{Layout, alloc, dealloc};
     use alloc::string::String;
     use alloc::sync::Arc;
     use core::cell::UnsafeCell;
@@ -39,14 +38,15 @@ mod kernel_task {
 
     use super::signal::SigHand;
     use crate::arch::ThreadStruct;
-    use crate::error::{Errno, KResult};
+    use crate::error::KResult;
     use crate::fs::{FdTable, FsStruct};
     use crate::mm::global::Mm;
 
     pub type Tid = u32;
 
-    /// Each task's kernel stack; its top holds the user TrapFrame while in the kernel.
-    pub const KSTACK_SIZE: usize = 16 * 1024;
+    /// Each task's kernel stack; its top holds the user TrapFrame while in the kernel
+    /// (Linux THREAD_SIZE: 16 KiB on arm64; the arch layer fixes it).
+    pub const KSTACK_SIZE: usize = crate::arch::memory::THREAD_SIZE;
     /// Most tasks that may exist at once (clone gives -EAGAIN beyond): sized from RAM at
     /// boot like Linux's threads-max, see `set_max_threads`.
     pub static MAX_THREADS: core::sync::atomic::AtomicUsize =
@@ -64,18 +64,19 @@ mod kernel_task {
     #[repr(C, align(16))]
     pub struct KernelStackMem(pub [u8; KSTACK_SIZE]);
 
+    /// A task's kernel stack (Linux CONFIG_VMAP_STACK): its own slot in the kernel-stack
+    /// region of the kernel half, four frames mapped above a guard that is never mapped,
+    /// so an overflow faults instead of corrupting what lies below (mm/kernel_map.rs;
+    /// the fault is reported by the arch layer's `handle_bad_stack`). The pointer is the
+    /// stack's lowest address.
     pub struct KernelStack(*mut KernelStackMem);
 
     impl KernelStack {
+        /// -EAGAIN when every slot is taken (Linux's threads-max), -ENOMEM when the
+        /// frames run out.
         pub fn new() -> KResult<KernelStack> {
-            let layout = Layout::new::<KernelStackMem>();
-            // SAFETY: the layout has non-zero size; a null result is handled.
-            let p = unsafe { alloc(layout) } as *mut KernelStackMem;
-            if p.is_null() {
-                Err(Errno::ENOMEM)
-            } else {
-                Ok(KernelStack(p))
-            }
+            let base = crate::mm::kernel_map::alloc_kernel_stack()?;
+            Ok(KernelStack(base as *mut KernelStackMem))
         }
 
         pub fn top(&self) -> usize {
@@ -84,9 +85,11 @@ mod kernel_task {
     }
 
     impl Drop for KernelStack {
+        /// Unmaps the stack and frees its frames. The task's last reference is dropped
+        /// only after the CPU switched away from it (`finish_task_switch`), so no CPU
+        /// still runs on this stack.
         fn drop(&mut self) {
-            // SAFETY: allocated in `new` with the same layout, freed once.
-            unsafe { dealloc(self.0 as *mut u8, Layout::new::<KernelStackMem>()) }
+            crate::mm::kernel_map::free_kernel_stack(self.0 as usize);
         }
     }
 
