@@ -1,6 +1,6 @@
 //! The memory system calls' limits and errors, as Linux 6.1 has them: mmap, munmap,
 //! mprotect, brk and mremap argument checks (each errno was first checked with
-//! tools/linux-oracle.sh), MAP_FIXED_NOREPLACE, PROT_NONE on present pages and
+//! linux-oracle.sh), MAP_FIXED_NOREPLACE, PROT_NONE on present pages and
 //! write-implies-read, merging of adjacent mappings, vm.max_map_count (the mapping bomb:
 //! 200,000 one-page mmaps that cannot merge get ENOMEM once 65,531 VMAs exist, then
 //! everything is unmapped and the frames are back), and clone3's struct checks. Every
