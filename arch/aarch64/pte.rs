@@ -49,6 +49,59 @@ bitflags! {
     }
 }
 
+impl PteFlags {
+    /// The attributes of a user page that EL0 may read (`read`), write, execute
+    /// (Linux: arm64's `protection_map`, arch/arm64/mm/mmap.c, built from the PAGE_* values
+    /// of pgtable-prot.h). `shared` marks a MAP_SHARED page (software bit 56).
+    ///
+    /// Data access is AP[2:1] (ARM ARM D8.4.1, "Data access permissions"): `01` EL0 and EL1
+    /// read-write, `11` both read-only, `10` EL1 read-only and *no EL0 access*. EL0
+    /// instruction fetch is UXN alone, whatever AP says. Two consequences, as on arm64
+    /// Linux without Enhanced PAN:
+    ///
+    /// * a page EL0 may write or execute is also readable: AP has no write-only or
+    ///   execute-only encoding that still lets EL0 in, so PROT_WRITE and PROT_EXEC imply
+    ///   PROT_READ (the fault handler's VMA check says the same);
+    /// * PROT_NONE is `10` with UXN: EL0 cannot touch the page, nor can the kernel's
+    ///   unprivileged uaccess (`ldtrb`/`sttrb` check EL0's permissions), yet the entry
+    ///   stays valid and keeps its frame. (Linux instead clears the valid bit and marks the
+    ///   entry with the software bit PTE_PROT_NONE, which NUMA balancing needs; here no
+    ///   privileged load ever reaches a user page through TTBR0, so AP alone suffices.)
+    ///
+    /// PXN is always set: the kernel never executes user memory.
+    pub fn user_page(read: bool, write: bool, exec: bool, shared: bool) -> PteFlags {
+        let mut f = PteFlags::AF | PteFlags::SH_INNER | PteFlags::NG | PteFlags::PXN;
+        if read || write || exec {
+            f |= PteFlags::USER;
+        }
+        if !write {
+            f |= PteFlags::READ_ONLY;
+        }
+        if !exec {
+            f |= PteFlags::UXN;
+        }
+        if shared {
+            f |= PteFlags::SHARED;
+        }
+        f
+    }
+
+    /// May EL0 (and uaccess) load from a page with these attributes?
+    pub fn user_readable(self) -> bool {
+        self.contains(PteFlags::USER)
+    }
+
+    /// May EL0 (and uaccess) store to it? (A COW page is read-only until its fault.)
+    pub fn user_writable(self) -> bool {
+        self.contains(PteFlags::USER) && !self.contains(PteFlags::READ_ONLY)
+    }
+
+    /// May EL0 execute it?
+    pub fn user_executable(self) -> bool {
+        !self.contains(PteFlags::UXN)
+    }
+}
+
 /// Output-address bits [47:12] of a descriptor.
 pub const ADDR_MASK: u64 = 0x0000_ffff_ffff_f000;
 

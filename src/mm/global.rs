@@ -55,6 +55,9 @@ fn free_asid(asid: u16) {
     ASIDS.lock()[asid as usize / 64] &= !(1 << (asid % 64));
 }
 
+/// Heap one VMA may take in the tree (an entry and its share of a B-tree node), rounded up.
+pub const VMA_HEAP_BYTES: usize = 160;
+
 /// Counter of address spaces ever made, to tell them apart in logs and futex keys.
 static MM_IDS: AtomicUsize = AtomicUsize::new(1);
 
@@ -103,6 +106,11 @@ impl Mm {
 
     /// fork's copy (Linux `dup_mm`): copy-on-write duplicate with a new ASID.
     pub fn dup(&self) -> KResult<Arc<Mm>> {
+        // The child's VMA tree is a clone of ours: about 100 bytes of heap a VMA (65,530
+        // at most), reserved first so that a big tree gives -ENOMEM, not a failed
+        // allocation inside the clone.
+        let vmas = self.with(|space, _| space.map_count());
+        super::heap::reserve(vmas * VMA_HEAP_BYTES)?;
         let asid = alloc_asid().ok_or(Errno::EAGAIN)?;
         match self.with(|space, frames| space.fork(frames, asid)) {
             Ok(child) => Ok(Mm::wrap(child, self.image)),

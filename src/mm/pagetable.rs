@@ -9,7 +9,8 @@
 
 use core::convert::Infallible;
 
-use super::frame::{FrameAllocator, PhysAddr};
+use super::cow::OutOfMemory;
+use super::frame::{FrameAllocator, PAGE_SIZE, PhysAddr};
 use super::walk::{self, Entry, LEAF_LEVEL, Slot, Table, VA_SPAN, WalkOps};
 use crate::arch;
 use crate::arch::pte::{Pte, PteFlags};
@@ -214,25 +215,21 @@ impl PageTable {
     }
 
     /// Tears down an address space whose mappings all lie in `ranges` (its VMAs): visits
-    /// only those parts of the tree. If some table was not reached (a bug), falls back to
-    /// walking the whole tree, so nothing can leak.
+    /// only those parts of the tree, releasing each page and then, post-order, each table
+    /// left empty (a table two ranges share goes with the second). Allocates nothing, so
+    /// an exit cannot fail. If some table was not reached (a bug), falls back to walking
+    /// the whole tree, so nothing can leak.
     pub fn destroy_ranges(
-        self,
+        mut self,
         frames: &mut FrameAllocator,
         ranges: impl Iterator<Item = (usize, usize)>,
     ) {
-        /// Drops the pages' references; collects the tables (two ranges may share one).
         struct Release<'a> {
             frames: &'a mut FrameAllocator,
-            seen: alloc::vec::Vec<PhysAddr>,
+            freed: usize,
         }
         impl WalkOps for Release<'_> {
             type Error = Infallible;
-            #[inline]
-            fn table(&mut self, at: &Slot) -> Result<bool, Infallible> {
-                self.seen.push(at.next_table().pa());
-                Ok(true)
-            }
             #[inline]
             fn leaf(&mut self, at: &Slot) -> Result<(), Infallible> {
                 if at.level == LEAF_LEVEL {
@@ -241,25 +238,98 @@ impl PageTable {
                 }
                 Ok(())
             }
+            fn table_done(&mut self, at: &Slot) -> Result<(), Infallible> {
+                let table = at.next_table();
+                if table.is_empty() {
+                    at.entry.clear();
+                    self.frames.put(table.pa());
+                    self.freed += 1;
+                }
+                Ok(())
+            }
         }
-        let mut release = Release {
-            frames,
-            seen: alloc::vec::Vec::with_capacity(self.tables),
-        };
+        let mut release = Release { frames, freed: 0 };
         for (start, end) in ranges {
             let Ok(()) = walk::walk_range(self.root_table(), start, end, &mut release);
         }
-        let Release { frames, mut seen } = release;
-        seen.sort_unstable();
-        seen.dedup();
-        if seen.len() == self.tables {
-            for t in seen {
-                frames.put(t);
-            }
+        let Release { frames, freed } = release;
+        self.tables -= freed;
+        if self.tables == 0 {
             frames.put(self.root);
         } else {
             self.destroy(frames); // leaves are already released: this frees the tables
         }
+    }
+
+    /// Moves the pages of `[old, old + len)` to `[new, new + len)` (mremap; Linux
+    /// `move_page_tables` → `move_ptes`): each entry is cleared at its old place, its TLB
+    /// entry invalidated, and written at the new place with the frame reference it holds.
+    /// With `dup` the old entries stay and each new one takes a reference of its own (a
+    /// shared mapping mapped twice). The ranges must not overlap and nothing may be mapped
+    /// at the new place. Costs the pages mapped in the old range. Out of memory for a new
+    /// table, what was done is undone and nothing has changed.
+    pub fn move_range(
+        &mut self,
+        frames: &mut FrameAllocator,
+        old: usize,
+        new: usize,
+        len: usize,
+        dup: bool,
+    ) -> Result<(), OutOfMemory> {
+        struct Move<'a> {
+            pt: &'a mut PageTable,
+            frames: &'a mut FrameAllocator,
+            old: usize,
+            new: usize,
+            dup: bool,
+            /// The old address whose move failed.
+            failed_at: usize,
+        }
+        impl WalkOps for Move<'_> {
+            type Error = OutOfMemory;
+            fn leaf(&mut self, at: &Slot) -> Result<(), OutOfMemory> {
+                debug_assert_eq!(at.level, LEAF_LEVEL, "no block mappings in user tables");
+                let to = at.va - self.old + self.new;
+                // The walk may meet the table this makes only outside [old, old + len): the
+                // ranges do not overlap, so it never visits a moved entry twice.
+                let Ok(dst) = self.pt.walk_alloc(self.frames, to, LEAF_LEVEL) else {
+                    self.failed_at = at.va;
+                    return Err(OutOfMemory);
+                };
+                debug_assert!(!dst.read().is_valid(), "mremap onto a mapped page");
+                if self.dup {
+                    self.frames.get(PhysAddr(at.pte.addr()));
+                } else {
+                    at.entry.clear();
+                    arch::flush_tlb_page(self.pt.asid, at.va);
+                }
+                dst.write(at.pte);
+                Ok(())
+            }
+        }
+        let root = self.root_table();
+        let mut mv = Move {
+            pt: self,
+            frames,
+            old,
+            new,
+            dup,
+            failed_at: old,
+        };
+        let Err(OutOfMemory) = walk::walk_range(root, old, old + len, &mut mv) else {
+            return Ok(());
+        };
+        let done = mv.failed_at - old;
+        if dup {
+            self.unmap_range(frames, new, new + done);
+        } else {
+            // Back where they came from: those tables exist, so this allocates nothing.
+            self.move_range(frames, new, old, done, false)
+                .expect("moving pages back needs no new table");
+        }
+        // The tables made for the moved pages, and those made before the failure.
+        self.free_empty_tables(frames, new, new + done + PAGE_SIZE);
+        Err(OutOfMemory)
     }
 
     /// Drops every mapped frame's reference and frees all table frames.

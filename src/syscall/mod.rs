@@ -49,6 +49,7 @@ pub mod nr {
     pub const GETTID: usize = 178;
     pub const BRK: usize = 214;
     pub const MUNMAP: usize = 215;
+    pub const MREMAP: usize = 216;
     pub const CLONE: usize = 220;
     pub const EXECVE: usize = 221;
     pub const MMAP: usize = 222;
@@ -118,9 +119,9 @@ mod dispatch_impl {
         t[nr::GETTID] = Some(|_, _| process::gettid());
         t[nr::BRK] = Some(|_, a| memory::brk(a[0]));
         t[nr::MUNMAP] = Some(|_, a| memory::munmap(a[0], a[1]));
-        t[nr::MMAP] =
-            Some(|_, a| memory::mmap(a[0], a[1], a[2] as u32, a[3] as u32, a[4] as i32, a[5]));
-        t[nr::MPROTECT] = Some(|_, a| memory::mprotect(a[0], a[1], a[2] as u32));
+        t[nr::MREMAP] = Some(|_, a| memory::mremap(a[0], a[1], a[2], a[3], a[4]));
+        t[nr::MMAP] = Some(|_, a| memory::mmap(a[0], a[1], a[2], a[3], a[4] as i32, a[5]));
+        t[nr::MPROTECT] = Some(|_, a| memory::mprotect(a[0], a[1], a[2]));
         t[nr::CLONE] =
             Some(|regs, a| crate::task::fork::sys_clone(regs, a[0] as u64, a[1], a[2], a[3], a[4]));
         t[nr::CLONE3] = Some(|regs, a| crate::task::fork::sys_clone3(regs, a[0], a[1]));

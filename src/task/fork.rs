@@ -30,8 +30,9 @@ use super::{KernelStack, MAX_THREADS, SignalStruct, Task, TaskInner, Tid, WaitCh
 use crate::arch::{self, TrapFrame};
 use crate::error::{Errno, KResult};
 use crate::fs::{FdTable, FsStruct};
+use crate::mm::frame::PAGE_SIZE;
 use crate::mm::global::Mm;
-use crate::mm::uaccess;
+use crate::mm::uaccess::{self, UserSlice};
 use crate::task::signal::SigHand;
 
 /// Linux `struct kernel_clone_args`.
@@ -70,39 +71,110 @@ pub fn sys_clone(
     )
 }
 
-/// clone3(2): `struct clone_args` (include/uapi/linux/sched.h) read from user memory.
+/// clone3(2): `struct clone_args` (include/uapi/linux/sched.h) read from user memory,
+/// with Linux 6.1's checks in Linux's order (kernel/fork.c `copy_clone_args_from_user`,
+/// `clone3_args_valid`, `clone3_stack_valid`).
 pub fn sys_clone3(frame: &TrapFrame, uargs: usize, size: usize) -> KResult<usize> {
+    /// CLONE_ARGS_SIZE_VER0: the struct up to `tls`, the smallest size accepted.
     const VER0: usize = 64;
+    /// CLONE_ARGS_SIZE_VER2: up to `cgroup`, all of the struct Linux 6.1 knows.
+    const KNOWN: usize = 88;
+    /// MAX_PID_NS_LEVEL: at most one `set_tid` entry per pid namespace level.
+    const MAX_PID_NS_LEVEL: u64 = 32;
+    if size > PAGE_SIZE {
+        return Err(Errno::E2BIG);
+    }
     if size < VER0 {
         return Err(Errno::EINVAL);
     }
-    if size > 4096 {
-        return Err(Errno::E2BIG);
+    // Linux `copy_struct_from_user`: a newer program's larger struct is fine as long as
+    // the fields this kernel does not know are zero.
+    if size > KNOWN {
+        check_zeroed_user(uargs.wrapping_add(KNOWN), size - KNOWN)?;
     }
-    let mut raw = [0u8; 88];
-    let n = size.min(raw.len());
-    uaccess::copy_from_user(&mut raw[..n], uargs)?;
-    let field = |i: usize| u64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap());
-    // flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup
-    let (flags, exit_signal, stack, stack_size) =
-        (field(0), field(4), field(5) as usize, field(6) as usize);
+    let mut raw = [0u8; KNOWN];
+    uaccess::copy_from_user(&mut raw[..size.min(KNOWN)], uargs)?;
+    let field = |i: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&raw[i * 8..i * 8 + 8]);
+        u64::from_le_bytes(b)
+    };
+    // flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+    // set_tid_size, cgroup
+    let (flags, exit_signal, stack, stack_size) = (field(0), field(4), field(5), field(6));
+    let (set_tid, set_tid_size, cgroup) = (field(8), field(9), field(10));
+    if set_tid_size > MAX_PID_NS_LEVEL
+        || (set_tid == 0 && set_tid_size > 0)
+        || (set_tid != 0 && set_tid_size == 0)
+    {
+        return Err(Errno::EINVAL);
+    }
+    if exit_signal > clone_flags::NSIG {
+        return Err(Errno::EINVAL); // upper bits set, or not a valid signal
+    }
+    if flags & CloneFlags::INTO_CGROUP.bits() != 0 && (cgroup > i32::MAX as u64 || size < KNOWN) {
+        return Err(Errno::EINVAL);
+    }
+    if set_tid_size > 0 {
+        // The array must be readable (Linux copies it here), even though it is refused below.
+        let mut tids = [0u8; 4 * MAX_PID_NS_LEVEL as usize];
+        uaccess::copy_from_user(&mut tids[..4 * set_tid_size as usize], set_tid as usize)?;
+    }
+    // `clone3_args_valid`: CLONE_DETACHED is not a clone3 flag (its bit is free for reuse).
+    if flags & CloneFlags::DETACHED.bits() != 0 {
+        log::info!("clone3: -EINVAL: CLONE_DETACHED is not a clone3 flag");
+        return Err(Errno::EINVAL);
+    }
+    let into_cgroup = flags & CloneFlags::INTO_CGROUP.bits() != 0;
     let flags = check_or_log(clone_flags::check_clone3(
-        flags,
+        flags & !CloneFlags::INTO_CGROUP.bits(),
         exit_signal,
         current().tgid == 1,
     ))?;
-    if (stack == 0) != (stack_size == 0) || field(8) != 0 || field(9) != 0 {
-        return Err(Errno::EINVAL); // a stack needs its size; set_tid is not supported
+    // `clone3_stack_valid`: a stack is (lowest address, size), both or neither, and must
+    // lie in user memory (`access_ok`); the child's sp starts at its top.
+    let stack_top = match (stack, stack_size) {
+        (0, 0) => 0,
+        (0, _) | (_, 0) => return Err(Errno::EINVAL),
+        (lo, len) => {
+            let (lo, len) = (lo as usize, len as usize);
+            let slice = UserSlice::new(lo, len).map_err(|_| Errno::EINVAL)?;
+            slice.addr() + slice.len()
+        }
+    };
+    if set_tid_size > 0 {
+        log::info!("clone3: -EINVAL: set_tid is not supported by this kernel");
+        return Err(Errno::EINVAL);
+    }
+    if into_cgroup {
+        // No descriptor here refers to a cgroup directory (Linux `cgroup_css_set_fork`).
+        return Err(Errno::EBADF);
     }
     let args = KernelCloneArgs {
         flags,
         exit_signal: exit_signal as u32,
-        stack: if stack != 0 { stack + stack_size } else { 0 },
+        stack: stack_top,
         parent_tid: field(3) as usize,
         child_tid: field(2) as usize,
         tls: field(7) as usize,
     };
     kernel_clone(frame, args)
+}
+
+/// Linux `check_zeroed_user`: are the `len` bytes at `addr` all zero? (E2BIG if not,
+/// EFAULT if they cannot be read.)
+fn check_zeroed_user(addr: usize, len: usize) -> KResult<()> {
+    let mut chunk = [0u8; 64];
+    let mut done = 0;
+    while done < len {
+        let n = (len - done).min(chunk.len());
+        uaccess::copy_from_user(&mut chunk[..n], addr.wrapping_add(done))?;
+        if chunk[..n].iter().any(|&b| b != 0) {
+            return Err(Errno::E2BIG);
+        }
+        done += n;
+    }
+    Ok(())
 }
 
 fn check_or_log<T>(r: Result<T, Rejected>) -> KResult<T> {

@@ -323,3 +323,19 @@ pub fn pipe() -> [i32; 2] {
 pub fn close(fd: i32) -> isize {
     syscall(SYS_CLOSE, &[fd as usize])
 }
+
+// mm_limits: mremap and the full mmap/mprotect argument lists.
+pub const SYS_MREMAP: usize = 216;
+
+/// mmap with every argument (file descriptor and offset too).
+pub fn mmap6(addr: usize, len: usize, prot: usize, flags: usize, fd: usize, off: usize) -> isize {
+    syscall(SYS_MMAP, &[addr, len, prot, flags, fd, off])
+}
+
+pub fn mprotect(addr: usize, len: usize, prot: usize) -> isize {
+    syscall(SYS_MPROTECT, &[addr, len, prot])
+}
+
+pub fn mremap(addr: usize, old_len: usize, new_len: usize, flags: usize, new_addr: usize) -> isize {
+    syscall(SYS_MREMAP, &[addr, old_len, new_len, flags, new_addr])
+}
