@@ -270,13 +270,8 @@ fn do_prlimit(task: &Task, resource: u32, new: Option<RLimit>) -> KResult<RLimit
     if let Some(new) = new {
         rlimit::check_new(resource, new)?;
     }
-    let signal = {
-        let inner = task.inner.lock();
-        if inner.sighand.is_none() {
-            return Err(Errno::ESRCH); // it has exited
-        }
-        inner.signal.clone()
-    };
+    // A zombie still has its limits (Linux 6.1 reads and sets them until it is reaped).
+    let signal = task.inner.lock().signal.clone();
     let mut s = signal.inner.lock();
     let old = s.rlim[resource];
     if let Some(new) = new {
