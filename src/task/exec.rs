@@ -380,6 +380,10 @@ pub fn exec_image(
     let name = String::from(path.rsplit('/').next().unwrap_or(path));
     if !cur.is_group_leader() {
         become_leader(&cur, frame, mm, entry, sp, name);
+        // This thread's part is over: it exits on its way back to user mode, once the
+        // system call has returned and dropped what its frames hold.
+        exit::kill_task(&cur.arc(), exit::killed_status(super::signal::SIGKILL));
+        return Ok(());
     }
     arch::mmu::switch_ttbr0(mm.ttbr());
     let (old, vfork_parent) = {
@@ -400,7 +404,7 @@ pub fn exec_image(
 /// A thread other than the leader exec'd (Linux `de_thread`'s `exchange_tids`): the
 /// process keeps its pid, so the new program runs in the leader's task — a zombie by now
 /// — which gets the address space, the files, fs and handlers, and registers that enter
-/// the program through ret_from_fork; the calling thread then exits.
+/// the program through ret_from_fork; the calling thread is left with nothing and exits.
 fn become_leader(
     cur: &CurrentTask,
     frame: &TrapFrame,
@@ -408,7 +412,7 @@ fn become_leader(
     entry: usize,
     sp: usize,
     name: String,
-) -> ! {
+) {
     let leader = sched::find_task(cur.tgid).expect("a leader stays until its group is reaped");
     arch::mmu::switch_ttbr0(mm.ttbr());
     let (old_mm, files, fs, sighand, signal, vfork_parent) = {
@@ -466,5 +470,4 @@ fn become_leader(
     } else {
         signal.inner.lock().live -= 1; // (a lab skeleton's copy_thread): the process ends
     }
-    exit::do_exit(exit::killed_status(super::signal::SIGKILL))
 }

@@ -28,7 +28,7 @@ pub fn init_exit_status() -> Option<u32> {
 }
 
 /// Marks `task` to die with `status` and wakes it if it sleeps.
-fn kill_task(task: &Arc<Task>, status: u32) {
+pub fn kill_task(task: &Arc<Task>, status: u32) {
     let mut inner = task.inner.lock();
     if matches!(inner.state, TaskState::Zombie | TaskState::Dead) {
         return;
