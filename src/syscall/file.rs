@@ -161,7 +161,9 @@ impl pipe::Source for IovSource {
                 (self.base, self.seg_len, self.off) = (base, len, 0);
             }
             let n = (self.seg_len - self.off).min(dst.len() - done);
-            uaccess::copy_from_user(&mut dst[done..done + n], self.base + self.off)?;
+            // (The iovec is read again: another thread may have changed it.)
+            let at = self.base.checked_add(self.off).ok_or(Errno::EFAULT)?;
+            uaccess::copy_from_user(&mut dst[done..done + n], at)?;
             self.off += n;
             done += n;
         }

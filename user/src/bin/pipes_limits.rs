@@ -411,6 +411,46 @@ fn faults(back: &mut [u8]) {
     munmap(m, 2 * PAGE);
 }
 
+/// writev into a pipe is one write of all its segments.
+fn vectored() {
+    let fds = pipe2(O_NONBLOCK).unwrap_or_else(|e| fail!(T, "pipe2: {}", e));
+    let (a, b) = (b"vectored ", b"write");
+    let iov = [
+        a.as_ptr() as usize,
+        a.len(),
+        0,
+        0,
+        b.as_ptr() as usize,
+        b.len(),
+    ];
+    let v =
+        |iov: &[usize], n: usize| syscall(SYS_WRITEV, &[fds[1] as usize, iov.as_ptr() as usize, n]);
+    check!(T, v(&iov, 3) == 14, "writev of 3 segments (one empty)");
+    let mut buf = [0u8; 32];
+    check!(
+        T,
+        read(fds[0], &mut buf) == 14 && &buf[..14] == b"vectored write",
+        "in order"
+    );
+    check!(T, v(&iov, 0) == 0, "no segment");
+    check!(T, v(&iov, 1025) == -EINVAL, "more than UIO_MAXIOV");
+    let negative = [
+        a.as_ptr() as usize,
+        a.len(),
+        b.as_ptr() as usize,
+        usize::MAX,
+    ];
+    check!(T, v(&negative, 2) == -EINVAL, "a negative length");
+    let kernel = [a.as_ptr() as usize, a.len(), 0xffff_0000_4000_0000, 1];
+    check!(T, v(&kernel, 2) == -EFAULT, "a kernel address");
+    check!(
+        T,
+        read(fds[0], &mut buf) == -EAGAIN,
+        "nothing written by those"
+    );
+    close_all(fds);
+}
+
 fn packets() {
     let fds = pipe2(O_DIRECT | O_NONBLOCK).unwrap_or_else(|e| fail!(T, "pipe2: {}", e));
     check!(
@@ -582,6 +622,7 @@ fn main(args: Args) -> i32 {
     capacity(big, back);
     blocking();
     faults(back);
+    vectored();
     packets();
     cloexec(&args);
 
