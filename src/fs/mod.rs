@@ -26,6 +26,16 @@ pub const O_NOTIFICATION_PIPE: u32 = 0o200;
 pub const PATH_MAX: usize = 4096;
 pub const NAME_MAX: usize = 255;
 
+/// Checks that the kernel heap can still give `bytes` at once, else ENOMEM (what Linux's
+/// failed allocation returns). `Arc::new` cannot fail gracefully on stable Rust, so a
+/// system call that is about to create a few small objects first reserves their total
+/// as one block and gives it back: with one CPU and a kernel that is not preempted,
+/// nothing else allocates in between, and the block can be split for them.
+pub fn heap_precheck(bytes: usize) -> KResult<()> {
+    let mut probe: Vec<u8> = Vec::new();
+    probe.try_reserve_exact(bytes).map_err(|_| Errno::ENOMEM)
+}
+
 /// What an open file is.
 pub enum FileKind {
     Console,

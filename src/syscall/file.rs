@@ -302,6 +302,8 @@ pub fn pipe2(fds: usize, flags: u32) -> KResult<usize> {
     if flags & O_NOTIFICATION_PIPE != 0 {
         return Err(Errno::ENOPKG);
     }
+    // The pipe and its two files, with their reference counts (ArcInner).
+    fs::heap_precheck(size_of::<Pipe>() + 2 * size_of::<File>() + 3 * 16)?;
     let pipe = Arc::new(Pipe::new(&pipe::FRAME_PAGES));
     let read_end = Arc::new(File::new(
         FileKind::PipeRead(pipe.clone()),

@@ -342,6 +342,7 @@ fn close_on_exec(cur: &CurrentTask) -> KResult<()> {
     // Held by the task and by `files` here: anything more is another process's share.
     let files = if Arc::strong_count(&files) > 2 {
         let copy = files.lock().try_clone()?;
+        crate::fs::heap_precheck(size_of::<Mutex<crate::fs::FdTable>>() + 16)?;
         let private = Arc::new(Mutex::new(copy));
         cur.inner.lock().files = Some(private.clone());
         private
@@ -368,6 +369,11 @@ pub fn exec_image(
     args: &ExecArgs,
 ) -> KResult<()> {
     let (mm, entry, sp) = build_mm(image, args)?;
+    let base = path.rsplit('/').next().unwrap_or(path);
+    let mut name = String::new();
+    name.try_reserve_exact(base.len())
+        .map_err(|_| Errno::ENOMEM)?;
+    name.push_str(base);
     let cur = current();
     de_thread(&cur)?;
     // Point of no return: what fails from here kills the process (Linux: SIGSEGV).
@@ -377,7 +383,6 @@ pub fn exec_image(
     }
     let signal = cur.inner.lock().signal.clone();
     signal.inner.lock().did_exec = true;
-    let name = String::from(path.rsplit('/').next().unwrap_or(path));
     if !cur.is_group_leader() {
         become_leader(&cur, frame, mm, entry, sp, name);
         // This thread's part is over: it exits on its way back to user mode, once the
