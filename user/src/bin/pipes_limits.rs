@@ -534,9 +534,24 @@ fn fill(big: &[u8], pipes: &mut usize) -> isize {
     }
 }
 
+/// A forked child's stack pages are shared with its parent until written: this writes
+/// 32 KiB below the caller's frame, where the calls that follow will run, so that no
+/// copy-on-write fault adds a frame while frames are being counted.
+#[inline(never)]
+fn prefault_stack() {
+    let mut stack = [0u8; 32 * 1024];
+    // black_box: the whole array must exist (else only the bytes written are kept).
+    let base = core::hint::black_box(stack.as_mut_ptr());
+    for i in (0..stack.len()).step_by(PAGE) {
+        // SAFETY: inside our own local array; volatile so that the write happens.
+        unsafe { base.add(i).write_volatile(1) };
+    }
+}
+
 /// The pipe bomb, in a child process: EMFILE at 1024 descriptors, then at 4096 (or out
 /// of memory first), then everything closed and the frames back.
 fn bomb(big: &[u8]) -> i32 {
+    prefault_stack();
     let frames = kstat_opt(KSTAT_FRAMES);
     let mut pipes = 0;
     let e = fill(big, &mut pipes);
