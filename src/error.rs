@@ -15,7 +15,9 @@ impl Errno {
     pub const ECHILD: Errno = Errno(10);
     pub const EAGAIN: Errno = Errno(11);
     pub const ENOMEM: Errno = Errno(12);
+    pub const EACCES: Errno = Errno(13);
     pub const EFAULT: Errno = Errno(14);
+    pub const EBUSY: Errno = Errno(16);
     pub const EEXIST: Errno = Errno(17);
     pub const ENODEV: Errno = Errno(19);
     pub const ENOTDIR: Errno = Errno(20);
@@ -25,7 +27,9 @@ impl Errno {
     pub const ESPIPE: Errno = Errno(29);
     pub const EPIPE: Errno = Errno(32);
     pub const ERANGE: Errno = Errno(34);
+    pub const ENAMETOOLONG: Errno = Errno(36);
     pub const ENOSYS: Errno = Errno(38);
+    pub const ENOPKG: Errno = Errno(65);
     pub const ETIMEDOUT: Errno = Errno(110);
 
     /// The value a system call leaves in x0.

@@ -1,41 +1,170 @@
-//! Pipes (Linux fs/pipe.c): a 4 KiB ring shared by a read end and a write end. Reading an
-//! empty pipe sleeps until data or until every write end is closed (then 0 = EOF);
-//! writing to a pipe whose read ends are all closed is -EPIPE.
+//! Pipes (Linux fs/pipe.c `pipe_read`, `pipe_write`): a ring of 16 page-sized buffers
+//! (PIPE_DEF_BUFFERS, 64 KiB) shared by a read end and a write end. The pages come from
+//! the frame allocator as data arrives and go back as it drains, so a pipe full of data
+//! holds 16 frames and an empty one none; the kernel heap holds only the ring's
+//! bookkeeping.
+//!
+//! Linux's rules, kept exactly (checked with linux-oracle.sh):
+//! * a write first tops up the last page with its odd-sized head (`len % 4096` bytes) if
+//!   that part fits whole — so writes of up to PIPE_BUF bytes are atomic — and then fills
+//!   fresh pages; hence 64000 bytes fit as 100-byte writes, 65536 as 4096-byte ones;
+//! * reading an empty pipe sleeps until data arrives or no writer is left (then 0);
+//!   writing a full pipe sleeps until there is room; with O_NONBLOCK both are EAGAIN;
+//! * writing with no reader left is EPIPE, with SIGPIPE;
+//! * a read whose user buffer faults returns EFAULT and leaves the bytes in the pipe; a
+//!   write whose source faults keeps only the pages it copied whole (EFAULT if none);
+//! * no page for a new buffer is ENOMEM (or the bytes written so far);
+//! * O_DIRECT makes a "packet" pipe: each write is its own buffer, and a read takes at
+//!   most one packet, dropping what does not fit.
+//!
+//! Readers and writers copy between user memory and the pages with the pipe's spin lock
+//! released — a page fault may sleep — so, like Linux's `pipe->mutex`, one reader or
+//! writer at a time holds the pipe's I/O lock (`busy`), a sleeping lock.
 
-use alloc::collections::VecDeque;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use spin::Mutex;
 
-use crate::sync::wait::{self, WaitChan};
+use crate::error::{Errno, KResult};
+use crate::mm::frame::{PAGE_SIZE, PhysAddr};
+use crate::sync::wait::{self, WaitChan, WakeReason};
 
+/// POSIX PIPE_BUF: writes of at most this many bytes are never interleaved.
 pub const PIPE_BUF: usize = 4096;
+/// Buffers (pages) per pipe: Linux's PIPE_DEF_BUFFERS.
+pub const PIPE_DEF_BUFFERS: usize = 16;
 
-pub struct Pipe {
-    pub id: usize,
-    pub inner: Mutex<PipeInner>,
+/// Where a pipe's pages come from: the frame allocator in the kernel, simulated memory in
+/// host tests.
+pub trait PageOps: Sync {
+    /// A page whose contents are undefined (only bytes written to it are ever read).
+    fn alloc(&self) -> Option<PhysAddr>;
+    fn free(&self, page: PhysAddr);
+}
+
+/// The bytes a write takes (user memory, in the kernel).
+pub trait Source {
+    fn remaining(&self) -> usize;
+    /// Fills all of `dst` with the next bytes and moves past them; on a fault, EFAULT and
+    /// nothing is consumed.
+    fn read_into(&mut self, dst: &mut [u8]) -> KResult<()>;
+}
+
+/// Where a read puts the bytes (user memory, in the kernel).
+pub trait Sink {
+    fn remaining(&self) -> usize;
+    /// Stores all of `src` and moves past it; on a fault, EFAULT.
+    fn write_from(&mut self, src: &[u8]) -> KResult<()>;
+}
+
+/// Linux `struct pipe_buffer`.
+#[derive(Clone, Copy, Default)]
+struct Buf {
+    page: Option<PhysAddr>,
+    offset: usize,
+    len: usize,
+    /// PIPE_BUF_FLAG_PACKET: written by an O_DIRECT writer; never merged into.
+    packet: bool,
+}
+
+/// The ring: `tail` is the oldest buffer, `head` the next free slot (both count up).
+#[derive(Default)]
+struct Ring {
+    bufs: [Buf; PIPE_DEF_BUFFERS],
+    head: usize,
+    tail: usize,
+}
+
+impl Ring {
+    fn occupancy(&self) -> usize {
+        self.head.wrapping_sub(self.tail)
+    }
+    fn is_empty(&self) -> bool {
+        self.occupancy() == 0
+    }
+    fn is_full(&self) -> bool {
+        self.occupancy() >= PIPE_DEF_BUFFERS
+    }
+    fn front(&mut self) -> &mut Buf {
+        &mut self.bufs[self.tail % PIPE_DEF_BUFFERS]
+    }
+    fn last(&mut self) -> &mut Buf {
+        &mut self.bufs[self.head.wrapping_sub(1) % PIPE_DEF_BUFFERS]
+    }
+    fn push(&mut self, buf: Buf) {
+        self.bufs[self.head % PIPE_DEF_BUFFERS] = buf;
+        self.head = self.head.wrapping_add(1);
+    }
+    /// Removes the oldest buffer; returns its page to free.
+    fn pop(&mut self) -> Option<PhysAddr> {
+        if self.is_empty() {
+            return None;
+        }
+        let page = core::mem::take(self.front()).page;
+        self.tail = self.tail.wrapping_add(1);
+        page
+    }
 }
 
 pub struct PipeInner {
-    pub buf: VecDeque<u8>,
+    ring: Ring,
     pub readers: usize,
     pub writers: usize,
+    /// The I/O lock (Linux `pipe->mutex`) is held.
+    busy: bool,
+}
+
+pub struct Pipe {
+    /// Names the pipe's wait channel.
+    pub id: usize,
+    pages: &'static dyn PageOps,
+    inner: Mutex<PipeInner>,
 }
 
 static PIPE_IDS: AtomicUsize = AtomicUsize::new(1);
 
+/// `len` bytes of `page` from `offset`.
+///
+/// # Safety
+/// The page belongs to a pipe whose I/O lock the caller holds (so no one else touches its
+/// bytes), and `offset + len <= PAGE_SIZE`.
+unsafe fn page_bytes<'a>(page: PhysAddr, offset: usize, len: usize) -> &'a mut [u8] {
+    debug_assert!(offset + len <= PAGE_SIZE);
+    // SAFETY: the caller's guarantees: a whole page of the linear map, used by one task.
+    unsafe { core::slice::from_raw_parts_mut(page.as_ptr().add(offset), len) }
+}
+
+/// The I/O lock, released (and everyone waiting on the pipe woken) when dropped.
+struct IoGuard<'a>(&'a Pipe);
+
+impl Drop for IoGuard<'_> {
+    fn drop(&mut self) {
+        self.0.inner.lock().busy = false;
+        wait::wakeup(WaitChan::Pipe(self.0.id));
+    }
+}
+
+/// Returns the partial count if something was transferred, else the error.
+fn partial(done: usize, err: Errno) -> KResult<usize> {
+    if done > 0 { Ok(done) } else { Err(err) }
+}
+
 impl Pipe {
-    pub fn new() -> Pipe {
+    /// A pipe with one reader and one writer; no page is allocated until data arrives.
+    pub fn new(pages: &'static dyn PageOps) -> Pipe {
         Pipe {
             id: PIPE_IDS.fetch_add(1, Ordering::Relaxed),
+            pages,
             inner: Mutex::new(PipeInner {
-                buf: VecDeque::new(),
+                ring: Ring::default(),
                 readers: 1,
                 writers: 1,
+                busy: false,
             }),
         }
     }
 
+    /// One end was closed (the last descriptor of a `File` went away).
     pub fn close_end(&self, write: bool) {
         {
             let mut p = self.inner.lock();
@@ -47,10 +176,459 @@ impl Pipe {
         }
         wait::wakeup(WaitChan::Pipe(self.id));
     }
+
+    /// Pages the pipe holds now.
+    pub fn pages_held(&self) -> usize {
+        self.inner.lock().ring.occupancy()
+    }
+
+    /// Takes the I/O lock, sleeping while another reader or writer has it.
+    fn lock_io(&self) -> KResult<IoGuard<'_>> {
+        loop {
+            {
+                let mut inner = self.inner.lock();
+                if !inner.busy {
+                    inner.busy = true;
+                    return Ok(IoGuard(self));
+                }
+            }
+            if wait::sleep(WaitChan::Pipe(self.id), None) == WakeReason::Killed {
+                return Err(Errno::EINTR);
+            }
+        }
+    }
+
+    /// Releases the I/O lock, sleeps until something changes, takes it again. Single CPU
+    /// and a kernel that is not preempted: nothing runs between the wakeup the release
+    /// sends and this task's sleep, so no wakeup is lost.
+    fn wait<'a>(&'a self, io: IoGuard<'a>) -> KResult<IoGuard<'a>> {
+        drop(io);
+        if wait::sleep(WaitChan::Pipe(self.id), None) == WakeReason::Killed {
+            return Err(Errno::EINTR);
+        }
+        self.lock_io()
+    }
+
+    /// Linux `pipe_write`. `sigpipe` is called when no reader is left (the caller sends
+    /// SIGPIPE); `packet` is the writer's O_DIRECT.
+    pub fn write(
+        &self,
+        src: &mut dyn Source,
+        nonblock: bool,
+        packet: bool,
+        sigpipe: &mut dyn FnMut(),
+    ) -> KResult<usize> {
+        let total = src.remaining();
+        if total == 0 {
+            return Ok(0);
+        }
+        let mut io = self.lock_io()?;
+        if self.inner.lock().readers == 0 {
+            sigpipe();
+            return Err(Errno::EPIPE);
+        }
+        let mut done = 0;
+        // The odd-sized head goes into the last page if it fits there whole.
+        let chars = total % PAGE_SIZE;
+        let last = {
+            let mut inner = self.inner.lock();
+            (!inner.ring.is_empty()).then(|| *inner.ring.last())
+        };
+        if chars != 0
+            && let Some(Buf {
+                page: Some(page),
+                offset,
+                len,
+                packet: false,
+            }) = last
+            && offset + len + chars <= PAGE_SIZE
+        {
+            // SAFETY: our page, our I/O lock, within the page (checked above).
+            src.read_into(unsafe { page_bytes(page, offset + len, chars) })?;
+            self.inner.lock().ring.last().len += chars;
+            done = chars;
+            if src.remaining() == 0 {
+                return Ok(done);
+            }
+        }
+        loop {
+            if self.inner.lock().readers == 0 {
+                sigpipe();
+                return partial(done, Errno::EPIPE);
+            }
+            if !self.inner.lock().ring.is_full() {
+                let Some(page) = self.pages.alloc() else {
+                    return partial(done, Errno::ENOMEM);
+                };
+                self.inner.lock().ring.push(Buf {
+                    page: Some(page),
+                    offset: 0,
+                    len: 0,
+                    packet,
+                });
+                let n = src.remaining().min(PAGE_SIZE);
+                // SAFETY: a page we just added to our ring, our I/O lock.
+                if src.read_into(unsafe { page_bytes(page, 0, n) }).is_err() {
+                    // Linux keeps the empty buffer; readers skip it.
+                    return partial(done, Errno::EFAULT);
+                }
+                self.inner.lock().ring.last().len = n;
+                done += n;
+                if src.remaining() == 0 {
+                    return Ok(done);
+                }
+                continue;
+            }
+            if nonblock {
+                return partial(done, Errno::EAGAIN);
+            }
+            io = match self.wait(io) {
+                Ok(io) => io,
+                Err(e) => return partial(done, e),
+            };
+        }
+    }
+
+    /// Linux `pipe_read`.
+    pub fn read(&self, dst: &mut dyn Sink, nonblock: bool) -> KResult<usize> {
+        let mut total = dst.remaining();
+        if total == 0 {
+            return Ok(0);
+        }
+        let mut io = self.lock_io()?;
+        let mut done = 0;
+        loop {
+            let front = {
+                let mut inner = self.inner.lock();
+                (!inner.ring.is_empty()).then(|| *inner.ring.front())
+            };
+            if let Some(buf) = front {
+                let chars = buf.len.min(total);
+                if chars > 0 {
+                    let page = buf.page.ok_or(Errno::EFAULT)?;
+                    // SAFETY: a buffer of our ring, our I/O lock, within the page.
+                    if dst
+                        .write_from(unsafe { page_bytes(page, buf.offset, chars) })
+                        .is_err()
+                    {
+                        return partial(done, Errno::EFAULT); // the bytes stay
+                    }
+                }
+                done += chars;
+                let freed = {
+                    let mut inner = self.inner.lock();
+                    let b = inner.ring.front();
+                    b.offset += chars;
+                    b.len -= chars;
+                    if b.packet {
+                        total = chars; // one packet per read; the rest is dropped
+                        b.len = 0;
+                    }
+                    if b.len == 0 { inner.ring.pop() } else { None }
+                };
+                if let Some(page) = freed {
+                    self.pages.free(page);
+                }
+                total -= chars;
+                if total == 0 {
+                    break;
+                }
+                if !self.inner.lock().ring.is_empty() {
+                    continue;
+                }
+            }
+            if self.inner.lock().writers == 0 || done > 0 {
+                break;
+            }
+            if nonblock {
+                return Err(Errno::EAGAIN);
+            }
+            io = self.wait(io)?;
+        }
+        drop(io);
+        Ok(done)
+    }
 }
 
-impl Default for Pipe {
-    fn default() -> Self {
-        Self::new()
+impl Drop for Pipe {
+    /// The last end is gone: the pages still holding data go back.
+    fn drop(&mut self) {
+        let inner = self.inner.get_mut();
+        while !inner.ring.is_empty() {
+            if let Some(page) = inner.ring.pop() {
+                self.pages.free(page);
+            }
+        }
+    }
+}
+
+/// The kernel's pages: frames from the frame allocator, counted in frames-in-use.
+#[cfg(target_os = "none")]
+pub struct FramePages;
+
+#[cfg(target_os = "none")]
+impl PageOps for FramePages {
+    fn alloc(&self) -> Option<PhysAddr> {
+        crate::mm::global::with_frames(|f| f.alloc_uninit())
+    }
+    fn free(&self, page: PhysAddr) {
+        crate::mm::global::with_frames(|f| f.put(page));
+    }
+}
+
+#[cfg(target_os = "none")]
+pub static FRAME_PAGES: FramePages = FramePages;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mm::frame::sim::SimMemory;
+    use std::vec::Vec;
+
+    struct TestPages(Mutex<Option<SimMemory>>);
+
+    impl PageOps for TestPages {
+        fn alloc(&self) -> Option<PhysAddr> {
+            self.0.lock().as_mut().unwrap().frames.alloc_uninit()
+        }
+        fn free(&self, page: PhysAddr) {
+            self.0.lock().as_mut().unwrap().frames.put(page);
+        }
+    }
+
+    static PAGES: TestPages = TestPages(Mutex::new(None));
+    /// The tests share PAGES: one at a time.
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    /// Runs `f` with `nframes` of simulated memory for pipes; checks nothing leaked.
+    fn with_pages(nframes: usize, f: impl FnOnce()) {
+        let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        *PAGES.0.lock() = Some(SimMemory::new(nframes));
+        f();
+        let sim = PAGES.0.lock().take().unwrap();
+        assert_eq!(sim.frames.in_use(), 0, "pages leaked");
+    }
+
+    fn in_use() -> usize {
+        PAGES.0.lock().as_ref().unwrap().frames.in_use()
+    }
+
+    /// A user buffer: bytes, with an optional address where it stops being mapped.
+    struct Mem<'a> {
+        data: &'a mut [u8],
+        pos: usize,
+        fault_at: usize,
+    }
+
+    impl<'a> Mem<'a> {
+        fn new(data: &'a mut [u8]) -> Mem<'a> {
+            let fault_at = data.len();
+            Mem {
+                data,
+                pos: 0,
+                fault_at,
+            }
+        }
+        fn faulting(data: &'a mut [u8], fault_at: usize) -> Mem<'a> {
+            Mem {
+                data,
+                pos: 0,
+                fault_at,
+            }
+        }
+    }
+
+    impl Source for Mem<'_> {
+        fn remaining(&self) -> usize {
+            self.data.len() - self.pos
+        }
+        fn read_into(&mut self, dst: &mut [u8]) -> KResult<()> {
+            if self.pos + dst.len() > self.fault_at {
+                return Err(Errno::EFAULT);
+            }
+            dst.copy_from_slice(&self.data[self.pos..self.pos + dst.len()]);
+            self.pos += dst.len();
+            Ok(())
+        }
+    }
+
+    impl Sink for Mem<'_> {
+        fn remaining(&self) -> usize {
+            self.data.len() - self.pos
+        }
+        fn write_from(&mut self, src: &[u8]) -> KResult<()> {
+            if self.pos + src.len() > self.fault_at {
+                return Err(Errno::EFAULT);
+            }
+            self.data[self.pos..self.pos + src.len()].copy_from_slice(src);
+            self.pos += src.len();
+            Ok(())
+        }
+    }
+
+    fn write(p: &Pipe, bytes: &[u8]) -> KResult<usize> {
+        write_flags(p, bytes, false)
+    }
+
+    fn write_flags(p: &Pipe, bytes: &[u8], packet: bool) -> KResult<usize> {
+        let mut data = bytes.to_vec();
+        p.write(&mut Mem::new(&mut data), true, packet, &mut || {})
+    }
+
+    fn read(p: &Pipe, n: usize) -> KResult<Vec<u8>> {
+        let mut buf = std::vec![0u8; n];
+        let got = p.read(&mut Mem::new(&mut buf), true)?;
+        buf.truncate(got);
+        Ok(buf)
+    }
+
+    /// Bytes a non-blocking writer gets into an empty pipe in `chunk`-sized writes.
+    fn capacity(chunk: usize) -> usize {
+        let p = Pipe::new(&PAGES);
+        let data = std::vec![7u8; chunk];
+        let mut total = 0;
+        loop {
+            match write(&p, &data) {
+                Ok(n) => total += n,
+                Err(e) => {
+                    assert_eq!(e, Errno::EAGAIN);
+                    break;
+                }
+            }
+        }
+        assert_eq!(p.pages_held(), PIPE_DEF_BUFFERS);
+        total
+    }
+
+    #[test]
+    fn capacity_as_linux() {
+        with_pages(32, || {
+            // Linux 6.1 (linux-oracle.sh): 65536, 64000, 54096, 65536.
+            assert_eq!(capacity(4096), 65536);
+            assert_eq!(capacity(100), 64000);
+            assert_eq!(capacity(5000), 54096);
+            assert_eq!(capacity(70000), 65536);
+            assert_eq!(in_use(), 0, "a dropped pipe frees its pages");
+        });
+    }
+
+    #[test]
+    fn pages_come_and_go_with_the_data() {
+        with_pages(32, || {
+            let p = Pipe::new(&PAGES);
+            assert_eq!(in_use(), 0, "an empty pipe holds no page");
+            assert_eq!(write(&p, &[1u8; 10000]), Ok(10000));
+            assert_eq!(in_use(), 3);
+            assert_eq!(read(&p, 5000).unwrap().len(), 5000);
+            assert_eq!(in_use(), 2, "a drained page goes back");
+            assert_eq!(read(&p, 100000).unwrap().len(), 5000);
+            assert_eq!(in_use(), 0);
+            assert_eq!(read(&p, 10), Err(Errno::EAGAIN), "empty, a writer left");
+            p.close_end(true);
+            assert_eq!(read(&p, 10), Ok(std::vec![]), "EOF");
+            assert_eq!(write(&p, b""), Ok(0), "empty writes always succeed");
+            assert_eq!(read(&p, 0), Ok(std::vec![]));
+        });
+    }
+
+    #[test]
+    fn no_reader_is_epipe_with_sigpipe() {
+        with_pages(8, || {
+            let p = Pipe::new(&PAGES);
+            p.close_end(false);
+            let mut signalled = 0;
+            let mut data = *b"x";
+            let r = p.write(&mut Mem::new(&mut data), false, false, &mut || {
+                signalled += 1
+            });
+            assert_eq!((r, signalled), (Err(Errno::EPIPE), 1));
+        });
+    }
+
+    #[test]
+    fn read_fault_keeps_the_data() {
+        with_pages(8, || {
+            let p = Pipe::new(&PAGES);
+            write(&p, b"hello world").unwrap();
+            let mut buf = [0u8; 11];
+            assert_eq!(
+                p.read(&mut Mem::faulting(&mut buf, 3), true),
+                Err(Errno::EFAULT)
+            );
+            assert_eq!(read(&p, 100).unwrap(), b"hello world");
+            // A fault in the second page: the first page's bytes are returned.
+            write(&p, &[1u8; 4096]).unwrap();
+            write(&p, &[2u8; 4096]).unwrap();
+            let mut buf = std::vec![0u8; 8192];
+            assert_eq!(p.read(&mut Mem::faulting(&mut buf, 5000), true), Ok(4096));
+            assert_eq!(read(&p, 8192).unwrap(), [2u8; 4096]);
+        });
+    }
+
+    #[test]
+    fn write_fault_keeps_whole_pages_only() {
+        with_pages(8, || {
+            // As on Linux 6.1: 3 pages with the third unmapped -> 8192.
+            let p = Pipe::new(&PAGES);
+            let mut data = std::vec![5u8; 3 * 4096];
+            let mut src = Mem::faulting(&mut data, 2 * 4096 + 100);
+            assert_eq!(p.write(&mut src, true, false, &mut || {}), Ok(8192));
+            assert_eq!(read(&p, 70000).unwrap().len(), 8192);
+            // Nothing of a short faulting write, into an empty pipe or into the last page.
+            let mut data = [1u8; 20];
+            assert_eq!(
+                p.write(&mut Mem::faulting(&mut data, 10), true, false, &mut || {}),
+                Err(Errno::EFAULT)
+            );
+            assert_eq!(
+                read(&p, 100),
+                Err(Errno::EAGAIN),
+                "the empty buffer is skipped"
+            );
+            write(&p, b"abc").unwrap();
+            assert_eq!(
+                p.write(&mut Mem::faulting(&mut data, 10), true, false, &mut || {}),
+                Err(Errno::EFAULT)
+            );
+            assert_eq!(read(&p, 100).unwrap(), b"abc");
+            // 5001 bytes, the last one unmapped: the first page only.
+            let mut data = [3u8; 5001];
+            assert_eq!(
+                p.write(&mut Mem::faulting(&mut data, 5000), true, false, &mut || {}),
+                Ok(4096)
+            );
+            assert_eq!(read(&p, 70000).unwrap().len(), 4096);
+        });
+    }
+
+    #[test]
+    fn out_of_pages_is_enomem() {
+        with_pages(2, || {
+            let p = Pipe::new(&PAGES);
+            assert_eq!(write(&p, &[0u8; 3 * 4096]), Ok(2 * 4096), "what fitted");
+            assert_eq!(write(&p, &[0u8; 4096]), Err(Errno::ENOMEM));
+            assert_eq!(read(&p, 4096).unwrap().len(), 4096);
+            assert_eq!(write(&p, &[0u8; 4096]), Ok(4096), "memory came back");
+        });
+    }
+
+    #[test]
+    fn packets() {
+        with_pages(20, || {
+            let p = Pipe::new(&PAGES);
+            write_flags(&p, b"abcdef", true).unwrap();
+            write_flags(&p, b"gh", true).unwrap();
+            assert_eq!(
+                read(&p, 3).unwrap(),
+                b"abc",
+                "the rest of the packet is dropped"
+            );
+            assert_eq!(read(&p, 10).unwrap(), b"gh", "one packet per read");
+            let mut n = 0;
+            while write_flags(&p, b"x", true).is_ok() {
+                n += 1;
+            }
+            assert_eq!(n, 16, "one page per packet, as on Linux");
+        });
     }
 }

@@ -38,7 +38,13 @@ pub mod nr {
     pub const TGKILL: usize = 131;
     pub const RT_SIGACTION: usize = 134;
     pub const RT_SIGPROCMASK: usize = 135;
+    pub const SETPGID: usize = 154;
+    pub const GETPGID: usize = 155;
+    pub const GETSID: usize = 156;
+    pub const SETSID: usize = 157;
     pub const UNAME: usize = 160;
+    pub const GETRLIMIT: usize = 163;
+    pub const SETRLIMIT: usize = 164;
     pub const UMASK: usize = 166;
     pub const GETPID: usize = 172;
     pub const GETPPID: usize = 173;
@@ -55,6 +61,7 @@ pub mod nr {
     pub const MMAP: usize = 222;
     pub const MPROTECT: usize = 226;
     pub const WAIT4: usize = 260;
+    pub const PRLIMIT64: usize = 261;
     pub const CLONE3: usize = 435;
     /// Not Linux: this kernel's statistics for tests (frames in use, COW counters).
     pub const KSTAT: usize = 1000;
@@ -81,8 +88,8 @@ mod dispatch_impl {
     static SYS_CALL_TABLE: [Option<SyscallFn>; NR_SYSCALLS] = {
         let mut t: [Option<SyscallFn>; NR_SYSCALLS] = [None; NR_SYSCALLS];
         t[nr::GETCWD] = Some(|_, a| file::getcwd(a[0], a[1]));
-        t[nr::DUP] = Some(|_, a| file::dup(a[0] as i32));
-        t[nr::DUP3] = Some(|_, a| file::dup3(a[0] as i32, a[1] as i32, a[2] as u32));
+        t[nr::DUP] = Some(|_, a| file::dup(a[0] as u32));
+        t[nr::DUP3] = Some(|_, a| file::dup3(a[0] as u32, a[1] as u32, a[2] as u32));
         t[nr::CHDIR] = Some(|_, a| file::chdir(a[0]));
         t[nr::CLOSE] = Some(|_, a| file::close(a[0] as i32));
         t[nr::PIPE2] = Some(|_, a| file::pipe2(a[0], a[1] as u32));
@@ -110,6 +117,13 @@ mod dispatch_impl {
         t[nr::RT_SIGACTION] = Some(|_, a| process::rt_sigaction(a[0] as u32, a[1], a[2], a[3]));
         t[nr::RT_SIGPROCMASK] = Some(|_, a| misc::rt_sigprocmask(a[0] as u32, a[1], a[2], a[3]));
         t[nr::UNAME] = Some(|_, a| misc::uname(a[0]));
+        t[nr::SETPGID] = Some(|_, a| process::setpgid(a[0] as i32, a[1] as i32));
+        t[nr::GETPGID] = Some(|_, a| process::getpgid(a[0] as i32));
+        t[nr::GETSID] = Some(|_, a| process::getsid(a[0] as i32));
+        t[nr::SETSID] = Some(|_, _| process::setsid());
+        t[nr::GETRLIMIT] = Some(|_, a| process::getrlimit(a[0] as u32, a[1]));
+        t[nr::SETRLIMIT] = Some(|_, a| process::setrlimit(a[0] as u32, a[1]));
+        t[nr::PRLIMIT64] = Some(|_, a| process::prlimit64(a[0] as i32, a[1] as u32, a[2], a[3]));
         t[nr::GETPID] = Some(|_, _| process::getpid());
         t[nr::GETPPID] = Some(|_, _| process::getppid());
         t[nr::GETUID] = Some(|_, _| Ok(0)); // everyone is root

@@ -1,15 +1,19 @@
-//! Process system calls: identity, exit, signals, exec. (clone/wait4/futex live with the
+//! Process system calls: identity, exit, signals (kill by process, thread, group),
+//! process groups and sessions (Linux kernel/sys.c setpgid/setsid), resource limits
+//! (prlimit64), exec. (clone/wait4/futex live with the
 //! task code they drive: task/fork.rs, task/wait.rs, task/futex.rs.)
 
-use alloc::string::String;
-use alloc::vec::Vec;
+use alloc::sync::Arc;
 
 use crate::arch::TrapFrame;
 use crate::error::{Errno, KResult};
 use crate::mm::uaccess;
+use crate::task::exec;
 use crate::task::exit::{self, killed_status};
+use crate::task::rlimit::{self, RLIM_NLIMITS, RLimit};
 use crate::task::sched::{self, current};
 use crate::task::signal::{self, NSIG, SIG_IGN, SigAction};
+use crate::task::{Task, Tid};
 
 pub fn getpid() -> KResult<usize> {
     // LAB 1 BEGIN: getpid returns the thread-group id
@@ -100,15 +104,82 @@ pub(super) fn send_signal(tgid: u32, sig: u32) -> KResult<usize> {
     Ok(0)
 }
 
+/// The process group of a process (any thread of it).
+fn pgid_of(t: &Task) -> Tid {
+    t.inner.lock().signal.inner.lock().pgid
+}
+
+fn sid_of(t: &Task) -> Tid {
+    t.inner.lock().signal.inner.lock().sid
+}
+
+/// Calls `f` on every process (thread-group leader, zombies included) `pick` selects, in
+/// tid order, without holding the task table's lock while `f` runs (and without
+/// allocating: the next one is looked up after the last tid done).
+fn for_each_process(mut pick: impl FnMut(&Task) -> bool, mut f: impl FnMut(&Arc<Task>)) {
+    let mut next: Tid = 0;
+    loop {
+        let found = sched::TASKS
+            .lock()
+            .range(next..)
+            .map(|(_, t)| t)
+            .find(|t| t.is_group_leader() && pick(t))
+            .cloned();
+        let Some(t) = found else { return };
+        next = t.tid + 1;
+        f(&t);
+    }
+}
+
+/// Whether some process is in process group `pgid` (and, if given, in session `sid`).
+fn group_exists(pgid: Tid, sid: Option<Tid>) -> bool {
+    sched::TASKS
+        .lock()
+        .values()
+        .any(|t| t.is_group_leader() && pgid_of(t) == pgid && sid.is_none_or(|s| sid_of(t) == s))
+}
+
+/// kill(2) (Linux `kill_something_info`): pid > 0 is the process with that task id (any
+/// thread of it), 0 the caller's process group, -1 every process but init and the
+/// caller, < -1 the process group -pid.
 pub fn kill(pid: i32, sig: u32) -> KResult<usize> {
-    if pid <= 0 {
-        return Err(Errno::EINVAL); // process groups are not implemented
+    if pid == i32::MIN {
+        return Err(Errno::ESRCH); // -INT_MIN is not a pid
     }
-    let task = sched::find_task(pid as u32).ok_or(Errno::ESRCH)?;
-    if !task.is_group_leader() {
-        return Err(Errno::ESRCH);
+    if pid > 0 {
+        let task = sched::find_task(pid as u32).ok_or(Errno::ESRCH)?;
+        return send_signal(task.tgid, sig);
     }
-    send_signal(task.tgid, sig)
+    let me = current().tgid;
+    if pid == -1 {
+        // Linux: the result of the last process signalled; ESRCH if there was none.
+        let mut result = Err(Errno::ESRCH);
+        for_each_process(
+            |t| t.tgid > 1 && t.tgid != me,
+            |t| result = send_signal(t.tgid, sig).map(|_| 0),
+        );
+        return result;
+    }
+    let pgid = if pid == 0 {
+        pgid_of(&current())
+    } else {
+        pid.unsigned_abs()
+    };
+    kill_pgrp(pgid, sig)
+}
+
+/// Linux `__kill_pgrp_info`: 0 if any member was signalled, else the last error (ESRCH
+/// for an empty group).
+fn kill_pgrp(pgid: Tid, sig: u32) -> KResult<usize> {
+    let (mut any_ok, mut last) = (false, Errno::ESRCH);
+    for_each_process(
+        |t| pgid_of(t) == pgid,
+        |t| match send_signal(t.tgid, sig) {
+            Ok(_) => any_ok = true,
+            Err(e) => last = e,
+        },
+    );
+    if any_ok { Ok(0) } else { Err(last) }
 }
 
 /// tgkill(2) / tkill(2) (tgid = -1): fatal signals end the whole group, as in Linux.
@@ -121,6 +192,144 @@ pub fn tgkill(tgid: i32, tid: i32, sig: u32) -> KResult<usize> {
         return Err(Errno::ESRCH);
     }
     send_signal(task.tgid, sig)
+}
+
+/// A task by the pid a system call names (0 = the caller); ESRCH if none.
+fn task_by_pid(pid: i32) -> KResult<Arc<Task>> {
+    match pid {
+        0 => Ok(current().arc()),
+        p if p > 0 => sched::find_task(p as u32).ok_or(Errno::ESRCH),
+        _ => Err(Errno::ESRCH),
+    }
+}
+
+/// getpgid(2): the process group of the process with task id `pid` (0: the caller).
+pub fn getpgid(pid: i32) -> KResult<usize> {
+    let task = task_by_pid(pid)?;
+    Ok(pgid_of(&task) as usize)
+}
+
+/// getsid(2): its session.
+pub fn getsid(pid: i32) -> KResult<usize> {
+    let task = task_by_pid(pid)?;
+    Ok(sid_of(&task) as usize)
+}
+
+/// setpgid(2) (Linux kernel/sys.c, checks in its order): `pid` is the caller or one of
+/// its children (ESRCH), a process not a thread (EINVAL); a child must be in the caller's
+/// session (EPERM) and must not have exec'd (EACCES); a session leader cannot move
+/// (EPERM); the target group must exist in the caller's session (EPERM).
+pub fn setpgid(pid: i32, pgid: i32) -> KResult<usize> {
+    let cur = current();
+    let pid = if pid == 0 { cur.tgid as i32 } else { pid };
+    let pgid = if pgid == 0 { pid } else { pgid };
+    if pgid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let p = if pid > 0 {
+        sched::find_task(pid as u32).ok_or(Errno::ESRCH)?
+    } else {
+        return Err(Errno::ESRCH);
+    };
+    if !p.is_group_leader() {
+        return Err(Errno::EINVAL);
+    }
+    let my_sid = sid_of(&cur);
+    let (p_parent, p_signal) = {
+        let inner = p.inner.lock();
+        (inner.parent, inner.signal.clone())
+    };
+    if p.tgid != cur.tgid && p_parent == cur.tgid {
+        let s = p_signal.inner.lock();
+        if s.sid != my_sid {
+            return Err(Errno::EPERM);
+        }
+        if s.did_exec {
+            return Err(Errno::EACCES);
+        }
+    } else if p.tgid != cur.tgid {
+        return Err(Errno::ESRCH);
+    }
+    if p_signal.inner.lock().session_leader {
+        return Err(Errno::EPERM);
+    }
+    if pgid != pid && !group_exists(pgid as Tid, Some(my_sid)) {
+        return Err(Errno::EPERM);
+    }
+    p_signal.inner.lock().pgid = pgid as Tid;
+    Ok(0)
+}
+
+/// setsid(2): a new session and process group named after the caller; EPERM for a
+/// session leader or when a process group with the caller's id exists.
+pub fn setsid() -> KResult<usize> {
+    let cur = current();
+    let signal = cur.inner.lock().signal.clone();
+    let leader = signal.inner.lock().session_leader;
+    // (group_exists locks every process's signal struct, ours too: not while we hold it.)
+    if leader || group_exists(cur.tgid, None) {
+        return Err(Errno::EPERM);
+    }
+    let mut s = signal.inner.lock();
+    s.session_leader = true;
+    s.sid = cur.tgid;
+    s.pgid = cur.tgid;
+    Ok(cur.tgid as usize)
+}
+
+/// Linux `do_prlimit`: reads and optionally replaces one limit of `task`'s process.
+fn do_prlimit(task: &Task, resource: u32, new: Option<RLimit>) -> KResult<RLimit> {
+    let resource = resource as usize;
+    if resource >= RLIM_NLIMITS {
+        return Err(Errno::EINVAL);
+    }
+    if let Some(new) = new {
+        rlimit::check_new(resource, new)?;
+    }
+    // A zombie still has its limits (Linux 6.1 reads and sets them until it is reaped).
+    let signal = task.inner.lock().signal.clone();
+    let mut s = signal.inner.lock();
+    let old = s.rlim[resource];
+    if let Some(new) = new {
+        s.rlim[resource] = new;
+    }
+    Ok(old)
+}
+
+fn get_rlimit(addr: usize) -> KResult<RLimit> {
+    let mut b = [0u8; 16];
+    uaccess::copy_from_user(&mut b, addr)?;
+    Ok(RLimit::from_bytes(b))
+}
+
+/// prlimit64(2): `pid` 0 is the caller, otherwise any task id (everyone may, being root);
+/// the new value is read first (EFAULT), the old one written last (after the change).
+pub fn prlimit64(pid: i32, resource: u32, new: usize, old: usize) -> KResult<usize> {
+    let new = if new != 0 {
+        Some(get_rlimit(new)?)
+    } else {
+        None
+    };
+    let task = task_by_pid(pid)?;
+    let prev = do_prlimit(&task, resource, new)?;
+    if old != 0 {
+        uaccess::copy_to_user(old, &prev.to_bytes())?;
+    }
+    Ok(0)
+}
+
+/// getrlimit(2).
+pub fn getrlimit(resource: u32, rlim: usize) -> KResult<usize> {
+    let value = do_prlimit(&current(), resource, None)?;
+    uaccess::copy_to_user(rlim, &value.to_bytes())?;
+    Ok(0)
+}
+
+/// setrlimit(2).
+pub fn setrlimit(resource: u32, rlim: usize) -> KResult<usize> {
+    let new = get_rlimit(rlim)?;
+    do_prlimit(&current(), resource, Some(new))?;
+    Ok(0)
 }
 
 /// rt_sigaction(2): reads/writes the (possibly CLONE_SIGHAND-shared) handler table.
@@ -171,36 +380,20 @@ pub fn rt_sigaction(sig: u32, act: usize, oldact: usize, sigsetsize: usize) -> K
     Ok(0)
 }
 
-fn read_string_array(addr: usize) -> KResult<Vec<String>> {
-    let mut out = Vec::new();
-    if addr == 0 {
-        return Ok(out);
-    }
-    for i in 0..64 {
-        let p = uaccess::get_user_u64(addr + i * 8)? as usize;
-        if p == 0 {
-            return Ok(out);
-        }
-        out.push(uaccess::get_user_str(p, 4096)?);
-    }
-    Err(Errno::E2BIG)
-}
-
-/// execve(2) over the initrd's files.
+/// execve(2) (Linux `do_execveat_common`, in its order): the filename (EFAULT,
+/// ENAMETOOLONG, ENOENT if empty), the argv and envp arrays (EFAULT), the size limits
+/// and every string (E2BIG, EFAULT), and only then the file (ENOENT, ENOTDIR, EACCES for
+/// a directory).
 pub fn execve(frame: &mut TrapFrame, path: usize, argv: usize, envp: usize) -> KResult<usize> {
-    let path = uaccess::get_user_str(path, 256)?;
-    let argv = read_string_array(argv)?;
-    let envp = read_string_array(envp)?;
-    let cwd = current()
-        .inner
-        .lock()
-        .fs
-        .as_ref()
-        .map(|f| f.lock().cwd.clone())
-        .unwrap_or_default();
-    let full = crate::fs::resolve(&cwd, &path);
-    let argv: Vec<&str> = argv.iter().map(|s| s.as_str()).collect();
-    let envp: Vec<&str> = envp.iter().map(|s| s.as_str()).collect();
-    crate::task::exec::exec_current(frame, &full, &argv, &envp)?;
+    let filename = super::file::getname(path, false)?;
+    let argv = exec::Strings::from_user(argv)?;
+    let envp = exec::Strings::from_user(envp)?;
+    let args = exec::ExecArgs::new(&filename, argv, envp)?;
+    let found = super::file::lookup(&filename)?;
+    if found.is_dir {
+        return Err(Errno::EACCES);
+    }
+    let image = crate::initrd::find(&found.path).ok_or(Errno::ENOENT)?;
+    exec::exec_image(frame, &found.path, image, &args)?;
     Ok(0)
 }

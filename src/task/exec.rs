@@ -1,26 +1,234 @@
-//! Starting a program (Linux fs/exec.c `do_execve` + binfmt_elf): a fresh address space
-//! with the ELF loaded and the initial stack built, then the current task's TrapFrame is
-//! reset so that returning to user mode enters the program.
+//! Starting a program (Linux fs/exec.c `do_execveat_common`, `de_thread`,
+//! `begin_new_exec` + binfmt_elf): the argument and environment strings are counted and
+//! measured against Linux's limits (MAX_ARG_STRLEN per string; all of them, the file name
+//! and their pointers within a quarter of RLIMIT_STACK), a fresh address space gets the
+//! ELF and the initial stack — the strings copied from the old program's memory straight
+//! into the new one — and then, past the point of no return, the other threads of the
+//! process die (`de_thread`), close-on-exec descriptors are closed, and the TrapFrame is
+//! reset so that returning to user mode enters the program. If a thread other than the
+//! leader execs, it takes over the leader's pid, as on Linux: the new program runs in the
+//! leader's task and the calling thread ends.
 
+use alloc::string::String;
 use alloc::sync::Arc;
 
-use super::sched::current;
-use super::{WaitChan, sched};
+use spin::Mutex;
+
+use super::rlimit::{self, MAX_ARG_STRLEN, RLIMIT_STACK};
+use super::sched::{self, CurrentTask, WakeReason, current};
+use super::{TaskState, WaitChan, exit};
 use crate::arch::{self, TrapFrame};
 use crate::error::{Errno, KResult};
 use crate::loader::{self, stack};
 use crate::mm::addr_space::{Prot, STACK_SIZE, STACK_TOP, Vma};
 use crate::mm::frame::PAGE_SIZE;
 use crate::mm::global::Mm;
+use crate::mm::uaccess;
 
-/// Builds the address space for `image` with `argv`/`envp`; returns (mm, entry, sp).
-pub fn build_mm(
-    image: &'static [u8],
-    argv: &[&str],
-    envp: &[&str],
-) -> KResult<(Arc<Mm>, usize, usize)> {
+/// User memory is read in pieces of at most this size, never across a page boundary that
+/// the data does not reach.
+const CHUNK: usize = 256;
+
+/// execve's argv or envp: an array of pointers in the calling program's memory, or
+/// kernel strings (init's).
+#[derive(Clone, Copy)]
+pub enum Strings<'a> {
+    User { array: usize, count: usize },
+    Kernel(&'a [&'a str]),
+}
+
+/// How many bytes of user memory from `addr` may be read in one go: up to `want`, not
+/// past the end of its page.
+fn piece(addr: usize, want: usize) -> usize {
+    (PAGE_SIZE - addr % PAGE_SIZE).min(want).min(CHUNK)
+}
+
+/// Pointer `i` of a user array.
+fn user_ptr(array: usize, i: usize) -> KResult<usize> {
+    let at = i
+        .checked_mul(8)
+        .and_then(|o| array.checked_add(o))
+        .ok_or(Errno::EFAULT)?;
+    Ok(uaccess::get_user_u64(at)? as usize)
+}
+
+/// Linux `strnlen_user(s, MAX_ARG_STRLEN)`: the length with the NUL, or more than
+/// MAX_ARG_STRLEN if there is no NUL in that many bytes (which are all it reads).
+fn strnlen_user(s: usize) -> KResult<usize> {
+    let mut len = 0;
+    let mut want = 16; // most strings are short: start small
+    while len < MAX_ARG_STRLEN {
+        let at = s.checked_add(len).ok_or(Errno::EFAULT)?;
+        let n = piece(at, want.min(MAX_ARG_STRLEN - len));
+        let mut buf = [0u8; CHUNK];
+        uaccess::copy_from_user(&mut buf[..n], at)?;
+        if let Some(z) = buf[..n].iter().position(|&b| b == 0) {
+            return Ok(len + z + 1);
+        }
+        len += n;
+        want = CHUNK;
+    }
+    Ok(MAX_ARG_STRLEN + 1)
+}
+
+impl<'a> Strings<'a> {
+    /// Linux `count()`: the pointers up to the NULL one (none for a NULL array). Counting
+    /// stops with E2BIG once the pointers alone exceed the largest possible limit (Linux
+    /// would count on up to 2^31 and fail the same way, unless the array faults later).
+    pub fn from_user(array: usize) -> KResult<Strings<'static>> {
+        let mut count = 0;
+        if array != 0 {
+            let cap = rlimit::arg_limit(rlimit::RLIM_INFINITY) / 8;
+            let mut at = array;
+            loop {
+                let n = piece(at, CHUNK) / 8 * 8;
+                let mut buf = [0u8; CHUNK];
+                let n = if n == 0 {
+                    // A pointer straddling two pages.
+                    buf[..8].copy_from_slice(&uaccess::get_user_u64(at)?.to_le_bytes());
+                    8
+                } else {
+                    uaccess::copy_from_user(&mut buf[..n], at)?;
+                    n
+                };
+                if let Some(z) = buf[..n].chunks(8).position(|w| w.iter().all(|&b| b == 0)) {
+                    count += z;
+                    break;
+                }
+                count += n / 8;
+                if count > cap {
+                    return Err(Errno::E2BIG);
+                }
+                at = at.checked_add(n).ok_or(Errno::EFAULT)?;
+            }
+        }
+        Ok(Strings::User { array, count })
+    }
+
+    pub fn count(&self) -> usize {
+        match self {
+            Strings::User { count, .. } => *count,
+            Strings::Kernel(list) => list.len(),
+        }
+    }
+
+    /// Linux `copy_strings`' checks, last string first: each at most MAX_ARG_STRLEN (E2BIG)
+    /// and readable (EFAULT), `used` (bytes so far) staying within `budget` (E2BIG).
+    /// Returns the bytes of these strings.
+    fn measure(&self, used: &mut usize, budget: usize) -> KResult<usize> {
+        let mut total = 0;
+        for i in (0..self.count()).rev() {
+            let len = match self {
+                Strings::User { array, .. } => strnlen_user(user_ptr(*array, i)?)?,
+                Strings::Kernel(list) => list[i].len() + 1,
+            };
+            if len > MAX_ARG_STRLEN {
+                return Err(Errno::E2BIG);
+            }
+            total += len;
+            *used += len;
+            if *used > budget {
+                return Err(Errno::E2BIG);
+            }
+        }
+        Ok(total)
+    }
+}
+
+impl stack::StringSource for Strings<'_> {
+    fn count(&self) -> usize {
+        Strings::count(self)
+    }
+
+    /// The string again, now copied; if it changed meanwhile (another thread), it must
+    /// still end within its room.
+    fn copy_string(
+        &mut self,
+        i: usize,
+        mem: &mut dyn stack::StackMem,
+        va: usize,
+        room: usize,
+    ) -> KResult<usize> {
+        let array = match self {
+            Strings::Kernel(list) => return list.copy_string(i, mem, va, room),
+            Strings::User { array, .. } => *array,
+        };
+        let s = user_ptr(array, i)?;
+        let mut len = 0;
+        let limit = room.min(MAX_ARG_STRLEN);
+        while len < limit {
+            let at = s.checked_add(len).ok_or(Errno::EFAULT)?;
+            let n = piece(at, limit - len);
+            let mut buf = [0u8; CHUNK];
+            uaccess::copy_from_user(&mut buf[..n], at)?;
+            let end = buf[..n].iter().position(|&b| b == 0);
+            let take = end.map_or(n, |z| z + 1);
+            mem.write(va + len, &buf[..take])?;
+            len += take;
+            if end.is_some() {
+                return Ok(len);
+            }
+        }
+        Err(Errno::E2BIG)
+    }
+}
+
+/// execve's arguments, checked (Linux `bprm` after `copy_strings`).
+pub struct ExecArgs<'a> {
+    /// The name execve was given (AT_EXECFN).
+    filename: &'a [u8],
+    argv: Strings<'a>,
+    envp: Strings<'a>,
+    /// Bytes of the argv and envp strings, NULs included.
+    strings_len: usize,
+}
+
+/// argv when execve got none: Linux 6.1 passes one empty string.
+static EMPTY_ARGV: [&str; 1] = [""];
+
+impl<'a> ExecArgs<'a> {
+    /// Linux `bprm_stack_limits` + `copy_strings` (filename, then envp, then argv).
+    pub fn new(filename: &'a [u8], argv: Strings<'a>, envp: Strings<'a>) -> KResult<ExecArgs<'a>> {
+        let stack = current().rlimit(RLIMIT_STACK).cur;
+        let limit = rlimit::arg_limit(stack);
+        let argv = if argv.count() == 0 {
+            Strings::Kernel(&EMPTY_ARGV)
+        } else {
+            argv
+        };
+        let ptr_size = (argv.count() + envp.count()) * 8;
+        if limit <= ptr_size {
+            return Err(Errno::E2BIG);
+        }
+        let budget = limit - ptr_size;
+        let mut used = filename.len() + 1;
+        if used > budget {
+            return Err(Errno::E2BIG);
+        }
+        let strings_len = envp.measure(&mut used, budget)? + argv.measure(&mut used, budget)?;
+        Ok(ExecArgs {
+            filename,
+            argv,
+            envp,
+            strings_len,
+        })
+    }
+}
+
+/// The new address space as the stack builder writes it.
+struct NewStack<'a>(&'a Mm);
+
+impl stack::StackMem for NewStack<'_> {
+    fn write(&mut self, va: usize, bytes: &[u8]) -> KResult<()> {
+        self.0
+            .with(|space, frames| space.write_bytes(frames, va, bytes))
+    }
+}
+
+/// Builds the address space for `image` with `args`; returns (mm, entry, sp).
+pub fn build_mm(image: &'static [u8], args: &ExecArgs) -> KResult<(Arc<Mm>, usize, usize)> {
     let mm = Mm::new(image)?;
-    let (entry, sp) = mm.with(|space, frames| -> KResult<(usize, usize)> {
+    let img = mm.with(|space, frames| -> KResult<loader::elf::LoadedImage> {
         let img = loader::elf::load(frames, space, image)?;
         space.insert_vma(Vma {
             start: STACK_TOP - STACK_SIZE,
@@ -28,48 +236,166 @@ pub fn build_mm(
             prot: Prot::READ | Prot::WRITE,
             shared: false,
         })?;
-        let auxv = [
-            (stack::AT_PHDR, img.phdr as u64),
-            (stack::AT_PHENT, img.phent as u64),
-            (stack::AT_PHNUM, img.phnum as u64),
-            (stack::AT_PAGESZ, PAGE_SIZE as u64),
-            (stack::AT_ENTRY, img.entry as u64),
-            (stack::AT_UID, 0),
-            (stack::AT_EUID, 0),
-            (stack::AT_GID, 0),
-            (stack::AT_EGID, 0),
-            (stack::AT_HWCAP, 0),
-            (stack::AT_CLKTCK, 100),
-            (stack::AT_SECURE, 0),
-        ];
-        let seed = crate::arch::timer::counter().to_le_bytes();
-        let mut random = [0u8; 16];
-        random[..8].copy_from_slice(&seed);
-        random[8..].copy_from_slice(&(img.entry as u64 ^ 0x9e37_79b9_7f4a_7c15).to_le_bytes());
-        let (sp, bytes) = stack::build(STACK_TOP, argv, envp, &auxv, random);
-        space.write_bytes(frames, sp, &bytes)?;
-        Ok((img.entry, sp))
+        Ok(img)
     })?;
-    Ok((mm, entry, sp))
+    let auxv = [
+        (stack::AT_PHDR, img.phdr as u64),
+        (stack::AT_PHENT, img.phent as u64),
+        (stack::AT_PHNUM, img.phnum as u64),
+        (stack::AT_PAGESZ, PAGE_SIZE as u64),
+        (stack::AT_ENTRY, img.entry as u64),
+        (stack::AT_UID, 0),
+        (stack::AT_EUID, 0),
+        (stack::AT_GID, 0),
+        (stack::AT_EGID, 0),
+        (stack::AT_HWCAP, 0),
+        (stack::AT_CLKTCK, 100),
+        (stack::AT_SECURE, 0),
+    ];
+    let seed = crate::arch::timer::counter().to_le_bytes();
+    let mut random = [0u8; 16];
+    random[..8].copy_from_slice(&seed);
+    random[8..].copy_from_slice(&(img.entry as u64 ^ 0x9e37_79b9_7f4a_7c15).to_le_bytes());
+    let layout = stack::layout(
+        STACK_TOP,
+        STACK_SIZE,
+        args.argv.count(),
+        args.envp.count(),
+        args.strings_len,
+        args.filename.len(),
+        auxv.len(),
+    )
+    .ok_or(Errno::E2BIG)?;
+    let (mut argv, mut envp) = (args.argv, args.envp);
+    stack::build(
+        &mut NewStack(&mm),
+        &layout,
+        &mut argv,
+        &mut envp,
+        args.filename,
+        &auxv,
+        random,
+    )?;
+    Ok((mm, img.entry, layout.sp))
 }
 
-/// Replaces the current task's program with `path` from the initrd.
+/// Replaces the current task's program with `path` from the initrd, with kernel strings
+/// (how init starts).
 pub fn exec_current(
     frame: &mut TrapFrame,
     path: &str,
     argv: &[&str],
     envp: &[&str],
 ) -> KResult<()> {
+    let args = ExecArgs::new(
+        path.as_bytes(),
+        Strings::Kernel(argv),
+        Strings::Kernel(envp),
+    )?;
     let image = crate::initrd::find(path).ok_or(Errno::ENOENT)?;
+    exec_image(frame, path, image, &args)
+}
+
+/// Linux `de_thread`: kills every other thread of the process and waits until they are
+/// gone (and, when the caller is not the leader, until the leader is a zombie). EAGAIN
+/// if the process is already exiting or another thread is exec'ing; if the caller is
+/// killed while it waits, it returns and dies on its way out.
+fn de_thread(cur: &CurrentTask) -> KResult<()> {
+    let signal = cur.inner.lock().signal.clone();
+    {
+        let mut s = signal.inner.lock();
+        if s.group_exit.is_some() || s.group_exec_task.is_some() {
+            return Err(Errno::EAGAIN);
+        }
+        if s.live == 1 && cur.is_group_leader() {
+            return Ok(()); // the usual case: a single thread
+        }
+        s.group_exec_task = Some(cur.tid);
+    }
+    let leader_dead = || {
+        sched::find_task(cur.tgid)
+            .is_none_or(|l| matches!(l.inner.lock().state, TaskState::Zombie | TaskState::Dead))
+    };
+    let result = loop {
+        // Again each time: a thread busy in the kernel may have cloned another.
+        exit::zap_other_threads(cur.tgid, cur.tid);
+        let alone = signal.inner.lock().live == 1;
+        if alone && (cur.is_group_leader() || leader_dead()) {
+            break Ok(());
+        }
+        // Woken only directly (Linux TASK_KILLABLE): by each exiting thread, or a kill.
+        if sched::sleep(WaitChan::Timer, None) == WakeReason::Killed {
+            break Err(Errno::EAGAIN);
+        }
+    };
+    signal.inner.lock().group_exec_task = None;
+    result
+}
+
+/// Linux `unshare_files` + `do_close_on_exec`: a descriptor table shared with another
+/// process becomes private, then close-on-exec descriptors are closed (each outside the
+/// table's lock).
+fn close_on_exec(cur: &CurrentTask) -> KResult<()> {
+    let Some(files) = cur.inner.lock().files.clone() else {
+        return Ok(());
+    };
+    // Held by the task and by `files` here: anything more is another process's share.
+    let files = if Arc::strong_count(&files) > 2 {
+        let copy = files.lock().try_clone()?;
+        crate::fs::heap_precheck(size_of::<Mutex<crate::fs::FdTable>>() + 16)?;
+        let private = Arc::new(Mutex::new(copy));
+        cur.inner.lock().files = Some(private.clone());
+        private
+    } else {
+        files
+    };
+    let mut from = 0;
+    loop {
+        let next = files.lock().take_cloexec(from);
+        let Some((fd, file)) = next else {
+            return Ok(());
+        };
+        drop(file);
+        from = fd + 1;
+    }
+}
+
+/// Runs `image` in the current process: builds it, then — past the point of no
+/// return — de_thread, close-on-exec, the new address space and registers.
+pub fn exec_image(
+    frame: &mut TrapFrame,
+    path: &str,
+    image: &'static [u8],
+    args: &ExecArgs,
+) -> KResult<()> {
     // The new address space's bookkeeping (VMAs, the Mm) comes from the heap.
     crate::mm::heap::reserve(32 << 10)?;
-    let (mm, entry, sp) = build_mm(image, argv, envp)?;
+    let (mm, entry, sp) = build_mm(image, args)?;
+    let base = path.rsplit('/').next().unwrap_or(path);
+    let mut name = String::new();
+    name.try_reserve_exact(base.len())
+        .map_err(|_| Errno::ENOMEM)?;
+    name.push_str(base);
     let cur = current();
-    // Point of no return: swap the address space.
+    de_thread(&cur)?;
+    // Point of no return: what fails from here kills the process (Linux: SIGSEGV).
+    if let Err(e) = close_on_exec(&cur) {
+        exit::force_sig(super::signal::SIGSEGV);
+        return Err(e);
+    }
+    let signal = cur.inner.lock().signal.clone();
+    signal.inner.lock().did_exec = true;
+    if !cur.is_group_leader() {
+        become_leader(&cur, frame, mm, entry, sp, name);
+        // This thread's part is over: it exits on its way back to user mode, once the
+        // system call has returned and dropped what its frames hold.
+        exit::kill_task(&cur.arc(), exit::killed_status(super::signal::SIGKILL));
+        return Ok(());
+    }
     arch::mmu::switch_ttbr0(mm.ttbr());
     let (old, vfork_parent) = {
         let mut inner = cur.inner.lock();
-        inner.name = alloc::string::String::from(path.rsplit('/').next().unwrap_or(path));
+        inner.name = name;
         (inner.mm.replace(mm), inner.vfork_parent.take())
     };
     drop(old);
@@ -80,4 +406,75 @@ pub fn exec_current(
     // SAFETY: the current task's own ThreadStruct, used only by this CPU.
     arch::fpsimd::fpsimd_flush_thread(unsafe { &mut *cur.thread_ptr() });
     Ok(())
+}
+
+/// A thread other than the leader exec'd (Linux `de_thread`'s `exchange_tids`): the
+/// process keeps its pid, so the new program runs in the leader's task — a zombie by now
+/// — which gets the address space, the files, fs and handlers, and registers that enter
+/// the program through ret_from_fork; the calling thread is left with nothing and exits.
+fn become_leader(
+    cur: &CurrentTask,
+    frame: &TrapFrame,
+    mm: Arc<Mm>,
+    entry: usize,
+    sp: usize,
+    name: String,
+) {
+    let leader = sched::find_task(cur.tgid).expect("a leader stays until its group is reaped");
+    arch::mmu::switch_ttbr0(mm.ttbr());
+    let (old_mm, files, fs, sighand, signal, vfork_parent) = {
+        let mut inner = cur.inner.lock();
+        inner.clear_child_tid = 0;
+        (
+            inner.mm.take(),
+            inner.files.take(),
+            inner.fs.take(),
+            inner.sighand.take(),
+            inner.signal.clone(),
+            inner.vfork_parent.take(),
+        )
+    };
+    drop(old_mm);
+    if vfork_parent.is_some() {
+        sched::wakeup(WaitChan::Vfork(cur.tid));
+    }
+    signal.inner.lock().live += 1; // the leader lives again; this thread leaves below
+    {
+        let mut l = leader.inner.lock();
+        l.name = name;
+        l.mm = Some(mm);
+        l.files = files;
+        l.fs = fs;
+        l.sighand = sighand;
+        l.killed = None;
+        l.exit_status = 0;
+        l.set_child_tid = 0;
+        l.clear_child_tid = 0;
+        l.vfork_parent = None;
+        l.woke_by_timeout = false;
+    }
+    leader
+        .kill_pending
+        .store(false, core::sync::atomic::Ordering::Relaxed);
+    let mut regs = *frame;
+    regs.start_thread(entry, sp);
+    // SAFETY: the leader is a zombie: no CPU runs it and the scheduler does not hold it,
+    // so its kernel stack and ThreadStruct are free to reuse; ours is the running thread's.
+    let started = unsafe {
+        arch::copy_thread(
+            &mut *leader.thread_ptr(),
+            leader.kstack_top(),
+            &mut *cur.thread_ptr(),
+            &regs,
+            0,
+            None,
+        )
+    };
+    if started.is_ok() {
+        // SAFETY: as above; the new program starts with clean FP/SIMD registers.
+        arch::fpsimd::fpsimd_flush_thread(unsafe { &mut *leader.thread_ptr() });
+        sched::wake_up_new_task(leader);
+    } else {
+        signal.inner.lock().live -= 1; // (a lab skeleton's copy_thread): the process ends
+    }
 }

@@ -1,12 +1,14 @@
 //! Exit (Linux kernel/exit.c): `do_exit` tears a task down in Linux's order — mm_release
 //! (CLONE_CHILD_CLEARTID, vfork), exit_mm, exit_files/fs/sighand, exit_notify (zombie,
 //! reparenting to init) — then schedules away for good. `do_group_exit` (exit_group and
-//! fatal signals) first kills the other threads of the group.
+//! fatal signals) first kills the other threads of the group; execve's de_thread uses
+//! `zap_other_threads`. The task table is walked under its lock (order: TASKS, then a
+//! task's inner, then its signal struct), without snapshots.
 
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicI64, Ordering};
 
-use super::sched::{self, all_tasks, current, wakeup};
+use super::sched::{self, current, wakeup};
 use super::{Task, TaskState, WaitChan};
 
 /// Wait-status encodings (include/uapi/linux/wait.h, the W* macros).
@@ -26,7 +28,7 @@ pub fn init_exit_status() -> Option<u32> {
 }
 
 /// Marks `task` to die with `status` and wakes it if it sleeps.
-fn kill_task(task: &Arc<Task>, status: u32) {
+pub fn kill_task(task: &Arc<Task>, status: u32) {
     let mut inner = task.inner.lock();
     if matches!(inner.state, TaskState::Zombie | TaskState::Dead) {
         return;
@@ -41,7 +43,7 @@ fn kill_task(task: &Arc<Task>, status: u32) {
 /// Kills every thread of `task`'s group with `status` (exit_group, SIGKILL).
 pub fn kill_group(tgid: u32, status: u32) {
     let mut first = true;
-    for t in all_tasks().into_iter().filter(|t| t.tgid == tgid) {
+    for t in sched::TASKS.lock().values().filter(|t| t.tgid == tgid) {
         if first {
             t.inner
                 .lock()
@@ -52,7 +54,19 @@ pub fn kill_group(tgid: u32, status: u32) {
                 .get_or_insert(status);
             first = false;
         }
-        kill_task(&t, status);
+        kill_task(t, status);
+    }
+}
+
+/// execve's first step (Linux `zap_other_threads`): every other thread of the group is
+/// killed — without a group exit status: the process lives on in the exec'ing thread.
+pub fn zap_other_threads(tgid: u32, keep: u32) {
+    for t in sched::TASKS
+        .lock()
+        .values()
+        .filter(|t| t.tgid == tgid && t.tid != keep)
+    {
+        kill_task(t, killed_status(super::signal::SIGKILL));
     }
 }
 
@@ -158,11 +172,11 @@ pub fn do_exit(status: u32) -> ! {
         };
         inner.parent
     };
-    if cur.is_group_leader() && cur.tid == 1 {
+    if group_done && cur.tgid == 1 {
         INIT_EXIT.store(status as i64, Ordering::Relaxed);
         // Like a container's init: when it dies, everything else dies too.
-        for t in all_tasks() {
-            kill_task(&t, killed_status(super::signal::SIGKILL));
+        for t in sched::TASKS.lock().values() {
+            kill_task(t, killed_status(super::signal::SIGKILL));
         }
     }
     if !cur.is_group_leader() {
@@ -171,6 +185,14 @@ pub fn do_exit(status: u32) -> ! {
     }
     if group_done {
         wakeup(WaitChan::Child(parent));
+    }
+    // A thread in execve waits for the others to be gone (Linux: exit_notify wakes
+    // `signal->group_exec_task`).
+    let exec_task = signal.inner.lock().group_exec_task;
+    if let Some(tid) = exec_task.filter(|&t| t != cur.tid)
+        && let Some(t) = sched::find_task(tid)
+    {
+        sched::wake_task(&t);
     }
     drop(signal);
 
@@ -181,7 +203,7 @@ pub fn do_exit(status: u32) -> ! {
 /// Orphans of `tgid` get init (pid 1) as their parent; init is told about zombies.
 fn reparent_children(tgid: u32) {
     let mut any = false;
-    for t in all_tasks() {
+    for t in sched::TASKS.lock().values() {
         let mut inner = t.inner.lock();
         if inner.parent == tgid && t.tgid != tgid {
             inner.parent = 1;

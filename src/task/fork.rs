@@ -219,7 +219,7 @@ fn copy_process(frame: &TrapFrame, args: &KernelCloneArgs) -> KResult<Arc<Task>>
     let cur = current();
     let flags = args.flags;
     let parent = cur.inner.lock();
-    let files = copy_files(flags, parent.files.as_ref().ok_or(Errno::EINVAL)?);
+    let files = copy_files(flags, parent.files.as_ref().ok_or(Errno::EINVAL)?)?;
     let fs = copy_fs(flags, parent.fs.as_ref().ok_or(Errno::EINVAL)?);
     let sighand = copy_sighand(flags, parent.sighand.as_ref().ok_or(Errno::EINVAL)?);
     let signal = copy_signal(flags, &parent.signal);
@@ -274,11 +274,12 @@ fn copy_process(frame: &TrapFrame, args: &KernelCloneArgs) -> KResult<Arc<Task>>
 
 /// CLONE_FILES: the same descriptor table; otherwise a copy (same open files, new table).
 #[inline(never)] // a breakpoint target in gdb, like its Linux namesake
-fn copy_files(flags: CloneFlags, files: &Arc<Mutex<FdTable>>) -> Arc<Mutex<FdTable>> {
+fn copy_files(flags: CloneFlags, files: &Arc<Mutex<FdTable>>) -> KResult<Arc<Mutex<FdTable>>> {
     if flags.contains(CloneFlags::FILES) {
-        files.clone()
+        Ok(files.clone())
     } else {
-        Arc::new(Mutex::new(files.lock().clone()))
+        let copy = files.lock().try_clone()?; // Linux dup_fd: ENOMEM
+        Ok(Arc::new(Mutex::new(copy)))
     }
 }
 
@@ -312,7 +313,7 @@ fn copy_signal(flags: CloneFlags, signal: &Arc<SignalStruct>) -> Arc<SignalStruc
     if flags.contains(CloneFlags::THREAD) {
         signal.clone()
     } else {
-        SignalStruct::new()
+        SignalStruct::new_child(signal) // process group, session and rlimits inherited
     }
 }
 

@@ -6,6 +6,7 @@
 //! so "shared" means "the same Arc" and "copied" means "a new Arc with a copy inside".
 
 pub mod clone_flags;
+pub mod rlimit;
 
 #[cfg(target_os = "none")]
 pub mod exec;
@@ -120,14 +121,63 @@ mod kernel_task {
         pub live: usize,
         /// Set by exit_group or a fatal signal: the status every thread exits with.
         pub group_exit: Option<u32>,
+        /// Process group and session (Linux `signal->pids[PIDTYPE_PGID]`/`[PIDTYPE_SID]`).
+        /// Init starts in group 0 and session 0, as on Linux; fork inherits both.
+        pub pgid: Tid,
+        pub sid: Tid,
+        /// This process is its session's leader (Linux `signal->leader`, set by setsid).
+        pub session_leader: bool,
+        /// execve has run since fork (the opposite of Linux's PF_FORKNOEXEC on the
+        /// leader): a parent may no longer setpgid it (EACCES).
+        pub did_exec: bool,
+        /// Resource limits (Linux `signal->rlim`), copied by fork.
+        pub rlim: super::rlimit::Limits,
+        /// A thread in execve waiting for the others to die (Linux `group_exec_task`);
+        /// each exiting thread wakes it.
+        pub group_exec_task: Option<Tid>,
+    }
+
+    /// Linux `set_max_threads` from the frames RAM has, computed once.
+    fn default_limits() -> super::rlimit::Limits {
+        static MAX_THREADS: spin::Once<u64> = spin::Once::new();
+        let threads = *MAX_THREADS.call_once(|| {
+            let pages = crate::mm::global::with_frames(|f| f.in_use() + f.free_frames());
+            super::rlimit::max_threads(pages)
+        });
+        super::rlimit::defaults(threads)
     }
 
     impl SignalStruct {
+        /// The thread group of init (or of a task that shares nothing yet).
         pub fn new() -> Arc<SignalStruct> {
             Arc::new(SignalStruct {
                 inner: Mutex::new(SignalInner {
                     live: 1,
                     group_exit: None,
+                    pgid: 0,
+                    sid: 0,
+                    session_leader: false,
+                    did_exec: false,
+                    rlim: default_limits(),
+                    group_exec_task: None,
+                }),
+            })
+        }
+
+        /// fork without CLONE_THREAD (Linux `copy_signal` and `copy_process`): a new
+        /// thread group in the parent's process group and session, with its limits.
+        pub fn new_child(parent: &SignalStruct) -> Arc<SignalStruct> {
+            let p = parent.inner.lock();
+            Arc::new(SignalStruct {
+                inner: Mutex::new(SignalInner {
+                    live: 1,
+                    group_exit: None,
+                    pgid: p.pgid,
+                    sid: p.sid,
+                    session_leader: false,
+                    did_exec: false,
+                    rlim: p.rlim,
+                    group_exec_task: None,
                 }),
             })
         }
@@ -241,6 +291,12 @@ mod kernel_task {
 
         pub fn is_group_leader(&self) -> bool {
             self.tid == self.tgid
+        }
+
+        /// The process's limit on `resource` (Linux `task_rlimit`/`rlimit`).
+        pub fn rlimit(&self, resource: usize) -> super::rlimit::RLimit {
+            let signal = self.inner.lock().signal.clone();
+            signal.inner.lock().rlim[resource]
         }
     }
 }

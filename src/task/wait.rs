@@ -1,9 +1,11 @@
-//! wait4 (Linux kernel/exit.c `do_wait`): reap a zombie child, or sleep until one exists.
+//! wait4 (Linux kernel/exit.c `kernel_wait4` + `do_wait`): reap a zombie child, or sleep
+//! until one exists. Which children: pid > 0 that one, -1 any, 0 those in the caller's
+//! process group (as it is when wait4 starts), < -1 those in process group -pid.
 
 use alloc::sync::Arc;
 
-use super::sched::{self, WakeReason, all_tasks, current};
-use super::{Task, TaskState, WaitChan};
+use super::sched::{self, WakeReason, current};
+use super::{Task, TaskState, Tid, WaitChan};
 use crate::error::{Errno, KResult};
 use crate::mm::uaccess;
 
@@ -11,9 +13,26 @@ pub const WNOHANG: u32 = 1;
 /// Options wait4 understands (WNOHANG, WUNTRACED, WCONTINUED, __WNOTHREAD, __WALL, __WCLONE).
 const KNOWN_OPTIONS: u32 = 1 | 2 | 8 | 0x2000_0000 | 0x4000_0000 | 0x8000_0000;
 
-/// Whether `t` is a child process of `me` that `pid` selects.
-fn selects(pid: i32, me: u32, t: &Task) -> bool {
-    t.is_group_leader() && t.inner.lock().parent == me && (pid <= 0 || t.tid == pid as u32)
+/// Linux `enum pid_type` as do_wait uses it.
+#[derive(Clone, Copy)]
+enum Which {
+    Any,
+    Pid(Tid),
+    Pgid(Tid),
+}
+
+/// Whether `t` is a child process of `me` that `which` selects.
+fn selects(which: Which, me: Tid, t: &Task) -> bool {
+    if !t.is_group_leader() {
+        return false;
+    }
+    let inner = t.inner.lock();
+    inner.parent == me
+        && match which {
+            Which::Any => true,
+            Which::Pid(pid) => t.tid == pid,
+            Which::Pgid(pgid) => inner.signal.inner.lock().pgid == pgid,
+        }
 }
 
 fn reapable(t: &Task) -> bool {
@@ -25,16 +44,33 @@ pub fn do_wait4(pid: i32, status_addr: usize, options: u32, rusage: usize) -> KR
     if options & !KNOWN_OPTIONS != 0 {
         return Err(Errno::EINVAL);
     }
+    let which = match pid {
+        i32::MIN => return Err(Errno::ESRCH), // -INT_MIN is not a pid
+        -1 => Which::Any,
+        0 => Which::Pgid(current().inner.lock().signal.inner.lock().pgid),
+        p if p < 0 => Which::Pgid(p.unsigned_abs()),
+        p => Which::Pid(p as Tid),
+    };
     let me = current().tgid;
     loop {
-        let children: alloc::vec::Vec<Arc<Task>> = all_tasks()
-            .into_iter()
-            .filter(|t| selects(pid, me, t))
-            .collect();
-        if children.is_empty() {
+        // One pass over the task table (no snapshot): any child selected, and a zombie.
+        let (any, zombie) = {
+            let tasks = sched::TASKS.lock();
+            let mut any = false;
+            let mut zombie: Option<Arc<Task>> = None;
+            for t in tasks.values().filter(|t| selects(which, me, t)) {
+                any = true;
+                if reapable(t) {
+                    zombie = Some(t.clone());
+                    break;
+                }
+            }
+            (any, zombie)
+        };
+        if !any {
             return Err(Errno::ECHILD);
         }
-        if let Some(z) = children.iter().find(|t| reapable(t)) {
+        if let Some(z) = zombie {
             let status = z.inner.lock().exit_status;
             if status_addr != 0 {
                 uaccess::put_user_u32(status_addr, status)?;

@@ -338,4 +338,137 @@ pub fn mprotect(addr: usize, len: usize, prot: usize) -> isize {
 
 pub fn mremap(addr: usize, old_len: usize, new_len: usize, flags: usize, new_addr: usize) -> isize {
     syscall(SYS_MREMAP, &[addr, old_len, new_len, flags, new_addr])
+
+// Descriptors, pipes, limits, process groups, execve (issue 9).
+
+pub const SYS_NEWFSTATAT: usize = 79;
+pub const SYS_FSTAT: usize = 80;
+pub const SYS_SETPGID: usize = 154;
+pub const SYS_GETPGID: usize = 155;
+pub const SYS_GETSID: usize = 156;
+pub const SYS_SETSID: usize = 157;
+pub const SYS_GETRLIMIT: usize = 163;
+pub const SYS_SETRLIMIT: usize = 164;
+pub const SYS_PRLIMIT64: usize = 261;
+
+pub const E2BIG: isize = 7;
+pub const EACCES: isize = 13;
+pub const EMFILE: isize = 24;
+pub const ENAMETOOLONG: isize = 36;
+pub const ENOPKG: isize = 65;
+
+pub const O_NONBLOCK: usize = 0o4000;
+pub const O_DIRECT: usize = 0o200000;
+pub const O_CLOEXEC: usize = 0o2000000;
+
+pub const RLIMIT_STACK: usize = 3;
+pub const RLIMIT_NPROC: usize = 6;
+pub const RLIMIT_NOFILE: usize = 7;
+pub const RLIMIT_SIGPENDING: usize = 11;
+pub const RLIM_INFINITY: u64 = u64::MAX;
+
+/// pipe2(flags): the two descriptors, or -errno.
+pub fn pipe2(flags: usize) -> Result<[i32; 2], isize> {
+    let mut fds = [0i32; 2];
+    match syscall(SYS_PIPE2, &[fds.as_mut_ptr() as usize, flags]) {
+        0 => Ok(fds),
+        e => Err(e),
+    }
+}
+
+/// prlimit64(pid, resource, new, &old): the old (soft, hard) pair, or -errno.
+pub fn prlimit(pid: isize, resource: usize, new: Option<[u64; 2]>) -> Result<[u64; 2], isize> {
+    let mut old = [0u64; 2];
+    let new_ptr = new.as_ref().map_or(0, |n| n.as_ptr() as usize);
+    match syscall(
+        SYS_PRLIMIT64,
+        &[pid as usize, resource, new_ptr, old.as_mut_ptr() as usize],
+    ) {
+        0 => Ok(old),
+        e => Err(e),
+    }
+}
+
+/// The caller's soft limit for `resource` (RLIM_INFINITY if prlimit64 fails).
+pub fn rlimit_cur(resource: usize) -> u64 {
+    prlimit(0, resource, None).map_or(RLIM_INFINITY, |l| l[0])
+}
+
+pub fn setpgid(pid: isize, pgid: isize) -> isize {
+    syscall(SYS_SETPGID, &[pid as usize, pgid as usize])
+}
+
+pub fn getpgid(pid: isize) -> isize {
+    syscall(SYS_GETPGID, &[pid as usize])
+}
+
+pub fn getsid(pid: isize) -> isize {
+    syscall(SYS_GETSID, &[pid as usize])
+}
+
+pub fn setsid() -> isize {
+    syscall(SYS_SETSID, &[])
+}
+
+pub fn kill(pid: isize, sig: usize) -> isize {
+    syscall(SYS_KILL, &[pid as usize, sig])
+}
+
+pub fn dup3(old: i32, new: i32, flags: usize) -> isize {
+    syscall(SYS_DUP3, &[old as usize, new as usize, flags])
+}
+
+/// execve with NUL-terminated strings (pointers in NULL-terminated arrays).
+pub fn execve(path: *const u8, argv: *const usize, envp: *const usize) -> isize {
+    syscall(SYS_EXECVE, &[path as usize, argv as usize, envp as usize])
+}
+
+/// fstat(fd) succeeds: the descriptor is open.
+pub fn fd_is_open(fd: i32) -> bool {
+    let mut st = [0u8; 128];
+    syscall(SYS_FSTAT, &[fd as usize, st.as_mut_ptr() as usize]) == 0
+}
+
+/// newfstatat(AT_FDCWD, path): 0 or -errno.
+pub fn stat_path(path: *const u8) -> isize {
+    let mut st = [0u8; 128];
+    syscall(
+        SYS_NEWFSTATAT,
+        &[
+            -100isize as usize,
+            path as usize,
+            st.as_mut_ptr() as usize,
+            0,
+        ],
+    )
+}
+
+/// A decimal number from the start of `s` (a command-line argument).
+pub fn parse_num(s: &str) -> Option<usize> {
+    if s.is_empty() {
+        return None;
+    }
+    s.bytes().try_fold(0usize, |n, b| {
+        b.is_ascii_digit().then(|| n * 10 + (b - b'0') as usize)
+    })
+}
+
+/// `n` in decimal with a NUL after it, for argv.
+pub fn num_arg(n: usize) -> [u8; 24] {
+    let mut digits = [0u8; 24];
+    let mut len = 0;
+    let mut v = n;
+    loop {
+        digits[len] = b'0' + (v % 10) as u8;
+        len += 1;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    let mut out = [0u8; 24];
+    for i in 0..len {
+        out[i] = digits[len - 1 - i];
+    }
+    out
 }
