@@ -245,7 +245,8 @@ extern "C" fn kernel_init(_arg: usize) {
             args.init,
             e.0
         );
-        shutdown(127 << 8);
+        // Init ends like any process, so its kernel stack is freed before the power-off.
+        task::exit::do_exit(task::exit::exited_status(127));
     }
 }
 

@@ -76,6 +76,12 @@ struct Ring {
 }
 
 impl Ring {
+    /// A fingerprint of the contents: changes whenever bytes are written or read.
+    fn stamp(&self) -> (usize, usize, usize) {
+        let bytes = self.bufs.iter().map(|b| b.offset + b.len).sum();
+        (self.head, self.tail, bytes)
+    }
+
     fn occupancy(&self) -> usize {
         self.head.wrapping_sub(self.tail)
     }
@@ -134,13 +140,25 @@ unsafe fn page_bytes<'a>(page: PhysAddr, offset: usize, len: usize) -> &'a mut [
     unsafe { core::slice::from_raw_parts_mut(page.as_ptr().add(offset), len) }
 }
 
-/// The I/O lock, released (and everyone waiting on the pipe woken) when dropped.
-struct IoGuard<'a>(&'a Pipe);
+/// The I/O lock, released when dropped. Who is woken then: one task waiting for the
+/// lock, and — only if bytes moved — every task waiting for data or room. (Waking all
+/// waiters at every release would make N blocked readers wake each other N² times.)
+struct IoGuard<'a> {
+    pipe: &'a Pipe,
+    stamp: (usize, usize, usize),
+}
 
 impl Drop for IoGuard<'_> {
     fn drop(&mut self) {
-        self.0.inner.lock().busy = false;
-        wait::wakeup(WaitChan::Pipe(self.0.id));
+        let changed = {
+            let mut inner = self.pipe.inner.lock();
+            inner.busy = false;
+            inner.ring.stamp() != self.stamp
+        };
+        wait::wake_n(WaitChan::PipeLock(self.pipe.id), 1);
+        if changed {
+            wait::wakeup(WaitChan::Pipe(self.pipe.id));
+        }
     }
 }
 
@@ -189,10 +207,11 @@ impl Pipe {
                 let mut inner = self.inner.lock();
                 if !inner.busy {
                     inner.busy = true;
-                    return Ok(IoGuard(self));
+                    let stamp = inner.ring.stamp();
+                    return Ok(IoGuard { pipe: self, stamp });
                 }
             }
-            if wait::sleep(WaitChan::Pipe(self.id), None) == WakeReason::Killed {
+            if wait::sleep(WaitChan::PipeLock(self.id), None) == WakeReason::Killed {
                 return Err(Errno::EINTR);
             }
         }

@@ -19,6 +19,8 @@ pub enum WaitChan {
     Futex(FutexKey),
     /// A pipe's buffer or its set of readers/writers changed.
     Pipe(usize),
+    /// A pipe's I/O lock was released.
+    PipeLock(usize),
     /// nanosleep: only the deadline wakes it.
     Timer,
 }

@@ -338,6 +338,7 @@ pub fn mprotect(addr: usize, len: usize, prot: usize) -> isize {
 
 pub fn mremap(addr: usize, old_len: usize, new_len: usize, flags: usize, new_addr: usize) -> isize {
     syscall(SYS_MREMAP, &[addr, old_len, new_len, flags, new_addr])
+}
 
 // Descriptors, pipes, limits, process groups, execve (issue 9).
 
