@@ -424,3 +424,10 @@ pub fn check_baseline(baseline: Option<(usize, usize)>) -> Result<(), (usize, us
         nanosleep_ns(1_000_000);
     }
 }
+
+/// A page of MAP_SHARED memory as atomic words (counters shared with children).
+pub fn shared_atomics() -> &'static [core::sync::atomic::AtomicU64; 512] {
+    let page = shared_page();
+    // SAFETY: a shared, never unmapped page; AtomicU64 has u64's size and alignment.
+    unsafe { &*(page.as_mut_ptr() as *const [core::sync::atomic::AtomicU64; 512]) }
+}
