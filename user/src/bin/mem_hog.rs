@@ -37,7 +37,7 @@ fn free_bytes() -> Option<usize> {
     }
     let fd = syscall(
         56,
-        &[-100isize as usize, b"/proc/meminfo\0".as_ptr() as usize, 0],
+        &[-100isize as usize, c"/proc/meminfo".as_ptr() as usize, 0],
     );
     if fd < 0 {
         return None;
@@ -172,12 +172,12 @@ fn main(_args: Args) -> i32 {
             T,
             clock_ns() - start < 40_000_000_000,
             "the hog is still alive after 40 s ({} MiB touched)",
-            sh[HOG_PAGES].load(Relaxed) * PAGE as u64 >> 20
+            (sh[HOG_PAGES].load(Relaxed) * PAGE as u64) >> 20
         );
         nanosleep_ns(5_000_000);
     };
     let ms = (clock_ns() - start) / 1_000_000;
-    let mib = sh[HOG_PAGES].load(Relaxed) * PAGE as u64 >> 20;
+    let mib = (sh[HOG_PAGES].load(Relaxed) * PAGE as u64) >> 20;
     sh[HOG_DEAD].store(1, Release);
     check!(
         T,
