@@ -10,8 +10,14 @@ set -euo pipefail
 target=$(cd "$1" && pwd) build=$(cd "$2" && pwd)
 dev=$build/dev
 mkdir -p "$dev"
+# The same features as the release build (the Makefile's FAULT_INJECTION, on by default),
+# when this tree's kernel has them.
+features=()
+if grep -q '^fault-injection *=' Cargo.toml && [ "${FAULT_INJECTION:-1}" = 1 ]; then
+  features=(--features fault-injection)
+fi
 KERNEL_LOG=${LOG:-info} CARGO_TARGET_DIR=$target \
-  cargo build -q --profile dev -p kernel --target aarch64-unknown-none-softfloat
+  cargo build -q --profile dev -p kernel --target aarch64-unknown-none-softfloat "${features[@]}"
 bin=$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin
 cp "$target/aarch64-unknown-none-softfloat/debug/kernel" "$dev/kernel"
 "$bin/llvm-objcopy" -O binary "$dev/kernel" "$dev/Image"
