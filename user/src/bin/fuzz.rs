@@ -4,7 +4,7 @@
 //! earlier calls returned), under a watchdog. The kernel must not panic or hang, and when
 //! every worker is gone, frames and kernel heap must be exactly where they were.
 //!
-//!   usage: fuzz [SEED [CALLS [trace]]]     (default: seed 1, 20,000 calls)
+//!   usage: fuzz [SEED [CALLS [trace]]]     (default: seed 1, 50,000 calls)
 //!
 //! The first line printed is the seed and the command that replays the run; `trace` makes
 //! each worker print every call before it makes it. Workers run in parallel and die in
@@ -27,16 +27,16 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use ulib::*;
 
 const T: &str = "fuzz";
-const WORKERS: usize = 4;
+const WORKERS: usize = 8;
 /// Calls one worker makes before it exits by itself (then a fresh one is forked).
 const WORKER_CALLS: u64 = 400;
 /// A call that has not returned after this long gets its worker killed.
-const WATCHDOG_NS: u64 = 250_000_000;
+const WATCHDOG_NS: u64 = 150_000_000;
 /// A killed worker that is still not reaped after this long is a kernel bug (a task that
 /// cannot be killed, or lost).
 const DEATH_NS: u64 = 5_000_000_000;
 const DEFAULT_SEED: u64 = 1;
-const DEFAULT_CALLS: u64 = 20_000;
+const DEFAULT_CALLS: u64 = 50_000;
 /// The worker's valid buffer: 16 pages followed by an unmapped page.
 const BUF_LEN: usize = 16 * 4096;
 /// Words per worker slot in the shared control page: [calls done, nr in progress, a0..a5].
