@@ -138,6 +138,11 @@ fn policy(nr: u32) -> Policy {
         161 | 162 => Deny,
         // bpf: as root, programs and maps that can outlive the worker.
         280 => Deny,
+        // seccomp: a filter can make exit fail, for the worker and every child it clones
+        // (which then never ends); prctl's PR_SET_SECCOMP and PR_SET_SYSCALL_USER_DISPATCH
+        // likewise (replaced by PR_GET_SECCOMP).
+        277 => Deny,
+        167 => Sanitize,
         // msgget, semget, shmget, mq_open: System V / POSIX IPC objects outlive the worker
         // (they would count against the baseline and pile up in the oracle VM).
         186 | 190 | 194 | 180 => Deny,
@@ -300,11 +305,16 @@ impl Worker {
         }
     }
 
+    /// An address nothing is mapped at: the first page, a region far from where either
+    /// kernel puts mappings (this one from 0x10_0000_0000 up, Linux from just below the
+    /// stack down), or just past the end of the user address space. (Never the top of
+    /// the user range: that is the stack, whose top page holds the program's own path —
+    /// an execve of it would start a second fuzzer.)
     fn unmapped(&mut self) -> usize {
         match self.rng.below(3) {
             0 => 0x1000 + self.rng.below(16) as usize,
-            1 => 0x10_0000_0000 + (self.rng.below(1 << 30) as usize) * 4096,
-            _ => (1 << 48) - 4096 + self.rng.below(4096) as usize,
+            1 => 0x4000_0000_0000 + (self.rng.below(1 << 30) as usize) * 4096,
+            _ => (1 << 48) + self.rng.below(4096) as usize,
         }
     }
 
@@ -497,6 +507,11 @@ impl Worker {
                     a[1] = 0x541b; // FIOSETOWN, SIOCSPGRP, TIOCSPGRP -> FIONREAD
                 }
             }
+            167 => {
+                if matches!(a[0] as u32, 22 | 59) {
+                    a[0] = 21;
+                }
+            }
             233 => {
                 if matches!(a[2] as u32, 100 | 101) {
                     a[2] = 0;
@@ -530,6 +545,8 @@ fn clone_and_exit(nr: usize, a: [usize; 6]) -> isize {
             "svc #0",
             "cbnz x0, 1f",
             "mov x8, #93",
+            "svc #0",
+            "mov x8, #94",      // (exit can't fail: the policy keeps seccomp away)
             "svc #0",
             "2: b 2b",
             "1:",
