@@ -10,6 +10,7 @@
 #   make skeleton LAB=n      a student copy of the tree with lab n's solutions stubbed
 #   make lint                cargo fmt --check and clippy
 #   make miri                the host unit tests under Miri (undefined behaviour checks)
+#   make fuzz                long system-call fuzzer runs, release and dev kernels (ci/fuzz.sh)
 #
 # Variables: PROFILE=release|dev (dev keeps stepping sensible), LOG=info|debug|trace,
 # MEM=256M, INIT=..., ARGS="init args", GDB_PORT (default: 1234 + uid).
@@ -46,7 +47,7 @@ QEMU_ARGS = -M virt -cpu cortex-a72 -m $(MEM) -nographic -nic none -no-reboot \
 INIT_PATH := $(if $(INIT),/init,/bin/hello)
 CMDLINE = semihosting init=$(INIT_PATH)$(if $(ARGS), -- $(ARGS))
 
-.PHONY: all setup build run test unit miri qemu-test e2e gdb gdb-user walkthrough grade skeleton bench lint clean
+.PHONY: all setup build run test unit miri qemu-test fuzz e2e gdb gdb-user walkthrough grade skeleton bench lint clean
 
 all: build
 
@@ -84,6 +85,11 @@ miri: setup
 
 qemu-test: build
 	@ONLY=qemu ci/test.sh $(OUT) $(BUILD)
+
+# Long fuzzer runs, each in its own boot, on the release and the PROFILE=dev kernel:
+# FUZZ_CALLS (1000000), FUZZ_SEEDS (three new ones), FUZZ_PROFILES, FUZZ_TIMEOUT, FUZZ_TRACE=1.
+fuzz: build
+	@ci/fuzz.sh $(OUT) $(BUILD)
 
 # QEMU halted at reset; gdb-multiarch with the kernel's symbols and gdb/teachos.gdb
 # (Rust pretty-printers + the tasks/ptwalk/uframe helpers). The console goes to

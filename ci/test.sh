@@ -84,6 +84,30 @@ if want qemu; then
   done
 fi
 
+if want qemu; then
+  # The bounded fuzz once more, on the PROFILE=dev kernel (debug assertions and overflow
+  # checks on): a separate build (ci/dev-kernel.sh, incremental) and boot.
+  name=fuzz log=$build/tests/fuzz-dev.log
+  if ! "$here/dev-kernel.sh" "$out/../.." "$build" >"$build/dev-kernel.log" 2>&1; then
+    bad "$name (PROFILE=dev kernel)" "the dev kernel does not build (see $build/dev-kernel.log)"
+  else
+    (INITRD=$build/dev/initrd.cpio build=$build/dev && qemu_boot "$log" "semihosting init=/bin/$name")
+    st=$?
+    result=$(grep -E "^$name: (ok|FAILED)" "$log" | head -1)
+    if [ $st = 124 ]; then
+      bad "$name (PROFILE=dev kernel)" "timed out after ${QEMU_TIMEOUT}s; last lines:"; tail -5 "$log" | sed 's/^/        /'
+    elif [ "$result" != "$name: ok" ]; then
+      bad "$name (PROFILE=dev kernel)" "${result:-no result line} (exit $st; log $log)"; tail -8 "$log" | sed 's/^/        /'
+    elif grep -q LEAK <<<"$(grep -E '^kernel: init exited' "$log")"; then
+      bad "$name (PROFILE=dev kernel)" "frames leaked: $(grep -E '^kernel: init exited' "$log")"
+    elif [ $st != 0 ]; then
+      bad "$name (PROFILE=dev kernel)" "QEMU exit status $st"
+    else
+      ok "$name (PROFILE=dev kernel)"
+    fi
+  fi
+fi
+
 if want labs; then
   echo "== labs: the full tree scores full marks; each student skeleton builds, boots, scores less"
   for lab in 1 2 3 4; do

@@ -473,3 +473,94 @@ pub fn num_arg(n: usize) -> [u8; 24] {
     }
     out
 }
+
+// --- Issue 9's robustness programs (fuzz, fork_bomb, thread_bomb, mem_hog, leak_10k,
+// fault_inject): a few more calls and constants. ---
+
+pub const SYS_FCNTL: usize = 25;
+pub const SYS_PRCTL: usize = 167;
+/// This kernel's allocation-failure test hook (not Linux): see fault_inject().
+pub const SYS_FAULT_INJECT: usize = 1001;
+/// fault_inject kinds: any page frame, page-table frames only, kernel heap allocations.
+pub const FAULT_FRAME: usize = 0;
+pub const FAULT_PAGE_TABLE: usize = 1;
+pub const FAULT_HEAP: usize = 2;
+
+pub const ENFILE: isize = 23;
+pub const SIGBUS: usize = 7;
+pub const SIGSTOP: usize = 19;
+pub const SIG_DFL: usize = 0;
+pub const SIG_IGN: usize = 1;
+pub const PR_SET_CHILD_SUBREAPER: usize = 36;
+/// wait4 option: children of any kind (also those whose exit signal is not SIGCHLD).
+pub const WALL: usize = 0x4000_0000;
+
+/// rt_sigaction(sig, {handler, flags 0, no restorer, empty mask}, NULL).
+pub fn set_signal_handler(sig: usize, handler: usize) -> isize {
+    let act = [handler, 0, 0, 0];
+    syscall(SYS_RT_SIGACTION, &[sig, act.as_ptr() as usize, 0, 8])
+}
+
+/// execve(path, argv, envp) with NUL-terminated strings; returns only on failure.
+pub fn execve_slices(path: *const u8, argv: &[*const u8], envp: &[*const u8]) -> isize {
+    syscall(
+        SYS_EXECVE,
+        &[
+            path as usize,
+            argv.as_ptr() as usize,
+            envp.as_ptr() as usize,
+        ],
+    )
+}
+
+/// pipe2(flags): the two descriptors, or -errno.
+/// fault_inject(kind, nth) (this kernel's test hook, number 1001): nth >= 1 makes the
+/// nth allocation of `kind` from now on, system-wide, fail once; nth = 0 disarms it and
+/// returns 1 if that failure happened, else 0. -ENOSYS on a kernel built without it.
+pub fn fault_inject(kind: usize, nth: usize) -> isize {
+    syscall(SYS_FAULT_INJECT, &[kind, nth])
+}
+
+/// The signal that ended a wait status, if a signal did.
+pub fn status_signal(status: i32) -> Option<i32> {
+    let sig = status & 0x7f;
+    (sig != 0 && sig != 0x7f).then_some(sig)
+}
+
+/// The exit code of a wait status, if the process exited.
+pub fn status_exit_code(status: i32) -> Option<i32> {
+    (status & 0x7f == 0).then_some((status >> 8) & 0xff)
+}
+
+/// Frames in use and kernel heap bytes in use (KSTAT 0 and 4); None on Linux.
+pub fn mem_usage() -> Option<(usize, usize)> {
+    Some((kstat_opt(KSTAT_FRAMES)?, kstat_opt(KSTAT_HEAP)?))
+}
+
+/// Compares frames and heap with `baseline` (from mem_usage); Ok on Linux (no KSTAT).
+/// It polls for up to a second before it gives up: a task that wait4 has reaped may still
+/// be on its way off a CPU (on SMP the last switch away from it finishes on the other
+/// CPU), and its kernel stack is freed after that switch. The amounts must be exact.
+pub fn check_baseline(baseline: Option<(usize, usize)>) -> Result<(), (usize, usize)> {
+    let Some(want) = baseline else {
+        return Ok(());
+    };
+    let start = clock_ns();
+    loop {
+        let now = mem_usage().unwrap_or(want);
+        if now == want {
+            return Ok(());
+        }
+        if clock_ns() - start > 1_000_000_000 {
+            return Err(now);
+        }
+        nanosleep_ns(1_000_000);
+    }
+}
+
+/// A page of MAP_SHARED memory as atomic words (counters shared with children).
+pub fn shared_atomics() -> &'static [core::sync::atomic::AtomicU64; 512] {
+    let page = shared_page();
+    // SAFETY: a shared, never unmapped page; AtomicU64 has u64's size and alignment.
+    unsafe { &*(page.as_mut_ptr() as *const [core::sync::atomic::AtomicU64; 512]) }
+}

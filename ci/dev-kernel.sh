@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds the PROFILE=dev kernel (debug assertions and overflow checks on) next to the
+# release one, for the programs that must also pass on it (test.sh runs the bounded fuzz
+# on it, fuzz.sh the long one): BUILD_DIR/dev/Image, and BUILD_DIR/dev/initrd.cpio = the
+# release initrd (same user programs) with the dev kernel's /System.map for crash reports.
+# Cargo keeps the dev build in CARGO_TARGET_DIR/.../debug, so it is cheap after the first.
+#   usage: dev-kernel.sh CARGO_TARGET_DIR BUILD_DIR    (after `make build`)
+set -euo pipefail
+[ $# = 2 ] || { sed -n '2,7p' "$0"; exit 2; }
+target=$(cd "$1" && pwd) build=$(cd "$2" && pwd)
+dev=$build/dev
+mkdir -p "$dev"
+# The same features as the release build (the Makefile's FAULT_INJECTION, on by default),
+# when this tree's kernel has them.
+features=()
+if grep -q '^fault-injection *=' Cargo.toml && [ "${FAULT_INJECTION:-1}" = 1 ]; then
+  features=(--features fault-injection)
+fi
+KERNEL_LOG=${LOG:-info} CARGO_TARGET_DIR=$target \
+  cargo build -q --profile dev -p kernel --target aarch64-unknown-none-softfloat "${features[@]}"
+bin=$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin
+cp "$target/aarch64-unknown-none-softfloat/debug/kernel" "$dev/kernel"
+"$bin/llvm-objcopy" -O binary "$dev/kernel" "$dev/Image"
+"$bin/llvm-nm" -n "$dev/kernel" | grep -i ' t ' >"$dev/System.map"
+[ -d "$build/rootfs" ] || { echo "dev-kernel.sh: no $build/rootfs (run make build first)" >&2; exit 1; }
+rm -rf "$dev/rootfs"; cp -a "$build/rootfs" "$dev/rootfs"
+cp "$dev/System.map" "$dev/rootfs/System.map"
+(cd "$dev/rootfs" && find . -mindepth 1 | sort | cpio -o -H newc --quiet) >"$dev/initrd.cpio"
