@@ -59,7 +59,11 @@ pub fn mmap(
 }
 
 pub fn munmap(addr: usize, len: usize) -> KResult<usize> {
-    with_space(|space, frames| space.munmap(frames, addr, len))?.map(|()| 0)
+    // No reservation: unmapping removes VMAs, and the one split a munmap can need fits in
+    // the heap's headroom; freeing memory must not fail for want of memory.
+    let mm = current().mm().ok_or(Errno::EFAULT)?;
+    mm.with(|space, frames| space.munmap(frames, addr, len))
+        .map(|()| 0)
 }
 
 pub fn mprotect(addr: usize, len: usize, prot: usize) -> KResult<usize> {
