@@ -214,11 +214,12 @@ impl PageTable {
         self.tables -= prune.freed;
     }
 
-    /// Tears down an address space whose mappings all lie in `ranges` (its VMAs): visits
-    /// only those parts of the tree, releasing each page and then, post-order, each table
-    /// left empty (a table two ranges share goes with the second). Allocates nothing, so
-    /// an exit cannot fail. If some table was not reached (a bug), falls back to walking
-    /// the whole tree, so nothing can leak.
+    /// Tears down an address space whose mappings all lie in `ranges` (its VMAs, in
+    /// ascending order): visits only those parts of the tree, releasing each page and then,
+    /// post-order, each table that no later range reaches (nothing else maps into it, so
+    /// it is empty now; no scan needed). Allocates nothing, so an exit cannot fail. If
+    /// some table was not reached (a bug), falls back to walking the whole tree, so nothing
+    /// can leak.
     pub fn destroy_ranges(
         mut self,
         frames: &mut FrameAllocator,
@@ -227,6 +228,8 @@ impl PageTable {
         struct Release<'a> {
             frames: &'a mut FrameAllocator,
             freed: usize,
+            /// Where the next range starts (usize::MAX after the last one).
+            next_start: usize,
         }
         impl WalkOps for Release<'_> {
             type Error = Infallible;
@@ -239,20 +242,26 @@ impl PageTable {
                 Ok(())
             }
             fn table_done(&mut self, at: &Slot) -> Result<(), Infallible> {
-                let table = at.next_table();
-                if table.is_empty() {
+                let table_end = at.va.saturating_add(walk::entry_span(at.level));
+                if table_end <= self.next_start {
                     at.entry.clear();
-                    self.frames.put(table.pa());
+                    self.frames.put(at.next_table().pa());
                     self.freed += 1;
                 }
                 Ok(())
             }
         }
-        let mut release = Release { frames, freed: 0 };
-        for (start, end) in ranges {
+        let mut release = Release {
+            frames,
+            freed: 0,
+            next_start: 0,
+        };
+        let mut ranges = ranges.peekable();
+        while let Some((start, end)) = ranges.next() {
+            release.next_start = ranges.peek().map_or(usize::MAX, |&(s, _)| s);
             let Ok(()) = walk::walk_range(self.root_table(), start, end, &mut release);
         }
-        let Release { frames, freed } = release;
+        let Release { frames, freed, .. } = release;
         self.tables -= freed;
         if self.tables == 0 {
             frames.put(self.root);
