@@ -77,11 +77,6 @@ pub fn force_sig(sig: u32) {
     kill_group(cur.tgid, killed_status(sig));
 }
 
-/// Out of memory inside a uaccess fault: the process dies, the syscall returns -EFAULT.
-pub fn mark_killed_current() {
-    force_sig(super::signal::SIGKILL);
-}
-
 /// exit_group(2).
 pub fn do_group_exit(code: u32) -> ! {
     let cur = current();

@@ -8,7 +8,6 @@
 
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::Arc;
-use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use spin::Mutex;
@@ -87,11 +86,6 @@ fn set_current(s: &mut Scheduler, task: Arc<Task>) {
 
 pub fn find_task(tid: Tid) -> Option<Arc<Task>> {
     TASKS.lock().get(&tid).cloned()
-}
-
-/// All tasks, snapshot (so callers can lock each task without holding TASKS).
-pub fn all_tasks() -> Vec<Arc<Task>> {
-    TASKS.lock().values().cloned().collect()
 }
 
 /// Makes the boot context the idle task (tid 0).
