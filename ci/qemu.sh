@@ -2,7 +2,7 @@
 # QEMU killed by a signal exits 0, so the status that matters is timeout's (124).
 QEMU_TIMEOUT=${QEMU_TIMEOUT:-60}
 qemu_cmd() {
-  echo qemu-system-aarch64 -M virt -cpu cortex-a72 -m "${MEM:-256M}" -nographic -nic none -no-reboot \
+  echo qemu-system-aarch64 -M virt -cpu cortex-a72 -smp "${CPUS:-4}" -m "${MEM:-256M}" -nographic -nic none -no-reboot \
     -semihosting-config enable=on,target=native -kernel "$build/Image" -initrd "${INITRD:-$build/initrd.cpio}"
 }
 # qemu_start_halted CONSOLE_LOG CMDLINE: QEMU halted at reset, deterministic timing

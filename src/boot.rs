@@ -154,8 +154,8 @@ pub extern "C" fn kernel_main(dtb_phys: usize) -> ! {
         ram,
         &[(uart_base, uart_end), gicd, gicc],
     );
-    global::init_empty_ttbr0(&mut frames);
-    *FRAMES.lock() = Some(frames);
+    global::init_empty_ttbr0(&frames);
+    FRAMES.call_once(|| frames);
 
     if let Some((s, e)) = initrd {
         // SAFETY: QEMU loaded the initrd there and its frames are reserved above.
@@ -209,6 +209,8 @@ pub extern "C" fn kernel_main(dtb_phys: usize) -> ! {
 
     let idle = task::Task::new(0, 0, None, idle_inner());
     sched::init_idle(idle);
+    let cpus = start_secondary_cpus(&fdt);
+    crate::println!("  cpus      {} online", cpus);
     BASELINE_FRAMES.call_once(global::frames_in_use);
     BASELINE_HEAP.call_once(global::heap_in_use);
     if let Err(e) = task::fork::kernel_thread("init", kernel_init, 0, 1) {
@@ -217,6 +219,83 @@ pub extern "C" fn kernel_main(dtb_phys: usize) -> ! {
     sched::wake_up_new_task(sched::find_task(1).unwrap());
     let init_status = sched::idle_loop();
     shutdown(init_status)
+}
+
+/// The idle task a starting secondary CPU adopts (one CPU starts at a time).
+static SECONDARY_IDLE: spin::Mutex<Option<alloc::sync::Arc<task::Task>>> = spin::Mutex::new(None);
+
+/// Starts every other CPU the device tree lists (Linux `smp_init` → `bringup_nonboot_cpus`)
+/// through PSCI CPU_ON, one at a time, each with its own idle task and kernel stack;
+/// returns how many CPUs are online. A CPU that does not come up within a second is
+/// reported and left out.
+fn start_secondary_cpus(fdt: &fdt::Fdt) -> usize {
+    use arch::smp::Conduit;
+    let conduit = match fdt
+        .find_node("/psci")
+        .and_then(|n| n.property("method"))
+        .and_then(|p| p.as_str())
+    {
+        Some("hvc") => Conduit::Hvc,
+        Some("smc") => Conduit::Smc,
+        _ => return 1, // no PSCI: this CPU alone
+    };
+    let me = arch::smp::this_mpidr();
+    let mut next = 1;
+    for cpu_node in fdt.cpus() {
+        let mpidr = cpu_node.ids().first() as u64;
+        if mpidr == me {
+            continue;
+        }
+        if next >= arch::percpu::MAX_CPUS {
+            crate::println!("  cpu {:#x}: more CPUs than MAX_CPUS, left off", mpidr);
+            continue;
+        }
+        let cpu = next;
+        let Ok(stack) = task::KernelStack::new() else {
+            crate::println!("  cpu {}: no memory for its stack, left off", cpu);
+            break;
+        };
+        let idle = task::Task::new(0, 0, Some(stack), idle_inner());
+        let stack_top = idle.kstack_top();
+        *SECONDARY_IDLE.lock() = Some(idle);
+        if let Err(e) = arch::smp::boot_secondary(conduit, mpidr, cpu, stack_top) {
+            crate::println!(
+                "  cpu {} (mpidr {:#x}): PSCI CPU_ON failed ({})",
+                cpu,
+                mpidr,
+                e
+            );
+            SECONDARY_IDLE.lock().take();
+            continue;
+        }
+        let deadline = arch::timer::now_ns() + 1_000_000_000;
+        while sched::online_mask() & (1 << cpu) == 0 && arch::timer::now_ns() < deadline {
+            core::hint::spin_loop();
+        }
+        if sched::online_mask() & (1 << cpu) == 0 {
+            crate::println!("  cpu {} (mpidr {:#x}) did not come online", cpu, mpidr);
+            continue;
+        }
+        next += 1;
+    }
+    sched::online_mask().count_ones() as usize
+}
+
+/// A secondary CPU's first Rust code (boot.S `__secondary_switched`; Linux
+/// `secondary_start_kernel`): its per-CPU area, no user tables, its GIC interface and
+/// timer, then the idle task the boot CPU made for it; it never returns.
+#[unsafe(no_mangle)]
+extern "C" fn secondary_start_kernel(cpu: usize) -> ! {
+    arch::cpu_init(cpu);
+    arch::mmu::switch_ttbr0(global::empty_ttbr0());
+    crate::irq::init_this_cpu();
+    let idle = SECONDARY_IDLE
+        .lock()
+        .take()
+        .expect("a secondary CPU started without its idle task");
+    sched::init_idle(idle);
+    sched::idle_loop();
+    unreachable!("only the boot CPU leaves the idle loop");
 }
 
 fn idle_inner() -> task::TaskInner {

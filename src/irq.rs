@@ -1,5 +1,6 @@
-//! Interrupt dispatch: acknowledge at the GIC, run the handler, signal end of interrupt.
-//! The only interrupt in use is the timer tick.
+//! Interrupt dispatch: acknowledge at the GIC, say which kernel event it is, signal end
+//! of interrupt; and the inter-processor interrupts one CPU sends another. What each
+//! event does is decided by trap.rs (the scheduler's tick, the reschedule IPI).
 
 use spin::Once;
 
@@ -8,23 +9,61 @@ use crate::drivers::gic::{Gic, SPURIOUS};
 
 pub static GIC: Once<Gic> = Once::new();
 
+/// The SGI used as the reschedule IPI (Linux `IPI_RESCHEDULE`, also SGI 0 on arm64).
+pub const IPI_RESCHEDULE: u32 = 0;
+
+/// What an interrupt means to the kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Irq {
+    /// This CPU's timer: the scheduler tick.
+    Tick,
+    /// Another CPU queued work for this one, or wants a task running here to notice
+    /// something (a kill, a changed affinity).
+    Reschedule,
+}
+
+/// The boot CPU: the distributor, then its own interface and interrupts.
 pub fn init(gic: Gic) {
-    gic.enable(timer::VIRTUAL_TIMER_IRQ);
     GIC.call_once(|| gic);
+    init_this_cpu();
+}
+
+/// Every CPU: its GIC CPU interface, its (banked) timer PPI and reschedule SGI, and
+/// its first tick.
+pub fn init_this_cpu() {
+    let gic = GIC.get().expect("GIC not initialised");
+    gic.init_cpu();
+    gic.enable(timer::VIRTUAL_TIMER_IRQ);
+    gic.enable(IPI_RESCHEDULE);
     timer::rearm();
 }
 
-pub fn handle() {
+/// Takes the pending interrupt and runs `handler` for it.
+pub fn handle(handler: impl FnOnce(Irq)) {
     let Some(gic) = GIC.get() else { return };
-    let irq = gic.acknowledge();
+    let ack = gic.acknowledge();
+    let irq = ack.irq();
     if irq >= SPURIOUS - 3 {
         return;
     }
-    if irq == timer::VIRTUAL_TIMER_IRQ {
-        timer::rearm();
-        crate::task::sched::timer_tick(timer::now_ns());
-    } else {
-        log::warn!("unexpected interrupt {}", irq);
+    match irq {
+        timer::VIRTUAL_TIMER_IRQ => {
+            timer::rearm();
+            handler(Irq::Tick);
+        }
+        IPI_RESCHEDULE => handler(Irq::Reschedule),
+        _ => log::warn!(
+            "unexpected interrupt {} (from CPU {})",
+            irq,
+            ack.source_cpu()
+        ),
     }
-    gic.end_of_interrupt(irq);
+    gic.end_of_interrupt(ack);
+}
+
+/// Sends the reschedule IPI to `cpu`.
+pub fn send_reschedule(cpu: usize) {
+    if let Some(gic) = GIC.get() {
+        gic.send_sgi(IPI_RESCHEDULE, cpu);
+    }
 }

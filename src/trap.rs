@@ -8,6 +8,7 @@
 use alloc::string::String;
 
 use crate::arch::TrapFrame;
+use crate::irq::Irq;
 pub use crate::mm::addr_space::{Access, FaultError};
 use crate::mm::pagetable::USER_TOP;
 use crate::task::oom::{self, OomOutcome};
@@ -95,7 +96,10 @@ pub fn user_exception(kind: UserException) {
 
 /// An interrupt (from EL0, or from EL1 while idle).
 pub fn irq() {
-    crate::irq::handle();
+    crate::irq::handle(|irq| match irq {
+        Irq::Tick => sched::timer_tick(crate::arch::timer::now_ns()),
+        Irq::Reschedule => sched::reschedule_ipi(),
+    });
 }
 
 /// Before every return to EL0: reschedule if asked, die if killed.

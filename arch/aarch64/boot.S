@@ -60,14 +60,12 @@ _start:
     .ascii  "ARM\x64"                   // magic
     .long   0                           // reserved
 
-.global primary_entry
-primary_entry:
-    mov     x19, x0                     // keep the device-tree pointer
-
+// Every CPU's first steps: leave EL2 if started there (run EL1 in AArch64, give it the
+// counters), and let EL0 use FP/SIMD without trapping. Clobbers x0.
+.macro el2_to_el1_and_fpsimd
     mrs     x0, CurrentEL
     cmp     x0, #(2 << 2)
     b.ne    1f
-    // Started at EL2: run EL1 in AArch64, give it the counters, and drop to EL1.
     ldr     x0, =HCR_RW
     msr     hcr_el2, x0
     mov     x0, #3                      // CNTHCTL_EL2.EL1PCTEN | EL1PCEN
@@ -82,6 +80,28 @@ primary_entry:
     ldr     x0, =CPACR_FPEN
     msr     cpacr_el1, x0
     isb
+.endm
+
+// Every CPU: MAIR, TCR, both TTBRs = boot_l0 (x0), MMU and caches on. Clobbers x2.
+.macro enable_mmu_boot_tables
+    ldr     x2, =MAIR_VALUE
+    msr     mair_el1, x2
+    ldr     x2, =(TCR_T0SZ | TCR_T1SZ | TCR_WALK0 | TCR_WALK1 | TCR_TG1_4K | TCR_IPS_40BIT | TCR_AS16)
+    msr     tcr_el1, x2
+    msr     ttbr0_el1, x0
+    msr     ttbr1_el1, x0
+    tlbi    vmalle1
+    dsb     ish
+    isb
+    ldr     x2, =SCTLR_MMU_ON
+    msr     sctlr_el1, x2
+    isb
+.endm
+
+.global primary_entry
+primary_entry:
+    mov     x19, x0                     // keep the device-tree pointer
+    el2_to_el1_and_fpsimd
 
     // Boot tables: L0[0] -> L1; L1[0] = 0..1 GiB device (UART, GIC), L1[1..4] = RAM.
     adrp    x0, boot_l0
@@ -99,19 +119,22 @@ primary_entry:
     cmp     x3, #4
     b.lo    2b
 
-    ldr     x2, =MAIR_VALUE
-    msr     mair_el1, x2
-    ldr     x2, =(TCR_T0SZ | TCR_T1SZ | TCR_WALK0 | TCR_WALK1 | TCR_TG1_4K | TCR_IPS_40BIT | TCR_AS16)
-    msr     tcr_el1, x2
-    msr     ttbr0_el1, x0
-    msr     ttbr1_el1, x0
-    tlbi    vmalle1
-    dsb     ish
-    isb
-    ldr     x2, =SCTLR_MMU_ON
-    msr     sctlr_el1, x2
-    isb
+    enable_mmu_boot_tables
     ldr     x0, =__primary_switched     // an absolute, high-half address
+    br      x0
+
+// A secondary CPU starts here when the boot CPU asks PSCI CPU_ON for it (Linux:
+// head.S `secondary_entry`): MMU off, x0 = the context id = this CPU's number. The boot
+// tables are still in place (written with the MMU off, so they are in RAM, not only in
+// the boot CPU's cache); the kernel's real tables come from `secondary_data` once this
+// CPU's MMU and caches are on and it sees memory as the boot CPU does.
+.global secondary_entry
+secondary_entry:
+    mov     x19, x0                     // CPU number
+    el2_to_el1_and_fpsimd
+    adrp    x0, boot_l0
+    enable_mmu_boot_tables
+    ldr     x0, =__secondary_switched
     br      x0
 
     .ltorg
@@ -141,3 +164,27 @@ __primary_switched:
     bl      kernel_main
 5:  wfe
     b       5b
+
+// High half, boot tables: switch TTBR1 to the kernel's tables, take the stack the boot
+// CPU allocated (arch/aarch64/smp.rs `secondary_data`), install the vectors, and call
+// the Rust `secondary_start_kernel(cpu)`.
+__secondary_switched:
+    ldr     x1, =secondary_data
+    ldr     x2, [x1, #8]                // the kernel's TTBR1 value
+    dsb     ishst
+    msr     ttbr1_el1, x2
+    isb
+    tlbi    vmalle1                     // drop this CPU's boot-table translations
+    dsb     nsh
+    isb
+    ldr     x2, [x1]                    // stack top
+    mov     sp, x2
+    ldr     x0, =vectors
+    msr     vbar_el1, x0
+    isb
+    mov     x29, xzr                    // terminate the frame-pointer chain for gdb
+    mov     x30, xzr
+    mov     x0, x19
+    bl      secondary_start_kernel
+6:  wfe
+    b       6b

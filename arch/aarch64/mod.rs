@@ -18,6 +18,7 @@ pub mod memory;
 pub mod mmu;
 pub mod percpu;
 pub mod pte;
+pub mod smp;
 pub mod timer;
 
 use core::arch::{asm, global_asm};
@@ -164,12 +165,18 @@ pub fn irq_disable() -> bool {
     was
 }
 
-/// Waits for an interrupt with IRQs briefly unmasked (the idle loop): the one place
-/// where a masked stretch ends without a return to EL0 (irqsoff.rs).
+/// Waits for an interrupt, then takes it with IRQs briefly unmasked (the idle loop):
+/// the one place where a masked stretch ends without a return to EL0 (irqsoff.rs).
+///
+/// `wfi` runs with IRQs still masked: a pending interrupt ends it even so (ARM ARM
+/// D1.6.2, "WFI wake-up events"; Linux's `cpu_do_idle` relies on the same). Unmasking
+/// first would let an interrupt that arrived just before (a reschedule IPI) be taken
+/// before the `wfi`, which would then sleep until the next tick.
 pub fn wait_for_interrupt() {
     irqsoff::end();
-    // SAFETY: unmasking IRQs here is the point; the handler runs on this stack and returns.
-    unsafe { asm!("msr daifclr, #2", "wfi", "msr daifset, #2") };
+    // SAFETY: unmasking IRQs here is the point; the handler runs on this stack and
+    // returns; the `isb` makes the unmasking take effect before IRQs are masked again.
+    unsafe { asm!("wfi", "msr daifclr, #2", "isb", "msr daifset, #2") };
     irqsoff::begin(irqsoff::CAUSE_IDLE);
 }
 

@@ -203,6 +203,7 @@ impl Pipe {
     /// Takes the I/O lock, sleeping while another reader or writer has it.
     fn lock_io(&self) -> KResult<IoGuard<'_>> {
         loop {
+            let seq = wait::prepare(WaitChan::PipeLock(self.id));
             {
                 let mut inner = self.inner.lock();
                 if !inner.busy {
@@ -211,18 +212,19 @@ impl Pipe {
                     return Ok(IoGuard { pipe: self, stamp });
                 }
             }
-            if wait::sleep(WaitChan::PipeLock(self.id), None) == WakeReason::Killed {
+            if wait::sleep(WaitChan::PipeLock(self.id), None, seq) == WakeReason::Killed {
                 return Err(Errno::EINTR);
             }
         }
     }
 
-    /// Releases the I/O lock, sleeps until something changes, takes it again. Single CPU
-    /// and a kernel that is not preempted: nothing runs between the wakeup the release
-    /// sends and this task's sleep, so no wakeup is lost.
+    /// Releases the I/O lock, sleeps until something changes, takes it again. Nothing
+    /// can change while we hold the I/O lock, so the wakeup count read before releasing
+    /// it catches every change made after (sync/wait.rs).
     fn wait<'a>(&'a self, io: IoGuard<'a>) -> KResult<IoGuard<'a>> {
+        let seq = wait::prepare(WaitChan::Pipe(self.id));
         drop(io);
-        if wait::sleep(WaitChan::Pipe(self.id), None) == WakeReason::Killed {
+        if wait::sleep(WaitChan::Pipe(self.id), None, seq) == WakeReason::Killed {
             return Err(Errno::EINTR);
         }
         self.lock_io()

@@ -32,7 +32,7 @@ fn prot_of(p_flags: u32) -> Prot {
 
 /// Maps every PT_LOAD segment of `image` into `space` (which must be empty).
 pub fn load(
-    frames: &mut FrameAllocator,
+    frames: &FrameAllocator,
     space: &mut AddressSpace,
     image: &[u8],
 ) -> KResult<LoadedImage> {

@@ -298,7 +298,7 @@ pub struct AddressSpace {
 }
 
 impl AddressSpace {
-    pub fn new(frames: &mut FrameAllocator, asid: u16) -> Option<AddressSpace> {
+    pub fn new(frames: &FrameAllocator, asid: u16) -> Option<AddressSpace> {
         Some(AddressSpace {
             pt: PageTable::new(frames, asid)?,
             vmas: BTreeMap::new(),
@@ -590,7 +590,7 @@ impl AddressSpace {
     /// the system call's business); unknown `prot` bits must already be dropped.
     pub fn do_mmap(
         &mut self,
-        frames: &mut FrameAllocator,
+        frames: &FrameAllocator,
         addr: usize,
         len: usize,
         prot: Prot,
@@ -645,7 +645,7 @@ impl AddressSpace {
     /// VMA, merged with its neighbours if they are compatible.
     fn mmap_region(
         &mut self,
-        frames: &mut FrameAllocator,
+        frames: &FrameAllocator,
         addr: usize,
         len: usize,
         prot: Prot,
@@ -697,7 +697,7 @@ impl AddressSpace {
     /// says; `fixed` places it at `addr` (replacing what was there).
     pub fn mmap_anon(
         &mut self,
-        frames: &mut FrameAllocator,
+        frames: &FrameAllocator,
         addr: usize,
         len: usize,
         prot: Prot,
@@ -717,7 +717,7 @@ impl AddressSpace {
 
     fn populate(
         &mut self,
-        frames: &mut FrameAllocator,
+        frames: &FrameAllocator,
         start: usize,
         end: usize,
     ) -> Result<(), OutOfMemory> {
@@ -730,11 +730,7 @@ impl AddressSpace {
     }
 
     /// Maps a fresh zeroed frame at `va` with its VMA's permissions.
-    fn fault_in(
-        &mut self,
-        frames: &mut FrameAllocator,
-        va: usize,
-    ) -> Result<PhysAddr, OutOfMemory> {
+    fn fault_in(&mut self, frames: &FrameAllocator, va: usize) -> Result<PhysAddr, OutOfMemory> {
         let vma = self.find_vma(va).expect("fault_in outside a VMA");
         let page = frames.alloc_zeroed().ok_or(OutOfMemory)?;
         match self.pt.map(
@@ -755,7 +751,7 @@ impl AddressSpace {
     // ---- munmap -------------------------------------------------------------------------
 
     /// munmap(2) (Linux `do_mas_munmap`): Linux's EINVAL checks, then `munmap_range`.
-    pub fn munmap(&mut self, frames: &mut FrameAllocator, addr: usize, len: usize) -> KResult<()> {
+    pub fn munmap(&mut self, frames: &FrameAllocator, addr: usize, len: usize) -> KResult<()> {
         if !addr.is_multiple_of(PAGE_SIZE) || addr > TASK_SIZE || len > TASK_SIZE - addr {
             return Err(Errno::EINVAL);
         }
@@ -769,12 +765,7 @@ impl AddressSpace {
     /// Unmaps the page-aligned `[start, end)` (Linux `do_mas_align_munmap`): splits the
     /// VMAs at both ends, removes those inside with their pages, frees the page tables
     /// left empty. Costs the VMAs and tables in the range, not its size.
-    fn munmap_range(
-        &mut self,
-        frames: &mut FrameAllocator,
-        start: usize,
-        end: usize,
-    ) -> KResult<()> {
+    fn munmap_range(&mut self, frames: &FrameAllocator, start: usize, end: usize) -> KResult<()> {
         let Some((first, v)) = self.vma_ending_above(start).filter(|&(s, _)| s < end) else {
             return Ok(());
         };
@@ -966,7 +957,7 @@ impl AddressSpace {
 
     /// brk(2) (Linux `sys_brk`): moves the program break; returns the new break, or the
     /// old one when the move is refused (brk never fails with an errno).
-    pub fn brk(&mut self, frames: &mut FrameAllocator, brk: usize) -> usize {
+    pub fn brk(&mut self, frames: &FrameAllocator, brk: usize) -> usize {
         let origbrk = self.brk;
         if brk < self.brk_start {
             return origbrk;
@@ -1048,7 +1039,7 @@ impl AddressSpace {
     /// (`old_len` 0, or MREMAP_DONTUNMAP): both places then share its frames.
     pub fn mremap(
         &mut self,
-        frames: &mut FrameAllocator,
+        frames: &FrameAllocator,
         addr: usize,
         old_len: usize,
         new_len: usize,
@@ -1114,7 +1105,7 @@ impl AddressSpace {
     /// Linux `mremap_to`: MREMAP_FIXED and MREMAP_DONTUNMAP.
     fn mremap_to(
         &mut self,
-        frames: &mut FrameAllocator,
+        frames: &FrameAllocator,
         addr: usize,
         mut old_len: usize,
         new_addr: usize,
@@ -1188,7 +1179,7 @@ impl AddressSpace {
     #[allow(clippy::too_many_arguments)] // Linux's own argument list
     fn move_vma(
         &mut self,
-        frames: &mut FrameAllocator,
+        frames: &FrameAllocator,
         vstart: usize,
         old_addr: usize,
         old_len: usize,
@@ -1240,7 +1231,7 @@ impl AddressSpace {
     /// Resolves a user page fault at `va` (Linux `do_page_fault` -> `handle_mm_fault`).
     pub fn handle_fault(
         &mut self,
-        frames: &mut FrameAllocator,
+        frames: &FrameAllocator,
         va: usize,
         access: Access,
     ) -> Result<FaultFix, FaultError> {
@@ -1304,7 +1295,7 @@ impl AddressSpace {
     // ---- fork and exit ------------------------------------------------------------------
 
     /// The child's copy for fork (Linux `dup_mmap`): same VMAs, tables copy-on-write.
-    pub fn fork(&mut self, frames: &mut FrameAllocator, child_asid: u16) -> KResult<AddressSpace> {
+    pub fn fork(&mut self, frames: &FrameAllocator, child_asid: u16) -> KResult<AddressSpace> {
         let mut child = AddressSpace::new(frames, child_asid).ok_or(Errno::ENOMEM)?;
         child.vmas = self.vmas.clone();
         child.free_area_cache = self.free_area_cache;
@@ -1323,7 +1314,7 @@ impl AddressSpace {
         }
     }
 
-    pub fn destroy(self, frames: &mut FrameAllocator) {
+    pub fn destroy(self, frames: &FrameAllocator) {
         let ranges = self.vmas.iter().map(|(&s, v)| (s, v.end));
         self.pt.destroy_ranges(frames, ranges);
     }
@@ -1332,29 +1323,19 @@ impl AddressSpace {
 
     /// Kernel-side write into this address space (the ELF loader, the initial stack),
     /// through the linear map. Pages are faulted in as needed, COW pages broken.
-    pub fn write_bytes(
-        &mut self,
-        frames: &mut FrameAllocator,
-        va: usize,
-        data: &[u8],
-    ) -> KResult<()> {
+    pub fn write_bytes(&mut self, frames: &FrameAllocator, va: usize, data: &[u8]) -> KResult<()> {
         self.fill(frames, va, data.len(), Some(data))
     }
 
     /// Kernel-side zeroing of `len` bytes at `va`, like `write_bytes` (Linux `clear_user`;
     /// the ELF loader's bss).
-    pub fn zero_bytes(
-        &mut self,
-        frames: &mut FrameAllocator,
-        va: usize,
-        len: usize,
-    ) -> KResult<()> {
+    pub fn zero_bytes(&mut self, frames: &FrameAllocator, va: usize, len: usize) -> KResult<()> {
         self.fill(frames, va, len, None)
     }
     /// Writes `data` (or zeroes) over `len` bytes at `va`, one page at a time.
     fn fill(
         &mut self,
-        frames: &mut FrameAllocator,
+        frames: &FrameAllocator,
         va: usize,
         len: usize,
         data: Option<&[u8]>,

@@ -60,7 +60,7 @@ impl PageTable {
     /// Only the parts of the tree inside `ranges` (the VMAs) are visited.
     pub fn copy_page_range(
         &mut self,
-        frames: &mut FrameAllocator,
+        frames: &FrameAllocator,
         child: &mut PageTable,
         ranges: impl Iterator<Item = (usize, usize)>,
     ) -> Result<CopyStats, OutOfMemory> {
@@ -87,7 +87,7 @@ impl PageTable {
     }
 
     /// Resolves a write fault on `va` if it is a COW page (see the module comment).
-    pub fn resolve_cow(&mut self, frames: &mut FrameAllocator, va: usize) -> CowOutcome {
+    pub fn resolve_cow(&mut self, frames: &FrameAllocator, va: usize) -> CowOutcome {
         let Some(entry) = self.walk(va) else {
             return CowOutcome::NotCow;
         };
@@ -130,7 +130,7 @@ impl PageTable {
 /// `copy_pte_range`): at each parent table entry, the child gets a table at the same place;
 /// at each page, `copy_present_pte`.
 struct Dup<'a> {
-    frames: &'a mut FrameAllocator,
+    frames: &'a FrameAllocator,
     child: &'a mut PageTable,
     /// The child's tables on the path the walk is on, by level: `child_tables[l]` is the
     /// child's counterpart of the parent table whose entries the walk visits at level l.
@@ -168,7 +168,7 @@ impl WalkOps for Dup<'_> {
 /// `child` is the child's empty entry for the same address.
 #[inline]
 fn copy_present_pte(
-    frames: &mut FrameAllocator,
+    frames: &FrameAllocator,
     parent: Entry,
     child: Entry,
     pte: Pte,
@@ -218,7 +218,7 @@ mod tests {
         PteFlags::USER | PteFlags::AF | PteFlags::NG | PteFlags::PXN
     }
 
-    fn page_with(f: &mut FrameAllocator, byte: u8) -> PhysAddr {
+    fn page_with(f: &FrameAllocator, byte: u8) -> PhysAddr {
         let p = f.alloc_zeroed().unwrap();
         // SAFETY: a fresh frame of the simulated memory.
         unsafe { core::ptr::write_bytes(p.as_ptr(), byte, PAGE_SIZE) };

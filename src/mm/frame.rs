@@ -7,6 +7,9 @@
 //! baseline after every test program.
 
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
+
+use spin::Mutex;
 
 use crate::arch;
 
@@ -31,13 +34,27 @@ impl PhysAddr {
 /// initrd, holes).
 const RESERVED: u16 = u16::MAX;
 
+/// The frame allocator. Shared by every CPU without an outer lock (Linux: the
+/// `_refcount` of each `struct page` is an atomic, and the free lists sit behind the
+/// short `zone->lock`):
+/// * a frame's **reference count** is an atomic: fork raises it and a COW fault drops it
+///   while holding only their own address space's lock;
+/// * the **free stack** has its own spin lock, held for a push or a pop only (or for the
+///   heap's rare contiguous-run search). It is a leaf: nothing is allocated or locked
+///   under it, so any code, the heap's growth included, may take it.
+///
+/// One invariant ties them together: a count is 0 exactly while the frame is on the free
+/// stack, and it changes to or from 0 only with the free-stack lock held.
 pub struct FrameAllocator {
     base: usize,
-    refcount: Vec<u16>,
-    free: Vec<u32>,
+    refcount: Vec<AtomicU16>,
+    free: Mutex<Vec<u32>>,
+    /// Frames on the free stack (readable without the lock, for statistics).
+    nfree: AtomicUsize,
     managed: usize,
-    /// Fault injection for tests: fail every allocation after this many more succeed.
-    fail_after: Option<usize>,
+    /// Fault injection for tests: fail every allocation after this many more succeed
+    /// (`usize::MAX`: never).
+    fail_after: AtomicUsize,
 }
 
 impl FrameAllocator {
@@ -50,24 +67,29 @@ impl FrameAllocator {
         );
         FrameAllocator {
             base: base.0,
-            refcount: alloc::vec![RESERVED; nframes],
-            free: Vec::with_capacity(nframes),
+            refcount: (0..nframes).map(|_| AtomicU16::new(RESERVED)).collect(),
+            free: Mutex::new(Vec::with_capacity(nframes)),
+            nfree: AtomicUsize::new(0),
             managed: 0,
-            fail_after: None,
+            fail_after: AtomicUsize::new(usize::MAX),
         }
     }
 
     /// Hands the frames of `[start, end)` (page aligned, within the allocator) to the pool.
+    /// Boot-time only (`&mut`: before the allocator is shared).
     pub fn add_free_range(&mut self, start: PhysAddr, end: PhysAddr) {
         // Push in descending order so low frames are handed out first (easier to read in gdb).
         let (first, last) = (self.index(start), self.index(end));
+        let free = self.free.get_mut();
         for idx in (first..last).rev() {
-            if self.refcount[idx] == RESERVED {
-                self.refcount[idx] = 0;
-                self.free.push(idx as u32);
+            let count = self.refcount[idx].get_mut();
+            if *count == RESERVED {
+                *count = 0;
+                free.push(idx as u32);
                 self.managed += 1;
             }
         }
+        *self.nfree.get_mut() = free.len();
     }
 
     fn index(&self, pa: PhysAddr) -> usize {
@@ -76,8 +98,9 @@ impl FrameAllocator {
 
     fn managed_index(&self, pa: PhysAddr) -> usize {
         let idx = self.index(pa);
+        let count = self.refcount[idx].load(Ordering::Relaxed);
         assert!(
-            self.refcount[idx] != RESERVED && self.refcount[idx] != 0,
+            count != RESERVED && count != 0,
             "frame {:#x} is not allocated",
             pa.0
         );
@@ -85,32 +108,47 @@ impl FrameAllocator {
     }
 
     /// Allocates a frame with refcount 1 whose contents are undefined.
-    pub fn alloc_uninit(&mut self) -> Option<PhysAddr> {
+    pub fn alloc_uninit(&self) -> Option<PhysAddr> {
         if super::inject::should_fail(super::inject::Kind::Frame) {
             return None;
         }
-        if let Some(n) = self.fail_after.as_mut() {
-            if *n == 0 {
-                return None;
-            }
-            *n -= 1;
+        if self
+            .fail_after
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| match n {
+                usize::MAX => Some(n),
+                0 => None,
+                n => Some(n - 1),
+            })
+            .is_err()
+        {
+            return None;
         }
-        let idx = self.free.pop()? as usize;
-        self.refcount[idx] = 1;
+        let mut free = self.free.lock();
+        let idx = free.pop()? as usize;
+        self.nfree.store(free.len(), Ordering::Relaxed);
+        self.refcount[idx].store(1, Ordering::Relaxed);
+        drop(free);
         Some(PhysAddr(self.base + (idx << PAGE_SHIFT)))
     }
 
     /// Allocates `n` physically contiguous frames with refcount 1 each (the kernel heap
     /// grows by such runs). Scans for a free run from the top of memory down; rare and
     /// slow (it also takes the run's frames out of the free stack), never on a fast path.
-    pub fn alloc_contiguous(&mut self, n: usize) -> Option<PhysAddr> {
-        if n == 0 || n > self.free.len() {
+    pub fn alloc_contiguous(&self, n: usize) -> Option<PhysAddr> {
+        let mut free = self.free.lock();
+        if n == 0 || n > free.len() {
             return None;
         }
+        // Under the free-stack lock no count can leave or reach 0 (see the type's
+        // comment), so the run found here stays free.
         let mut run = 0;
         let mut start = None;
         for idx in (0..self.refcount.len()).rev() {
-            run = if self.refcount[idx] == 0 { run + 1 } else { 0 };
+            run = if self.refcount[idx].load(Ordering::Relaxed) == 0 {
+                run + 1
+            } else {
+                0
+            };
             if run == n {
                 start = Some(idx);
                 break;
@@ -118,58 +156,82 @@ impl FrameAllocator {
         }
         let start = start?;
         let range = start..start + n;
-        self.free.retain(|&i| !range.contains(&(i as usize)));
+        free.retain(|&i| !range.contains(&(i as usize)));
+        self.nfree.store(free.len(), Ordering::Relaxed);
         for idx in range {
-            self.refcount[idx] = 1;
+            self.refcount[idx].store(1, Ordering::Relaxed);
         }
         Some(PhysAddr(self.base + (start << PAGE_SHIFT)))
     }
 
     /// Allocates a zero-filled frame with refcount 1.
-    pub fn alloc_zeroed(&mut self) -> Option<PhysAddr> {
+    pub fn alloc_zeroed(&self) -> Option<PhysAddr> {
         let pa = self.alloc_uninit()?;
         // The frame was free until now, so nothing else references its memory.
         arch::zero_frame(pa.0);
         Some(pa)
     }
 
-    /// Adds a reference (another mapping now points at the frame).
-    pub fn get(&mut self, pa: PhysAddr) {
+    /// Adds a reference (another mapping now points at the frame). The caller holds a
+    /// reference already (a mapping, under its address space's lock), so the count is
+    /// at least 1 and cannot reach 0 meanwhile.
+    pub fn get(&self, pa: PhysAddr) {
         let idx = self.managed_index(pa);
-        self.refcount[idx] += 1;
+        let old = self.refcount[idx].fetch_add(1, Ordering::Relaxed);
+        assert!(
+            old < RESERVED - 1,
+            "frame {:#x}: reference count overflow",
+            pa.0
+        );
     }
 
-    /// Drops a reference; returns true when this freed the frame.
-    pub fn put(&mut self, pa: PhysAddr) -> bool {
+    /// Drops a reference; returns true when this freed the frame. Release ordering, as
+    /// Linux's `put_page`: whatever this CPU wrote to the frame happens before its reuse.
+    pub fn put(&self, pa: PhysAddr) -> bool {
         let idx = self.managed_index(pa);
-        self.refcount[idx] -= 1;
-        if self.refcount[idx] == 0 {
-            self.free.push(idx as u32);
-            true
-        } else {
-            false
+        let count = &self.refcount[idx];
+        // Fast path: another reference remains, no lock.
+        let mut c = count.load(Ordering::Relaxed);
+        while c > 1 {
+            match count.compare_exchange_weak(c, c - 1, Ordering::Release, Ordering::Relaxed) {
+                Ok(_) => return false,
+                Err(now) => c = now,
+            }
         }
+        // Possibly the last reference: 1 -> 0 only under the free-stack lock.
+        let mut free = self.free.lock();
+        if count.fetch_sub(1, Ordering::AcqRel) != 1 {
+            return false; // someone took a reference meanwhile
+        }
+        free.push(idx as u32); // never reallocates: capacity for every frame
+        self.nfree.store(free.len(), Ordering::Relaxed);
+        true
     }
 
     pub fn refcount(&self, pa: PhysAddr) -> u16 {
-        match self.refcount.get(self.index(pa)) {
-            Some(&RESERVED) | None => 0,
-            Some(&n) => n,
+        match self
+            .refcount
+            .get(self.index(pa))
+            .map(|c| c.load(Ordering::Relaxed))
+        {
+            Some(RESERVED) | None => 0,
+            Some(n) => n,
         }
     }
 
     /// Frames handed out and not yet freed.
     pub fn in_use(&self) -> usize {
-        self.managed - self.free.len()
+        self.managed - self.nfree.load(Ordering::Relaxed)
     }
 
     pub fn free_frames(&self) -> usize {
-        self.free.len()
+        self.nfree.load(Ordering::Relaxed)
     }
 
     /// Test hook: let `n` more allocations succeed, then fail (None = never fail).
-    pub fn fail_after(&mut self, n: Option<usize>) {
-        self.fail_after = n;
+    pub fn fail_after(&self, n: Option<usize>) {
+        self.fail_after
+            .store(n.unwrap_or(usize::MAX), Ordering::Relaxed);
     }
 }
 
@@ -234,7 +296,7 @@ mod tests {
 
     #[test]
     fn exhaustion_returns_none() {
-        let mut m = SimMemory::new(2);
+        let m = SimMemory::new(2);
         assert!(m.frames.alloc_uninit().is_some());
         assert!(m.frames.alloc_uninit().is_some());
         assert!(m.frames.alloc_uninit().is_none());
@@ -242,7 +304,7 @@ mod tests {
 
     #[test]
     fn fault_injection() {
-        let mut m = SimMemory::new(8);
+        let m = SimMemory::new(8);
         m.frames.fail_after(Some(1));
         assert!(m.frames.alloc_uninit().is_some());
         assert!(m.frames.alloc_uninit().is_none());
@@ -264,7 +326,7 @@ mod tests {
     #[test]
     #[should_panic(expected = "not allocated")]
     fn double_free_is_caught() {
-        let mut m = SimMemory::new(1);
+        let m = SimMemory::new(1);
         let a = m.frames.alloc_uninit().unwrap();
         m.frames.put(a);
         m.frames.put(a);

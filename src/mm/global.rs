@@ -14,14 +14,18 @@ use super::frame::FrameAllocator;
 use crate::arch;
 use crate::error::{Errno, KResult};
 
-pub static FRAMES: Mutex<Option<FrameAllocator>> = Mutex::new(None);
+/// The frame allocator, set once at boot. It needs no outer lock: counts are atomics and
+/// the free stack has its own short lock (mm/frame.rs).
+pub static FRAMES: spin::Once<FrameAllocator> = spin::Once::new();
 
-/// Runs `f` with the frame allocator locked.
-pub fn with_frames<R>(f: impl FnOnce(&mut FrameAllocator) -> R) -> R {
-    f(FRAMES
-        .lock()
-        .as_mut()
-        .expect("frame allocator not initialised"))
+/// The frame allocator.
+pub fn frames() -> &'static FrameAllocator {
+    FRAMES.get().expect("frame allocator not initialised")
+}
+
+/// Runs `f` with the frame allocator.
+pub fn with_frames<R>(f: impl FnOnce(&FrameAllocator) -> R) -> R {
+    f(frames())
 }
 
 /// Frames in use by everything but the kernel heap (whose frames stay with it: see
@@ -93,10 +97,11 @@ impl Mm {
         }
     }
 
-    /// Runs `f` on the address space with the frame allocator. Never call uaccess inside.
-    pub fn with<R>(&self, f: impl FnOnce(&mut AddressSpace, &mut FrameAllocator) -> R) -> R {
+    /// Runs `f` on the address space, its lock held (Linux's mmap_lock and page-table
+    /// lock in one), with the frame allocator. Never call uaccess inside.
+    pub fn with<R>(&self, f: impl FnOnce(&mut AddressSpace, &FrameAllocator) -> R) -> R {
         let mut space = self.space.lock();
-        with_frames(|frames| f(space.as_mut().expect("mm already torn down"), frames))
+        f(space.as_mut().expect("mm already torn down"), frames())
     }
 
     /// The value for TTBR0_EL1.
@@ -137,7 +142,7 @@ static EMPTY_TTBR0: spin::Once<u64> = spin::Once::new();
 
 /// A table with no entries, loaded in TTBR0 when no user address space is (so that a
 /// stray user access from the kernel faults instead of reading freed tables).
-pub fn init_empty_ttbr0(frames: &mut FrameAllocator) {
+pub fn init_empty_ttbr0(frames: &FrameAllocator) {
     let root = frames
         .alloc_zeroed()
         .expect("no frame for the empty TTBR0 table");

@@ -18,9 +18,10 @@
 //! can trigger first *reserve* what they will need (`reserve`): that is where running out
 //! becomes ENOMEM, and where fault injection makes heap allocations fail in tests.
 //!
-//! Lock order: HEAP before FRAMES. Code holding the frame allocator (`with_frames`,
-//! `Mm::with`) may still allocate: then the heap cannot take the FRAMES lock to grow
-//! (`try_lock`) and uses the headroom that `reserve` and `refill` keep.
+//! Lock order: HEAP before the frame allocator's free-stack lock, which is a leaf (it
+//! never allocates), so the heap can always grow, on any CPU, whatever locks its caller
+//! holds. The headroom `reserve` and `refill` keep is for paths that allocate through
+//! Rust's infallible collections after a fallible `reserve`.
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::{self, NonNull};
@@ -65,17 +66,13 @@ impl KernelHeap {
         unsafe { self.heap.lock().init(start, size) };
     }
 
-    /// Adds a run of `bytes` of contiguous frames to `heap`, if the frame allocator is
-    /// free to lock and has such a run.
+    /// Adds a run of `bytes` of contiguous frames to `heap`, if the frame allocator has
+    /// such a run.
     fn grow(&self, heap: &mut Heap<32>, bytes: usize) -> bool {
         let pages = bytes.div_ceil(PAGE_SIZE);
-        let Some(mut frames) = FRAMES.try_lock() else {
-            return false; // this CPU holds it: live on the headroom
-        };
-        let Some(run) = frames.as_mut().and_then(|f| f.alloc_contiguous(pages)) else {
+        let Some(run) = FRAMES.get().and_then(|f| f.alloc_contiguous(pages)) else {
             return false;
         };
-        drop(frames);
         self.frames.fetch_add(pages, Ordering::Relaxed);
         let start = phys_to_virt(run.as_usize()) as usize;
         // SAFETY: the frames were free and now belong to the heap for ever; the linear

@@ -65,7 +65,7 @@ pub struct KernelMap {
 impl KernelMap {
     /// Takes over the kernel's tables and builds the (empty) tables of a stack region of
     /// `nslots` slots. `None` if the frames or the heap for them run out.
-    pub fn new(mut pt: PageTable, frames: &mut FrameAllocator, nslots: usize) -> Option<Self> {
+    pub fn new(mut pt: PageTable, frames: &FrameAllocator, nslots: usize) -> Option<Self> {
         let nslots = nslots.min(KSTACK_REGION_SIZE / THREAD_ALIGN);
         let end = KSTACK_REGION_START + nslots * THREAD_ALIGN;
         for va in (KSTACK_REGION_START..end).step_by(entry_span(LEAF_LEVEL - 1)) {
@@ -128,7 +128,7 @@ impl KernelMap {
     /// Returns the stack's lowest address (its top is that + THREAD_SIZE). The frames are
     /// not zeroed: the kernel writes a stack before it reads it, and user space never
     /// sees it.
-    pub fn alloc_stack(&mut self, frames: &mut FrameAllocator) -> KResult<usize> {
+    pub fn alloc_stack(&mut self, frames: &FrameAllocator) -> KResult<usize> {
         let slot = self.alloc_slot().ok_or(Errno::EAGAIN)?;
         let base = Self::stack_base(slot);
         for page in (base..base + THREAD_SIZE).step_by(PAGE_SIZE) {
@@ -146,7 +146,7 @@ impl KernelMap {
     /// Unmaps the stack at `base` (from `alloc_stack`), invalidates its TLB entries on
     /// every CPU, and only then gives its frames back and frees the slot (Linux
     /// `vfree` → `vunmap_range` + `flush_tlb_kernel_range`, then the pages).
-    pub fn free_stack(&mut self, frames: &mut FrameAllocator, base: usize) {
+    pub fn free_stack(&mut self, frames: &FrameAllocator, base: usize) {
         let slot = (stack_slot(base) - KSTACK_REGION_START) / THREAD_ALIGN;
         assert!(
             slot < self.nslots && base == Self::stack_base(slot),
@@ -187,7 +187,7 @@ mod boot {
     static KERNEL_MAP: Mutex<Option<KernelMap>> = Mutex::new(None);
 
     /// Runs `f` on the kernel's map with the frame allocator (locked in that order).
-    pub fn with_kernel_map<R>(f: impl FnOnce(&mut KernelMap, &mut FrameAllocator) -> R) -> R {
+    pub fn with_kernel_map<R>(f: impl FnOnce(&mut KernelMap, &FrameAllocator) -> R) -> R {
         let mut map = KERNEL_MAP.lock();
         let map = map.as_mut().expect("kernel map not initialised");
         crate::mm::global::with_frames(|frames| f(map, frames))
@@ -206,7 +206,7 @@ mod boot {
     /// Builds the final kernel tables, switches TTBR1 to them and keeps them in
     /// KERNEL_MAP. `ram`: physical RAM range; `devices`: physical MMIO ranges.
     pub fn init_kernel_tables(
-        frames: &mut FrameAllocator,
+        frames: &FrameAllocator,
         ram: (usize, usize),
         devices: &[(usize, usize)],
     ) {

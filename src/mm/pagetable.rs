@@ -33,7 +33,7 @@ pub struct PageTable {
 }
 
 impl PageTable {
-    pub fn new(frames: &mut FrameAllocator, asid: u16) -> Option<PageTable> {
+    pub fn new(frames: &FrameAllocator, asid: u16) -> Option<PageTable> {
         if super::inject::should_fail(super::inject::Kind::Table) {
             return None;
         }
@@ -45,7 +45,7 @@ impl PageTable {
     }
 
     /// A zeroed frame for a table below the root, counted.
-    pub(super) fn new_table(&mut self, frames: &mut FrameAllocator) -> Option<Table> {
+    pub(super) fn new_table(&mut self, frames: &FrameAllocator) -> Option<Table> {
         if super::inject::should_fail(super::inject::Kind::Table) {
             return None;
         }
@@ -89,7 +89,7 @@ impl PageTable {
     /// missing tables on the way (Linux: `pud_alloc`, `pmd_alloc`, `pte_alloc`).
     pub fn walk_alloc(
         &mut self,
-        frames: &mut FrameAllocator,
+        frames: &FrameAllocator,
         va: usize,
         level: usize,
     ) -> Result<Entry, MapError> {
@@ -113,7 +113,7 @@ impl PageTable {
     /// Maps the page at `va` to `pa`; the table takes over one reference to `pa`.
     pub fn map(
         &mut self,
-        frames: &mut FrameAllocator,
+        frames: &FrameAllocator,
         va: usize,
         pa: PhysAddr,
         flags: PteFlags,
@@ -129,7 +129,7 @@ impl PageTable {
     /// Maps a 2 MiB block at level 2 (the kernel's linear map).
     pub fn map_block_2m(
         &mut self,
-        frames: &mut FrameAllocator,
+        frames: &FrameAllocator,
         va: usize,
         pa: PhysAddr,
         flags: PteFlags,
@@ -146,7 +146,7 @@ impl PageTable {
 
     /// Removes the mapping at `va`, invalidates its TLB entry, then drops the frame
     /// reference (in that order, so no stale TLB entry can reach a reused frame).
-    pub fn unmap(&mut self, frames: &mut FrameAllocator, va: usize) -> Option<PhysAddr> {
+    pub fn unmap(&mut self, frames: &FrameAllocator, va: usize) -> Option<PhysAddr> {
         let entry = self.walk(va)?;
         let e = entry.read();
         if !e.is_valid() {
@@ -159,7 +159,7 @@ impl PageTable {
     }
 
     /// `unmap` for every page in `[start, end)` (Linux `zap_page_range` → `zap_pte_range`).
-    pub fn unmap_range(&mut self, frames: &mut FrameAllocator, start: usize, end: usize) {
+    pub fn unmap_range(&mut self, frames: &FrameAllocator, start: usize, end: usize) {
         let asid = self.asid;
         walk::for_each_leaf(self.root_table(), start, end, |at| {
             at.entry.clear();
@@ -185,10 +185,10 @@ impl PageTable {
 
     /// Frees the intermediate tables left empty in `[start, end)` (after munmap), so an
     /// unmapped region costs no frames. The root is kept. (Linux `free_pgtables`.)
-    pub fn free_empty_tables(&mut self, frames: &mut FrameAllocator, start: usize, end: usize) {
+    pub fn free_empty_tables(&mut self, frames: &FrameAllocator, start: usize, end: usize) {
         /// Post-order: a table is looked at after the tables below it were pruned.
         struct Prune<'a> {
-            frames: &'a mut FrameAllocator,
+            frames: &'a FrameAllocator,
             freed: usize,
         }
         impl WalkOps for Prune<'_> {
@@ -222,11 +222,11 @@ impl PageTable {
     /// can leak.
     pub fn destroy_ranges(
         mut self,
-        frames: &mut FrameAllocator,
+        frames: &FrameAllocator,
         ranges: impl Iterator<Item = (usize, usize)>,
     ) {
         struct Release<'a> {
-            frames: &'a mut FrameAllocator,
+            frames: &'a FrameAllocator,
             freed: usize,
             /// Where the next range starts (usize::MAX after the last one).
             next_start: usize,
@@ -279,7 +279,7 @@ impl PageTable {
     /// table, what was done is undone and nothing has changed.
     pub fn move_range(
         &mut self,
-        frames: &mut FrameAllocator,
+        frames: &FrameAllocator,
         old: usize,
         new: usize,
         len: usize,
@@ -287,7 +287,7 @@ impl PageTable {
     ) -> Result<(), OutOfMemory> {
         struct Move<'a> {
             pt: &'a mut PageTable,
-            frames: &'a mut FrameAllocator,
+            frames: &'a FrameAllocator,
             old: usize,
             new: usize,
             dup: bool,
@@ -342,8 +342,8 @@ impl PageTable {
     }
 
     /// Drops every mapped frame's reference and frees all table frames.
-    pub fn destroy(self, frames: &mut FrameAllocator) {
-        struct Free<'a>(&'a mut FrameAllocator);
+    pub fn destroy(self, frames: &FrameAllocator) {
+        struct Free<'a>(&'a FrameAllocator);
         impl WalkOps for Free<'_> {
             type Error = Infallible;
             fn table_done(&mut self, at: &Slot) -> Result<(), Infallible> {

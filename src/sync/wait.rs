@@ -2,9 +2,34 @@
 //! subsystem uses to wait — pipes for data, wait4 for a child, futexes, nanosleep.
 //!
 //! A leaf module: it defines what a task can wait on (`WaitChan`) and the two operations,
-//! and imports nothing of the kernel. The scheduler (task/sched.rs) provides them when it
+//! and imports nothing of the kernel.
+//!
+//! # No lost wakeups on several CPUs
+//!
+//! A sleeper checks its condition (data in the pipe, a zombie child, the futex word),
+//! then sleeps. On one CPU nothing can run in between; on four, the waker can change the
+//! condition and call `wakeup` after the check but before the sleeper is marked asleep,
+//! and the wakeup would find nobody (xv6 closes the gap by holding the condition's lock
+//! into `sleep(chan, lk)`; Linux's `prepare_to_wait` marks the task first). Here every
+//! channel hashes to one of `BUCKETS` *wakeup counters* (the idea of Linux's hashed
+//! `bit_wait_table`): `wakeup` bumps the channel's counter before it looks for sleepers;
+//! a sleeper reads the counter with `prepare` *before* it checks its condition, and
+//! `sleep` gives up at once if the counter moved meanwhile. Either the waker finds the
+//! sleeper marked, or the sleeper sees the new count:
+//!
+//! ```text
+//!  sleeper                              waker
+//!  seq = prepare(chan)                  change the condition
+//!  check the condition: not yet         bump(chan)
+//!  sleep(chan, seq): lock, mark asleep, ┐ for each task asleep on chan (its lock):
+//!    counter != seq? -> return at once  ┘   make it runnable
+//! ```
+//! Two channels sharing a counter cause at most a spurious wakeup, which every caller
+//! tolerates by checking its condition again. The scheduler (task/sched.rs) provides them when it
 //! starts (`install`), so a pipe can wake its reader without importing the scheduler, and
 //! the dependency arrows keep pointing one way: fs → sync ← task.
+
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use spin::Once;
 
@@ -23,6 +48,58 @@ pub enum WaitChan {
     PipeLock(usize),
     /// nanosleep: only the deadline wakes it.
     Timer,
+    /// execve in the process `tgid` waiting for its other threads to exit.
+    GroupExec(u32),
+}
+
+impl WaitChan {
+    /// A number for hashing the channel (`bucket`).
+    fn key(&self) -> u64 {
+        let (kind, v) = match *self {
+            WaitChan::Child(t) => (1, t as u64),
+            WaitChan::Vfork(t) => (2, t as u64),
+            WaitChan::Futex(FutexKey::Private { mm, addr }) => (3, (mm as u64) << 40 ^ addr as u64),
+            WaitChan::Futex(FutexKey::MmShared { mm, addr }) => {
+                (3, (mm as u64) << 40 ^ addr as u64)
+            }
+            WaitChan::Futex(FutexKey::Physical { pa }) => (3, pa as u64),
+            WaitChan::Pipe(id) => (4, id as u64),
+            WaitChan::PipeLock(id) => (5, id as u64),
+            WaitChan::Timer => (6, 0),
+            WaitChan::GroupExec(t) => (7, t as u64),
+        };
+        v.wrapping_add(kind).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
+}
+
+/// Number of wakeup counters (a power of two).
+const BUCKETS: usize = 64;
+
+static WAKE_SEQ: [AtomicU64; BUCKETS] = [const { AtomicU64::new(0) }; BUCKETS];
+
+fn bucket(chan: WaitChan) -> &'static AtomicU64 {
+    &WAKE_SEQ[(chan.key() >> 58) as usize % BUCKETS]
+}
+
+/// A reading of a channel's wakeup counter, taken before the sleeper checks its
+/// condition (see the module comment).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WakeSeq(u64);
+
+/// Reads `chan`'s wakeup counter; call it *before* checking the condition to sleep on.
+pub fn prepare(chan: WaitChan) -> WakeSeq {
+    WakeSeq(bucket(chan).load(Ordering::SeqCst))
+}
+
+/// Whether a wakeup may have been sent on `chan` since `seq` was read. The scheduler
+/// asks this after marking the sleeper asleep, under the sleeper's lock.
+pub fn woken_since(chan: WaitChan, seq: WakeSeq) -> bool {
+    bucket(chan).load(Ordering::SeqCst) != seq.0
+}
+
+/// Records a wakeup on `chan`: every waker calls it before it looks for sleepers.
+pub fn bump(chan: WaitChan) {
+    bucket(chan).fetch_add(1, Ordering::SeqCst);
 }
 
 /// A futex word's identity (Linux `union futex_key`): private to an address space, or
@@ -45,8 +122,8 @@ pub enum WakeReason {
 /// The scheduler's implementation of the two operations.
 pub struct WaitOps {
     /// Puts the current task to sleep on `chan` until woken, the deadline (ns since
-    /// boot) passes, or it is killed.
-    pub sleep: fn(WaitChan, Option<u64>) -> WakeReason,
+    /// boot) passes, or it is killed; returns at once if `chan` was woken since `seq`.
+    pub sleep: fn(WaitChan, Option<u64>, WakeSeq) -> WakeReason,
     /// Wakes up to `n` tasks sleeping on the channel, longest sleeper first; returns how
     /// many.
     pub wake_n: fn(WaitChan, usize) -> usize,
@@ -59,10 +136,11 @@ pub fn install(ops: WaitOps) {
     OPS.call_once(|| ops);
 }
 
-/// Sleeps on `chan` (see `WaitOps::sleep`).
-pub fn sleep(chan: WaitChan, deadline: Option<u64>) -> WakeReason {
+/// Sleeps on `chan` (see `WaitOps::sleep`); `seq` is what `prepare(chan)` returned
+/// before the caller checked its condition.
+pub fn sleep(chan: WaitChan, deadline: Option<u64>, seq: WakeSeq) -> WakeReason {
     let ops = OPS.get().expect("sleep before the scheduler started");
-    (ops.sleep)(chan, deadline)
+    (ops.sleep)(chan, deadline, seq)
 }
 
 /// Wakes every task sleeping on `chan`. Before the scheduler runs (and in host unit

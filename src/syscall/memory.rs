@@ -10,7 +10,7 @@ use crate::task::sched::current;
 
 /// Runs `f` on the caller's address space. A call may add a VMA or split one (a tree
 /// insert, from the heap): room for a few is reserved first, where running out is ENOMEM.
-fn with_space<R>(f: impl FnOnce(&mut AddressSpace, &mut FrameAllocator) -> R) -> KResult<R> {
+fn with_space<R>(f: impl FnOnce(&mut AddressSpace, &FrameAllocator) -> R) -> KResult<R> {
     crate::mm::heap::reserve(4 * crate::mm::global::VMA_HEAP_BYTES)?;
     let mm = current().mm().ok_or(Errno::EFAULT)?;
     Ok(mm.with(f))

@@ -40,7 +40,17 @@ pub fn clock_gettime(clock: i32, ts: usize) -> KResult<usize> {
 pub fn nanosleep(req: usize, rem: usize) -> KResult<usize> {
     let ns = uaccess::get_timespec(req)?;
     let deadline = timer::now_ns().saturating_add(ns);
-    match wait::sleep(WaitChan::Timer, Some(deadline)) {
+    // Only the deadline ends the sleep (or a kill); a wakeup of another channel sharing
+    // the Timer channel's counter would end it early, hence the loop.
+    let mut reason = WakeReason::Woken;
+    while reason != WakeReason::Killed && timer::now_ns() < deadline {
+        reason = wait::sleep(
+            WaitChan::Timer,
+            Some(deadline),
+            wait::prepare(WaitChan::Timer),
+        );
+    }
+    match reason {
         WakeReason::Killed => {
             if rem != 0 {
                 let _ = uaccess::put_timespec(rem, deadline.saturating_sub(timer::now_ns()));

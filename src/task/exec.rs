@@ -317,14 +317,15 @@ fn de_thread(cur: &CurrentTask) -> KResult<()> {
             .is_none_or(|l| matches!(l.inner.lock().state, TaskState::Zombie | TaskState::Dead))
     };
     let result = loop {
+        let seq = crate::sync::wait::prepare(WaitChan::GroupExec(cur.tgid));
         // Again each time: a thread busy in the kernel may have cloned another.
         exit::zap_other_threads(cur.tgid, cur.tid);
         let alone = signal.inner.lock().live == 1;
         if alone && (cur.is_group_leader() || leader_dead()) {
             break Ok(());
         }
-        // Woken only directly (Linux TASK_KILLABLE): by each exiting thread, or a kill.
-        if sched::sleep(WaitChan::Timer, None) == WakeReason::Killed {
+        // Woken by each exiting thread, or a kill (Linux TASK_KILLABLE).
+        if sched::sleep(WaitChan::GroupExec(cur.tgid), None, seq) == WakeReason::Killed {
             break Err(Errno::EAGAIN);
         }
     };

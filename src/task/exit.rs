@@ -184,10 +184,8 @@ pub fn do_exit(status: u32) -> ! {
     // A thread in execve waits for the others to be gone (Linux: exit_notify wakes
     // `signal->group_exec_task`).
     let exec_task = signal.inner.lock().group_exec_task;
-    if let Some(tid) = exec_task.filter(|&t| t != cur.tid)
-        && let Some(t) = sched::find_task(tid)
-    {
-        sched::wake_task(&t);
+    if exec_task.is_some_and(|t| t != cur.tid) {
+        wakeup(WaitChan::GroupExec(cur.tgid));
     }
     drop(signal);
 

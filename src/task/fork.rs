@@ -33,7 +33,9 @@ use crate::fs::{FdTable, FsStruct};
 use crate::mm::frame::PAGE_SIZE;
 use crate::mm::global::Mm;
 use crate::mm::uaccess::{self, UserSlice};
+use crate::sync::wait;
 use crate::task::signal::SigHand;
+use core::sync::atomic::Ordering;
 
 /// Linux `struct kernel_clone_args`.
 #[derive(Clone, Copy, Debug)]
@@ -199,8 +201,12 @@ pub fn kernel_clone(frame: &TrapFrame, args: KernelCloneArgs) -> KResult<usize> 
     sched::wake_up_new_task(child.clone());
     if vfork {
         // The child borrows our address space; we sleep until it exits or execs.
-        while child.inner.lock().vfork_parent.is_some() {
-            if sched::sleep(WaitChan::Vfork(tid), None) == sched::WakeReason::Killed {
+        loop {
+            let seq = wait::prepare(WaitChan::Vfork(tid));
+            if child.inner.lock().vfork_parent.is_none() {
+                break;
+            }
+            if sched::sleep(WaitChan::Vfork(tid), None, seq) == sched::WakeReason::Killed {
                 break;
             }
         }
@@ -262,6 +268,8 @@ fn copy_process(frame: &TrapFrame, args: &KernelCloneArgs) -> KResult<Arc<Task>>
         Some(kstack),
         inner,
     );
+    task.cpus_allowed
+        .store(cur.cpus_allowed.load(Ordering::Relaxed), Ordering::Relaxed);
     copy_thread(&task, frame, args)?;
 
     // Point of no return: the child becomes visible.

@@ -83,13 +83,17 @@ pub fn sys_futex(
                 }
             };
             // Reading the word faults it in, so the key below sees the final page.
-            let current_value = uaccess::get_user_u32(uaddr)?;
-            if current_value != val {
-                return Err(Errno::EAGAIN);
-            }
+            uaccess::get_user_u32(uaddr)?;
             let key = key_for(&mm, uaddr, private);
             drop(mm);
-            match sched::sleep(WaitChan::Futex(key), deadline) {
+            // The wakeup count is read before the value: a FUTEX_WAKE on another CPU
+            // after our check cannot be lost (sync/wait.rs; Linux orders the two through
+            // the hash bucket's lock and waiter count).
+            let seq = crate::sync::wait::prepare(WaitChan::Futex(key));
+            if uaccess::get_user_u32(uaddr)? != val {
+                return Err(Errno::EAGAIN);
+            }
+            match sched::sleep(WaitChan::Futex(key), deadline, seq) {
                 WakeReason::Woken => Ok(0),
                 WakeReason::Timeout => Err(Errno::ETIMEDOUT),
                 WakeReason::Killed => Err(Errno::EINTR),

@@ -33,7 +33,7 @@ mod kernel_task {
     use alloc::string::String;
     use alloc::sync::Arc;
     use core::cell::UnsafeCell;
-    use core::sync::atomic::AtomicBool;
+    use core::sync::atomic::{AtomicBool, AtomicU32};
 
     use spin::Mutex;
 
@@ -191,6 +191,13 @@ mod kernel_task {
         thread: UnsafeCell<ThreadStruct>,
         /// `inner.killed` is set: checked without the lock on every return to user mode.
         pub kill_pending: AtomicBool,
+        /// A CPU runs this task or is still switching away from it (Linux `on_cpu`):
+        /// no other CPU may load its registers meanwhile (task/sched.rs).
+        pub on_cpu: AtomicBool,
+        /// The CPU running the task, or the last one that did (Linux `task_cpu`).
+        pub cpu: AtomicU32,
+        /// The CPUs it may run on, bit n = CPU n (Linux `cpus_mask`; sched_setaffinity).
+        pub cpus_allowed: AtomicU32,
         pub inner: Mutex<TaskInner>,
     }
 
@@ -263,6 +270,9 @@ mod kernel_task {
                 kstack,
                 thread: UnsafeCell::new(ThreadStruct::default()),
                 kill_pending: AtomicBool::new(false),
+                on_cpu: AtomicBool::new(false),
+                cpu: AtomicU32::new(0),
+                cpus_allowed: AtomicU32::new(u32::MAX),
                 inner: Mutex::new(inner),
             })
         }

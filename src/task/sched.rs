@@ -1,49 +1,99 @@
-//! The scheduler: preemptive round-robin on one CPU (Linux: kernel/sched/core.c
-//! `schedule`, `context_switch`, `schedule_tail`).
+//! The scheduler: preemptive round-robin on every CPU from one shared run queue (Linux:
+//! kernel/sched/core.c `schedule`, `context_switch`, `finish_task_switch`,
+//! `try_to_wake_up`; xv6's `scheduler` is the model for the shared queue).
 //!
-//! The kernel itself is not preemptible: IRQs stay masked at EL1 except in the idle loop,
-//! so a task gives up the CPU only by calling `schedule()` (sleeping, yielding, exiting)
-//! or when the timer tick sets `need_resched` and it next returns to user mode. Locks are
-//! never held across `schedule()`.
+//! ```text
+//!            RUN_QUEUE (one lock)                       per CPU (own CPU only)
+//!   wake ─► [ T3 T7 T1 ... ] ─► pick the first task    current, idle, prev,
+//!           idle_cpus: 0b0100    allowed on this CPU    need_resched
+//!              │
+//!              └─ a wakeup that finds an idle CPU the task may use sends it a
+//!                 reschedule IPI (SGI), which ends that CPU's `wfi`
+//! ```
+//!
+//! Why one queue and not one per CPU: with at most eight CPUs and xv6-sized workloads
+//! the single lock is held for a few dozen instructions per switch, every CPU takes the
+//! oldest waiting task (fair, no load balancer needed), and a student can see the whole
+//! policy in one screen. Per-CPU queues with balancing pay off with many CPUs; the price
+//! here is that a task does not stick to the CPU whose caches it warmed.
+//!
+//! The kernel itself is not preemptible: IRQs stay masked at EL1 except in the idle
+//! loop's `wfi`, so a task gives up its CPU only by calling `schedule()` (sleeping,
+//! yielding, exiting) or when the tick (or a reschedule IPI) sets `need_resched` and it
+//! next returns to user mode. Locks are never held across `schedule()`.
+//!
+//! A task runs on one CPU at a time: `on_cpu` stays set from the moment a CPU picks the
+//! task until that CPU has saved its registers and left its stack (`finish_task_switch`,
+//! as Linux's `p->on_cpu`). A task woken while still on its old CPU (it was just going to
+//! sleep there) can be picked by another CPU at once; that CPU waits for `on_cpu` to
+//! clear before it loads the task's registers.
 
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use spin::Mutex;
 
 use super::{Task, TaskState, Tid, WaitChan};
 use crate::arch;
+use crate::arch::percpu::MAX_CPUS;
+use crate::sync::wait::WakeSeq;
 
-struct Scheduler {
+/// The tasks waiting for a CPU, and which CPUs sit idle in `wfi`.
+struct RunQueue {
+    tasks: VecDeque<Arc<Task>>,
+    /// Bit n: CPU n found nothing to run and waits for an interrupt.
+    idle_cpus: u32,
+}
+
+/// One CPU's scheduler state; only that CPU locks it (the lock is never contended: it
+/// documents who owns what, at the price of an atomic pair per switch).
+struct CpuSched {
     current: Option<Arc<Task>>,
     idle: Option<Arc<Task>>,
-    run_queue: VecDeque<Arc<Task>>,
     /// The task we switched away from, kept alive until the switch has finished
     /// (its kernel stack was in use until cpu_switch_to returned).
     prev: Option<Arc<Task>>,
 }
 
-/// Set by the timer tick when another task is waiting for the CPU; checked on every
-/// return to user mode (Linux TIF_NEED_RESCHED). An atomic so that the check needs no lock.
-static NEED_RESCHED: AtomicBool = AtomicBool::new(false);
-
-static SCHED: Mutex<Scheduler> = Mutex::new(Scheduler {
-    current: None,
-    idle: None,
-    run_queue: VecDeque::new(),
-    prev: None,
+static RUN_QUEUE: Mutex<RunQueue> = Mutex::new(RunQueue {
+    tasks: VecDeque::new(),
+    idle_cpus: 0,
 });
 
-/// Every task that exists (not the idle task), by tid.
+static CPU_SCHED: [Mutex<CpuSched>; MAX_CPUS] = [const {
+    Mutex::new(CpuSched {
+        current: None,
+        idle: None,
+        prev: None,
+    })
+}; MAX_CPUS];
+
+/// Set by the tick or a reschedule IPI when this CPU should switch tasks; checked on
+/// every return to user mode (Linux TIF_NEED_RESCHED). Atomics: the check takes no lock.
+static NEED_RESCHED: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
+
+/// CPUs that have entered the scheduler (bit n = CPU n).
+static ONLINE: AtomicU32 = AtomicU32::new(0);
+
+/// Every task that exists (not the idle tasks), by tid.
 pub static TASKS: Mutex<BTreeMap<Tid, Arc<Task>>> = Mutex::new(BTreeMap::new());
 
 static SLEEP_SEQ: AtomicU64 = AtomicU64::new(0);
 
+fn this_cpu() -> usize {
+    arch::percpu::this_cpu().id as usize
+}
+
+/// The CPUs that run tasks, as a mask (bit n = CPU n).
+pub fn online_mask() -> u32 {
+    ONLINE.load(Ordering::Acquire)
+}
+
 /// The running task (Linux `current`): a handle that derefs to the `Task`. The per-CPU
-/// area holds a pointer to it, set at each switch; `SCHED.current` holds the reference
-/// that keeps it alive while it runs. Taking it costs no atomic operation; `.arc()` gives
-/// a counted reference to keep.
+/// area holds a pointer to it, set at each switch; this CPU's `CpuSched.current` holds the
+/// reference that keeps it alive while it runs. Taking it costs no atomic operation;
+/// `.arc()` gives a counted reference to keep.
 pub fn current() -> CurrentTask {
     CurrentTask {
         task: arch::percpu::this_cpu().current_task() as *const Task,
@@ -62,8 +112,8 @@ pub struct CurrentTask {
 impl CurrentTask {
     /// A counted reference, to store or to hand to another task.
     pub fn arc(&self) -> Arc<Task> {
-        // SAFETY: `task` came from Arc::as_ptr of SCHED.current, which holds a strong
-        // reference while the task runs; we add one for the caller.
+        // SAFETY: `task` came from Arc::as_ptr of this CPU's CpuSched.current, which
+        // holds a strong reference while the task runs; we add one for the caller.
         unsafe {
             Arc::increment_strong_count(self.task);
             Arc::from_raw(self.task)
@@ -79,7 +129,7 @@ impl core::ops::Deref for CurrentTask {
     }
 }
 
-fn set_current(s: &mut Scheduler, task: Arc<Task>) {
+fn set_current(s: &mut CpuSched, task: Arc<Task>) {
     arch::percpu::this_cpu().set_current_task(Arc::as_ptr(&task) as *const ());
     s.current = Some(task);
 }
@@ -88,24 +138,80 @@ pub fn find_task(tid: Tid) -> Option<Arc<Task>> {
     TASKS.lock().get(&tid).cloned()
 }
 
-/// Makes the boot context the idle task (tid 0).
+/// Makes the running boot context CPU `cpu`'s idle task (tid 0) and puts the CPU
+/// online: the boot CPU's at the end of `kernel_main`, each secondary's as its first
+/// scheduler step.
 pub fn init_idle(idle: Arc<Task>) {
-    crate::sync::wait::install(crate::sync::wait::WaitOps { sleep, wake_n });
-    let mut s = SCHED.lock();
+    let cpu = this_cpu();
+    if cpu == 0 {
+        crate::sync::wait::install(crate::sync::wait::WaitOps { sleep, wake_n });
+        // Waking a task must not allocate: the run queue has room for every task there
+        // can be.
+        RUN_QUEUE
+            .lock()
+            .tasks
+            .reserve(super::MAX_THREADS.load(Ordering::Relaxed));
+    }
+    let mut s = CPU_SCHED[cpu].lock();
     idle.inner.lock().state = TaskState::Running;
-    // Waking a task must not allocate: the run queue has room for every task there can be.
-    s.run_queue
-        .reserve(super::MAX_THREADS.load(Ordering::Relaxed));
+    idle.on_cpu.store(true, Ordering::Relaxed);
+    idle.cpu.store(cpu as u32, Ordering::Relaxed);
     arch::percpu::set_current_thread(idle.thread_ptr());
     set_current(&mut s, idle.clone());
     s.idle = Some(idle);
+    ONLINE.fetch_or(1 << cpu, Ordering::Release);
+}
+
+impl RunQueue {
+    /// Queues a runnable task; returns an idle CPU that may run it, to be woken with a
+    /// reschedule IPI once the lock is released (Linux `ttwu_queue` + `kick`).
+    fn enqueue(&mut self, task: Arc<Task>) -> Option<usize> {
+        let allowed = task.cpus_allowed.load(Ordering::Relaxed);
+        self.tasks.push_back(task);
+        self.claim_idle_cpu(allowed)
+    }
+
+    /// Takes an idle CPU out of the idle set if one is in `allowed` (not this one:
+    /// this CPU is about to look at the queue anyway).
+    fn claim_idle_cpu(&mut self, allowed: u32) -> Option<usize> {
+        let candidates = self.idle_cpus & allowed & !(1 << this_cpu());
+        if candidates == 0 {
+            return None;
+        }
+        let cpu = candidates.trailing_zeros() as usize;
+        self.idle_cpus &= !(1 << cpu);
+        Some(cpu)
+    }
+
+    /// The first waiting task allowed on `cpu`.
+    fn pick(&mut self, cpu: usize) -> Option<Arc<Task>> {
+        let pos = self
+            .tasks
+            .iter()
+            .position(|t| t.cpus_allowed.load(Ordering::Relaxed) & (1 << cpu) != 0)?;
+        self.tasks.remove(pos)
+    }
+
+    fn has_work_for(&self, cpu: usize) -> bool {
+        self.tasks
+            .iter()
+            .any(|t| t.cpus_allowed.load(Ordering::Relaxed) & (1 << cpu) != 0)
+    }
+}
+
+/// Sends a reschedule IPI, unless `cpu` is this CPU.
+fn kick(cpu: Option<usize>) {
+    if let Some(cpu) = cpu.filter(|&c| c != this_cpu()) {
+        crate::irq::send_reschedule(cpu);
+    }
 }
 
 /// Linux `wake_up_new_task`: a freshly cloned task joins the run queue.
 #[inline(never)]
 pub fn wake_up_new_task(task: Arc<Task>) {
     task.inner.lock().state = TaskState::Runnable;
-    SCHED.lock().run_queue.push_back(task);
+    let cpu = RUN_QUEUE.lock().enqueue(task);
+    kick(cpu);
 }
 
 fn make_runnable(task: &Arc<Task>, timeout: bool) -> bool {
@@ -116,13 +222,17 @@ fn make_runnable(task: &Arc<Task>, timeout: bool) -> bool {
     inner.state = TaskState::Runnable;
     inner.woke_by_timeout = timeout;
     drop(inner);
-    SCHED.lock().run_queue.push_back(task.clone());
+    let cpu = RUN_QUEUE.lock().enqueue(task.clone());
+    kick(cpu);
     true
 }
 
-/// Wakes one task if it is asleep (used for SIGKILL).
+/// Wakes one task if it is asleep, and makes it notice a pending kill soon if it runs
+/// on another CPU (Linux `signal_wake_up` → `kick_process`).
 pub fn wake_task(task: &Arc<Task>) {
-    make_runnable(task, false);
+    if !make_runnable(task, false) && task.on_cpu.load(Ordering::Acquire) {
+        kick(Some(task.cpu.load(Ordering::Relaxed) as usize));
+    }
 }
 
 /// Wakes every task sleeping on `chan`.
@@ -134,6 +244,9 @@ pub fn wakeup(chan: WaitChan) {
 /// It allocates nothing (it runs in interrupt context too): it scans the task table, once
 /// to wake everyone, or once per task woken to find the longest sleeper.
 pub fn wake_n(chan: WaitChan, n: usize) -> usize {
+    // First the channel's wakeup counter, so that a task about to sleep on it either is
+    // found below or sees the new count and does not sleep (sync/wait.rs).
+    crate::sync::wait::bump(chan);
     let tasks = TASKS.lock();
     let asleep_on_chan = |t: &Task| match t.inner.lock().state {
         TaskState::Sleeping { chan: c, seq, .. } if c == chan => Some(seq),
@@ -166,21 +279,28 @@ pub fn wake_n(chan: WaitChan, n: usize) -> usize {
 pub use crate::sync::wait::WakeReason;
 
 /// Puts the current task to sleep on `chan` until woken, `deadline` (ns since boot)
-/// passes, or it is killed.
-pub fn sleep(chan: WaitChan, deadline: Option<u64>) -> WakeReason {
+/// passes, or it is killed. `seq` is the channel's wakeup count read (with
+/// `sync::wait::prepare`) before the caller checked its condition: if a wakeup came
+/// since, the task does not sleep at all (a spurious wakeup for the caller).
+pub fn sleep(chan: WaitChan, deadline: Option<u64>, seq: WakeSeq) -> WakeReason {
     let cur = current();
     {
         let mut inner = cur.inner.lock();
         if inner.killed.is_some() {
             return WakeReason::Killed;
         }
-        let seq = SLEEP_SEQ.fetch_add(1, Ordering::Relaxed);
+        // Marked asleep under our lock, which every waker takes to look at our state:
+        // a waker that bumped the counter after the check above will find us.
         inner.state = TaskState::Sleeping {
             chan,
             deadline,
-            seq,
+            seq: SLEEP_SEQ.fetch_add(1, Ordering::Relaxed),
         };
         inner.woke_by_timeout = false;
+        if crate::sync::wait::woken_since(chan, seq) {
+            inner.state = TaskState::Running;
+            return WakeReason::Woken;
+        }
     }
     schedule();
     let inner = cur.inner.lock();
@@ -201,34 +321,59 @@ pub fn yield_now() {
 /// Picks the next task and switches to it. The current task goes to the back of the run
 /// queue if it is still runnable.
 pub fn schedule() {
+    let cpu = this_cpu();
+    let mut idle_kick = None;
     let (prev_thread, next_thread) = {
-        let mut s = SCHED.lock();
-        NEED_RESCHED.store(false, Ordering::Relaxed);
+        let mut s = CPU_SCHED[cpu].lock();
+        NEED_RESCHED[cpu].store(false, Ordering::Relaxed);
         let prev = s.current.clone().expect("schedule without a current task");
         let idle = s.idle.clone().expect("no idle task");
-        let is_idle = Arc::ptr_eq(&prev, &idle);
-        {
-            let mut p = prev.inner.lock();
-            if p.state == TaskState::Running {
-                p.state = TaskState::Runnable;
-                if !is_idle {
-                    s.run_queue.push_back(prev.clone());
+        let next = {
+            let mut rq = RUN_QUEUE.lock();
+            {
+                // Running here means running on this CPU: no other CPU marks a task
+                // Running before it has left the CPU it was on (below).
+                let mut p = prev.inner.lock();
+                if p.state == TaskState::Running {
+                    p.state = TaskState::Runnable;
+                    if !Arc::ptr_eq(&prev, &idle) {
+                        rq.tasks.push_back(prev.clone());
+                    }
                 }
             }
-        }
-        let next = s.run_queue.pop_front().unwrap_or(idle);
-        next.inner.lock().state = TaskState::Running;
+            let next = rq.pick(cpu);
+            // Work left over: another idle CPU can take it.
+            if let Some(first) = rq.tasks.front() {
+                let allowed = first.cpus_allowed.load(Ordering::Relaxed);
+                idle_kick = rq.claim_idle_cpu(allowed);
+            }
+            next.unwrap_or(idle)
+        };
         if Arc::ptr_eq(&prev, &next) {
+            next.inner.lock().state = TaskState::Running;
+            drop(s);
+            kick(idle_kick);
             return;
         }
+        // Linux `try_to_wake_up`'s `smp_cond_load_acquire(&p->on_cpu, !VAL)`: the task
+        // may still be switching away on its previous CPU; its registers are saved when
+        // that CPU clears on_cpu (Release there, Acquire here).
+        while next.on_cpu.load(Ordering::Acquire) {
+            core::hint::spin_loop();
+        }
+        next.inner.lock().state = TaskState::Running;
+        next.on_cpu.store(true, Ordering::Relaxed);
+        next.cpu.store(cpu as u32, Ordering::Relaxed);
         switch_mm(&prev, &next);
         set_current(&mut s, next.clone());
         let threads = (prev.thread_ptr(), next.thread_ptr());
         s.prev = Some(prev);
         threads
     };
-    // SAFETY: both belong to live tasks (prev is kept alive in `s.prev`, next in
-    // `s.current`); IRQs are masked, and no lock is held across the switch.
+    kick(idle_kick);
+    // SAFETY: both belong to live tasks (prev is kept alive in this CPU's `prev`, next
+    // in its `current`); next runs nowhere else (on_cpu); IRQs are masked, and no lock
+    // is held across the switch.
     unsafe { arch::switch_to(prev_thread, next_thread) };
     finish_task_switch();
 }
@@ -240,15 +385,22 @@ fn switch_mm(prev: &Arc<Task>, next: &Arc<Task>) {
     match (pm, nm) {
         (Some(a), Some(b)) if Arc::ptr_eq(&a, &b) => {}
         (_, Some(b)) => arch::mmu::switch_ttbr0(b.ttbr()),
-        // The idle task keeps the previous tables loaded (lazy TLB, as Linux does for
-        // kernel threads); an exiting task already switched to the empty table.
-        (_, None) => {}
+        // The idle task and kernel threads get the empty table, not the previous
+        // task's (no "lazy TLB" as Linux has): on another CPU that process may exit and
+        // free its tables, which this CPU's table walker must then never read.
+        (Some(_), None) => arch::mmu::switch_ttbr0(crate::mm::global::empty_ttbr0()),
+        (None, None) => {}
     }
 }
 
-/// Linux `finish_task_switch`: drop the reference that kept the previous task alive.
+/// Linux `finish_task_switch`: the previous task's registers are saved and this CPU is
+/// off its stack, so another CPU may run it now (on_cpu); then drop the reference that
+/// kept it alive.
 fn finish_task_switch() {
-    let prev = SCHED.lock().prev.take();
+    let prev = CPU_SCHED[this_cpu()].lock().prev.take();
+    if let Some(p) = &prev {
+        p.on_cpu.store(false, Ordering::Release);
+    }
     drop(prev);
 }
 
@@ -278,33 +430,61 @@ pub fn prepare_exit_to_user() {
         if current().kill_pending.load(Ordering::Relaxed) {
             super::exit::do_exit_killed();
         }
-        if !NEED_RESCHED.load(Ordering::Relaxed) {
+        if !NEED_RESCHED[this_cpu()].load(Ordering::Relaxed) {
             return;
         }
         schedule();
     }
 }
 
-/// The timer interrupt: wake sleepers whose deadline passed, ask for a reschedule.
+/// The timer interrupt, on every CPU: the boot CPU wakes sleepers whose deadline passed;
+/// each CPU asks for a reschedule if a task it may run is waiting.
 pub fn timer_tick(now_ns: u64) {
-    for t in TASKS.lock().values() {
-        let expired = matches!(t.inner.lock().state, TaskState::Sleeping { deadline: Some(d), .. } if d <= now_ns);
-        if expired {
-            make_runnable(t, true);
+    let cpu = this_cpu();
+    if cpu == 0 {
+        for t in TASKS.lock().values() {
+            let expired = matches!(t.inner.lock().state, TaskState::Sleeping { deadline: Some(d), .. } if d <= now_ns);
+            if expired {
+                make_runnable(t, true);
+            }
         }
     }
-    if !SCHED.lock().run_queue.is_empty() {
-        NEED_RESCHED.store(true, Ordering::Relaxed);
+    if RUN_QUEUE.lock().has_work_for(cpu) {
+        NEED_RESCHED[cpu].store(true, Ordering::Relaxed);
     }
 }
 
-/// The idle task's loop: run whatever is runnable, otherwise wait for an interrupt.
-/// Returns init's wait status once init has exited and every other task is gone (the
-/// boot code then powers the machine off).
+/// A reschedule IPI arrived: another CPU queued work for us (or wants a task running
+/// here to notice a kill or a changed affinity).
+pub fn reschedule_ipi() {
+    NEED_RESCHED[this_cpu()].store(true, Ordering::Relaxed);
+}
+
+/// Moves `task` off CPUs its new affinity forbids (sched_setaffinity): the running
+/// task itself switches away now; a task running on another CPU is kicked there.
+pub fn affinity_changed(task: &Arc<Task>) {
+    let allowed = task.cpus_allowed.load(Ordering::Relaxed);
+    if core::ptr::eq(Arc::as_ptr(task), &*current()) {
+        while allowed & (1 << this_cpu()) == 0 {
+            schedule();
+        }
+    } else if task.on_cpu.load(Ordering::Acquire) {
+        let cpu = task.cpu.load(Ordering::Relaxed) as usize;
+        if allowed & (1 << cpu) == 0 {
+            kick(Some(cpu));
+        }
+    }
+}
+
+/// The idle task's loop: run whatever is runnable, otherwise wait for an interrupt. On
+/// the boot CPU it returns init's wait status once init has exited and every other task
+/// is gone (the boot code then powers the machine off); the other CPUs idle for ever.
 pub fn idle_loop() -> u32 {
+    let cpu = this_cpu();
     loop {
         schedule();
-        if let Some(status) = super::exit::init_exit_status()
+        if cpu == 0
+            && let Some(status) = super::exit::init_exit_status()
             && TASKS
                 .lock()
                 .values()
@@ -312,8 +492,16 @@ pub fn idle_loop() -> u32 {
         {
             return status;
         }
-        if SCHED.lock().run_queue.is_empty() {
-            arch::wait_for_interrupt();
+        {
+            let mut rq = RUN_QUEUE.lock();
+            if rq.has_work_for(cpu) {
+                continue;
+            }
+            // From here a wakeup that queues work for us sends an IPI, which ends the
+            // `wfi` (a pending interrupt wakes it even while masked).
+            rq.idle_cpus |= 1 << cpu;
         }
+        arch::wait_for_interrupt();
+        RUN_QUEUE.lock().idle_cpus &= !(1 << cpu);
     }
 }

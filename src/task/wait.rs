@@ -53,6 +53,7 @@ pub fn do_wait4(pid: i32, status_addr: usize, options: u32, rusage: usize) -> KR
     };
     let me = current().tgid;
     loop {
+        let seq = crate::sync::wait::prepare(WaitChan::Child(me));
         // One pass over the task table (no snapshot): any child selected, and a zombie.
         let (any, zombie) = {
             let tasks = sched::TASKS.lock();
@@ -80,12 +81,18 @@ pub fn do_wait4(pid: i32, status_addr: usize, options: u32, rusage: usize) -> KR
             }
             z.inner.lock().state = TaskState::Dead;
             sched::TASKS.lock().remove(&z.tid);
+            // The zombie may still be switching away on another CPU; once it is off,
+            // our reference is the last, and the kernel stack is freed when we return
+            // (so frame counts are exact right after wait4, as on one CPU).
+            while z.on_cpu.load(core::sync::atomic::Ordering::Acquire) {
+                core::hint::spin_loop();
+            }
             return Ok(z.tid as usize);
         }
         if options & WNOHANG != 0 {
             return Ok(0);
         }
-        if sched::sleep(WaitChan::Child(me), None) == WakeReason::Killed {
+        if sched::sleep(WaitChan::Child(me), None, seq) == WakeReason::Killed {
             return Err(Errno::EINTR);
         }
     }

@@ -537,6 +537,22 @@ pub fn mem_usage() -> Option<(usize, usize)> {
     Some((kstat_opt(KSTAT_FRAMES)?, kstat_opt(KSTAT_HEAP)?))
 }
 
+/// `mem_usage` once it has stopped changing (the same reading 10 ms apart): a baseline
+/// taken right after threads exited must not count a kernel stack that another CPU is
+/// still switching away from.
+pub fn settled_mem_usage() -> Option<(usize, usize)> {
+    let mut last = mem_usage()?;
+    for _ in 0..100 {
+        nanosleep_ns(10_000_000);
+        let now = mem_usage()?;
+        if now == last {
+            return Some(now);
+        }
+        last = now;
+    }
+    Some(last)
+}
+
 /// Compares frames and heap with `baseline` (from mem_usage); Ok on Linux (no KSTAT).
 /// It polls for up to a second before it gives up: a task that wait4 has reaped may still
 /// be on its way off a CPU (on SMP the last switch away from it finishes on the other

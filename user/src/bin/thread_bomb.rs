@@ -252,7 +252,7 @@ fn main(_args: Args) -> i32 {
         close(go[1]);
     }
     let sh = shared_atomics();
-    let baseline = mem_usage();
+    let baseline = settled_mem_usage();
     round(false, sh, baseline);
     round(true, sh, baseline);
     println!("{}: ok", T);

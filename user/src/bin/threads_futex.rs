@@ -17,8 +17,15 @@ static RUNNING_IN_LOCK: AtomicU64 = AtomicU64::new(0);
 static TIDS: [AtomicU32; THREADS] = [const { AtomicU32::new(0) }; THREADS];
 static SEEN_PID: [AtomicU64; THREADS] = [const { AtomicU64::new(0) }; THREADS];
 
+/// Set once the main thread has checked every PARENT_SETTID word: a worker that ran to
+/// its exit first (on another CPU) would have cleared its word (CHILD_CLEARTID).
+static GO: AtomicU32 = AtomicU32::new(0);
+
 extern "C" fn worker(i: usize) -> i32 {
     SEEN_PID[i].store(getpid() as u64, Ordering::SeqCst);
+    while GO.load(Ordering::Acquire) == 0 {
+        sched_yield();
+    }
     for r in 0..ROUNDS {
         LOCK.lock();
         if RUNNING_IN_LOCK.fetch_add(1, Ordering::SeqCst) != 0 {
@@ -52,6 +59,7 @@ fn main(_args: Args) -> i32 {
             r
         );
     }
+    GO.store(1, Ordering::Release);
     for tid in &TIDS {
         join(tid);
     }
