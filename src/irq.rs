@@ -11,6 +11,8 @@ pub static GIC: Once<Gic> = Once::new();
 
 /// The SGI used as the reschedule IPI (Linux `IPI_RESCHEDULE`, also SGI 0 on arm64).
 pub const IPI_RESCHEDULE: u32 = 0;
+/// The SGI that stops a CPU for good: a panic on another CPU (Linux `IPI_CPU_STOP`).
+pub const IPI_STOP: u32 = 2;
 
 /// What an interrupt means to the kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,6 +22,14 @@ pub enum Irq {
     /// Another CPU queued work for this one, or wants a task running here to notice
     /// something (a kill, a changed affinity).
     Reschedule,
+}
+
+/// Halts this CPU for good (IRQs masked): another CPU panicked.
+fn stop_this_cpu() -> ! {
+    crate::arch::irq_disable();
+    loop {
+        crate::arch::halt();
+    }
 }
 
 /// The boot CPU: the distributor, then its own interface and interrupts.
@@ -35,6 +45,7 @@ pub fn init_this_cpu() {
     gic.init_cpu();
     gic.enable(timer::VIRTUAL_TIMER_IRQ);
     gic.enable(IPI_RESCHEDULE);
+    gic.enable(IPI_STOP);
     timer::rearm();
 }
 
@@ -52,6 +63,7 @@ pub fn handle(handler: impl FnOnce(Irq)) {
             handler(Irq::Tick);
         }
         IPI_RESCHEDULE => handler(Irq::Reschedule),
+        IPI_STOP => stop_this_cpu(),
         _ => log::warn!(
             "unexpected interrupt {} (from CPU {})",
             irq,
@@ -59,6 +71,14 @@ pub fn handle(handler: impl FnOnce(Irq)) {
         ),
     }
     gic.end_of_interrupt(ack);
+}
+
+/// Panic: stops the other CPUs at their next interrupt window (a CPU busy in the kernel
+/// has IRQs masked and stops only when it returns to user mode or idles).
+pub fn stop_other_cpus() {
+    if let Some(gic) = GIC.get() {
+        gic.send_sgi_to_others(IPI_STOP);
+    }
 }
 
 /// Sends the reschedule IPI to `cpu`.

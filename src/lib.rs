@@ -46,6 +46,7 @@ pub use boot::{boot_args, shutdown};
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
     arch::irq_disable();
+    irq::stop_other_cpus();
     console::force_unlock();
     println!("KERNEL PANIC: {}", info);
     arch::exit_qemu(255)

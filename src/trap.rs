@@ -41,8 +41,7 @@ pub fn page_fault(addr: usize, access: Access) -> Result<(), FaultError> {
         return Err(FaultError::NotMapped);
     }
     let mm = sched::current().mm().ok_or(FaultError::NotMapped)?;
-    mm.with(|space, frames| space.handle_fault(frames, addr, access))
-        .map(|_| ())
+    mm.handle_fault(addr, access).map(|_| ())
 }
 
 /// A translation or permission fault from EL0 (see `page_fault`); out of memory runs the

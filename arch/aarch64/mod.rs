@@ -180,6 +180,11 @@ pub fn wait_for_interrupt() {
     irqsoff::begin(irqsoff::CAUSE_IDLE);
 }
 
+/// Waits for an event with IRQs as they are (a stopped CPU's loop).
+pub fn halt() {
+    aarch64_cpu::asm::wfe();
+}
+
 /// Whether QEMU runs with semihosting (kernel command line `semihosting`).
 pub static SEMIHOSTING: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 

@@ -124,6 +124,13 @@ impl Gic {
         self.cpu.eoir.set(ack.0);
     }
 
+    /// Sends SGI `sgi` to every CPU but this one (SGIR's target-list filter 0b01).
+    pub fn send_sgi_to_others(&self, sgi: u32) {
+        // SAFETY: a barrier only (see send_sgi).
+        unsafe { core::arch::asm!("dmb ishst") };
+        self.dist.sgir.set((1 << 24) | (sgi & 0xf));
+    }
+
     /// Sends SGI `sgi` to CPU `cpu`.
     pub fn send_sgi(&self, sgi: u32, cpu: usize) {
         // Whatever this CPU wrote before (a task queued for the target) must be visible

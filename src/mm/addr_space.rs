@@ -42,7 +42,7 @@ use core::cell::Cell;
 
 use bitflags::bitflags;
 
-use super::cow::{CowOutcome, OutOfMemory};
+use super::cow::{CowCopy, CowOutcome, OutOfMemory};
 use super::frame::{FrameAllocator, PAGE_SIZE, PhysAddr};
 use super::pagetable::{MapError, PageTable, USER_TOP};
 use super::walk::LEAF_LEVEL;
@@ -191,8 +191,13 @@ pub enum Access {
 #[derive(Debug, PartialEq, Eq)]
 pub enum FaultFix {
     DemandZero,
+    /// A shared COW page: the copy is to be made with the lock released, then installed
+    /// with `finish_cow` (Mm::handle_fault does both).
+    CowCopy(CowCopy),
     CowCopied,
     CowReused,
+    /// The entry changed while a COW copy was made: dropped, the access retries.
+    CowRaced,
     /// The entry already allows the access (a stale TLB entry): nothing to do.
     Spurious,
 }
@@ -1268,17 +1273,25 @@ impl AddressSpace {
                 Ok(FaultFix::Spurious)
             }
             Some(_) => match self.pt.resolve_cow(frames, va) {
-                CowOutcome::Copied => {
-                    self.cow_copies += 1;
-                    Ok(FaultFix::CowCopied)
-                }
                 CowOutcome::Reused => {
                     self.cow_reuses += 1;
                     Ok(FaultFix::CowReused)
                 }
-                CowOutcome::OutOfMemory => Err(FaultError::OutOfMemory),
-                CowOutcome::NotCow => Err(FaultError::AccessDenied),
+                CowOutcome::MustCopy(copy) => Ok(FaultFix::CowCopy(copy)),
+                _ => Err(FaultError::AccessDenied),
             },
+        }
+    }
+
+    /// Installs a COW copy made outside the lock (`FaultFix::CowCopy`), if the entry is
+    /// still the one that faulted.
+    pub fn finish_cow(&mut self, frames: &FrameAllocator, copy: CowCopy, new: PhysAddr) -> FaultFix {
+        match self.pt.install_cow_copy(frames, copy, new) {
+            CowOutcome::Copied => {
+                self.cow_copies += 1;
+                FaultFix::CowCopied
+            }
+            _ => FaultFix::CowRaced,
         }
     }
 
@@ -1351,7 +1364,7 @@ impl AddressSpace {
             let frame = match self.pt.lookup(at) {
                 None => self.fault_in(frames, at).map_err(|_| Errno::ENOMEM)?,
                 Some((_, f)) if f.contains(PteFlags::COW) => {
-                    if self.pt.resolve_cow(frames, at) == CowOutcome::OutOfMemory {
+                    if self.pt.resolve_cow_now(frames, at) == CowOutcome::OutOfMemory {
                         return Err(Errno::ENOMEM);
                     }
                     self.pt.lookup(at).unwrap().0
@@ -1406,6 +1419,26 @@ impl AddressSpace {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `handle_fault` with a COW copy made and installed at once, as `Mm::handle_fault`
+    /// does with the lock released in between.
+    fn fault(
+        s: &mut AddressSpace,
+        f: &FrameAllocator,
+        va: usize,
+        access: Access,
+    ) -> Result<FaultFix, FaultError> {
+        match s.handle_fault(f, va, access)? {
+            FaultFix::CowCopy(c) => match c.copy_page(f) {
+                Some(new) => Ok(s.finish_cow(f, c, new)),
+                None => {
+                    c.abandon(f);
+                    Err(FaultError::OutOfMemory)
+                }
+            },
+            fix => Ok(fix),
+        }
+    }
     use crate::mm::frame::sim::SimMemory;
 
     const RW: Prot = Prot::READ.union(Prot::WRITE);
@@ -1425,13 +1458,13 @@ mod tests {
         assert_eq!(a, MMAP_BASE);
         assert_eq!(parent.pt.lookup(a), None, "lazy");
         assert_eq!(
-            parent.handle_fault(f, a + 8, Access::Write),
+            fault(&mut parent, f, a + 8, Access::Write),
             Ok(FaultFix::DemandZero)
         );
         parent.write_bytes(f, a, b"parent").unwrap();
         let mut child = parent.fork(f, 2).unwrap();
         assert_eq!(
-            child.handle_fault(f, a, Access::Write),
+            fault(&mut child, f, a, Access::Write),
             Ok(FaultFix::CowCopied)
         );
         child.write_bytes(f, a, b"child!").unwrap();
@@ -1441,12 +1474,12 @@ mod tests {
         child.read_bytes(a, &mut buf).unwrap();
         assert_eq!(&buf, b"child!");
         assert_eq!(
-            parent.handle_fault(f, a, Access::Write),
+            fault(&mut parent, f, a, Access::Write),
             Ok(FaultFix::CowReused)
         );
         // A page never touched before fork is demand-zeroed separately in each.
         assert_eq!(
-            child.handle_fault(f, a + PAGE_SIZE, Access::Read),
+            fault(&mut child, f, a + PAGE_SIZE, Access::Read),
             Ok(FaultFix::DemandZero)
         );
         parent.destroy(f);
@@ -1469,23 +1502,23 @@ mod tests {
         .unwrap();
         s.write_bytes(f, text, &[1, 2, 3]).unwrap();
         assert_eq!(
-            s.handle_fault(f, text, Access::Write),
+            fault(&mut s, f, text, Access::Write),
             Err(FaultError::AccessDenied)
         );
         assert_eq!(
-            s.handle_fault(f, 0x10, Access::Read),
+            fault(&mut s, f, 0x10, Access::Read),
             Err(FaultError::NotMapped)
         );
         let none = s
             .mmap_anon(f, 0, PAGE_SIZE, Prot::empty(), false, false)
             .unwrap();
         assert_eq!(
-            s.handle_fault(f, none, Access::Read),
+            fault(&mut s, f, none, Access::Read),
             Err(FaultError::AccessDenied)
         );
         let data = s.mmap_anon(f, 0, PAGE_SIZE, RW, false, false).unwrap();
         assert_eq!(
-            s.handle_fault(f, data, Access::Exec),
+            fault(&mut s, f, data, Access::Exec),
             Err(FaultError::AccessDenied)
         );
         s.destroy(f);
@@ -1522,7 +1555,7 @@ mod tests {
         let mut s = AddressSpace::new(f, 1).unwrap();
         let a = s.mmap_anon(f, 0, 4 * PAGE_SIZE, RW, false, false).unwrap();
         for i in 0..4 {
-            s.handle_fault(f, a + i * PAGE_SIZE, Access::Write).unwrap();
+            fault(&mut s, f, a + i * PAGE_SIZE, Access::Write).unwrap();
         }
         let tables = f.in_use() - 4;
         s.munmap(f, a + PAGE_SIZE, 2 * PAGE_SIZE).unwrap();
@@ -1534,7 +1567,7 @@ mod tests {
         assert!(s.find_vma(a).is_some() && s.find_vma(a + PAGE_SIZE).is_none());
         assert!(s.find_vma(a + 3 * PAGE_SIZE).is_some());
         assert_eq!(
-            s.handle_fault(f, a + PAGE_SIZE, Access::Read),
+            fault(&mut s, f, a + PAGE_SIZE, Access::Read),
             Err(FaultError::NotMapped)
         );
         assert_eq!(s.munmap(f, a + 1, PAGE_SIZE), Err(Errno::EINVAL));
@@ -1550,7 +1583,7 @@ mod tests {
         let a = parent
             .mmap_anon(f, 0, PAGE_SIZE, Prot::READ, false, false)
             .unwrap();
-        parent.handle_fault(f, a, Access::Read).unwrap();
+        fault(&mut parent, f, a, Access::Read).unwrap();
         let mut child = parent.fork(f, 2).unwrap();
         child.mprotect(f, a, PAGE_SIZE, RW).unwrap();
         let (_, flags) = child.pt.lookup(a).unwrap();
@@ -1559,7 +1592,7 @@ mod tests {
             "frame still shared with parent"
         );
         assert_eq!(
-            child.handle_fault(f, a, Access::Write),
+            fault(&mut child, f, a, Access::Write),
             Ok(FaultFix::CowCopied)
         );
         assert_eq!(
@@ -1622,12 +1655,12 @@ mod tests {
         assert_eq!(s.brk(f, 0x60_2010), 0x60_2010);
         s.write_bytes(f, 0x60_2000, &[1; 16]).unwrap();
         assert_eq!(
-            s.handle_fault(f, 0x60_3000, Access::Read),
+            fault(&mut s, f, 0x60_3000, Access::Read),
             Err(FaultError::NotMapped)
         );
         assert_eq!(s.brk(f, 0x60_1000), 0x60_1000);
         assert_eq!(
-            s.handle_fault(f, 0x60_2000, Access::Read),
+            fault(&mut s, f, 0x60_2000, Access::Read),
             Err(FaultError::NotMapped)
         );
         assert_eq!(s.brk(f, 0x10), 0x60_1000, "below the start: unchanged");
@@ -1691,21 +1724,21 @@ mod tests {
         );
         assert!(!flags.user_readable() && !flags.user_writable() && !flags.user_executable());
         for access in [Access::Read, Access::Write, Access::Exec] {
-            assert_eq!(s.handle_fault(f, a, access), Err(FaultError::AccessDenied));
+            assert_eq!(fault(&mut s, f, a, access), Err(FaultError::AccessDenied));
         }
         s.mprotect(f, a, PG, R).unwrap();
         assert!(s.pt.lookup(a).unwrap().1.user_readable());
-        assert_eq!(s.handle_fault(f, a, Access::Read), Ok(FaultFix::Spurious));
+        assert_eq!(fault(&mut s, f, a, Access::Read), Ok(FaultFix::Spurious));
         // Write-only: a read fault is resolved, and the entry is readable and writable.
         let w = s.mmap_anon(f, 0, PG, Prot::WRITE, false, false).unwrap();
-        assert_eq!(s.handle_fault(f, w, Access::Read), Ok(FaultFix::DemandZero));
+        assert_eq!(fault(&mut s, f, w, Access::Read), Ok(FaultFix::DemandZero));
         let flags = s.pt.lookup(w).unwrap().1;
         assert!(flags.user_readable() && flags.user_writable());
         // Execute-only: readable too (no Enhanced PAN).
         let x = s.mmap_anon(f, 0, PG, Prot::EXEC, false, false).unwrap();
-        assert_eq!(s.handle_fault(f, x, Access::Read), Ok(FaultFix::DemandZero));
+        assert_eq!(fault(&mut s, f, x, Access::Read), Ok(FaultFix::DemandZero));
         assert_eq!(
-            s.handle_fault(f, x, Access::Write),
+            fault(&mut s, f, x, Access::Write),
             Err(FaultError::AccessDenied)
         );
         s.destroy(f);
@@ -2114,7 +2147,7 @@ mod tests {
         assert_eq!(byte(&s, d), Some(b'a'));
         assert_eq!(s.find_vma(c).map(|v| v.start), Some(c));
         assert_eq!(s.pt.lookup(c), None);
-        assert_eq!(s.handle_fault(f, c, Access::Read), Ok(FaultFix::DemandZero));
+        assert_eq!(fault(&mut s, f, c, Access::Read), Ok(FaultFix::DemandZero));
         // A shared mapping mapped a second time shares its frames.
         let sh = s.do_mmap(f, 0, 2 * PG, RW, SHARED).unwrap();
         s.write_bytes(f, sh, b"S").unwrap();
@@ -2125,7 +2158,7 @@ mod tests {
         // Grown past its object, a shared mapping has nothing there (Linux: SIGBUS).
         let g = s.mremap(f, sh, 2 * PG, 4 * PG, 1, 0).unwrap();
         assert_eq!(
-            s.handle_fault(f, g + 3 * PG, Access::Read),
+            fault(&mut s, f, g + 3 * PG, Access::Read),
             Err(FaultError::AccessDenied)
         );
         s.destroy(f);

@@ -6,11 +6,20 @@
 //!   private writable page is mapped to the same frame in the child, made read-only with
 //!   the software COW bit in *both* tables, and its frame's reference count is raised.
 //!   MAP_SHARED pages stay writable in both; read-only pages are simply shared.
-//! * `resolve_cow` — the write-protect fault (Linux `do_wp_page`): a write hit a COW page.
-//!   If nobody else maps the frame any more (count 1) the page is made writable in place;
-//!   otherwise the 4 KiB are copied into a new frame (and the I-cache synchronised if EL0
-//!   may execute it) that replaces the entry break-before-make, and the old frame loses a
-//!   reference.
+//! * `resolve_cow` and `install_cow_copy` — the write-protect fault (Linux `do_wp_page`):
+//!   a write hit a COW page. If nobody else maps the frame any more (count 1) the page is
+//!   made writable in place; otherwise the 4 KiB are copied into a new frame (and the
+//!   I-cache synchronised if EL0 may execute it) *with the lock released*, then, locked
+//!   again, the entry is checked to be unchanged and replaced break-before-make, and the
+//!   old frame loses a reference. Several CPUs may fault on one page at once:
+//!
+//! ```text
+//!  CPU 1 (thread A)                        CPU 2 (thread B), same page
+//!  lock; COW, count 2: get(F) -> 3; unlock lock; COW, count 3: get(F) -> 4; unlock
+//!  copy F -> F1                            copy F -> F2
+//!  lock; entry unchanged: install F1,      lock; entry changed (F1 now): free F2,
+//!        put(F) twice -> 2; unlock               put(F) -> 1; unlock; retry: no fault
+//! ```
 //!
 //! ```text
 //!  before fork            after fork                    after the child writes
@@ -45,6 +54,11 @@ pub enum CowOutcome {
     Reused,
     /// The page was copied into a new frame.
     Copied,
+    /// The frame is shared: a copy must be made (outside the lock) and installed.
+    MustCopy(CowCopy),
+    /// The entry changed while the copy was made (another CPU got there first); the
+    /// copy was thrown away and the access retries.
+    Raced,
     /// The entry is not a COW page (missing, or COW bit clear).
     NotCow,
     /// No frame for the copy; nothing was changed.
@@ -86,7 +100,11 @@ impl PageTable {
         result.map(|()| dup.stats)
     }
 
-    /// Resolves a write fault on `va` if it is a COW page (see the module comment).
+    /// The write-protect fault on `va`, first half (Linux `do_wp_page`), called with the
+    /// address space locked. If nobody else maps the frame any more (count 1), the page
+    /// becomes writable in place (`wp_page_reuse`). Otherwise the copy must be made —
+    /// outside the lock, so that other CPUs are not held up while 4 KiB are copied: this
+    /// takes a reference that keeps the old frame alive until `install_cow_copy`.
     pub fn resolve_cow(&mut self, frames: &FrameAllocator, va: usize) -> CowOutcome {
         let Some(entry) = self.walk(va) else {
             return CowOutcome::NotCow;
@@ -95,11 +113,13 @@ impl PageTable {
         if !old.is_valid() || !old.flags().contains(PteFlags::COW) {
             return CowOutcome::NotCow;
         }
-        // LAB 3 BEGIN: reuse the frame if it is no longer shared, else copy it (break-before-make)
-        let writable = old.flags() - PteFlags::READ_ONLY - PteFlags::COW;
+        // LAB 3 BEGIN: reuse the frame if it is no longer shared, else ask for a copy
         let page_va = va & !(PAGE_SIZE - 1);
         let frame = PhysAddr(old.addr());
+        // Count 1 cannot grow under us: only a mapping of this address space could
+        // add a reference (fork, under the same lock).
         if frames.refcount(frame) == 1 {
+            let writable = old.flags() - PteFlags::READ_ONLY - PteFlags::COW;
             // Only a permission relaxation: no break-before-make needed, but the stale
             // read-only TLB entry would fault again, so invalidate it.
             entry.write(Pte::new(old.addr(), writable));
@@ -107,22 +127,93 @@ impl PageTable {
             COW_REUSES.fetch_add(1, Ordering::Relaxed);
             return CowOutcome::Reused;
         }
-        let Some(new) = frames.alloc_uninit() else {
-            return CowOutcome::OutOfMemory;
-        };
-        copy_user_frame(new, frame, old);
-        // Break-before-make (ARM ARM D8.14): invalid entry, TLB invalidate, new entry.
-        entry.clear();
-        arch::flush_tlb_page(self.asid(), page_va);
-        entry.write(Pte::new(new.as_usize(), writable));
-        frames.put(frame);
-        COW_COPIES.fetch_add(1, Ordering::Relaxed);
-        CowOutcome::Copied
+        frames.get(frame);
+        CowOutcome::MustCopy(CowCopy {
+            va: page_va,
+            old,
+            frame,
+        })
         // LAB 3 STUB
-        // let _ = (frames, entry);
+        // let _ = (frames, entry, CowCopy { va, old, frame: PhysAddr(old.addr()) });
         // crate::lab::todo(3, "resolve_cow");
         // CowOutcome::NotCow
         // LAB 3 END
+    }
+
+    /// The write-protect fault, second half (the end of Linux `wp_page_copy`), with the
+    /// address space locked again: `new` holds the copy `copy` describes. If the entry is
+    /// no longer the one that faulted — another CPU resolved the same fault, or the page
+    /// was unmapped or protected meanwhile — the copy is thrown away (Linux's `pte_same`
+    /// check) and the access simply retries. Otherwise the new frame replaces the old
+    /// break-before-make, and the old frame loses the entry's reference and ours.
+    pub fn install_cow_copy(
+        &mut self,
+        frames: &FrameAllocator,
+        copy: CowCopy,
+        new: PhysAddr,
+    ) -> CowOutcome {
+        let entry = self.walk(copy.va).filter(|e| e.read() == copy.old);
+        // LAB 3 BEGIN: recheck the entry, then replace it break-before-make
+        let Some(entry) = entry else {
+            frames.put(new);
+            frames.put(copy.frame);
+            return CowOutcome::Raced;
+        };
+        let writable = copy.old.flags() - PteFlags::READ_ONLY - PteFlags::COW;
+        // Break-before-make (ARM ARM D8.14): invalid entry, TLB invalidate on every CPU,
+        // new entry. No CPU may hold the old and the new translation at once.
+        entry.clear();
+        arch::flush_tlb_page(self.asid(), copy.va);
+        entry.write(Pte::new(new.as_usize(), writable));
+        frames.put(copy.frame); // the entry's reference
+        frames.put(copy.frame); // the one resolve_cow took
+        COW_COPIES.fetch_add(1, Ordering::Relaxed);
+        CowOutcome::Copied
+        // LAB 3 STUB
+        // let _ = (frames, entry, new);
+        // crate::lab::todo(3, "install_cow_copy");
+        // CowOutcome::Raced
+        // LAB 3 END
+    }
+
+    /// Both halves at once, with the copy made under the caller's lock: for the kernel's
+    /// own writes into a locked address space (`AddressSpace::fill`) and for tests.
+    pub fn resolve_cow_now(&mut self, frames: &FrameAllocator, va: usize) -> CowOutcome {
+        match self.resolve_cow(frames, va) {
+            CowOutcome::MustCopy(copy) => match copy.copy_page(frames) {
+                Some(new) => self.install_cow_copy(frames, copy, new),
+                None => {
+                    copy.abandon(frames);
+                    CowOutcome::OutOfMemory
+                }
+            },
+            other => other,
+        }
+    }
+}
+
+/// A copy-on-write copy still to be made: the page, its entry as it was when the fault
+/// was taken, and the frame, on which `resolve_cow` holds a reference for us.
+#[derive(Debug, PartialEq, Eq)]
+#[must_use = "a CowCopy holds a frame reference: install it or abandon it"]
+pub struct CowCopy {
+    pub va: usize,
+    pub old: Pte,
+    pub frame: PhysAddr,
+}
+
+impl CowCopy {
+    /// Linux `wp_page_copy`'s allocation and `copy_user_highpage`, run with no lock held:
+    /// a new frame with the old one's contents. None when memory is short.
+    pub fn copy_page(&self, frames: &FrameAllocator) -> Option<PhysAddr> {
+        let new = frames.alloc_uninit()?;
+        copy_user_frame(new, self.frame, self.old);
+        Some(new)
+    }
+
+    /// Gives up (out of memory): drops the reference `resolve_cow` took.
+    pub fn abandon(self, frames: &FrameAllocator) {
+        frames.put(self.frame);
     }
 }
 
@@ -312,7 +403,7 @@ mod tests {
             .unwrap();
 
         arch::take_tlb_log();
-        assert_eq!(child.resolve_cow(f, 0x5abc), CowOutcome::Copied);
+        assert_eq!(child.resolve_cow_now(f, 0x5abc), CowOutcome::Copied);
         assert_eq!(arch::take_tlb_log(), [arch::TlbOp::Page(2, 0x5000)]);
         let (new, flags) = child.lookup(0x5000).unwrap();
         assert_ne!(new, page);
@@ -322,16 +413,74 @@ mod tests {
 
         // The parent is now the only user: no copy.
         let frames_before = f.in_use();
-        assert_eq!(parent.resolve_cow(f, 0x5000), CowOutcome::Reused);
+        assert_eq!(parent.resolve_cow_now(f, 0x5000), CowOutcome::Reused);
         assert_eq!(parent.lookup(0x5000).unwrap().0, page);
         assert_eq!(f.in_use(), frames_before);
         assert_eq!(
-            parent.resolve_cow(f, 0x5000),
+            parent.resolve_cow_now(f, 0x5000),
             CowOutcome::NotCow,
             "second write: plain RW"
         );
         parent.destroy(f);
         child.destroy(f);
+        assert_eq!(f.in_use(), 0);
+    }
+
+    /// Two threads of the child fault on the same page at once (on two CPUs): both find
+    /// it shared and copy it; the first installs its copy, the second finds the entry
+    /// changed and throws its copy away. Nothing leaks; the parent's frame ends at 1.
+    #[test]
+    fn concurrent_faults_on_one_page_install_one_copy() {
+        let mut m = SimMemory::new(32);
+        let f = &mut m.frames;
+        let mut parent = PageTable::new(f, 1).unwrap();
+        let page = page_with(f, 0x5a);
+        parent.map(f, 0x5000, page, base()).unwrap();
+        let mut child = PageTable::new(f, 2).unwrap();
+        parent
+            .copy_page_range(f, &mut child, ALL.into_iter())
+            .unwrap();
+        let CowOutcome::MustCopy(a) = child.resolve_cow(f, 0x5008) else {
+            panic!("shared page: a copy is needed")
+        };
+        let CowOutcome::MustCopy(b) = child.resolve_cow(f, 0x5ff0) else {
+            panic!("still shared: the second fault asks for a copy too")
+        };
+        assert_eq!(f.refcount(page), 4, "two mappings and two pending copies");
+        let (copy_a, copy_b) = (a.copy_page(f).unwrap(), b.copy_page(f).unwrap());
+        assert_eq!(child.install_cow_copy(f, a, copy_a), CowOutcome::Copied);
+        assert_eq!(child.install_cow_copy(f, b, copy_b), CowOutcome::Raced);
+        assert_eq!(child.lookup(0x5000).unwrap().0, copy_a);
+        assert_eq!(byte_at(copy_a), 0x5a);
+        assert_eq!((f.refcount(page), f.refcount(copy_b)), (1, 0));
+        assert_eq!(parent.resolve_cow(f, 0x5000), CowOutcome::Reused);
+        parent.destroy(f);
+        child.destroy(f);
+        assert_eq!(f.in_use(), 0);
+    }
+
+    /// The page is unmapped while the copy is made: the copy is dropped.
+    #[test]
+    fn copy_for_an_unmapped_page_is_dropped() {
+        let mut m = SimMemory::new(32);
+        let f = &mut m.frames;
+        let mut parent = PageTable::new(f, 1).unwrap();
+        let page = page_with(f, 1);
+        parent.map(f, 0x5000, page, base()).unwrap();
+        let mut child = PageTable::new(f, 2).unwrap();
+        parent
+            .copy_page_range(f, &mut child, ALL.into_iter())
+            .unwrap();
+        let CowOutcome::MustCopy(c) = child.resolve_cow(f, 0x5000) else {
+            panic!("shared page")
+        };
+        let new = c.copy_page(f).unwrap();
+        child.destroy_ranges(f, ALL.into_iter());
+        let mut child = PageTable::new(f, 2).unwrap();
+        assert_eq!(child.install_cow_copy(f, c, new), CowOutcome::Raced);
+        assert_eq!(f.refcount(page), 1);
+        child.destroy(f);
+        parent.destroy(f);
         assert_eq!(f.in_use(), 0);
     }
 
@@ -348,7 +497,7 @@ mod tests {
             .unwrap();
         let before = child.lookup(0x5000);
         f.fail_after(Some(0));
-        assert_eq!(child.resolve_cow(f, 0x5000), CowOutcome::OutOfMemory);
+        assert_eq!(child.resolve_cow_now(f, 0x5000), CowOutcome::OutOfMemory);
         assert_eq!(child.lookup(0x5000), before);
         assert_eq!(f.refcount(page), 2);
         f.fail_after(None);
@@ -372,7 +521,7 @@ mod tests {
                 .copy_page_range(f, &mut child, ALL.into_iter())
                 .unwrap();
             arch::take_icache_log();
-            assert_eq!(child.resolve_cow(f, 0x7000), CowOutcome::Copied);
+            assert_eq!(child.resolve_cow_now(f, 0x7000), CowOutcome::Copied);
             let (new, _) = child.lookup(0x7000).unwrap();
             let expect = if executable {
                 alloc::vec![new.as_usize()]
@@ -380,7 +529,7 @@ mod tests {
                 alloc::vec![]
             };
             assert_eq!(arch::take_icache_log(), expect, "{flags:?}");
-            assert_eq!(parent.resolve_cow(f, 0x7000), CowOutcome::Reused);
+            assert_eq!(parent.resolve_cow_now(f, 0x7000), CowOutcome::Reused);
             assert_eq!(arch::take_icache_log(), [], "a reuse copies nothing");
             parent.destroy(f);
             child.destroy(f);
@@ -393,12 +542,12 @@ mod tests {
         let mut m = SimMemory::new(16);
         let f = &mut m.frames;
         let mut pt = PageTable::new(f, 1).unwrap();
-        assert_eq!(pt.resolve_cow(f, 0x9000), CowOutcome::NotCow);
+        assert_eq!(pt.resolve_cow_now(f, 0x9000), CowOutcome::NotCow);
         let page = page_with(f, 0);
         pt.map(f, 0x9000, page, base() | PteFlags::READ_ONLY)
             .unwrap();
         assert_eq!(
-            pt.resolve_cow(f, 0x9000),
+            pt.resolve_cow_now(f, 0x9000),
             CowOutcome::NotCow,
             "text pages are not COW"
         );
@@ -431,7 +580,7 @@ mod tests {
                 for va in [0x1000usize, 0x40_0000, 0x80_0000_0000] {
                     let (pa, _) = parent.lookup(va).unwrap();
                     assert_eq!(f.refcount(pa), 1);
-                    assert_ne!(parent.resolve_cow(f, va), CowOutcome::Copied);
+                    assert_ne!(parent.resolve_cow_now(f, va), CowOutcome::Copied);
                 }
             }
             parent.destroy(f);
@@ -488,9 +637,9 @@ mod tests {
         let mut c = PageTable::new(f, 3).unwrap();
         b.copy_page_range(f, &mut c, ALL.into_iter()).unwrap();
         assert_eq!(f.refcount(page), 3);
-        assert_eq!(b.resolve_cow(f, 0x1000), CowOutcome::Copied);
-        assert_eq!(c.resolve_cow(f, 0x1000), CowOutcome::Copied);
-        assert_eq!(a.resolve_cow(f, 0x1000), CowOutcome::Reused);
+        assert_eq!(b.resolve_cow_now(f, 0x1000), CowOutcome::Copied);
+        assert_eq!(c.resolve_cow_now(f, 0x1000), CowOutcome::Copied);
+        assert_eq!(a.resolve_cow_now(f, 0x1000), CowOutcome::Reused);
         for pt in [a, b, c] {
             pt.destroy(f);
         }

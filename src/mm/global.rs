@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 
 use spin::Mutex;
 
-use super::addr_space::AddressSpace;
+use super::addr_space::{Access, AddressSpace, FaultError, FaultFix};
 use super::frame::FrameAllocator;
 use crate::arch;
 use crate::error::{Errno, KResult};
@@ -102,6 +102,23 @@ impl Mm {
     pub fn with<R>(&self, f: impl FnOnce(&mut AddressSpace, &FrameAllocator) -> R) -> R {
         let mut space = self.space.lock();
         f(space.as_mut().expect("mm already torn down"), frames())
+    }
+
+    /// A page fault on `va` in this address space (Linux `handle_mm_fault`). Resolved
+    /// under the lock, except a shared copy-on-write page: its copy is made with the lock
+    /// released — other CPUs keep faulting and mapping meanwhile — and installed only if
+    /// the entry has not changed (mm/cow.rs).
+    pub fn handle_fault(&self, va: usize, access: Access) -> Result<FaultFix, FaultError> {
+        match self.with(|space, frames| space.handle_fault(frames, va, access))? {
+            FaultFix::CowCopy(copy) => match copy.copy_page(frames()) {
+                Some(new) => Ok(self.with(|space, frames| space.finish_cow(frames, copy, new))),
+                None => {
+                    copy.abandon(frames());
+                    Err(FaultError::OutOfMemory)
+                }
+            },
+            fix => Ok(fix),
+        }
     }
 
     /// The value for TTBR0_EL1.

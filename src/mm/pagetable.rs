@@ -185,33 +185,53 @@ impl PageTable {
 
     /// Frees the intermediate tables left empty in `[start, end)` (after munmap), so an
     /// unmapped region costs no frames. The root is kept. (Linux `free_pgtables`.)
+    ///
+    /// Order matters on SMP: another CPU running a thread of this address space may hold
+    /// the table entries in its TLB (walk caches; munmap's last-level `tlbi vale1is` does
+    /// not drop them) and walk into a detached table. So the tables are unhooked first,
+    /// the whole ASID is invalidated on every CPU, and only then are the frames freed
+    /// (Linux's `tlb_remove_table`). Until then the unhooked tables wait on a list threaded
+    /// through their own first entry: a page-aligned address there is an invalid
+    /// descriptor, harmless to a walker that still reaches the table.
     pub fn free_empty_tables(&mut self, frames: &FrameAllocator, start: usize, end: usize) {
         /// Post-order: a table is looked at after the tables below it were pruned.
-        struct Prune<'a> {
-            frames: &'a FrameAllocator,
-            freed: usize,
+        struct Prune {
+            /// The first unhooked table (0: none); each one's entry 0 holds the next.
+            unhooked: usize,
+            count: usize,
         }
-        impl WalkOps for Prune<'_> {
+        impl WalkOps for Prune {
             type Error = Infallible;
             fn table_done(&mut self, at: &Slot) -> Result<(), Infallible> {
                 let table = at.next_table();
                 if table.is_empty() {
                     at.entry.clear();
-                    self.frames.put(table.pa());
-                    self.freed += 1;
+                    table.entry(0).write(Pte::new(self.unhooked, PteFlags::empty()));
+                    self.unhooked = table.pa().as_usize();
+                    self.count += 1;
                 }
                 Ok(())
             }
         }
-        let mut prune = Prune { frames, freed: 0 };
+        let mut prune = Prune {
+            unhooked: 0,
+            count: 0,
+        };
         let Ok(()) = walk::walk_range(self.root_table(), start, end, &mut prune);
-        if prune.freed > 0 {
-            // The TLB may cache table entries too (walk caches), and the page-level
-            // invalidations of munmap (`tlbi vale1is`, last level only) do not drop them:
-            // invalidate the whole ASID before a freed table frame can be reused.
-            arch::flush_tlb_asid(self.asid);
+        if prune.count == 0 {
+            return;
         }
-        self.tables -= prune.freed;
+        arch::flush_tlb_asid(self.asid);
+        let mut next = prune.unhooked;
+        while next != 0 {
+            // SAFETY: a table this tree owned and unhooked above; no CPU can reach it
+            // any more (the ASID was flushed everywhere).
+            let table = unsafe { Table::from_frame(PhysAddr(next)) };
+            next = table.entry(0).read().addr();
+            table.entry(0).clear();
+            frames.put(table.pa());
+        }
+        self.tables -= prune.count;
     }
 
     /// Tears down an address space whose mappings all lie in `ranges` (its VMAs, in

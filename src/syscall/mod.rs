@@ -10,6 +10,8 @@ mod memory;
 mod misc;
 #[cfg(target_os = "none")]
 mod process;
+#[cfg(target_os = "none")]
+mod sched;
 
 /// Linux AArch64 system call numbers this kernel implements.
 pub mod nr {
@@ -32,6 +34,8 @@ pub mod nr {
     pub const SET_ROBUST_LIST: usize = 99;
     pub const NANOSLEEP: usize = 101;
     pub const CLOCK_GETTIME: usize = 113;
+    pub const SCHED_SETAFFINITY: usize = 122;
+    pub const SCHED_GETAFFINITY: usize = 123;
     pub const SCHED_YIELD: usize = 124;
     pub const KILL: usize = 129;
     pub const TKILL: usize = 130;
@@ -46,6 +50,7 @@ pub mod nr {
     pub const GETRLIMIT: usize = 163;
     pub const SETRLIMIT: usize = 164;
     pub const UMASK: usize = 166;
+    pub const GETCPU: usize = 168;
     pub const GETPID: usize = 172;
     pub const GETPPID: usize = 173;
     pub const GETUID: usize = 174;
@@ -74,7 +79,7 @@ pub use dispatch_impl::dispatch;
 
 #[cfg(target_os = "none")]
 mod dispatch_impl {
-    use super::{file, memory, misc, nr, process};
+    use super::{file, memory, misc, nr, process, sched};
     use crate::arch::TrapFrame;
     use crate::error::{Errno, KResult};
 
@@ -111,6 +116,9 @@ mod dispatch_impl {
         t[nr::NANOSLEEP] = Some(|_, a| misc::nanosleep(a[0], a[1]));
         t[nr::CLOCK_GETTIME] = Some(|_, a| misc::clock_gettime(a[0] as i32, a[1]));
         t[nr::SCHED_YIELD] = Some(|_, _| misc::sched_yield());
+        t[nr::SCHED_SETAFFINITY] = Some(|_, a| sched::sched_setaffinity(a[0] as i32, a[1], a[2]));
+        t[nr::SCHED_GETAFFINITY] = Some(|_, a| sched::sched_getaffinity(a[0] as i32, a[1], a[2]));
+        t[nr::GETCPU] = Some(|_, a| sched::getcpu(a[0], a[1]));
         t[nr::KILL] = Some(|_, a| process::kill(a[0] as i32, a[1] as u32));
         t[nr::TKILL] = Some(|_, a| process::tgkill(-1, a[0] as i32, a[1] as u32));
         t[nr::TGKILL] = Some(|_, a| process::tgkill(a[0] as i32, a[1] as i32, a[2] as u32));

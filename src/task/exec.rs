@@ -459,8 +459,14 @@ fn become_leader(
         .store(false, core::sync::atomic::Ordering::Relaxed);
     let mut regs = *frame;
     regs.start_thread(entry, sp);
-    // SAFETY: the leader is a zombie: no CPU runs it and the scheduler does not hold it,
-    // so its kernel stack and ThreadStruct are free to reuse; ours is the running thread's.
+    // A zombie may still be switching away on another CPU, saving its registers into
+    // the ThreadStruct we are about to fill: wait until it is off (task/sched.rs).
+    while leader.on_cpu.load(core::sync::atomic::Ordering::Acquire) {
+        core::hint::spin_loop();
+    }
+    // SAFETY: the leader is a zombie no CPU runs any more, and the scheduler does not
+    // hold it, so its kernel stack and ThreadStruct are free to reuse; ours is the
+    // running thread's.
     let started = unsafe {
         arch::copy_thread(
             &mut *leader.thread_ptr(),
