@@ -13,13 +13,16 @@
 #   make fuzz                long system-call fuzzer runs, release and dev kernels (ci/fuzz.sh)
 #
 # Variables: PROFILE=release|dev (dev keeps stepping sensible), LOG=info|debug|trace,
-# MEM=256M, INIT=..., ARGS="init args", GDB_PORT (default: 1234 + uid).
+# MEM=256M, CPUS=n (QEMU -smp: 4 for run and test, 1 for gdb unless given), INIT=...,
+# ARGS="init args", GDB_PORT (default: 1234 + uid).
 
 PROFILE ?= release
 # The fault_inject test system call (src/mm/inject.rs); FAULT_INJECTION=0 builds without.
 FAULT_INJECTION ?= 1
 LOG ?= info
 MEM ?= 256M
+# Empty: 4 CPUs for run/test/bench, 1 for gdb (deterministic stepping).
+CPUS ?=
 INIT ?=
 ARGS ?=
 TIMEOUT ?= 60
@@ -41,7 +44,7 @@ IMAGE := $(BUILD)/Image
 INITRD := $(BUILD)/initrd.cpio
 SYSROOT_BIN = $(shell rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin
 QEMU := qemu-system-aarch64
-QEMU_ARGS = -M virt -cpu cortex-a72 -m $(MEM) -nographic -nic none -no-reboot \
+QEMU_ARGS = -M virt -cpu cortex-a72 -smp $(or $(CPUS),4) -m $(MEM) -nographic -nic none -no-reboot \
             -semihosting-config enable=on,target=native \
             -kernel $(IMAGE) -initrd $(INITRD)
 INIT_PATH := $(if $(INIT),/init,/bin/hello)
@@ -68,7 +71,7 @@ run: build
 	@timeout --foreground 600 $(QEMU) $(QEMU_ARGS) -append "$(CMDLINE)"
 
 test: build
-	@ci/test.sh $(OUT) $(BUILD)
+	@CPUS=$(or $(CPUS),4) ci/test.sh $(OUT) $(BUILD)
 
 unit: setup
 	cargo test --lib -p kernel --target x86_64-unknown-linux-gnu
@@ -94,12 +97,13 @@ fuzz: build
 # QEMU halted at reset; gdb-multiarch with the kernel's symbols and gdb/teachos.gdb
 # (Rust pretty-printers + the tasks/ptwalk/uframe helpers). The console goes to
 # build/gdb-console.log. Quitting gdb stops QEMU.
+GDB_QEMU_ARGS = $(subst -smp $(or $(CPUS),4),-smp $(or $(CPUS),1),$(QEMU_ARGS))
 GDB_SETUP = RUST_GDB_DIR=$$(rustc --print sysroot)/lib/rustlib/etc gdb-multiarch -q $(KERNEL_ELF) -x gdb/teachos.gdb
 
 gdb: build
 	@echo "QEMU is halted at reset with a gdb stub on 127.0.0.1:$(GDB_PORT); console: $(BUILD)/gdb-console.log"
 	@echo "Try: break ret_from_fork, continue, tasks, uframe, ptwalk ADDR. Quit gdb to stop QEMU."
-	@$(QEMU) $(QEMU_ARGS) -append "$(CMDLINE)" -S -gdb tcp:127.0.0.1:$(GDB_PORT) -display none \
+	@$(QEMU) $(GDB_QEMU_ARGS) -append "$(CMDLINE)" -S -gdb tcp:127.0.0.1:$(GDB_PORT) -display none \
 	    -serial file:$(BUILD)/gdb-console.log & qpid=$$!; \
 	$(GDB_SETUP) -ex "target remote 127.0.0.1:$(GDB_PORT)"; kill $$qpid 2>/dev/null; wait $$qpid 2>/dev/null; true
 
@@ -108,7 +112,7 @@ gdb: build
 gdb-user: build
 	@test -n "$(PROG)" || { echo "usage: make gdb-user PROG=forkdemo"; exit 2; }
 	@echo "QEMU halted, running /bin/$(PROG) as init; gdb port $(GDB_PORT); console: $(BUILD)/gdb-console.log"
-	@$(QEMU) $(QEMU_ARGS) -append "semihosting init=/bin/$(PROG)" -S -gdb tcp:127.0.0.1:$(GDB_PORT) \
+	@$(QEMU) $(GDB_QEMU_ARGS) -append "semihosting init=/bin/$(PROG)" -S -gdb tcp:127.0.0.1:$(GDB_PORT) \
 	    -display none -serial file:$(BUILD)/gdb-console.log & qpid=$$!; \
 	$(GDB_SETUP) -ex "add-symbol-file $(OUT)/$(PROG)" -ex "target remote 127.0.0.1:$(GDB_PORT)"; \
 	kill $$qpid 2>/dev/null; wait $$qpid 2>/dev/null; true

@@ -6,11 +6,12 @@ qemu_cmd() {
     -semihosting-config enable=on,target=native -kernel "$build/Image" -initrd "${INITRD:-$build/initrd.cpio}"
 }
 # qemu_start_halted CONSOLE_LOG CMDLINE: QEMU halted at reset, deterministic timing
+# (GDB_CPUS CPUs, default 1, as `make gdb`)
 # (-icount), a gdb stub on a random port; sets $qpid and $port and waits for the stub.
 # The caller must kill $qpid (trap ... EXIT).
 qemu_start_halted() {
   port=$((20000 + RANDOM % 20000))
-  timeout -k 5 120 $(qemu_cmd) -icount shift=0 -append "$2" -S -gdb tcp:127.0.0.1:$port \
+  timeout -k 5 120 $(CPUS=${GDB_CPUS:-1} qemu_cmd) -icount shift=0 -append "$2" -S -gdb tcp:127.0.0.1:$port \
     -display none -serial file:"$1" </dev/null >/dev/null 2>&1 &
   qpid=$!
   for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && return 0; sleep 0.1; done

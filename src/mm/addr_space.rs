@@ -1285,7 +1285,12 @@ impl AddressSpace {
 
     /// Installs a COW copy made outside the lock (`FaultFix::CowCopy`), if the entry is
     /// still the one that faulted.
-    pub fn finish_cow(&mut self, frames: &FrameAllocator, copy: CowCopy, new: PhysAddr) -> FaultFix {
+    pub fn finish_cow(
+        &mut self,
+        frames: &FrameAllocator,
+        copy: CowCopy,
+        new: PhysAddr,
+    ) -> FaultFix {
         match self.pt.install_cow_copy(frames, copy, new) {
             CowOutcome::Copied => {
                 self.cow_copies += 1;

@@ -206,7 +206,9 @@ impl PageTable {
                 let table = at.next_table();
                 if table.is_empty() {
                     at.entry.clear();
-                    table.entry(0).write(Pte::new(self.unhooked, PteFlags::empty()));
+                    table
+                        .entry(0)
+                        .write(Pte::new(self.unhooked, PteFlags::empty()));
                     self.unhooked = table.pa().as_usize();
                     self.count += 1;
                 }

@@ -480,6 +480,9 @@ fn become_leader(
     if started.is_ok() {
         // SAFETY: as above; the new program starts with clean FP/SIMD registers.
         arch::fpsimd::fpsimd_flush_thread(unsafe { &mut *leader.thread_ptr() });
+        // Our tid is gone before the new program can run (on another CPU, at once): as
+        // Linux's exchange_tids, no one may find this thread afterwards (kill → ESRCH).
+        sched::TASKS.lock().remove(&cur.tid);
         sched::wake_up_new_task(leader);
     } else {
         signal.inner.lock().live -= 1; // (a lab skeleton's copy_thread): the process ends
