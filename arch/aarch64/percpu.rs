@@ -46,6 +46,8 @@ pub struct PerCpu {
     fpsimd_last_state: Cell<*const FpState>,
     /// The longest interrupts-masked stretch (irqsoff.rs).
     pub irqs_off: IrqsOff,
+    /// The lock levels this CPU holds, bit n = level n (sync/ordered.rs, checked builds).
+    pub lock_levels: Cell<u32>,
 }
 
 // SAFETY: each PerCpu is used only by its own CPU, with IRQs masked (see module comment).
@@ -60,6 +62,7 @@ impl PerCpu {
             current_task: Cell::new(ptr::null()),
             fpsimd_last_state: Cell::new(ptr::null()),
             irqs_off: IrqsOff::new(),
+            lock_levels: Cell::new(0),
         }
     }
 

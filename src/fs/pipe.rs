@@ -23,8 +23,6 @@
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use spin::Mutex;
-
 use crate::error::{Errno, KResult};
 use crate::mm::frame::{PAGE_SIZE, PhysAddr};
 use crate::sync::wait::{self, WaitChan, WakeReason};
@@ -124,7 +122,7 @@ pub struct Pipe {
     /// Names the pipe's wait channel.
     pub id: usize,
     pages: &'static dyn PageOps,
-    inner: Mutex<PipeInner>,
+    inner: crate::sync::ordered::OrderedMutex<PipeInner>,
 }
 
 static PIPE_IDS: AtomicUsize = AtomicUsize::new(1);
@@ -173,12 +171,15 @@ impl Pipe {
         Pipe {
             id: PIPE_IDS.fetch_add(1, Ordering::Relaxed),
             pages,
-            inner: Mutex::new(PipeInner {
-                ring: Ring::default(),
-                readers: 1,
-                writers: 1,
-                busy: false,
-            }),
+            inner: crate::sync::ordered::OrderedMutex::new(
+                crate::sync::Level::Process,
+                PipeInner {
+                    ring: Ring::default(),
+                    readers: 1,
+                    writers: 1,
+                    busy: false,
+                },
+            ),
         }
     }
 
@@ -406,7 +407,7 @@ mod tests {
     use crate::mm::frame::sim::SimMemory;
     use std::vec::Vec;
 
-    struct TestPages(Mutex<Option<SimMemory>>);
+    struct TestPages(spin::Mutex<Option<SimMemory>>);
 
     impl PageOps for TestPages {
         fn alloc(&self) -> Option<PhysAddr> {
@@ -417,7 +418,7 @@ mod tests {
         }
     }
 
-    static PAGES: TestPages = TestPages(Mutex::new(None));
+    static PAGES: TestPages = TestPages(spin::Mutex::new(None));
     /// The tests share PAGES: one at a time.
     static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 

@@ -9,7 +9,8 @@
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 
-use spin::Mutex;
+use crate::sync::Level;
+use crate::sync::ordered::OrderedMutex;
 
 use crate::arch;
 
@@ -48,7 +49,7 @@ const RESERVED: u16 = u16::MAX;
 pub struct FrameAllocator {
     base: usize,
     refcount: Vec<AtomicU16>,
-    free: Mutex<Vec<u32>>,
+    free: OrderedMutex<Vec<u32>>,
     /// Frames on the free stack (readable without the lock, for statistics).
     nfree: AtomicUsize,
     managed: usize,
@@ -68,7 +69,7 @@ impl FrameAllocator {
         FrameAllocator {
             base: base.0,
             refcount: (0..nframes).map(|_| AtomicU16::new(RESERVED)).collect(),
-            free: Mutex::new(Vec::with_capacity(nframes)),
+            free: OrderedMutex::new(Level::FreeFrames, Vec::with_capacity(nframes)),
             nfree: AtomicUsize::new(0),
             managed: 0,
             fail_after: AtomicUsize::new(usize::MAX),

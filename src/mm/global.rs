@@ -7,7 +7,8 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use spin::Mutex;
+use crate::sync::Level;
+use crate::sync::ordered::OrderedMutex;
 
 use super::addr_space::{Access, AddressSpace, FaultError, FaultFix};
 use super::frame::FrameAllocator;
@@ -41,7 +42,7 @@ pub fn heap_in_use() -> usize {
 
 /// ASIDs 1..=MAX_ASID; 0 is the kernel's (TTBR1 entries are global anyway).
 const MAX_ASID: usize = 4096;
-static ASIDS: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+static ASIDS: OrderedMutex<Vec<u64>> = OrderedMutex::new(Level::Ids, Vec::new());
 
 fn alloc_asid() -> Option<u16> {
     let mut map = ASIDS.lock();
@@ -69,7 +70,7 @@ static MM_IDS: AtomicUsize = AtomicUsize::new(1);
 pub struct Mm {
     pub id: usize,
     pub asid: u16,
-    space: Mutex<Option<AddressSpace>>,
+    space: OrderedMutex<Option<AddressSpace>>,
     /// The ELF image the address space was loaded from (for symbols in fault reports).
     pub image: &'static [u8],
 }
@@ -80,7 +81,7 @@ impl Mm {
         Arc::new(Mm {
             id: MM_IDS.fetch_add(1, Ordering::Relaxed),
             asid,
-            space: Mutex::new(Some(space)),
+            space: OrderedMutex::new(Level::Mm, Some(space)),
             image,
         })
     }

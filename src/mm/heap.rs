@@ -27,8 +27,9 @@ use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+use crate::sync::Level;
+use crate::sync::ordered::OrderedMutex;
 use buddy_system_allocator::Heap;
-use spin::Mutex;
 
 use super::frame::PAGE_SIZE;
 use super::global::FRAMES;
@@ -42,7 +43,7 @@ const GROW_BYTES: usize = 64 << 10;
 const HEADROOM: usize = 256 << 10;
 
 pub struct KernelHeap {
-    heap: Mutex<Heap<32>>,
+    heap: OrderedMutex<Heap<32>>,
     /// Frames the heap owns (never returned to the frame allocator).
     frames: AtomicUsize,
     /// Free heap fell below half the headroom: `refill_if_low` tops it up.
@@ -51,7 +52,7 @@ pub struct KernelHeap {
 
 #[global_allocator]
 pub static HEAP: KernelHeap = KernelHeap {
-    heap: Mutex::new(Heap::empty()),
+    heap: OrderedMutex::new(Level::Heap, Heap::empty()),
     frames: AtomicUsize::new(0),
     low: AtomicBool::new(false),
 };

@@ -175,7 +175,6 @@ pub use boot::*;
 
 #[cfg(target_os = "none")]
 mod boot {
-    use spin::Mutex;
 
     use super::*;
     use crate::arch::{KERNEL_VA_OFFSET, virt_to_phys};
@@ -184,7 +183,8 @@ mod boot {
 
     /// The kernel's tables and stack slots. Lock order: KERNEL_MAP, then FRAMES
     /// (src/sync/mod.rs).
-    static KERNEL_MAP: Mutex<Option<KernelMap>> = Mutex::new(None);
+    static KERNEL_MAP: crate::sync::ordered::OrderedMutex<Option<KernelMap>> =
+        crate::sync::ordered::OrderedMutex::new(crate::sync::Level::KernelMap, None);
 
     /// Runs `f` on the kernel's map with the frame allocator (locked in that order).
     pub fn with_kernel_map<R>(f: impl FnOnce(&mut KernelMap, &FrameAllocator) -> R) -> R {

@@ -1,77 +1,111 @@
-//! Synchronisation primitives every subsystem may use. A leaf: nothing here imports the
-//! rest of the kernel.
+//! Synchronisation primitives every subsystem may use. Nearly a leaf: nothing here
+//! imports the rest of the kernel but the arch layer's per-CPU area (for the lock-order
+//! check).
 //!
 //! # Lock order
 //!
-//! Every lock in the kernel is a `spin::Mutex` (the heap's `LockedHeap` wraps one). A
-//! code path that holds a lock may take only locks *below* it in this list, so no two
-//! paths can wait for each other (Linux keeps the same kind of list at the top of
-//! mm/rmap.c and in Documentation/locking/). Locks on the same line are never held
-//! together. "→" names the places that nest.
+//! A code path that holds a lock may take only locks *below* it in this list, so no two
+//! paths can wait for each other in a cycle, on one CPU or across several (Linux keeps
+//! the same kind of list at the top of mm/rmap.c and in Documentation/locking/). Locks
+//! on the same line are never held together. "→" names the places that nest. The list
+//! is also code: `Level` below, one value per line, used by every `OrderedMutex`; kernels
+//! built with debug assertions check each acquisition against it (sync/ordered.rs).
 //!
 //! ```text
 //!  1. TASKS            task/sched.rs   every task by tid
-//!                        → Task.inner (idle_loop's all-exited check), NEXT_TID (alloc_tid),
-//!                          HEAP; dropping a Task → KERNEL_MAP, FRAMES, ASIDS (shutdown)
+//!                        → Task.inner (wake_n, the tick, idle's all-exited check),
+//!                          RUN_QUEUE (waking), NEXT_TID (alloc_tid)
 //!  2. NEXT_TID         task/fork.rs    the next tid to try (only under TASKS)
-//!  3. SCHED            task/sched.rs   current, idle, run queue, prev
-//!                        → Task.inner (schedule: prev's and next's state, one at a
-//!                          time), Mm.space (switch_mm reads next's TTBR0), HEAP
-//!  4. Task.inner       task/mod.rs     a task's state, name, parent, resources. At most
+//!  3. CPU_SCHED[n]     task/sched.rs   CPU n's current, idle and prev; only CPU n
+//!                        → RUN_QUEUE, Task.inner (prev's and next's state),
+//!                          Mm.space (switch_mm reads next's TTBR0)
+//!  4. RUN_QUEUE        task/sched.rs   the shared run queue and the idle-CPU mask
+//!                        → Task.inner (schedule: prev's state)
+//!  5. Task.inner       task/mod.rs     a task's state, name, parent, resources. At most
 //!                                      one task's at a time.
 //!                        → SignalStruct.inner (kill_group, do_exit_killed, wait4),
 //!                          FdTable (copy_files), FsStruct (copy_fs, execve's cwd),
-//!                          SigHand (copy_sighand, send_signal), HEAP
-//!  5. SignalStruct.inner | FdTable | FsStruct | SigHand | Pipe.inner
-//!                      task/mod.rs, fs/, task/signal.rs: leaves apart from HEAP. A pipe
-//!                      end is closed (Pipe.inner, then wakeup → TASKS, Task.inner, SCHED)
-//!                      only after the FdTable lock is released.
-//!  6. Mm.space         mm/global.rs    one address space: VMAs and page tables
-//!                        → FRAMES (every Mm::with), HEAP
-//!  7. KERNEL_MAP       mm/kernel_map.rs  the kernel's page table and stack slots
-//!                        → FRAMES (map/unmap a kernel stack)
-//!  8. FRAMES           mm/global.rs    the frame allocator and reference counts
-//!                        → HEAP (teardown's table list)
-//!  9. ASIDS | LOGGED   mm/global.rs, syscall/misc.rs: leaves apart from HEAP
+//!                          SigHand (copy_sighand, send_signal)
+//!  6. SignalStruct.inner | FdTable | FsStruct | SigHand | Pipe.inner
+//!                      task/mod.rs, fs/, task/signal.rs: leaves apart from the heap. A
+//!                      pipe end is closed (Pipe.inner, then wakeup → TASKS ...) only
+//!                      after the FdTable lock is released.
+//!  7. Mm.space         mm/global.rs    one address space: VMAs and page tables (Linux's
+//!                                      mmap_lock and page-table lock in one)
+//!  8. KERNEL_MAP       mm/kernel_map.rs  the kernel's page table and stack slots
+//!  9. ASIDS | LOGGED   mm/global.rs, syscall/misc.rs
 //! 10. CONSOLE          console.rs      the UART; println! may run under any lock above
-//! 11. HEAP             mm/global.rs    the kernel heap: every allocation takes it, so it
-//!                                      is innermost and must never take another lock
-//!                                      (growing the heap from the frame allocator must
-//!                                      not lock FRAMES from inside the allocator, since
-//!                                      FRAMES → HEAP exists).
+//! 11. HEAP             mm/heap.rs      the kernel heap: every allocation takes it
+//!                        → FREE_FRAMES (growing by a run of frames)
+//! 12. FREE_FRAMES      mm/frame.rs     the frame allocator's free stack: innermost, it
+//!                                      never allocates. Frame reference counts are
+//!                                      atomics outside any lock.
 //! ```
 //!
 //! Rules that go with it:
-//! * **No lock across `schedule()`** (sleep, yield, exit): the next task may take any.
+//! * **No lock across `schedule()`** (sleep, yield, exit): the next task may take any
+//!   (checked builds assert it).
 //! * **No lock across user memory access** (`mm::uaccess`): a fault there runs the page
-//!   fault handler, which takes Task.inner (`current().mm()`), Mm.space and FRAMES.
+//!   fault handler, which takes Task.inner (`current().mm()`), Mm.space and FREE_FRAMES.
 //! * **Dropping the last reference** runs the drop code under whatever is held: a `Task`
-//!   frees its kernel stack (KERNEL_MAP → FRAMES) and whatever it still owns; an `Mm`
-//!   takes FRAMES, then ASIDS; an open pipe end wakes its peers (TASKS, Task.inner,
-//!   SCHED). So a task's last reference is dropped with no lock held (finish_task_switch,
-//!   wait4 after reaping, shutdown after emptying TASKS), and open files are closed
-//!   outside the FdTable lock.
-//! * `spin::Once` values (boot arguments, the GIC, the initrd, the empty TTBR0 table, the
-//!   wait operations) are written once at boot and are not locks afterwards.
+//!   frees its kernel stack (KERNEL_MAP → FREE_FRAMES) and whatever it still owns; an
+//!   `Mm` frees its frames, then its ASID; an open pipe end wakes its peers (TASKS,
+//!   Task.inner, RUN_QUEUE). So a task's last reference is dropped with no lock held
+//!   (finish_task_switch, wait4 after reaping, shutdown after emptying TASKS), and open
+//!   files are closed outside the FdTable lock.
+//! * `spin::Once` values (boot arguments, the GIC, the frame allocator, the initrd, the
+//!   empty TTBR0 table, the wait operations) are written once at boot and are not locks
+//!   afterwards.
 //!
-//! # Interrupts
+//! # Interrupts and other CPUs
 //!
-//! The timer tick (irq.rs → `sched::timer_tick`) takes TASKS (a snapshot of the tasks),
-//! each Task.inner, SCHED and HEAP, and CONSOLE for an unexpected interrupt's warning.
-//! IRQs are masked whenever the CPU is at EL1 except in the idle loop's `wfi`, where idle
-//! holds no lock, so an interrupt never finds one of these locks held by the code it
-//! interrupted: on one CPU the handler cannot deadlock. The interrupted code holds no
-//! lock when it is entered from EL0 either.
+//! IRQs are masked whenever a CPU runs at EL1, except in the idle loop's `wfi`, where
+//! idle holds no lock; so an interrupt handler never finds a lock held by the code it
+//! interrupted on its own CPU, and no lock needs Linux's `spin_lock_irqsave`. The tick
+//! (irq.rs → trap.rs → `sched::timer_tick`) takes TASKS, Task.inner and RUN_QUEUE; the
+//! reschedule IPI takes nothing.
 //!
-//! What SMP will need: another CPU may hold any of these locks, which is fine while the
-//! holder cannot be interrupted on its own CPU (IRQs stay masked at EL1 on every CPU);
-//! if IRQs are ever unmasked in the kernel outside idle, the locks the tick takes must be
-//! taken with IRQs masked (Linux `spin_lock_irqsave`, xv6 `push_off`). `spin::Mutex` is a
-//! test-and-set lock (unfair): the `ticket_mutex` feature makes it FIFO. The tick's
-//! snapshot could then hold a task's last reference and free its stack in IRQ context
-//! (allowed by the order above, but slow); `console::force_unlock` on the panic path must
-//! stop the other CPUs first; two Task.inner locks must still never be held at once
-//! (or be taken in tid order); and per-CPU statistics read by another CPU (arch
-//! `irqsoff`) become atomics.
+//! Another CPU may hold any lock at any time: it spins until the holder, which cannot be
+//! interrupted on its own CPU, lets go. The locks are `spin::Mutex`, test-and-set locks:
+//! unfair, but a FIFO ticket lock would hand the lock to a vCPU the host has descheduled
+//! (QEMU runs four vCPUs on however many host threads it gets) and make every other CPU
+//! wait for it. What a lock cannot protect across CPUs is documented where it is used:
+//! a task's registers (`on_cpu`, task/sched.rs), lost wakeups (sync/wait.rs), the COW
+//! copy made unlocked (mm/cow.rs), TLB entries on other CPUs (broadcast `tlbi ...is`,
+//! arch/aarch64/mod.rs).
 
+/// The lock levels of the list above (`OrderedMutex::new(Level::..., ...)`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Level {
+    Tasks = 1,
+    NextTid = 2,
+    CpuSched = 3,
+    RunQueue = 4,
+    Task = 5,
+    /// SignalStruct.inner, FdTable, FsStruct, SigHand, Pipe.inner.
+    Process = 6,
+    Mm = 7,
+    KernelMap = 8,
+    /// ASIDS, LOGGED.
+    Ids = 9,
+    Console = 10,
+    Heap = 11,
+    FreeFrames = 12,
+}
+
+impl Level {
+    /// The level whose bit is `bit` (for the violation report).
+    pub fn from_bit(bit: u32) -> Option<Level> {
+        use Level::*;
+        [
+            Tasks, NextTid, CpuSched, RunQueue, Task, Process, Mm, KernelMap, Ids, Console, Heap,
+            FreeFrames,
+        ]
+        .into_iter()
+        .find(|l| *l as u32 == bit)
+    }
+}
+
+pub mod ordered;
 pub mod wait;

@@ -2,8 +2,6 @@
 
 use core::sync::atomic::Ordering;
 
-use spin::Mutex;
-
 use crate::arch::timer;
 use crate::error::{Errno, KResult};
 use crate::mm::uaccess;
@@ -150,7 +148,8 @@ pub fn kstat(which: usize) -> KResult<usize> {
 /// above it (not Linux numbers) only the first few are logged at all. Either way the
 /// memory is fixed: a program calling millions of distinct numbers costs nothing.
 const LOGGED_BITS: usize = 1024;
-static LOGGED: Mutex<[u64; LOGGED_BITS / 64]> = Mutex::new([0; LOGGED_BITS / 64]);
+static LOGGED: crate::sync::ordered::OrderedMutex<[u64; LOGGED_BITS / 64]> =
+    crate::sync::ordered::OrderedMutex::new(crate::sync::Level::Ids, [0; LOGGED_BITS / 64]);
 static LOGGED_HIGH: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
 
 /// Logs an unimplemented system call number the first time it is seen.

@@ -384,7 +384,8 @@ pub fn kernel_thread(
 /// room to spare (the kernel stack comes from page frames).
 const FORK_HEAP_BYTES: usize = 32 << 10;
 
-static NEXT_TID: Mutex<Tid> = Mutex::new(2);
+static NEXT_TID: crate::sync::ordered::OrderedMutex<Tid> =
+    crate::sync::ordered::OrderedMutex::new(crate::sync::Level::NextTid, 2);
 const PID_MAX: Tid = 32768;
 
 /// Linux `alloc_pid`: the next unused tid, cycling below PID_MAX; -EAGAIN when too many

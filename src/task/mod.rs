@@ -42,6 +42,8 @@ mod kernel_task {
     use crate::error::KResult;
     use crate::fs::{FdTable, FsStruct};
     use crate::mm::global::Mm;
+    use crate::sync::Level;
+    use crate::sync::ordered::OrderedMutex;
 
     pub type Tid = u32;
 
@@ -113,7 +115,7 @@ mod kernel_task {
 
     /// Thread-group-wide state (Linux `struct signal_struct`): shared with CLONE_THREAD.
     pub struct SignalStruct {
-        pub inner: Mutex<SignalInner>,
+        pub inner: OrderedMutex<SignalInner>,
     }
 
     pub struct SignalInner {
@@ -151,16 +153,19 @@ mod kernel_task {
         /// The thread group of init (or of a task that shares nothing yet).
         pub fn new() -> Arc<SignalStruct> {
             Arc::new(SignalStruct {
-                inner: Mutex::new(SignalInner {
-                    live: 1,
-                    group_exit: None,
-                    pgid: 0,
-                    sid: 0,
-                    session_leader: false,
-                    did_exec: false,
-                    rlim: default_limits(),
-                    group_exec_task: None,
-                }),
+                inner: OrderedMutex::new(
+                    Level::Process,
+                    SignalInner {
+                        live: 1,
+                        group_exit: None,
+                        pgid: 0,
+                        sid: 0,
+                        session_leader: false,
+                        did_exec: false,
+                        rlim: default_limits(),
+                        group_exec_task: None,
+                    },
+                ),
             })
         }
 
@@ -169,16 +174,19 @@ mod kernel_task {
         pub fn new_child(parent: &SignalStruct) -> Arc<SignalStruct> {
             let p = parent.inner.lock();
             Arc::new(SignalStruct {
-                inner: Mutex::new(SignalInner {
-                    live: 1,
-                    group_exit: None,
-                    pgid: p.pgid,
-                    sid: p.sid,
-                    session_leader: false,
-                    did_exec: false,
-                    rlim: p.rlim,
-                    group_exec_task: None,
-                }),
+                inner: OrderedMutex::new(
+                    Level::Process,
+                    SignalInner {
+                        live: 1,
+                        group_exit: None,
+                        pgid: p.pgid,
+                        sid: p.sid,
+                        session_leader: false,
+                        did_exec: false,
+                        rlim: p.rlim,
+                        group_exec_task: None,
+                    },
+                ),
             })
         }
     }
@@ -198,7 +206,7 @@ mod kernel_task {
         pub cpu: AtomicU32,
         /// The CPUs it may run on, bit n = CPU n (Linux `cpus_mask`; sched_setaffinity).
         pub cpus_allowed: AtomicU32,
-        pub inner: Mutex<TaskInner>,
+        pub inner: OrderedMutex<TaskInner>,
     }
 
     // SAFETY: `thread` is only touched by the CPU running the task, by the scheduler while
@@ -273,7 +281,7 @@ mod kernel_task {
                 on_cpu: AtomicBool::new(false),
                 cpu: AtomicU32::new(0),
                 cpus_allowed: AtomicU32::new(u32::MAX),
-                inner: Mutex::new(inner),
+                inner: OrderedMutex::new(Level::Task, inner),
             })
         }
 

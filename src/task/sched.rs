@@ -32,11 +32,11 @@ use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
-use spin::Mutex;
-
 use super::{Task, TaskState, Tid, WaitChan};
 use crate::arch;
 use crate::arch::percpu::MAX_CPUS;
+use crate::sync::Level;
+use crate::sync::ordered::{self, OrderedMutex};
 use crate::sync::wait::WakeSeq;
 
 /// The tasks waiting for a CPU, and which CPUs sit idle in `wfi`.
@@ -56,17 +56,23 @@ struct CpuSched {
     prev: Option<Arc<Task>>,
 }
 
-static RUN_QUEUE: Mutex<RunQueue> = Mutex::new(RunQueue {
-    tasks: VecDeque::new(),
-    idle_cpus: 0,
-});
+static RUN_QUEUE: OrderedMutex<RunQueue> = OrderedMutex::new(
+    Level::RunQueue,
+    RunQueue {
+        tasks: VecDeque::new(),
+        idle_cpus: 0,
+    },
+);
 
-static CPU_SCHED: [Mutex<CpuSched>; MAX_CPUS] = [const {
-    Mutex::new(CpuSched {
-        current: None,
-        idle: None,
-        prev: None,
-    })
+static CPU_SCHED: [OrderedMutex<CpuSched>; MAX_CPUS] = [const {
+    OrderedMutex::new(
+        Level::CpuSched,
+        CpuSched {
+            current: None,
+            idle: None,
+            prev: None,
+        },
+    )
 }; MAX_CPUS];
 
 /// Set by the tick or a reschedule IPI when this CPU should switch tasks; checked on
@@ -77,7 +83,8 @@ static NEED_RESCHED: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) };
 static ONLINE: AtomicU32 = AtomicU32::new(0);
 
 /// Every task that exists (not the idle tasks), by tid.
-pub static TASKS: Mutex<BTreeMap<Tid, Arc<Task>>> = Mutex::new(BTreeMap::new());
+pub static TASKS: OrderedMutex<BTreeMap<Tid, Arc<Task>>> =
+    OrderedMutex::new(Level::Tasks, BTreeMap::new());
 
 static SLEEP_SEQ: AtomicU64 = AtomicU64::new(0);
 
@@ -321,6 +328,11 @@ pub fn yield_now() {
 /// Picks the next task and switches to it. The current task goes to the back of the run
 /// queue if it is still runnable.
 pub fn schedule() {
+    debug_assert_eq!(
+        ordered::held_levels(),
+        0,
+        "a lock is held across schedule()"
+    );
     let cpu = this_cpu();
     let mut idle_kick = None;
     let (prev_thread, next_thread) = {
