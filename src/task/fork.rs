@@ -272,11 +272,19 @@ fn copy_process(frame: &TrapFrame, args: &KernelCloneArgs) -> KResult<Arc<Task>>
         .store(cur.cpus_allowed.load(Ordering::Relaxed), Ordering::Relaxed);
     copy_thread(&task, frame, args)?;
 
-    // Point of no return: the child becomes visible.
+    // Point of no return: the child becomes visible. Under the TASKS lock, which
+    // kill_group holds while it marks a group's threads: if a fatal signal reached us
+    // during the copy (from another CPU), the child is not created — it would have
+    // missed the kill and outlived its process (Linux: copy_process's
+    // fatal_signal_pending check under tasklist_lock). The caller dies on its way out.
+    let mut tasks = TASKS.lock();
+    if cur.kill_pending.load(Ordering::Acquire) {
+        return Err(Errno::EINTR);
+    }
     if thread {
         signal.inner.lock().live += 1;
     }
-    TASKS.lock().insert(tid, task.clone());
+    tasks.insert(tid, task.clone());
     Ok(task)
 }
 
