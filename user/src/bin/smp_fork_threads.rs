@@ -210,6 +210,9 @@ extern "C" fn forker(f: usize) -> i32 {
         ARRIVED.fetch_add(1, Ordering::AcqRel);
         let start = clock_ns();
         while ARRIVED.load(Ordering::Acquire) < target {
+            if FAILED.load(Ordering::Acquire) != 0 {
+                return 1; // another forker failed: it will not arrive
+            }
             if clock_ns() - start > TIMEOUT_NS {
                 report(6, [f as u64, k, 0, 0]);
                 FAILED.store(1, Ordering::Release);
@@ -342,6 +345,9 @@ fn test_process(forks_each: u64) -> i32 {
     for t in &TIDS[WRITERS..] {
         if !join_timeout(t, TIMEOUT_NS) {
             STOP.store(1, Ordering::Release);
+            if shared()[BAD_KIND].load(Ordering::Acquire) != 0 {
+                explain();
+            }
             fail!(T, "a forker hung");
         }
     }

@@ -130,15 +130,8 @@ fn many_to_many(sh: &'static [AtomicU64; 512], big: bool, scale: u64) {
     } else {
         "64-byte records"
     };
-    if let Some((r, status)) = reap_all(&pids[..PRODUCERS], 0) {
-        fail!(
-            T,
-            "{}: a producer ended with {} / {:#x} (exit 2: a short write)",
-            what,
-            r,
-            status
-        );
-    }
+    // Reap everyone first: a consumer's failure explains a producer's SIGPIPE.
+    let producers = reap_all(&pids[..PRODUCERS], 0);
     if let Some((r, status)) = reap_all(&pids[PRODUCERS..], 0) {
         fail!(
             T,
@@ -147,6 +140,15 @@ fn many_to_many(sh: &'static [AtomicU64; 512], big: bool, scale: u64) {
             r,
             status,
             sh[10].load(Ordering::Relaxed)
+        );
+    }
+    if let Some((r, status)) = producers {
+        fail!(
+            T,
+            "{}: a producer ended with {} / {:#x} (exit 2: a short write)",
+            what,
+            r,
+            status
         );
     }
     let want = if big {
