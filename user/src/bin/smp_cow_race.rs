@@ -338,7 +338,7 @@ fn test_process(rounds: u64) -> i32 {
     for r in 0..rounds {
         round(sh, r);
         if r == 0 {
-            baseline = mem_usage();
+            baseline = settled_mem_usage();
         } else if let Err((frames, heap)) = check_baseline(baseline) {
             let (f0, h0) = baseline.unwrap();
             fail!(
@@ -364,7 +364,7 @@ fn main(_args: Args) -> i32 {
         return 1; // it printed why
     }
     check!(T, code == 0, "the warm-up test process ended with {}", code);
-    let baseline = mem_usage();
+    let baseline = settled_mem_usage();
     let start = clock_ns();
     let pid = spawn(|| test_process(ROUNDS));
     let code = wait_exit_code(pid);

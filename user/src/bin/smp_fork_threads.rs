@@ -409,7 +409,7 @@ fn main(_args: Args) -> i32 {
         return 1; // it printed why
     }
     check!(T, code == 0, "the warm-up test process ended with {}", code);
-    let baseline = mem_usage();
+    let baseline = settled_mem_usage();
     let start = clock_ns();
     sh[MID_ITERATION].store(0, Ordering::Relaxed);
     let pid = spawn(|| test_process(FORKS_EACH));

@@ -204,7 +204,7 @@ fn main(_args: Args) -> i32 {
             }
         }
         if warm {
-            baseline = mem_usage();
+            baseline = settled_mem_usage();
         }
     }
     if let Err((frames, heap)) = check_baseline(baseline) {

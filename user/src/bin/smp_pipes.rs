@@ -406,7 +406,7 @@ fn main(_args: Args) -> i32 {
     ring(2, mask);
     orphans(1, root);
     vforks(2);
-    let baseline = mem_usage();
+    let baseline = settled_mem_usage();
     let start = clock_ns();
     let mut ms = [0u64; 4];
     many_to_many(sh, false, 1);

@@ -18,7 +18,7 @@ use ulib::*;
 const T: &str = "smp_thread_churn";
 const CREATORS: usize = 4;
 const BATCH: usize = 4;
-const BATCHES: u64 = 400;
+const BATCHES: u64 = 300;
 const STACK: usize = 16 * 1024;
 /// Stack slots: one per creator, then BATCH + 1 per creator for its threads.
 const SLOTS: usize = CREATORS * (BATCH + 2);
@@ -198,7 +198,7 @@ fn test_process(batches: u64) -> i32 {
     check!(T, stacks > 0, "mmap of the stacks gave {}", stacks);
     STACKS.store(stacks as u64, Ordering::Relaxed);
     churn(2);
-    let baseline = mem_usage();
+    let baseline = settled_mem_usage();
     let n = churn(batches);
     if let Err((frames, heap)) = check_baseline(baseline) {
         let (f0, h0) = baseline.unwrap();
@@ -223,7 +223,7 @@ fn main(_args: Args) -> i32 {
         return 1; // it printed why
     }
     check!(T, code == 0, "the warm-up test process ended with {}", code);
-    let baseline = mem_usage();
+    let baseline = settled_mem_usage();
     let start = clock_ns();
     let pid = spawn(|| test_process(BATCHES));
     let code = wait_exit_code(pid);
