@@ -679,7 +679,9 @@ pub fn stack_pool(n: usize, size: usize) -> isize {
 }
 
 /// Waits for a CLONE_CHILD_CLEARTID word to become 0 like `join`, but for at most
-/// `timeout_ns`: false if the thread is still running then (a hang the caller reports).
+/// `timeout_ns` in all: false if the deadline passes first — also when the thread has
+/// exited by then, but its exit's futex wake never came (a lost wake-up, which a plain
+/// `join` would turn into a hang).
 pub fn join_timeout(tid: &core::sync::atomic::AtomicU32, timeout_ns: u64) -> bool {
     let start = clock_ns();
     loop {
@@ -688,10 +690,11 @@ pub fn join_timeout(tid: &core::sync::atomic::AtomicU32, timeout_ns: u64) -> boo
             return true;
         }
         let elapsed = clock_ns() - start;
-        if elapsed >= timeout_ns {
+        if elapsed >= timeout_ns
+            || futex_wait_timeout(tid, v, false, timeout_ns - elapsed) == -ETIMEDOUT
+        {
             return false;
         }
-        futex_wait_timeout(tid, v, false, (timeout_ns - elapsed).min(100_000_000));
     }
 }
 

@@ -181,7 +181,21 @@ fn verify(side: usize, round: u64) -> Option<(usize, usize, u64, u64)> {
     None
 }
 
-fn describe(side: usize, got: u64) -> &'static str {
+fn describe(side: usize, page: usize, word: usize, got: u64) -> &'static str {
+    if let Some(which) = COUNTERS.iter().position(|&c| c == word) {
+        let n = got.wrapping_sub(counter_init(page, which));
+        let (mine, other) = (
+            THREADS[side] as u64 * PASSES,
+            THREADS[1 - side] as u64 * PASSES,
+        );
+        return if n == other || n == mine + other {
+            " — the other side's increments reached this counter"
+        } else if n < mine {
+            " — increments of its own threads were lost"
+        } else {
+            ""
+        };
+    }
     if got >> 56 == TAG[1 - side] >> 56 {
         if side == 0 {
             " — the child's write leaked into the parent"
@@ -295,21 +309,25 @@ fn round(sh: &'static [AtomicU64; 512], round: u64) {
             w,
             got,
             want,
-            describe(0, got)
+            describe(0, p, w, got)
         );
     }
     let code = wait_exit_code(pid);
     if code == 2 {
+        let (p, w) = (
+            sh[CHILD_BAD].load(Ordering::Relaxed) as usize,
+            sh[CHILD_BAD + 1].load(Ordering::Relaxed) as usize,
+        );
         let got = sh[CHILD_BAD + 2].load(Ordering::Relaxed);
         fail!(
             T,
             "round {}: child: page {} word {} is {:#x}, not {:#x}{}",
             round,
-            sh[CHILD_BAD].load(Ordering::Relaxed),
-            sh[CHILD_BAD + 1].load(Ordering::Relaxed),
+            p,
+            w,
             got,
             sh[CHILD_BAD + 3].load(Ordering::Relaxed),
-            describe(1, got)
+            describe(1, p, w, got)
         );
     }
     check!(
