@@ -739,3 +739,29 @@ pub fn thread_on(
     let t = tid.as_ptr() as usize;
     crate::arch::clone_thread(JOINABLE_THREAD, stack_top, t, 0, t, f, arg)
 }
+
+/// Waits until every CLONE_CHILD_CLEARTID word in `tids` is 0, polling; false once
+/// `progress()` has not changed for `stall_ns` (a hang, told apart from a slow run on a
+/// loaded host by the work counter the threads advance).
+pub fn wait_threads(
+    tids: &[core::sync::atomic::AtomicU32],
+    progress: impl Fn() -> u64,
+    stall_ns: u64,
+) -> bool {
+    let (mut last, mut since) = (progress(), clock_ns());
+    loop {
+        if tids
+            .iter()
+            .all(|t| t.load(core::sync::atomic::Ordering::Acquire) == 0)
+        {
+            return true;
+        }
+        let now = progress();
+        if now != last {
+            (last, since) = (now, clock_ns());
+        } else if clock_ns() - since > stall_ns {
+            return false;
+        }
+        nanosleep_ns(5_000_000);
+    }
+}

@@ -35,6 +35,8 @@ static PATTERN: AtomicU64 = AtomicU64::new(0);
 static DONE: [AtomicU64; WRITERS] = [const { AtomicU64::new(0) }; WRITERS];
 static STOP: AtomicU32 = AtomicU32::new(0);
 static ARRIVED: AtomicU64 = AtomicU64::new(0);
+/// Forks whose child has been checked (the progress a hang is told by).
+static FORKS_DONE: AtomicU64 = AtomicU64::new(0);
 static FORKS: AtomicU64 = AtomicU64::new(FORKS_EACH);
 static ONE_CPU: AtomicU32 = AtomicU32::new(0);
 static FAILED: AtomicU64 = AtomicU64::new(0);
@@ -244,6 +246,7 @@ extern "C" fn forker(f: usize) -> i32 {
             FAILED.store(1, Ordering::Release);
             return 1;
         }
+        FORKS_DONE.fetch_add(1, Ordering::Relaxed);
     }
     0
 }
@@ -342,14 +345,17 @@ fn test_process(forks_each: u64) -> i32 {
         let r = thread_on(top(WRITERS + f), forker, f, &TIDS[WRITERS + f]);
         check!(T, r > 0, "clone of forker {} gave {}", f, r);
     }
-    for t in &TIDS[WRITERS..] {
-        if !join_timeout(t, TIMEOUT_NS) {
-            STOP.store(1, Ordering::Release);
-            if shared()[BAD_KIND].load(Ordering::Acquire) != 0 {
-                explain();
-            }
-            fail!(T, "a forker hung");
+    let progress = || FORKS_DONE.load(Ordering::Relaxed) + ARRIVED.load(Ordering::Relaxed);
+    if !wait_threads(&TIDS[WRITERS..], progress, TIMEOUT_NS / 2) {
+        STOP.store(1, Ordering::Release);
+        if shared()[BAD_KIND].load(Ordering::Acquire) != 0 {
+            explain();
         }
+        fail!(
+            T,
+            "the forkers hung after {} forks",
+            FORKS_DONE.load(Ordering::Relaxed)
+        );
     }
     STOP.store(1, Ordering::Release);
     for t in &TIDS[..WRITERS] {

@@ -5,7 +5,7 @@
 //!     read gives one whole record, and the per-producer totals come out exact after EOF.
 //!     Then 20,000-byte writes (not atomic) read 1,000 bytes at a time: exact byte totals.
 //!  2. A token passed round a ring of four processes (one pipe each, pinned to different
-//!     CPUs when there are several) for 1,000 laps: every hop seen, in order, no hang.
+//!     CPUs when there are several) for 750 laps: every hop seen, in order, no hang.
 //!  3. Children that fork grandchildren and exit at once, so the grandchildren — spinning
 //!     on other CPUs — are reparented while they run (to init on this kernel, where the
 //!     test is init; on Linux to the test, a child subreaper): each grandchild sees
@@ -31,7 +31,7 @@ const RECORDS: u64 = 1500;
 const BIG: usize = 20_000;
 const BIGS: u64 = 3;
 const RING: usize = 4;
-const LAPS: u64 = 1000;
+const LAPS: u64 = 750;
 const STOP_TOKEN: u64 = u64::MAX;
 const ORPHAN_ROUNDS: u64 = 8;
 const CHILDREN: usize = 8;

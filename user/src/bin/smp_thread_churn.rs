@@ -143,15 +143,16 @@ fn churn(batches: u64) -> u64 {
         let r = thread_on(stack_top(c), creator, c, tid);
         check!(T, r > 0, "clone of creator {} gave {}", c, r);
     }
-    for (c, tid) in TIDS.iter().enumerate().take(CREATORS) {
-        if !join_timeout(tid, 2 * TIMEOUT_NS) {
-            fail!(
-                T,
-                "creator {} hung ({} threads ran so far)",
-                c,
-                RAN.load(Ordering::Relaxed)
-            );
-        }
+    if !wait_threads(
+        &TIDS[..CREATORS],
+        || RAN.load(Ordering::Relaxed),
+        TIMEOUT_NS,
+    ) {
+        fail!(
+            T,
+            "the creators hung ({} threads ran so far)",
+            RAN.load(Ordering::Relaxed)
+        );
     }
     let b: [u64; 5] = core::array::from_fn(|i| BAD[i].load(Ordering::Acquire));
     match b[0] {
