@@ -580,3 +580,188 @@ pub fn shared_atomics() -> &'static [core::sync::atomic::AtomicU64; 512] {
     // SAFETY: a shared, never unmapped page; AtomicU64 has u64's size and alignment.
     unsafe { &*(page.as_mut_ptr() as *const [core::sync::atomic::AtomicU64; 512]) }
 }
+
+// --- SMP (issue "SMP: four CPUs"): CPU affinity, getcpu, and helpers the smp_* stress
+// tests share. ---
+
+pub const SYS_SCHED_SETAFFINITY: usize = 122;
+pub const SYS_SCHED_GETAFFINITY: usize = 123;
+pub const SYS_GETCPU: usize = 168;
+
+/// sched_getaffinity(pid, len, ptr) with a raw length and pointer: the number of bytes
+/// the kernel wrote (Linux: min(len, its cpumask size)), or -errno.
+pub fn sched_getaffinity_raw(pid: isize, len: usize, ptr: usize) -> isize {
+    syscall(SYS_SCHED_GETAFFINITY, &[pid as usize, len, ptr])
+}
+
+/// sched_getaffinity(pid, mask): bytes written or -errno (the length is mask's size).
+pub fn sched_getaffinity(pid: isize, mask: &mut [u64]) -> isize {
+    sched_getaffinity_raw(pid, mask.len() * 8, mask.as_mut_ptr() as usize)
+}
+
+/// sched_setaffinity(pid, mask) (pid 0: the calling thread; a tid: that thread): 0 or
+/// -errno. Linux moves the caller onto an allowed CPU before it returns.
+pub fn sched_setaffinity(pid: isize, mask: &[u64]) -> isize {
+    syscall(
+        SYS_SCHED_SETAFFINITY,
+        &[pid as usize, mask.len() * 8, mask.as_ptr() as usize],
+    )
+}
+
+/// getcpu(&cpu, &node, NULL): (cpu, node) the caller is running on, or -errno.
+pub fn getcpu() -> Result<(usize, usize), isize> {
+    let (mut cpu, mut node) = (u32::MAX, u32::MAX);
+    let r = syscall(
+        SYS_GETCPU,
+        &[
+            &mut cpu as *mut u32 as usize,
+            &mut node as *mut u32 as usize,
+            0,
+        ],
+    );
+    if r < 0 {
+        Err(r)
+    } else {
+        Ok((cpu as usize, node as usize))
+    }
+}
+
+/// The CPUs the calling thread may run on, as a bit mask of CPUs 0-63 (CPUs beyond 63
+/// are ignored), or -errno from sched_getaffinity (e.g. -ENOSYS on a kernel without it).
+pub fn cpu_mask() -> Result<u64, isize> {
+    let mut mask = [0u64; 16];
+    let r = sched_getaffinity(0, &mut mask);
+    if r < 0 { Err(r) } else { Ok(mask[0]) }
+}
+
+/// How many CPUs the caller may run on; 1 if sched_getaffinity is not implemented.
+pub fn cpu_count() -> usize {
+    cpu_mask().map_or(1, |m| (m.count_ones() as usize).max(1))
+}
+
+/// The `n`th CPU (counting from 0, wrapping around) of `mask`.
+pub fn nth_cpu(mask: u64, n: usize) -> usize {
+    let count = mask.count_ones() as usize;
+    let mut want = if count == 0 { 0 } else { n % count };
+    for cpu in 0..64 {
+        if mask & (1 << cpu) != 0 {
+            if want == 0 {
+                return cpu;
+            }
+            want -= 1;
+        }
+    }
+    0
+}
+
+/// Pins the calling thread to `cpu` (sched_setaffinity(0, {cpu})): 0 or -errno.
+pub fn pin_to_cpu(cpu: usize) -> isize {
+    sched_setaffinity(0, &[1u64 << cpu])
+}
+
+/// A pool of `n` thread stacks of `size` bytes each in one mapping, every page touched
+/// (so that using them later allocates no frame); returns the base (stack i's top is
+/// base + (i + 1) * size), or -errno from mmap.
+pub fn stack_pool(n: usize, size: usize) -> isize {
+    let base = mmap(
+        0,
+        n * size,
+        PROT_READ | PROT_WRITE,
+        MAP_PRIVATE | MAP_ANONYMOUS,
+    );
+    if base > 0 {
+        for page in (0..n * size).step_by(4096) {
+            // SAFETY: inside the fresh mapping.
+            unsafe { ((base as usize + page) as *mut u8).write_volatile(0) };
+        }
+    }
+    base
+}
+
+/// Waits for a CLONE_CHILD_CLEARTID word to become 0 like `join`, but for at most
+/// `timeout_ns` in all: false if the deadline passes first — also when the thread has
+/// exited by then, but its exit's futex wake never came (a lost wake-up, which a plain
+/// `join` would turn into a hang).
+pub fn join_timeout(tid: &core::sync::atomic::AtomicU32, timeout_ns: u64) -> bool {
+    let start = clock_ns();
+    loop {
+        let v = tid.load(core::sync::atomic::Ordering::Acquire);
+        if v == 0 {
+            return true;
+        }
+        let elapsed = clock_ns() - start;
+        if elapsed >= timeout_ns
+            || futex_wait_timeout(tid, v, false, timeout_ns - elapsed) == -ETIMEDOUT
+        {
+            return false;
+        }
+    }
+}
+
+/// FUTEX_WAIT with a relative timeout: 0, or -EAGAIN (the word differs), -ETIMEDOUT,
+/// -EINTR.
+pub fn futex_wait_timeout(
+    addr: &core::sync::atomic::AtomicU32,
+    val: u32,
+    private: bool,
+    timeout_ns: u64,
+) -> isize {
+    let op = FUTEX_WAIT | if private { FUTEX_PRIVATE } else { 0 };
+    let ts = [
+        (timeout_ns / 1_000_000_000) as i64,
+        (timeout_ns % 1_000_000_000) as i64,
+    ];
+    syscall(
+        SYS_FUTEX,
+        &[
+            addr.as_ptr() as usize,
+            op,
+            val as usize,
+            ts.as_ptr() as usize,
+            0,
+            0,
+        ],
+    )
+}
+
+/// musl's pthread_create flags plus the tid word (PARENT_SETTID, CHILD_CLEARTID): a
+/// thread that `join` can wait for.
+pub const JOINABLE_THREAD: usize = THREAD_FLAGS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;
+
+/// Starts a joinable thread running `f(arg)` on the stack whose top is `stack_top`;
+/// `tid` gets its thread id and is cleared (with a futex wake) when it exits.
+pub fn thread_on(
+    stack_top: usize,
+    f: extern "C" fn(usize) -> i32,
+    arg: usize,
+    tid: &core::sync::atomic::AtomicU32,
+) -> isize {
+    let t = tid.as_ptr() as usize;
+    crate::arch::clone_thread(JOINABLE_THREAD, stack_top, t, 0, t, f, arg)
+}
+
+/// Waits until every CLONE_CHILD_CLEARTID word in `tids` is 0, polling; false once
+/// `progress()` has not changed for `stall_ns` (a hang, told apart from a slow run on a
+/// loaded host by the work counter the threads advance).
+pub fn wait_threads(
+    tids: &[core::sync::atomic::AtomicU32],
+    progress: impl Fn() -> u64,
+    stall_ns: u64,
+) -> bool {
+    let (mut last, mut since) = (progress(), clock_ns());
+    loop {
+        if tids
+            .iter()
+            .all(|t| t.load(core::sync::atomic::Ordering::Acquire) == 0)
+        {
+            return true;
+        }
+        let now = progress();
+        if now != last {
+            (last, since) = (now, clock_ns());
+        } else if clock_ns() - since > stall_ns {
+            return false;
+        }
+        nanosleep_ns(5_000_000);
+    }
+}
