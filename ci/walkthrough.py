@@ -27,9 +27,16 @@ both, read-only with the software COW bit, and the frame's count is 2:""",
 (EC 0x24, DFSC 0x0f, WnR = 1) that lands in `resolve_cow`. The child's first fault is
 on its stack page, so `cowbreak` stops only for the page we are interested in:""",
      ["delete", "cowbreak 0x404000", "continue", "bt 2", "print/x $ESR_EL1", "print/x $FAR_EL1"]),
-    ("""After `resolve_cow` returns, the child has its own writable copy and the parent's
-frame is back to a count of 1 (its later write will take the no-copy path):""",
-     ["delete", "finish", "ptwalk 0x404000 2", "ptwalk 0x404000 1"]),
+    ("""The frame is shared (count 2), so `resolve_cow` takes a reference for itself and asks
+for a copy instead of making it: the 4 KiB are copied with the address-space lock
+released, so that other CPUs keep faulting meanwhile (docs/smp.md):""",
+     ["delete", "finish"]),
+    ("""With the lock taken again, `install_cow_copy` checks that the entry is still the one
+that faulted (another CPU may have resolved it first) and replaces it break-before-make.
+After it returns, the child has its own writable copy and the parent's frame is back to a
+count of 1 (its later write will take the no-copy path):""",
+     ["break kernel::mm::pagetable::PageTable::install_cow_copy", "continue", "delete",
+      "finish", "ptwalk 0x404000 2", "ptwalk 0x404000 1"]),
 ]
 
 out = []

@@ -21,6 +21,7 @@
 
 use core::cell::Cell;
 use core::fmt;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use aarch64_cpu::registers::{CNTVCT_EL0, Readable};
 
@@ -41,9 +42,10 @@ pub struct IrqsOff {
     cause: Cell<u64>,
     /// Counter value at the start of the current stretch (0: not measuring yet).
     since: Cell<u64>,
-    /// The longest stretch so far, in counter ticks, and what started it.
-    max: Cell<u64>,
-    max_cause: Cell<u64>,
+    /// The longest stretch so far, in counter ticks, and what started it. Atomics
+    /// (relaxed: plain loads and stores): other CPUs read them for reports.
+    max: AtomicU64,
+    max_cause: AtomicU64,
 }
 
 impl IrqsOff {
@@ -51,8 +53,8 @@ impl IrqsOff {
         IrqsOff {
             cause: Cell::new(0),
             since: Cell::new(0),
-            max: Cell::new(0),
-            max_cause: Cell::new(0),
+            max: AtomicU64::new(0),
+            max_cause: AtomicU64::new(0),
         }
     }
 }
@@ -72,7 +74,7 @@ pub fn end() {
     let now = CNTVCT_EL0.get();
     let r = &this_cpu().irqs_off;
     let len = now.wrapping_sub(r.since.get());
-    if len > r.max.get() {
+    if len > r.max.load(Ordering::Relaxed) {
         new_max(r, len);
     }
 }
@@ -81,15 +83,20 @@ pub fn end() {
 #[cold]
 fn new_max(r: &IrqsOff, len: u64) {
     if r.since.get() != 0 {
-        r.max.set(len);
-        r.max_cause.set(r.cause.get());
+        r.max.store(len, Ordering::Relaxed);
+        r.max_cause.store(r.cause.get(), Ordering::Relaxed);
     }
 }
 
 /// The longest stretch on any CPU: (counter ticks, cause).
 pub fn longest() -> (u64, u64) {
     super::percpu::all()
-        .map(|c| (c.irqs_off.max.get(), c.irqs_off.max_cause.get()))
+        .map(|c| {
+            (
+                c.irqs_off.max.load(Ordering::Relaxed),
+                c.irqs_off.max_cause.load(Ordering::Relaxed),
+            )
+        })
         .max_by_key(|&(len, _)| len)
         .unwrap_or((0, 0))
 }

@@ -2,9 +2,9 @@
 //! which keeps each CPU's per-cpu offset in TPIDR_EL1 too).
 //!
 //! Each CPU has one `PerCpu`; at boot it writes the address of its own into TPIDR_EL1, a
-//! register only EL1 can read, so `this_cpu()` costs one `mrs`. Fields are touched only
+//! register only EL1 can read, so `this_cpu()` costs one `mrs`. Fields are written only
 //! by their own CPU with IRQs masked (the kernel is not preemptible), which is why plain
-//! `Cell`s suffice.
+//! `Cell`s suffice; what other CPUs read (the irqsoff maximum) is atomic.
 
 use core::cell::Cell;
 use core::ptr;
@@ -123,8 +123,8 @@ pub fn this_cpu() -> &'static PerCpu {
     unsafe { &*(TPIDR_EL1.get() as *const PerCpu) }
 }
 
-/// Every CPU's area. Another CPU's fields may only be read while it cannot change them
-/// (today there is one CPU; with SMP the statistics read this way become atomics).
+/// Every CPU's area. Only fields meant for it (atomics, or `id`) may be read from
+/// another CPU.
 pub fn all() -> impl Iterator<Item = &'static PerCpu> {
     PER_CPU.iter()
 }

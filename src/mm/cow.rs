@@ -105,6 +105,7 @@ impl PageTable {
     /// becomes writable in place (`wp_page_reuse`). Otherwise the copy must be made —
     /// outside the lock, so that other CPUs are not held up while 4 KiB are copied: this
     /// takes a reference that keeps the old frame alive until `install_cow_copy`.
+    #[inline(never)] // a breakpoint target in gdb (`cowbreak`)
     pub fn resolve_cow(&mut self, frames: &FrameAllocator, va: usize) -> CowOutcome {
         let Some(entry) = self.walk(va) else {
             return CowOutcome::NotCow;
@@ -146,6 +147,7 @@ impl PageTable {
     /// was unmapped or protected meanwhile — the copy is thrown away (Linux's `pte_same`
     /// check) and the access simply retries. Otherwise the new frame replaces the old
     /// break-before-make, and the old frame loses the entry's reference and ours.
+    #[inline(never)] // a breakpoint target in gdb
     pub fn install_cow_copy(
         &mut self,
         frames: &FrameAllocator,
