@@ -281,6 +281,11 @@ fn copy_process(frame: &TrapFrame, args: &KernelCloneArgs) -> KResult<Arc<Task>>
     if cur.kill_pending.load(Ordering::Acquire) {
         return Err(Errno::EINTR);
     }
+    // alloc_tid checked the limit, but other CPUs may have forked since: the run queue
+    // has room for MAX_THREADS tasks and no more.
+    if tasks.len() >= MAX_THREADS.load(Ordering::Relaxed) {
+        return Err(Errno::EAGAIN);
+    }
     if thread {
         signal.inner.lock().live += 1;
     }
