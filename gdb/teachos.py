@@ -429,10 +429,12 @@ class Cpus(gdb.Command):
         for cpu, thread in sorted(cpu_threads().items()):
             def where():
                 frame = gdb.newest_frame()
-                el = "EL%d" % thread_el()
                 pc = frame.pc()
+                # The function the pc is in, not one inlined into it at that pc.
+                while frame.type() == gdb.INLINE_FRAME and frame.older() is not None:
+                    frame = frame.older()
                 name = frame.name()
-                return el, "%#x%s" % (pc, " in " + name if name else "")
+                return "EL%d" % thread_el(), "%#x%s" % (pc, " in " + name if name else "")
             el, pc = on_thread(thread, where)
             if cpu not in online:
                 task = "- (offline)"
@@ -623,17 +625,20 @@ class _FrameId:
 
 class ExceptionFrames(gdb.unwinder.Unwinder):
     """Unwinds through the exception entry code (entry.S), which has no CFI. The caller of
-    el1h_irq, el0_sync & co. is the code the exception interrupted, whose registers
-    kernel_entry saved in a TrapFrame at sp: kernel code for el1h_*, the user program for
-    el0_* and ret_to_user. Without this, gdb's prologue analyser unwinds el1h_irq into
-    itself for ever (its lr points back into el1h_irq), so `bt` on a CPU taking an
-    interrupt never ends."""
+    el1h_irq, el0_sync & co. is the code the exception interrupted: once kernel_entry has
+    saved its registers in a TrapFrame at sp, from there (kernel code for el1h_*, the user
+    program for el0_* and ret_to_user); at the vector itself or the handler's first
+    instruction, from the CPU (ELR_EL1, SPSR_EL1, SP_EL0 for an exception from EL0).
+    Without this, gdb's prologue analyser unwinds el1h_irq into itself for ever (its lr
+    points back into el1h_irq), so `bt` on a CPU taking an interrupt never ends."""
 
     LABELS = {"el1h_sync": 1, "el1h_irq": 1, "el0_sync": 0, "el0_irq": 0, "ret_to_user": 0}
 
     def __init__(self):
         super().__init__("teachos exception frames")
         self.returns = None  # {address after the label's `bl handler`: (label start, EL)}
+        self.entries = {}    # {label start: EL}, for labels that begin with kernel_entry
+        self.vectors = None
 
     def find_returns(self):
         """The return address of each label's first `bl`, from the kernel's code."""
@@ -641,37 +646,50 @@ class ExceptionFrames(gdb.unwinder.Unwinder):
         mem = gdb.selected_inferior()
         for label, el in self.LABELS.items():
             start = minsym(label)
+            if label != "ret_to_user":
+                self.entries[start] = el
             code = bytes(mem.read_memory(start, 4 * 128))
             for i in range(0, len(code), 4):
                 if int.from_bytes(code[i:i + 4], "little") & 0xFC000000 == 0x94000000:  # bl
                     returns[start + i + 4] = (start, el)
                     break
+        self.vectors = minsym("vectors")
         self.returns = returns
 
     def __call__(self, pending):
         if self.returns is None:
             return None
         pc = int(pending.read_register("pc"))
-        if pc not in self.returns:
-            return None
-        start, el = self.returns[pc]
         sp = int(pending.read_register("sp"))
-        try:
-            frame_type = gdb.lookup_type(TRAPFRAME_TYPE)
-            f = gdb.Value(sp).cast(frame_type.pointer()).dereference()
-            regs = [int(f["regs"][i]) for i in range(31)]
-            saved_pc, saved_sp, pstate = int(f["pc"]), int(f["sp"]), int(f["pstate"])
-        except gdb.error:
-            return None
-        if el == 1:
-            saved_sp = sp + frame_type.sizeof  # kernel_entry's `sub sp, sp, #S_FRAME_SIZE`
         arch = pending.architecture()
         u64, u32 = arch.integer_type(64, False), arch.integer_type(32, False)
+        if pc in self.returns:
+            start, el = self.returns[pc]
+            try:
+                frame_type = gdb.lookup_type(TRAPFRAME_TYPE)
+                f = gdb.Value(sp).cast(frame_type.pointer()).dereference()
+                regs = [int(f["regs"][i]) for i in range(31)]
+                saved_pc, saved_sp, pstate = int(f["pc"]), int(f["sp"]), int(f["pstate"])
+            except gdb.error:
+                return None
+            if el == 1:
+                saved_sp = sp + frame_type.sizeof  # kernel_entry's `sub sp, sp, #S_FRAME_SIZE`
+        elif pending.level() == 0 and (pc in self.entries or 0 <= pc - self.vectors < 0x800):
+            # Nothing saved yet: the interrupted context is still in the CPU. Vector
+            # groups of 0x200: EL1 with SP_EL0, EL1 with SP_EL1, EL0 AArch64, EL0 AArch32.
+            start = pc
+            el = self.entries[pc] if pc in self.entries else int((pc - self.vectors) // 0x200 == 1)
+            regs = [int(pending.read_register("x%d" % i)) for i in range(31)]
+            saved_pc = int(pending.read_register("ELR_EL1"))
+            pstate = int(pending.read_register("SPSR_EL1"))
+            saved_sp = sp if el == 1 else int(pending.read_register("SP_EL0"))
+        else:
+            return None
         info = pending.create_unwind_info(_FrameId(gdb.Value(sp).cast(u64), gdb.Value(start).cast(u64)))
         for i in range(31):
-            info.add_saved_register("x%d" % i, gdb.Value(regs[i]).cast(u64))
-        info.add_saved_register("sp", gdb.Value(saved_sp).cast(u64))
-        info.add_saved_register("pc", gdb.Value(saved_pc).cast(u64))
+            info.add_saved_register("x%d" % i, gdb.Value(regs[i] & (1 << 64) - 1).cast(u64))
+        info.add_saved_register("sp", gdb.Value(saved_sp & (1 << 64) - 1).cast(u64))
+        info.add_saved_register("pc", gdb.Value(saved_pc & (1 << 64) - 1).cast(u64))
         info.add_saved_register("cpsr", gdb.Value(pstate & 0xFFFFFFFF).cast(u32))
         return info
 
