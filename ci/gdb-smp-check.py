@@ -82,6 +82,19 @@ for num in nums:
         check(idle_error, "thread %d: uframe without a TID says the CPU is idle" % num)
 run("thread %d" % stop)
 
+# An idle CPU taking its timer interrupt: bt goes through the exception entry (entry.S,
+# no CFI; gdb/teachos.py's unwinder) back into the wfi it interrupted, and ends.
+run("break kernel::arch::exception::el1h_irq_handler")
+run("continue")
+run("delete")
+bt = run("bt 40")
+print(bt)
+frames = [line for line in bt.splitlines() if line.startswith("#")]
+check(len(frames) < 40 and "in el1h_irq ()" in bt and "wait_for_interrupt" in bt
+      and "idle_loop" in bt,
+      "bt in el1h_irq_handler (thread %d) unwinds through el1h_irq into the interrupted "
+      "wait_for_interrupt and ends (%d frames)" % (gdb.selected_thread().num, len(frames)))
+
 # preempt's parent kills its child once the child has counted to 1000: at that moment
 # both run, the parent in the kernel (kill), the child in user mode on another CPU.
 run("break kernel::syscall::process::kill")
@@ -91,6 +104,11 @@ a = gdb.selected_thread().num
 rows = tasks_rows()
 print(run("tasks"))
 print(run("cpus"))
+bt = run("bt")
+print(bt)
+user = [line for line in bt.splitlines() if line.startswith("#") and " 0x0000000000" in line]
+check("in el0_sync ()" in bt and user,
+      "bt in kill goes through el0_sync into the user program (%s)" % (user[:1] or "-"))
 check(rows[1][0] == str(a - 1) and rows[1][2],
       "at kill: tid 1 (the parent) runs on CPU %d, the stopped thread's, marked `*`" % (a - 1))
 check(rows[2][0] not in ("-", str(a - 1)) and not rows[2][2],

@@ -635,7 +635,7 @@ class ExceptionFrames(gdb.unwinder.Unwinder):
     LABELS = {"el1h_sync": 1, "el1h_irq": 1, "el0_sync": 0, "el0_irq": 0, "ret_to_user": 0}
 
     def __init__(self):
-        super().__init__("teachos exception frames")
+        super().__init__("teachos-exception-frames")
         self.returns = None  # {address after the label's `bl handler`: (label start, EL)}
         self.entries = {}    # {label start: EL}, for labels that begin with kernel_entry
         self.vectors = None
