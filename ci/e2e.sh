@@ -82,6 +82,15 @@ if "$here/gdb-test.sh" "$out" "$build" "$log" fpsimd gdb-fpsimd-check.py; then
 else
   bad "gdb fpregs check" "see $log"; grep -E 'gdb-fpsimd-check|Error|Traceback' "$log" | tail -5 | sed 's/^/        /'
 fi
+# 5c. Four CPUs (GDB_CPUS=4): one gdb thread per CPU, `thread N` + bt/p $pc on each; the
+#     helpers describe the selected CPU (tasks, cpus, uframe, fpregs); scheduler-locking
+#     step freezes the other CPUs; `break ... thread N` stops only on that CPU.
+log=$build/e2e-gdb-smp.log
+if GDB_CPUS=4 "$here/gdb-test.sh" "$out" "$build" "$log" preempt gdb-smp-check.py; then
+  ok "gdb, 4 CPUs: info threads = 4 CPUs, thread N + bt/p \$pc; tasks/cpus/uframe/fpregs follow the selected CPU; scheduler-locking step; break ... thread N"
+else
+  bad "gdb SMP check" "see $log"; grep -E 'gdb-smp-check|Error|Traceback' "$log" | tail -5 | sed 's/^/        /'
+fi
 if pgrep -f "qemu-system-aarch64.*$build/Image" >/dev/null; then
   bad "QEMU cleanup" "a QEMU process was left running"
 fi

@@ -32,6 +32,10 @@ listing = run("tasks")
 print(listing)
 rows = [line.split() for line in listing.splitlines()[1:] if line.strip()]
 check(sorted(int(r[0]) for r in rows) >= [1, 2], "tasks lists both pids")
+cols = {int(r[0]): r for r in rows}
+check(cols[child][3:6] == ["0", "0", "*"], "tasks: the child runs on CPU 0, marked `*`")
+check(cols[parent][3] == "(0)",
+      "tasks: CPU 0 is still switching away from the parent (on_cpu until schedule_tail)")
 
 before = user_frame(child)
 parent_frame = parent_at_clone
@@ -45,6 +49,9 @@ for _ in range(3):
 after = user_frame(child)
 check(after[0] == 0, "child's saved x0 after `str xzr, [sp, #S_X0]`: %#x" % after[0])
 check(after[1:32] == before[1:32], "every other saved register unchanged")
+cols = {int(r[0]): r for r in (line.split() for line in run("tasks").splitlines()[1:]) if r}
+check(cols[parent][3:5] == ["-", "0"],
+      "after schedule_tail the parent is off CPU 0 (CPU -, LAST 0)")
 
 # forkdemo's COW_PAGE right after fork: same frame, read-only, COW, count 2.
 run("add-symbol-file %s" % USER_ELF)

@@ -3,8 +3,8 @@
 # Python check script that prints "<name>: PASS" only if every check held. By default
 # ci/gdb-check.py on forkdemo: breaks at ret_from_fork and checks the child's TrapFrame,
 # the task list and a COW page in parent and child. QEMU is always killed (trap), and a
-# gdb script error fails the test.
-#   usage: gdb-test.sh TARGET_DIR BUILD_DIR LOG [PROGRAM CHECK_SCRIPT]
+# gdb script error fails the test. QEMU has GDB_CPUS CPUs (default 1, as `make gdb`).
+#   usage: [GDB_CPUS=n] gdb-test.sh TARGET_DIR BUILD_DIR LOG [PROGRAM CHECK_SCRIPT]
 set -uo pipefail
 out=$1 build=$2 log=$3 prog=${4:-forkdemo} check=${5:-gdb-check.py}
 here=$(cd "$(dirname "$0")" && pwd)

@@ -13,4 +13,5 @@ end
 source gdb/teachos.py
 # Rust paths in breakpoints: break kernel::task::fork::copy_process
 set language rust
-echo teachos gdb helpers: tasks, ptwalk VA [TID], uframe [TID], fpregs [TID], cowbreak VA  (see docs/gdb-walkthrough.md)\n
+echo teachos gdb helpers: tasks, cpus, ptwalk VA [TID], uframe [TID], fpregs [TID], cowbreak VA\n
+echo \ \ see docs/gdb-walkthrough.md, and docs/debugging-smp.md for several CPUs (make gdb CPUS=4)\n

@@ -1,19 +1,26 @@
 """gdb helpers for teachos (loaded by `make gdb` through gdb/teachos.gdb).
 
 Commands:
-  tasks                  every task: tid, tgid, parent, state, name, TTBR0/ASID, and which
-                         resources it shares (VM, FS, FILES, SIGHAND) with which tasks
+  tasks                  every task: tid, tgid, parent, the CPU running it and the one that
+                         ran it last, state, name, TTBR0/ASID, and which resources it
+                         shares (VM, FS, FILES, SIGHAND) with which tasks; `*` marks the
+                         task running on the CPU gdb looks at
+  cpus                   every CPU: its gdb thread, exception level, the task it runs, pc
   ptwalk VA [TID]        walk TID's page tables for VA: each level's entry, decoded
   ptwalk START END [TID] the same for every mapped page in [START, END)
   uframe [TID]           the user registers saved on TID's kernel stack (TrapFrame)
   fpregs [TID]           TID's user FP/SIMD registers (v0-v31, FPSR, FPCR): from the CPU
                          if they are live there, else from the thread's save area
   cowbreak VA            stop when a write fault on VA's page reaches resolve_cow
-TID defaults to the running task. The helpers read the kernel's real data structures
-(TASKS, SCHED, FRAMES) through the Rust pretty-printers that ship with the toolchain.
+TID defaults to the task running on the selected CPU. With several CPUs (QEMU -smp N) each
+CPU is a gdb thread (`info threads`, `thread N`); "the selected CPU" is the one of gdb's
+selected thread, found through its TPIDR_EL1 (the kernel's per-CPU area). The helpers read
+the kernel's real data structures (TASKS, CPU_SCHED, PER_CPU, FRAMES) through the Rust
+pretty-printers that ship with the toolchain.
 """
 
 import gdb
+import gdb.unwinder
 
 try:
     import gdb_providers as rust
@@ -48,6 +55,16 @@ def option(v):
     return payload["__0"]
 
 
+def once(v):
+    """The value inside a completed spin::Once, or None. Its data sits behind wrappers
+    of the same layout (UnsafeCell, MaybeUninit, ManuallyDrop, ...) whose names change
+    between toolchains: cast the address rather than walk them."""
+    if int(v["status"]["__0"]["v"]["value"]) != 2:  # spin's Status::Complete
+        return None
+    inner = v.type.template_argument(0)
+    return v["data"].address.cast(inner.pointer()).dereference()
+
+
 def arc(v):
     """The value an Arc points to."""
     return rust.unwrap_unique_or_non_null(v["ptr"])["data"]
@@ -75,18 +92,160 @@ def all_tasks():
     return tasks
 
 
-def current_task():
+def atomic(v):
+    """The value inside a core::sync::atomic type."""
+    return v["v"]["value"]
+
+
+def minsym(name):
+    """The address of a linker symbol that has no debug info (an assembly label)."""
+    lang = gdb.parameter("language")
+    gdb.execute("set language c", to_string=True)
+    try:
+        return int(gdb.parse_and_eval("(unsigned long)&%s" % name))
+    finally:
+        gdb.execute("set language %s" % lang, to_string=True)
+
+
+# Which kernel CPU is a gdb thread? QEMU's gdbstub shows each vCPU as a thread (thread id
+# = QEMU's CPU index + 1). A CPU that has started points TPIDR_EL1 at its PerCpu
+# (arch/aarch64/percpu.rs), whose index in PER_CPU is the kernel's number for the CPU;
+# before that (at reset, or a secondary CPU still powered off) QEMU's index is the best
+# guess (boot.rs numbers CPUs in device-tree order, as QEMU does). Only registers and
+# symbol addresses are read here, no memory: this works whatever the CPU is doing.
+def thread_cpu(thread=None):
+    """(cpu, started) for gdb thread `thread` (default: the selected one)."""
+    if thread is not None and thread != gdb.selected_thread():
+        return on_thread(thread, thread_cpu)
+    guess = gdb.selected_thread().ptid[1] - 1
+    try:
+        tpidr = int(gdb.newest_frame().read_register("TPIDR_EL1")) & (1 << 64) - 1
+        _rust()
+        per_cpu = gdb.parse_and_eval("kernel::arch::percpu::PER_CPU")
+        base = int(per_cpu.address)
+    except gdb.error:
+        return guess, False
+    if not base <= tpidr < base + per_cpu.type.sizeof:
+        return guess, False
+    return (tpidr - base) // per_cpu.type.target().sizeof, True
+
+
+def thread_el():
+    """The exception level the selected thread's CPU runs at (PSTATE.EL)."""
+    return int(gdb.newest_frame().read_register("cpsr")) >> 2 & 3
+
+
+def selected_cpu():
+    """The kernel's number of the CPU gdb looks at (the selected thread's)."""
+    if _viewed_cpu is not None:
+        return _viewed_cpu
+    return thread_cpu()[0]
+
+
+def on_thread(thread, fn):
+    """fn() with `thread` selected; gdb's selected thread and frame are put back."""
+    orig = gdb.selected_thread()
+    try:
+        frame = gdb.selected_frame()
+    except gdb.error:
+        frame = None
+    thread.switch()
+    try:
+        return fn()
+    finally:
+        orig.switch()
+        if frame is not None and frame.is_valid():
+            frame.select()
+
+
+# QEMU's gdbstub reads memory through the selected vCPU's MMU, with that CPU's current
+# privilege: a CPU running user code (EL0) cannot read the kernel's pages (they are
+# EL1-only), and one still at reset has its MMU off. The helpers then read kernel memory
+# through another CPU that can, while still describing the CPU the user selected.
+_viewed_cpu = None
+
+
+def reads_kernel():
+    """Whether the selected thread's CPU can read kernel memory now."""
+    try:
+        _rust()
+        addr = int(gdb.parse_and_eval("&kernel::arch::percpu::PER_CPU"))
+        gdb.selected_inferior().read_memory(addr, 8)
+        return True
+    except gdb.error:
+        return False
+
+
+def kernel_view(invoke):
+    """Decorates a command's invoke: run it on a thread whose CPU can read kernel memory."""
+    def run(self, arg, from_tty):
+        global _viewed_cpu
+        if _viewed_cpu is not None or reads_kernel():
+            return invoke(self, arg, from_tty)
+        cpu = thread_cpu()[0]
+        for t in sorted(gdb.selected_inferior().threads(), key=lambda t: t.num):
+            if on_thread(t, reads_kernel):
+                _viewed_cpu = cpu
+                try:
+                    return on_thread(t, lambda: invoke(self, arg, from_tty))
+                finally:
+                    _viewed_cpu = None
+        raise gdb.GdbError("no CPU can read kernel memory now: QEMU's gdbstub reads "
+                           "memory through the selected CPU with its privilege, and every "
+                           "CPU runs user code (or is still at reset). Stop in the kernel "
+                           "first, e.g. `break el0_sync`, `continue`.")
+    run.__doc__ = invoke.__doc__
+    return run
+
+
+def cpu_threads():
+    """{kernel CPU number: gdb thread} for every vCPU QEMU shows."""
+    out = {}
+    for t in sorted(gdb.selected_inferior().threads(), key=lambda t: t.num):
+        out.setdefault(thread_cpu(t)[0], t)
+    return out
+
+
+def online_cpus():
+    """The CPUs that have entered the scheduler (sched.rs ONLINE), as a set."""
     _rust()
-    sched = mutex(gdb.parse_and_eval("kernel::task::sched::SCHED"))
-    cur = option(sched["current"])
+    mask = int(atomic(gdb.parse_and_eval("kernel::task::sched::ONLINE")))
+    return {c for c in range(32) if mask >> c & 1}
+
+
+def current_task(cpu=None):
+    """The task CPU `cpu` runs (sched.rs CPU_SCHED[cpu].current; its idle task, tid 0, when
+    it has nothing else to do); default: the CPU of gdb's selected thread."""
+    if cpu is None:
+        cpu = selected_cpu()
+    _rust()
+    scheds = gdb.parse_and_eval("kernel::task::sched::CPU_SCHED")
+    if not 0 <= cpu < scheds.type.range()[1] + 1:
+        return None
+    cur = option(mutex(scheds[cpu])["current"])
     return arc(cur) if cur is not None else None
+
+
+def same_task(a, b):
+    return a is not None and b is not None and int(a.address) == int(b.address)
+
+
+def running_cpu(task):
+    """The CPU whose current task this is, or None (sleeping, queued, or switched out)."""
+    if not atomic(task["on_cpu"]):
+        return None
+    cpu = int(atomic(task["cpu"]))
+    return cpu if same_task(current_task(cpu), task) else None
 
 
 def find_task(tid):
     if tid is None:
-        t = current_task()
+        cpu = selected_cpu()
+        t = current_task(cpu)
         if t is None:
-            raise gdb.GdbError("no current task")
+            raise gdb.GdbError("CPU %d runs no task yet" % cpu)
+        if int(t["tid"]) == 0:
+            raise gdb.GdbError("CPU %d runs its idle task: give a TID (see `tasks`)" % cpu)
         return t
     for t_id, t in all_tasks():
         if t_id == tid:
@@ -119,7 +278,7 @@ def read_u64(addr):
 def frame_refcount(pa):
     """The frame allocator's reference count for physical address pa."""
     _rust()
-    frames = option(mutex(gdb.parse_and_eval("kernel::mm::global::FRAMES")))
+    frames = once(gdb.parse_and_eval("kernel::mm::global::FRAMES"))
     if frames is None:
         return None
     base = int(frames["base"])
@@ -188,16 +347,40 @@ def parse_tid(arg):
     return int(gdb.parse_and_eval(arg)) if arg else None
 
 
+def task_cpus(task, ret_from_fork):
+    """(CPU, LAST) columns of `tasks` for one task.
+
+    CPU: the CPU running it; "(n)" while CPU n is still switching away from it (on_cpu
+    set, but n's current task is already the next one); "-" otherwise.
+    LAST: the CPU that ran it last (Task.cpu); "-" if it never ran (its saved context
+    still resumes at ret_from_fork, where copy_thread pointed it)."""
+    cpu = int(atomic(task["cpu"]))
+    if atomic(task["on_cpu"]):
+        running = "%d" % cpu if same_task(current_task(cpu), task) else "(%d)" % cpu
+        return running, "%d" % cpu
+    if int(thread_struct(task)["cpu_context"]["lr"]) == ret_from_fork:
+        return "-", "-"
+    return "-", "%d" % cpu
+
+
 class Tasks(gdb.Command):
-    """List tasks: tid, tgid, parent, state, name, TTBR0/ASID, shared resources."""
+    """List tasks: tid, tgid, parent, CPU (running on; last ran on), state, name, TTBR0/ASID,
+shared resources. `*` marks the task running on the CPU of gdb's selected thread."""
 
     def __init__(self):
         super().__init__("tasks", gdb.COMMAND_USER)
 
+    @kernel_view
     def invoke(self, arg, from_tty):
         tasks = all_tasks()
+        # A task that a CPU still runs after it left the table (an exiting thread, or a
+        # zombie already reaped, on its way to its last schedule()) is listed too.
+        for cpu in sorted(online_cpus()):
+            t = current_task(cpu)
+            if t is not None and int(t["tid"]) != 0 and not any(same_task(t, u) for _, u in tasks):
+                tasks.append((int(t["tid"]), t))
         cur = current_task()
-        cur_tid = int(cur["tid"]) if cur is not None else 0
+        ret_from_fork = minsym("ret_from_fork")
         owners = {}
         rows = []
         for tid, t in tasks:
@@ -209,8 +392,9 @@ class Tasks(gdb.Command):
                     res[key] = arc_addr(v)
                     owners.setdefault((key, res[key]), []).append(tid)
             rows.append((tid, t, inner, res))
-        print("%-5s %-5s %-5s %-6s %-18s %-12s %-20s %s"
-              % ("TID", "TGID", "PPID", "", "STATE", "NAME", "TTBR0 (ASID)", "SHARED WITH"))
+        print("%-5s %-5s %-5s %-4s %-4s %-2s %-18s %-12s %-20s %s"
+              % ("TID", "TGID", "PPID", "CPU", "LAST", "", "STATE", "NAME", "TTBR0 (ASID)",
+                 "SHARED WITH"))
         for tid, t, inner, res in rows:
             mm = task_mm(t)
             if mm is not None:
@@ -223,10 +407,43 @@ class Tasks(gdb.Command):
                     others = [o for o in owners[(key, res[key])] if o != tid]
                     if others:
                         shared.append("%s:%s" % (key, ",".join(map(str, others))))
-            print("%-5d %-5d %-5d %-6s %-18s %-12s %-20s %s"
-                  % (tid, int(t["tgid"]), int(inner["parent"]), "*" if tid == cur_tid else "",
-                     state_name(t), inner["name"].format_string().strip('"'), ttbr,
-                     " ".join(shared) or "-"))
+            cpu, last = task_cpus(t, ret_from_fork)
+            print("%-5d %-5d %-5d %-4s %-4s %-2s %-18s %-12s %-20s %s"
+                  % (tid, int(t["tgid"]), int(inner["parent"]), cpu, last,
+                     "*" if same_task(t, cur) else "", state_name(t),
+                     inner["name"].format_string().strip('"'), ttbr, " ".join(shared) or "-"))
+
+
+class Cpus(gdb.Command):
+    """List CPUs: gdb thread, exception level, the task each runs, and where it is.
+`*` marks the CPU of gdb's selected thread."""
+
+    def __init__(self):
+        super().__init__("cpus", gdb.COMMAND_USER)
+
+    @kernel_view
+    def invoke(self, arg, from_tty):
+        sel = selected_cpu()
+        online = online_cpus()
+        print("  %-4s %-7s %-4s %-22s %s" % ("CPU", "THREAD", "EL", "TASK", "PC"))
+        for cpu, thread in sorted(cpu_threads().items()):
+            def where():
+                frame = gdb.newest_frame()
+                pc = frame.pc()
+                # The function the pc is in, not one inlined into it at that pc.
+                while frame.type() == gdb.INLINE_FRAME and frame.older() is not None:
+                    frame = frame.older()
+                name = frame.name()
+                return "EL%d" % thread_el(), "%#x%s" % (pc, " in " + name if name else "")
+            el, pc = on_thread(thread, where)
+            if cpu not in online:
+                task = "- (offline)"
+            else:
+                t = current_task(cpu)
+                task = "-" if t is None else "%d (%s)" % (
+                    int(t["tid"]), task_inner(t)["name"].format_string().strip('"'))
+            print("%s %-4d %-7d %-4s %-22s %s"
+                  % ("*" if cpu == sel else " ", cpu, thread.num, el, task, pc))
 
 
 class PtWalk(gdb.Command):
@@ -235,6 +452,7 @@ class PtWalk(gdb.Command):
     def __init__(self):
         super().__init__("ptwalk", gdb.COMMAND_USER)
 
+    @kernel_view
     def invoke(self, arg, from_tty):
         argv = gdb.string_to_argv(arg)
         if not argv:
@@ -281,6 +499,7 @@ class UFrame(gdb.Command):
     def __init__(self):
         super().__init__("uframe", gdb.COMMAND_USER)
 
+    @kernel_view
     def invoke(self, arg, from_tty):
         task = find_task(parse_tid(arg))
         f = trap_frame(task)
@@ -290,6 +509,12 @@ class UFrame(gdb.Command):
             print("  " + "  ".join("x%-2d %#018x" % (j, regs[j]) for j in range(i, min(i + 4, 31))))
         print("  sp  %#018x  pc  %#018x  pstate %#x  tpidr_el0 %#x"
               % (int(f["sp"]), int(f["pc"]), int(f["pstate"]), int(f["tpidr"])))
+        cpu = running_cpu(task)
+        thread = cpu_threads().get(cpu) if cpu is not None else None
+        if thread is not None and on_thread(thread, thread_el) == 0:
+            print("  task %d runs in user mode on CPU %d: this frame is from its last kernel entry;"
+                  "\n  its live registers are thread %d's (`thread %d`, `info registers`)"
+                  % (int(task["tid"]), cpu, thread.num, thread.num))
 
 
 def user_frame(tid=None):
@@ -306,22 +531,28 @@ def thread_struct(task):
 def fp_state(task):
     """(source, [v0..v31 as ints], fpsr, fpcr) of a task's user FP/SIMD state.
 
-    The CPU's registers hold it when the task is running and its state is loaded
-    (foreign_fpstate false); otherwise the save area in its ThreadStruct is current."""
+    A CPU's registers hold it when the task is that CPU's current task and its state is
+    loaded (foreign_fpstate false); they are read from that CPU's gdb thread, whichever
+    thread is selected. Otherwise the save area in its ThreadStruct is current."""
     th = thread_struct(task)
-    cur = current_task()
-    live = cur is not None and int(cur["tid"]) == int(task["tid"]) and not bool(th["foreign_fpstate"])
-    if live:
-        # gdb shows each v register as a union; .d.u holds its two 64-bit halves
-        # (gdb's Python cannot convert 128-bit integers).
-        vals = []
-        for i in range(32):
-            d = gdb.parse_and_eval("$v%d" % i)["d"]["u"]
-            vals.append(int(d[1]) << 64 | int(d[0]))
-        # gdb types FPSR/FPCR as signed 32-bit: keep the bits.
-        return ("the CPU's registers (live)", vals,
-                int(gdb.parse_and_eval("$fpsr")) & 0xFFFFFFFF,
-                int(gdb.parse_and_eval("$fpcr")) & 0xFFFFFFFF)
+    cpu = running_cpu(task)
+    if cpu is not None and not bool(th["foreign_fpstate"]):
+        thread = cpu_threads().get(cpu)
+        if thread is None:
+            raise gdb.GdbError("CPU %d has no gdb thread" % cpu)
+
+        def read():
+            # gdb shows each v register as a union; .d.u holds its two 64-bit halves
+            # (gdb's Python cannot convert 128-bit integers).
+            vals = []
+            for i in range(32):
+                d = gdb.parse_and_eval("$v%d" % i)["d"]["u"]
+                vals.append(int(d[1]) << 64 | int(d[0]))
+            # gdb types FPSR/FPCR as signed 32-bit: keep the bits.
+            return (vals, int(gdb.parse_and_eval("$fpsr")) & 0xFFFFFFFF,
+                    int(gdb.parse_and_eval("$fpcr")) & 0xFFFFFFFF)
+        vals, fpsr, fpcr = on_thread(thread, read)
+        return ("the CPU's registers (live, CPU %d)" % cpu, vals, fpsr, fpcr)
     st = th["fpsimd_state"]
     base = int(st["vregs"].address)
     raw = bytes(gdb.selected_inferior().read_memory(base, 32 * 16))
@@ -335,6 +566,7 @@ class FpRegs(gdb.Command):
     def __init__(self):
         super().__init__("fpregs", gdb.COMMAND_USER)
 
+    @kernel_view
     def invoke(self, arg, from_tty):
         task = find_task(parse_tid(arg))
         th = thread_struct(task)
@@ -377,6 +609,7 @@ class CowBreak(gdb.Command):
     def __init__(self):
         super().__init__("cowbreak", gdb.COMMAND_USER)
 
+    @kernel_view
     def invoke(self, arg, from_tty):
         if not arg:
             raise gdb.GdbError("usage: cowbreak VA")
@@ -385,7 +618,100 @@ class CowBreak(gdb.Command):
         print("Breakpoint %d: resolve_cow for the page at %#x" % (bp.number, page))
 
 
+class _FrameId:
+    def __init__(self, sp, pc):
+        self.sp, self.pc = sp, pc
+
+
+class ExceptionFrames(gdb.unwinder.Unwinder):
+    """Unwinds through the exception entry code (entry.S), which has no CFI. The caller of
+    el1h_irq, el0_sync & co. is the code the exception interrupted: once kernel_entry has
+    saved its registers in a TrapFrame at sp, from there (kernel code for el1h_*, the user
+    program for el0_* and ret_to_user); at the vector itself or the handler's first
+    instruction, from the CPU (ELR_EL1, SPSR_EL1, SP_EL0 for an exception from EL0).
+    Without this, gdb's prologue analyser unwinds el1h_irq into itself for ever (its lr
+    points back into el1h_irq), so `bt` on a CPU taking an interrupt never ends."""
+
+    LABELS = {"el1h_sync": 1, "el1h_irq": 1, "el0_sync": 0, "el0_irq": 0, "ret_to_user": 0}
+
+    def __init__(self):
+        super().__init__("teachos-exception-frames")
+        self.returns = None  # {address after the label's `bl handler`: (label start, EL)}
+        self.entries = {}    # {label start: EL}, for labels that begin with kernel_entry
+        self.vectors = None
+
+    def find_returns(self):
+        """The return address of each label's first `bl`, from the kernel's code."""
+        returns = {}
+        mem = gdb.selected_inferior()
+        for label, el in self.LABELS.items():
+            start = minsym(label)
+            if label != "ret_to_user":
+                self.entries[start] = el
+            code = bytes(mem.read_memory(start, 4 * 128))
+            for i in range(0, len(code), 4):
+                if int.from_bytes(code[i:i + 4], "little") & 0xFC000000 == 0x94000000:  # bl
+                    returns[start + i + 4] = (start, el)
+                    break
+        self.vectors = minsym("vectors")
+        self.returns = returns
+
+    def __call__(self, pending):
+        if self.returns is None:
+            return None
+        pc = int(pending.read_register("pc"))
+        sp = int(pending.read_register("sp"))
+        arch = pending.architecture()
+        u64, u32 = arch.integer_type(64, False), arch.integer_type(32, False)
+        if pc in self.returns:
+            start, el = self.returns[pc]
+            try:
+                frame_type = gdb.lookup_type(TRAPFRAME_TYPE)
+                f = gdb.Value(sp).cast(frame_type.pointer()).dereference()
+                regs = [int(f["regs"][i]) for i in range(31)]
+                saved_pc, saved_sp, pstate = int(f["pc"]), int(f["sp"]), int(f["pstate"])
+            except gdb.error:
+                return None
+            if el == 1:
+                saved_sp = sp + frame_type.sizeof  # kernel_entry's `sub sp, sp, #S_FRAME_SIZE`
+        elif pending.level() == 0 and (pc in self.entries or 0 <= pc - self.vectors < 0x800):
+            # Nothing saved yet: the interrupted context is still in the CPU. Vector
+            # groups of 0x200: EL1 with SP_EL0, EL1 with SP_EL1, EL0 AArch64, EL0 AArch32.
+            start = pc
+            el = self.entries[pc] if pc in self.entries else int((pc - self.vectors) // 0x200 == 1)
+            regs = [int(pending.read_register("x%d" % i)) for i in range(31)]
+            saved_pc = int(pending.read_register("ELR_EL1"))
+            pstate = int(pending.read_register("SPSR_EL1"))
+            saved_sp = sp if el == 1 else int(pending.read_register("SP_EL0"))
+        else:
+            return None
+        info = pending.create_unwind_info(_FrameId(gdb.Value(sp).cast(u64), gdb.Value(start).cast(u64)))
+        for i in range(31):
+            info.add_saved_register("x%d" % i, gdb.Value(regs[i] & (1 << 64) - 1).cast(u64))
+        info.add_saved_register("sp", gdb.Value(saved_sp & (1 << 64) - 1).cast(u64))
+        info.add_saved_register("pc", gdb.Value(saved_pc & (1 << 64) - 1).cast(u64))
+        info.add_saved_register("cpsr", gdb.Value(pstate & 0xFFFFFFFF).cast(u32))
+        return info
+
+
+_exception_frames = ExceptionFrames()
+gdb.unwinder.register_unwinder(None, _exception_frames, replace=True)
+
+
+def _find_returns(event=None):
+    if _exception_frames.returns is None:
+        try:
+            _rust()
+            _exception_frames.find_returns()
+        except gdb.error:
+            pass  # no kernel symbols or code yet: try again at the next stop
+
+
+_find_returns()
+gdb.events.stop.connect(_find_returns)
+
 Tasks()
+Cpus()
 PtWalk()
 UFrame()
 FpRegs()
