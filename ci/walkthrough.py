@@ -13,8 +13,11 @@ argument `SIGCHLD`, and pc is the instruction after the `svc`:""",
     ("""Now the child's first instruction. `copy_thread` pointed the child's saved `lr` at
 `ret_from_fork` and put a copy of the parent's frame on the child's kernel stack:""",
      ["delete", "break ret_from_fork", "continue", "frame", "x/6i $pc", "tasks"]),
-    ("""`tasks` marks the running task with `*`: we are in tid 2, which shares nothing with
-pid 1 (a plain fork). Its saved frame is still the parent's — including x0 = 0x11:""",
+    ("""`tasks` marks the running task with `*`: we are in tid 2, on CPU 0, which shares
+nothing with pid 1 (a plain fork). Pid 1's CPU column reads `(0)`: CPU 0 has not quite
+left it yet — its `on_cpu` stays set until the child's `schedule_tail` has run, so no
+other CPU can pick it up meanwhile. The child's saved frame is still the parent's —
+including x0 = 0x11:""",
      ["uframe"]),
     ("""Step over `bl schedule_tail` (which would write CLONE_CHILD_SETTID), the `cbz x19`
 (x19 = 0: not a kernel thread) and `str xzr, [sp, #S_X0]`:""",
@@ -27,16 +30,17 @@ both, read-only with the software COW bit, and the frame's count is 2:""",
 (EC 0x24, DFSC 0x0f, WnR = 1) that lands in `resolve_cow`. The child's first fault is
 on its stack page, so `cowbreak` stops only for the page we are interested in:""",
      ["delete", "cowbreak 0x404000", "continue", "bt 2", "print/x $ESR_EL1", "print/x $FAR_EL1"]),
-    ("""The frame is shared (count 2), so `resolve_cow` takes a reference for itself and asks
-for a copy instead of making it: the 4 KiB are copied with the address-space lock
-released, so that other CPUs keep faulting meanwhile (docs/smp.md):""",
-     ["delete", "finish"]),
-    ("""With the lock taken again, `install_cow_copy` checks that the entry is still the one
-that faulted (another CPU may have resolved it first) and replaces it break-before-make.
-After it returns, the child has its own writable copy and the parent's frame is back to a
-count of 1 (its later write will take the no-copy path):""",
-     ["break kernel::mm::pagetable::PageTable::install_cow_copy", "continue", "delete",
-      "finish", "ptwalk 0x404000 2", "ptwalk 0x404000 1"]),
+    ("""`resolve_cow` is the first half of Linux's `do_wp_page`. The frame is shared (count 2),
+so it only takes a reference for the copy: the 4 KiB are copied with the address-space
+lock dropped, so that other CPUs are not held up, and `install_cow_copy` installs the
+copy if the entry is still the one that faulted. Run to the end of that (`up`, then a
+temporary breakpoint at the caller's pc: gdb 13's `finish` cannot print the `CowOutcome`
+these functions return and aborts):""",
+     ["delete", "break kernel::mm::pagetable::PageTable::install_cow_copy", "continue",
+      "up", "frame", "tbreak *$pc", "continue"]),
+    ("""The child now has its own writable copy, and the parent's frame is back to a count of
+1 (its later write will take the no-copy path):""",
+     ["ptwalk 0x404000 2", "ptwalk 0x404000 1"]),
 ]
 
 out = []
