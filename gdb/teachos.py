@@ -75,7 +75,10 @@ def arc_addr(v):
 
 
 def mutex(v):
-    """The data inside a spin::Mutex."""
+    """The data inside a spin::Mutex, or inside an OrderedMutex (src/sync/ordered.rs: a
+    level and a spin::Mutex)."""
+    if v.type.strip_typedefs().name.startswith("kernel::sync::ordered::OrderedMutex"):
+        v = v["inner"]
     return v["inner"]["data"]["value"]
 
 
