@@ -9,7 +9,9 @@
 //! the same kind of list at the top of mm/rmap.c and in Documentation/locking/). Locks
 //! on the same line are never held together. "→" names the places that nest. The list
 //! is also code: `Level` below, one value per line, used by every `OrderedMutex`; kernels
-//! built with debug assertions check each acquisition against it (sync/ordered.rs).
+//! built with debug assertions check each acquisition against it (sync/ordered.rs). Every
+//! lock is an `OrderedMutex` but two plain `spin::Mutex`es: CONSOLE, which the panic path
+//! must be able to force open, and boot.rs's hand-over of an idle task to a starting CPU.
 //!
 //! ```text
 //!  1. TASKS            task/sched.rs   every task by tid

@@ -3,6 +3,7 @@
 //! fs/stat.c): descriptors up to RLIMIT_NOFILE, per-descriptor close-on-exec, per-file
 //! O_NONBLOCK/O_DIRECT, and paths as bytes up to PATH_MAX.
 
+use crate::sync::ordered::OrderedMutex;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
@@ -22,7 +23,7 @@ const MAX_RW_COUNT: usize = 0x7fff_f000;
 /// The most iovecs readv/writev take (UIO_MAXIOV).
 const UIO_MAXIOV: usize = 1024;
 
-fn files() -> KResult<Arc<spin::Mutex<FdTable>>> {
+fn files() -> KResult<Arc<OrderedMutex<FdTable>>> {
     current().inner.lock().files.clone().ok_or(Errno::EBADF)
 }
 
@@ -342,7 +343,7 @@ pub fn pipe2(fds: usize, flags: u32) -> KResult<usize> {
     Ok(0)
 }
 
-fn fs_struct() -> KResult<Arc<spin::Mutex<fs::FsStruct>>> {
+fn fs_struct() -> KResult<Arc<OrderedMutex<fs::FsStruct>>> {
     current().inner.lock().fs.clone().ok_or(Errno::EINVAL)
 }
 
@@ -390,15 +391,23 @@ pub fn umask(mask: u32) -> KResult<usize> {
 }
 
 pub fn getcwd(buf: usize, size: usize) -> KResult<usize> {
-    let fs = fs_struct()?;
-    let f = fs.lock();
-    let len = f.cwd.len() + 1;
+    // A copy of the name, taken under the lock: no lock may be held across a user
+    // access (its fault would take locks above FsStruct; src/sync/mod.rs).
+    let cwd = {
+        let fs = fs_struct()?;
+        let f = fs.lock();
+        let mut cwd = alloc::string::String::new();
+        cwd.try_reserve(f.cwd.len()).map_err(|_| Errno::ENOMEM)?;
+        cwd.push_str(&f.cwd);
+        cwd
+    };
+    let len = cwd.len() + 1;
     if size < len {
         return Err(Errno::ERANGE);
     }
     // Two copies (no kernel buffer): the name, then its NUL.
     UserSlice::new(buf, len)?;
-    uaccess::copy_to_user(buf, f.cwd.as_bytes())?;
+    uaccess::copy_to_user(buf, cwd.as_bytes())?;
     uaccess::copy_to_user(buf + len - 1, &[0])?;
     Ok(len)
 }

@@ -12,7 +12,8 @@
 use alloc::string::String;
 use alloc::sync::Arc;
 
-use spin::Mutex;
+use crate::sync::Level;
+use crate::sync::ordered::OrderedMutex;
 
 use super::rlimit::{self, MAX_ARG_STRLEN, RLIMIT_STACK};
 use super::sched::{self, CurrentTask, WakeReason, current};
@@ -343,8 +344,8 @@ fn close_on_exec(cur: &CurrentTask) -> KResult<()> {
     // Held by the task and by `files` here: anything more is another process's share.
     let files = if Arc::strong_count(&files) > 2 {
         let copy = files.lock().try_clone()?;
-        crate::fs::heap_precheck(size_of::<Mutex<crate::fs::FdTable>>() + 16)?;
-        let private = Arc::new(Mutex::new(copy));
+        crate::fs::heap_precheck(size_of::<OrderedMutex<crate::fs::FdTable>>() + 16)?;
+        let private = Arc::new(OrderedMutex::new(Level::Process, copy));
         cur.inner.lock().files = Some(private.clone());
         private
     } else {

@@ -140,7 +140,12 @@ pub fn do_exit(status: u32) -> ! {
     };
     drop((mm, files, fs, sighand));
 
-    // exit_notify.
+    // exit_notify. A thread other than the leader leaves the task table first (Linux:
+    // release_task of an autoreaped thread): once the group's live count reaches zero
+    // the parent may reap the process, and the thread's tid must be gone by then.
+    if !cur.is_group_leader() {
+        sched::TASKS.lock().remove(&cur.tid);
+    }
     let group_done = {
         let mut sig = signal.inner.lock();
         sig.live -= 1;
@@ -173,10 +178,6 @@ pub fn do_exit(status: u32) -> ! {
         for t in sched::TASKS.lock().values() {
             kill_task(t, killed_status(super::signal::SIGKILL));
         }
-    }
-    if !cur.is_group_leader() {
-        // Threads are reaped at once (Linux: autoreap, exit_signal = -1).
-        sched::TASKS.lock().remove(&cur.tid);
     }
     if group_done {
         wakeup(WaitChan::Child(parent));

@@ -22,7 +22,8 @@
 use alloc::string::String;
 use alloc::sync::Arc;
 
-use spin::Mutex;
+use crate::sync::Level;
+use crate::sync::ordered::OrderedMutex;
 
 use super::clone_flags::{self, CloneFlags, Rejected};
 use super::sched::{self, TASKS, current};
@@ -295,28 +296,34 @@ fn copy_process(frame: &TrapFrame, args: &KernelCloneArgs) -> KResult<Arc<Task>>
 
 /// CLONE_FILES: the same descriptor table; otherwise a copy (same open files, new table).
 #[inline(never)] // a breakpoint target in gdb, like its Linux namesake
-fn copy_files(flags: CloneFlags, files: &Arc<Mutex<FdTable>>) -> KResult<Arc<Mutex<FdTable>>> {
+fn copy_files(
+    flags: CloneFlags,
+    files: &Arc<OrderedMutex<FdTable>>,
+) -> KResult<Arc<OrderedMutex<FdTable>>> {
     if flags.contains(CloneFlags::FILES) {
         Ok(files.clone())
     } else {
         let copy = files.lock().try_clone()?; // Linux dup_fd: ENOMEM
-        Ok(Arc::new(Mutex::new(copy)))
+        Ok(Arc::new(OrderedMutex::new(Level::Process, copy)))
     }
 }
 
 /// CLONE_FS: the same umask and cwd; otherwise a copy.
 #[inline(never)] // a breakpoint target in gdb, like its Linux namesake
-fn copy_fs(flags: CloneFlags, fs: &Arc<Mutex<FsStruct>>) -> Arc<Mutex<FsStruct>> {
+fn copy_fs(flags: CloneFlags, fs: &Arc<OrderedMutex<FsStruct>>) -> Arc<OrderedMutex<FsStruct>> {
     if flags.contains(CloneFlags::FS) {
         fs.clone()
     } else {
-        Arc::new(Mutex::new(fs.lock().clone()))
+        Arc::new(OrderedMutex::new(Level::Process, fs.lock().clone()))
     }
 }
 
 /// CLONE_SIGHAND: the same handler table; otherwise a copy.
 #[inline(never)] // a breakpoint target in gdb, like its Linux namesake
-fn copy_sighand(flags: CloneFlags, sighand: &Arc<Mutex<SigHand>>) -> Arc<Mutex<SigHand>> {
+fn copy_sighand(
+    flags: CloneFlags,
+    sighand: &Arc<OrderedMutex<SigHand>>,
+) -> Arc<OrderedMutex<SigHand>> {
     if flags.contains(CloneFlags::SIGHAND) {
         sighand.clone()
     } else {
@@ -324,7 +331,7 @@ fn copy_sighand(flags: CloneFlags, sighand: &Arc<Mutex<SigHand>>) -> Arc<Mutex<S
         if flags.contains(CloneFlags::CLEAR_SIGHAND) {
             copy = SigHand::new();
         }
-        Arc::new(Mutex::new(copy))
+        Arc::new(OrderedMutex::new(Level::Process, copy))
     }
 }
 
@@ -381,9 +388,12 @@ pub fn kernel_thread(
     tid: Tid,
 ) -> KResult<Arc<Task>> {
     let inner = TaskInner {
-        files: Some(Arc::new(Mutex::new(FdTable::with_console()))),
-        fs: Some(Arc::new(Mutex::new(FsStruct::new()))),
-        sighand: Some(Arc::new(Mutex::new(SigHand::new()))),
+        files: Some(Arc::new(OrderedMutex::new(
+            Level::Process,
+            FdTable::with_console(),
+        ))),
+        fs: Some(Arc::new(OrderedMutex::new(Level::Process, FsStruct::new()))),
+        sighand: Some(Arc::new(OrderedMutex::new(Level::Process, SigHand::new()))),
         ..TaskInner::new(String::from(name), 0)
     };
     let task = Task::new(tid, tid, Some(KernelStack::new()?), inner);
@@ -397,8 +407,7 @@ pub fn kernel_thread(
 /// room to spare (the kernel stack comes from page frames).
 const FORK_HEAP_BYTES: usize = 32 << 10;
 
-static NEXT_TID: crate::sync::ordered::OrderedMutex<Tid> =
-    crate::sync::ordered::OrderedMutex::new(crate::sync::Level::NextTid, 2);
+static NEXT_TID: OrderedMutex<Tid> = OrderedMutex::new(Level::NextTid, 2);
 const PID_MAX: Tid = 32768;
 
 /// Linux `alloc_pid`: the next unused tid, cycling below PID_MAX; -EAGAIN when too many

@@ -35,8 +35,6 @@ mod kernel_task {
     use core::cell::UnsafeCell;
     use core::sync::atomic::{AtomicBool, AtomicU32};
 
-    use spin::Mutex;
-
     use super::signal::SigHand;
     use crate::arch::ThreadStruct;
     use crate::error::KResult;
@@ -222,9 +220,9 @@ mod kernel_task {
         /// The parent process's tgid (Linux `real_parent`).
         pub parent: Tid,
         pub mm: Option<Arc<Mm>>,
-        pub files: Option<Arc<Mutex<FdTable>>>,
-        pub fs: Option<Arc<Mutex<FsStruct>>>,
-        pub sighand: Option<Arc<Mutex<SigHand>>>,
+        pub files: Option<Arc<OrderedMutex<FdTable>>>,
+        pub fs: Option<Arc<OrderedMutex<FsStruct>>>,
+        pub sighand: Option<Arc<OrderedMutex<SigHand>>>,
         pub signal: Arc<SignalStruct>,
         /// Signal sent to the parent at exit (SIGCHLD for fork; 0 for threads).
         pub exit_signal: u32,

@@ -46,8 +46,9 @@ struct RunQueue {
     idle_cpus: u32,
 }
 
-/// One CPU's scheduler state; only that CPU locks it (the lock is never contended: it
-/// documents who owns what, at the price of an atomic pair per switch).
+/// One CPU's scheduler state; only that CPU locks it, except the boot CPU's look at the
+/// others before it powers the machine off (so the lock is practically never contended:
+/// it documents who owns what, at the price of an atomic pair per switch).
 struct CpuSched {
     current: Option<Arc<Task>>,
     idle: Option<Arc<Task>>,
@@ -488,6 +489,20 @@ pub fn affinity_changed(task: &Arc<Task>) {
     }
 }
 
+/// Every other CPU runs its idle task and has finished switching to it (an exiting
+/// thread, already gone from TASKS, may still be on its way off a CPU; its kernel stack
+/// is freed only then, and the shutdown's leak check must not see it).
+fn other_cpus_idle() -> bool {
+    let me = this_cpu();
+    (0..MAX_CPUS).filter(|&c| c != me).all(|c| {
+        let s = CPU_SCHED[c].lock();
+        match (&s.current, &s.idle) {
+            (Some(cur), Some(idle)) => Arc::ptr_eq(cur, idle) && s.prev.is_none(),
+            _ => true, // not online
+        }
+    })
+}
+
 /// The idle task's loop: run whatever is runnable, otherwise wait for an interrupt. On
 /// the boot CPU it returns init's wait status once init has exited and every other task
 /// is gone (the boot code then powers the machine off); the other CPUs idle for ever.
@@ -501,6 +516,7 @@ pub fn idle_loop() -> u32 {
                 .lock()
                 .values()
                 .all(|t| matches!(t.inner.lock().state, TaskState::Zombie | TaskState::Dead))
+            && other_cpus_idle()
         {
             return status;
         }
