@@ -149,11 +149,7 @@ pub extern "C" fn kernel_main(dtb_phys: usize) -> ! {
         .find_compatible(&["arm,cortex-a15-gic", "arm,gic-400"])
         .expect("no GICv2 in the device tree");
     let (gicd, gicc) = (region(gic_node, 0).unwrap(), region(gic_node, 1).unwrap());
-    crate::mm::kernel_map::init_kernel_tables(
-        &mut frames,
-        ram,
-        &[(uart_base, uart_end), gicd, gicc],
-    );
+    crate::mm::kernel_map::init_kernel_tables(&frames, ram, &[(uart_base, uart_end), gicd, gicc]);
     global::init_empty_ttbr0(&frames);
     FRAMES.call_once(|| frames);
 

@@ -174,8 +174,8 @@ mod tests {
 
     #[test]
     fn loads_segments_with_their_permissions() {
-        let mut m = SimMemory::new(64);
-        let f = &mut m.frames;
+        let m = SimMemory::new(64);
+        let f = &m.frames;
         let mut s = AddressSpace::new(f, 1).unwrap();
         let img = load(f, &mut s, &tiny_elf()).unwrap();
         assert_eq!(
@@ -216,8 +216,8 @@ mod tests {
         p[32..40].copy_from_slice(&0u64.to_le_bytes()); // p_filesz
         p[40..48].copy_from_slice(&0x1800u64.to_le_bytes()); // p_memsz
         p[48..56].copy_from_slice(&0x1000u64.to_le_bytes());
-        let mut m = SimMemory::new(64);
-        let f = &mut m.frames;
+        let m = SimMemory::new(64);
+        let f = &m.frames;
         let mut s = AddressSpace::new(f, 1).unwrap();
         let loaded = load(f, &mut s, &img).unwrap();
         assert_eq!(loaded.brk, 0x422000, "brk after the bss-only segment");
@@ -235,8 +235,8 @@ mod tests {
     /// bss frames are not synchronised.
     #[test]
     fn loading_text_syncs_the_icache_once_per_frame() {
-        let mut m = SimMemory::new(64);
-        let f = &mut m.frames;
+        let m = SimMemory::new(64);
+        let f = &m.frames;
         let mut s = AddressSpace::new(f, 1).unwrap();
         crate::arch::take_icache_log();
         load(f, &mut s, &tiny_elf()).unwrap();
@@ -260,8 +260,8 @@ mod tests {
         data[24..32].copy_from_slice(&0x400100u64.to_le_bytes());
         img[0xb8..0xbc].copy_from_slice(b"CODE");
         img[0x100..0x104].copy_from_slice(b"DATA");
-        let mut m = SimMemory::new(64);
-        let f = &mut m.frames;
+        let m = SimMemory::new(64);
+        let f = &m.frames;
         let mut s = AddressSpace::new(f, 1).unwrap();
         load(f, &mut s, &img).unwrap();
         let mut buf = [0u8; 4];
@@ -280,8 +280,8 @@ mod tests {
 
     #[test]
     fn rejects_what_it_cannot_run() {
-        let mut m = SimMemory::new(64);
-        let f = &mut m.frames;
+        let m = SimMemory::new(64);
+        let f = &m.frames;
         let mut s = AddressSpace::new(f, 1).unwrap();
         let mut wrong_machine = tiny_elf();
         wrong_machine[18] = 62; // x86_64

@@ -1449,13 +1449,13 @@ mod tests {
     const RW: Prot = Prot::READ.union(Prot::WRITE);
 
     fn space(m: &mut SimMemory) -> AddressSpace {
-        AddressSpace::new(&mut m.frames, 1).unwrap()
+        AddressSpace::new(&m.frames, 1).unwrap()
     }
 
     #[test]
     fn demand_zero_then_cow_after_fork() {
-        let mut m = SimMemory::new(64);
-        let f = &mut m.frames;
+        let m = SimMemory::new(64);
+        let f = &m.frames;
         let mut parent = AddressSpace::new(f, 1).unwrap();
         let a = parent
             .mmap_anon(f, 0, 3 * PAGE_SIZE, RW, false, false)
@@ -1496,7 +1496,7 @@ mod tests {
     fn faults_outside_or_against_the_vma_are_refused() {
         let mut m = SimMemory::new(64);
         let mut s = space(&mut m);
-        let f = &mut m.frames;
+        let f = &m.frames;
         let text = 0x40_0000;
         s.insert_vma(Vma {
             start: text,
@@ -1532,8 +1532,8 @@ mod tests {
 
     #[test]
     fn shared_mappings_stay_shared_across_fork() {
-        let mut m = SimMemory::new(64);
-        let f = &mut m.frames;
+        let m = SimMemory::new(64);
+        let f = &m.frames;
         let mut parent = AddressSpace::new(f, 1).unwrap();
         let a = parent
             .mmap_anon(f, 0, 2 * PAGE_SIZE, RW, true, false)
@@ -1555,8 +1555,8 @@ mod tests {
 
     #[test]
     fn munmap_splits_and_frees() {
-        let mut m = SimMemory::new(64);
-        let f = &mut m.frames;
+        let m = SimMemory::new(64);
+        let f = &m.frames;
         let mut s = AddressSpace::new(f, 1).unwrap();
         let a = s.mmap_anon(f, 0, 4 * PAGE_SIZE, RW, false, false).unwrap();
         for i in 0..4 {
@@ -1582,8 +1582,8 @@ mod tests {
 
     #[test]
     fn mprotect_keeps_shared_frames_copy_on_write() {
-        let mut m = SimMemory::new(64);
-        let f = &mut m.frames;
+        let m = SimMemory::new(64);
+        let f = &m.frames;
         let mut parent = AddressSpace::new(f, 1).unwrap();
         let a = parent
             .mmap_anon(f, 0, PAGE_SIZE, Prot::READ, false, false)
@@ -1614,8 +1614,8 @@ mod tests {
     /// once per frame written, after its bytes; writes to data pages do not.
     #[test]
     fn writes_to_executable_pages_sync_the_icache() {
-        let mut m = SimMemory::new(64);
-        let f = &mut m.frames;
+        let m = SimMemory::new(64);
+        let f = &m.frames;
         let mut s = AddressSpace::new(f, 1).unwrap();
         let text = 0x40_0000;
         s.insert_vma(Vma {
@@ -1651,8 +1651,8 @@ mod tests {
 
     #[test]
     fn brk_grows_and_shrinks() {
-        let mut m = SimMemory::new(64);
-        let f = &mut m.frames;
+        let m = SimMemory::new(64);
+        let f = &m.frames;
         let mut s = AddressSpace::new(f, 1).unwrap();
         s.brk_start = 0x60_0000;
         s.brk = 0x60_0000;
@@ -1676,8 +1676,8 @@ mod tests {
     #[test]
     fn fork_out_of_memory_frees_everything() {
         for fail_at in 0..8 {
-            let mut m = SimMemory::new(64);
-            let f = &mut m.frames;
+            let m = SimMemory::new(64);
+            let f = &m.frames;
             let mut s = AddressSpace::new(f, 1).unwrap();
             let a = s.mmap_anon(f, 0, 2 * PAGE_SIZE, RW, false, false).unwrap();
             s.write_bytes(f, a, &[5; 2 * PAGE_SIZE]).unwrap();
@@ -1713,8 +1713,8 @@ mod tests {
     /// frame; write-only and execute-only memory is readable, as on arm64 Linux.
     #[test]
     fn prot_none_is_enforced_and_write_implies_read() {
-        let mut m = SimMemory::new(64);
-        let f = &mut m.frames;
+        let m = SimMemory::new(64);
+        let f = &m.frames;
         let mut s = AddressSpace::new(f, 1).unwrap();
         let a = s.mmap_anon(f, 0, PG, RW, false, false).unwrap();
         s.write_bytes(f, a, b"x").unwrap();
@@ -1753,8 +1753,8 @@ mod tests {
     /// mmap's checks, in Linux 6.1's order, with the errno the oracle gave for each.
     #[test]
     fn mmap_validation_matches_linux() {
-        let mut m = SimMemory::new(64);
-        let f = &mut m.frames;
+        let m = SimMemory::new(64);
+        let f = &m.frames;
         let mut s = AddressSpace::new(f, 1).unwrap();
         let e = |r: KResult<usize>| r.err();
         let cases: [(usize, usize, Prot, u32, Option<Errno>); 16] = [
@@ -1844,8 +1844,8 @@ mod tests {
 
     #[test]
     fn map_fixed_noreplace_refuses_to_replace() {
-        let mut m = SimMemory::new(64);
-        let f = &mut m.frames;
+        let m = SimMemory::new(64);
+        let f = &m.frames;
         let mut s = AddressSpace::new(f, 1).unwrap();
         let a = 0x4_0000_0000;
         assert_eq!(s.do_mmap(f, a, 2 * PG, RW, PRIVATE | NOREPLACE), Ok(a));
@@ -1880,8 +1880,8 @@ mod tests {
 
     #[test]
     fn munmap_validation_matches_linux() {
-        let mut m = SimMemory::new(64);
-        let f = &mut m.frames;
+        let m = SimMemory::new(64);
+        let f = &m.frames;
         let mut s = AddressSpace::new(f, 1).unwrap();
         let a = s.mmap_anon(f, 0, 2 * PG, RW, false, false).unwrap();
         let einval = Err(Errno::EINVAL);
@@ -1909,8 +1909,8 @@ mod tests {
 
     #[test]
     fn mprotect_validation_matches_linux() {
-        let mut m = SimMemory::new(64);
-        let f = &mut m.frames;
+        let m = SimMemory::new(64);
+        let f = &m.frames;
         let mut s = AddressSpace::new(f, 1).unwrap();
         let a = s
             .do_mmap(f, 0x6_0000_0000, 4 * PG, RW, PRIVATE | FIXED)
@@ -1963,8 +1963,8 @@ mod tests {
     /// the oracle).
     #[test]
     fn adjacent_compatible_mappings_merge() {
-        let mut m = SimMemory::new(64);
-        let f = &mut m.frames;
+        let m = SimMemory::new(64);
+        let f = &m.frames;
         let mut s = AddressSpace::new(f, 1).unwrap();
         let a = 0x1_0000_0000;
         for i in 0..100 {
@@ -2028,8 +2028,8 @@ mod tests {
     /// the limit, a split once it is at it; merging needs no new VMA, so it still works.
     #[test]
     fn the_map_count_is_limited() {
-        let mut m = SimMemory::new(64);
-        let f = &mut m.frames;
+        let m = SimMemory::new(64);
+        let f = &m.frames;
         let mut s = AddressSpace::new(f, 1).unwrap();
         s.max_map_count = 20;
         let three = s.mmap_anon(f, 0, 3 * PG, RW, false, false).unwrap();
@@ -2074,8 +2074,8 @@ mod tests {
 
     #[test]
     fn brk_follows_linux() {
-        let mut m = SimMemory::new(64);
-        let f = &mut m.frames;
+        let m = SimMemory::new(64);
+        let f = &m.frames;
         let mut s = AddressSpace::new(f, 1).unwrap();
         let b0 = 0x60_0000;
         s.brk_start = b0;
@@ -2107,8 +2107,8 @@ mod tests {
 
     #[test]
     fn mremap_resizes_and_moves() {
-        let mut m = SimMemory::new(64);
-        let f = &mut m.frames;
+        let m = SimMemory::new(64);
+        let f = &m.frames;
         let mut s = AddressSpace::new(f, 1).unwrap();
         let a = s
             .do_mmap(f, 0x1_0000_0000, 4 * PG, RW, PRIVATE | FIXED)
@@ -2173,8 +2173,8 @@ mod tests {
     /// mremap's checks in Linux's order (each checked on the oracle).
     #[test]
     fn mremap_validation_matches_linux() {
-        let mut m = SimMemory::new(64);
-        let f = &mut m.frames;
+        let m = SimMemory::new(64);
+        let f = &m.frames;
         let mut s = AddressSpace::new(f, 1).unwrap();
         let a = s
             .do_mmap(f, 0x1_0000_0000, 4 * PG, RW, PRIVATE | FIXED)
@@ -2227,8 +2227,8 @@ mod tests {
     #[test]
     fn mremap_out_of_memory_changes_nothing() {
         for fail_at in 0..4 {
-            let mut m = SimMemory::new(64);
-            let f = &mut m.frames;
+            let m = SimMemory::new(64);
+            let f = &m.frames;
             let mut s = AddressSpace::new(f, 1).unwrap();
             let a = s
                 .do_mmap(f, 0x1_0000_0000, 2 * PG, RW, PRIVATE | FIXED)
@@ -2256,8 +2256,8 @@ mod tests {
     /// The free-area search resumes after the last mapping, and still finds a hole below.
     #[test]
     fn free_area_search_reuses_holes() {
-        let mut m = SimMemory::new(64);
-        let f = &mut m.frames;
+        let m = SimMemory::new(64);
+        let f = &m.frames;
         let mut s = AddressSpace::new(f, 1).unwrap();
         let addrs: alloc::vec::Vec<usize> = (0..8)
             .map(|i| {

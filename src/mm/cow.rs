@@ -356,8 +356,8 @@ mod tests {
             ),
         ];
         for (before, after, counted_cow) in cases {
-            let mut m = SimMemory::new(32);
-            let f = &mut m.frames;
+            let m = SimMemory::new(32);
+            let f = &m.frames;
             let mut parent = PageTable::new(f, 1).unwrap();
             let page = page_with(f, 7);
             parent.map(f, 0x1000, page, before).unwrap();
@@ -394,8 +394,8 @@ mod tests {
 
     #[test]
     fn write_fault_copies_when_shared_and_reuses_when_alone() {
-        let mut m = SimMemory::new(32);
-        let f = &mut m.frames;
+        let m = SimMemory::new(32);
+        let f = &m.frames;
         let mut parent = PageTable::new(f, 1).unwrap();
         let page = page_with(f, 0x11);
         parent.map(f, 0x5000, page, base()).unwrap();
@@ -433,8 +433,8 @@ mod tests {
     /// changed and throws its copy away. Nothing leaks; the parent's frame ends at 1.
     #[test]
     fn concurrent_faults_on_one_page_install_one_copy() {
-        let mut m = SimMemory::new(32);
-        let f = &mut m.frames;
+        let m = SimMemory::new(32);
+        let f = &m.frames;
         let mut parent = PageTable::new(f, 1).unwrap();
         let page = page_with(f, 0x5a);
         parent.map(f, 0x5000, page, base()).unwrap();
@@ -464,8 +464,8 @@ mod tests {
     /// The page is unmapped while the copy is made: the copy is dropped.
     #[test]
     fn copy_for_an_unmapped_page_is_dropped() {
-        let mut m = SimMemory::new(32);
-        let f = &mut m.frames;
+        let m = SimMemory::new(32);
+        let f = &m.frames;
         let mut parent = PageTable::new(f, 1).unwrap();
         let page = page_with(f, 1);
         parent.map(f, 0x5000, page, base()).unwrap();
@@ -488,8 +488,8 @@ mod tests {
 
     #[test]
     fn out_of_memory_in_fault_changes_nothing() {
-        let mut m = SimMemory::new(32);
-        let f = &mut m.frames;
+        let m = SimMemory::new(32);
+        let f = &m.frames;
         let mut parent = PageTable::new(f, 1).unwrap();
         let page = page_with(f, 3);
         parent.map(f, 0x5000, page, base()).unwrap();
@@ -513,8 +513,8 @@ mod tests {
     #[test]
     fn copying_an_executable_page_syncs_the_icache() {
         for (flags, executable) in [(base(), true), (base() | PteFlags::UXN, false)] {
-            let mut m = SimMemory::new(32);
-            let f = &mut m.frames;
+            let m = SimMemory::new(32);
+            let f = &m.frames;
             let mut parent = PageTable::new(f, 1).unwrap();
             let page = page_with(f, 0x42);
             parent.map(f, 0x7000, page, flags).unwrap();
@@ -541,8 +541,8 @@ mod tests {
 
     #[test]
     fn unmapped_and_plain_pages_are_not_cow() {
-        let mut m = SimMemory::new(16);
-        let f = &mut m.frames;
+        let m = SimMemory::new(16);
+        let f = &m.frames;
         let mut pt = PageTable::new(f, 1).unwrap();
         assert_eq!(pt.resolve_cow_now(f, 0x9000), CowOutcome::NotCow);
         let page = page_with(f, 0);
@@ -560,8 +560,8 @@ mod tests {
     #[test]
     fn duplicator_out_of_memory_at_each_allocation() {
         for fail_at in 0..6 {
-            let mut m = SimMemory::new(64);
-            let f = &mut m.frames;
+            let m = SimMemory::new(64);
+            let f = &m.frames;
             let mut parent = PageTable::new(f, 1).unwrap();
             for (i, va) in [0x1000usize, 0x40_0000, 0x80_0000_0000]
                 .into_iter()
@@ -592,8 +592,8 @@ mod tests {
 
     #[test]
     fn only_pages_inside_the_ranges_are_copied() {
-        let mut m = SimMemory::new(64);
-        let f = &mut m.frames;
+        let m = SimMemory::new(64);
+        let f = &m.frames;
         let mut parent = PageTable::new(f, 1).unwrap();
         for va in [0x1000usize, 0x2000, 0x40_0000, 0xffff_ffff_0000] {
             let p = page_with(f, 1);
@@ -614,8 +614,8 @@ mod tests {
 
     #[test]
     fn teardown_by_ranges_falls_back_when_a_table_is_outside() {
-        let mut m = SimMemory::new(64);
-        let f = &mut m.frames;
+        let m = SimMemory::new(64);
+        let f = &m.frames;
         let mut pt = PageTable::new(f, 1).unwrap();
         for va in [0x1000usize, 0x80_0000_0000] {
             let p = page_with(f, 1);
@@ -629,8 +629,8 @@ mod tests {
 
     #[test]
     fn three_way_sharing_copies_twice_then_reuses() {
-        let mut m = SimMemory::new(64);
-        let f = &mut m.frames;
+        let m = SimMemory::new(64);
+        let f = &m.frames;
         let mut a = PageTable::new(f, 1).unwrap();
         let page = page_with(f, 9);
         a.map(f, 0x1000, page, base()).unwrap();

@@ -273,8 +273,8 @@ mod tests {
 
     #[test]
     fn alloc_counts_and_frees() {
-        let mut m = SimMemory::new(4);
-        let f = &mut m.frames;
+        let m = SimMemory::new(4);
+        let f = &m.frames;
         assert_eq!(f.in_use(), 0);
         let a = f.alloc_zeroed().unwrap();
         let b = f.alloc_zeroed().unwrap();

@@ -270,8 +270,8 @@ mod tests {
     use crate::mm::frame::sim::SimMemory;
 
     fn kernel_map(m: &mut SimMemory, nslots: usize) -> KernelMap {
-        let pt = PageTable::new(&mut m.frames, 0).unwrap();
-        KernelMap::new(pt, &mut m.frames, nslots).unwrap()
+        let pt = PageTable::new(&m.frames, 0).unwrap();
+        KernelMap::new(pt, &m.frames, nslots).unwrap()
     }
 
     #[test]
@@ -287,8 +287,8 @@ mod tests {
         // Root, level 1, level 2, two level-3 tables (100 slots × 32 KiB > 2 MiB).
         let baseline = m.frames.in_use();
         assert_eq!(baseline, 5);
-        let a = km.alloc_stack(&mut m.frames).unwrap();
-        let b = km.alloc_stack(&mut m.frames).unwrap();
+        let a = km.alloc_stack(&m.frames).unwrap();
+        let b = km.alloc_stack(&m.frames).unwrap();
         assert_eq!(
             m.frames.in_use(),
             baseline + 2 * STACK_PAGES,
@@ -309,7 +309,7 @@ mod tests {
             }
         }
         take_tlb_log();
-        km.free_stack(&mut m.frames, a);
+        km.free_stack(&m.frames, a);
         assert_eq!(
             take_tlb_log(),
             (a..a + THREAD_SIZE)
@@ -319,11 +319,11 @@ mod tests {
             "every page invalidated"
         );
         assert_eq!(km.page_table().lookup(a), None);
-        km.free_stack(&mut m.frames, b);
+        km.free_stack(&m.frames, b);
         assert_eq!(m.frames.in_use(), baseline);
         assert_eq!(km.stack_slots(), (100, 0));
         let KernelMap { pt, .. } = km;
-        pt.destroy(&mut m.frames);
+        pt.destroy(&m.frames);
         assert_eq!(m.frames.in_use(), 0);
     }
 
@@ -332,27 +332,25 @@ mod tests {
         let mut m = SimMemory::new(64);
         let mut km = kernel_map(&mut m, 3);
         let baseline = m.frames.in_use();
-        let stacks: Vec<usize> = (0..3)
-            .map(|_| km.alloc_stack(&mut m.frames).unwrap())
-            .collect();
-        assert_eq!(km.alloc_stack(&mut m.frames), Err(Errno::EAGAIN));
-        km.free_stack(&mut m.frames, stacks[1]);
+        let stacks: Vec<usize> = (0..3).map(|_| km.alloc_stack(&m.frames).unwrap()).collect();
+        assert_eq!(km.alloc_stack(&m.frames), Err(Errno::EAGAIN));
+        km.free_stack(&m.frames, stacks[1]);
         assert_eq!(
-            km.alloc_stack(&mut m.frames),
+            km.alloc_stack(&m.frames),
             Ok(stacks[1]),
             "a freed slot is reused"
         );
         for &s in &stacks {
-            km.free_stack(&mut m.frames, s);
+            km.free_stack(&m.frames, s);
         }
         // The third frame of a stack fails: the first two go back, the slot is free.
         m.frames.fail_after(Some(2));
-        assert_eq!(km.alloc_stack(&mut m.frames), Err(Errno::ENOMEM));
+        assert_eq!(km.alloc_stack(&m.frames), Err(Errno::ENOMEM));
         m.frames.fail_after(None);
         assert_eq!(m.frames.in_use(), baseline);
         assert_eq!(km.stack_slots(), (3, 0));
         let KernelMap { pt, .. } = km;
-        pt.destroy(&mut m.frames);
+        pt.destroy(&m.frames);
     }
 
     #[test]
@@ -360,6 +358,6 @@ mod tests {
     fn freeing_a_stranger_is_caught() {
         let mut m = SimMemory::new(16);
         let mut km = kernel_map(&mut m, 4);
-        km.free_stack(&mut m.frames, KSTACK_REGION_START);
+        km.free_stack(&m.frames, KSTACK_REGION_START);
     }
 }

@@ -411,8 +411,8 @@ mod tests {
 
     #[test]
     fn map_lookup_unmap_round_trip() {
-        let mut m = SimMemory::new(16);
-        let f = &mut m.frames;
+        let m = SimMemory::new(16);
+        let f = &m.frames;
         let mut pt = PageTable::new(f, 7).unwrap();
         let page = f.alloc_zeroed().unwrap();
         pt.map(f, 0x40_1000, page, RW).unwrap();
@@ -431,8 +431,8 @@ mod tests {
 
     #[test]
     fn out_of_memory_while_building_tables() {
-        let mut m = SimMemory::new(16);
-        let f = &mut m.frames;
+        let m = SimMemory::new(16);
+        let f = &m.frames;
         let mut pt = PageTable::new(f, 1).unwrap();
         let page = f.alloc_zeroed().unwrap();
         f.fail_after(Some(1));
@@ -445,8 +445,8 @@ mod tests {
 
     #[test]
     fn leaf_walk_skips_holes() {
-        let mut m = SimMemory::new(32);
-        let f = &mut m.frames;
+        let m = SimMemory::new(32);
+        let f = &m.frames;
         let mut pt = PageTable::new(f, 1).unwrap();
         for va in [0x1000, 0x20_0000, 0x4000_0000] {
             let p = f.alloc_zeroed().unwrap();

@@ -327,8 +327,8 @@ mod tests {
     /// writing each entry while iterating over the table.
     #[test]
     fn entries_can_be_written_while_iterating() {
-        let mut m = SimMemory::new(4);
-        let f = &mut m.frames;
+        let m = SimMemory::new(4);
+        let f = &m.frames;
         let pa = f.alloc_zeroed().unwrap();
         // SAFETY: a zeroed frame of this test, freed at the end.
         let table = unsafe { Table::from_frame(pa) };
@@ -368,8 +368,8 @@ mod tests {
                 Ok(())
             }
         }
-        let mut m = SimMemory::new(32);
-        let f = &mut m.frames;
+        let m = SimMemory::new(32);
+        let f = &m.frames;
         let mut pt = PageTable::new(f, 1).unwrap();
         for va in [0x1000, 0x3000, 0x20_0000, 0x80_0000_0000] {
             let p = f.alloc_zeroed().unwrap();
