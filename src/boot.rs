@@ -100,9 +100,9 @@ pub extern "C" fn kernel_main(dtb_phys: usize) -> ! {
     let kernel_end = virt_to_phys(layout.end);
 
     // The kernel heap starts right after the image with what boot needs (the frame
-    // allocator's tables: 6 bytes per frame) and 1 MiB more; later it grows with frames
+    // allocator's tables: 8 bytes per frame) and 1 MiB more; later it grows with frames
     // on demand (mm/heap.rs).
-    let heap_size = align_up((ram.1 - ram.0) / PAGE_SIZE * 6 + (1 << 20));
+    let heap_size = align_up((ram.1 - ram.0) / PAGE_SIZE * 8 + (1 << 20));
     // SAFETY: [kernel_end, kernel_end + heap_size) is RAM that nothing else uses: the
     // frame allocator below starts after it, and QEMU puts DTB/initrd elsewhere (checked).
     unsafe { HEAP.init(phys_to_virt(kernel_end) as usize, heap_size) };

@@ -7,7 +7,7 @@
 //! baseline after every test program.
 
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use crate::sync::Level;
 use crate::sync::ordered::OrderedMutex;
@@ -33,7 +33,7 @@ impl PhysAddr {
 
 /// Refcount value marking a frame the allocator must never hand out (kernel image, DTB,
 /// initrd, holes).
-const RESERVED: u16 = u16::MAX;
+const RESERVED: u32 = u32::MAX;
 
 /// The frame allocator. Shared by every CPU without an outer lock (Linux: the
 /// `_refcount` of each `struct page` is an atomic, and the free lists sit behind the
@@ -48,7 +48,7 @@ const RESERVED: u16 = u16::MAX;
 /// stack, and it changes to or from 0 only with the free-stack lock held.
 pub struct FrameAllocator {
     base: usize,
-    refcount: Vec<AtomicU16>,
+    refcount: Vec<AtomicU32>,
     free: OrderedMutex<Vec<u32>>,
     /// Frames on the free stack (readable without the lock, for statistics).
     nfree: AtomicUsize,
@@ -68,7 +68,7 @@ impl FrameAllocator {
         );
         FrameAllocator {
             base: base.0,
-            refcount: (0..nframes).map(|_| AtomicU16::new(RESERVED)).collect(),
+            refcount: (0..nframes).map(|_| AtomicU32::new(RESERVED)).collect(),
             free: OrderedMutex::new(Level::FreeFrames, Vec::with_capacity(nframes)),
             nfree: AtomicUsize::new(0),
             managed: 0,
@@ -176,22 +176,42 @@ impl FrameAllocator {
     /// Adds a reference (another mapping now points at the frame). The caller holds a
     /// reference already (a mapping, under its address space's lock), so the count is
     /// at least 1 and cannot reach 0 meanwhile.
+    #[inline]
     pub fn get(&self, pa: PhysAddr) {
-        let idx = self.managed_index(pa);
-        let old = self.refcount[idx].fetch_add(1, Ordering::Relaxed);
-        assert!(
-            old < RESERVED - 1,
-            "frame {:#x}: reference count overflow",
+        let old = self.refcount[self.index(pa)].fetch_add(1, Ordering::Relaxed);
+        // 32 bits: more mappings of one frame than that cannot exist.
+        debug_assert!(
+            old != 0 && old < RESERVED - 1,
+            "frame {:#x}: get of a free frame",
             pa.0
         );
     }
 
     /// Drops a reference; returns true when this freed the frame. Release ordering, as
     /// Linux's `put_page`: whatever this CPU wrote to the frame happens before its reuse.
+    #[inline]
     pub fn put(&self, pa: PhysAddr) -> bool {
+        // Fast path, inlined: another reference remains; one compare-and-swap, no lock.
+        let count = &self.refcount[self.index(pa)];
+        let c = count.load(Ordering::Relaxed);
+        if c > 1
+            && c != RESERVED
+            && count
+                .compare_exchange(c, c - 1, Ordering::Release, Ordering::Relaxed)
+                .is_ok()
+        {
+            return false;
+        }
+        self.put_slow(pa)
+    }
+
+    /// The last reference (or a contended or invalid count): checked, under the
+    /// free-stack lock when it may reach 0.
+    #[cold]
+    #[inline(never)]
+    fn put_slow(&self, pa: PhysAddr) -> bool {
         let idx = self.managed_index(pa);
         let count = &self.refcount[idx];
-        // Fast path: another reference remains, no lock.
         let mut c = count.load(Ordering::Relaxed);
         while c > 1 {
             match count.compare_exchange_weak(c, c - 1, Ordering::Release, Ordering::Relaxed) {
@@ -209,7 +229,7 @@ impl FrameAllocator {
         true
     }
 
-    pub fn refcount(&self, pa: PhysAddr) -> u16 {
+    pub fn refcount(&self, pa: PhysAddr) -> u32 {
         match self
             .refcount
             .get(self.index(pa))

@@ -147,11 +147,15 @@ impl KernelMap {
     /// every CPU, and only then gives its frames back and frees the slot (Linux
     /// `vfree` → `vunmap_range` + `flush_tlb_kernel_range`, then the pages).
     pub fn free_stack(&mut self, frames: &FrameAllocator, base: usize) {
-        let slot = (stack_slot(base) - KSTACK_REGION_START) / THREAD_ALIGN;
-        assert!(
-            slot < self.nslots && base == Self::stack_base(slot),
-            "{base:#x} is not a kernel stack"
-        );
+        let pages = self.unmap_stack(base);
+        arch::flush_tlb_kernel_range(base, base + THREAD_SIZE);
+        self.release_stack(frames, base, pages);
+    }
+
+    /// `free_stack`'s first step: the stack's entries cleared, its frames returned (not
+    /// freed yet: other CPUs may still hold the translations until the flush).
+    pub fn unmap_stack(&mut self, base: usize) -> [Option<PhysAddr>; STACK_PAGES] {
+        self.slot_of(base);
         let mut pages = [None; STACK_PAGES];
         for (i, page) in (base..base + THREAD_SIZE).step_by(PAGE_SIZE).enumerate() {
             if let Some(entry) = self.pt.walk(page) {
@@ -162,11 +166,30 @@ impl KernelMap {
                 }
             }
         }
-        arch::flush_tlb_kernel_range(base, base + THREAD_SIZE);
+        pages
+    }
+
+    /// `free_stack`'s last step, after the TLB flush: the frames and the slot go back.
+    pub fn release_stack(
+        &mut self,
+        frames: &FrameAllocator,
+        base: usize,
+        pages: [Option<PhysAddr>; STACK_PAGES],
+    ) {
         for pa in pages.into_iter().flatten() {
             frames.put(pa);
         }
+        let slot = self.slot_of(base);
         self.free_slot(slot);
+    }
+
+    fn slot_of(&self, base: usize) -> usize {
+        let slot = (stack_slot(base) - KSTACK_REGION_START) / THREAD_ALIGN;
+        assert!(
+            slot < self.nslots && base == Self::stack_base(slot),
+            "{base:#x} is not a kernel stack"
+        );
+        slot
     }
 }
 
@@ -199,8 +222,13 @@ mod boot {
     }
 
     /// Frees a kernel stack no CPU runs on any more.
+    /// Frees a kernel stack. The broadcast TLB flush runs without the KERNEL_MAP lock,
+    /// so other CPUs forking or exiting meanwhile do not wait for every CPU's TLB; the
+    /// slot stays taken until the flush is done, so its addresses cannot be reused early.
     pub fn free_kernel_stack(base: usize) {
-        with_kernel_map(|map, frames| map.free_stack(frames, base));
+        let pages = with_kernel_map(|map, _| map.unmap_stack(base));
+        arch::flush_tlb_kernel_range(base, base + THREAD_SIZE);
+        with_kernel_map(|map, frames| map.release_stack(frames, base, pages));
     }
 
     /// Builds the final kernel tables, switches TTBR1 to them and keeps them in

@@ -12,14 +12,35 @@ use super::Level;
 
 pub struct OrderedMutex<T> {
     level: Level,
-    inner: spin::Mutex<T>,
+    inner: spin::mutex::Mutex<T, WaitYield>,
+}
+
+/// How a CPU waits for a busy lock: the `yield` hint between two looks at the lock word
+/// (Linux arm64 waits with `wfe`). On hardware it tells the core (or an SMT sibling) that
+/// nothing useful happens here; under QEMU, and under a hypervisor, it gives the host
+/// thread to another vCPU — the lock holder, which may have been descheduled. Spinning
+/// with `isb` instead (`core::hint::spin_loop`) let a waiter spin through its whole turn,
+/// millions of instructions, while the holder could not run (docs/benchmarks.md).
+pub struct WaitYield;
+
+impl spin::RelaxStrategy for WaitYield {
+    #[inline(always)]
+    fn relax() {
+        #[cfg(target_arch = "aarch64")]
+        // SAFETY: a hint instruction; no effect on memory or registers.
+        unsafe {
+            core::arch::asm!("yield", options(nomem, nostack, preserves_flags))
+        };
+        #[cfg(not(target_arch = "aarch64"))]
+        core::hint::spin_loop();
+    }
 }
 
 impl<T> OrderedMutex<T> {
     pub const fn new(level: Level, value: T) -> OrderedMutex<T> {
         OrderedMutex {
             level,
-            inner: spin::Mutex::new(value),
+            inner: spin::mutex::Mutex::new(value),
         }
     }
 
@@ -56,7 +77,7 @@ impl<T> OrderedMutex<T> {
 /// A held `OrderedMutex`; not `Send`: the level is recorded on this CPU.
 pub struct OrderedGuard<'a, T> {
     level: Level,
-    guard: spin::MutexGuard<'a, T>,
+    guard: spin::mutex::MutexGuard<'a, T>,
     _not_send: core::marker::PhantomData<*const ()>,
 }
 
