@@ -1,18 +1,80 @@
 #!/usr/bin/env bash
-# `make bench`: boots the benchmark program under -icount shift=0 (one guest instruction =
+# `make bench`: boots the benchmark programs under -icount shift=0 (one guest instruction =
 # one ns of virtual time), so the numbers are instruction counts and repeat exactly.
+#   1. user/src/bin/bench.rs on one CPU (-smp 1): the single-CPU table (docs/benchmarks.md).
+#   2. user/src/bin/bench_smp.rs: the same operations done by W workers at once, worker i
+#      pinned to CPU i; one worker on one CPU, then one and SMP_CPUS (4) workers on
+#      SMP_CPUS CPUs. The figure is the instructions *all* CPUs executed per operation
+#      (QEMU advances the virtual clock with every vCPU's instructions), spinning included.
 #   usage: bench.sh TARGET_DIR BUILD_DIR
+#   SMP_CPUS=n (default 4); BENCH_TIMEOUT=s per boot (600); BENCH_SMP_ARGS="budget=MS
+#   scale=PERCENT only=KEY,..." (bench_smp.rs)
 set -uo pipefail
 out=$1 build=$2
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/qemu.sh"
-QEMU_TIMEOUT=300
-log=$build/bench.log
-qemu_boot "$log" "semihosting init=/bin/bench" -icount shift=0
-st=$?
-grep '^bench:' "$log"
+QEMU_TIMEOUT=${BENCH_TIMEOUT:-600}
+smp=${SMP_CPUS:-4}
+smp_args=${BENCH_SMP_ARGS:-}
+failed=0
+
+# boot LOG CPUS CMDLINE
+boot() {
+  CPUS=$2 qemu_boot "$1" "$3" -icount shift=0
+  local st=$?
+  [ $st = 0 ] || { echo "bench: QEMU (-smp $2) exited with $st (log: $1)"; failed=1; }
+}
+
+boot "$build/bench.log" 1 "semihosting init=/bin/bench"
+echo "One CPU (-smp 1), user/src/bin/bench.rs:"
+grep '^bench:' "$build/bench.log"
 cat <<'EOT'
 For scale (Linux 6.1 arm64, same QEMU, -icount shift=0, static musl program):
   fork+exit+wait ~106k, with 16 MiB touched ~1.65M, COW fault ~4.35k instructions.
+
 EOT
-[ $st = 0 ] || { echo "bench: QEMU exited with $st (log: $log)"; exit 1; }
+
+boot "$build/bench-smp1.log" 1 "semihosting init=/bin/bench_smp -- 1 $smp_args"
+boot "$build/bench-smp$smp.log" "$smp" "semihosting init=/bin/bench_smp -- 1 $smp $smp_args"
+grep -h 'FAILED\|panic' "$build/bench-smp1.log" "$build/bench-smp$smp.log" && failed=1
+
+# The table: one row per benchmark, from the "bench-smp: W=n key value ..." lines of the
+# two boots (one CPU; $smp CPUs).
+{
+  sed -n 's/^bench-smp: W=1 /one1 /p' "$build/bench-smp1.log"
+  sed -n 's/^bench-smp: W=\([0-9]*\) /smp\1 /p' "$build/bench-smp$smp.log"
+} | awk -v n="$smp" '
+  function group(x,   s, r) {
+    if (x == "") return "-"
+    s = sprintf("%d", x); r = ""
+    while (length(s) > 3) { r = "," substr(s, length(s) - 2) r; s = substr(s, 1, length(s) - 3) }
+    return s r
+  }
+  BEGIN {
+    split("calibrate getppid first-touch cow fork fork-16MiB thread switch", order, " ")
+    label["calibrate"] = "calibration loop (2,000,000)"; label["getppid"] = "null system call (getppid)"
+    label["first-touch"] = "first touch (demand-zero fault)"; label["cow"] = "COW write fault, per page"
+    label["fork"] = "fork+exit+wait"; label["fork-16MiB"] = "fork+exit+wait, 16 MiB touched"
+    label["thread"] = "thread create+join"; label["switch"] = "context switch (sched_yield pair)"
+  }
+  { v[$1, $2] = $3; if ($0 ~ /capped/) cap[$1, $2] = 1 }
+  END {
+    printf "SMP, user/src/bin/bench_smp.rs: instructions executed by all CPUs per operation\n"
+    printf "%-34s %12s %12s %14s %8s\n", "", "1 worker", "1 worker", n " workers", "ratio"
+    printf "%-34s %12s %12s %14s %8s\n", "", "1 CPU", n " CPUs", n " CPUs", n "w/1w"
+    for (i = 1; i in order; i++) {
+      k = order[i]; a = v["one1", k]; b = v["smp1", k]; c = v["smp" n, k]
+      if (a == "" && c == "") continue
+      r = (a > 0 && c != "") ? (c / a >= 100 ? group(int(c / a + 0.5)) : sprintf("%.2f", c / a)) : "-"
+      printf "%-34s %12s %12s %13s%s %8s\n", label[k], group(a), group(b), group(c), (cap["smp" n, k] ? "*" : " "), r
+      if (cap["smp" n, k]) capped = 1
+    }
+    if (capped) printf "* capped: the phase passed its time budget (bench_smp budget=MS, default 2000 ms =\n  2e9 instructions); the figure is over the operations done. See docs/benchmarks.md.\n"
+  }'
+cat <<EOT
+Worker i is pinned to CPU i; the raw lines (with when each worker finished) are in
+$build/bench-smp1.log and $build/bench-smp$smp.log.
+For scale: Linux 6.1 arm64 on the same QEMU (--smp 4, same binary) gives 4 workers / 1 worker
+= 0.96-1.03 for every row but the context switch (its sched_yield does not switch).
+EOT
+[ $failed = 0 ] || exit 1
