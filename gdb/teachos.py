@@ -82,6 +82,11 @@ def mutex(v):
     return v["inner"]["data"]["value"]
 
 
+def cpu_local(v):
+    """The value inside a CpuLocal (task/sched.rs: a per-CPU UnsafeCell)."""
+    return v["__0"]["value"]
+
+
 def all_tasks():
     """[(tid, Task value)] from kernel::task::sched::TASKS."""
     _rust()
@@ -225,7 +230,7 @@ def current_task(cpu=None):
     scheds = gdb.parse_and_eval("kernel::task::sched::CPU_SCHED")
     if not 0 <= cpu < scheds.type.range()[1] + 1:
         return None
-    cur = option(mutex(scheds[cpu])["current"])
+    cur = option(cpu_local(scheds[cpu])["current"])
     return arc(cur) if cur is not None else None
 
 

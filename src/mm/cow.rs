@@ -129,13 +129,9 @@ impl PageTable {
             return CowOutcome::Reused;
         }
         frames.get(frame);
-        CowOutcome::MustCopy(CowCopy {
-            va: page_va,
-            old,
-            frame,
-        })
+        CowOutcome::MustCopy(CowCopy { va: page_va, old })
         // LAB 3 STUB
-        // let _ = (frames, entry, CowCopy { va, old, frame: PhysAddr(old.addr()) });
+        // let _ = (frames, entry);
         // crate::lab::todo(3, "resolve_cow");
         // CowOutcome::NotCow
         // LAB 3 END
@@ -154,11 +150,13 @@ impl PageTable {
         copy: CowCopy,
         new: PhysAddr,
     ) -> CowOutcome {
+        // Walked again: while the lock was released the page (and its tables) may have
+        // been unmapped.
         let entry = self.walk(copy.va).filter(|e| e.read() == copy.old);
         // LAB 3 BEGIN: recheck the entry, then replace it break-before-make
         let Some(entry) = entry else {
             frames.put(new);
-            frames.put(copy.frame);
+            frames.put(copy.frame());
             return CowOutcome::Raced;
         };
         let writable = copy.old.flags() - PteFlags::READ_ONLY - PteFlags::COW;
@@ -167,8 +165,7 @@ impl PageTable {
         entry.clear();
         arch::flush_tlb_page(self.asid(), copy.va);
         entry.write(Pte::new(new.as_usize(), writable));
-        frames.put(copy.frame); // the entry's reference
-        frames.put(copy.frame); // the one resolve_cow took
+        frames.put_n(copy.frame(), 2); // the entry's reference and resolve_cow's
         COW_COPIES.fetch_add(1, Ordering::Relaxed);
         CowOutcome::Copied
         // LAB 3 STUB
@@ -194,14 +191,14 @@ impl PageTable {
     }
 }
 
-/// A copy-on-write copy still to be made: the page, its entry as it was when the fault
-/// was taken, and the frame, on which `resolve_cow` holds a reference for us.
+/// A copy-on-write copy still to be made: the page and its entry as it was when the fault
+/// was taken (which names the frame, on which `resolve_cow` holds a reference for us).
+/// Two words: it travels in registers.
 #[derive(Debug, PartialEq, Eq)]
 #[must_use = "a CowCopy holds a frame reference: install it or abandon it"]
 pub struct CowCopy {
     pub va: usize,
     pub old: Pte,
-    pub frame: PhysAddr,
 }
 
 impl CowCopy {
@@ -209,13 +206,18 @@ impl CowCopy {
     /// a new frame with the old one's contents. None when memory is short.
     pub fn copy_page(&self, frames: &FrameAllocator) -> Option<PhysAddr> {
         let new = frames.alloc_uninit()?;
-        copy_user_frame(new, self.frame, self.old);
+        copy_user_frame(new, self.frame(), self.old);
         Some(new)
+    }
+
+    /// The shared frame (the old entry's), on which `resolve_cow` holds a reference.
+    pub fn frame(&self) -> PhysAddr {
+        PhysAddr(self.old.addr())
     }
 
     /// Gives up (out of memory): drops the reference `resolve_cow` took.
     pub fn abandon(self, frames: &FrameAllocator) {
-        frames.put(self.frame);
+        frames.put(self.frame());
     }
 }
 
@@ -461,7 +463,8 @@ mod tests {
         assert_eq!(f.in_use(), 0);
     }
 
-    /// The page is unmapped while the copy is made: the copy is dropped.
+    /// The page is unmapped (and its tables freed) while the copy is made: the copy is
+    /// dropped, and the entry found before is not trusted (its table is gone).
     #[test]
     fn copy_for_an_unmapped_page_is_dropped() {
         let m = SimMemory::new(32);
@@ -477,8 +480,8 @@ mod tests {
             panic!("shared page")
         };
         let new = c.copy_page(f).unwrap();
-        child.destroy_ranges(f, ALL.into_iter());
-        let mut child = PageTable::new(f, 2).unwrap();
+        child.unmap_range(f, 0x5000, 0x6000);
+        child.free_empty_tables(f, 0, USER_TOP);
         assert_eq!(child.install_cow_copy(f, c, new), CowOutcome::Raced);
         assert_eq!(f.refcount(page), 1);
         child.destroy(f);

@@ -113,14 +113,16 @@ impl FrameAllocator {
         if super::inject::should_fail(super::inject::Kind::Frame) {
             return None;
         }
-        if self
-            .fail_after
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| match n {
-                usize::MAX => Some(n),
-                0 => None,
-                n => Some(n - 1),
-            })
-            .is_err()
+        // (The test hook costs one load when it is off: no read-modify-write.)
+        if self.fail_after.load(Ordering::Relaxed) != usize::MAX
+            && self
+                .fail_after
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| match n {
+                    usize::MAX => Some(n),
+                    0 => None,
+                    n => Some(n - 1),
+                })
+                .is_err()
         {
             return None;
         }
@@ -203,6 +205,23 @@ impl FrameAllocator {
             return false;
         }
         self.put_slow(pa)
+    }
+
+    /// Drops `n` references at once (a COW copy replacing an entry drops the entry's
+    /// and its own); returns true when this freed the frame.
+    #[inline]
+    pub fn put_n(&self, pa: PhysAddr, n: u32) -> bool {
+        let count = &self.refcount[self.index(pa)];
+        let c = count.load(Ordering::Relaxed);
+        if c > n
+            && c != RESERVED
+            && count
+                .compare_exchange(c, c - n, Ordering::Release, Ordering::Relaxed)
+                .is_ok()
+        {
+            return false;
+        }
+        (0..n).fold(false, |_, _| self.put_slow(pa))
     }
 
     /// The last reference (or a contended or invalid count): checked, under the

@@ -18,31 +18,31 @@
 //!                        → Task.inner (wake_n, the tick, idle's all-exited check),
 //!                          RUN_QUEUE (waking), NEXT_TID (alloc_tid)
 //!  2. NEXT_TID         task/fork.rs    the next tid to try (only under TASKS)
-//!  3. CPU_SCHED[n]     task/sched.rs   CPU n's current, idle and prev; only CPU n
-//!                        → RUN_QUEUE, Task.inner (prev's and next's state),
-//!                          Mm.space (switch_mm reads next's TTBR0)
-//!  4. RUN_QUEUE        task/sched.rs   the shared run queue and the idle-CPU mask
+//!  3. RUN_QUEUE        task/sched.rs   the shared run queue and the idle-CPU mask
 //!                        → Task.inner (schedule: prev's state)
-//!  5. Task.inner       task/mod.rs     a task's state, name, parent, resources. At most
+//!  4. Task.inner       task/mod.rs     a task's state, name, parent, resources. At most
 //!                                      one task's at a time.
 //!                        → SignalStruct.inner (kill_group, do_exit_killed, wait4),
 //!                          FdTable (copy_files), FsStruct (copy_fs, execve's cwd),
 //!                          SigHand (copy_sighand, send_signal)
-//!  6. SignalStruct.inner | FdTable | FsStruct | SigHand | Pipe.inner
+//!  5. SignalStruct.inner | FdTable | FsStruct | SigHand | Pipe.inner
 //!                      task/mod.rs, fs/, task/signal.rs: leaves apart from the heap. A
 //!                      pipe end is closed (Pipe.inner, then wakeup → TASKS ...) only
 //!                      after the FdTable lock is released.
-//!  7. Mm.space         mm/global.rs    one address space: VMAs and page tables (Linux's
+//!  6. Mm.space         mm/global.rs    one address space: VMAs and page tables (Linux's
 //!                                      mmap_lock and page-table lock in one)
-//!  8. KERNEL_MAP       mm/kernel_map.rs  the kernel's page table and stack slots
-//!  9. ASIDS | LOGGED   mm/global.rs, syscall/misc.rs
-//! 10. CONSOLE          console.rs      the UART; println! may run under any lock above
-//! 11. HEAP             mm/heap.rs      the kernel heap: every allocation takes it
+//!  7. KERNEL_MAP       mm/kernel_map.rs  the kernel's page table and stack slots
+//!  8. ASIDS | LOGGED   mm/global.rs, syscall/misc.rs
+//!  9. CONSOLE          console.rs      the UART; println! may run under any lock above
+//! 10. HEAP             mm/heap.rs      the kernel heap: every allocation takes it
 //!                        → FREE_FRAMES (growing by a run of frames)
-//! 12. FREE_FRAMES      mm/frame.rs     the frame allocator's free stack: innermost, it
+//! 11. FREE_FRAMES      mm/frame.rs     the frame allocator's free stack: innermost, it
 //!                                      never allocates. Frame reference counts are
 //!                                      atomics outside any lock.
 //! ```
+//!
+//! Not locks: each CPU's scheduler state (task/sched.rs `CPU_SCHED`) and per-CPU area
+//! are touched only by their own CPU, with IRQs masked.
 //!
 //! Rules that go with it:
 //! * **No lock across `schedule()`** (sleep, yield, exit): the next task may take any
@@ -82,18 +82,17 @@
 pub enum Level {
     Tasks = 1,
     NextTid = 2,
-    CpuSched = 3,
-    RunQueue = 4,
-    Task = 5,
+    RunQueue = 3,
+    Task = 4,
     /// SignalStruct.inner, FdTable, FsStruct, SigHand, Pipe.inner.
-    Process = 6,
-    Mm = 7,
-    KernelMap = 8,
+    Process = 5,
+    Mm = 6,
+    KernelMap = 7,
     /// ASIDS, LOGGED.
-    Ids = 9,
-    Console = 10,
-    Heap = 11,
-    FreeFrames = 12,
+    Ids = 8,
+    Console = 9,
+    Heap = 10,
+    FreeFrames = 11,
 }
 
 impl Level {
@@ -101,8 +100,7 @@ impl Level {
     pub fn from_bit(bit: u32) -> Option<Level> {
         use Level::*;
         [
-            Tasks, NextTid, CpuSched, RunQueue, Task, Process, Mm, KernelMap, Ids, Console, Heap,
-            FreeFrames,
+            Tasks, NextTid, RunQueue, Task, Process, Mm, KernelMap, Ids, Console, Heap, FreeFrames,
         ]
         .into_iter()
         .find(|l| *l as u32 == bit)

@@ -148,6 +148,12 @@ mod held {
     pub fn release(_: Level) {}
 }
 
+/// One step of a busy-wait that is not on a lock (a task's `on_cpu`): the same hint.
+#[inline(always)]
+pub fn cpu_relax() {
+    <WaitYield as spin::RelaxStrategy>::relax();
+}
+
 /// The levels held by this CPU (0 in unchecked builds): `schedule()` asserts it holds
 /// none.
 pub fn held_levels() -> u32 {

@@ -84,7 +84,7 @@ mod dispatch_impl {
     use crate::error::{Errno, KResult};
 
     /// A system call's handler: it decodes its arguments (x0-x5) and runs.
-    type SyscallFn = fn(&mut TrapFrame, [usize; 6]) -> KResult<usize>;
+    type SyscallFn = fn(&mut TrapFrame) -> KResult<usize>;
 
     /// Table size: one past the highest Linux number implemented (clone3).
     const NR_SYSCALLS: usize = nr::CLONE3 + 1;
@@ -92,64 +92,102 @@ mod dispatch_impl {
     /// Linux `sys_call_table` (arch/arm64/kernel/sys.c): the handler of each number.
     static SYS_CALL_TABLE: [Option<SyscallFn>; NR_SYSCALLS] = {
         let mut t: [Option<SyscallFn>; NR_SYSCALLS] = [None; NR_SYSCALLS];
-        t[nr::GETCWD] = Some(|_, a| file::getcwd(a[0], a[1]));
-        t[nr::DUP] = Some(|_, a| file::dup(a[0] as u32));
-        t[nr::DUP3] = Some(|_, a| file::dup3(a[0] as u32, a[1] as u32, a[2] as u32));
-        t[nr::CHDIR] = Some(|_, a| file::chdir(a[0]));
-        t[nr::CLOSE] = Some(|_, a| file::close(a[0] as i32));
-        t[nr::PIPE2] = Some(|_, a| file::pipe2(a[0], a[1] as u32));
-        t[nr::READ] = Some(|_, a| file::read(a[0] as i32, a[1], a[2]));
-        t[nr::WRITE] = Some(|_, a| file::write(a[0] as i32, a[1], a[2]));
-        t[nr::WRITEV] = Some(|_, a| file::writev(a[0] as i32, a[1], a[2]));
-        t[nr::UMASK] = Some(|_, a| file::umask(a[0] as u32));
-        t[nr::IOCTL] = Some(|_, a| file::ioctl(a[0] as i32, a[1] as u32, a[2]));
-        t[nr::FSTAT] = Some(|_, a| file::fstat(a[0] as i32, a[1]));
-        t[nr::NEWFSTATAT] = Some(|_, a| file::newfstatat(a[0] as i32, a[1], a[2], a[3] as u32));
-        t[nr::EXIT] = Some(|_, a| process::exit(a[0] as u32));
-        t[nr::EXIT_GROUP] = Some(|_, a| process::exit_group(a[0] as u32));
-        t[nr::SET_TID_ADDRESS] = Some(|_, a| process::set_tid_address(a[0]));
-        t[nr::FUTEX] = Some(|_, a| {
-            crate::task::futex::sys_futex(a[0], a[1] as u32, a[2] as u32, a[3], a[4], a[5] as u32)
+        t[nr::GETCWD] = Some(|r| file::getcwd(r.arg(0), r.arg(1)));
+        t[nr::DUP] = Some(|r| file::dup(r.arg(0) as u32));
+        t[nr::DUP3] = Some(|r| file::dup3(r.arg(0) as u32, r.arg(1) as u32, r.arg(2) as u32));
+        t[nr::CHDIR] = Some(|r| file::chdir(r.arg(0)));
+        t[nr::CLOSE] = Some(|r| file::close(r.arg(0) as i32));
+        t[nr::PIPE2] = Some(|r| file::pipe2(r.arg(0), r.arg(1) as u32));
+        t[nr::READ] = Some(|r| file::read(r.arg(0) as i32, r.arg(1), r.arg(2)));
+        t[nr::WRITE] = Some(|r| file::write(r.arg(0) as i32, r.arg(1), r.arg(2)));
+        t[nr::WRITEV] = Some(|r| file::writev(r.arg(0) as i32, r.arg(1), r.arg(2)));
+        t[nr::UMASK] = Some(|r| file::umask(r.arg(0) as u32));
+        t[nr::IOCTL] = Some(|r| file::ioctl(r.arg(0) as i32, r.arg(1) as u32, r.arg(2)));
+        t[nr::FSTAT] = Some(|r| file::fstat(r.arg(0) as i32, r.arg(1)));
+        t[nr::NEWFSTATAT] =
+            Some(|r| file::newfstatat(r.arg(0) as i32, r.arg(1), r.arg(2), r.arg(3) as u32));
+        t[nr::EXIT] = Some(|r| process::exit(r.arg(0) as u32));
+        t[nr::EXIT_GROUP] = Some(|r| process::exit_group(r.arg(0) as u32));
+        t[nr::SET_TID_ADDRESS] = Some(|r| process::set_tid_address(r.arg(0)));
+        t[nr::FUTEX] = Some(|r| {
+            crate::task::futex::sys_futex(
+                r.arg(0),
+                r.arg(1) as u32,
+                r.arg(2) as u32,
+                r.arg(3),
+                r.arg(4),
+                r.arg(5) as u32,
+            )
         });
         // Accepted; robust futex lists are not walked at exit.
-        t[nr::SET_ROBUST_LIST] = Some(|_, _| Ok(0));
-        t[nr::NANOSLEEP] = Some(|_, a| misc::nanosleep(a[0], a[1]));
-        t[nr::CLOCK_GETTIME] = Some(|_, a| misc::clock_gettime(a[0] as i32, a[1]));
-        t[nr::SCHED_YIELD] = Some(|_, _| misc::sched_yield());
-        t[nr::SCHED_SETAFFINITY] = Some(|_, a| sched::sched_setaffinity(a[0] as i32, a[1], a[2]));
-        t[nr::SCHED_GETAFFINITY] = Some(|_, a| sched::sched_getaffinity(a[0] as i32, a[1], a[2]));
-        t[nr::GETCPU] = Some(|_, a| sched::getcpu(a[0], a[1]));
-        t[nr::KILL] = Some(|_, a| process::kill(a[0] as i32, a[1] as u32));
-        t[nr::TKILL] = Some(|_, a| process::tgkill(-1, a[0] as i32, a[1] as u32));
-        t[nr::TGKILL] = Some(|_, a| process::tgkill(a[0] as i32, a[1] as i32, a[2] as u32));
-        t[nr::RT_SIGACTION] = Some(|_, a| process::rt_sigaction(a[0] as u32, a[1], a[2], a[3]));
-        t[nr::RT_SIGPROCMASK] = Some(|_, a| misc::rt_sigprocmask(a[0] as u32, a[1], a[2], a[3]));
-        t[nr::UNAME] = Some(|_, a| misc::uname(a[0]));
-        t[nr::SETPGID] = Some(|_, a| process::setpgid(a[0] as i32, a[1] as i32));
-        t[nr::GETPGID] = Some(|_, a| process::getpgid(a[0] as i32));
-        t[nr::GETSID] = Some(|_, a| process::getsid(a[0] as i32));
-        t[nr::SETSID] = Some(|_, _| process::setsid());
-        t[nr::GETRLIMIT] = Some(|_, a| process::getrlimit(a[0] as u32, a[1]));
-        t[nr::SETRLIMIT] = Some(|_, a| process::setrlimit(a[0] as u32, a[1]));
-        t[nr::PRLIMIT64] = Some(|_, a| process::prlimit64(a[0] as i32, a[1] as u32, a[2], a[3]));
-        t[nr::GETPID] = Some(|_, _| process::getpid());
-        t[nr::GETPPID] = Some(|_, _| process::getppid());
-        t[nr::GETUID] = Some(|_, _| Ok(0)); // everyone is root
-        t[nr::GETEUID] = Some(|_, _| Ok(0));
-        t[nr::GETGID] = Some(|_, _| Ok(0));
-        t[nr::GETEGID] = Some(|_, _| Ok(0));
-        t[nr::GETTID] = Some(|_, _| process::gettid());
-        t[nr::BRK] = Some(|_, a| memory::brk(a[0]));
-        t[nr::MUNMAP] = Some(|_, a| memory::munmap(a[0], a[1]));
-        t[nr::MREMAP] = Some(|_, a| memory::mremap(a[0], a[1], a[2], a[3], a[4]));
-        t[nr::MMAP] = Some(|_, a| memory::mmap(a[0], a[1], a[2], a[3], a[4] as i32, a[5]));
-        t[nr::MPROTECT] = Some(|_, a| memory::mprotect(a[0], a[1], a[2]));
-        t[nr::CLONE] =
-            Some(|regs, a| crate::task::fork::sys_clone(regs, a[0] as u64, a[1], a[2], a[3], a[4]));
-        t[nr::CLONE3] = Some(|regs, a| crate::task::fork::sys_clone3(regs, a[0], a[1]));
-        t[nr::EXECVE] = Some(|regs, a| process::execve(regs, a[0], a[1], a[2]));
-        t[nr::WAIT4] =
-            Some(|_, a| crate::task::wait::do_wait4(a[0] as i32, a[1], a[2] as u32, a[3]));
+        t[nr::SET_ROBUST_LIST] = Some(|_| Ok(0));
+        t[nr::NANOSLEEP] = Some(|r| misc::nanosleep(r.arg(0), r.arg(1)));
+        t[nr::CLOCK_GETTIME] = Some(|r| misc::clock_gettime(r.arg(0) as i32, r.arg(1)));
+        t[nr::SCHED_YIELD] = Some(|_| misc::sched_yield());
+        t[nr::SCHED_SETAFFINITY] =
+            Some(|r| sched::sched_setaffinity(r.arg(0) as i32, r.arg(1), r.arg(2)));
+        t[nr::SCHED_GETAFFINITY] =
+            Some(|r| sched::sched_getaffinity(r.arg(0) as i32, r.arg(1), r.arg(2)));
+        t[nr::GETCPU] = Some(|r| sched::getcpu(r.arg(0), r.arg(1)));
+        t[nr::KILL] = Some(|r| process::kill(r.arg(0) as i32, r.arg(1) as u32));
+        t[nr::TKILL] = Some(|r| process::tgkill(-1, r.arg(0) as i32, r.arg(1) as u32));
+        t[nr::TGKILL] =
+            Some(|r| process::tgkill(r.arg(0) as i32, r.arg(1) as i32, r.arg(2) as u32));
+        t[nr::RT_SIGACTION] =
+            Some(|r| process::rt_sigaction(r.arg(0) as u32, r.arg(1), r.arg(2), r.arg(3)));
+        t[nr::RT_SIGPROCMASK] =
+            Some(|r| misc::rt_sigprocmask(r.arg(0) as u32, r.arg(1), r.arg(2), r.arg(3)));
+        t[nr::UNAME] = Some(|r| misc::uname(r.arg(0)));
+        t[nr::SETPGID] = Some(|r| process::setpgid(r.arg(0) as i32, r.arg(1) as i32));
+        t[nr::GETPGID] = Some(|r| process::getpgid(r.arg(0) as i32));
+        t[nr::GETSID] = Some(|r| process::getsid(r.arg(0) as i32));
+        t[nr::SETSID] = Some(|_| process::setsid());
+        t[nr::GETRLIMIT] = Some(|r| process::getrlimit(r.arg(0) as u32, r.arg(1)));
+        t[nr::SETRLIMIT] = Some(|r| process::setrlimit(r.arg(0) as u32, r.arg(1)));
+        t[nr::PRLIMIT64] =
+            Some(|r| process::prlimit64(r.arg(0) as i32, r.arg(1) as u32, r.arg(2), r.arg(3)));
+        t[nr::GETPID] = Some(|_| process::getpid());
+        t[nr::GETPPID] = Some(|_| process::getppid());
+        t[nr::GETUID] = Some(|_| Ok(0)); // everyone is root
+        t[nr::GETEUID] = Some(|_| Ok(0));
+        t[nr::GETGID] = Some(|_| Ok(0));
+        t[nr::GETEGID] = Some(|_| Ok(0));
+        t[nr::GETTID] = Some(|_| process::gettid());
+        t[nr::BRK] = Some(|r| memory::brk(r.arg(0)));
+        t[nr::MUNMAP] = Some(|r| memory::munmap(r.arg(0), r.arg(1)));
+        t[nr::MREMAP] = Some(|r| memory::mremap(r.arg(0), r.arg(1), r.arg(2), r.arg(3), r.arg(4)));
+        t[nr::MMAP] = Some(|r| {
+            memory::mmap(
+                r.arg(0),
+                r.arg(1),
+                r.arg(2),
+                r.arg(3),
+                r.arg(4) as i32,
+                r.arg(5),
+            )
+        });
+        t[nr::MPROTECT] = Some(|r| memory::mprotect(r.arg(0), r.arg(1), r.arg(2)));
+        t[nr::CLONE] = Some(|regs| {
+            let (flags, sp, ptid, tls, ctid) = (
+                regs.arg(0) as u64,
+                regs.arg(1),
+                regs.arg(2),
+                regs.arg(3),
+                regs.arg(4),
+            );
+            crate::task::fork::sys_clone(regs, flags, sp, ptid, tls, ctid)
+        });
+        t[nr::CLONE3] = Some(|regs| {
+            let (args, size) = (regs.arg(0), regs.arg(1));
+            crate::task::fork::sys_clone3(regs, args, size)
+        });
+        t[nr::EXECVE] = Some(|regs| {
+            let (path, argv, envp) = (regs.arg(0), regs.arg(1), regs.arg(2));
+            process::execve(regs, path, argv, envp)
+        });
+        t[nr::WAIT4] = Some(|r| {
+            crate::task::wait::do_wait4(r.arg(0) as i32, r.arg(1), r.arg(2) as u32, r.arg(3))
+        });
         t
     };
 
@@ -157,12 +195,11 @@ mod dispatch_impl {
     /// `invoke_syscall`, arch/arm64/kernel/syscall.c).
     pub fn dispatch(frame: &mut TrapFrame) {
         let number = frame.syscall_nr();
-        let args = frame.syscall_args();
         let handler = SYS_CALL_TABLE.get(number).copied().flatten();
         let result = match handler {
-            Some(f) => f(frame, args),
-            None if number == nr::KSTAT => misc::kstat(args[0]),
-            None if number == nr::FAULT_INJECT => misc::fault_inject(args[0], args[1]),
+            Some(f) => f(frame),
+            None if number == nr::KSTAT => misc::kstat(frame.arg(0)),
+            None if number == nr::FAULT_INJECT => misc::fault_inject(frame.arg(0), frame.arg(1)),
             None => {
                 misc::log_unknown_once(number);
                 Err(Errno::ENOSYS)

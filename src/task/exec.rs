@@ -463,7 +463,7 @@ fn become_leader(
     // A zombie may still be switching away on another CPU, saving its registers into
     // the ThreadStruct we are about to fill: wait until it is off (task/sched.rs).
     while leader.on_cpu.load(core::sync::atomic::Ordering::Acquire) {
-        core::hint::spin_loop();
+        crate::sync::ordered::cpu_relax();
     }
     // SAFETY: the leader is a zombie no CPU runs any more, and the scheduler does not
     // hold it, so its kernel stack and ThreadStruct are free to reuse; ours is the

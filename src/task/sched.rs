@@ -30,6 +30,7 @@
 
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::Arc;
+use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use super::{Task, TaskState, Tid, WaitChan};
@@ -46,9 +47,7 @@ struct RunQueue {
     idle_cpus: u32,
 }
 
-/// One CPU's scheduler state; only that CPU locks it, except the boot CPU's look at the
-/// others before it powers the machine off (so the lock is practically never contended:
-/// it documents who owns what, at the price of an atomic pair per switch).
+/// One CPU's scheduler state, touched only by that CPU (`this_cpu_sched`).
 struct CpuSched {
     current: Option<Arc<Task>>,
     idle: Option<Arc<Task>>,
@@ -65,16 +64,34 @@ static RUN_QUEUE: OrderedMutex<RunQueue> = OrderedMutex::new(
     },
 );
 
-static CPU_SCHED: [OrderedMutex<CpuSched>; MAX_CPUS] = [const {
-    OrderedMutex::new(
-        Level::CpuSched,
-        CpuSched {
-            current: None,
-            idle: None,
-            prev: None,
-        },
-    )
+/// A value that only its own CPU touches, with IRQs masked — and the kernel is not
+/// preemptible, so nothing else on that CPU can run in between: no lock is needed (Linux
+/// `DEFINE_PER_CPU` with `this_cpu_ptr`). Borrowed only inside `this_cpu_sched`.
+struct CpuLocal<T>(UnsafeCell<T>);
+
+// SAFETY: each element of CPU_SCHED is only reached through `this_cpu_sched`, on its own
+// CPU, with IRQs masked, never re-entered (see there).
+unsafe impl<T> Sync for CpuLocal<T> {}
+
+static CPU_SCHED: [CpuLocal<CpuSched>; MAX_CPUS] = [const {
+    CpuLocal(UnsafeCell::new(CpuSched {
+        current: None,
+        idle: None,
+        prev: None,
+    }))
 }; MAX_CPUS];
+
+/// Runs `f` on this CPU's scheduler state. `f` must not call anything that reaches
+/// `this_cpu_sched` again (none of the scheduler's own helpers do; no `schedule()`).
+fn this_cpu_sched<R>(f: impl FnOnce(&mut CpuSched) -> R) -> R {
+    // SAFETY: this CPU's element, touched by this CPU only, with IRQs masked (EL1), and
+    // not re-entered while `f` runs: the one mutable borrow.
+    f(unsafe { &mut *CPU_SCHED[this_cpu()].0.get() })
+}
+
+/// CPU n runs a task other than its idle task, or is still switching away from one.
+/// Read by the boot CPU before it powers off (`other_cpus_idle`).
+static CPU_BUSY: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
 
 /// Set by the tick or a reschedule IPI when this CPU should switch tasks; checked on
 /// every return to user mode (Linux TIF_NEED_RESCHED). Atomics: the check takes no lock.
@@ -160,13 +177,14 @@ pub fn init_idle(idle: Arc<Task>) {
             .tasks
             .reserve(super::MAX_THREADS.load(Ordering::Relaxed));
     }
-    let mut s = CPU_SCHED[cpu].lock();
     idle.inner.lock().state = TaskState::Running;
     idle.on_cpu.store(true, Ordering::Relaxed);
     idle.cpu.store(cpu as u32, Ordering::Relaxed);
     arch::percpu::set_current_thread(idle.thread_ptr());
-    set_current(&mut s, idle.clone());
-    s.idle = Some(idle);
+    this_cpu_sched(|s| {
+        set_current(s, idle.clone());
+        s.idle = Some(idle);
+    });
     ONLINE.fetch_or(1 << cpu, Ordering::Release);
 }
 
@@ -336,58 +354,62 @@ pub fn schedule() {
     );
     let cpu = this_cpu();
     let mut idle_kick = None;
-    let (prev_thread, next_thread) = {
-        let mut s = CPU_SCHED[cpu].lock();
-        NEED_RESCHED[cpu].store(false, Ordering::Relaxed);
-        let prev = s.current.clone().expect("schedule without a current task");
-        let idle = s.idle.clone().expect("no idle task");
-        let next = {
-            let mut rq = RUN_QUEUE.lock();
-            {
-                // Running here means running on this CPU: no other CPU marks a task
-                // Running before it has left the CPU it was on (below).
-                let mut p = prev.inner.lock();
-                if p.state == TaskState::Running {
-                    p.state = TaskState::Runnable;
-                    if !Arc::ptr_eq(&prev, &idle) {
-                        rq.tasks.push_back(prev.clone());
-                    }
+    NEED_RESCHED[cpu].store(false, Ordering::Relaxed);
+    let (prev, idle) = this_cpu_sched(|s| {
+        (
+            s.current.clone().expect("schedule without a current task"),
+            s.idle.clone().expect("no idle task"),
+        )
+    });
+    let next = {
+        let mut rq = RUN_QUEUE.lock();
+        {
+            // Running here means running on this CPU: no other CPU marks a task
+            // Running before it has left the CPU it was on (below).
+            let mut p = prev.inner.lock();
+            if p.state == TaskState::Running {
+                p.state = TaskState::Runnable;
+                if !Arc::ptr_eq(&prev, &idle) {
+                    rq.tasks.push_back(prev.clone());
                 }
             }
-            let next = rq.pick(cpu);
-            // Work left over: another idle CPU can take it.
-            if let Some(first) = rq.tasks.front() {
-                let allowed = first.cpus_allowed.load(Ordering::Relaxed);
-                idle_kick = rq.claim_idle_cpu(allowed);
-            }
-            next.unwrap_or(idle)
-        };
-        if Arc::ptr_eq(&prev, &next) {
-            next.inner.lock().state = TaskState::Running;
-            drop(s);
-            kick(idle_kick);
-            return;
         }
-        // Linux `try_to_wake_up`'s `smp_cond_load_acquire(&p->on_cpu, !VAL)`: the task
-        // may still be switching away on its previous CPU; its registers are saved when
-        // that CPU clears on_cpu (Release there, Acquire here).
-        while next.on_cpu.load(Ordering::Acquire) {
-            core::hint::spin_loop();
+        let next = rq.pick(cpu);
+        // Work left over: another idle CPU can take it.
+        if let Some(first) = rq.tasks.front() {
+            let allowed = first.cpus_allowed.load(Ordering::Relaxed);
+            idle_kick = rq.claim_idle_cpu(allowed);
         }
-        next.inner.lock().state = TaskState::Running;
-        next.on_cpu.store(true, Ordering::Relaxed);
-        next.cpu.store(cpu as u32, Ordering::Relaxed);
-        switch_mm(&prev, &next);
-        set_current(&mut s, next.clone());
-        let threads = (prev.thread_ptr(), next.thread_ptr());
-        s.prev = Some(prev);
-        threads
+        next.unwrap_or_else(|| idle.clone())
     };
+    if Arc::ptr_eq(&prev, &next) {
+        next.inner.lock().state = TaskState::Running;
+        kick(idle_kick);
+        return;
+    }
+    // Linux `try_to_wake_up`'s `smp_cond_load_acquire(&p->on_cpu, !VAL)`: the task may
+    // still be switching away on its previous CPU; its registers are saved when that CPU
+    // clears on_cpu (Release there, Acquire here).
+    while next.on_cpu.load(Ordering::Acquire) {
+        crate::sync::ordered::cpu_relax();
+    }
+    next.inner.lock().state = TaskState::Running;
+    next.on_cpu.store(true, Ordering::Relaxed);
+    next.cpu.store(cpu as u32, Ordering::Relaxed);
+    if !Arc::ptr_eq(&next, &idle) {
+        CPU_BUSY[cpu].store(true, Ordering::Relaxed);
+    }
+    switch_mm(&prev, &next);
+    let threads = (prev.thread_ptr(), next.thread_ptr());
+    this_cpu_sched(|s| {
+        set_current(s, next);
+        s.prev = Some(prev);
+    });
     kick(idle_kick);
     // SAFETY: both belong to live tasks (prev is kept alive in this CPU's `prev`, next
     // in its `current`); next runs nowhere else (on_cpu); IRQs are masked, and no lock
     // is held across the switch.
-    unsafe { arch::switch_to(prev_thread, next_thread) };
+    unsafe { arch::switch_to(threads.0, threads.1) };
     finish_task_switch();
 }
 
@@ -410,11 +432,17 @@ fn switch_mm(prev: &Arc<Task>, next: &Arc<Task>) {
 /// off its stack, so another CPU may run it now (on_cpu); then drop the reference that
 /// kept it alive.
 fn finish_task_switch() {
-    let prev = CPU_SCHED[this_cpu()].lock().prev.take();
+    let (prev, now_idle) = this_cpu_sched(|s| {
+        let idle = matches!((&s.current, &s.idle), (Some(c), Some(i)) if Arc::ptr_eq(c, i));
+        (s.prev.take(), idle)
+    });
     if let Some(p) = &prev {
         p.on_cpu.store(false, Ordering::Release);
     }
     drop(prev);
+    if now_idle {
+        CPU_BUSY[this_cpu()].store(false, Ordering::Release);
+    }
 }
 
 /// Called by `ret_from_fork` (entry.S) as a new task's first Rust code.
@@ -494,13 +522,9 @@ pub fn affinity_changed(task: &Arc<Task>) {
 /// is freed only then, and the shutdown's leak check must not see it).
 fn other_cpus_idle() -> bool {
     let me = this_cpu();
-    (0..MAX_CPUS).filter(|&c| c != me).all(|c| {
-        let s = CPU_SCHED[c].lock();
-        match (&s.current, &s.idle) {
-            (Some(cur), Some(idle)) => Arc::ptr_eq(cur, idle) && s.prev.is_none(),
-            _ => true, // not online
-        }
-    })
+    (0..MAX_CPUS)
+        .filter(|&c| c != me)
+        .all(|c| !CPU_BUSY[c].load(Ordering::Acquire))
 }
 
 /// The idle task's loop: run whatever is runnable, otherwise wait for an interrupt. On

@@ -85,7 +85,7 @@ pub fn do_wait4(pid: i32, status_addr: usize, options: u32, rusage: usize) -> KR
             // our reference is the last, and the kernel stack is freed when we return
             // (so frame counts are exact right after wait4, as on one CPU).
             while z.on_cpu.load(core::sync::atomic::Ordering::Acquire) {
-                core::hint::spin_loop();
+                crate::sync::ordered::cpu_relax();
             }
             return Ok(z.tid as usize);
         }
