@@ -296,9 +296,10 @@ def frame_refcount(pa):
     if idx < 0 or idx >= n:
         return None
     ptr = rust.unwrap_unique_or_non_null(vec["buf"]["inner"]["ptr"])
-    ptr = ptr.reinterpret_cast(gdb.lookup_type("u16").pointer())
+    # An AtomicU32 per frame (mm/frame.rs); u32::MAX marks a reserved frame.
+    ptr = ptr.reinterpret_cast(gdb.lookup_type("u32").pointer())
     count = int((ptr + idx).dereference())
-    return None if count == 0xFFFF else count
+    return None if count == 0xFFFFFFFF else count
 
 
 def mm_root(mm):
