@@ -1,6 +1,6 @@
 # Shared by the test scripts: boot the kernel under QEMU with a timeout.
 # QEMU killed by a signal exits 0, so the status that matters is timeout's (124).
-QEMU_TIMEOUT=${QEMU_TIMEOUT:-60}
+QEMU_TIMEOUT=${QEMU_TIMEOUT:-120}
 qemu_cmd() {
   echo qemu-system-aarch64 -M virt -cpu cortex-a72 -smp "${CPUS:-4}" -m "${MEM:-256M}" -nographic -nic none -no-reboot \
     -semihosting-config enable=on,target=native -kernel "$build/Image" -initrd "${INITRD:-$build/initrd.cpio}"

@@ -30,9 +30,9 @@ pub fn with_frames<R>(f: impl FnOnce(&FrameAllocator) -> R) -> R {
 }
 
 /// Frames in use by everything but the kernel heap (whose frames stay with it: see
-/// mm/heap.rs); with `heap_in_use`, what the leak checks compare with the boot baseline.
+/// mm/heap.rs) and the cache of freed kernel stacks (mm/kernel_map.rs); with `heap_in_use`, what the leak checks compare with the boot baseline.
 pub fn frames_in_use() -> usize {
-    with_frames(|f| f.in_use()) - super::heap::frames()
+    with_frames(|f| f.in_use()) - super::heap::frames() - super::kernel_map::cached_stack_frames()
 }
 
 /// Kernel heap bytes allocated now.

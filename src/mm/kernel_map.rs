@@ -216,16 +216,61 @@ mod boot {
         crate::mm::global::with_frames(|frames| f(map, frames))
     }
 
-    /// A new kernel stack (see `KernelMap::alloc_stack`).
-    pub fn alloc_kernel_stack() -> KResult<usize> {
-        with_kernel_map(|map, frames| map.alloc_stack(frames))
+    /// Freed kernel stacks kept mapped for the next fork or clone (Linux keeps two per
+    /// CPU, `NR_CACHED_STACKS` in kernel/fork.c): most forks and exits then neither map
+    /// nor unmap a stack, and — what matters with several CPUs — broadcast no TLB
+    /// invalidation. Their frames are not counted as in use (`cached_stack_frames`), as
+    /// the heap's are not: the leak checks see a cached stack as freed.
+    const CACHED_STACKS: usize = 2 * crate::arch::percpu::MAX_CPUS;
+
+    struct StackCache {
+        bases: [usize; CACHED_STACKS],
+        len: usize,
     }
 
-    /// Frees a kernel stack no CPU runs on any more.
-    /// Frees a kernel stack. The broadcast TLB flush runs without the KERNEL_MAP lock,
-    /// so other CPUs forking or exiting meanwhile do not wait for every CPU's TLB; the
+    static STACK_CACHE: crate::sync::ordered::OrderedMutex<StackCache> =
+        crate::sync::ordered::OrderedMutex::new(
+            crate::sync::Level::KernelMap,
+            StackCache {
+                bases: [0; CACHED_STACKS],
+                len: 0,
+            },
+        );
+
+    /// Frames held by cached kernel stacks.
+    pub fn cached_stack_frames() -> usize {
+        STACK_CACHE.lock().len * STACK_PAGES
+    }
+
+    /// A new kernel stack: a cached one, or a fresh one (`KernelMap::alloc_stack`).
+    pub fn alloc_kernel_stack() -> KResult<usize> {
+        let cached = {
+            let mut c = STACK_CACHE.lock();
+            c.len.checked_sub(1).map(|i| {
+                c.len = i;
+                c.bases[i]
+            })
+        };
+        match cached {
+            Some(base) => Ok(base),
+            None => with_kernel_map(|map, frames| map.alloc_stack(frames)),
+        }
+    }
+
+    /// Frees a kernel stack no CPU runs on any more: into the cache if it has room.
+    /// Otherwise it is unmapped; the broadcast TLB flush runs without the KERNEL_MAP lock,
+    /// so other CPUs forking or exiting meanwhile do not wait for every CPU's TLB, and the
     /// slot stays taken until the flush is done, so its addresses cannot be reused early.
     pub fn free_kernel_stack(base: usize) {
+        {
+            let mut c = STACK_CACHE.lock();
+            if c.len < CACHED_STACKS {
+                let i = c.len;
+                c.bases[i] = base;
+                c.len = i + 1;
+                return;
+            }
+        }
         let pages = with_kernel_map(|map, _| map.unmap_stack(base));
         arch::flush_tlb_kernel_range(base, base + THREAD_SIZE);
         with_kernel_map(|map, frames| map.release_stack(frames, base, pages));
