@@ -179,7 +179,11 @@ pub fn do_exit(status: u32) -> ! {
             kill_task(t, killed_status(super::signal::SIGKILL));
         }
     }
-    if group_done {
+    // The parent may reap once the group is empty *and* the leader is a zombie. On
+    // several CPUs the last thread can empty the group while the leader, which exited
+    // first, has not yet marked itself a zombie; so the leader wakes the parent too,
+    // after it has (Linux: release_task's do_notify_parent for a zombie leader).
+    if group_done || cur.is_group_leader() {
         wakeup(WaitChan::Child(parent));
     }
     // A thread in execve waits for the others to be gone (Linux: exit_notify wakes

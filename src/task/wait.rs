@@ -72,19 +72,34 @@ pub fn do_wait4(pid: i32, status_addr: usize, options: u32, rusage: usize) -> KR
             return Err(Errno::ECHILD);
         }
         if let Some(z) = zombie {
-            let status = z.inner.lock().exit_status;
-            if status_addr != 0 {
-                uaccess::put_user_u32(status_addr, status)?;
+            // Claim the zombie: another thread of this process may be reaping the same
+            // child on another CPU (Linux: the exit_state cmpxchg in wait_task_zombie).
+            let status = {
+                let mut zi = z.inner.lock();
+                if zi.state != TaskState::Zombie {
+                    continue; // someone else reaped it: look again
+                }
+                zi.state = TaskState::Dead;
+                zi.exit_status
+            };
+            let copied = (|| {
+                if status_addr != 0 {
+                    uaccess::put_user_u32(status_addr, status)?;
+                }
+                if rusage != 0 {
+                    uaccess::copy_to_user(rusage, &[0u8; 144])?; // struct rusage: all zero
+                }
+                Ok(())
+            })();
+            if let Err(e) = copied {
+                z.inner.lock().state = TaskState::Zombie; // not reaped: a later wait may
+                return Err(e);
             }
-            if rusage != 0 {
-                uaccess::copy_to_user(rusage, &[0u8; 144])?; // struct rusage: all zero
-            }
-            z.inner.lock().state = TaskState::Dead;
             sched::TASKS.lock().remove(&z.tid);
-            // The zombie may still be switching away on another CPU; once it is off,
-            // our reference is the last, and the kernel stack is freed when we return
-            // (so frame counts are exact right after wait4, as on one CPU).
-            while z.on_cpu.load(core::sync::atomic::Ordering::Acquire) {
+            // The zombie may still be switching away on another CPU, whose `prev` holds
+            // it until the switch is done; once ours is the last reference, the kernel
+            // stack is freed when we return (frame counts are exact right after wait4).
+            while Arc::strong_count(&z) > 1 {
                 crate::sync::ordered::cpu_relax();
             }
             return Ok(z.tid as usize);
