@@ -30,8 +30,6 @@ use ulib::*;
 
 const PAGE: usize = 4096;
 const MAX_WORKERS: usize = 8;
-const SYS_SCHED_SETAFFINITY: usize = 122;
-const SYS_GETCPU: usize = 168;
 
 // The shared page, as AtomicU64 slots.
 const ARRIVED: usize = 0; // workers at the barrier
@@ -40,25 +38,19 @@ const T0: usize = 2; // clock_ns() when the current phase started
 const DEADLINE: usize = 3; // CNTVCT_EL0 value at which the current phase stops early
 const CAPPED: usize = 4; // a phase passed its budget: no more rounds
 const BAD_CPU: usize = 5; // a worker found itself on another CPU than its own
-const STOP: usize = 6; // context switch: tells the partners to stop
 const BUDGET: usize = 7; // the budget in counter ticks
 const ACC: usize = 8; // [8..12): elapsed ns per phase kind, summed over rounds
 const OPS: usize = 12; // [12..16): operations done per phase kind, all workers
 const SEEN_CPU: usize = 16; // [16..24): 1 + the CPU each worker ran on
 const FINISH: usize = 24; // [24..32): when each worker finished its last phase (ns after T0)
 const LAST: usize = 32; // elapsed ns of the last phase
+const SERIAL: usize = 33; // a user-space lock for `Team::serially`
+const EXIT_TURN: usize = 34; // the worker that may exit now
+const STOP: usize = 40; // [40..48): context switch: tells worker i's partner to stop
 
 /// The CPU the caller runs on (getcpu(2)).
-fn getcpu() -> usize {
-    let mut cpu: u32 = u32::MAX;
-    syscall(SYS_GETCPU, &[&mut cpu as *mut u32 as usize, 0, 0]);
-    cpu as usize
-}
-
-/// Pins the caller to CPU `cpu` (sched_setaffinity(0, 8, &mask)); returns 0 or -errno.
-fn pin(cpu: usize) -> isize {
-    let mask: u64 = 1 << cpu;
-    syscall(SYS_SCHED_SETAFFINITY, &[0, 8, &mask as *const u64 as usize])
+fn this_cpu() -> usize {
+    getcpu().map_or(usize::MAX, |(cpu, _)| cpu)
 }
 
 /// The virtual counter (EL0 may read it, as on Linux): a budget check costs no system call.
@@ -145,7 +137,7 @@ impl Team {
     /// every worker), so the caller stops its rounds.
     fn phase(&self, kind: usize, work: impl FnOnce() -> usize) -> bool {
         let sh = self.sh;
-        if getcpu() != self.i {
+        if this_cpu() != self.i {
             sh[BAD_CPU].fetch_add(1, Relaxed);
         }
         self.barrier(|| {
@@ -166,11 +158,25 @@ impl Team {
             }
         });
         sh[FINISH + self.i].store(mine - sh[T0].load(Relaxed), Relaxed);
-        if getcpu() != self.i {
+        if this_cpu() != self.i {
             sh[BAD_CPU].fetch_add(1, Relaxed);
         }
         self.barrier(|| {}); // everyone has read CAPPED and LAST before the next phase
         sh[CAPPED].load(Relaxed) == 0
+    }
+
+    /// Runs `f` while no other worker runs its own `f`: for untimed teardown (children
+    /// exiting) that would otherwise run on four CPUs at once. On this kernel that is
+    /// slow under QEMU for reasons of no interest outside the timed phases (a global
+    /// lock around kernel-stack frees; docs/benchmarks.md).
+    fn serially<R>(&self, f: impl FnOnce() -> R) -> R {
+        let lock = &self.sh[SERIAL];
+        while lock.compare_exchange(0, 1, Acquire, Relaxed).is_err() {
+            relax();
+        }
+        let r = f();
+        lock.store(0, Release);
+        r
     }
 
     /// Runs `op(k)` for k = 0, 1, ... n - 1, fewer if the phase's budget runs out (checked
@@ -214,18 +220,23 @@ fn team(sh: &'static [AtomicU64; 512], w: usize, budget: u64, body: impl Fn(&Tea
     for (i, pid) in pids.iter_mut().enumerate().take(w) {
         let body = &body;
         *pid = spawn(move || {
-            if pin(i) != 0 {
+            if pin_to_cpu(i) != 0 {
                 println!("bench-smp: sched_setaffinity to CPU {} failed", i);
                 return 1;
             }
-            sh[SEEN_CPU + i].store(getcpu() as u64 + 1, Relaxed);
+            sh[SEEN_CPU + i].store(this_cpu() as u64 + 1, Relaxed);
             body(&Team { sh, w, i });
+            // One at a time, each after the previous one has been reaped.
+            while sh[EXIT_TURN].load(Acquire) != i as u64 {
+                relax();
+            }
             0
         });
     }
     let mut failed = false;
-    for &pid in pids.iter().take(w) {
+    for (i, &pid) in pids.iter().enumerate().take(w) {
         failed |= wait_exit_code(pid) != 0;
+        sh[EXIT_TURN].store(i as u64 + 1, Release);
     }
     let misplaced = (0..w).any(|i| sh[SEEN_CPU + i].load(Relaxed) != i as u64 + 1);
     if failed || misplaced || sh[BAD_CPU].load(Relaxed) != 0 {
@@ -346,8 +357,10 @@ fn run_all(sh: &'static [AtomicU64; 512], w: usize, scale: usize, budget: u64, o
                     touch(p, pages, 3);
                     pages
                 });
-                write(fds[1], b"x");
-                wait4(holder, 0);
+                t.serially(|| {
+                    write(fds[1], b"x");
+                    wait4(holder, 0)
+                });
                 close(fds[0]);
                 close(fds[1]);
                 if !more {
@@ -429,7 +442,7 @@ fn run_all(sh: &'static [AtomicU64; 512], w: usize, scale: usize, budget: u64, o
                 })
             });
             let partner = spawn(|| {
-                while sh[STOP].load(Acquire) == 0 {
+                while sh[STOP + t.i].load(Acquire) == 0 {
                     sched_yield();
                 }
                 0
@@ -440,8 +453,10 @@ fn run_all(sh: &'static [AtomicU64; 512], w: usize, scale: usize, budget: u64, o
                     sched_yield();
                 })
             });
-            sh[STOP].store(1, Release);
-            wait4(partner, 0);
+            t.serially(|| {
+                sh[STOP + t.i].store(1, Release);
+                wait4(partner, 0)
+            });
         });
         let switch = r.per_op(1).saturating_sub(r.per_op(0)) / 2;
         report(w, "switch", switch, &r, 1);
