@@ -96,10 +96,12 @@ pub fn do_wait4(pid: i32, status_addr: usize, options: u32, rusage: usize) -> KR
                 return Err(e);
             }
             sched::TASKS.lock().remove(&z.tid);
-            // The zombie may still be switching away on another CPU, whose `prev` holds
-            // it until the switch is done; once ours is the last reference, the kernel
-            // stack is freed when we return (frame counts are exact right after wait4).
-            while Arc::strong_count(&z) > 1 {
+            // The zombie may still be switching away on another CPU: wait until it is
+            // off (its registers saved, its stack no longer in use). That CPU drops its
+            // last reference a moment later; waiting for our reference to be the last
+            // instead could wait for ever (a vfork parent holds its child's while it
+            // sleeps).
+            while z.on_cpu.load(core::sync::atomic::Ordering::Acquire) {
                 crate::sync::ordered::cpu_relax();
             }
             return Ok(z.tid as usize);

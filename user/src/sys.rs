@@ -537,6 +537,20 @@ pub fn mem_usage() -> Option<(usize, usize)> {
     Some((kstat_opt(KSTAT_FRAMES)?, kstat_opt(KSTAT_HEAP)?))
 }
 
+/// Whether the frames in use (KSTAT 0) are back at `want`, waiting up to a second: a
+/// reaped child's kernel stack is freed when the other CPU it last ran on has finished
+/// switching away from it, a moment after wait4 returned.
+pub fn frames_back_to(want: usize) -> bool {
+    let start = clock_ns();
+    while kstat(0) != want {
+        if clock_ns() - start > 1_000_000_000 {
+            return false;
+        }
+        nanosleep_ns(1_000_000);
+    }
+    true
+}
+
 /// `mem_usage` once it has stopped changing (the same reading 10 ms apart): a baseline
 /// taken right after threads exited must not count a kernel stack that another CPU is
 /// still switching away from.

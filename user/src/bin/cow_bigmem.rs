@@ -105,7 +105,7 @@ fn main(_args: Args) -> i32 {
             }
             check!(
                 T,
-                kstat(0) == baseline,
+                frames_back_to(baseline),
                 "frames leaked: {} -> {}",
                 baseline,
                 kstat(0)

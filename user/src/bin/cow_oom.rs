@@ -39,7 +39,7 @@ fn main(_args: Args) -> i32 {
     check!(T, munmap(p as usize, pages * PAGE) == 0, "munmap");
     check!(
         T,
-        kstat(0) == baseline,
+        frames_back_to(baseline),
         "frames leaked: {} -> {}",
         baseline,
         kstat(0)

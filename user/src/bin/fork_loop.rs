@@ -31,7 +31,13 @@ fn main(_args: Args) -> i32 {
         check!(T, code == (i % 200), "iteration {}: exit code {}", i, code);
     }
     if let (Some(f), Some(h)) = (frames, heap) {
-        check!(T, kstat(0) == f, "frames: {} before, {} after", f, kstat(0));
+        check!(
+            T,
+            frames_back_to(f),
+            "frames: {} before, {} after",
+            f,
+            kstat(0)
+        );
         check!(
             T,
             kstat(4) == h,
