@@ -70,6 +70,15 @@ for num in nums:
           "thread %d: p $pc = %#x, a kernel address" % (num, pc))
     if num != stop:
         caller = "kernel_main" if num == 1 else "secondary_start_kernel"
+        if "kernel::task::sched::idle_loop" not in bt:
+            # Caught inside an interrupt's entry code (e.g. its tick), where there is no
+            # frame to unwind yet: let this CPU alone run to its next wait in the idle
+            # loop, then look again.
+            run("set scheduler-locking on")
+            run("tbreak kernel::arch::wait_for_interrupt thread %d" % num)
+            run("continue")
+            run("set scheduler-locking off")
+            bt = run("bt")
         check("kernel::task::sched::idle_loop" in bt and caller in bt,
               "thread %d: bt shows the idle loop, called by %s" % (num, caller))
         check(not any(m for _, _, m in tasks_rows().values()),
