@@ -150,3 +150,25 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
     println!("user panic: {}", info);
     sys::exit_group(101)
 }
+
+/// Runs `f` as a child process (the body of a stress test), waits for it, and fails the
+/// test unless it exited 0 and the kernel's frames and heap are back at `baseline`
+/// afterwards. A child that exited 1 has printed why.
+pub fn run_test_process(name: &str, baseline: Option<(usize, usize)>, f: impl FnOnce() -> i32) {
+    let code = wait_exit_code(spawn(f));
+    if code == 1 {
+        exit_group(1);
+    }
+    check!(name, code == 0, "the test process ended with {}", code);
+    if let Err((frames, heap)) = check_baseline(baseline) {
+        let (f0, h0) = baseline.unwrap_or_default();
+        fail!(
+            name,
+            "after the test process exited: frames {} (baseline {}), kernel heap {} (baseline {})",
+            frames,
+            f0,
+            heap,
+            h0
+        );
+    }
+}

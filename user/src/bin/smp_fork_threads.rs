@@ -418,23 +418,7 @@ fn main(_args: Args) -> i32 {
     let baseline = settled_mem_usage();
     let start = clock_ns();
     sh[MID_ITERATION].store(0, Ordering::Relaxed);
-    let pid = spawn(|| test_process(FORKS_EACH));
-    let code = wait_exit_code(pid);
-    if code == 1 {
-        return 1;
-    }
-    check!(T, code == 0, "the test process ended with {}", code);
-    if let Err((frames, heap)) = check_baseline(baseline) {
-        let (f0, h0) = baseline.unwrap();
-        fail!(
-            T,
-            "after the test process exited: frames {} (baseline {}), kernel heap {} (baseline {})",
-            frames,
-            f0,
-            heap,
-            h0
-        );
-    }
+    run_test_process(T, baseline, || test_process(FORKS_EACH));
     println!(
         "{}: {} forks ({} threads at once) beside {} writers in {} ms; {} snapshots fell inside an iteration",
         T,

@@ -226,23 +226,7 @@ fn main(_args: Args) -> i32 {
     check!(T, code == 0, "the warm-up test process ended with {}", code);
     let baseline = settled_mem_usage();
     let start = clock_ns();
-    let pid = spawn(|| test_process(BATCHES));
-    let code = wait_exit_code(pid);
-    if code == 1 {
-        return 1;
-    }
-    check!(T, code == 0, "the test process ended with {}", code);
-    if let Err((frames, heap)) = check_baseline(baseline) {
-        let (f0, h0) = baseline.unwrap();
-        fail!(
-            T,
-            "after the test process exited: frames {} (baseline {}), kernel heap {} (baseline {})",
-            frames,
-            f0,
-            heap,
-            h0
-        );
-    }
+    run_test_process(T, baseline, || test_process(BATCHES));
     println!(
         "{}: {} threads by {} creators in {} ms",
         T,
