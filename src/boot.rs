@@ -207,6 +207,10 @@ pub extern "C" fn kernel_main(dtb_phys: usize) -> ! {
     sched::init_idle(idle);
     let cpus = start_secondary_cpus(&fdt);
     crate::println!("  cpus      {} online", cpus);
+    match crate::fs::initramfs::mount_root(crate::initrd::archive()) {
+        Ok(root) => crate::fs::set_root(root),
+        Err(e) => panic!("cannot build the root file system: {:?}", e),
+    }
     BASELINE_FRAMES.call_once(global::frames_in_use);
     BASELINE_HEAP.call_once(global::heap_in_use);
     if let Err(e) = task::fork::kernel_thread("init", kernel_init, 0, 1) {

@@ -1,9 +1,9 @@
-//! The initial RAM disk QEMU loads next to the kernel (`-initrd`): a cpio archive holding
-//! the user programs (and System.map, for symbols in kernel crash reports).
+//! The initial RAM disk QEMU loads next to the kernel (`-initrd`): a newc cpio archive,
+//! unpacked into the root tmpfs at boot (fs/initramfs.rs). It stays in memory for the
+//! kernel's own System.map (symbols in crash reports), read straight from the archive
+//! so that a crash report never depends on the file system.
 
 use spin::Once;
-
-use crate::loader::cpio;
 
 static INITRD: Once<&'static [u8]> = Once::new();
 
@@ -15,27 +15,10 @@ pub fn archive() -> &'static [u8] {
     INITRD.get().copied().unwrap_or(&[])
 }
 
+/// A file of the archive by path ("System.map", "/bin/hello").
 pub fn find(path: &str) -> Option<&'static [u8]> {
-    cpio::find(archive(), path)
-}
-
-/// Some(true) for a directory, Some(false) for a file, None if `path` does not exist.
-pub fn kind(path: &str) -> Option<bool> {
-    let p = path.trim_start_matches('/').trim_end_matches('/');
-    if p.is_empty() {
-        return Some(true);
-    }
-    cpio::entries(archive()).find_map(|e| {
-        if e.name == p {
-            Some(e.is_dir())
-        } else if e
-            .name
-            .strip_prefix(p)
-            .is_some_and(|rest| rest.starts_with('/'))
-        {
-            Some(true)
-        } else {
-            None
-        }
-    })
+    let path = path.trim_start_matches('/');
+    cpio_reader::iter_files(archive())
+        .find(|e| e.name().trim_start_matches("./") == path)
+        .map(|e| e.file())
 }

@@ -108,12 +108,14 @@ pub fn exit_to_user_mode() {
     sched::prepare_exit_to_user();
 }
 
-/// "user task TID (NAME)" and the program image, for a fault report.
-pub fn current_task_for_report() -> (String, Option<&'static [u8]>) {
+/// "user task TID (NAME)" and the program's bytes (read from its file), for a fault
+/// report.
+pub fn current_task_for_report() -> (String, Option<alloc::vec::Vec<u8>>) {
     let task = sched::current();
+    let exe = task.mm().and_then(|mm| mm.exe.clone());
     (
         alloc::format!("user task {} ({})", task.tid, task.name()),
-        task.image(),
+        exe.and_then(|f| f.contents()),
     )
 }
 

@@ -207,7 +207,9 @@ pub fn report(who: &str, frame: &TrapFrame, esr: &Esr, far: u64, symbol: Option<
 
 fn report_user(frame: &TrapFrame, esr: &Esr, far: u64) {
     let (who, image) = trap::current_task_for_report();
-    let symbol = image.and_then(|img| trap::symbolize_user(img, frame.pc as usize));
+    let symbol = image
+        .as_deref()
+        .and_then(|img| trap::symbolize_user(img, frame.pc as usize));
     report(&who, frame, esr, far, symbol);
 }
 

@@ -1,36 +1,91 @@
-//! Files, as much as fork needs to show sharing: open files (Linux `struct file`, with
-//! their status flags), the per-process descriptor table (Linux `struct files_struct`,
-//! shared with CLONE_FILES, with a close-on-exec flag per descriptor and RLIMIT_NOFILE
-//! enforced by the caller's limit), the console, pipes, the umask/cwd pair (Linux
-//! `struct fs_struct`, shared with CLONE_FS), and path lookup over the initrd's
-//! directories (Linux fs/namei.c `path_lookupat`: paths are bytes, PATH_MAX and NAME_MAX
-//! as Linux's).
+//! Files: a small VFS (Linux fs/), read top-down from a system call to the inode:
+//!
+//! ```text
+//!  syscall/file.rs, syscall/path.rs   openat, read, mkdirat, ...   (the system calls)
+//!        │
+//!  fs/mod.rs      FdTable: fd ─► File        FsStruct: root, cwd, umask
+//!  fs/file.rs     File: inode + offset + flags; read/write of regular files
+//!  fs/namei.rs    path ─► inode: components, "..", mounts, symlinks
+//!  fs/inode.rs    Inode: attributes; tmpfs directories (name ─► inode)
+//!  fs/page_cache.rs  a file's pages, in page frames
+//!  fs/mount.rs    which file system is mounted where
+//!  fs/dev.rs, fs/fifo.rs, fs/pipe.rs, fs/proc/   devices, FIFOs, pipes, /proc
+//!  fs/initramfs.rs   the root tmpfs, filled from the initrd's cpio archive at boot
+//! ```
+//!
+//! This file holds the per-process parts: the descriptor table (Linux `struct
+//! files_struct`, shared with CLONE_FILES, with a close-on-exec flag per descriptor and
+//! RLIMIT_NOFILE enforced by the caller's limit) and the root/cwd/umask triple (Linux
+//! `struct fs_struct`, shared with CLONE_FS).
 
+pub mod dev;
+pub mod fifo;
+pub mod file;
+pub mod initramfs;
+pub mod lock;
+pub mod inode;
+pub mod mount;
+pub mod namei;
+pub mod page_cache;
 pub mod pipe;
+pub mod proc;
+pub mod tmpfs;
 
-use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, Ordering};
 
 use crate::error::{Errno, KResult};
+use crate::mm::frame::FrameAllocator;
 
-/// open(2) status flags this kernel knows (include/uapi/asm-generic/fcntl.h, arm64).
-pub const O_NONBLOCK: u32 = 0o4000;
-pub const O_DIRECT: u32 = 0o200000;
-pub const O_CLOEXEC: u32 = 0o2000000;
-/// O_EXCL, which pipe2 reads as O_NOTIFICATION_PIPE.
-pub const O_NOTIFICATION_PIPE: u32 = 0o200;
+pub use file::{File, FileKind, O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_NOTIFICATION_PIPE};
+use inode::Inode;
 
 /// Longest path, NUL included (Linux PATH_MAX), and longest path component (NAME_MAX).
 pub const PATH_MAX: usize = 4096;
 pub const NAME_MAX: usize = 255;
 
+/// The bytes a write takes (user memory, or a kernel buffer).
+pub trait Source {
+    fn remaining(&self) -> usize;
+    /// Fills all of `dst` with the next bytes and moves past them; on a fault, EFAULT and
+    /// nothing is consumed.
+    fn read_into(&mut self, dst: &mut [u8]) -> KResult<()>;
+}
+
+/// Where a read puts its bytes.
+pub trait Sink {
+    fn remaining(&self) -> usize;
+    /// Stores all of `src` and moves past it; on a fault, EFAULT.
+    fn write_from(&mut self, src: &[u8]) -> KResult<()>;
+}
+
+/// "/" — the root of the root file system (fs/initramfs.rs makes it at boot).
+static ROOT: spin::Once<Arc<Inode>> = spin::Once::new();
+
+pub fn set_root(root: Arc<Inode>) {
+    ROOT.call_once(|| root);
+}
+
+pub fn root() -> Arc<Inode> {
+    ROOT.get().expect("no root file system").clone()
+}
+
+/// The frame allocator file data comes from.
+#[cfg(target_os = "none")]
+pub fn frames() -> &'static FrameAllocator {
+    crate::mm::global::frames()
+}
+
+/// Host unit tests of the file system never store file data.
+#[cfg(not(target_os = "none"))]
+pub fn frames() -> &'static FrameAllocator {
+    panic!("host tests of fs/ use no page frames")
+}
+
 /// Checks that the kernel heap can still give `bytes` at once, else ENOMEM (what Linux's
 /// failed allocation returns). `Arc::new` cannot fail gracefully on stable Rust, so a
 /// system call that is about to create a few small objects first reserves their total
-/// as one block and gives it back: with one CPU and a kernel that is not preempted,
-/// nothing else allocates in between, and the block can be split for them.
+/// as one block and gives it back.
 pub fn heap_precheck(bytes: usize) -> KResult<()> {
     #[cfg(target_os = "none")]
     {
@@ -40,56 +95,6 @@ pub fn heap_precheck(bytes: usize) -> KResult<()> {
     {
         let mut probe: Vec<u8> = Vec::new();
         probe.try_reserve_exact(bytes).map_err(|_| Errno::ENOMEM)
-    }
-}
-
-/// What an open file is.
-pub enum FileKind {
-    Console,
-    PipeRead(Arc<pipe::Pipe>),
-    PipeWrite(Arc<pipe::Pipe>),
-}
-
-/// An open file (Linux `struct file`): shared by the descriptors dup and fork make.
-pub struct File {
-    pub kind: FileKind,
-    /// Status flags (Linux `f_flags`): O_NONBLOCK, O_DIRECT. Per open file, so that a
-    /// later fcntl(F_SETFL) changes them for every descriptor sharing the file.
-    flags: AtomicU32,
-}
-
-impl File {
-    pub fn new(kind: FileKind, flags: u32) -> File {
-        File {
-            kind,
-            flags: AtomicU32::new(flags),
-        }
-    }
-
-    pub fn console() -> File {
-        File::new(FileKind::Console, 0)
-    }
-
-    pub fn flags(&self) -> u32 {
-        self.flags.load(Ordering::Relaxed)
-    }
-
-    pub fn set_flags(&self, flags: u32) {
-        self.flags.store(flags, Ordering::Relaxed);
-    }
-
-    pub fn nonblocking(&self) -> bool {
-        self.flags() & O_NONBLOCK != 0
-    }
-}
-
-impl Drop for File {
-    fn drop(&mut self) {
-        match &self.kind {
-            FileKind::Console => {}
-            FileKind::PipeRead(p) => p.close_end(false),
-            FileKind::PipeWrite(p) => p.close_end(true),
-        }
     }
 }
 
@@ -261,6 +266,50 @@ impl FdTable {
         }
     }
 
+    /// Who owns the POSIX locks taken through this table (fs/lock.rs): its address.
+    pub fn lock_owner(&self) -> usize {
+        self as *const FdTable as usize
+    }
+
+    /// fcntl(F_SETFD), FIOCLEX: sets or clears `fd`'s close-on-exec flag.
+    pub fn set_cloexec(&mut self, fd: i32, on: bool) -> KResult<()> {
+        match index(fd).and_then(|i| self.fds.get_mut(i)) {
+            Some(Slot::Open(e)) => {
+                e.cloexec = on;
+                Ok(())
+            }
+            _ => Err(Errno::EBADF),
+        }
+    }
+
+    /// close_range(CLOSE_RANGE_CLOEXEC): marks `first..=last` close-on-exec.
+    pub fn set_cloexec_range(&mut self, first: usize, last: usize) {
+        for slot in self.fds.iter_mut().take(last.saturating_add(1)).skip(first) {
+            if let Slot::Open(e) = slot {
+                e.cloexec = true;
+            }
+        }
+    }
+
+    /// close_range: removes the first open descriptor in `from..=last`, returning it and
+    /// its file (closed by the caller outside the lock).
+    pub fn take_open_in(&mut self, from: usize, last: usize) -> Option<(usize, Arc<File>)> {
+        let end = self.fds.len().min(last.saturating_add(1));
+        let fd = (from..end).find(|&i| matches!(self.fds[i], Slot::Open(_)))?;
+        match core::mem::take(&mut self.fds[fd]) {
+            Slot::Open(e) => Some((fd, e.file)),
+            _ => None,
+        }
+    }
+
+    /// The open files (for /proc/PID/fd and the lock release at exit).
+    pub fn open_files(&self) -> impl Iterator<Item = (usize, &Arc<File>)> {
+        self.fds.iter().enumerate().filter_map(|(i, s)| match s {
+            Slot::Open(e) => Some((i, &e.file)),
+            _ => None,
+        })
+    }
+
     /// execve (Linux `do_close_on_exec`): removes the first close-on-exec descriptor at or
     /// above `from`, returning it and its file so that the caller closes it outside the
     /// table's lock, then asks again from the next one.
@@ -274,144 +323,44 @@ impl FdTable {
     }
 }
 
-/// Linux `struct fs_struct`: what CLONE_FS shares.
+impl Drop for FdTable {
+    /// The table's last user is gone (exit, exec's unshare): its POSIX locks go too
+    /// (Linux: `filp_close` of every descriptor → `locks_remove_posix`).
+    fn drop(&mut self) {
+        let owner = self.lock_owner();
+        for slot in &self.fds {
+            if let Slot::Open(e) = slot
+                && let Some(inode) = e.file.inode()
+            {
+                lock::release(owner, Arc::as_ptr(inode) as usize);
+            }
+        }
+    }
+}
+
+/// Linux `struct fs_struct`: what CLONE_FS shares — the root (chroot), the current
+/// directory and the umask.
 #[derive(Clone)]
 pub struct FsStruct {
     pub umask: u32,
-    /// Always an existing directory of the initrd, absolute and normalised.
-    pub cwd: String,
+    pub root: Arc<Inode>,
+    pub cwd: Arc<Inode>,
 }
 
 impl FsStruct {
-    pub fn new() -> FsStruct {
+    /// Root and cwd at the root of the file system.
+    pub fn new(root: Arc<Inode>) -> FsStruct {
         FsStruct {
             umask: 0o022,
-            cwd: String::from("/"),
+            cwd: root.clone(),
+            root,
         }
     }
-}
-
-impl Default for FsStruct {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// What a path names.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Found {
-    /// Absolute and normalised ("." and ".." gone).
-    pub path: String,
-    pub is_dir: bool,
-}
-
-/// Linux `path_lookupat`, component by component, over a tree that `kind` describes:
-/// `kind(absolute path)` is Some(true) for a directory, Some(false) for a file, None if
-/// nothing is there. `path` is bytes (PATH_MAX was checked when it was copied in) and is
-/// resolved against `cwd` unless absolute. Errors as Linux's: ENOENT for a missing
-/// component or an empty path, ENOTDIR when a file is followed by anything (even "/", "."
-/// or ".."), ENAMETOOLONG for a component longer than NAME_MAX that has to be looked up.
-/// The initrd's names are ASCII, so a name that is not UTF-8 is simply not there.
-pub fn lookup(cwd: &str, path: &[u8], kind: impl Fn(&str) -> Option<bool>) -> KResult<Found> {
-    if path.is_empty() {
-        return Err(Errno::ENOENT);
-    }
-    let mut at = String::new();
-    let start = if path[0] == b'/' {
-        ""
-    } else {
-        cwd.trim_end_matches('/')
-    };
-    at.try_reserve(start.len() + path.len() + 1)
-        .map_err(|_| Errno::ENOMEM)?;
-    at.push_str(start);
-    let mut is_dir = true;
-    for comp in path.split(|&b| b == b'/') {
-        if !is_dir {
-            return Err(Errno::ENOTDIR);
-        }
-        match comp {
-            b"" | b"." => {}
-            b".." => {
-                let parent = at.rfind('/').unwrap_or(0);
-                at.truncate(parent);
-            }
-            name => {
-                if name.len() > NAME_MAX {
-                    return Err(Errno::ENAMETOOLONG);
-                }
-                let name = core::str::from_utf8(name).map_err(|_| Errno::ENOENT)?;
-                at.push('/');
-                at.push_str(name);
-                is_dir = kind(&at).ok_or(Errno::ENOENT)?;
-            }
-        }
-    }
-    if at.is_empty() {
-        at.push('/');
-    }
-    Ok(Found { path: at, is_dir })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn tree(p: &str) -> Option<bool> {
-        match p {
-            "/bin" | "/tmp" | "/tmp/x" => Some(true),
-            "/bin/hello" | "/init" => Some(false),
-            _ => None,
-        }
-    }
-
-    fn look(cwd: &str, path: &[u8]) -> KResult<(String, bool)> {
-        lookup(cwd, path, tree).map(|f| (f.path, f.is_dir))
-    }
-
-    #[test]
-    fn resolves_paths() {
-        assert_eq!(look("/", b"bin"), Ok(("/bin".into(), true)));
-        assert_eq!(look("/bin", b".."), Ok(("/".into(), true)));
-        assert_eq!(look("/bin", b"../tmp/./x/"), Ok(("/tmp/x".into(), true)));
-        assert_eq!(look("/bin", b"/"), Ok(("/".into(), true)));
-        assert_eq!(look("/", b"../.."), Ok(("/".into(), true)));
-        assert_eq!(look("/bin", b"hello"), Ok(("/bin/hello".into(), false)));
-        assert_eq!(look("/", b"//bin//hello"), Ok(("/bin/hello".into(), false)));
-    }
-
-    #[test]
-    fn lookup_errors_are_linux_s() {
-        assert_eq!(look("/", b""), Err(Errno::ENOENT));
-        assert_eq!(look("/", b"/nope"), Err(Errno::ENOENT));
-        assert_eq!(look("/", b"/init/"), Err(Errno::ENOTDIR));
-        assert_eq!(look("/", b"/init/."), Err(Errno::ENOTDIR));
-        assert_eq!(look("/", b"/init/.."), Err(Errno::ENOTDIR));
-        assert_eq!(look("/", b"/init/x"), Err(Errno::ENOTDIR));
-        assert_eq!(
-            look("/", b"/\xff\xfe"),
-            Err(Errno::ENOENT),
-            "bytes, not UTF-8"
-        );
-        let mut long = std::vec![b'/'];
-        long.extend([b'a'; 255]);
-        assert_eq!(look("/", &long), Err(Errno::ENOENT), "255 bytes is a name");
-        long.push(b'a');
-        assert_eq!(look("/", &long), Err(Errno::ENAMETOOLONG));
-        let mut deeper = b"/nope/".to_vec();
-        deeper.extend([b'a'; 300]);
-        assert_eq!(
-            look("/", &deeper),
-            Err(Errno::ENOENT),
-            "the missing directory first"
-        );
-        let dots: std::vec::Vec<u8> = b"/"
-            .iter()
-            .chain(b"./".repeat(2000).iter())
-            .copied()
-            .collect();
-        assert_eq!(look("/", &dots), Ok(("/".into(), true)));
-    }
 
     #[test]
     fn descriptor_table_lowest_free_and_dup() {

@@ -23,6 +23,7 @@
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
+use super::{Sink, Source};
 use crate::error::{Errno, KResult};
 use crate::mm::frame::{PAGE_SIZE, PhysAddr};
 use crate::sync::wait::{self, WaitChan, WakeReason};
@@ -40,20 +41,6 @@ pub trait PageOps: Sync {
     fn free(&self, page: PhysAddr);
 }
 
-/// The bytes a write takes (user memory, in the kernel).
-pub trait Source {
-    fn remaining(&self) -> usize;
-    /// Fills all of `dst` with the next bytes and moves past them; on a fault, EFAULT and
-    /// nothing is consumed.
-    fn read_into(&mut self, dst: &mut [u8]) -> KResult<()>;
-}
-
-/// Where a read puts the bytes (user memory, in the kernel).
-pub trait Sink {
-    fn remaining(&self) -> usize;
-    /// Stores all of `src` and moves past it; on a fault, EFAULT.
-    fn write_from(&mut self, src: &[u8]) -> KResult<()>;
-}
 
 /// Linux `struct pipe_buffer`.
 #[derive(Clone, Copy, Default)]
@@ -78,6 +65,13 @@ impl Ring {
     fn stamp(&self) -> (usize, usize, usize) {
         let bytes = self.bufs.iter().map(|b| b.offset + b.len).sum();
         (self.head, self.tail, bytes)
+    }
+
+    /// Bytes in the buffers between `tail` and `head`.
+    fn bytes(&self) -> usize {
+        (0..self.occupancy())
+            .map(|i| self.bufs[self.tail.wrapping_add(i) % PIPE_DEF_BUFFERS].len)
+            .sum()
     }
 
     fn occupancy(&self) -> usize {
@@ -181,6 +175,35 @@ impl Pipe {
                 },
             ),
         }
+    }
+
+    /// A FIFO's pipe (fs/fifo.rs): no reader or writer until they open it.
+    pub fn new_fifo(pages: &'static dyn PageOps) -> Pipe {
+        let pipe = Pipe::new(pages);
+        {
+            let mut p = pipe.inner.lock();
+            p.readers = 0;
+            p.writers = 0;
+        }
+        pipe
+    }
+
+    /// A FIFO end was opened.
+    pub fn open_end(&self, write: bool) {
+        {
+            let mut p = self.inner.lock();
+            if write {
+                p.writers += 1;
+            } else {
+                p.readers += 1;
+            }
+        }
+        wait::wakeup(WaitChan::Pipe(self.id));
+    }
+
+    /// Bytes waiting to be read (FIONREAD).
+    pub fn bytes_ready(&self) -> usize {
+        self.inner.lock().ring.bytes()
     }
 
     /// One end was closed (the last descriptor of a `File` went away).

@@ -30,13 +30,62 @@ fn prot_of(p_flags: u32) -> Prot {
     prot
 }
 
-/// Maps every PT_LOAD segment of `image` into `space` (which must be empty).
+/// Where an executable's bytes come from: a file in the page cache, or (tests) a slice.
+pub trait ElfSource {
+    /// Reads up to `buf.len()` bytes at `off`; returns how many there were.
+    fn read_at(&self, off: u64, buf: &mut [u8]) -> KResult<usize>;
+}
+
+impl ElfSource for [u8] {
+    fn read_at(&self, off: u64, buf: &mut [u8]) -> KResult<usize> {
+        let data = self.get(off as usize..).unwrap_or(&[]);
+        let n = data.len().min(buf.len());
+        buf[..n].copy_from_slice(&data[..n]);
+        Ok(n)
+    }
+}
+
+/// The most bytes of program headers read (Linux `load_elf_phdrs`: 64 KiB).
+const MAX_PHDRS_BYTES: usize = 65536;
+/// Bytes copied from the file to the new address space at a time.
+const COPY_CHUNK: usize = 4096;
+
+/// The ELF header and program headers of `src`, in a buffer of their own: the parser
+/// gets only these (the section headers, for linkers and debuggers, are not read).
+fn read_headers(src: &dyn ElfSource) -> KResult<alloc::vec::Vec<u8>> {
+    let mut ehdr = [0u8; 64];
+    if src.read_at(0, &mut ehdr)? < 64 {
+        return Err(Errno::ENOEXEC);
+    }
+    let phoff = u64::from_le_bytes(ehdr[32..40].try_into().map_err(|_| Errno::ENOEXEC)?) as usize;
+    let phentsize = u16::from_le_bytes([ehdr[54], ehdr[55]]) as usize;
+    let phnum = u16::from_le_bytes([ehdr[56], ehdr[57]]) as usize;
+    let need = phoff
+        .checked_add(phentsize * phnum)
+        .filter(|&n| phentsize * phnum <= MAX_PHDRS_BYTES && n <= MAX_PHDRS_BYTES + 64)
+        .ok_or(Errno::ENOEXEC)?
+        .max(64);
+    let mut buf = alloc::vec::Vec::new();
+    buf.try_reserve_exact(need).map_err(|_| Errno::ENOMEM)?;
+    buf.resize(need, 0);
+    if src.read_at(0, &mut buf)? < need {
+        return Err(Errno::ENOEXEC);
+    }
+    // No section headers: e_shoff, e_shnum and e_shstrndx zeroed in our copy.
+    buf[40..48].fill(0);
+    buf[60..64].fill(0);
+    Ok(buf)
+}
+
+/// Maps every PT_LOAD segment of the executable `src` into `space` (which must be
+/// empty), copying the file's bytes into fresh pages.
 pub fn load(
     frames: &FrameAllocator,
     space: &mut AddressSpace,
-    image: &[u8],
+    src: &dyn ElfSource,
 ) -> KResult<LoadedImage> {
-    let file = ElfBytes::<LittleEndian>::minimal_parse(image).map_err(|_| Errno::ENOEXEC)?;
+    let headers = read_headers(src)?;
+    let file = ElfBytes::<LittleEndian>::minimal_parse(&headers).map_err(|_| Errno::ENOEXEC)?;
     let ehdr = file.ehdr;
     if ehdr.e_machine != EM_AARCH64 || ehdr.e_type != ET_EXEC {
         return Err(Errno::ENOEXEC); // only static, non-PIE AArch64 executables
@@ -61,15 +110,6 @@ pub fn load(
                 if filesz > memsz {
                     return Err(Errno::ENOEXEC);
                 }
-                // A bss-only segment (p_filesz = 0) reads nothing from the file, so its
-                // p_offset need not lie inside it (Linux maps no file pages for it).
-                let data = match filesz {
-                    0 => &[][..],
-                    _ => image
-                        .get(seg.p_offset as usize..)
-                        .and_then(|d| d.get(..filesz))
-                        .ok_or(Errno::ENOEXEC)?,
-                };
                 let start = page_down(vaddr);
                 let end = page_up(end).ok_or(Errno::ENOEXEC)?;
                 if seg.p_offset == 0 && phdr.is_none() {
@@ -86,7 +126,9 @@ pub fn load(
                         shared: false,
                     })?,
                 }
-                space.write_bytes(frames, vaddr, data)?;
+                // A bss-only segment (p_filesz = 0) reads nothing from the file, so its
+                // p_offset need not lie inside it (Linux maps no file pages for it).
+                copy_segment(frames, space, src, seg.p_offset, vaddr, filesz)?;
                 // Zero the bss (the bytes past p_filesz), pre-faulting its pages, so a
                 // loaded program starts with its pages present.
                 space.zero_bytes(frames, vaddr + filesz, memsz - filesz)?;
@@ -107,6 +149,34 @@ pub fn load(
         phent: ehdr.e_phentsize as usize,
         brk,
     })
+}
+
+/// Copies `len` bytes at `offset` of the file to `vaddr` in the new address space.
+fn copy_segment(
+    frames: &FrameAllocator,
+    space: &mut AddressSpace,
+    src: &dyn ElfSource,
+    offset: u64,
+    vaddr: usize,
+    len: usize,
+) -> KResult<()> {
+    if len == 0 {
+        return Ok(());
+    }
+    let mut buf = alloc::vec::Vec::new();
+    buf.try_reserve_exact(COPY_CHUNK.min(len))
+        .map_err(|_| Errno::ENOMEM)?;
+    buf.resize(COPY_CHUNK.min(len), 0);
+    let mut done = 0;
+    while done < len {
+        let n = (len - done).min(COPY_CHUNK);
+        if src.read_at(offset + done as u64, &mut buf[..n])? < n {
+            return Err(Errno::ENOEXEC); // the segment runs past the end of the file
+        }
+        space.write_bytes(frames, vaddr + done, &buf[..n])?;
+        done += n;
+    }
+    Ok(())
 }
 
 /// The function symbol containing `addr`, with the offset into it (for fault reports).
@@ -177,7 +247,7 @@ mod tests {
         let m = SimMemory::new(64);
         let f = &m.frames;
         let mut s = AddressSpace::new(f, 1).unwrap();
-        let img = load(f, &mut s, &tiny_elf()).unwrap();
+        let img = load(f, &mut s, &tiny_elf()[..]).unwrap();
         assert_eq!(
             img,
             LoadedImage {
@@ -219,7 +289,7 @@ mod tests {
         let m = SimMemory::new(64);
         let f = &m.frames;
         let mut s = AddressSpace::new(f, 1).unwrap();
-        let loaded = load(f, &mut s, &img).unwrap();
+        let loaded = load(f, &mut s, &img[..]).unwrap();
         assert_eq!(loaded.brk, 0x422000, "brk after the bss-only segment");
         let vma = s.find_vma(0x421000).unwrap();
         assert_eq!((vma.start, vma.end), (0x420000, 0x422000));
@@ -239,7 +309,7 @@ mod tests {
         let f = &m.frames;
         let mut s = AddressSpace::new(f, 1).unwrap();
         crate::arch::take_icache_log();
-        load(f, &mut s, &tiny_elf()).unwrap();
+        load(f, &mut s, &tiny_elf()[..]).unwrap();
         let (text, _) = s.pt.lookup(0x400000).unwrap();
         assert_eq!(crate::arch::take_icache_log(), [text.as_usize()]);
         s.destroy(f);
@@ -263,7 +333,7 @@ mod tests {
         let m = SimMemory::new(64);
         let f = &m.frames;
         let mut s = AddressSpace::new(f, 1).unwrap();
-        load(f, &mut s, &img).unwrap();
+        load(f, &mut s, &img[..]).unwrap();
         let mut buf = [0u8; 4];
         s.read_bytes(0x4000b8, &mut buf).unwrap();
         assert_eq!(&buf, b"CODE", "the first segment survives the second");
@@ -285,11 +355,11 @@ mod tests {
         let mut s = AddressSpace::new(f, 1).unwrap();
         let mut wrong_machine = tiny_elf();
         wrong_machine[18] = 62; // x86_64
-        assert_eq!(load(f, &mut s, &wrong_machine), Err(Errno::ENOEXEC));
-        assert_eq!(load(f, &mut s, b"#!/bin/sh\n"), Err(Errno::ENOEXEC));
+        assert_eq!(load(f, &mut s, &wrong_machine[..]), Err(Errno::ENOEXEC));
+        assert_eq!(load(f, &mut s, &b"#!/bin/sh\n"[..]), Err(Errno::ENOEXEC));
         let mut truncated = tiny_elf();
         truncated.truncate(0x1002);
-        assert_eq!(load(f, &mut s, &truncated), Err(Errno::ENOEXEC));
+        assert_eq!(load(f, &mut s, &truncated[..]), Err(Errno::ENOEXEC));
         s.destroy(f);
         assert_eq!(f.in_use(), 0);
     }

@@ -12,6 +12,7 @@ use crate::sync::ordered::OrderedMutex;
 
 use super::addr_space::{Access, AddressSpace, FaultError, FaultFix};
 use super::frame::FrameAllocator;
+use super::vm_file::VmFile;
 use crate::arch;
 use crate::error::{Errno, KResult};
 
@@ -71,26 +72,27 @@ pub struct Mm {
     pub id: usize,
     pub asid: u16,
     space: OrderedMutex<Option<AddressSpace>>,
-    /// The ELF image the address space was loaded from (for symbols in fault reports).
-    pub image: &'static [u8],
+    /// The program the address space was loaded from (Linux `mm->exe_file`): for
+    /// /proc/PID/exe and for symbols in fault reports.
+    pub exe: Option<Arc<dyn VmFile>>,
 }
 
 impl Mm {
-    fn wrap(space: AddressSpace, image: &'static [u8]) -> Arc<Mm> {
+    fn wrap(space: AddressSpace, exe: Option<Arc<dyn VmFile>>) -> Arc<Mm> {
         let asid = space.pt.asid();
         Arc::new(Mm {
             id: MM_IDS.fetch_add(1, Ordering::Relaxed),
             asid,
             space: OrderedMutex::new(Level::Mm, Some(space)),
-            image,
+            exe,
         })
     }
 
     /// A new, empty address space.
-    pub fn new(image: &'static [u8]) -> KResult<Arc<Mm>> {
+    pub fn new(exe: Option<Arc<dyn VmFile>>) -> KResult<Arc<Mm>> {
         let asid = alloc_asid().ok_or(Errno::EAGAIN)?;
         match with_frames(|f| AddressSpace::new(f, asid)) {
-            Some(space) => Ok(Mm::wrap(space, image)),
+            Some(space) => Ok(Mm::wrap(space, exe)),
             None => {
                 free_asid(asid);
                 Err(Errno::ENOMEM)
@@ -136,7 +138,7 @@ impl Mm {
         super::heap::reserve(vmas * VMA_HEAP_BYTES)?;
         let asid = alloc_asid().ok_or(Errno::EAGAIN)?;
         match self.with(|space, frames| space.fork(frames, asid)) {
-            Ok(child) => Ok(Mm::wrap(child, self.image)),
+            Ok(child) => Ok(Mm::wrap(child, self.exe.clone())),
             Err(e) => {
                 free_asid(asid);
                 Err(e)

@@ -12,6 +12,7 @@ pub mod inject;
 pub mod kernel_map;
 pub mod pagetable;
 pub mod uaccess;
+pub mod vm_file;
 pub mod walk;
 
 #[cfg(target_os = "none")]

@@ -25,21 +25,34 @@
 //!                        → SignalStruct.inner (kill_group, do_exit_killed, wait4),
 //!                          FdTable (copy_files), FsStruct (copy_fs, execve's cwd),
 //!                          SigHand (copy_sighand, send_signal)
-//!  5. SignalStruct.inner | FdTable | FsStruct | SigHand | Pipe.inner
-//!                      task/mod.rs, fs/, task/signal.rs: leaves apart from the heap. A
-//!                      pipe end is closed (Pipe.inner, then wakeup → TASKS ...) only
-//!                      after the FdTable lock is released.
+//!  5. SignalStruct.inner | FdTable | FsStruct | SigHand | Pipe.inner | Dir | MOUNTS |
+//!     File.lock_state | LOCKS
+//!                      task/mod.rs, fs/, task/signal.rs: leaves apart from Inode and the
+//!                      heap. A pipe end is closed (Pipe.inner, then wakeup → TASKS ...)
+//!                      only after the FdTable lock is released. A directory's entries
+//!                      (fs/inode.rs `Dir`) → the child's Inode.data (stat of a child).
 //!  6. Mm.space         mm/global.rs    one address space: VMAs and page tables (Linux's
 //!                                      mmap_lock and page-table lock in one)
-//!  7. KERNEL_MAP       mm/kernel_map.rs  the kernel's page table and stack slots
-//!  8. ASIDS | LOGGED   mm/global.rs, syscall/misc.rs
-//!  9. CONSOLE          console.rs      the UART; println! may run under any lock above
-//! 10. HEAP             mm/heap.rs      the kernel heap: every allocation takes it
+//!                        → Inode.data (a fault in a file mapping finds its page)
+//!  7. Inode.data       fs/inode.rs     one inode's attributes, size and page cache
+//!                                      (Linux `i_lock` + the xarray lock). Never held
+//!                                      across a user access: data is copied with a
+//!                                      reference on the page, not the lock.
+//!  8. KERNEL_MAP       mm/kernel_map.rs  the kernel's page table and stack slots
+//!  9. ASIDS | LOGGED   mm/global.rs, syscall/misc.rs
+//! 10. CONSOLE          console.rs      the UART; println! may run under any lock above
+//! 11. HEAP             mm/heap.rs      the kernel heap: every allocation takes it
 //!                        → FREE_FRAMES (growing by a run of frames)
-//! 11. FREE_FRAMES      mm/frame.rs     the frame allocator's free stack: innermost, it
+//! 12. FREE_FRAMES      mm/frame.rs     the frame allocator's free stack: innermost, it
 //!                                      never allocates. Frame reference counts are
 //!                                      atomics outside any lock.
 //! ```
+//!
+//! Sleeping locks (sync/sleeplock.rs, Linux's `mutex` and `rw_semaphore`) are not in the
+//! list: they may be held across user accesses and sleeps, and are taken with no spin
+//! lock held. Theirs is a separate order: RENAME_LOCK (fs/namei.rs) → a directory's
+//! `Inode.rw` → a regular file's `Inode.rw` (Linux: `s_vfs_rename_mutex` → `i_rwsem` of
+//! the parent → of the child). A page fault never takes one.
 //!
 //! Not locks: each CPU's scheduler state (task/sched.rs `CPU_SCHED`) and per-CPU area
 //! are touched only by their own CPU, with IRQs masked.
@@ -84,15 +97,17 @@ pub enum Level {
     NextTid = 2,
     RunQueue = 3,
     Task = 4,
-    /// SignalStruct.inner, FdTable, FsStruct, SigHand, Pipe.inner.
+    /// SignalStruct.inner, FdTable, FsStruct, SigHand, Pipe.inner, Dir, MOUNTS, LOCKS.
     Process = 5,
     Mm = 6,
-    KernelMap = 7,
+    /// Inode.data.
+    Inode = 7,
+    KernelMap = 8,
     /// ASIDS, LOGGED.
-    Ids = 8,
-    Console = 9,
-    Heap = 10,
-    FreeFrames = 11,
+    Ids = 9,
+    Console = 10,
+    Heap = 11,
+    FreeFrames = 12,
 }
 
 impl Level {
@@ -100,7 +115,8 @@ impl Level {
     pub fn from_bit(bit: u32) -> Option<Level> {
         use Level::*;
         [
-            Tasks, NextTid, RunQueue, Task, Process, Mm, KernelMap, Ids, Console, Heap, FreeFrames,
+            Tasks, NextTid, RunQueue, Task, Process, Mm, Inode, KernelMap, Ids, Console, Heap,
+            FreeFrames,
         ]
         .into_iter()
         .find(|l| *l as u32 == bit)
@@ -108,4 +124,5 @@ impl Level {
 }
 
 pub mod ordered;
+pub mod sleeplock;
 pub mod wait;

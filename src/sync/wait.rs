@@ -46,6 +46,10 @@ pub enum WaitChan {
     Pipe(usize),
     /// A pipe's I/O lock was released.
     PipeLock(usize),
+    /// A sleeping lock (sync/sleeplock.rs) at this address was released.
+    SleepLock(usize),
+    /// A FIFO gained a reader or a writer (fs/fifo open), by inode number.
+    FifoOpen(u64),
     /// nanosleep: only the deadline wakes it.
     Timer,
     /// execve in the process `tgid` waiting for its other threads to exit.
@@ -67,6 +71,8 @@ impl WaitChan {
             WaitChan::PipeLock(id) => (5, id as u64),
             WaitChan::Timer => (6, 0),
             WaitChan::GroupExec(t) => (7, t as u64),
+            WaitChan::SleepLock(a) => (8, a as u64),
+            WaitChan::FifoOpen(ino) => (9, ino),
         };
         v.wrapping_add(kind).wrapping_mul(0x9e37_79b9_7f4a_7c15)
     }

@@ -1,54 +1,54 @@
-//! File system calls over the console, pipes and the initrd's directories (Linux
-//! fs/read_write.c, fs/pipe.c `do_pipe2`, fs/file.c `ksys_dup3`, fs/namei.c `getname`,
-//! fs/stat.c): descriptors up to RLIMIT_NOFILE, per-descriptor close-on-exec, per-file
-//! O_NONBLOCK/O_DIRECT, and paths as bytes up to PATH_MAX.
+//! System calls on descriptors (Linux fs/read_write.c, fs/file.c, fs/fcntl.c,
+//! fs/ioctl.c, fs/pipe.c `do_pipe2`, fs/readdir.c, fs/sync.c): reading and writing at
+//! the file offset or a given one, scattered (iovecs) or not; the descriptor table
+//! (dup, fcntl, close_range) up to RLIMIT_NOFILE; directories listed with getdents64.
+//! Name-based calls are in syscall/path.rs, stat and statfs in syscall/stat.rs.
 
 use crate::sync::ordered::OrderedMutex;
 use alloc::sync::Arc;
-use alloc::vec::Vec;
 
 use crate::error::{Errno, KResult};
+use crate::fs::file::{self as vfs, O_APPEND, O_RDONLY, O_WRONLY, SETFL_MASK};
+use crate::fs::inode::{Inode, Kind};
+use crate::fs::lock::{self, F_RDLCK, F_UNLCK, F_WRLCK, PosixLock};
 use crate::fs::pipe::{self, Pipe};
 use crate::fs::{
-    self, FdTable, File, FileKind, O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_NOTIFICATION_PIPE, PATH_MAX,
+    self, FdTable, File, FileKind, O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_NOTIFICATION_PIPE, Sink,
+    Source,
 };
-use crate::mm::frame::PAGE_SIZE;
 use crate::mm::uaccess::{self, UserSlice};
 use crate::task::rlimit::{NR_OPEN, RLIMIT_NOFILE};
 use crate::task::sched::current;
 
 const SIGPIPE: u32 = 13;
 /// The most one read or write transfers (Linux MAX_RW_COUNT: INT_MAX & PAGE_MASK).
-const MAX_RW_COUNT: usize = 0x7fff_f000;
+pub(super) const MAX_RW_COUNT: usize = 0x7fff_f000;
 /// The most iovecs readv/writev take (UIO_MAXIOV).
 const UIO_MAXIOV: usize = 1024;
 
-fn files() -> KResult<Arc<OrderedMutex<FdTable>>> {
+pub(super) fn files() -> KResult<Arc<OrderedMutex<FdTable>>> {
     current().inner.lock().files.clone().ok_or(Errno::EBADF)
 }
 
-fn file(fd: i32) -> KResult<Arc<File>> {
+pub(super) fn file(fd: i32) -> KResult<Arc<File>> {
     files()?.lock().get(fd)
 }
 
 /// The caller's RLIMIT_NOFILE: descriptors must stay below it.
-fn nofile_limit() -> usize {
+pub(super) fn nofile_limit() -> usize {
     current().rlimit(RLIMIT_NOFILE).cur.min(NR_OPEN) as usize
 }
 
-/// Bytes are copied through a kernel buffer in chunks of this size.
-const CHUNK: usize = 256;
-
-/// A user buffer as a pipe's source or sink: copies go straight between user memory and
-/// the pipe's pages.
-struct UserBuf {
+/// A user buffer as the source of a write or the sink of a read: copies go straight
+/// between user memory and the file's pages (or a pipe's).
+pub(super) struct UserBuf {
     addr: usize,
     len: usize,
     pos: usize,
 }
 
 impl UserBuf {
-    fn new(s: UserSlice) -> UserBuf {
+    pub(super) fn new(s: UserSlice) -> UserBuf {
         UserBuf {
             addr: s.addr(),
             len: s.len().min(MAX_RW_COUNT),
@@ -57,7 +57,7 @@ impl UserBuf {
     }
 }
 
-impl pipe::Source for UserBuf {
+impl Source for UserBuf {
     fn remaining(&self) -> usize {
         self.len - self.pos
     }
@@ -68,7 +68,7 @@ impl pipe::Source for UserBuf {
     }
 }
 
-impl pipe::Sink for UserBuf {
+impl Sink for UserBuf {
     fn remaining(&self) -> usize {
         self.len - self.pos
     }
@@ -84,43 +84,66 @@ fn sigpipe() {
     let _ = super::process::send_signal(current().tgid, SIGPIPE);
 }
 
-fn console_write(src: UserSlice) -> KResult<usize> {
-    let len = src.len().min(MAX_RW_COUNT);
-    let mut done = 0;
-    let mut chunk = [0u8; CHUNK];
-    while done < len {
-        let n = (len - done).min(CHUNK);
-        if uaccess::copy_from_user(&mut chunk[..n], src.addr() + done).is_err() {
-            return if done > 0 {
-                Ok(done)
-            } else {
-                Err(Errno::EFAULT)
-            };
-        }
-        crate::console::write_bytes(&chunk[..n]);
-        done += n;
+/// read(2) (Linux `ksys_read`): EBADF unless open for reading, EFAULT for a buffer
+/// outside user space.
+pub fn read(fd: i32, buf: usize, len: usize) -> KResult<usize> {
+    let f = file(fd)?;
+    if !f.readable() {
+        return Err(Errno::EBADF);
     }
-    Ok(done)
+    let dst = UserSlice::new(buf, len)?;
+    vfs::read(&f, &mut UserBuf::new(dst), None)
 }
 
-/// write(2) (Linux `vfs_write`): EBADF unless open for writing, then EFAULT for a range
-/// outside user space.
+/// write(2) (Linux `ksys_write`).
 pub fn write(fd: i32, buf: usize, len: usize) -> KResult<usize> {
     let f = file(fd)?;
-    if matches!(f.kind, FileKind::PipeRead(_)) {
+    if !f.writable() {
         return Err(Errno::EBADF);
     }
     let src = UserSlice::new(buf, len)?;
-    match &f.kind {
-        FileKind::Console => console_write(src),
-        FileKind::PipeWrite(p) => p.write(
-            &mut UserBuf::new(src),
-            f.nonblocking(),
-            f.flags() & O_DIRECT != 0,
-            &mut sigpipe,
-        ),
-        FileKind::PipeRead(_) => Err(Errno::EBADF),
+    vfs::write(&f, &mut UserBuf::new(src), None, &mut sigpipe)
+}
+
+/// Linux `rw_verify_area` for pread/pwrite: a negative offset is EINVAL; pipes and
+/// other streams are ESPIPE (the file layer says).
+fn offset(off: i64) -> KResult<Option<u64>> {
+    if off < 0 {
+        return Err(Errno::EINVAL);
     }
+    Ok(Some(off as u64))
+}
+
+pub fn pread64(fd: i32, buf: usize, len: usize, off: i64) -> KResult<usize> {
+    let f = file(fd)?;
+    if !f.readable() {
+        return Err(Errno::EBADF);
+    }
+    let dst = UserSlice::new(buf, len)?;
+    stream_check(&f)?;
+    vfs::read(&f, &mut UserBuf::new(dst), offset(off)?)
+}
+
+pub fn pwrite64(fd: i32, buf: usize, len: usize, off: i64) -> KResult<usize> {
+    let f = file(fd)?;
+    if !f.writable() {
+        return Err(Errno::EBADF);
+    }
+    let src = UserSlice::new(buf, len)?;
+    stream_check(&f)?;
+    vfs::write(&f, &mut UserBuf::new(src), offset(off)?, &mut sigpipe)
+}
+
+/// Positioned I/O on a stream (pipe, FIFO, terminal) is ESPIPE before anything else.
+fn stream_check(f: &File) -> KResult<()> {
+    match &f.kind {
+        FileKind::Inode(i) if !matches!(i.kind, Kind::CharDev) || !is_tty(i) => Ok(()),
+        _ => Err(Errno::ESPIPE),
+    }
+}
+
+fn is_tty(inode: &Inode) -> bool {
+    fs::dev::is_console(inode.data.lock().rdev)
 }
 
 /// The `i`th `struct iovec` of a user array.
@@ -134,8 +157,9 @@ fn get_iovec(iov: usize, i: usize) -> KResult<(usize, usize)> {
     Ok((base, len))
 }
 
-/// The segments of a writev, as one source (a pipe write is one `pipe_write`, as Linux's).
-struct IovSource {
+/// The segments of a readv or writev as one source or sink (Linux `iov_iter`): a pipe
+/// write is one `pipe_write`, a file write one pass over the pages.
+struct IovIter {
     iov: usize,
     count: usize,
     /// Current segment, its length and how far into it we are.
@@ -146,128 +170,228 @@ struct IovSource {
     remaining: usize,
 }
 
-impl pipe::Source for IovSource {
-    fn remaining(&self) -> usize {
-        self.remaining
+impl IovIter {
+    /// Linux `import_iovec`: at most UIO_MAXIOV segments (EINVAL), every iovec readable
+    /// and no length negative, in order, then every range in user space (EFAULT); the
+    /// total is clamped to MAX_RW_COUNT.
+    fn new(iov: usize, iovcnt: usize) -> KResult<IovIter> {
+        if iovcnt > UIO_MAXIOV {
+            return Err(Errno::EINVAL);
+        }
+        for i in 0..iovcnt {
+            if (get_iovec(iov, i)?.1 as isize) < 0 {
+                return Err(Errno::EINVAL);
+            }
+        }
+        let mut total = 0usize;
+        for i in 0..iovcnt {
+            let (base, len) = get_iovec(iov, i)?;
+            UserSlice::new(base, len)?;
+            total += len.min(MAX_RW_COUNT - total);
+        }
+        let mut it = IovIter {
+            iov,
+            count: iovcnt,
+            seg: 0,
+            base: 0,
+            seg_len: 0,
+            off: 0,
+            remaining: total,
+        };
+        if iovcnt > 0 {
+            (it.base, it.seg_len) = get_iovec(iov, 0)?;
+        }
+        Ok(it)
     }
-    fn read_into(&mut self, dst: &mut [u8]) -> KResult<()> {
+
+    /// Runs `copy(user address, range of the kernel buffer)` piece by piece over `len`
+    /// bytes. (The iovec is read again: another thread may have changed it.)
+    fn each(&mut self, len: usize, mut copy: impl FnMut(usize, core::ops::Range<usize>) -> KResult<()>) -> KResult<()> {
         let mut done = 0;
-        while done < dst.len() {
+        while done < len {
             while self.off == self.seg_len {
                 self.seg += 1;
                 if self.seg >= self.count {
                     return Err(Errno::EFAULT);
                 }
-                let (base, len) = get_iovec(self.iov, self.seg)?;
-                (self.base, self.seg_len, self.off) = (base, len, 0);
+                let (base, seg_len) = get_iovec(self.iov, self.seg)?;
+                (self.base, self.seg_len, self.off) = (base, seg_len, 0);
             }
-            let n = (self.seg_len - self.off).min(dst.len() - done);
-            // (The iovec is read again: another thread may have changed it.)
+            let n = (self.seg_len - self.off).min(len - done);
             let at = self.base.checked_add(self.off).ok_or(Errno::EFAULT)?;
-            uaccess::copy_from_user(&mut dst[done..done + n], at)?;
+            copy(at, done..done + n)?;
             self.off += n;
             done += n;
         }
-        self.remaining -= dst.len();
+        self.remaining -= len;
         Ok(())
     }
 }
 
-/// writev(2) (Linux `import_iovec` + `vfs_writev`).
-pub fn writev(fd: i32, iov: usize, iovcnt: usize) -> KResult<usize> {
-    let f = file(fd)?;
-    if matches!(f.kind, FileKind::PipeRead(_)) {
-        return Err(Errno::EBADF);
+impl Source for IovIter {
+    fn remaining(&self) -> usize {
+        self.remaining
     }
-    if iovcnt > UIO_MAXIOV {
-        return Err(Errno::EINVAL);
-    }
-    // Every iovec readable and no length negative, in order; then every range in user
-    // space; the total is clamped to MAX_RW_COUNT.
-    for i in 0..iovcnt {
-        if (get_iovec(iov, i)?.1 as isize) < 0 {
-            return Err(Errno::EINVAL);
-        }
-    }
-    let mut total = 0usize;
-    for i in 0..iovcnt {
-        let (base, len) = get_iovec(iov, i)?;
-        UserSlice::new(base, len)?;
-        total += len.min(MAX_RW_COUNT - total);
-    }
-    match &f.kind {
-        FileKind::PipeWrite(p) => {
-            let mut src = IovSource {
-                iov,
-                count: iovcnt,
-                seg: 0,
-                base: 0,
-                seg_len: 0,
-                off: 0,
-                remaining: total,
-            };
-            if iovcnt > 0 {
-                (src.base, src.seg_len) = get_iovec(iov, 0)?;
-            }
-            p.write(
-                &mut src,
-                f.nonblocking(),
-                f.flags() & O_DIRECT != 0,
-                &mut sigpipe,
-            )
-        }
-        _ => {
-            let mut done = 0;
-            for i in 0..iovcnt {
-                let (base, len) = get_iovec(iov, i)?;
-                let len = len.min(MAX_RW_COUNT - done);
-                if len == 0 {
-                    continue;
-                }
-                match console_write(UserSlice::new(base, len)?) {
-                    Ok(n) => done += n,
-                    Err(e) if done == 0 => return Err(e),
-                    Err(_) => break,
-                }
-            }
-            Ok(done)
-        }
+    fn read_into(&mut self, dst: &mut [u8]) -> KResult<()> {
+        let len = dst.len();
+        self.each(len, |at, r| uaccess::copy_from_user(&mut dst[r], at))
     }
 }
 
-/// read(2) (Linux `vfs_read`).
-pub fn read(fd: i32, buf: usize, len: usize) -> KResult<usize> {
+impl Sink for IovIter {
+    fn remaining(&self) -> usize {
+        self.remaining
+    }
+    fn write_from(&mut self, src: &[u8]) -> KResult<()> {
+        self.each(src.len(), |at, r| uaccess::copy_to_user(at, &src[r]))
+    }
+}
+
+/// readv/preadv (`at`: the offset of preadv).
+pub fn readv(fd: i32, iov: usize, iovcnt: usize, at: Option<i64>) -> KResult<usize> {
     let f = file(fd)?;
-    if matches!(f.kind, FileKind::PipeWrite(_)) {
+    if !f.readable() {
         return Err(Errno::EBADF);
     }
-    let dst = UserSlice::new(buf, len)?;
-    match &f.kind {
-        FileKind::Console => {
-            // Whatever the UART has buffered; 0 (end of file) if nothing.
-            let mut tmp = [0u8; CHUNK];
-            let mut n = 0;
-            while n < len.min(CHUNK) {
-                match crate::console::try_getc() {
-                    Some(c) => {
-                        tmp[n] = c;
-                        n += 1;
-                    }
-                    None => break,
+    let mut it = IovIter::new(iov, iovcnt)?;
+    let at = match at {
+        Some(off) => {
+            stream_check(&f)?;
+            offset(off)?
+        }
+        None => None,
+    };
+    vfs::read(&f, &mut it, at)
+}
+
+/// writev/pwritev.
+pub fn writev(fd: i32, iov: usize, iovcnt: usize, at: Option<i64>) -> KResult<usize> {
+    let f = file(fd)?;
+    if !f.writable() {
+        return Err(Errno::EBADF);
+    }
+    let mut it = IovIter::new(iov, iovcnt)?;
+    let at = match at {
+        Some(off) => {
+            stream_check(&f)?;
+            offset(off)?
+        }
+        None => None,
+    };
+    vfs::write(&f, &mut it, at, &mut sigpipe)
+}
+
+const SEEK_SET: u32 = 0;
+const SEEK_CUR: u32 = 1;
+const SEEK_END: u32 = 2;
+const SEEK_DATA: u32 = 3;
+const SEEK_HOLE: u32 = 4;
+
+/// lseek(2) (Linux `generic_file_llseek`, tmpfs's `shmem_file_llseek` for SEEK_DATA and
+/// SEEK_HOLE, `dcache_dir_lseek` for directories): a negative result is EINVAL; pipes,
+/// FIFOs and terminals are ESPIPE; /dev/null and friends always answer 0.
+pub fn lseek(fd: i32, off: i64, whence: u32) -> KResult<usize> {
+    let f = file(fd)?;
+    let inode = match &f.kind {
+        FileKind::Inode(i) => i.clone(),
+        _ => return Err(Errno::ESPIPE),
+    };
+    if whence > SEEK_HOLE {
+        return Err(Errno::EINVAL);
+    }
+    match &inode.kind {
+        Kind::CharDev if is_tty(&inode) => return Err(Errno::ESPIPE),
+        Kind::CharDev => return Ok(0),
+        _ => {}
+    }
+    let _pos = f.lock_pos();
+    let size = inode.size() as i64;
+    let new = match whence {
+        SEEK_SET => Some(off),
+        SEEK_CUR => (f.pos() as i64).checked_add(off),
+        SEEK_END if inode.is_dir() => return Err(Errno::EINVAL),
+        SEEK_END => size.checked_add(off),
+        // SEEK_DATA: the next byte that is not in a hole; SEEK_HOLE: the next hole (the
+        // end of the file counts as one). ENXIO at or past the end.
+        _ => {
+            if !matches!(inode.kind, Kind::Regular) || off < 0 || off >= size {
+                return Err(Errno::ENXIO);
+            }
+            let page = fs::page_cache::PAGE_SIZE_U64;
+            let d = inode.data.lock();
+            let mut at = off as u64;
+            if whence == SEEK_DATA {
+                match d.pages.next_present((at / page) as usize) {
+                    Some(i) => at = at.max(i as u64 * page),
+                    None => return Err(Errno::ENXIO),
+                }
+            } else {
+                while at < size as u64 && d.pages.lookup((at / page) as usize).is_some() {
+                    at = (at / page + 1) * page;
                 }
             }
-            dst.write_from(&tmp[..n])?;
-            Ok(n)
+            Some(at.min(size as u64) as i64)
         }
-        FileKind::PipeRead(p) => p.read(&mut UserBuf::new(dst), f.nonblocking()),
-        FileKind::PipeWrite(_) => Err(Errno::EBADF),
+    };
+    match new {
+        Some(p) if p >= 0 => {
+            f.set_pos(p as u64);
+            Ok(p as usize)
+        }
+        _ => Err(Errno::EINVAL),
     }
+}
+
+/// The lock owner of a descriptor table (Linux `fl_owner`: the `files_struct`).
+fn lock_owner(table: &Arc<OrderedMutex<FdTable>>) -> usize {
+    table.lock().lock_owner()
+}
+
+/// Closing any descriptor of a file drops the process's locks on it (POSIX).
+fn closed(table: &Arc<OrderedMutex<FdTable>>, f: Arc<File>) {
+    if let Some(inode) = f.inode() {
+        lock::release(lock_owner(table), Arc::as_ptr(inode) as usize);
+    }
+    drop(f); // outside the table lock: closing a pipe end wakes its peers
 }
 
 pub fn close(fd: i32) -> KResult<usize> {
-    let f = files()?.lock().remove(fd)?;
-    drop(f); // outside the table lock: closing a pipe end wakes its peers
+    let table = files()?;
+    let f = table.lock().remove(fd)?;
+    closed(&table, f);
     Ok(0)
+}
+
+const CLOSE_RANGE_UNSHARE: u32 = 2;
+const CLOSE_RANGE_CLOEXEC: u32 = 4;
+
+/// close_range(2) (Linux `__close_range`): closes (or, with CLOSE_RANGE_CLOEXEC, marks
+/// close-on-exec) the descriptors `first..=last`. CLOSE_RANGE_UNSHARE is accepted: the
+/// table stays shared (there is no unshare(2) here yet).
+pub fn close_range(first: u32, last: u32, flags: u32) -> KResult<usize> {
+    if flags & !(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) != 0 || first > last {
+        return Err(Errno::EINVAL);
+    }
+    let table = files()?;
+    let mut fd = first as usize;
+    loop {
+        let next = {
+            let mut t = table.lock();
+            if flags & CLOSE_RANGE_CLOEXEC != 0 {
+                t.set_cloexec_range(first as usize, last as usize);
+                None
+            } else {
+                t.take_open_in(fd, last as usize)
+            }
+        };
+        match next {
+            Some((at, f)) => {
+                closed(&table, f);
+                fd = at + 1;
+            }
+            None => return Ok(0),
+        }
+    }
 }
 
 /// dup(2): the lowest free descriptor, without close-on-exec; EBADF, then EMFILE.
@@ -286,11 +410,137 @@ pub fn dup3(old: u32, new: u32, flags: u32) -> KResult<usize> {
         return Err(Errno::EINVAL);
     }
     let limit = nofile_limit();
-    let replaced = files()?
+    let table = files()?;
+    let replaced = table
         .lock()
         .dup_to(old as i32, new, limit, flags & O_CLOEXEC != 0)?;
-    drop(replaced); // closed outside the table lock
+    if let Some(f) = replaced {
+        closed(&table, f);
+    }
     Ok(new as usize)
+}
+
+const F_DUPFD: u32 = 0;
+const F_GETFD: u32 = 1;
+const F_SETFD: u32 = 2;
+const F_GETFL: u32 = 3;
+const F_SETFL: u32 = 4;
+const F_GETLK: u32 = 5;
+const F_SETLK: u32 = 6;
+const F_SETLKW: u32 = 7;
+const F_DUPFD_CLOEXEC: u32 = 1030;
+const F_GETPIPE_SZ: u32 = 1032;
+const FD_CLOEXEC: usize = 1;
+
+/// fcntl(2) (Linux `do_fcntl`).
+pub fn fcntl(fd: i32, cmd: u32, arg: usize) -> KResult<usize> {
+    let table = files()?;
+    let f = table.lock().get(fd)?;
+    // An O_PATH descriptor allows only the descriptor commands (Linux `check_fcntl_cmd`).
+    if f.flags() & vfs::O_PATH != 0
+        && !matches!(cmd, F_DUPFD | F_DUPFD_CLOEXEC | F_GETFD | F_SETFD | F_GETFL)
+    {
+        return Err(Errno::EBADF);
+    }
+    match cmd {
+        F_DUPFD | F_DUPFD_CLOEXEC => {
+            let limit = nofile_limit();
+            if arg >= limit {
+                return Err(Errno::EINVAL);
+            }
+            let fd = table.lock().install(f, arg, limit, cmd == F_DUPFD_CLOEXEC)?;
+            Ok(fd as usize)
+        }
+        F_GETFD => Ok(table.lock().entry(fd)?.cloexec as usize),
+        F_SETFD => {
+            table.lock().set_cloexec(fd, arg & FD_CLOEXEC != 0)?;
+            Ok(0)
+        }
+        F_GETFL => Ok(f.flags() as usize),
+        F_SETFL => {
+            let arg = arg as u32;
+            // Linux `setfl`: O_APPEND cannot be cleared on an append-only inode (none
+            // here); O_DIRECT is refused by files that cannot do it (pipes can).
+            let flags = (f.flags() & !SETFL_MASK) | (arg & SETFL_MASK);
+            f.set_flags(flags);
+            Ok(0)
+        }
+        F_GETLK | F_SETLK | F_SETLKW => posix_lock(&table, &f, cmd, arg),
+        F_GETPIPE_SZ => match &f.kind {
+            FileKind::PipeRead(_) | FileKind::PipeWrite(_) | FileKind::Fifo { .. } => {
+                Ok(pipe::PIPE_DEF_BUFFERS * crate::mm::frame::PAGE_SIZE)
+            }
+            _ => Err(Errno::EBADF),
+        },
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// F_GETLK, F_SETLK, F_SETLKW: `struct flock` is { short l_type; short l_whence;
+/// off_t l_start; off_t l_len; pid_t l_pid; } — 32 bytes on arm64.
+fn posix_lock(table: &Arc<OrderedMutex<FdTable>>, f: &File, cmd: u32, arg: usize) -> KResult<usize> {
+    let mut fl = [0u8; 32];
+    uaccess::copy_from_user(&mut fl, arg)?;
+    let ty = u16::from_le_bytes([fl[0], fl[1]]);
+    let whence = u16::from_le_bytes([fl[2], fl[3]]) as u32;
+    let start = i64::from_le_bytes(fl[8..16].try_into().unwrap_or_default());
+    let len = i64::from_le_bytes(fl[16..24].try_into().unwrap_or_default());
+    let Some(inode) = f.inode().filter(|i| matches!(i.kind, Kind::Regular)) else {
+        return Err(Errno::EINVAL);
+    };
+    if ty > F_UNLCK {
+        return Err(Errno::EINVAL);
+    }
+    // Linux `flock_to_posix_lock`: the range from whence, start and len.
+    let base = match whence {
+        SEEK_SET => 0,
+        SEEK_CUR => f.pos() as i64,
+        SEEK_END => inode.size() as i64,
+        _ => return Err(Errno::EINVAL),
+    };
+    let start = base.checked_add(start).ok_or(Errno::EOVERFLOW)?;
+    let (first, last) = match len {
+        0 => (start, i64::MAX),
+        l if l > 0 => (start, start.checked_add(l - 1).ok_or(Errno::EOVERFLOW)?),
+        l => (start.checked_add(l).ok_or(Errno::EINVAL)?, start - 1),
+    };
+    if first < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let req = PosixLock {
+        file: Arc::as_ptr(inode) as usize,
+        owner: lock_owner(table),
+        pid: current().tgid,
+        ty,
+        start: first as u64,
+        end: last as u64,
+    };
+    if cmd == F_GETLK {
+        if ty == F_UNLCK {
+            return Err(Errno::EINVAL);
+        }
+        match lock::test(&req) {
+            None => fl[0..2].copy_from_slice(&F_UNLCK.to_le_bytes()),
+            Some(l) => {
+                fl[0..2].copy_from_slice(&l.ty.to_le_bytes());
+                fl[2..4].copy_from_slice(&0u16.to_le_bytes());
+                fl[8..16].copy_from_slice(&(l.start as i64).to_le_bytes());
+                let len = if l.end == i64::MAX as u64 { 0 } else { l.end - l.start + 1 };
+                fl[16..24].copy_from_slice(&(len as i64).to_le_bytes());
+                fl[24..28].copy_from_slice(&l.pid.to_le_bytes());
+            }
+        }
+        uaccess::copy_to_user(arg, &fl)?;
+        return Ok(0);
+    }
+    // A read lock needs the file open for reading, a write lock for writing.
+    match ty {
+        F_RDLCK if !f.readable() => return Err(Errno::EBADF),
+        F_WRLCK if !f.writable() => return Err(Errno::EBADF),
+        _ => {}
+    }
+    lock::set(req, cmd == F_SETLKW)?;
+    Ok(0)
 }
 
 /// pipe2(2) (Linux `do_pipe2`): flags first (O_NOTIFICATION_PIPE needs watch queues,
@@ -308,11 +558,11 @@ pub fn pipe2(fds: usize, flags: u32) -> KResult<usize> {
     let pipe = Arc::new(Pipe::new(&pipe::FRAME_PAGES));
     let read_end = Arc::new(File::new(
         FileKind::PipeRead(pipe.clone()),
-        flags & O_NONBLOCK,
+        O_RDONLY | (flags & O_NONBLOCK),
     ));
     let write_end = Arc::new(File::new(
         FileKind::PipeWrite(pipe),
-        flags & (O_NONBLOCK | O_DIRECT),
+        O_WRONLY | (flags & (O_NONBLOCK | O_DIRECT)),
     ));
     let limit = nofile_limit();
     let table = files()?;
@@ -343,150 +593,59 @@ pub fn pipe2(fds: usize, flags: u32) -> KResult<usize> {
     Ok(0)
 }
 
-fn fs_struct() -> KResult<Arc<OrderedMutex<fs::FsStruct>>> {
-    current().inner.lock().fs.clone().ok_or(Errno::EINVAL)
-}
-
-/// Linux `getname`/`strncpy_from_user`: a path from user memory, as bytes without the
-/// NUL. ENAMETOOLONG when the first PATH_MAX bytes hold no NUL (nothing past them is
-/// read), ENOENT for an empty path unless `empty_ok`. Reads never cross into a page the
-/// string does not reach.
-pub(super) fn getname(addr: usize, empty_ok: bool) -> KResult<Vec<u8>> {
-    let mut name = Vec::new();
-    let mut at = addr;
-    while name.len() < PATH_MAX {
-        let n = (PAGE_SIZE - at % PAGE_SIZE)
-            .min(CHUNK)
-            .min(PATH_MAX - name.len());
-        let mut chunk = [0u8; CHUNK];
-        uaccess::copy_from_user(&mut chunk[..n], at)?;
-        let end = chunk[..n].iter().position(|&b| b == 0);
-        let take = end.unwrap_or(n);
-        name.try_reserve(take).map_err(|_| Errno::ENOMEM)?;
-        name.extend_from_slice(&chunk[..take]);
-        if end.is_some() {
-            if name.is_empty() && !empty_ok {
-                return Err(Errno::ENOENT);
-            }
-            return Ok(name);
-        }
-        at = at.checked_add(n).ok_or(Errno::EFAULT)?;
-    }
-    Err(Errno::ENAMETOOLONG)
-}
-
-/// Looks `path` up from the caller's cwd in the initrd.
-pub(super) fn lookup(path: &[u8]) -> KResult<fs::Found> {
-    let fs = fs_struct()?;
-    let f = fs.lock();
-    fs::lookup(&f.cwd, path, crate::initrd::kind)
-}
-
-pub fn umask(mask: u32) -> KResult<usize> {
-    let fs = fs_struct()?;
-    let mut f = fs.lock();
-    let old = f.umask;
-    f.umask = mask & 0o777;
-    Ok(old as usize)
-}
-
-pub fn getcwd(buf: usize, size: usize) -> KResult<usize> {
-    // A copy of the name, taken under the lock: no lock may be held across a user
-    // access (its fault would take locks above FsStruct; src/sync/mod.rs).
-    let cwd = {
-        let fs = fs_struct()?;
-        let f = fs.lock();
-        let mut cwd = alloc::string::String::new();
-        cwd.try_reserve(f.cwd.len()).map_err(|_| Errno::ENOMEM)?;
-        cwd.push_str(&f.cwd);
-        cwd
-    };
-    let len = cwd.len() + 1;
-    if size < len {
-        return Err(Errno::ERANGE);
-    }
-    // Two copies (no kernel buffer): the name, then its NUL.
-    UserSlice::new(buf, len)?;
-    uaccess::copy_to_user(buf, cwd.as_bytes())?;
-    uaccess::copy_to_user(buf + len - 1, &[0])?;
-    Ok(len)
-}
-
-pub fn chdir(path: usize) -> KResult<usize> {
-    let name = getname(path, false)?;
-    let found = lookup(&name)?;
-    if !found.is_dir {
-        return Err(Errno::ENOTDIR);
-    }
-    fs_struct()?.lock().cwd = found.path;
-    Ok(0)
-}
-
-/// `struct stat` of the generic (arm64) ABI: 128 bytes; st_mode at 16, st_nlink at 20,
-/// st_rdev at 32, st_size at 48, st_blksize at 56, st_blocks at 64.
-fn stat_bytes(mode: u32, size: usize, rdev: u64) -> [u8; 128] {
-    let mut st = [0u8; 128];
-    st[16..20].copy_from_slice(&mode.to_le_bytes());
-    st[20..24].copy_from_slice(&1u32.to_le_bytes());
-    st[32..40].copy_from_slice(&rdev.to_le_bytes());
-    st[48..56].copy_from_slice(&(size as u64).to_le_bytes());
-    st[56..60].copy_from_slice(&4096u32.to_le_bytes());
-    st[64..72].copy_from_slice(&(size.div_ceil(512) as u64).to_le_bytes());
-    st
-}
-
-const S_IFIFO: u32 = 0o010000;
-const S_IFCHR: u32 = 0o020000;
-const S_IFDIR: u32 = 0o040000;
-const S_IFREG: u32 = 0o100000;
-/// The console is /dev/ttyAMA0: major 204, minor 64.
-const CONSOLE_RDEV: u64 = (204 << 8) | 64;
-
-/// fstat(2): the console is a character device, pipes are FIFOs (so a libc decides that
-/// stdout is a terminal and line-buffers it).
-pub fn fstat(fd: i32, buf: usize) -> KResult<usize> {
-    let st = match &file(fd)?.kind {
-        FileKind::Console => stat_bytes(S_IFCHR | 0o620, 0, CONSOLE_RDEV),
-        FileKind::PipeRead(_) | FileKind::PipeWrite(_) => stat_bytes(S_IFIFO | 0o600, 0, 0),
-    };
-    uaccess::copy_to_user(buf, &st)?;
-    Ok(0)
-}
-
-const AT_FDCWD: i32 = -100;
-const AT_EMPTY_PATH: u32 = 0x1000;
-
-/// newfstatat(2): AT_EMPTY_PATH on a descriptor, or a path in the initrd.
-pub fn newfstatat(dirfd: i32, path: usize, buf: usize, flags: u32) -> KResult<usize> {
-    let name = getname(path, flags & AT_EMPTY_PATH != 0)?;
-    if name.is_empty() {
-        return fstat(dirfd, buf);
-    }
-    if dirfd != AT_FDCWD && name[0] != b'/' {
-        file(dirfd)?;
-        return Err(Errno::ENOTDIR); // directory descriptors do not exist here
-    }
-    let found = lookup(&name)?;
-    let st = if found.is_dir {
-        stat_bytes(S_IFDIR | 0o755, 0, 0)
-    } else {
-        stat_bytes(
-            S_IFREG | 0o755,
-            crate::initrd::find(&found.path).map_or(0, |d| d.len()),
-            0,
-        )
-    };
-    uaccess::copy_to_user(buf, &st)?;
-    Ok(0)
-}
-
 const TCGETS: u32 = 0x5401;
 const TIOCGWINSZ: u32 = 0x5413;
+const FIONREAD: u32 = 0x541b;
+const FIONBIO: u32 = 0x5421;
+const FIONCLEX: u32 = 0x5450;
+const FIOCLEX: u32 = 0x5451;
 
-/// ioctl(2): just enough terminal for isatty() and the window size on the console.
+fn is_console_file(f: &File) -> bool {
+    match &f.kind {
+        FileKind::Console => true,
+        FileKind::Inode(i) => matches!(i.kind, Kind::CharDev) && is_tty(i),
+        _ => false,
+    }
+}
+
+/// ioctl(2) (Linux `do_vfs_ioctl`, then the file's own): the generic FIOCLEX, FIONCLEX,
+/// FIONBIO and FIONREAD (regular files: bytes from the offset to the end; pipes: bytes
+/// buffered), and just enough terminal for isatty() and the window size.
 pub fn ioctl(fd: i32, request: u32, arg: usize) -> KResult<usize> {
-    let f = file(fd)?;
-    if !matches!(f.kind, FileKind::Console) {
+    let table = files()?;
+    let f = table.lock().get(fd)?;
+    if f.flags() & vfs::O_PATH != 0 {
+        return Err(Errno::EBADF);
+    }
+    match request {
+        FIOCLEX | FIONCLEX => {
+            table.lock().set_cloexec(fd, request == FIOCLEX)?;
+            return Ok(0);
+        }
+        FIONBIO => {
+            let on = uaccess::get_user_u32(arg)? != 0;
+            let flags = f.flags() & !O_NONBLOCK;
+            f.set_flags(if on { flags | O_NONBLOCK } else { flags });
+            return Ok(0);
+        }
+        FIONREAD => {
+            let n = match &f.kind {
+                FileKind::PipeRead(p) | FileKind::PipeWrite(p) | FileKind::Fifo { pipe: p, .. } => {
+                    p.bytes_ready() as u64
+                }
+                FileKind::Inode(i) if matches!(i.kind, Kind::Regular) => {
+                    i.size().saturating_sub(f.pos())
+                }
+                FileKind::Inode(i) if i.is_dir() => return Err(Errno::ENOTTY),
+                _ if is_console_file(&f) => 0,
+                _ => return Err(Errno::ENOTTY),
+            };
+            uaccess::put_user_u32(arg, n.min(i32::MAX as u64) as u32)?;
+            return Ok(0);
+        }
+        _ => {}
+    }
+    if !is_console_file(&f) {
         return Err(Errno::ENOTTY);
     }
     match request {
@@ -509,4 +668,213 @@ pub fn ioctl(fd: i32, request: u32, arg: usize) -> KResult<usize> {
         }
         _ => Err(Errno::ENOTTY),
     }
+}
+
+/// getdents64(2) (Linux fs/readdir.c, `dcache_readdir`): fills `buf` with `struct
+/// linux_dirent64` records { u64 d_ino; s64 d_off; u16 d_reclen; u8 d_type; name, NUL }
+/// each padded to 8 bytes, from the directory's position on: "." and ".." first, then
+/// the entries. EINVAL if not even one record fits.
+pub fn getdents64(fd: i32, buf: usize, len: usize) -> KResult<usize> {
+    let f = file(fd)?;
+    let Some(dir) = f.inode().filter(|i| i.is_dir()).cloned() else {
+        return Err(Errno::ENOTDIR);
+    };
+    if f.flags() & vfs::O_PATH != 0 {
+        return Err(Errno::EBADF);
+    }
+    UserSlice::new(buf, len)?;
+    let _pos = f.lock_pos();
+    let written = core::cell::Cell::new(0usize);
+    let pos = core::cell::Cell::new(f.pos());
+    let fault = core::cell::Cell::new(false);
+    // Writes one record; false when it does not fit (or a fault happened).
+    let mut emit = |name: &[u8], ino: u64, dtype: u8, next: u64| -> bool {
+        let reclen = (19 + name.len() + 1).next_multiple_of(8);
+        if written.get() + reclen > len {
+            return false;
+        }
+        let mut rec = [0u8; 24];
+        rec[0..8].copy_from_slice(&ino.to_le_bytes());
+        rec[8..16].copy_from_slice(&next.to_le_bytes());
+        rec[16..18].copy_from_slice(&(reclen as u16).to_le_bytes());
+        rec[18] = dtype;
+        let at = buf + written.get();
+        let ok = uaccess::copy_to_user(at, &rec[..19]).is_ok()
+            && uaccess::copy_to_user(at + 19, name).is_ok()
+            && uaccess::copy_to_user(at + 19 + name.len(), &[0u8; 8][..reclen - 19 - name.len()])
+                .is_ok();
+        if !ok {
+            fault.set(true);
+            return false;
+        }
+        written.set(written.get() + reclen);
+        pos.set(next);
+        true
+    };
+    list_dir(&dir, f.pos(), &mut emit)?;
+    if fault.get() && written.get() == 0 {
+        return Err(Errno::EFAULT);
+    }
+    if written.get() == 0 && !dir_at_end(&dir, pos.get())? {
+        return Err(Errno::EINVAL);
+    }
+    f.set_pos(pos.get());
+    Ok(written.get())
+}
+
+/// Is a listing at `pos` finished?
+fn dir_at_end(dir: &Arc<Inode>, pos: u64) -> KResult<bool> {
+    let mut more = false;
+    list_dir(dir, pos, &mut |_, _, _, _| {
+        more = true;
+        false
+    })?;
+    Ok(!more)
+}
+
+/// `d_type` of a file type (`S_IFMT >> 12`, Linux `fs_umode_to_dtype`).
+pub(super) fn dtype(inode: &Inode) -> u8 {
+    (inode.file_type() >> 12) as u8
+}
+
+/// Lists `dir` from `pos` (0 ".", 1 "..", then entry cookies), copying nothing under
+/// its lock: entries are taken in small batches.
+pub(super) fn list_dir(
+    dir: &Arc<Inode>,
+    mut pos: u64,
+    emit: &mut dyn FnMut(&[u8], u64, u8, u64) -> bool,
+) -> KResult<()> {
+    if pos == 0 {
+        if !emit(b".", dir.ino, 4, 1) {
+            return Ok(());
+        }
+        pos = 1;
+    }
+    if pos == 1 {
+        let parent = {
+            let root = super::path::fs_root()?;
+            fs::namei::parent_of(dir, &root)
+        };
+        if !emit(b"..", parent.ino, 4, 2) {
+            return Ok(());
+        }
+        pos = 2;
+    }
+    match &dir.kind {
+        Kind::Dir(d) => loop {
+            // One entry at a time: its name copied out under the directory's lock,
+            // then written to user memory with no lock held.
+            let next = {
+                let d = d.lock();
+                d.entries_from(pos).next().map(|e| {
+                    let mut name = [0u8; fs::NAME_MAX];
+                    name[..e.name.len()].copy_from_slice(&e.name);
+                    (name, e.name.len(), e.inode.clone(), e.cookie)
+                })
+            };
+            let Some((name, n, inode, cookie)) = next else {
+                return Ok(());
+            };
+            if !emit(&name[..n], inode.ino, dtype(&inode), cookie + 1) {
+                return Ok(());
+            }
+            pos = cookie + 1;
+        },
+        Kind::Proc(p) => p.readdir(dir, pos, emit),
+        _ => Err(Errno::ENOTDIR),
+    }
+}
+
+/// ftruncate(2): EBADF unless open for writing (Linux: EINVAL for a descriptor that is
+/// not open for writing but valid), EINVAL for a negative length or a non-regular file.
+pub fn ftruncate(fd: i32, len: i64) -> KResult<usize> {
+    let f = file(fd)?;
+    if len < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let inode = match &f.kind {
+        FileKind::Inode(i) if f.flags() & vfs::O_PATH == 0 => i.clone(),
+        _ => return Err(Errno::EBADF),
+    };
+    if inode.is_dir() || !matches!(inode.kind, Kind::Regular) || !f.writable() {
+        return Err(Errno::EINVAL);
+    }
+    let _w = inode.rw.lock();
+    inode.set_size(len as u64)?;
+    Ok(0)
+}
+
+/// fsync/fdatasync (Linux `vfs_fsync`): nothing to write back in memory; EINVAL for
+/// files without an fsync operation (pipes, terminals, devices).
+pub fn fsync(fd: i32) -> KResult<usize> {
+    let f = file(fd)?;
+    match f.inode() {
+        Some(i) if matches!(i.kind, Kind::Regular | Kind::Dir(_)) => Ok(0),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// sendfile(2) (Linux `do_sendfile`): copies up to `count` bytes from `in_fd` (a file
+/// that can be read at an offset) to `out_fd`, through a kernel buffer. With `offset`
+/// the input is read there and the pointer advanced; the input's offset stays.
+pub fn sendfile(out_fd: i32, in_fd: i32, offset_ptr: usize, count: usize) -> KResult<usize> {
+    let input = file(in_fd)?;
+    let output = file(out_fd)?;
+    if !input.readable() || !output.writable() {
+        return Err(Errno::EBADF);
+    }
+    if !matches!(&input.kind, FileKind::Inode(i) if matches!(i.kind, Kind::Regular | Kind::CharDev))
+    {
+        return Err(Errno::EINVAL);
+    }
+    if output.flags() & O_APPEND != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut off = match offset_ptr {
+        0 => None,
+        p => {
+            let o = uaccess::get_user_u64(p)? as i64;
+            if o < 0 {
+                return Err(Errno::EINVAL);
+            }
+            Some(o as u64)
+        }
+    };
+    let count = count.min(MAX_RW_COUNT);
+    let mut done = 0;
+    let mut buf = [0u8; 512];
+    while done < count {
+        let want = (count - done).min(buf.len());
+        let mut dst = vfs::KernelDst { buf: &mut buf[..want], pos: 0 };
+        let n = match vfs::read(&input, &mut dst, off) {
+            Ok(n) => n,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        if n == 0 {
+            break;
+        }
+        let mut src = vfs::KernelSrc { data: &buf[..n], pos: 0 };
+        let w = match vfs::write(&output, &mut src, None, &mut sigpipe) {
+            Ok(w) => w,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        done += w;
+        if let Some(o) = off.as_mut() {
+            *o += w as u64;
+        } else if w < n {
+            // Not all of it went out: give the rest back to the input's offset.
+            input.set_pos(input.pos() - (n - w) as u64);
+        }
+        if w < n {
+            break;
+        }
+    }
+    if let (Some(o), p) = (off, offset_ptr)
+        && p != 0
+    {
+        uaccess::put_user_u64(p, o)?;
+    }
+    Ok(done)
 }

@@ -9,6 +9,10 @@ mod memory;
 #[cfg(target_os = "none")]
 mod misc;
 #[cfg(target_os = "none")]
+mod path;
+#[cfg(target_os = "none")]
+mod stat;
+#[cfg(target_os = "none")]
 mod process;
 #[cfg(target_os = "none")]
 mod sched;
@@ -16,17 +20,51 @@ mod sched;
 /// Linux AArch64 system call numbers this kernel implements.
 pub mod nr {
     pub const GETCWD: usize = 17;
-    pub const IOCTL: usize = 29;
     pub const DUP: usize = 23;
     pub const DUP3: usize = 24;
+    pub const FCNTL: usize = 25;
+    pub const IOCTL: usize = 29;
+    pub const MKNODAT: usize = 33;
+    pub const MKDIRAT: usize = 34;
+    pub const UNLINKAT: usize = 35;
+    pub const SYMLINKAT: usize = 36;
+    pub const LINKAT: usize = 37;
+    pub const RENAMEAT: usize = 38;
+    pub const UMOUNT2: usize = 39;
+    pub const MOUNT: usize = 40;
+    pub const STATFS: usize = 43;
+    pub const FSTATFS: usize = 44;
+    pub const TRUNCATE: usize = 45;
+    pub const FTRUNCATE: usize = 46;
+    pub const FACCESSAT: usize = 48;
     pub const CHDIR: usize = 49;
+    pub const FCHDIR: usize = 50;
+    pub const CHROOT: usize = 51;
+    pub const FCHMOD: usize = 52;
+    pub const FCHMODAT: usize = 53;
+    pub const FCHOWNAT: usize = 54;
+    pub const FCHOWN: usize = 55;
+    pub const OPENAT: usize = 56;
     pub const CLOSE: usize = 57;
     pub const PIPE2: usize = 59;
+    pub const GETDENTS64: usize = 61;
+    pub const LSEEK: usize = 62;
     pub const READ: usize = 63;
     pub const WRITE: usize = 64;
+    pub const READV: usize = 65;
     pub const WRITEV: usize = 66;
+    pub const PREAD64: usize = 67;
+    pub const PWRITE64: usize = 68;
+    pub const PREADV: usize = 69;
+    pub const PWRITEV: usize = 70;
+    pub const SENDFILE: usize = 71;
+    pub const READLINKAT: usize = 78;
     pub const NEWFSTATAT: usize = 79;
     pub const FSTAT: usize = 80;
+    pub const SYNC: usize = 81;
+    pub const FSYNC: usize = 82;
+    pub const FDATASYNC: usize = 83;
+    pub const UTIMENSAT: usize = 88;
     pub const EXIT: usize = 93;
     pub const EXIT_GROUP: usize = 94;
     pub const SET_TID_ADDRESS: usize = 96;
@@ -65,9 +103,15 @@ pub mod nr {
     pub const EXECVE: usize = 221;
     pub const MMAP: usize = 222;
     pub const MPROTECT: usize = 226;
+    pub const MSYNC: usize = 227;
     pub const WAIT4: usize = 260;
     pub const PRLIMIT64: usize = 261;
+    pub const SYNCFS: usize = 267;
+    pub const RENAMEAT2: usize = 276;
+    pub const STATX: usize = 291;
     pub const CLONE3: usize = 435;
+    pub const CLOSE_RANGE: usize = 436;
+    pub const FACCESSAT2: usize = 439;
     /// Not Linux: this kernel's statistics for tests (frames in use, COW counters).
     pub const KSTAT: usize = 1000;
     /// Not Linux: the fault-injection test hook (mm/inject.rs).
@@ -79,33 +123,106 @@ pub use dispatch_impl::dispatch;
 
 #[cfg(target_os = "none")]
 mod dispatch_impl {
-    use super::{file, memory, misc, nr, process, sched};
+    use super::{file, memory, misc, nr, path, process, sched, stat};
     use crate::arch::TrapFrame;
     use crate::error::{Errno, KResult};
 
     /// A system call's handler: it decodes its arguments (x0-x5) and runs.
     type SyscallFn = fn(&mut TrapFrame) -> KResult<usize>;
 
-    /// Table size: one past the highest Linux number implemented (clone3).
-    const NR_SYSCALLS: usize = nr::CLONE3 + 1;
+    /// Table size: one past the highest Linux number implemented (faccessat2).
+    const NR_SYSCALLS: usize = nr::FACCESSAT2 + 1;
 
     /// Linux `sys_call_table` (arch/arm64/kernel/sys.c): the handler of each number.
     static SYS_CALL_TABLE: [Option<SyscallFn>; NR_SYSCALLS] = {
         let mut t: [Option<SyscallFn>; NR_SYSCALLS] = [None; NR_SYSCALLS];
-        t[nr::GETCWD] = Some(|r| file::getcwd(r.arg(0), r.arg(1)));
+        // Files: descriptors (syscall/file.rs).
         t[nr::DUP] = Some(|r| file::dup(r.arg(0) as u32));
         t[nr::DUP3] = Some(|r| file::dup3(r.arg(0) as u32, r.arg(1) as u32, r.arg(2) as u32));
-        t[nr::CHDIR] = Some(|r| file::chdir(r.arg(0)));
+        t[nr::FCNTL] = Some(|r| file::fcntl(r.arg(0) as i32, r.arg(1) as u32, r.arg(2)));
+        t[nr::IOCTL] = Some(|r| file::ioctl(r.arg(0) as i32, r.arg(1) as u32, r.arg(2)));
         t[nr::CLOSE] = Some(|r| file::close(r.arg(0) as i32));
+        t[nr::CLOSE_RANGE] =
+            Some(|r| file::close_range(r.arg(0) as u32, r.arg(1) as u32, r.arg(2) as u32));
         t[nr::PIPE2] = Some(|r| file::pipe2(r.arg(0), r.arg(1) as u32));
+        t[nr::GETDENTS64] = Some(|r| file::getdents64(r.arg(0) as i32, r.arg(1), r.arg(2)));
+        t[nr::LSEEK] = Some(|r| file::lseek(r.arg(0) as i32, r.arg(1) as i64, r.arg(2) as u32));
         t[nr::READ] = Some(|r| file::read(r.arg(0) as i32, r.arg(1), r.arg(2)));
         t[nr::WRITE] = Some(|r| file::write(r.arg(0) as i32, r.arg(1), r.arg(2)));
-        t[nr::WRITEV] = Some(|r| file::writev(r.arg(0) as i32, r.arg(1), r.arg(2)));
-        t[nr::UMASK] = Some(|r| file::umask(r.arg(0) as u32));
-        t[nr::IOCTL] = Some(|r| file::ioctl(r.arg(0) as i32, r.arg(1) as u32, r.arg(2)));
-        t[nr::FSTAT] = Some(|r| file::fstat(r.arg(0) as i32, r.arg(1)));
+        t[nr::READV] = Some(|r| file::readv(r.arg(0) as i32, r.arg(1), r.arg(2), None));
+        t[nr::WRITEV] = Some(|r| file::writev(r.arg(0) as i32, r.arg(1), r.arg(2), None));
+        t[nr::PREAD64] =
+            Some(|r| file::pread64(r.arg(0) as i32, r.arg(1), r.arg(2), r.arg(3) as i64));
+        t[nr::PWRITE64] =
+            Some(|r| file::pwrite64(r.arg(0) as i32, r.arg(1), r.arg(2), r.arg(3) as i64));
+        t[nr::PREADV] =
+            Some(|r| file::readv(r.arg(0) as i32, r.arg(1), r.arg(2), Some(r.arg(3) as i64)));
+        t[nr::PWRITEV] =
+            Some(|r| file::writev(r.arg(0) as i32, r.arg(1), r.arg(2), Some(r.arg(3) as i64)));
+        t[nr::SENDFILE] =
+            Some(|r| file::sendfile(r.arg(0) as i32, r.arg(1) as i32, r.arg(2), r.arg(3)));
+        t[nr::FTRUNCATE] = Some(|r| file::ftruncate(r.arg(0) as i32, r.arg(1) as i64));
+        t[nr::FSYNC] = Some(|r| file::fsync(r.arg(0) as i32));
+        t[nr::FDATASYNC] = Some(|r| file::fsync(r.arg(0) as i32));
+        t[nr::SYNCFS] = Some(|r| file::fsync(r.arg(0) as i32).or(Ok(0)));
+        // Files: by name (syscall/path.rs).
+        t[nr::OPENAT] =
+            Some(|r| path::openat(r.arg(0) as i32, r.arg(1), r.arg(2) as u32, r.arg(3) as u32));
+        t[nr::MKNODAT] = Some(|r| {
+            path::mknodat(r.arg(0) as i32, r.arg(1), r.arg(2) as u32, r.arg(3) as u64)
+        });
+        t[nr::MKDIRAT] = Some(|r| path::mkdirat(r.arg(0) as i32, r.arg(1), r.arg(2) as u32));
+        t[nr::UNLINKAT] = Some(|r| path::unlinkat(r.arg(0) as i32, r.arg(1), r.arg(2) as u32));
+        t[nr::SYMLINKAT] = Some(|r| path::symlinkat(r.arg(0), r.arg(1) as i32, r.arg(2)));
+        t[nr::LINKAT] = Some(|r| {
+            path::linkat(r.arg(0) as i32, r.arg(1), r.arg(2) as i32, r.arg(3), r.arg(4) as u32)
+        });
+        t[nr::RENAMEAT] =
+            Some(|r| path::renameat2(r.arg(0) as i32, r.arg(1), r.arg(2) as i32, r.arg(3), 0));
+        t[nr::RENAMEAT2] = Some(|r| {
+            path::renameat2(r.arg(0) as i32, r.arg(1), r.arg(2) as i32, r.arg(3), r.arg(4) as u32)
+        });
+        t[nr::READLINKAT] =
+            Some(|r| path::readlinkat(r.arg(0) as i32, r.arg(1), r.arg(2), r.arg(3)));
+        t[nr::FACCESSAT] = Some(|r| path::faccessat(r.arg(0) as i32, r.arg(1), r.arg(2) as u32, 0));
+        t[nr::FACCESSAT2] = Some(|r| {
+            path::faccessat(r.arg(0) as i32, r.arg(1), r.arg(2) as u32, r.arg(3) as u32)
+        });
+        t[nr::FCHMOD] = Some(|r| path::fchmod(r.arg(0) as i32, r.arg(1) as u32));
+        t[nr::FCHMODAT] = Some(|r| path::fchmodat(r.arg(0) as i32, r.arg(1), r.arg(2) as u32));
+        t[nr::FCHOWN] =
+            Some(|r| path::fchown(r.arg(0) as i32, r.arg(1) as u32, r.arg(2) as u32));
+        t[nr::FCHOWNAT] = Some(|r| {
+            path::fchownat(
+                r.arg(0) as i32,
+                r.arg(1),
+                r.arg(2) as u32,
+                r.arg(3) as u32,
+                r.arg(4) as u32,
+            )
+        });
+        t[nr::UTIMENSAT] =
+            Some(|r| path::utimensat(r.arg(0) as i32, r.arg(1), r.arg(2), r.arg(3) as u32));
+        t[nr::GETCWD] = Some(|r| path::getcwd(r.arg(0), r.arg(1)));
+        t[nr::CHDIR] = Some(|r| path::chdir(r.arg(0)));
+        t[nr::FCHDIR] = Some(|r| path::fchdir(r.arg(0) as i32));
+        t[nr::CHROOT] = Some(|r| path::chroot(r.arg(0)));
+        t[nr::UMASK] = Some(|r| path::umask(r.arg(0) as u32));
+        t[nr::TRUNCATE] = Some(|r| path::truncate(r.arg(0), r.arg(1) as i64));
+        t[nr::MOUNT] = Some(|r| {
+            path::mount(r.arg(0), r.arg(1), r.arg(2), r.arg(3) as u64, r.arg(4))
+        });
+        t[nr::UMOUNT2] = Some(|r| path::umount2(r.arg(0), r.arg(1) as u32));
+        t[nr::SYNC] = Some(|_| path::sync());
+        // stat and statfs (syscall/stat.rs).
+        t[nr::FSTAT] = Some(|r| stat::fstat(r.arg(0) as i32, r.arg(1)));
         t[nr::NEWFSTATAT] =
-            Some(|r| file::newfstatat(r.arg(0) as i32, r.arg(1), r.arg(2), r.arg(3) as u32));
+            Some(|r| stat::newfstatat(r.arg(0) as i32, r.arg(1), r.arg(2), r.arg(3) as u32));
+        t[nr::STATX] = Some(|r| {
+            stat::statx(r.arg(0) as i32, r.arg(1), r.arg(2) as u32, r.arg(3) as u32, r.arg(4))
+        });
+        t[nr::STATFS] = Some(|r| stat::statfs(r.arg(0), r.arg(1)));
+        t[nr::FSTATFS] = Some(|r| stat::fstatfs(r.arg(0) as i32, r.arg(1)));
         t[nr::EXIT] = Some(|r| process::exit(r.arg(0) as u32));
         t[nr::EXIT_GROUP] = Some(|r| process::exit_group(r.arg(0) as u32));
         t[nr::SET_TID_ADDRESS] = Some(|r| process::set_tid_address(r.arg(0)));

@@ -383,17 +383,11 @@ pub fn rt_sigaction(sig: u32, act: usize, oldact: usize, sigsetsize: usize) -> K
 /// execve(2) (Linux `do_execveat_common`, in its order): the filename (EFAULT,
 /// ENAMETOOLONG, ENOENT if empty), the argv and envp arrays (EFAULT), the size limits
 /// and every string (E2BIG, EFAULT), and only then the file (ENOENT, ENOTDIR, EACCES for
-/// a directory).
+/// a directory or a file without an execute bit, ENOEXEC for an unknown format).
 pub fn execve(frame: &mut TrapFrame, path: usize, argv: usize, envp: usize) -> KResult<usize> {
-    let filename = super::file::getname(path, false)?;
+    let filename = super::path::getname(path, false)?;
     let argv = exec::Strings::from_user(argv)?;
     let envp = exec::Strings::from_user(envp)?;
-    let args = exec::ExecArgs::new(&filename, argv, envp)?;
-    let found = super::file::lookup(&filename)?;
-    if found.is_dir {
-        return Err(Errno::EACCES);
-    }
-    let image = crate::initrd::find(&found.path).ok_or(Errno::ENOENT)?;
-    exec::exec_image(frame, &found.path, image, &args)?;
+    exec::do_execve(frame, &filename, argv, envp)?;
     Ok(0)
 }

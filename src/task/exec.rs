@@ -11,6 +11,11 @@
 
 use alloc::string::String;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use crate::fs::inode::Kind;
+use crate::fs::{self, File, FileKind, namei};
+use crate::mm::vm_file::VmFile;
 
 use crate::sync::Level;
 use crate::sync::ordered::OrderedMutex;
@@ -36,6 +41,13 @@ const CHUNK: usize = 256;
 pub enum Strings<'a> {
     User { array: usize, count: usize },
     Kernel(&'a [&'a str]),
+    /// A `#!` script's argv (Linux binfmt_script): the interpreter's words and the
+    /// script's path in `prefix`, then `rest` from its index `skip` on.
+    Script {
+        prefix: &'a [Vec<u8>],
+        rest: &'a Strings<'a>,
+        skip: usize,
+    },
 }
 
 /// How many bytes of user memory from `addr` may be read in one go: up to `want`, not
@@ -110,6 +122,19 @@ impl<'a> Strings<'a> {
         match self {
             Strings::User { count, .. } => *count,
             Strings::Kernel(list) => list.len(),
+            Strings::Script { prefix, rest, skip } => prefix.len() + rest.count() - skip,
+        }
+    }
+
+    /// String `i`'s length with its NUL (more than MAX_ARG_STRLEN if too long).
+    fn len_of(&self, i: usize) -> KResult<usize> {
+        match self {
+            Strings::User { array, .. } => strnlen_user(user_ptr(*array, i)?),
+            Strings::Kernel(list) => Ok(list[i].len() + 1),
+            Strings::Script { prefix, rest, skip } => match prefix.get(i) {
+                Some(p) => Ok(p.len() + 1),
+                None => rest.len_of(i - prefix.len() + skip),
+            },
         }
     }
 
@@ -119,10 +144,7 @@ impl<'a> Strings<'a> {
     fn measure(&self, used: &mut usize, budget: usize) -> KResult<usize> {
         let mut total = 0;
         for i in (0..self.count()).rev() {
-            let len = match self {
-                Strings::User { array, .. } => strnlen_user(user_ptr(*array, i)?)?,
-                Strings::Kernel(list) => list[i].len() + 1,
-            };
+            let len = self.len_of(i)?;
             if len > MAX_ARG_STRLEN {
                 return Err(Errno::E2BIG);
             }
@@ -152,6 +174,18 @@ impl stack::StringSource for Strings<'_> {
     ) -> KResult<usize> {
         let array = match self {
             Strings::Kernel(list) => return list.copy_string(i, mem, va, room),
+            Strings::Script { prefix, rest, skip } => {
+                if let Some(p) = prefix.get(i) {
+                    if p.len() + 1 > room {
+                        return Err(Errno::E2BIG);
+                    }
+                    mem.write(va, p)?;
+                    mem.write(va + p.len(), &[0])?;
+                    return Ok(p.len() + 1);
+                }
+                let mut rest = **rest;
+                return rest.copy_string(i - prefix.len() + *skip, mem, va, room);
+            }
             Strings::User { array, .. } => *array,
         };
         let s = user_ptr(array, i)?;
@@ -226,11 +260,12 @@ impl stack::StackMem for NewStack<'_> {
     }
 }
 
-/// Builds the address space for `image` with `args`; returns (mm, entry, sp).
-pub fn build_mm(image: &'static [u8], args: &ExecArgs) -> KResult<(Arc<Mm>, usize, usize)> {
-    let mm = Mm::new(image)?;
+/// Builds the address space for the executable `exe` with `args`; returns (mm, entry,
+/// sp).
+pub fn build_mm(exe: &Arc<File>, args: &ExecArgs) -> KResult<(Arc<Mm>, usize, usize)> {
+    let mm = Mm::new(Some(exe.clone() as Arc<dyn VmFile>))?;
     let img = mm.with(|space, frames| -> KResult<loader::elf::LoadedImage> {
-        let img = loader::elf::load(frames, space, image)?;
+        let img = loader::elf::load(frames, space, &**exe)?;
         space.insert_vma(Vma {
             start: STACK_TOP - STACK_SIZE,
             end: STACK_TOP,
@@ -280,21 +315,142 @@ pub fn build_mm(image: &'static [u8], args: &ExecArgs) -> KResult<(Arc<Mm>, usiz
     Ok((mm, img.entry, layout.sp))
 }
 
-/// Replaces the current task's program with `path` from the initrd, with kernel strings
-/// (how init starts).
+/// Replaces the current task's program with `path`, with kernel strings (how init
+/// starts).
 pub fn exec_current(
     frame: &mut TrapFrame,
     path: &str,
     argv: &[&str],
     envp: &[&str],
 ) -> KResult<()> {
-    let args = ExecArgs::new(
+    do_execve(
+        frame,
         path.as_bytes(),
         Strings::Kernel(argv),
         Strings::Kernel(envp),
-    )?;
-    let image = crate::initrd::find(path).ok_or(Errno::ENOENT)?;
-    exec_image(frame, path, image, &args)
+    )
+}
+
+/// Linux BINPRM_MAX_RECURSION: interpreters of interpreters of ... at most this deep.
+const BINPRM_MAX_RECURSION: usize = 4;
+/// Linux BINPRM_BUF_SIZE: the bytes of a file's start read to recognise its format
+/// (a `#!` line longer than this is ENOEXEC).
+const BINPRM_BUF_SIZE: usize = 256;
+
+/// Opens the program `path` for exec (Linux `do_open_execat`): it must be a regular
+/// file (EACCES for anything else, a directory included) with an execute bit.
+fn open_exec(path: &[u8]) -> KResult<Arc<File>> {
+    let (root, cwd) = {
+        let fs = current().inner.lock().fs.clone().ok_or(Errno::ENOENT)?;
+        let f = fs.lock();
+        (f.root.clone(), f.cwd.clone())
+    };
+    let start = namei::Start { root, dir: cwd };
+    let inode = namei::lookup(&start, path, true)?;
+    if !matches!(inode.kind, Kind::Regular) || inode.mode() & 0o111 == 0 {
+        return Err(Errno::EACCES);
+    }
+    let mut abs = Vec::new();
+    if path.first() != Some(&b'/') {
+        // The path /proc/PID/exe shows: absolute.
+        if let Some(mut dir) = namei::path_of(&start.dir, &start.root) {
+            if dir.last() != Some(&b'/') {
+                dir.push(b'/');
+            }
+            abs = dir;
+        }
+    }
+    abs.try_reserve(path.len()).map_err(|_| Errno::ENOMEM)?;
+    abs.extend_from_slice(path);
+    fs::heap_precheck(size_of::<File>() + 16)?;
+    Ok(Arc::new(File::with_path(FileKind::Inode(inode), fs::file::O_RDONLY, abs)))
+}
+
+/// A `#!` line (Linux binfmt_script `load_script`): the interpreter and its one
+/// optional argument (everything after the first blanks, trailing blanks removed).
+/// None if `head` does not start with "#!"; ENOEXEC if the line does not end within
+/// BINPRM_BUF_SIZE bytes or names no interpreter.
+pub fn parse_shebang(head: &[u8]) -> KResult<Option<(&[u8], Option<&[u8]>)>> {
+    let Some(line) = head.strip_prefix(b"#!") else {
+        return Ok(None);
+    };
+    let end = match line.iter().position(|&b| b == b'\n') {
+        Some(e) => e,
+        // Linux 6.1: a line filling the whole buffer is accepted only if the
+        // interpreter's name ends within it; simplest faithful rule: ENOEXEC.
+        None if head.len() >= BINPRM_BUF_SIZE => return Err(Errno::ENOEXEC),
+        None => line.len(),
+    };
+    let blank = |b: &u8| *b == b' ' || *b == b'\t';
+    let line = &line[..end];
+    let start = line.iter().position(|b| !blank(b)).ok_or(Errno::ENOEXEC)?;
+    let line = &line[start..];
+    let name_end = line.iter().position(blank).unwrap_or(line.len());
+    let (interp, rest) = line.split_at(name_end);
+    let rest = match rest.iter().position(|b| !blank(b)) {
+        Some(s) => {
+            let r = &rest[s..];
+            let e = r.iter().rposition(|b| !blank(b)).map_or(0, |e| e + 1);
+            Some(&r[..e])
+        }
+        None => None,
+    };
+    Ok(Some((interp, rest)))
+}
+
+/// execve (Linux `do_execveat_common` → `bprm_execve` → `exec_binprm`): the strings are
+/// measured first, then the file opened; a `#!` script is replaced by its interpreter
+/// — with the interpreter, its argument and the script's path in front of the
+/// arguments — up to BINPRM_MAX_RECURSION times (then ELOOP).
+pub fn do_execve(
+    frame: &mut TrapFrame,
+    filename: &[u8],
+    argv: Strings,
+    envp: Strings,
+) -> KResult<()> {
+    ExecArgs::new(filename, argv, envp)?;
+    let mut prefix: Vec<Vec<u8>> = Vec::new();
+    let mut path: Vec<u8> = Vec::new();
+    path.try_reserve_exact(filename.len()).map_err(|_| Errno::ENOMEM)?;
+    path.extend_from_slice(filename);
+    for _ in 0..=BINPRM_MAX_RECURSION {
+        let file = open_exec(&path)?;
+        let mut head = [0u8; BINPRM_BUF_SIZE];
+        let n = file.read_at(0, &mut head)?;
+        let shebang = parse_shebang(&head[..n])?;
+        let Some((interp, arg)) = shebang else {
+            let script = Strings::Script {
+                prefix: &prefix,
+                rest: &argv,
+                skip: if prefix.is_empty() { 0 } else { 1 },
+            };
+            let args = ExecArgs::new(filename, script, envp)?;
+            return exec_file(frame, file, &args);
+        };
+        // The new argv: interpreter, its argument, this file's path, then what came
+        // after the old argv[0].
+        let mut next: Vec<Vec<u8>> = Vec::new();
+        next.try_reserve(prefix.len() + 3).map_err(|_| Errno::ENOMEM)?;
+        for word in [Some(interp), arg, Some(&path[..])].into_iter().flatten() {
+            let mut w = Vec::new();
+            w.try_reserve_exact(word.len()).map_err(|_| Errno::ENOMEM)?;
+            w.extend_from_slice(word);
+            next.push(w);
+        }
+        next.extend(prefix.drain(..).skip(1));
+        prefix = next;
+        // The measure again, with the words the line added (E2BIG if they do not fit).
+        let script = Strings::Script {
+            prefix: &prefix,
+            rest: &argv,
+            skip: 1,
+        };
+        ExecArgs::new(filename, script, envp)?;
+        path.clear();
+        path.try_reserve(interp.len()).map_err(|_| Errno::ENOMEM)?;
+        path.extend_from_slice(prefix[0].as_slice());
+    }
+    Err(Errno::ELOOP)
 }
 
 /// Linux `de_thread`: kills every other thread of the process and waits until they are
@@ -362,22 +518,25 @@ fn close_on_exec(cur: &CurrentTask) -> KResult<()> {
     }
 }
 
-/// Runs `image` in the current process: builds it, then — past the point of no
-/// return — de_thread, close-on-exec, the new address space and registers.
-pub fn exec_image(
-    frame: &mut TrapFrame,
-    path: &str,
-    image: &'static [u8],
-    args: &ExecArgs,
-) -> KResult<()> {
+/// Runs the executable `exe` in the current process: builds it, then — past the point
+/// of no return — de_thread, close-on-exec, the new address space and registers.
+pub fn exec_file(frame: &mut TrapFrame, exe: Arc<File>, args: &ExecArgs) -> KResult<()> {
     // The new address space's bookkeeping (VMAs, the Mm) comes from the heap.
     crate::mm::heap::reserve(32 << 10)?;
-    let (mm, entry, sp) = build_mm(image, args)?;
-    let base = path.rsplit('/').next().unwrap_or(path);
+    let (mm, entry, sp) = build_mm(&exe, args)?;
+    // The task's name (comm): the file's last component, at most 15 bytes (Linux
+    // TASK_COMM_LEN), lossily as text.
+    let base = exe.path.rsplit(|&b| b == b'/').next().unwrap_or(&exe.path);
+    let base = &base[..base.len().min(15)];
     let mut name = String::new();
-    name.try_reserve_exact(base.len())
+    name.try_reserve_exact(base.len() * 3)
         .map_err(|_| Errno::ENOMEM)?;
-    name.push_str(base);
+    for chunk in base.utf8_chunks() {
+        name.push_str(chunk.valid());
+        if !chunk.invalid().is_empty() {
+            name.push('\u{fffd}');
+        }
+    }
     let cur = current();
     de_thread(&cur)?;
     // Point of no return: what fails from here kills the process (Linux: SIGSEGV).

@@ -392,7 +392,10 @@ pub fn kernel_thread(
             Level::Process,
             FdTable::with_console(),
         ))),
-        fs: Some(Arc::new(OrderedMutex::new(Level::Process, FsStruct::new()))),
+        fs: Some(Arc::new(OrderedMutex::new(
+            Level::Process,
+            FsStruct::new(crate::fs::root()),
+        ))),
         sighand: Some(Arc::new(OrderedMutex::new(Level::Process, SigHand::new()))),
         ..TaskInner::new(String::from(name), 0)
     };

@@ -301,9 +301,6 @@ mod kernel_task {
             self.inner.lock().mm.clone()
         }
 
-        pub fn image(&self) -> Option<&'static [u8]> {
-            self.inner.lock().mm.as_ref().map(|m| m.image)
-        }
 
         pub fn is_group_leader(&self) -> bool {
             self.tid == self.tgid

@@ -1,0 +1,309 @@
+//! Path lookup (Linux fs/namei.c `link_path_walk`, `walk_component`, `follow_dotdot`,
+//! `pick_link`): a path is bytes, split at '/', walked one component at a time from the
+//! process's root (absolute) or a starting directory (relative). On the way:
+//!
+//! * "." stays, ".." goes up — but never above the process's root (chroot), and from
+//!   the root of a mounted file system first down to the directory it is mounted on;
+//! * a directory something is mounted on is replaced by the mounted root;
+//! * a symbolic link is replaced by its target (relative to the link's directory), at
+//!   most MAXSYMLINKS (40) times per lookup, else ELOOP. The last component's link is
+//!   followed only if asked (`O_NOFOLLOW`, `AT_SYMLINK_NOFOLLOW`, lstat, unlink do not).
+//!
+//! Errors as Linux's: ENOENT for a missing component or an empty path, ENOTDIR when a
+//! non-directory is walked through (or a path ending in '/' names one), ENAMETOOLONG for
+//! a component longer than NAME_MAX. Everyone is root here, so search permission is
+//! never refused.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use super::inode::{Inode, Kind};
+use super::{NAME_MAX, mount};
+use crate::error::{Errno, KResult};
+
+/// Linux MAXSYMLINKS: symbolic links one lookup may follow.
+pub const MAXSYMLINKS: u32 = 40;
+
+/// Where a lookup starts: the process's root and the directory relative paths start from
+/// (its cwd, or the directory of a `*at` call's descriptor).
+pub struct Start {
+    pub root: Arc<Inode>,
+    pub dir: Arc<Inode>,
+}
+
+/// What a lookup found.
+pub enum Walked {
+    /// The inode the whole path names.
+    Inode(Arc<Inode>),
+    /// `Want::Parent`: the directory holding the last component, and its name ("" for a
+    /// path of slashes only, "." or ".." as written). `must_be_dir`: the path ended in
+    /// '/'.
+    Parent {
+        dir: Arc<Inode>,
+        name: Vec<u8>,
+        must_be_dir: bool,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// The inode itself; a final symlink followed if `follow`.
+    Inode { follow: bool },
+    /// The parent directory and last name (for create, unlink, rename, link).
+    Parent,
+}
+
+/// The entry `name` of directory `dir` (Linux `lookup_fast`/`lookup_slow`), with what is
+/// mounted on it.
+pub fn lookup_child(dir: &Arc<Inode>, name: &[u8]) -> KResult<Arc<Inode>> {
+    let child = match &dir.kind {
+        Kind::Dir(d) => d.lock().find(name).map(|e| e.inode.clone()),
+        Kind::Proc(p) => Some(p.lookup(dir, name)?),
+        _ => return Err(Errno::ENOTDIR),
+    };
+    child.map(cross_mounts).ok_or(Errno::ENOENT)
+}
+
+/// What is mounted on `inode`, if anything (the latest mount wins, as on Linux).
+pub fn cross_mounts(mut inode: Arc<Inode>) -> Arc<Inode> {
+    while inode.mounted.load(core::sync::atomic::Ordering::Acquire) {
+        match mount::mounted_root(&inode) {
+            Some(root) => inode = root,
+            None => break,
+        }
+    }
+    inode
+}
+
+/// ".." of `dir`, not above `root` (Linux `follow_dotdot`).
+pub fn parent_of(dir: &Arc<Inode>, root: &Arc<Inode>) -> Arc<Inode> {
+    let mut dir = dir.clone();
+    loop {
+        if Arc::ptr_eq(&dir, root) {
+            return dir;
+        }
+        // At the root of a mounted file system: continue from where it is mounted.
+        match mount::mountpoint_of(&dir) {
+            Some(mp) => dir = mp,
+            None => break,
+        }
+    }
+    let up = match &dir.kind {
+        Kind::Dir(d) => d.lock().parent.upgrade(),
+        Kind::Proc(p) => p.parent(),
+        _ => None,
+    };
+    up.unwrap_or(dir)
+}
+
+/// The target of a symbolic link.
+pub fn read_link(link: &Inode) -> KResult<Vec<u8>> {
+    match &link.kind {
+        Kind::Symlink(target) => {
+            let mut t = Vec::new();
+            t.try_reserve_exact(target.len())
+                .map_err(|_| Errno::ENOMEM)?;
+            t.extend_from_slice(target);
+            Ok(t)
+        }
+        Kind::Proc(p) => p.read_link(),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn is_symlink(inode: &Inode) -> bool {
+    inode.file_type() == super::inode::S_IFLNK
+}
+
+/// The path still to walk: the path given, then the bodies of the links being followed,
+/// innermost last (each with how far it has been walked).
+struct Pending {
+    stack: Vec<(Vec<u8>, usize)>,
+}
+
+impl Pending {
+    fn push(&mut self, path: &[u8]) -> KResult<()> {
+        let mut owned = Vec::new();
+        owned.try_reserve_exact(path.len()).map_err(|_| Errno::ENOMEM)?;
+        owned.extend_from_slice(path);
+        self.stack.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        self.stack.push((owned, 0));
+        Ok(())
+    }
+
+    /// The next component, whether it is the last one, and whether a '/' follows it.
+    #[allow(clippy::type_complexity)]
+    fn next(&mut self) -> Option<KResult<(Vec<u8>, bool, bool)>> {
+        loop {
+            let (seg, pos) = self.stack.last_mut()?;
+            while *pos < seg.len() && seg[*pos] == b'/' {
+                *pos += 1;
+            }
+            if *pos == seg.len() {
+                self.stack.pop();
+                continue;
+            }
+            let start = *pos;
+            let end = seg[start..]
+                .iter()
+                .position(|&b| b == b'/')
+                .map_or(seg.len(), |i| start + i);
+            *pos = end;
+            let mut name = Vec::new();
+            if name.try_reserve_exact(end - start).is_err() {
+                return Some(Err(Errno::ENOMEM));
+            }
+            name.extend_from_slice(&seg[start..end]);
+            let slash_after = end < seg.len();
+            let last = self
+                .stack
+                .iter()
+                .all(|(s, p)| s[*p..].iter().all(|&b| b == b'/'));
+            return Some(Ok((name, last, slash_after)));
+        }
+    }
+}
+
+/// Walks `path` from `start` (Linux `path_lookupat` / `path_parentat`).
+pub fn walk(start: &Start, path: &[u8], want: Want) -> KResult<Walked> {
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let mut pending = Pending { stack: Vec::new() };
+    pending.push(path)?;
+    let mut cur = if path[0] == b'/' {
+        start.root.clone()
+    } else {
+        start.dir.clone()
+    };
+    let mut links = 0;
+    let mut ended_in_slash = path.last() == Some(&b'/');
+    while let Some(next) = pending.next() {
+        let (name, last, slash_after) = next?;
+        if name.len() > NAME_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        if !cur.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        if last && want == Want::Parent {
+            return Ok(Walked::Parent {
+                dir: cur,
+                name,
+                must_be_dir: slash_after,
+            });
+        }
+        match &name[..] {
+            b"." => continue,
+            b".." => {
+                cur = parent_of(&cur, &start.root);
+                continue;
+            }
+            _ => {}
+        }
+        let child = lookup_child(&cur, &name)?;
+        let follow = match want {
+            Want::Inode { follow } => follow,
+            Want::Parent => true,
+        };
+        if is_symlink(&child) && (!last || follow || slash_after) {
+            links += 1;
+            if links > MAXSYMLINKS {
+                return Err(Errno::ELOOP);
+            }
+            let target = read_link(&child)?;
+            if target.is_empty() {
+                return Err(Errno::ENOENT);
+            }
+            if target[0] == b'/' {
+                cur = start.root.clone();
+            }
+            if last {
+                ended_in_slash = slash_after || target.last() == Some(&b'/');
+            }
+            pending.push(&target)?;
+            continue; // `cur` stays the directory holding the link
+        }
+        cur = child;
+        if last {
+            ended_in_slash = slash_after;
+        }
+    }
+    match want {
+        Want::Inode { .. } => {
+            if ended_in_slash && !cur.is_dir() {
+                return Err(Errno::ENOTDIR);
+            }
+            Ok(Walked::Inode(cur))
+        }
+        // Only slashes, "." or ".." were left: the path names a directory itself.
+        Want::Parent => Ok(Walked::Parent {
+            dir: cur,
+            name: Vec::new(),
+            must_be_dir: true,
+        }),
+    }
+}
+
+/// The inode `path` names (following a final symlink if `follow`).
+pub fn lookup(start: &Start, path: &[u8], follow: bool) -> KResult<Arc<Inode>> {
+    match walk(start, path, Want::Inode { follow })? {
+        Walked::Inode(i) => Ok(i),
+        Walked::Parent { .. } => Err(Errno::ENOENT),
+    }
+}
+
+/// The directory holding the last component of `path`, and that component.
+pub fn lookup_parent(start: &Start, path: &[u8]) -> KResult<(Arc<Inode>, Vec<u8>, bool)> {
+    match walk(start, path, Want::Parent)? {
+        Walked::Parent {
+            dir,
+            name,
+            must_be_dir,
+        } => Ok((dir, name, must_be_dir)),
+        Walked::Inode(_) => Err(Errno::ENOENT),
+    }
+}
+
+/// The path of `inode` as seen from `root` (Linux `d_path`): names are found by looking
+/// the inode up in its parent directory. None if it is not reachable from `root` (a
+/// directory removed, or outside a chroot: Linux prints "(unreachable)").
+pub fn path_of(inode: &Arc<Inode>, root: &Arc<Inode>) -> Option<Vec<u8>> {
+    let mut names: Vec<Vec<u8>> = Vec::new();
+    let mut cur = inode.clone();
+    for _ in 0..super::PATH_MAX / 2 {
+        if Arc::ptr_eq(&cur, root) {
+            let mut path = Vec::new();
+            for n in names.iter().rev() {
+                path.push(b'/');
+                path.extend_from_slice(n);
+            }
+            if path.is_empty() {
+                path.push(b'/');
+            }
+            return Some(path);
+        }
+        let at = match mount::mountpoint_of(&cur) {
+            Some(mp) => mp,
+            None => cur.clone(),
+        };
+        let parent = match &at.kind {
+            Kind::Dir(d) => d.lock().parent.upgrade()?,
+            Kind::Proc(p) => p.parent()?,
+            _ => return None,
+        };
+        let name = match &parent.kind {
+            Kind::Dir(d) => d
+                .lock()
+                .entries
+                .iter()
+                .find(|e| Arc::ptr_eq(&e.inode, &at))
+                .map(|e| e.name.clone())?,
+            Kind::Proc(p) => p.name_of(&at)?,
+            _ => return None,
+        };
+        names.push(name);
+        cur = parent;
+    }
+    None
+}

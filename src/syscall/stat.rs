@@ -1,0 +1,211 @@
+//! stat and statfs (Linux fs/stat.c `cp_new_stat`, `cp_statx`, fs/statfs.c): an
+//! inode's attributes in the layouts of the arm64 ABI.
+
+use alloc::sync::Arc;
+
+use crate::error::{Errno, KResult};
+use crate::fs::inode::{FsType, Inode, S_IFCHR, S_IFIFO};
+use crate::fs::{File, FileKind};
+use crate::mm::uaccess;
+
+use super::file::file;
+use super::path::{AT_EMPTY_PATH, AT_NO_AUTOMOUNT, AT_SYMLINK_NOFOLLOW, getname, lookup_at};
+
+/// What stat reports, from an inode or made up for a pipe or the console.
+pub struct Kstat {
+    pub dev: u64,
+    pub ino: u64,
+    pub mode: u32,
+    pub nlink: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub rdev: u64,
+    pub size: u64,
+    pub blocks: u64,
+    pub atime: (i64, i64),
+    pub mtime: (i64, i64),
+    pub ctime: (i64, i64),
+}
+
+pub fn stat_inode(inode: &Inode) -> Kstat {
+    let d = inode.data.lock();
+    Kstat {
+        dev: inode.sb.dev,
+        ino: inode.ino,
+        mode: d.mode,
+        nlink: d.nlink,
+        uid: d.uid,
+        gid: d.gid,
+        rdev: d.rdev,
+        size: d.size,
+        // 512-byte blocks of the pages the file holds.
+        blocks: (d.pages.pages() * 8) as u64,
+        atime: (d.atime.sec, d.atime.nsec),
+        mtime: (d.mtime.sec, d.mtime.nsec),
+        ctime: (d.ctime.sec, d.ctime.nsec),
+    }
+}
+
+/// The anonymous device of pipes (Linux's pipefs) and the console's device number.
+const PIPEFS_DEV: u64 = 13;
+const CONSOLE_RDEV: u64 = crate::fs::dev::TTY_AMA0;
+
+fn stat_file(f: &File) -> Kstat {
+    let made_up = |mode, ino, rdev| Kstat {
+        dev: PIPEFS_DEV,
+        ino,
+        mode,
+        nlink: 1,
+        uid: 0,
+        gid: 0,
+        rdev,
+        size: 0,
+        blocks: 0,
+        atime: (0, 0),
+        mtime: (0, 0),
+        ctime: (0, 0),
+    };
+    match &f.kind {
+        FileKind::Inode(i) | FileKind::Fifo { inode: i, .. } => stat_inode(i),
+        FileKind::Console => made_up(S_IFCHR | 0o620, 3, CONSOLE_RDEV),
+        FileKind::PipeRead(p) | FileKind::PipeWrite(p) => made_up(S_IFIFO | 0o600, p.id as u64, 0),
+    }
+}
+
+/// `struct stat` of the generic (arm64) ABI: 128 bytes.
+fn stat_bytes(k: &Kstat) -> [u8; 128] {
+    let mut st = [0u8; 128];
+    let mut put = |at: usize, bytes: &[u8]| st[at..at + bytes.len()].copy_from_slice(bytes);
+    put(0, &k.dev.to_le_bytes());
+    put(8, &k.ino.to_le_bytes());
+    put(16, &k.mode.to_le_bytes());
+    put(20, &k.nlink.to_le_bytes());
+    put(24, &k.uid.to_le_bytes());
+    put(28, &k.gid.to_le_bytes());
+    put(32, &k.rdev.to_le_bytes());
+    put(48, &k.size.to_le_bytes());
+    put(56, &4096u32.to_le_bytes());
+    put(64, &k.blocks.to_le_bytes());
+    for (at, (s, ns)) in [(72, k.atime), (88, k.mtime), (104, k.ctime)] {
+        put(at, &s.to_le_bytes());
+        put(at + 8, &ns.to_le_bytes());
+    }
+    st
+}
+
+pub fn fstat(fd: i32, buf: usize) -> KResult<usize> {
+    let st = stat_bytes(&stat_file(&*file(fd)?));
+    uaccess::copy_to_user(buf, &st)?;
+    Ok(0)
+}
+
+/// newfstatat(2) (Linux `vfs_fstatat`).
+pub fn newfstatat(dirfd: i32, path: usize, buf: usize, flags: u32) -> KResult<usize> {
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let name = getname(path, flags & AT_EMPTY_PATH != 0)?;
+    let k = if name.is_empty() && dirfd != super::path::AT_FDCWD {
+        stat_file(&*file(dirfd)?)
+    } else {
+        let inode = lookup_at(dirfd, &name, flags & AT_SYMLINK_NOFOLLOW == 0, flags & AT_EMPTY_PATH != 0)?;
+        stat_inode(&inode)
+    };
+    uaccess::copy_to_user(buf, &stat_bytes(&k))?;
+    Ok(0)
+}
+
+const STATX_BASIC_STATS: u32 = 0x7ff;
+const STATX_MNT_ID: u32 = 0x1000;
+const STATX_RESERVED: u32 = 0x8000_0000;
+const AT_STATX_SYNC_TYPE: u32 = 0x6000;
+
+/// statx(2) (Linux `do_statx` → `cp_statx`): `struct statx`, 256 bytes; the basic
+/// fields and the mount id are always filled (as Linux 6.1 does), the birth time never.
+pub fn statx(dirfd: i32, path: usize, flags: u32, mask: u32, buf: usize) -> KResult<usize> {
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE) != 0
+        || flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE
+        || mask & STATX_RESERVED != 0
+    {
+        return Err(Errno::EINVAL);
+    }
+    let name = getname(path, flags & AT_EMPTY_PATH != 0)?;
+    let k = if name.is_empty() && dirfd != super::path::AT_FDCWD {
+        stat_file(&*file(dirfd)?)
+    } else {
+        let inode = lookup_at(dirfd, &name, flags & AT_SYMLINK_NOFOLLOW == 0, flags & AT_EMPTY_PATH != 0)?;
+        stat_inode(&inode)
+    };
+    let mut sx = [0u8; 256];
+    let mut put = |at: usize, bytes: &[u8]| sx[at..at + bytes.len()].copy_from_slice(bytes);
+    put(0, &(STATX_BASIC_STATS | STATX_MNT_ID).to_le_bytes());
+    put(4, &4096u32.to_le_bytes());
+    put(16, &k.nlink.to_le_bytes());
+    put(20, &k.uid.to_le_bytes());
+    put(24, &k.gid.to_le_bytes());
+    put(28, &(k.mode as u16).to_le_bytes());
+    put(32, &k.ino.to_le_bytes());
+    put(40, &k.size.to_le_bytes());
+    put(48, &k.blocks.to_le_bytes());
+    for (at, (s, ns)) in [(64, k.atime), (96, k.ctime), (112, k.mtime)] {
+        put(at, &s.to_le_bytes());
+        put(at + 8, &(ns as u32).to_le_bytes());
+    }
+    let (major, minor) = |d: u64| -> (u32, u32) { (((d >> 8) & 0xfff) as u32, ((d & 0xff) | ((d >> 12) & !0xff)) as u32) }(k.rdev);
+    put(128, &major.to_le_bytes());
+    put(132, &minor.to_le_bytes());
+    put(136, &0u32.to_le_bytes());
+    put(140, &(k.dev as u32).to_le_bytes());
+    put(144, &(k.dev).to_le_bytes());
+    uaccess::copy_to_user(buf, &sx)?;
+    Ok(0)
+}
+
+const TMPFS_MAGIC: u64 = 0x0102_1994;
+const PROC_SUPER_MAGIC: u64 = 0x9fa0;
+const PIPEFS_MAGIC: u64 = 0x5049_5045;
+
+/// `struct statfs` (arm64, 120 bytes): type, block size, blocks total/free/available,
+/// inodes total/free, fsid, the longest name, fragment size, mount flags.
+fn statfs_bytes(inode: Option<&Arc<Inode>>) -> [u8; 120] {
+    let mut sf = [0u8; 120];
+    let mut put = |at: usize, v: u64| sf[at..at + 8].copy_from_slice(&v.to_le_bytes());
+    match inode {
+        Some(i) => {
+            let sb = &i.sb;
+            let used = sb.used_pages.load(core::sync::atomic::Ordering::Relaxed) as u64;
+            let inodes = sb.used_inodes.load(core::sync::atomic::Ordering::Relaxed) as u64;
+            match sb.fstype {
+                FsType::Tmpfs => {
+                    put(0, TMPFS_MAGIC);
+                    put(16, sb.max_pages as u64);
+                    put(24, (sb.max_pages as u64).saturating_sub(used));
+                    put(32, (sb.max_pages as u64).saturating_sub(used));
+                    put(40, sb.max_inodes as u64);
+                    put(48, (sb.max_inodes as u64).saturating_sub(inodes));
+                }
+                FsType::Proc => put(0, PROC_SUPER_MAGIC),
+            }
+            put(56, sb.dev);
+        }
+        None => put(0, PIPEFS_MAGIC),
+    }
+    put(8, 4096);
+    put(64, 255);
+    put(72, 4096);
+    put(80, 0x20); // ST_VALID: f_flags holds the mount's flags (none: read-write)
+    sf
+}
+
+pub fn statfs(path: usize, buf: usize) -> KResult<usize> {
+    let name = getname(path, false)?;
+    let inode = lookup_at(super::path::AT_FDCWD, &name, true, false)?;
+    uaccess::copy_to_user(buf, &statfs_bytes(Some(&inode)))?;
+    Ok(0)
+}
+
+pub fn fstatfs(fd: i32, buf: usize) -> KResult<usize> {
+    let f = file(fd)?;
+    uaccess::copy_to_user(buf, &statfs_bytes(f.inode()))?;
+    Ok(0)
+}
