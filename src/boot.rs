@@ -207,6 +207,7 @@ pub extern "C" fn kernel_main(dtb_phys: usize) -> ! {
     sched::init_idle(idle);
     let cpus = start_secondary_cpus(&fdt);
     crate::println!("  cpus      {} online", cpus);
+    crate::proc::init();
     match crate::fs::initramfs::mount_root(crate::initrd::archive()) {
         Ok(root) => crate::fs::set_root(root),
         Err(e) => panic!("cannot build the root file system: {:?}", e),

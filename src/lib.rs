@@ -20,6 +20,8 @@ pub mod fs;
 pub mod lab;
 pub mod loader;
 pub mod mm;
+#[cfg(target_os = "none")]
+pub mod proc;
 pub mod sync;
 pub mod syscall;
 pub mod task;

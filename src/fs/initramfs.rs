@@ -13,7 +13,7 @@ use super::inode::{
     FsType, Inode, Kind, S_IALLUGO, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG,
     SuperBlock,
 };
-use super::{dev, mount, namei, proc, tmpfs};
+use super::{dev, mount, namei, procfs, tmpfs};
 use crate::error::{Errno, KResult};
 
 /// A tmpfs's default size (Linux: half of RAM), in pages.
@@ -31,7 +31,7 @@ pub fn new_tmpfs(perm: u32) -> KResult<Arc<Inode>> {
 /// A new procfs instance's root.
 pub fn new_proc() -> KResult<Arc<Inode>> {
     let sb = Arc::new(SuperBlock::new(FsType::Proc, 0));
-    let root = Inode::new(&sb, S_IFDIR | 0o555, Kind::Proc(proc::ProcNode::Root))?;
+    let root = Inode::new(&sb, S_IFDIR | 0o555, Kind::Proc(procfs::root_node()))?;
     sb.root_ino
         .store(root.ino, core::sync::atomic::Ordering::Relaxed);
     Ok(root)

@@ -89,7 +89,12 @@ impl SuperBlock {
             next_ino: AtomicU64::new(1),
             max_pages,
             used_pages: AtomicUsize::new(0),
-            max_inodes: max_pages.max(64),
+            // procfs makes an inode per lookup, freed with its last user: no budget.
+            max_inodes: if fstype == FsType::Proc {
+                usize::MAX
+            } else {
+                max_pages.max(64)
+            },
             used_inodes: AtomicUsize::new(0),
             root_ino: AtomicU64::new(0),
         }
@@ -220,8 +225,9 @@ pub enum Kind {
     Fifo(super::fifo::Fifo),
     /// A character device; `InodeData::rdev` says which (fs/dev.rs).
     CharDev,
-    /// A file or directory of /proc, made up when it is looked up (fs/proc/).
-    Proc(super::proc::ProcNode),
+    /// A file, directory or symlink of /proc, made up when it is looked up
+    /// (fs/procfs.rs, src/proc/).
+    Proc(alloc::boxed::Box<dyn super::procfs::ProcNode>),
 }
 
 pub struct Inode {
@@ -239,13 +245,19 @@ pub struct Inode {
 impl Inode {
     /// A new inode of `sb` with `mode` (type included). Checks the inode budget.
     pub fn new(sb: &Arc<SuperBlock>, mode: u32, kind: Kind) -> KResult<Arc<Inode>> {
+        Inode::with_ino(sb, sb.alloc_ino(), mode, kind)
+    }
+
+    /// The same with a given inode number (procfs numbers its inodes after what they
+    /// show, so that a file keeps its number from one lookup to the next).
+    pub fn with_ino(sb: &Arc<SuperBlock>, ino: u64, mode: u32, kind: Kind) -> KResult<Arc<Inode>> {
         if sb.used_inodes.fetch_add(1, Ordering::Relaxed) >= sb.max_inodes {
             sb.used_inodes.fetch_sub(1, Ordering::Relaxed);
             return Err(Errno::ENOSPC);
         }
         let t = now();
         let inode = Inode {
-            ino: sb.alloc_ino(),
+            ino,
             sb: sb.clone(),
             kind,
             data: OrderedMutex::new(

@@ -9,7 +9,8 @@
 //!  fs/inode.rs    Inode: attributes; tmpfs directories (name ─► inode)
 //!  fs/page_cache.rs  a file's pages, in page frames
 //!  fs/mount.rs    which file system is mounted where
-//!  fs/dev.rs, fs/fifo.rs, fs/pipe.rs, fs/proc/   devices, FIFOs, pipes, /proc
+//!  fs/dev.rs, fs/fifo.rs, fs/pipe.rs, fs/procfs.rs   devices, FIFOs, pipes, /proc
+//!                 (whose files src/proc/ makes)
 //!  fs/initramfs.rs   the root tmpfs, filled from the initrd's cpio archive at boot
 //! ```
 //!
@@ -28,7 +29,7 @@ pub mod mount;
 pub mod namei;
 pub mod page_cache;
 pub mod pipe;
-pub mod proc;
+pub mod procfs;
 pub mod tmpfs;
 
 use alloc::sync::Arc;
