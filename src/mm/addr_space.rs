@@ -38,6 +38,7 @@
 //! is bounded (about 100 bytes a VMA: 6.4 MiB at the limit, measured).
 
 use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
 use core::cell::Cell;
 
 use bitflags::bitflags;
@@ -45,6 +46,7 @@ use bitflags::bitflags;
 use super::cow::{CowCopy, CowOutcome, OutOfMemory};
 use super::frame::{FrameAllocator, PAGE_SIZE, PhysAddr};
 use super::pagetable::{MapError, PageTable, USER_TOP};
+use super::vm_file::VmFile;
 use super::walk::LEAF_LEVEL;
 use crate::arch;
 use crate::arch::pte::{Pte, PteFlags};
@@ -293,6 +295,9 @@ pub struct AddressSpace {
     cached_hole_size: usize,
     /// The last object number handed out (see `VmArea::object`).
     last_object: u32,
+    /// The files mapped, by object number (Linux: each VMA's `vm_file`; here the VMAs of
+    /// one mmap share an object, and so their file).
+    files: BTreeMap<u32, Arc<dyn VmFile>>,
     /// `vm.max_map_count`: MAX_MAP_COUNT (tests lower it to stay quick under Miri).
     pub max_map_count: usize,
     pub brk_start: usize,
@@ -311,6 +316,7 @@ impl AddressSpace {
             free_area_cache: MMAP_BASE,
             cached_hole_size: 0,
             last_object: ANON,
+            files: BTreeMap::new(),
             max_map_count: MAX_MAP_COUNT,
             brk_start: 0,
             brk: 0,
@@ -372,6 +378,15 @@ impl AddressSpace {
     }
 
     /// Number of VMAs (Linux `mm->map_count`).
+    /// The file mapped by the VMA starting at `start`, with the page offset of that
+    /// start in the file (Linux `vm_file`, `vm_pgoff`); None for anonymous memory.
+    pub fn vma_file(&self, start: usize) -> Option<(Arc<dyn VmFile>, usize)> {
+        let area = self.vmas.get(&start)?;
+        self.files
+            .get(&area.object)
+            .map(|f| (f.clone(), area.pgoff))
+    }
+
     pub fn map_count(&self) -> usize {
         self.vmas.len()
     }
@@ -1319,6 +1334,7 @@ impl AddressSpace {
         child.free_area_cache = self.free_area_cache;
         child.cached_hole_size = self.cached_hole_size;
         child.last_object = self.last_object;
+        child.files = self.files.clone();
         child.max_map_count = self.max_map_count;
         child.brk_start = self.brk_start;
         child.brk = self.brk;
