@@ -63,6 +63,7 @@ pub fn user_fault_failed(err: FaultError) {
     let (sig, why) = match err {
         FaultError::NotMapped => (SIGSEGV, "no mapping at that address (SEGV_MAPERR)"),
         FaultError::AccessDenied => (SIGSEGV, "the mapping forbids this access (SEGV_ACCERR)"),
+        FaultError::PastEndOfFile => (SIGBUS, "the mapped file ends before this page (BUS_ADRERR)"),
         FaultError::OutOfMemory => (SIGKILL, "out of memory while resolving the fault"),
     };
     crate::println!("  -> {}: killing the process with signal {}", why, sig);

@@ -22,6 +22,7 @@
 pub mod dev;
 pub mod fifo;
 pub mod file;
+#[cfg(target_os = "none")]
 pub mod initramfs;
 pub mod lock;
 pub mod inode;

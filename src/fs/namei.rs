@@ -178,6 +178,9 @@ pub fn walk(start: &Start, path: &[u8], want: Want) -> KResult<Walked> {
     };
     let mut links = 0;
     let mut ended_in_slash = path.last() == Some(&b'/');
+    // A symlink followed as the last component with a '/' after it: its target must
+    // be a directory, whatever the target's own last component says.
+    let mut link_needs_dir = false;
     while let Some(next) = pending.next() {
         let (name, last, slash_after) = next?;
         if name.len() > NAME_MAX {
@@ -219,7 +222,8 @@ pub fn walk(start: &Start, path: &[u8], want: Want) -> KResult<Walked> {
                 cur = start.root.clone();
             }
             if last {
-                ended_in_slash = slash_after || target.last() == Some(&b'/');
+                link_needs_dir |= slash_after;
+                ended_in_slash = target.last() == Some(&b'/');
             }
             pending.push(&target)?;
             continue; // `cur` stays the directory holding the link
@@ -231,7 +235,7 @@ pub fn walk(start: &Start, path: &[u8], want: Want) -> KResult<Walked> {
     }
     match want {
         Want::Inode { .. } => {
-            if ended_in_slash && !cur.is_dir() {
+            if (ended_in_slash || link_needs_dir) && !cur.is_dir() {
                 return Err(Errno::ENOTDIR);
             }
             Ok(Walked::Inode(cur))
@@ -306,4 +310,130 @@ pub fn path_of(inode: &Arc<Inode>, root: &Arc<Inode>) -> Option<Vec<u8>> {
         cur = parent;
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::inode::{FsType, S_IFLNK, S_IFREG, SuperBlock};
+    use crate::fs::tmpfs;
+
+    fn tmpfs_root() -> Arc<Inode> {
+        let sb = Arc::new(SuperBlock::new(FsType::Tmpfs, 1024));
+        Inode::new_dir(&sb, 0o755, None).unwrap()
+    }
+
+    fn mkdir(dir: &Arc<Inode>, name: &str) -> Arc<Inode> {
+        tmpfs::create(dir, name.as_bytes(), |p| tmpfs::new_dir(p, 0o755)).unwrap()
+    }
+
+    fn file(dir: &Arc<Inode>, name: &[u8]) -> Arc<Inode> {
+        tmpfs::create(dir, name, |p| Inode::new(&p.sb, S_IFREG | 0o644, Kind::Regular)).unwrap()
+    }
+
+    fn symlink(dir: &Arc<Inode>, name: &str, target: &str) {
+        tmpfs::create(dir, name.as_bytes(), |p| {
+            Inode::new(&p.sb, S_IFLNK | 0o777, Kind::Symlink(target.as_bytes().to_vec()))
+        })
+        .unwrap();
+    }
+
+    /// / with bin/hello, tmp/x/, init, and links: tmp/up -> .., tmp/loop -> loop,
+    /// tmp/abs -> /bin/hello, tmp/dangling -> nope.
+    fn tree() -> (Arc<Inode>, Arc<Inode>) {
+        let root = tmpfs_root();
+        let bin = mkdir(&root, "bin");
+        file(&bin, b"hello");
+        let tmp = mkdir(&root, "tmp");
+        mkdir(&tmp, "x");
+        file(&root, b"init");
+        symlink(&tmp, "up", "..");
+        symlink(&tmp, "loop", "loop");
+        symlink(&tmp, "abs", "/bin/hello");
+        symlink(&tmp, "dangling", "nope");
+        (root, tmp)
+    }
+
+    fn path(root: &Arc<Inode>, start: &Arc<Inode>, p: &[u8], follow: bool) -> KResult<Vec<u8>> {
+        let s = Start { root: root.clone(), dir: start.clone() };
+        let i = lookup(&s, p, follow)?;
+        // A file's path: its directory's and its name (files have no "..").
+        Ok(match path_of(&i, root) {
+            Some(path) => path,
+            None => b"(file)".to_vec(),
+        })
+    }
+
+    #[test]
+    fn resolves_dots_slashes_and_symlinks() {
+        let (root, tmp) = tree();
+        assert_eq!(path(&root, &root, b"tmp/x", true).unwrap(), b"/tmp/x");
+        assert_eq!(path(&root, &tmp, b"..", true).unwrap(), b"/");
+        assert_eq!(path(&root, &root, b"/../..//tmp/./x/", true).unwrap(), b"/tmp/x");
+        assert_eq!(path(&root, &tmp, b"up/bin", true).unwrap(), b"/bin", "a link to ..");
+        let s = Start { root: root.clone(), dir: tmp.clone() };
+        let hello = lookup(&s, b"/bin/hello", true).unwrap();
+        assert!(Arc::ptr_eq(&lookup(&s, b"abs", true).unwrap(), &hello), "absolute target");
+        assert!(is_symlink(&lookup(&s, b"abs", false).unwrap()), "the link itself");
+        assert_eq!(lookup(&s, b"dangling", false).map(|i| is_symlink(&i)), Ok(true));
+    }
+
+    #[test]
+    fn lookup_errors_are_linux_s() {
+        let (root, tmp) = tree();
+        let s = Start { root: root.clone(), dir: root.clone() };
+        let err = |p: &[u8]| lookup(&s, p, true).err();
+        assert_eq!(err(b""), Some(Errno::ENOENT));
+        assert_eq!(err(b"/nope"), Some(Errno::ENOENT));
+        assert_eq!(err(b"/init/"), Some(Errno::ENOTDIR));
+        assert_eq!(err(b"/init/."), Some(Errno::ENOTDIR));
+        assert_eq!(err(b"/init/x"), Some(Errno::ENOTDIR));
+        assert_eq!(err(b"/tmp/loop"), Some(Errno::ELOOP));
+        assert_eq!(err(b"/tmp/dangling"), Some(Errno::ENOENT));
+        assert_eq!(err(b"/tmp/abs/"), Some(Errno::ENOTDIR), "a file through a link");
+        let mut long = vec![b'/'];
+        long.extend([b'a'; 255]);
+        assert_eq!(err(&long), Some(Errno::ENOENT), "255 bytes is a name");
+        long.push(b'a');
+        assert_eq!(err(&long), Some(Errno::ENAMETOOLONG));
+        // Names are bytes.
+        file(&tmp, b"\xff\xfe");
+        assert!(lookup(&s, b"/tmp/\xff\xfe", true).is_ok());
+    }
+
+    #[test]
+    fn forty_links_are_followed_and_the_41st_is_eloop() {
+        let root = tmpfs_root();
+        file(&root, b"target");
+        symlink(&root, "l0", "target");
+        for i in 1..=40 {
+            symlink(&root, &format!("l{}", i), &format!("l{}", i - 1));
+        }
+        let s = Start { root: root.clone(), dir: root.clone() };
+        assert!(lookup(&s, b"l39", true).is_ok(), "40 links");
+        assert_eq!(lookup(&s, b"l40", true).err(), Some(Errno::ELOOP), "41 links");
+    }
+
+    #[test]
+    fn dotdot_stops_at_the_process_root() {
+        let (root, tmp) = tree();
+        let x = lookup(&Start { root: root.clone(), dir: root.clone() }, b"/tmp/x", true).unwrap();
+        // chroot("/tmp"): "/" is /tmp, and ".." cannot leave it.
+        let s = Start { root: tmp.clone(), dir: x.clone() };
+        assert!(Arc::ptr_eq(&lookup(&s, b"../../..", true).unwrap(), &tmp));
+        assert!(Arc::ptr_eq(&lookup(&s, b"/x", true).unwrap(), &x));
+        assert_eq!(path_of(&x, &tmp).unwrap(), b"/x");
+    }
+
+    #[test]
+    fn parent_lookup_gives_the_last_name() {
+        let (root, tmp) = tree();
+        let s = Start { root: root.clone(), dir: root.clone() };
+        let (dir, name, must_dir) = lookup_parent(&s, b"/tmp/new/").unwrap();
+        assert!(Arc::ptr_eq(&dir, &tmp));
+        assert_eq!((&name[..], must_dir), (&b"new"[..], true));
+        let (dir, name, _) = lookup_parent(&s, b"/").unwrap();
+        assert!(Arc::ptr_eq(&dir, &root) && name.is_empty());
+        assert_eq!(lookup_parent(&s, b"/nope/x").err(), Some(Errno::ENOENT));
+    }
 }

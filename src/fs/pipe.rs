@@ -408,20 +408,17 @@ impl Drop for Pipe {
 }
 
 /// The kernel's pages: frames from the frame allocator, counted in frames-in-use.
-#[cfg(target_os = "none")]
 pub struct FramePages;
 
-#[cfg(target_os = "none")]
 impl PageOps for FramePages {
     fn alloc(&self) -> Option<PhysAddr> {
-        crate::mm::global::with_frames(|f| f.alloc_uninit())
+        super::frames().alloc_uninit()
     }
     fn free(&self, page: PhysAddr) {
-        crate::mm::global::with_frames(|f| f.put(page));
+        super::frames().put(page);
     }
 }
 
-#[cfg(target_os = "none")]
 pub static FRAME_PAGES: FramePages = FramePages;
 
 #[cfg(test)]

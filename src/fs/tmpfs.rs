@@ -283,3 +283,78 @@ pub fn file_type(mode: u32) -> u32 {
 pub fn new_dir(parent: &Arc<Inode>, perm: u32) -> KResult<Arc<Inode>> {
     Inode::new_dir(&parent.sb, perm, Some(parent))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::inode::{FsType, S_IFREG, SuperBlock};
+    use crate::fs::namei::lookup_child;
+
+    fn root() -> Arc<Inode> {
+        let sb = Arc::new(SuperBlock::new(FsType::Tmpfs, 1024));
+        Inode::new_dir(&sb, 0o755, None).unwrap()
+    }
+
+    fn file(dir: &Arc<Inode>, name: &[u8]) -> KResult<Arc<Inode>> {
+        create(dir, name, |p| Inode::new(&p.sb, S_IFREG | 0o644, Kind::Regular))
+    }
+
+    fn dir(d: &Arc<Inode>, name: &[u8]) -> KResult<Arc<Inode>> {
+        create(d, name, |p| new_dir(p, 0o755))
+    }
+
+    fn nlink(i: &Inode) -> u32 {
+        i.data.lock().nlink
+    }
+
+    #[test]
+    fn create_link_unlink_keep_link_counts() {
+        let r = root();
+        let f = file(&r, b"f").unwrap();
+        assert_eq!(file(&r, b"f").err(), Some(Errno::EEXIST));
+        assert_eq!(file(&r, b"..").err(), Some(Errno::EEXIST));
+        let d = dir(&r, b"d").unwrap();
+        assert_eq!((nlink(&r), nlink(&d)), (3, 2), "a subdirectory's .. counts");
+        link(&d, b"g", &f).unwrap();
+        assert_eq!(nlink(&f), 2);
+        assert_eq!(link(&r, b"d2", &d).err(), Some(Errno::EPERM), "no links to directories");
+        assert_eq!(remove(&r, b"d", false).err(), Some(Errno::EISDIR));
+        assert_eq!(remove(&r, b"f", true).err(), Some(Errno::ENOTDIR));
+        assert_eq!(remove(&r, b"d", true).err(), Some(Errno::ENOTEMPTY));
+        assert_eq!(remove(&r, b".", true).err(), Some(Errno::EINVAL));
+        remove(&d, b"g", false).unwrap();
+        assert_eq!(nlink(&f), 1);
+        remove(&r, b"d", true).unwrap();
+        assert_eq!((nlink(&r), nlink(&d)), (2, 0));
+        assert_eq!(file(&d, b"x").err(), Some(Errno::ENOENT), "a removed directory");
+    }
+
+    #[test]
+    fn rename_follows_linux_rules() {
+        let r = root();
+        let a = dir(&r, b"a").unwrap();
+        let b = dir(&r, b"b").unwrap();
+        let f = file(&a, b"f").unwrap();
+        file(&b, b"g").unwrap();
+        assert_eq!(rename(&r, b"a", &a, b"x", 0).err(), Some(Errno::EINVAL), "into itself");
+        assert_eq!(rename(&a, b"f", &r, b"b", 0).err(), Some(Errno::EISDIR));
+        assert_eq!(rename(&r, b"a", &b, b"g", 0).err(), Some(Errno::ENOTDIR));
+        assert_eq!(rename(&a, b"f", &b, b"g", RENAME_NOREPLACE).err(), Some(Errno::EEXIST));
+        assert_eq!(rename(&a, b"f", &b, b"h", RENAME_EXCHANGE).err(), Some(Errno::ENOENT));
+        // Replace: g's inode loses its name.
+        let g = lookup_child(&b, b"g").unwrap();
+        rename(&a, b"f", &b, b"g", 0).unwrap();
+        assert!(Arc::ptr_eq(&lookup_child(&b, b"g").unwrap(), &f));
+        assert_eq!(nlink(&g), 0);
+        assert_eq!(lookup_child(&a, b"f").err(), Some(Errno::ENOENT));
+        // A directory moves: its ".." and the link counts follow.
+        let c = dir(&a, b"c").unwrap();
+        rename(&a, b"c", &b, b"c", 0).unwrap();
+        assert_eq!((nlink(&a), nlink(&b)), (2, 3));
+        assert!(Arc::ptr_eq(&c.dir().unwrap().lock().parent.upgrade().unwrap(), &b));
+        // Exchange a file and a directory.
+        rename(&b, b"g", &b, b"c", RENAME_EXCHANGE).unwrap();
+        assert!(Arc::ptr_eq(&lookup_child(&b, b"c").unwrap(), &f));
+        assert!(Arc::ptr_eq(&lookup_child(&b, b"g").unwrap(), &c));
+    }
+}

@@ -52,7 +52,7 @@ const COPY_CHUNK: usize = 4096;
 
 /// The ELF header and program headers of `src`, in a buffer of their own: the parser
 /// gets only these (the section headers, for linkers and debuggers, are not read).
-fn read_headers(src: &dyn ElfSource) -> KResult<alloc::vec::Vec<u8>> {
+fn read_headers<S: ElfSource + ?Sized>(src: &S) -> KResult<alloc::vec::Vec<u8>> {
     let mut ehdr = [0u8; 64];
     if src.read_at(0, &mut ehdr)? < 64 {
         return Err(Errno::ENOEXEC);
@@ -82,7 +82,7 @@ fn read_headers(src: &dyn ElfSource) -> KResult<alloc::vec::Vec<u8>> {
 pub fn load(
     frames: &FrameAllocator,
     space: &mut AddressSpace,
-    src: &dyn ElfSource,
+    src: &(impl ElfSource + ?Sized),
 ) -> KResult<LoadedImage> {
     let headers = read_headers(src)?;
     let file = ElfBytes::<LittleEndian>::minimal_parse(&headers).map_err(|_| Errno::ENOEXEC)?;
@@ -155,7 +155,7 @@ pub fn load(
 fn copy_segment(
     frames: &FrameAllocator,
     space: &mut AddressSpace,
-    src: &dyn ElfSource,
+    src: &(impl ElfSource + ?Sized),
     offset: u64,
     vaddr: usize,
     len: usize,

@@ -44,7 +44,7 @@ use core::cell::Cell;
 use bitflags::bitflags;
 
 use super::cow::{CowCopy, CowOutcome, OutOfMemory};
-use super::frame::{FrameAllocator, PAGE_SIZE, PhysAddr};
+use super::frame::{FrameAllocator, PAGE_SHIFT, PAGE_SIZE, PhysAddr};
 use super::pagetable::{MapError, PageTable, USER_TOP};
 use super::vm_file::VmFile;
 use super::walk::LEAF_LEVEL;
@@ -89,6 +89,8 @@ bitflags! {
 /// The mapping type: the low four bits of mmap's flags. Only MAP_SHARED and MAP_PRIVATE
 /// are anonymous types (MAP_SHARED_VALIDATE, 3, is for files: EINVAL here, as on Linux).
 const MAP_TYPE: u32 = 0x0f;
+/// MAP_SHARED that refuses unknown flags (files only).
+const MAP_SHARED_VALIDATE: u32 = 0x03;
 
 bitflags! {
     /// mremap's flags (include/uapi/linux/mman.h).
@@ -202,6 +204,10 @@ pub enum FaultFix {
     CowRaced,
     /// The entry already allows the access (a stale TLB entry): nothing to do.
     Spurious,
+    /// A page of a mapped file was mapped (shared, or private and copy-on-write).
+    FilePage,
+    /// A write to a private file mapping: the file's page was copied at once.
+    FileCopied,
 }
 
 /// Why a page fault could not be resolved.
@@ -211,6 +217,8 @@ pub enum FaultError {
     NotMapped,
     /// The VMA forbids this access (SEGV_ACCERR), e.g. a write to text.
     AccessDenied,
+    /// A file mapping's page lies past the end of the file (SIGBUS, BUS_ADRERR).
+    PastEndOfFile,
     OutOfMemory,
 }
 
@@ -804,7 +812,91 @@ impl AddressSpace {
         }
         self.pt.free_empty_tables(frames, start, end);
         self.unmap_area(start);
+        self.forget_unmapped_files();
         Ok(())
+    }
+
+    /// Drops the files no VMA maps any more (Linux: `fput` of a removed VMA's file).
+    fn forget_unmapped_files(&mut self) {
+        if self.files.is_empty() {
+            return;
+        }
+        let vmas = &self.vmas;
+        self.files
+            .retain(|obj, _| vmas.values().any(|v| v.object == *obj));
+    }
+
+    /// mmap of a file (Linux `do_mmap` → `mmap_region` with a `vm_file`): like anonymous
+    /// memory, but the pages come from `file` from page `pgoff` on, when first touched.
+    /// MAP_SHARED maps the file's own pages; MAP_PRIVATE maps them copy-on-write.
+    #[allow(clippy::too_many_arguments)]
+    pub fn mmap_file(
+        &mut self,
+        frames: &FrameAllocator,
+        addr: usize,
+        len: usize,
+        prot: Prot,
+        flags: u32,
+        file: Arc<dyn VmFile>,
+        pgoff: usize,
+    ) -> KResult<usize> {
+        let mut map = MapFlags::from_bits_retain(flags);
+        if len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        if map.contains(MapFlags::FIXED_NOREPLACE) {
+            map |= MapFlags::FIXED;
+        }
+        let fixed = map.contains(MapFlags::FIXED);
+        let addr = if fixed { addr } else { round_hint_to_min(addr) };
+        let len = page_align(len);
+        if len == 0 {
+            return Err(Errno::ENOMEM);
+        }
+        // The file offset of the end must not overflow (Linux: EOVERFLOW).
+        if pgoff.checked_add(pages(len)).is_none_or(|e| e > usize::MAX >> PAGE_SHIFT) {
+            return Err(Errno::EOVERFLOW);
+        }
+        if self.map_count() > self.max_map_count {
+            return Err(Errno::ENOMEM);
+        }
+        let shared = match flags & MAP_TYPE {
+            t if t == MapFlags::SHARED.bits() || t == MAP_SHARED_VALIDATE => true,
+            t if t == MapFlags::PRIVATE.bits() => false,
+            _ => return Err(Errno::EINVAL),
+        };
+        let addr = self.get_unmapped_area(addr, len, fixed)?;
+        if map.contains(MapFlags::FIXED_NOREPLACE) && self.overlaps(addr, addr + len) {
+            return Err(Errno::EEXIST);
+        }
+        let end = addr + len;
+        if self.overlaps(addr, end) {
+            self.munmap_range(frames, addr, end)
+                .map_err(|_| Errno::ENOMEM)?;
+        }
+        let mut vm_flags = VmFlags::empty();
+        if shared {
+            vm_flags |= VmFlags::SHARED;
+        } else if prot.contains(Prot::WRITE) && !map.contains(MapFlags::NORESERVE) {
+            // Private writable file pages become anonymous copies: committed.
+            if !vm_enough_memory(frames, pages(len)) {
+                return Err(Errno::ENOMEM);
+            }
+            vm_flags |= VmFlags::ACCOUNT;
+        }
+        let object = self.new_object();
+        self.files.insert(object, file);
+        self.vma_link(
+            addr,
+            VmArea {
+                end,
+                pgoff,
+                prot,
+                object,
+                flags: vm_flags,
+            },
+        );
+        Ok(addr)
     }
 
     // ---- mprotect -----------------------------------------------------------------------
@@ -1255,15 +1347,19 @@ impl AddressSpace {
         va: usize,
         access: Access,
     ) -> Result<FaultFix, FaultError> {
-        let vma = self.find_vma(va).ok_or(FaultError::NotMapped)?;
+        let (start, area) = self.vma_at(va).ok_or(FaultError::NotMapped)?;
+        let vma = area.vma(start);
         if !prot_allows(vma.prot, access) {
             return Err(FaultError::AccessDenied);
         }
+        let file = (area.object != ANON)
+            .then(|| self.files.get(&area.object))
+            .flatten();
         // One walk down to the entry; only if a table is missing, a second one that makes
         // it (Linux `__handle_mm_fault`: p4d_alloc ... pte_alloc, then `handle_pte_fault`).
         let entry = match self.pt.walk(va) {
             Some(entry) => entry,
-            None if vma.shared => return Err(FaultError::AccessDenied),
+            None if vma.shared && file.is_none() => return Err(FaultError::AccessDenied),
             None => self
                 .pt
                 .walk_alloc(frames, page_down(va), LEAF_LEVEL)
@@ -1271,6 +1367,39 @@ impl AddressSpace {
         };
         let pte = entry.read();
         match pte.is_valid().then(|| pte.flags()) {
+            // Linux `do_fault`: a page of a mapped file.
+            None if file.is_some() => {
+                let file = file.cloned().ok_or(FaultError::NotMapped)?;
+                let index = area.pgoff + pages(page_down(va) - start);
+                let page = file
+                    .get_page(index)
+                    .map_err(|_| FaultError::OutOfMemory)?
+                    .ok_or(FaultError::PastEndOfFile)?;
+                // `page` comes with a reference: the entry's.
+                let fix = if vma.shared {
+                    // `do_shared_fault`: the file's own page, writable if the mapping is.
+                    entry.write(Pte::page(page.as_usize(), user_pte_flags(vma.prot, true)));
+                    FaultFix::FilePage
+                } else if access == Access::Write {
+                    // `do_cow_fault`: a private copy at once.
+                    let Some(copy) = frames.alloc_uninit() else {
+                        frames.put(page);
+                        return Err(FaultError::OutOfMemory);
+                    };
+                    arch::copy_frame(copy.as_usize(), page.as_usize());
+                    frames.put(page);
+                    entry.write(Pte::page(copy.as_usize(), user_pte_flags(vma.prot, false)));
+                    FaultFix::FileCopied
+                } else {
+                    // `do_read_fault`: the file's page, read-only and copy-on-write — the
+                    // cache holds it too, so a later write copies it exactly as a write
+                    // after fork does (mm/cow.rs).
+                    let flags = user_pte_flags(vma.prot, false) | PteFlags::READ_ONLY | PteFlags::COW;
+                    entry.write(Pte::page(page.as_usize(), flags));
+                    FaultFix::FilePage
+                };
+                Ok(fix)
+            }
             // A shared mapping's pages were all made at mmap: a missing one is past the
             // end of the object (a shared mapping mremap grew). Linux: SIGBUS.
             None if vma.shared => Err(FaultError::AccessDenied),

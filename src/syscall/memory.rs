@@ -1,7 +1,15 @@
-//! Memory system calls: brk, mmap (anonymous), munmap, mprotect, mremap (Linux
-//! mm/mmap.c, mm/mprotect.c, mm/mremap.c, arch/arm64/kernel/sys.c). This layer decodes
-//! the registers and does the checks that concern files (Linux `ksys_mmap_pgoff`); the
-//! rest, with Linux's order and errno, is in mm/addr_space.rs.
+//! Memory system calls: brk, mmap (anonymous and of files), munmap, mprotect, mremap,
+//! msync (Linux mm/mmap.c, mm/mprotect.c, mm/mremap.c, mm/msync.c,
+//! arch/arm64/kernel/sys.c). This layer decodes the registers and does the checks that
+//! concern files (Linux `ksys_mmap_pgoff`, `do_mmap`'s file part); the rest, with
+//! Linux's order and errno, is in mm/addr_space.rs.
+
+use alloc::sync::Arc;
+
+use crate::fs::file::{O_PATH, O_RDWR, O_WRONLY, O_ACCMODE};
+use crate::fs::inode::Kind;
+use crate::fs::{FileKind, dev};
+use crate::mm::vm_file::VmFile;
 
 use crate::error::{Errno, KResult};
 use crate::mm::addr_space::{AddressSpace, MapFlags, Prot};
@@ -38,14 +46,7 @@ pub fn mmap(
     let flags = flags as u32;
     let map = MapFlags::from_bits_retain(flags);
     if !map.contains(MapFlags::ANONYMOUS) {
-        // A file mapping: the descriptor must be open (EBADF), and no file here can be
-        // mapped (the console and pipes have no mmap: ENODEV, after the length check).
-        let files = current().inner.lock().files.clone().ok_or(Errno::EBADF)?;
-        files.lock().get(fd)?;
-        if map.contains(MapFlags::HUGETLB) || len == 0 {
-            return Err(Errno::EINVAL);
-        }
-        return Err(Errno::ENODEV);
+        return mmap_file(addr, len, prot, flags, fd, offset);
     }
     if map.contains(MapFlags::HUGETLB) {
         // No huge pages are reserved (Linux with vm.nr_hugepages = 0).
@@ -56,6 +57,86 @@ pub fn mmap(
         });
     }
     with_space(|space, frames| space.do_mmap(frames, addr, len, prot, flags))?
+}
+
+/// mmap of a descriptor (Linux `ksys_mmap_pgoff` → `do_mmap`'s file checks): EBADF for
+/// a descriptor that is not open (or O_PATH); ENODEV for files without mmap (pipes,
+/// directories, terminals); EACCES unless it is open for reading, and — for a shared
+/// writable mapping — for writing too. /dev/zero maps anonymous memory, as on Linux.
+fn mmap_file(
+    addr: usize,
+    len: usize,
+    prot: Prot,
+    flags: u32,
+    fd: i32,
+    offset: usize,
+) -> KResult<usize> {
+    let files = current().inner.lock().files.clone().ok_or(Errno::EBADF)?;
+    let file = files.lock().get(fd)?;
+    let map = MapFlags::from_bits_retain(flags);
+    if file.flags() & O_PATH != 0 {
+        return Err(Errno::EBADF);
+    }
+    if map.contains(MapFlags::HUGETLB) || len == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let inode = match &file.kind {
+        FileKind::Inode(i) => i.clone(),
+        _ => return Err(Errno::ENODEV),
+    };
+    match &inode.kind {
+        Kind::Regular => {}
+        Kind::CharDev if inode.data.lock().rdev == dev::ZERO => {
+            // /dev/zero: anonymous memory (shared: Linux's shmem object).
+            let flags = flags | MapFlags::ANONYMOUS.bits();
+            return with_space(|space, frames| space.do_mmap(frames, addr, len, prot, flags))?;
+        }
+        _ => return Err(Errno::ENODEV),
+    }
+    let acc = file.flags() & O_ACCMODE;
+    if acc == O_WRONLY {
+        return Err(Errno::EACCES);
+    }
+    let shared = flags & 0x0f != MapFlags::PRIVATE.bits();
+    if shared && prot.contains(Prot::WRITE) && acc != O_RDWR {
+        return Err(Errno::EACCES);
+    }
+    let vm_file: Arc<dyn VmFile> = file;
+    let pgoff = offset / PAGE_SIZE;
+    with_space(|space, frames| space.mmap_file(frames, addr, len, prot, flags, vm_file, pgoff))?
+}
+
+const MS_ASYNC: usize = 1;
+const MS_INVALIDATE: usize = 2;
+const MS_SYNC: usize = 4;
+
+/// msync(2) (Linux mm/msync.c): memory-backed files have nothing to write back, so it
+/// only checks its arguments: EINVAL for an unaligned address or bad flags, ENOMEM if
+/// part of the range is not mapped.
+pub fn msync(addr: usize, len: usize, flags: usize) -> KResult<usize> {
+    if flags & !(MS_ASYNC | MS_INVALIDATE | MS_SYNC) != 0
+        || flags & (MS_ASYNC | MS_SYNC) == MS_ASYNC | MS_SYNC
+        || !addr.is_multiple_of(PAGE_SIZE)
+    {
+        return Err(Errno::EINVAL);
+    }
+    let end = addr
+        .checked_add(len)
+        .and_then(|e| e.checked_add(PAGE_SIZE - 1))
+        .map(|e| e & !(PAGE_SIZE - 1))
+        .ok_or(Errno::ENOMEM)?;
+    let mm = current().mm().ok_or(Errno::ENOMEM)?;
+    let covered = mm.with(|space, _| {
+        let mut at = addr;
+        while at < end {
+            match space.find_vma(at) {
+                Some(v) => at = v.end,
+                None => return false,
+            }
+        }
+        true
+    });
+    if covered { Ok(0) } else { Err(Errno::ENOMEM) }
 }
 
 pub fn munmap(addr: usize, len: usize) -> KResult<usize> {

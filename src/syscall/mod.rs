@@ -284,6 +284,7 @@ mod dispatch_impl {
             )
         });
         t[nr::MPROTECT] = Some(|r| memory::mprotect(r.arg(0), r.arg(1), r.arg(2)));
+        t[nr::MSYNC] = Some(|r| memory::msync(r.arg(0), r.arg(1), r.arg(2)));
         t[nr::CLONE] = Some(|regs| {
             let (flags, sp, ptid, tls, ctid) = (
                 regs.arg(0) as u64,
