@@ -79,7 +79,10 @@ fn cleanup() {
     for f in FILES.iter().chain(CHAIN.iter()) {
         unlink(f);
     }
-    syscall(SYS_UNLINKAT, &[AT_FDCWD, DIR.as_ptr() as usize, AT_REMOVEDIR]);
+    syscall(
+        SYS_UNLINKAT,
+        &[AT_FDCWD, DIR.as_ptr() as usize, AT_REMOVEDIR],
+    );
 }
 
 /// Creates `path` with `contents` and then sets `mode` with fchmod (so umask has no say).
@@ -244,7 +247,14 @@ fn programs() {
         SYS_SYMLINKAT,
         &[PROG.as_ptr() as usize, AT_FDCWD, LINK.as_ptr() as usize],
     );
-    check!(T, r == 0, "symlinkat({:?}, {:?}) returned {}", PROG, LINK, r);
+    check!(
+        T,
+        r == 0,
+        "symlinkat({:?}, {:?}) returned {}",
+        PROG,
+        LINK,
+        r
+    );
     expect_echo("through a symlink", LINK, &[c"l"], &[b"l"], PROG);
 
     // Even root needs an x bit to execute a file.
@@ -263,7 +273,11 @@ fn programs() {
     make_file(SHORT_ELF, b"\x7fELF", 0o755);
     expect_errno("the ELF magic alone", SHORT_ELF, ENOEXEC);
     expect_errno("a missing file", c"/tmp/fs_exec.missing", ENOENT);
-    expect_errno("a file used as a directory", c"/tmp/fs_exec.prog/x", ENOTDIR);
+    expect_errno(
+        "a file used as a directory",
+        c"/tmp/fs_exec.prog/x",
+        ENOTDIR,
+    );
     expect_errno("in a missing directory", c"/tmp/fs_exec.missing/x", ENOENT);
 
     // A file someone has open for writing cannot be executed (deny_write_access).
@@ -278,7 +292,11 @@ fn scripts() {
     let p = PROG.to_bytes();
     // The interpreter gets: its path as the #! line spells it, the script's path as
     // execve got it, then the original argv without argv[0].
-    make_file(S_PLAIN, b"#!/tmp/fs_exec.prog\nthe rest is ignored\n", 0o755);
+    make_file(
+        S_PLAIN,
+        b"#!/tmp/fs_exec.prog\nthe rest is ignored\n",
+        0o755,
+    );
     expect_echo(
         "#!PROG",
         S_PLAIN,
@@ -310,7 +328,14 @@ fn scripts() {
         "a script whose interpreter is a script",
         S_NEST,
         &[c"zero", c"one"],
-        &[p, b"-x  y", S_ARG.to_bytes(), b"nested", S_NEST.to_bytes(), b"one"],
+        &[
+            p,
+            b"-x  y",
+            S_ARG.to_bytes(),
+            b"nested",
+            S_NEST.to_bytes(),
+            b"one",
+        ],
         PROG,
     );
     // Linux tries at most 6 binary handlers (exec_binprm: depth > 5 is ELOOP): a chain of
