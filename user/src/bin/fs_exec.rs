@@ -147,7 +147,7 @@ impl Outcome {
 fn run(path: &CStr, argv: &[&CStr]) -> Outcome {
     let mut ptrs = [core::ptr::null::<u8>(); 16];
     for (p, a) in ptrs.iter_mut().zip(argv) {
-        *p = a.as_ptr() as *const u8;
+        *p = a.as_ptr().cast();
     }
     let envp = [core::ptr::null::<u8>()];
     let fds = pipe();
@@ -156,7 +156,7 @@ fn run(path: &CStr, argv: &[&CStr]) -> Outcome {
         close(fds[0]);
         dup3(fds[1], 1, 0);
         close(fds[1]);
-        let r = execve_slices(path.as_ptr() as *const u8, &ptrs, &envp);
+        let r = execve_slices(path.as_ptr().cast(), &ptrs, &envp);
         exit_group(-r as i32);
     }
     check!(T, pid > 0, "fork returned {}", pid);

@@ -126,7 +126,7 @@ fn map(len: usize, prot: usize, flags: usize, fd: i32, off: usize) -> *mut u8 {
     let r = mmap6(0, len, prot, flags, fd as usize, off);
     check!(
         T,
-        r > 0 && r as usize % PAGE == 0,
+        r > 0 && (r as usize).is_multiple_of(PAGE),
         "mmap(len {}, prot {}, flags {:#x}, fd {}, off {}) returned {}",
         len,
         prot,
