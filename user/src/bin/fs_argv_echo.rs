@@ -6,9 +6,6 @@
 
 use ulib::*;
 
-const SYS_READLINKAT: usize = 78;
-const AT_FDCWD: usize = -100isize as usize;
-
 #[unsafe(no_mangle)]
 fn main(args: Args) -> i32 {
     let mut out = [0u8; 2048];
@@ -24,15 +21,7 @@ fn main(args: Args) -> i32 {
     }
     put(b"\n");
     let mut exe = [0u8; 512];
-    let r = syscall(
-        SYS_READLINKAT,
-        &[
-            AT_FDCWD,
-            c"/proc/self/exe".as_ptr() as usize,
-            exe.as_mut_ptr() as usize,
-            exe.len(),
-        ],
-    );
+    let r = readlinkat(AT_FDCWD, c"/proc/self/exe", &mut exe);
     if r >= 0 {
         put(&exe[..r as usize]);
     } else {

@@ -14,30 +14,6 @@ use ulib::*;
 
 const T: &str = "fs_exec";
 
-// The system calls this test needs beyond ulib's.
-const SYS_MKDIRAT: usize = 34;
-const SYS_UNLINKAT: usize = 35;
-const SYS_SYMLINKAT: usize = 36;
-const SYS_FCHMOD: usize = 52;
-const SYS_OPENAT: usize = 56;
-const AT_FDCWD: usize = -100isize as usize;
-const AT_REMOVEDIR: usize = 0x200;
-const O_RDONLY: usize = 0;
-const O_WRONLY: usize = 1;
-const O_CREAT: usize = 0o100;
-const O_TRUNC: usize = 0o1000;
-const ENOEXEC: isize = 8;
-const ETXTBSY: isize = 26;
-const ELOOP: isize = 40;
-
-fn open(path: &CStr, flags: usize, mode: usize) -> isize {
-    syscall(SYS_OPENAT, &[AT_FDCWD, path.as_ptr() as usize, flags, mode])
-}
-
-fn unlink(path: &CStr) -> isize {
-    syscall(SYS_UNLINKAT, &[AT_FDCWD, path.as_ptr() as usize, 0])
-}
-
 /// The program every case runs: it prints its argv and /proc/self/exe (fs_argv_echo).
 const ECHO: &CStr = c"/bin/fs_argv_echo";
 /// Our copy of it in tmpfs, and the other files the test makes there.
@@ -79,14 +55,11 @@ fn cleanup() {
     for f in FILES.iter().chain(CHAIN.iter()) {
         unlink(f);
     }
-    syscall(
-        SYS_UNLINKAT,
-        &[AT_FDCWD, DIR.as_ptr() as usize, AT_REMOVEDIR],
-    );
+    rmdir(DIR);
 }
 
 /// Creates `path` with `contents` and then sets `mode` with fchmod (so umask has no say).
-fn make_file(path: &CStr, contents: &[u8], mode: usize) {
+fn make_file(path: &CStr, contents: &[u8], mode: u32) {
     let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600);
     check!(T, fd >= 0, "open({:?}, O_CREAT) returned {}", path, fd);
     let w = write(fd as i32, contents);
@@ -98,7 +71,7 @@ fn make_file(path: &CStr, contents: &[u8], mode: usize) {
         path,
         w
     );
-    let r = syscall(SYS_FCHMOD, &[fd as usize, mode]);
+    let r = fchmod(fd as i32, mode);
     check!(T, r == 0, "fchmod({:?}, {:o}) returned {}", path, mode, r);
     close(fd as i32);
 }
@@ -122,7 +95,7 @@ fn copy_program(from: &CStr, to: &CStr) {
         total += n;
     }
     check!(T, total > 0, "{:?} is empty", from);
-    let r = syscall(SYS_FCHMOD, &[dst as usize, 0o755]);
+    let r = fchmod(dst as i32, 0o755);
     check!(T, r == 0, "fchmod({:?}, 0755) returned {}", to, r);
     close(src as i32);
     close(dst as i32);
@@ -243,10 +216,7 @@ fn programs() {
         PROG,
     );
     // /proc/self/exe is the file, not the symlink execve was given.
-    let r = syscall(
-        SYS_SYMLINKAT,
-        &[PROG.as_ptr() as usize, AT_FDCWD, LINK.as_ptr() as usize],
-    );
+    let r = symlinkat(PROG, AT_FDCWD, LINK);
     check!(
         T,
         r == 0,
@@ -260,10 +230,10 @@ fn programs() {
     // Even root needs an x bit to execute a file.
     copy_program(ECHO, NOX);
     let fd = open(NOX, O_RDONLY, 0);
-    syscall(SYS_FCHMOD, &[fd as usize, 0o644]);
+    fchmod(fd as i32, 0o644);
     close(fd as i32);
     expect_errno("mode 0644", NOX, EACCES);
-    let r = syscall(SYS_MKDIRAT, &[AT_FDCWD, DIR.as_ptr() as usize, 0o755]);
+    let r = mkdir(DIR, 0o755);
     check!(T, r == 0, "mkdir({:?}) returned {}", DIR, r);
     expect_errno("a directory", DIR, EACCES);
     make_file(TEXT, b"hello, I am text\n", 0o755);

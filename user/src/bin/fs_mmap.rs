@@ -21,45 +21,10 @@ const SIZE: usize = 2 * PAGE + 100;
 const FILE: &CStr = c"/tmp/fs_mmap.data";
 const FILE2: &CStr = c"/tmp/fs_mmap.gone";
 
-// The system calls this test needs beyond ulib's.
-const SYS_UNLINKAT: usize = 35;
-const SYS_FTRUNCATE: usize = 46;
-const SYS_OPENAT: usize = 56;
-const SYS_PREAD64: usize = 67;
-const SYS_PWRITE64: usize = 68;
+// msync is not among ulib's wrappers.
 const SYS_MSYNC: usize = 227;
-const AT_FDCWD: usize = -100isize as usize;
-const O_RDONLY: usize = 0;
-const O_WRONLY: usize = 1;
-const O_RDWR: usize = 2;
-const O_CREAT: usize = 0o100;
-const O_TRUNC: usize = 0o1000;
-const O_DIRECTORY: usize = 0o40000;
 const MS_ASYNC: usize = 1;
 const MS_SYNC: usize = 4;
-const ENODEV: isize = 19;
-
-fn open(path: &CStr, flags: usize, mode: usize) -> isize {
-    syscall(SYS_OPENAT, &[AT_FDCWD, path.as_ptr() as usize, flags, mode])
-}
-
-fn pread(fd: i32, buf: &mut [u8], off: usize) -> isize {
-    syscall(
-        SYS_PREAD64,
-        &[fd as usize, buf.as_mut_ptr() as usize, buf.len(), off],
-    )
-}
-
-fn pwrite(fd: i32, buf: &[u8], off: usize) -> isize {
-    syscall(
-        SYS_PWRITE64,
-        &[fd as usize, buf.as_ptr() as usize, buf.len(), off],
-    )
-}
-
-fn ftruncate(fd: i32, len: usize) -> isize {
-    syscall(SYS_FTRUNCATE, &[fd as usize, len])
-}
 
 fn msync(addr: usize, len: usize, flags: usize) -> isize {
     syscall(SYS_MSYNC, &[addr, len, flags])
@@ -79,7 +44,7 @@ struct Ctx {
 
 impl Ctx {
     fn pwrite(&mut self, off: usize, bytes: &[u8]) {
-        let r = pwrite(self.fd, bytes, off);
+        let r = pwrite(self.fd, bytes, off as i64);
         check!(
             T,
             r == bytes.len() as isize,
@@ -93,7 +58,7 @@ impl Ctx {
     /// The file's byte at `off`, by pread.
     fn file_byte(&self, off: usize) -> u8 {
         let mut b = [0u8; 1];
-        let r = pread(self.fd, &mut b, off);
+        let r = pread(self.fd, &mut b, off as i64);
         check!(T, r == 1, "pread of 1 byte at {} returned {}", off, r);
         b[0]
     }
@@ -512,7 +477,7 @@ fn beyond_eof(c: &mut Ctx) {
         code
     );
     // After ftruncate shrinks the file, the pages past the new end are SIGBUS too...
-    check!(T, ftruncate(c.fd, PAGE) == 0, "ftruncate to 4096");
+    check!(T, ftruncate(c.fd, PAGE as i64) == 0, "ftruncate to 4096");
     let code = touch_in_child(m, PAGE);
     check!(
         T,
@@ -522,11 +487,15 @@ fn beyond_eof(c: &mut Ctx) {
     );
     expect_bytes("the page before the new EOF", m, 0..PAGE, |i| c.model[i]);
     // ...and when it grows again they read zeros (the old bytes are gone).
-    check!(T, ftruncate(c.fd, 4 * PAGE) == 0, "ftruncate to 16384");
+    check!(
+        T,
+        ftruncate(c.fd, 4 * PAGE as i64) == 0,
+        "ftruncate to 16384"
+    );
     expect_bytes("after ftruncate down and up", m, PAGE..4 * PAGE, |_| 0);
     munmap(m as usize, 4 * PAGE);
     // Put the file back as the model says.
-    check!(T, ftruncate(c.fd, SIZE) == 0, "ftruncate back");
+    check!(T, ftruncate(c.fd, SIZE as i64) == 0, "ftruncate back");
     let model = c.model;
     c.pwrite(PAGE, &model[PAGE..]);
     c.check_file("rewritten after the ftruncates");
@@ -539,7 +508,7 @@ fn after_unlink() {
     check!(T, write(fd, b"still here") == 10, "write to {:?}", FILE2);
     let m = map(PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     close(fd);
-    let r = syscall(SYS_UNLINKAT, &[AT_FDCWD, FILE2.as_ptr() as usize, 0]);
+    let r = unlink(FILE2);
     check!(T, r == 0, "unlink({:?}) returned {}", FILE2, r);
     expect_bytes("after unlink", m, 0..10, |i| b"still here"[i]);
     poke(m, 0, b'S');
@@ -572,7 +541,7 @@ fn test() -> i32 {
 
 fn cleanup() {
     for f in [FILE, FILE2] {
-        syscall(SYS_UNLINKAT, &[AT_FDCWD, f.as_ptr() as usize, 0]);
+        unlink(f);
     }
 }
 

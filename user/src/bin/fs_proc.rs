@@ -18,27 +18,7 @@ const T: &str = "fs_proc";
 const PAGE: usize = 4096;
 const MAPFILE: &CStr = c"/tmp/fs_proc.map";
 
-// The system calls this test needs beyond ulib's.
-const SYS_UNLINKAT: usize = 35;
-const SYS_OPENAT: usize = 56;
-const SYS_GETDENTS64: usize = 61;
-const SYS_READLINKAT: usize = 78;
-const SYS_PRCTL_: usize = 167;
-const AT_FDCWD: usize = -100isize as usize;
-const O_RDONLY: usize = 0;
-const O_RDWR: usize = 2;
-const O_CREAT: usize = 0o100;
-const O_TRUNC: usize = 0o1000;
-const O_DIRECTORY: usize = 0o40000;
 const PR_SET_NAME: usize = 15;
-const DT_DIR: u8 = 4;
-
-fn open(path: &CStr, flags: usize) -> isize {
-    syscall(
-        SYS_OPENAT,
-        &[AT_FDCWD, path.as_ptr() as usize, flags, 0o600],
-    )
-}
 
 /// Bytes as text for a failure message.
 fn s(b: &[u8]) -> &str {
@@ -113,7 +93,7 @@ fn dec(n: isize) -> Text {
 
 /// The whole of a file, read until end of file; or the errno of open or read.
 fn read_all<'a>(path: &CStr, buf: &'a mut [u8]) -> Result<&'a [u8], isize> {
-    let fd = open(path, O_RDONLY);
+    let fd = open(path, O_RDONLY, 0);
     if fd < 0 {
         return Err(fd);
     }
@@ -142,15 +122,7 @@ fn must_read<'a>(path: &CStr, buf: &'a mut [u8]) -> &'a [u8] {
 }
 
 fn readlink<'a>(path: &CStr, buf: &'a mut [u8]) -> Result<&'a [u8], isize> {
-    let r = syscall(
-        SYS_READLINKAT,
-        &[
-            AT_FDCWD,
-            path.as_ptr() as usize,
-            buf.as_mut_ptr() as usize,
-            buf.len(),
-        ],
-    );
+    let r = readlinkat(AT_FDCWD, path, buf);
     if r < 0 {
         Err(r)
     } else {
@@ -176,34 +148,17 @@ fn words(b: &[u8]) -> impl Iterator<Item = &[u8]> {
 
 /// The names in a directory, by getdents64, passed to `f` with their d_type.
 fn list_dir(path: &CStr, mut f: impl FnMut(&[u8], u8)) {
-    let fd = open(path, O_RDONLY | O_DIRECTORY);
+    let fd = open(path, O_RDONLY | O_DIRECTORY, 0);
     check!(T, fd >= 0, "open({:?}, O_DIRECTORY) returned {}", path, fd);
     let mut buf = [0u8; 4096];
     loop {
-        let n = syscall(
-            SYS_GETDENTS64,
-            &[fd as usize, buf.as_mut_ptr() as usize, buf.len()],
-        );
+        let n = getdents64(fd as i32, &mut buf);
         check!(T, n >= 0, "getdents64 of {:?} returned {}", path, n);
         if n == 0 {
             break;
         }
-        // struct linux_dirent64: u64 ino, i64 off, u16 reclen, u8 type, name + NUL.
-        let mut at = 0;
-        while at < n as usize {
-            let e = &buf[at..];
-            let reclen = u16::from_ne_bytes([e[16], e[17]]) as usize;
-            check!(
-                T,
-                reclen >= 20,
-                "getdents64 of {:?}: d_reclen {}",
-                path,
-                reclen
-            );
-            let name = &e[19..reclen];
-            let len = name.iter().position(|&c| c == 0).unwrap_or(name.len());
-            f(&name[..len], e[18]);
-            at += reclen;
+        for d in dirents(&buf[..n as usize]) {
+            f(d.name, d.kind);
         }
     }
     close(fd as i32);
@@ -418,7 +373,7 @@ fn odd_comm() {
             (c"a) (b c", &b"a) (b c"[..]),
             (c"0123456789abcdefgh", b"0123456789abcde"),
         ] {
-            let r = syscall(SYS_PRCTL_, &[PR_SET_NAME, name.as_ptr() as usize]);
+            let r = syscall(SYS_PRCTL, &[PR_SET_NAME, name.as_ptr() as usize]);
             check!(T, r == 0, "prctl(PR_SET_NAME, {:?}) returned {}", name, r);
             let mut buf = [0u8; 1024];
             let stat = must_read(c"/proc/self/stat", &mut buf);
@@ -718,7 +673,7 @@ fn maps() {
     );
 
     // A file mapping names the file, its page offset, device and inode (as fstat does).
-    let fd = open(MAPFILE, O_RDWR | O_CREAT | O_TRUNC) as i32;
+    let fd = open(MAPFILE, O_RDWR | O_CREAT | O_TRUNC, 0o600) as i32;
     check!(T, fd >= 0, "open({:?}) returned {}", MAPFILE, fd);
     check!(
         T,
@@ -726,13 +681,8 @@ fn maps() {
         "write to {:?}",
         MAPFILE
     );
-    let mut st = [0u64; 16];
-    check!(
-        T,
-        syscall(SYS_FSTAT, &[fd as usize, st.as_mut_ptr() as usize]) == 0,
-        "fstat"
-    );
-    let (st_dev, st_ino) = (st[0], st[1]);
+    let st = fstat(fd).unwrap_or_else(|e| fail!(T, "fstat of {:?} returned {}", MAPFILE, e));
+    let (st_dev, st_ino) = (st.dev, st.ino);
     let f = mmap6(0, PAGE, PROT_READ, MAP_SHARED, fd as usize, PAGE);
     check!(T, f > 0, "mmap of {:?} returned {}", MAPFILE, f);
     let f = f as usize;
@@ -784,11 +734,7 @@ fn maps() {
 
 fn links_and_fds() {
     let mut b = [0u8; 256];
-    check!(
-        T,
-        syscall(SYS_CHDIR, &[c"/tmp".as_ptr() as usize]) == 0,
-        "chdir /tmp"
-    );
+    check!(T, chdir(c"/tmp") == 0, "chdir /tmp");
     let cwd = must_readlink(c"/proc/self/cwd", &mut b);
     check!(
         T,
@@ -796,11 +742,7 @@ fn links_and_fds() {
         "/proc/self/cwd after chdir(\"/tmp\") is {:?}",
         s(cwd)
     );
-    check!(
-        T,
-        syscall(SYS_CHDIR, &[c"/".as_ptr() as usize]) == 0,
-        "chdir /"
-    );
+    check!(T, chdir(c"/") == 0, "chdir /");
     let cwd = must_readlink(c"/proc/self/cwd", &mut b);
     check!(
         T,
@@ -809,7 +751,7 @@ fn links_and_fds() {
         s(cwd)
     );
 
-    let low = open(MAPFILE, O_RDONLY) as i32;
+    let low = open(MAPFILE, O_RDONLY, 0) as i32;
     check!(T, low >= 0, "open({:?}) returned {}", MAPFILE, low);
     // A high number, so that the directory listings below cannot reuse it once closed.
     let fd = 40;
@@ -1152,7 +1094,7 @@ fn pid_dirs() {
         pid,
         r
     );
-    let r = stat_path(proc_path(pid, "").cstr().as_ptr().cast());
+    let r = ulib::stat(proc_path(pid, "").cstr()).err().unwrap_or(0);
     check!(
         T,
         r == -ENOENT,
@@ -1245,7 +1187,7 @@ fn threads() {
 }
 
 fn cleanup() {
-    syscall(SYS_UNLINKAT, &[AT_FDCWD, MAPFILE.as_ptr() as usize, 0]);
+    unlink(MAPFILE);
 }
 
 #[unsafe(no_mangle)]
