@@ -18,6 +18,7 @@ const T: &str = "fs_proc";
 const PAGE: usize = 4096;
 const MAPFILE: &CStr = c"/tmp/fs_proc.map";
 
+/// prctl option: set the calling thread's comm (ulib has no wrapper for it).
 const PR_SET_NAME: usize = 15;
 
 /// Bytes as text for a failure message.
@@ -104,10 +105,17 @@ fn read_all<'a>(path: &CStr, buf: &'a mut [u8]) -> Result<&'a [u8], isize> {
             close(fd as i32);
             return Err(r);
         }
-        if r == 0 || n == buf.len() {
+        if r == 0 {
             break;
         }
         n += r as usize;
+        check!(
+            T,
+            n < buf.len(),
+            "{:?} is larger than the test's {}-byte buffer",
+            path,
+            buf.len()
+        );
     }
     close(fd as i32);
     Ok(&buf[..n])
