@@ -9,12 +9,14 @@ pub mod arch {
     pub use aarch64::*;
 }
 
+pub mod file;
 pub mod fp;
 pub mod sys;
 
 use core::fmt::{self, Write};
 
 pub use arch::{FpAction, fp_probe, initial_fp_state};
+pub use file::*;
 pub use fp::*;
 pub use sys::*;
 
