@@ -73,6 +73,9 @@ pub struct File {
     pos_lock: SleepLock,
     /// The path it was opened by (absolute), for /proc/PID/fd, maps and exe.
     pub path: Vec<u8>,
+    /// What it holds on its inode's write count (fs/inode.rs): +1 if opened for
+    /// writing, -1 as a running program's file, 0 otherwise; given back when dropped.
+    write_hold: core::sync::atomic::AtomicI8,
 }
 
 impl File {
@@ -87,6 +90,7 @@ impl File {
             pos: AtomicU64::new(0),
             pos_lock: SleepLock::new(),
             path,
+            write_hold: core::sync::atomic::AtomicI8::new(0),
         }
     }
 
@@ -135,8 +139,35 @@ impl File {
     }
 }
 
+impl File {
+    /// Takes write access to a regular file opened for writing (ETXTBSY if it runs).
+    pub fn hold_write_access(&self) -> KResult<()> {
+        if let Some(i) = self.inode().filter(|i| matches!(i.kind, Kind::Regular)) {
+            i.get_write_access()?;
+            self.write_hold.store(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// Denies writes while this file runs as a program (ETXTBSY if open for writing).
+    pub fn hold_exec_access(&self) -> KResult<()> {
+        if let Some(i) = self.inode() {
+            i.deny_write_access()?;
+            self.write_hold.store(-1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}
+
 impl Drop for File {
     fn drop(&mut self) {
+        if let Some(i) = self.inode() {
+            match self.write_hold.load(Ordering::Relaxed) {
+                1 => i.put_write_access(),
+                -1 => i.allow_write_access(),
+                _ => {}
+            }
+        }
         match &self.kind {
             FileKind::PipeRead(p) => p.close_end(false),
             FileKind::PipeWrite(p) => p.close_end(true),
@@ -454,5 +485,9 @@ impl VmFile for File {
 
     fn as_any(&self) -> &dyn core::any::Any {
         self
+    }
+
+    fn file_id(&self) -> usize {
+        self.inode().map_or(self as *const File as usize, |i| Arc::as_ptr(i) as usize)
     }
 }

@@ -195,7 +195,13 @@ impl Dir {
     /// Removes `name`; returns its inode.
     pub fn remove(&mut self, name: &[u8]) -> Option<Arc<Inode>> {
         let i = self.index(name)?;
-        Some(self.entries.remove(i).inode)
+        let inode = self.entries.remove(i).inode;
+        // Give memory back as the directory empties (a directory that once held many
+        // files must not keep their room for ever: the leak checks would see it).
+        if self.entries.len() <= self.entries.capacity() / 4 {
+            self.entries.shrink_to(self.entries.len() * 2);
+        }
+        Some(inode)
     }
 
     /// Points the existing entry `name` at `inode`; returns what it held.
@@ -240,6 +246,13 @@ pub struct Inode {
     pub rw: SleepLock,
     /// A file system is mounted on this directory (fs/mount.rs has which).
     pub mounted: AtomicBool,
+    /// Linux `i_writecount`: open files that may write it (> 0), or programs running
+    /// from it (< 0). One excludes the other: ETXTBSY.
+    write_count: core::sync::atomic::AtomicI32,
+    /// The address spaces that map this file (Linux `i_mmap`, the reverse map of a
+    /// file): truncate unmaps the pages past the new end from each.
+    #[cfg(target_os = "none")]
+    pub mappers: OrderedMutex<Vec<Weak<crate::mm::global::Mm>>>,
 }
 
 impl Inode {
@@ -277,6 +290,9 @@ impl Inode {
             ),
             rw: SleepLock::new(),
             mounted: AtomicBool::new(false),
+            write_count: core::sync::atomic::AtomicI32::new(0),
+            #[cfg(target_os = "none")]
+            mappers: OrderedMutex::new(Level::Process, Vec::new()),
         };
         if let Err(e) = super::heap_precheck(size_of::<Inode>() + 16) {
             sb.used_inodes.fetch_sub(1, Ordering::Relaxed);
@@ -370,11 +386,71 @@ impl Inode {
             }
             self.sb.uncharge_pages(before - d.pages.pages());
         }
+        let shrunk = size < d.size;
         d.size = size;
         let t = now();
         d.mtime = t;
         d.ctime = t;
+        drop(d);
+        #[cfg(target_os = "none")]
+        if shrunk {
+            self.unmap_from(size.div_ceil(PAGE_SIZE as u64) as usize);
+        }
+        #[cfg(not(target_os = "none"))]
+        let _ = shrunk;
         Ok(())
+    }
+
+    /// Linux `get_write_access`: an open for writing; ETXTBSY while it runs as a program.
+    pub fn get_write_access(&self) -> KResult<()> {
+        self.write_count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n >= 0).then_some(n + 1))
+            .map(|_| ())
+            .map_err(|_| Errno::ETXTBSY)
+    }
+
+    pub fn put_write_access(&self) {
+        self.write_count.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Linux `deny_write_access`: exec; ETXTBSY while it is open for writing.
+    pub fn deny_write_access(&self) -> KResult<()> {
+        self.write_count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n <= 0).then_some(n - 1))
+            .map(|_| ())
+            .map_err(|_| Errno::ETXTBSY)
+    }
+
+    pub fn allow_write_access(&self) {
+        self.write_count.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Is it running as a program now? (truncate: ETXTBSY.)
+    pub fn is_running(&self) -> bool {
+        self.write_count.load(Ordering::Acquire) < 0
+    }
+
+    /// Records that `mm` maps this file (mmap).
+    #[cfg(target_os = "none")]
+    pub fn add_mapper(&self, mm: &Arc<crate::mm::global::Mm>) -> KResult<()> {
+        let mut m = self.mappers.lock();
+        m.retain(|w| w.strong_count() > 0);
+        if m.iter().any(|w| core::ptr::eq(w.as_ptr(), Arc::as_ptr(mm))) {
+            return Ok(());
+        }
+        m.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        m.push(Arc::downgrade(mm));
+        Ok(())
+    }
+
+    /// Unmaps pages from `first` on from every address space mapping this file.
+    #[cfg(target_os = "none")]
+    fn unmap_from(&self, first: usize) {
+        let mms: Vec<_> = self.mappers.lock().iter().filter_map(|w| w.upgrade()).collect();
+        let id = self as *const Inode as usize;
+        for mm in mms {
+            mm.with(|space, frames| space.zap_file_pages(frames, id, first));
+        }
     }
 }
 

@@ -145,6 +145,9 @@ bitflags! {
         /// The brk heap: arm64's VM_DATA_DEFAULT_FLAGS carry VM_MTE_ALLOWED, which an
         /// anonymous mmap lacks on a CPU without MTE, so the two never merge.
         const DATA = 1 << 5;
+        /// A shared mapping of a file not open for writing: mprotect may not make it
+        /// writable (Linux: VM_MAYWRITE is missing).
+        const NO_MAYWRITE = 1 << 6;
     }
 }
 
@@ -816,6 +819,27 @@ impl AddressSpace {
         Ok(())
     }
 
+    /// The file `file_id` was truncated to `first_index` pages (Linux
+    /// `unmap_mapping_range(..., even_cows = 1)`): its pages from there on, and private
+    /// copies of them, leave this address space; touching them again faults, past the
+    /// end of the file: SIGBUS.
+    pub fn zap_file_pages(&mut self, frames: &FrameAllocator, file_id: usize, first_index: usize) {
+        let hits: alloc::vec::Vec<(usize, usize)> = self
+            .vmas
+            .iter()
+            .filter(|(_, v)| {
+                v.object != ANON && self.files.get(&v.object).is_some_and(|f| f.file_id() == file_id)
+            })
+            .filter_map(|(&s, v)| {
+                let last = v.pgoff + pages(v.end - s);
+                (first_index < last).then(|| (s + (first_index.saturating_sub(v.pgoff)) * PAGE_SIZE, v.end))
+            })
+            .collect();
+        for (from, to) in hits {
+            self.pt.unmap_range(frames, from, to);
+        }
+    }
+
     /// Drops the files no VMA maps any more (Linux: `fput` of a removed VMA's file).
     fn forget_unmapped_files(&mut self) {
         if self.files.is_empty() {
@@ -839,6 +863,7 @@ impl AddressSpace {
         flags: u32,
         file: Arc<dyn VmFile>,
         pgoff: usize,
+        may_write: bool,
     ) -> KResult<usize> {
         let mut map = MapFlags::from_bits_retain(flags);
         if len == 0 {
@@ -877,6 +902,9 @@ impl AddressSpace {
         let mut vm_flags = VmFlags::empty();
         if shared {
             vm_flags |= VmFlags::SHARED;
+            if !may_write {
+                vm_flags |= VmFlags::NO_MAYWRITE;
+            }
         } else if prot.contains(Prot::WRITE) && !map.contains(MapFlags::NORESERVE) {
             // Private writable file pages become anonymous copies: committed.
             if !vm_enough_memory(frames, pages(len)) {
@@ -951,6 +979,9 @@ impl AddressSpace {
         let mut nstart = start;
         loop {
             let (vs, v) = self.vma_at(nstart).ok_or(Errno::ENOMEM)?;
+            if prot.contains(Prot::WRITE) && v.flags.contains(VmFlags::NO_MAYWRITE) {
+                return Err(Errno::EACCES);
+            }
             let tmp = v.end.min(end);
             self.mprotect_fixup(frames, vs, nstart, tmp, prot)?;
             // A merge with the next VMA (already `prot`) may reach past `tmp`.

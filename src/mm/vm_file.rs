@@ -24,4 +24,8 @@ pub trait VmFile: Send + Sync {
 
     /// The object itself, for the file layer's own reports (/proc/PID/maps, exe).
     fn as_any(&self) -> &dyn Any;
+
+    /// Which file this is (two open files of one inode give the same number): truncate
+    /// unmaps the pages past the new end from every mapping of the file.
+    fn file_id(&self) -> usize;
 }

@@ -103,7 +103,11 @@ fn mmap_file(
     }
     let vm_file: Arc<dyn VmFile> = file;
     let pgoff = offset / PAGE_SIZE;
-    with_space(|space, frames| space.mmap_file(frames, addr, len, prot, flags, vm_file, pgoff))?
+    let may_write = acc == O_RDWR;
+    inode.add_mapper(&current().mm().ok_or(Errno::EFAULT)?)?;
+    with_space(|space, frames| {
+        space.mmap_file(frames, addr, len, prot, flags, vm_file, pgoff, may_write)
+    })?
 }
 
 const MS_ASYNC: usize = 1;

@@ -170,3 +170,49 @@ pub fn log_unknown_once(number: usize) {
         );
     }
 }
+
+const PR_SET_NAME: usize = 15;
+const PR_GET_NAME: usize = 16;
+/// Linux TASK_COMM_LEN: a task's name with its NUL.
+const TASK_COMM_LEN: usize = 16;
+
+/// prctl(2) (Linux kernel/sys.c), the name options: PR_SET_NAME sets the calling
+/// thread's name (its first 15 bytes), PR_GET_NAME copies it out with its NUL. Other
+/// options: EINVAL.
+pub fn prctl(option: usize, arg2: usize) -> KResult<usize> {
+    match option {
+        PR_SET_NAME => {
+            let mut buf = [0u8; TASK_COMM_LEN];
+            // Read byte by byte up to the NUL: the name may end just before a hole.
+            let mut n = 0;
+            while n < TASK_COMM_LEN - 1 {
+                let mut b = [0u8];
+                uaccess::copy_from_user(&mut b, arg2 + n)?;
+                if b[0] == 0 {
+                    break;
+                }
+                buf[n] = b[0];
+                n += 1;
+            }
+            let mut name = alloc::string::String::new();
+            name.try_reserve(n * 3).map_err(|_| Errno::ENOMEM)?;
+            for chunk in buf[..n].utf8_chunks() {
+                name.push_str(chunk.valid());
+                if !chunk.invalid().is_empty() {
+                    name.push('\u{fffd}');
+                }
+            }
+            crate::task::sched::current().inner.lock().name = name;
+            Ok(0)
+        }
+        PR_GET_NAME => {
+            let name = crate::task::sched::current().name();
+            let mut buf = [0u8; TASK_COMM_LEN];
+            let n = name.len().min(TASK_COMM_LEN - 1);
+            buf[..n].copy_from_slice(&name.as_bytes()[..n]);
+            uaccess::copy_to_user(arg2, &buf)?;
+            Ok(0)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}

@@ -88,6 +88,7 @@ pub mod nr {
     pub const GETRLIMIT: usize = 163;
     pub const SETRLIMIT: usize = 164;
     pub const UMASK: usize = 166;
+    pub const PRCTL: usize = 167;
     pub const GETCPU: usize = 168;
     pub const GETPID: usize = 172;
     pub const GETPPID: usize = 173;
@@ -255,6 +256,7 @@ mod dispatch_impl {
         t[nr::RT_SIGPROCMASK] =
             Some(|r| misc::rt_sigprocmask(r.arg(0) as u32, r.arg(1), r.arg(2), r.arg(3)));
         t[nr::UNAME] = Some(|r| misc::uname(r.arg(0)));
+        t[nr::PRCTL] = Some(|r| misc::prctl(r.arg(0), r.arg(1)));
         t[nr::SETPGID] = Some(|r| process::setpgid(r.arg(0) as i32, r.arg(1) as i32));
         t[nr::GETPGID] = Some(|r| process::getpgid(r.arg(0) as i32));
         t[nr::GETSID] = Some(|r| process::getsid(r.arg(0) as i32));

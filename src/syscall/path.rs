@@ -242,11 +242,12 @@ fn do_open(inode: Arc<Inode>, flags: u32, parent: Arc<Inode>, name: Vec<u8>) -> 
         }
         Kind::Proc(_) if acc != O_RDONLY => Err(Errno::EACCES),
         Kind::Regular => {
+            let file = new_file(FileKind::Inode(inode.clone()), keep, path)?;
             if flags & O_TRUNC != 0 && acc != O_RDONLY {
                 let _w = inode.rw.lock();
                 inode.set_size(0)?;
             }
-            new_file(FileKind::Inode(inode), keep, path)
+            Ok(file)
         }
         _ => new_file(FileKind::Inode(inode), keep, path),
     }
@@ -273,7 +274,11 @@ fn open_path(inode: &Arc<Inode>, parent: &Arc<Inode>, name: &[u8]) -> Vec<u8> {
 
 fn new_file(kind: FileKind, flags: u32, path: Vec<u8>) -> KResult<Arc<File>> {
     fs::heap_precheck(size_of::<File>() + 16)?;
-    Ok(Arc::new(File::with_path(kind, flags, path)))
+    let file = Arc::new(File::with_path(kind, flags, path));
+    if file.writable() {
+        file.hold_write_access()?;
+    }
+    Ok(file)
 }
 
 /// mkdirat(2) (Linux `do_mkdirat`).
@@ -624,6 +629,9 @@ pub fn truncate(path: usize, len: i64) -> KResult<usize> {
     }
     if !matches!(inode.kind, Kind::Regular) {
         return Err(Errno::EINVAL);
+    }
+    if inode.is_running() {
+        return Err(Errno::ETXTBSY);
     }
     let _w = inode.rw.lock();
     inode.set_size(len as u64)?;

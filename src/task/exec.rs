@@ -363,7 +363,9 @@ fn open_exec(path: &[u8]) -> KResult<Arc<File>> {
     abs.try_reserve(path.len()).map_err(|_| Errno::ENOMEM)?;
     abs.extend_from_slice(path);
     fs::heap_precheck(size_of::<File>() + 16)?;
-    Ok(Arc::new(File::with_path(FileKind::Inode(inode), fs::file::O_RDONLY, abs)))
+    let file = Arc::new(File::with_path(FileKind::Inode(inode), fs::file::O_RDONLY, abs));
+    file.hold_exec_access()?;
+    Ok(file)
 }
 
 /// A `#!` line (Linux binfmt_script `load_script`): the interpreter and its one
