@@ -824,6 +824,50 @@ pub fn write_file(path: &CStr, data: &[u8]) -> isize {
     if r < 0 { r } else { total as isize }
 }
 
+/// A path built at run time (`write!(p, "/tmp/d/f{}", i)` or `push`), NUL-terminated, up
+/// to PATH_MAX bytes plus some room to build over-long paths.
+pub struct PathBuf {
+    buf: [u8; PATH_MAX + 64],
+    len: usize,
+}
+
+impl PathBuf {
+    pub fn new(start: &[u8]) -> PathBuf {
+        let mut p = PathBuf {
+            buf: [0; PATH_MAX + 64],
+            len: 0,
+        };
+        p.push(start);
+        p
+    }
+    /// Appends raw bytes (any byte but NUL; a path need not be UTF-8).
+    pub fn push(&mut self, bytes: &[u8]) -> &mut PathBuf {
+        let room = self.buf.len() - 1 - self.len;
+        assert!(bytes.len() <= room, "PathBuf overflow");
+        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+        self
+    }
+    pub fn clear(&mut self) -> &mut PathBuf {
+        self.buf[..self.len].fill(0);
+        self.len = 0;
+        self
+    }
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+    pub fn as_cstr(&self) -> &CStr {
+        CStr::from_bytes_until_nul(&self.buf[..=self.len]).expect("NUL inside a PathBuf")
+    }
+}
+
+impl core::fmt::Write for PathBuf {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.push(s.as_bytes());
+        Ok(())
+    }
+}
+
 // The layouts the kernel writes must match Linux's byte for byte.
 const _: () = assert!(core::mem::size_of::<Stat>() == 128);
 const _: () = assert!(core::mem::size_of::<Statx>() == 256);
