@@ -12,7 +12,13 @@ use crate::fs::file::{
     O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOFOLLOW,
     O_PATH, O_RDONLY, O_TMPFILE, O_TRUNC,
 };
-use crate::fs::inode::{Inode, Kind, S_IALLUGO, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG};
+use crate::fs::inode::{
+    Inode, Kind, S_IALLUGO, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG,
+};
+
+const S_ISUID: u32 = 0o4000;
+const S_ISGID: u32 = 0o2000;
+const S_IXGRP: u32 = 0o010;
 use crate::fs::namei::{self, MAXSYMLINKS, Start};
 use crate::fs::{self, File, FileKind, FsStruct, PATH_MAX, fifo, initramfs, mount, tmpfs};
 use crate::mm::frame::PAGE_SIZE;
@@ -222,6 +228,9 @@ fn do_open(inode: Arc<Inode>, flags: u32, parent: Arc<Inode>, name: Vec<u8>) -> 
     }
     if flags & O_DIRECTORY != 0 && !inode.is_dir() {
         return Err(Errno::ENOTDIR);
+    }
+    if inode.is_dir() && flags & O_CREAT != 0 {
+        return Err(Errno::EISDIR);
     }
     if inode.is_dir() && (acc != O_RDONLY || flags & O_TRUNC != 0 && acc != O_RDONLY) {
         return Err(Errno::EISDIR);
@@ -479,6 +488,14 @@ fn set_owner(inode: &Inode, uid: u32, gid: u32) -> KResult<usize> {
         return Err(Errno::EPERM);
     }
     let mut d = inode.data.lock();
+    // Linux `chown_common`: a file that is given away loses its set-user-ID bit, and
+    // its set-group-ID bit if that one means "run as the group" (group execute set).
+    if d.mode & S_IFMT != S_IFDIR {
+        d.mode &= !S_ISUID;
+        if d.mode & S_IXGRP != 0 {
+            d.mode &= !S_ISGID;
+        }
+    }
     if uid != u32::MAX {
         d.uid = uid;
     }
