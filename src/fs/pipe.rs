@@ -162,6 +162,10 @@ fn partial(done: usize, err: Errno) -> KResult<usize> {
 impl Pipe {
     /// A pipe with one reader and one writer; no page is allocated until data arrives.
     pub fn new(pages: &'static dyn PageOps) -> Pipe {
+        Pipe::with_ends(pages, 1, 1)
+    }
+
+    fn with_ends(pages: &'static dyn PageOps, readers: usize, writers: usize) -> Pipe {
         Pipe {
             id: PIPE_IDS.fetch_add(1, Ordering::Relaxed),
             pages,
@@ -169,8 +173,8 @@ impl Pipe {
                 crate::sync::Level::Process,
                 PipeInner {
                     ring: Ring::default(),
-                    readers: 1,
-                    writers: 1,
+                    readers,
+                    writers,
                     busy: false,
                 },
             ),
@@ -179,13 +183,7 @@ impl Pipe {
 
     /// A FIFO's pipe (fs/fifo.rs): no reader or writer until they open it.
     pub fn new_fifo(pages: &'static dyn PageOps) -> Pipe {
-        let pipe = Pipe::new(pages);
-        {
-            let mut p = pipe.inner.lock();
-            p.readers = 0;
-            p.writers = 0;
-        }
-        pipe
+        Pipe::with_ends(pages, 0, 0)
     }
 
     /// A FIFO end was opened.
