@@ -315,7 +315,6 @@ extern "C" fn fs_sharer(_: usize) -> i32 {
     );
     check!(T, chdir(DIR) == 0, "chdir in the CLONE_FS child");
     umask(0o011);
-    PHASE.store(2, Ordering::Release);
     0
 }
 
@@ -326,10 +325,14 @@ fn sharing() {
     let tid = AtomicU32::new(0);
     let pid = clone_fn(CLONE_VM | CLONE_FS | SIGCHLD, fs_sharer, 0, &tid);
     check!(T, pid > 0, "clone(CLONE_VM|CLONE_FS) gave {}", pid);
-    check!(T, chdir(REAL) == 0, "chdir real");
+    // Let the child go before checking anything: a failing parent must not leave it
+    // spinning. Its chdir and umask outlive it (the parent shares them), so waiting for
+    // it to exit is enough.
+    let r = chdir(REAL);
     umask(0o027);
     PHASE.store(1, Ordering::Release);
-    wait_phase(2);
+    check!(T, r == 0, "chdir real gave {}", r);
+    check!(T, wait_exit_code(pid) == 0, "the CLONE_FS child failed");
     check_cwd("after the CLONE_FS child's chdir", b"/tmp/fs_cwd");
     let m = umask_now();
     check!(
@@ -338,14 +341,17 @@ fn sharing() {
         "umask {:o} after the CLONE_FS child set 011",
         m
     );
-    check!(T, wait_exit_code(pid) == 0, "the CLONE_FS child failed");
 
     // A fork copies cwd and umask: later changes on either side stay on that side.
     check!(T, chdir(c"/") == 0, "chdir /");
     umask(0o027);
     let go = pipe();
     let done = pipe();
+    // Each side closes the pipe ends it does not use, so that if the other fails it
+    // reads end of file instead of waiting for ever.
     let pid = spawn(|| {
+        close(go[1]);
+        close(done[0]);
         let m = umask_now();
         check!(
             T,
@@ -366,6 +372,8 @@ fn sharing() {
         check!(T, write(done[1], b"x") == 1, "child: write done");
         0
     });
+    close(go[0]);
+    close(done[1]);
     check!(T, chdir(DIR) == 0, "chdir in the parent");
     umask(0o002);
     check!(T, write(go[1], b"x") == 1, "write go");
@@ -378,9 +386,8 @@ fn sharing() {
         "the parent saw the forked child's umask"
     );
     check!(T, wait_exit_code(pid) == 0, "the forked child failed");
-    for fd in [go[0], go[1], done[0], done[1]] {
-        close(fd);
-    }
+    close(go[1]);
+    close(done[0]);
     check!(T, chdir(c"/") == 0, "chdir /");
     umask(0o022);
 }
