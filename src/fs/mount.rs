@@ -23,6 +23,9 @@ pub struct Mount {
 
 static MOUNTS: OrderedMutex<Vec<Mount>> = OrderedMutex::new(Level::Process, Vec::new());
 
+/// Linux's `fs.mount-max` default: mounts beyond it are ENOSPC.
+pub const MOUNT_MAX: usize = 100_000;
+
 /// The root of the file system mounted last on `mountpoint`.
 pub fn mounted_root(mountpoint: &Arc<Inode>) -> Option<Arc<Inode>> {
     MOUNTS
@@ -53,6 +56,9 @@ pub fn mount(
     fstype: &'static str,
 ) -> KResult<()> {
     let mut mounts = MOUNTS.lock();
+    if mounts.len() >= MOUNT_MAX {
+        return Err(Errno::ENOSPC);
+    }
     mounts.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
     if let Some(mp) = &mountpoint {
         mp.mounted.store(true, Ordering::Release);
@@ -66,29 +72,46 @@ pub fn mount(
     Ok(())
 }
 
-/// Unmounts the file system whose root is `root`; returns its mount (dropped by the
-/// caller outside the lock). EINVAL if `root` is not the root of a mount, EBUSY if
-/// something is mounted inside it.
-pub fn umount(root: &Arc<Inode>) -> KResult<Mount> {
+/// Unmounts the file system whose root is `root`; returns the mounts removed (dropped
+/// by the caller outside the lock). EINVAL if `root` is not the root of a mount, EBUSY
+/// if something is mounted inside it — unless `detach` (MNT_DETACH, a lazy unmount):
+/// then the mounts inside go too, and whoever still uses a file in them keeps it.
+pub fn umount(root: &Arc<Inode>, detach: bool) -> KResult<Vec<Mount>> {
     let mut mounts = MOUNTS.lock();
     let i = mounts
         .iter()
         .position(|m| Arc::ptr_eq(&m.root, root) && m.mountpoint.is_some())
         .ok_or(Errno::EINVAL)?;
-    if mounts
-        .iter()
-        .any(|m| m.mountpoint.as_ref().is_some_and(|mp| Arc::ptr_eq(&mp.sb, &root.sb)))
-    {
+    let inside = |mounts: &[Mount], sb: &Arc<super::inode::SuperBlock>| {
+        mounts
+            .iter()
+            .position(|m| m.mountpoint.as_ref().is_some_and(|mp| Arc::ptr_eq(&mp.sb, sb)))
+    };
+    if !detach && inside(&mounts, &root.sb).is_some() {
         return Err(Errno::EBUSY);
     }
-    let m = mounts.remove(i);
-    if let Some(mp) = &m.mountpoint {
-        let still = mounts
-            .iter()
-            .any(|o| o.mountpoint.as_ref().is_some_and(|x| Arc::ptr_eq(x, mp)));
-        mp.mounted.store(still, Ordering::Release);
+    let mut gone = Vec::new();
+    gone.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+    gone.push(mounts.remove(i));
+    // A lazy unmount takes what is mounted below along (Linux: the whole subtree).
+    let mut k = 0;
+    while k < gone.len() {
+        let sb = gone[k].root.sb.clone();
+        while let Some(j) = inside(&mounts, &sb) {
+            gone.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+            gone.push(mounts.remove(j));
+        }
+        k += 1;
     }
-    Ok(m)
+    for m in &gone {
+        if let Some(mp) = &m.mountpoint {
+            let still = mounts
+                .iter()
+                .any(|o| o.mountpoint.as_ref().is_some_and(|x| Arc::ptr_eq(x, mp)));
+            mp.mounted.store(still, Ordering::Release);
+        }
+    }
+    Ok(gone)
 }
 
 /// Calls `f` with each mount (for /proc/mounts), oldest first.

@@ -692,7 +692,9 @@ pub fn mount(source: usize, target: usize, fstype: usize, flags: u64, data: usiz
 /// EBUSY while a process has its cwd or root or an open file in it, or something is
 /// mounted inside (MNT_DETACH, a lazy unmount, is not supported).
 pub fn umount2(target: usize, flags: u32) -> KResult<usize> {
-    if flags & !(MNT_FORCE | MNT_DETACH | MNT_EXPIRE | UMOUNT_NOFOLLOW) != 0 {
+    if flags & !(MNT_FORCE | MNT_DETACH | MNT_EXPIRE | UMOUNT_NOFOLLOW) != 0
+        || (flags & MNT_EXPIRE != 0 && flags & (MNT_FORCE | MNT_DETACH) != 0)
+    {
         return Err(Errno::EINVAL);
     }
     let name = getname(target, false)?;
@@ -700,12 +702,13 @@ pub fn umount2(target: usize, flags: u32) -> KResult<usize> {
     if mount::mountpoint_of(&root).is_none() {
         return Err(Errno::EINVAL);
     }
-    if fs_in_use(&root.sb) {
+    let detach = flags & MNT_DETACH != 0;
+    if !detach && fs_in_use(&root.sb) {
         return Err(Errno::EBUSY);
     }
     let gone = {
         let _ns = tmpfs::lock();
-        mount::umount(&root)?
+        mount::umount(&root, detach)?
     };
     drop(gone);
     Ok(0)
