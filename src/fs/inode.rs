@@ -294,10 +294,8 @@ impl Inode {
             #[cfg(target_os = "none")]
             mappers: OrderedMutex::new(Level::Process, Vec::new()),
         };
-        if let Err(e) = super::heap_precheck(size_of::<Inode>() + 16) {
-            sb.used_inodes.fetch_sub(1, Ordering::Relaxed);
-            return Err(e);
-        }
+        // On failure the half-built inode's Drop gives the inode budget back.
+        super::heap_precheck(size_of::<Inode>() + 16)?;
         Ok(Arc::new(inode))
     }
 
