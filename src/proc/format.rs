@@ -45,6 +45,19 @@ impl Window {
         })
     }
 
+    /// A window whose text starts at `pos` (≤ `off`) instead of 0: a file whose reader
+    /// remembers where a line began (maps) formats from that line on, not from the start.
+    pub fn resume(pos: u64, off: u64, want: usize) -> KResult<Window> {
+        let mut w = Window::new(off, want)?;
+        w.pos = pos.min(off);
+        Ok(w)
+    }
+
+    /// Bytes of the text produced so far (where the next byte written goes).
+    pub fn pos(&self) -> u64 {
+        self.pos
+    }
+
     /// The read is satisfied: the rest of the text need not be produced.
     pub fn is_full(&self) -> bool {
         self.buf.len() == self.cap
@@ -493,18 +506,17 @@ pub struct MemInfo {
     pub cached: u64,
     /// Of which shared memory (tmpfs, as on Linux).
     pub shmem: u64,
-    /// Frames the kernel heap holds (Linux: the slab allocator's).
-    pub slab: u64,
-    /// Bytes of the kernel heap allocated now.
+    /// The kernel heap's bytes allocated now.
     pub kernel_heap: u64,
     pub kernel_stack: u64,
 }
 
 /// /proc/meminfo (Linux fs/proc/meminfo.c `meminfo_proc_show`), the lines free, top
 /// and the libcs read, in Linux's order. There is no swap, no block device (Buffers 0)
-/// and nothing reclaimable (SReclaimable 0: the heap does not shrink). "KernelHeap:" is
-/// this kernel's own line (Linux has none): the heap bytes in use, where "Slab:" is what
-/// the heap holds from the frame allocator.
+/// and nothing reclaimable (SReclaimable 0: the heap never gives memory back).
+/// "KernelHeap:" is this kernel's own line (Linux has none): the kernel heap's bytes in
+/// use. The heap is what Linux's slab allocators are, so "Slab:" (and "SUnreclaim:")
+/// show the same number.
 pub fn meminfo(w: &mut Window, m: &MemInfo) -> fmt::Result {
     kb_line(w, "MemTotal", m.total)?;
     kb_line(w, "MemFree", m.free)?;
@@ -518,9 +530,9 @@ pub fn meminfo(w: &mut Window, m: &MemInfo) -> fmt::Result {
     kb_line(w, "Writeback", 0)?;
     kb_line(w, "Shmem", m.shmem)?;
     kb_line(w, "KReclaimable", 0)?;
-    kb_line(w, "Slab", m.slab)?;
+    kb_line(w, "Slab", m.kernel_heap)?;
     kb_line(w, "SReclaimable", 0)?;
-    kb_line(w, "SUnreclaim", m.slab)?;
+    kb_line(w, "SUnreclaim", m.kernel_heap)?;
     kb_line(w, "KernelStack", m.kernel_stack)?;
     kb_line(w, "KernelHeap", m.kernel_heap)
 }
@@ -614,6 +626,11 @@ mod tests {
         // A zero-byte read is full at once.
         let w = Window::new(0, 0).unwrap();
         assert!(w.is_full());
+        // Resumed at a line start before the offset.
+        let mut w = Window::resume(10, 12, 3).unwrap();
+        let _ = w.put(b"abcdef");
+        assert_eq!(w.bytes(), b"cde");
+        assert_eq!(w.pos(), 16);
         // The cap bounds one read.
         let w = Window::new(0, usize::MAX).unwrap();
         assert_eq!(w.cap, READ_CAP);

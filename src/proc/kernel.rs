@@ -40,6 +40,7 @@ pub fn meminfo(w: &mut Window) -> KResult<()> {
         crate::mm::global::with_frames(|f| (f.in_use() + f.free_frames(), f.free_frames()));
     let cached = tmpfs_pages()?;
     let tasks = TASKS.lock().len() as u64;
+    let heap_kb = (crate::mm::heap::in_use() as u64).div_ceil(1024);
     let m = MemInfo {
         total: total as u64 * PAGE_KB,
         free: free as u64 * PAGE_KB,
@@ -48,8 +49,7 @@ pub fn meminfo(w: &mut Window) -> KResult<()> {
         available: free as u64 * PAGE_KB,
         cached: cached * PAGE_KB,
         shmem: cached * PAGE_KB,
-        slab: crate::mm::heap::frames() as u64 * PAGE_KB,
-        kernel_heap: crate::mm::heap::in_use() as u64 / 1024,
+        kernel_heap: heap_kb,
         // Each task has a kernel stack; the idle tasks run on their boot stacks.
         kernel_stack: tasks * (KSTACK_SIZE / 1024) as u64,
     };

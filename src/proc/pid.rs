@@ -13,6 +13,7 @@
 
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use super::format::{self, MapLine, MapName, MemStatus, State, TaskStat, TaskStatus, Window};
 use super::node::{self, DT_DIR, DT_LNK, DT_REG, DecName, FD_BASE, pid_ino};
@@ -125,6 +126,9 @@ struct PidNode {
     what: What,
     /// The directory above, for ".." and paths.
     parent: Arc<Inode>,
+    /// For maps: where the last read stopped. (A node is made at each lookup, so each
+    /// open() has its own, as each Linux `seq_file` has its own position.)
+    maps_resume: MapsResume,
 }
 
 /// The directory of `task` below `parent` (/proc, or a task/ directory).
@@ -135,6 +139,7 @@ fn make_dir(parent: &Arc<Inode>, task: &Arc<Task>, thread: bool) -> KResult<Arc<
         thread,
         what: What::Dir,
         parent: parent.clone(),
+        maps_resume: MapsResume(AtomicU64::new(MapsResume::FROM_START)),
     };
     node::make(
         parent,
@@ -181,6 +186,7 @@ impl PidNode {
             thread: self.thread,
             what,
             parent: dir.clone(),
+            maps_resume: MapsResume(AtomicU64::new(MapsResume::FROM_START)),
         };
         node::make(dir, pid_ino(self.tid, self.thread, entry), mode, node)
     }
@@ -378,6 +384,9 @@ impl ProcNode for PidNode {
             return Err(Errno::EISDIR);
         };
         let task = self.task()?;
+        if f == PidFile::Maps {
+            return read_maps(&task, &self.maps_resume, off, dst);
+        }
         node::read_text(off, dst, |w| match f {
             PidFile::Comm => {
                 let snap = Snapshot::of(&task);
@@ -398,12 +407,7 @@ impl ProcNode for PidNode {
                 );
                 Ok(())
             }
-            PidFile::Maps => {
-                if let Some(mm) = task.mm() {
-                    maps(&mm, w);
-                }
-                Ok(())
-            }
+            PidFile::Maps => unreachable!("maps is read by read_maps"),
             PidFile::Cmdline => match task.mm() {
                 Some(mm) => cmdline::read_cmdline(&mm, w),
                 None => Ok(()), // a kernel thread or a zombie: empty, as on Linux
@@ -453,10 +457,8 @@ impl Snapshot {
             ppid: inner.parent,
             exit_signal: inner.exit_signal,
             exit_status: inner.exit_status,
-            cpu: task.cpu.load(core::sync::atomic::Ordering::Relaxed),
-            cpus_allowed: task
-                .cpus_allowed
-                .load(core::sync::atomic::Ordering::Relaxed),
+            cpu: task.cpu.load(Ordering::Relaxed),
+            cpus_allowed: task.cpus_allowed.load(Ordering::Relaxed),
             mm: inner.mm.clone(),
             files: inner.files.clone(),
             fs: inner.fs.clone(),
@@ -642,15 +644,47 @@ fn status(task: &Task, w: &mut Window) -> KResult<()> {
     Ok(())
 }
 
-/// /proc/PID/maps (Linux `show_map_vma`), formatted under the address space's lock:
-/// the window's buffer is reserved beforehand, so nothing here allocates, and a read
-/// stops walking once it has its bytes.
-fn maps(mm: &Mm, w: &mut Window) {
+/// Where a sequential reader of maps left off (Linux `show_map`'s `m_start`, which
+/// resumes at the address the last read stopped at): the text offset of the line the
+/// next read begins in, and that VMA's start, packed as `offset << 36 | start >> 12`
+/// (0: from the beginning). Without it each read of a large maps would format every line
+/// before its offset again.
+struct MapsResume(AtomicU64);
+
+impl MapsResume {
+    const FROM_START: u64 = 0;
+    /// Text offsets that fit beside a 36-bit page number.
+    const MAX_POS: u64 = 1 << 28;
+
+    /// Where to start for a read at `off`: (text offset, address).
+    fn get(&self, off: u64) -> (u64, usize) {
+        let v = self.0.load(Ordering::Relaxed);
+        let (pos, start) = (v >> 36, ((v & ((1 << 36) - 1)) << 12) as usize);
+        if pos <= off { (pos, start) } else { (0, 0) }
+    }
+
+    fn set(&self, pos: u64, start: usize) {
+        let v = if pos < Self::MAX_POS {
+            pos << 36 | (start as u64 >> 12)
+        } else {
+            Self::FROM_START
+        };
+        self.0.store(v, Ordering::Relaxed);
+    }
+}
+
+/// /proc/PID/maps (Linux `show_map_vma`) from the VMA at or above address `from`,
+/// formatted under the address space's lock: the window's buffer was reserved
+/// beforehand, so nothing here allocates, and the walk stops once the read has its
+/// bytes (at most READ_CAP: some hundreds of lines; Linux formats a page at a time).
+fn maps(mm: &Mm, w: &mut Window, resume: &MapsResume, from: usize) {
     mm.with(|space, _| {
         let (start_brk, brk) = (space.brk_start, space.brk);
-        for v in space.vmas() {
+        for v in space.vmas().filter(|v| v.start >= from) {
+            let line_start = w.pos();
             if w.is_full() {
-                break;
+                resume.set(line_start, v.start);
+                return;
             }
             // The space keeps its own reference to the file: ours is never the last,
             // so dropping it here, under the lock, frees nothing.
@@ -685,9 +719,29 @@ fn maps(mm: &Mm, w: &mut Window) {
                 None if is_stack(&v) => line.name = MapName::Special("[stack]"),
                 None => {}
             }
-            let _ = format::map_line(w, &line);
+            if format::map_line(w, &line).is_err() {
+                // The window filled inside this line: the next read starts with it.
+                resume.set(line_start, v.start);
+                return;
+            }
         }
+        // The end: a read from here on finds nothing left.
+        resume.set(w.pos(), usize::MAX);
     });
+}
+
+fn read_maps(task: &Task, resume: &MapsResume, off: u64, dst: &mut dyn Sink) -> KResult<usize> {
+    let Some(mm) = task.mm() else {
+        return Ok(0);
+    };
+    let (pos, from) = resume.get(off);
+    let mut w = Window::resume(pos, off, dst.remaining())?;
+    maps(&mm, &mut w, resume, from);
+    let text = w.bytes();
+    if !text.is_empty() {
+        dst.write_from(text)?;
+    }
+    Ok(text.len())
 }
 
 // ---- Links -------------------------------------------------------------------------
