@@ -161,7 +161,9 @@ pub struct TaskStat<'a> {
     /// Signals ignored and caught, bit n-1 = signal n (the first 31 only, as Linux).
     pub sigignore: u64,
     pub sigcatch: u64,
-    pub exit_signal: u32,
+    /// The signal the parent gets at exit; -1 for a thread other than the leader (as
+    /// Linux prints it).
+    pub exit_signal: i32,
     pub processor: u32,
     pub start_brk: u64,
     /// The wait status of a zombie (Linux `exit_code`), else 0.
@@ -666,6 +668,11 @@ mod tests {
         assert_eq!(fields[39 - 3], "3", "processor is field 39");
         assert_eq!(fields[34 - 3], "65536", "sigcatch is field 34");
         assert_eq!(fields[25 - 3], "18446744073709551615", "rsslim is field 25");
+        let thread = TaskStat {
+            exit_signal: -1,
+            ..s
+        };
+        assert!(text(|w| stat_line(w, &thread)).contains(" 0 0 0 -1 3 0 0 0 0 0 0 0 4096 "));
     }
 
     #[test]

@@ -585,7 +585,11 @@ fn stat(task: &Task, w: &mut Window) -> KResult<()> {
         rsslim: g.rss_limit,
         sigignore,
         sigcatch,
-        exit_signal: snap.exit_signal,
+        exit_signal: if snap.tid == snap.tgid {
+            snap.exit_signal as i32
+        } else {
+            -1
+        },
         processor: snap.cpu,
         start_brk: m.start_brk,
         exit_code: if snap.state == State::Zombie {
