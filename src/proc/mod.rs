@@ -6,8 +6,9 @@
 //! ```text
 //!  root.rs     /proc itself: self, thread-self, mounts (links), the system-wide files, a
 //!              directory per process
-//!  pid.rs      /proc/PID and /proc/PID/task/TID: stat, status, cmdline, comm, maps,
-//!              statm, mounts, exe, cwd, root, fd/
+//!  pid.rs      /proc/PID and /proc/PID/task/TID: stat, status, cmdline, comm, statm,
+//!              mounts, exe, cwd, root, fd/
+//!  maps.rs     /proc/PID/maps
 //!  cmdline.rs  finding a process's argv in its memory (for cmdline)
 //!  kernel.rs   meminfo, cpuinfo, stat, uptime, loadavg, filesystems, mounts: the values
 //!  node.rs     what every node shares: inode numbers, making an inode, formatting a read
@@ -22,6 +23,8 @@ pub mod format;
 mod cmdline;
 #[cfg(target_os = "none")]
 mod kernel;
+#[cfg(target_os = "none")]
+mod maps;
 #[cfg(target_os = "none")]
 mod node;
 #[cfg(target_os = "none")]

@@ -13,9 +13,10 @@
 
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::Ordering;
 
-use super::format::{self, MapLine, MapName, MemStatus, State, TaskStat, TaskStatus, Window};
+use super::format::{self, MemStatus, State, TaskStat, TaskStatus, Window};
+use super::maps::{self, MapsResume, is_stack};
 use super::node::{self, DT_DIR, DT_LNK, DT_REG, DecName, FD_BASE, pid_ino};
 use super::{cmdline, kernel};
 use crate::error::{Errno, KResult};
@@ -23,7 +24,7 @@ use crate::fs::file::{O_ACCMODE, O_RDWR, O_WRONLY};
 use crate::fs::inode::{Inode, S_IFDIR, S_IFLNK, S_IFREG};
 use crate::fs::procfs::ProcNode;
 use crate::fs::{FdTable, File, FileKind, FsStruct, Sink, namei};
-use crate::mm::addr_space::{Prot, STACK_TOP, Vma};
+use crate::mm::addr_space::Prot;
 use crate::mm::frame::PAGE_SIZE;
 use crate::mm::global::Mm;
 use crate::sync::ordered::OrderedMutex;
@@ -126,8 +127,7 @@ struct PidNode {
     what: What,
     /// The directory above, for ".." and paths.
     parent: Arc<Inode>,
-    /// For maps: where the last read stopped. (A node is made at each lookup, so each
-    /// open() has its own, as each Linux `seq_file` has its own position.)
+    /// For maps: where the last read stopped (maps.rs).
     maps_resume: MapsResume,
 }
 
@@ -139,7 +139,7 @@ fn make_dir(parent: &Arc<Inode>, task: &Arc<Task>, thread: bool) -> KResult<Arc<
         thread,
         what: What::Dir,
         parent: parent.clone(),
-        maps_resume: MapsResume(AtomicU64::new(MapsResume::FROM_START)),
+        maps_resume: MapsResume::new(),
     };
     node::make(
         parent,
@@ -186,7 +186,7 @@ impl PidNode {
             thread: self.thread,
             what,
             parent: dir.clone(),
-            maps_resume: MapsResume(AtomicU64::new(MapsResume::FROM_START)),
+            maps_resume: MapsResume::new(),
         };
         node::make(dir, pid_ino(self.tid, self.thread, entry), mode, node)
     }
@@ -385,7 +385,10 @@ impl ProcNode for PidNode {
         };
         let task = self.task()?;
         if f == PidFile::Maps {
-            return read_maps(&task, &self.maps_resume, off, dst);
+            return match task.mm() {
+                Some(mm) => maps::read(&mm, &self.maps_resume, off, dst),
+                None => Ok(0),
+            };
         }
         node::read_text(off, dst, |w| match f {
             PidFile::Comm => {
@@ -407,7 +410,7 @@ impl ProcNode for PidNode {
                 );
                 Ok(())
             }
-            PidFile::Maps => unreachable!("maps is read by read_maps"),
+            PidFile::Maps => unreachable!("maps is read by maps::read"),
             PidFile::Cmdline => match task.mm() {
                 Some(mm) => cmdline::read_cmdline(&mm, w),
                 None => Ok(()), // a kernel thread or a zombie: empty, as on Linux
@@ -529,11 +532,6 @@ struct MemSummary {
     start_brk: u64,
 }
 
-/// The VMA holding the initial stack (Linux: the one containing `mm->start_stack`).
-fn is_stack(v: &Vma) -> bool {
-    v.start < STACK_TOP && STACK_TOP <= v.end
-}
-
 fn mem_summary(mm: &Mm) -> MemSummary {
     mm.with(|space, _| {
         let mut m = MemSummary {
@@ -646,106 +644,6 @@ fn status(task: &Task, w: &mut Window) -> KResult<()> {
     };
     let _ = format::status(w, &s);
     Ok(())
-}
-
-/// Where a sequential reader of maps left off (Linux `show_map`'s `m_start`, which
-/// resumes at the address the last read stopped at): the text offset of the line the
-/// next read begins in, and that VMA's start, packed as `offset << 36 | start >> 12`
-/// (0: from the beginning). Without it each read of a large maps would format every line
-/// before its offset again.
-struct MapsResume(AtomicU64);
-
-impl MapsResume {
-    const FROM_START: u64 = 0;
-    /// Text offsets that fit beside a 36-bit page number.
-    const MAX_POS: u64 = 1 << 28;
-
-    /// Where to start for a read at `off`: (text offset, address).
-    fn get(&self, off: u64) -> (u64, usize) {
-        let v = self.0.load(Ordering::Relaxed);
-        let (pos, start) = (v >> 36, ((v & ((1 << 36) - 1)) << 12) as usize);
-        if pos <= off { (pos, start) } else { (0, 0) }
-    }
-
-    fn set(&self, pos: u64, start: usize) {
-        let v = if pos < Self::MAX_POS {
-            pos << 36 | (start as u64 >> 12)
-        } else {
-            Self::FROM_START
-        };
-        self.0.store(v, Ordering::Relaxed);
-    }
-}
-
-/// /proc/PID/maps (Linux `show_map_vma`) from the VMA at or above address `from`,
-/// formatted under the address space's lock: the window's buffer was reserved
-/// beforehand, so nothing here allocates, and the walk stops once the read has its
-/// bytes (at most READ_CAP: some hundreds of lines; Linux formats a page at a time).
-fn maps(mm: &Mm, w: &mut Window, resume: &MapsResume, from: usize) {
-    mm.with(|space, _| {
-        let (start_brk, brk) = (space.brk_start, space.brk);
-        for v in space.vmas().filter(|v| v.start >= from) {
-            let line_start = w.pos();
-            if w.is_full() {
-                resume.set(line_start, v.start);
-                return;
-            }
-            // The space keeps its own reference to the file: ours is never the last,
-            // so dropping it here, under the lock, frees nothing.
-            let mapped = space.vma_file(v.start);
-            let mut line = MapLine {
-                start: v.start,
-                end: v.end,
-                read: v.prot.contains(Prot::READ),
-                write: v.prot.contains(Prot::WRITE),
-                exec: v.prot.contains(Prot::EXEC),
-                shared: v.shared,
-                offset: 0,
-                dev: 0,
-                ino: 0,
-                name: MapName::None,
-            };
-            match &mapped {
-                Some((f, pgoff)) => {
-                    line.offset = (*pgoff * PAGE_SIZE) as u64;
-                    if let Some(file) = f.as_any().downcast_ref::<File>() {
-                        if let Some(inode) = file.inode() {
-                            line.dev = inode.sb.dev;
-                            line.ino = inode.ino;
-                        }
-                        line.name = MapName::Path(&file.path);
-                    }
-                }
-                // Linux's test, which also names a region ending where the heap starts.
-                None if start_brk != 0 && v.start <= brk && v.end >= start_brk => {
-                    line.name = MapName::Special("[heap]");
-                }
-                None if is_stack(&v) => line.name = MapName::Special("[stack]"),
-                None => {}
-            }
-            if format::map_line(w, &line).is_err() {
-                // The window filled inside this line: the next read starts with it.
-                resume.set(line_start, v.start);
-                return;
-            }
-        }
-        // The end: a read from here on finds nothing left.
-        resume.set(w.pos(), usize::MAX);
-    });
-}
-
-fn read_maps(task: &Task, resume: &MapsResume, off: u64, dst: &mut dyn Sink) -> KResult<usize> {
-    let Some(mm) = task.mm() else {
-        return Ok(0);
-    };
-    let (pos, from) = resume.get(off);
-    let mut w = Window::resume(pos, off, dst.remaining())?;
-    maps(&mm, &mut w, resume, from);
-    let text = w.bytes();
-    if !text.is_empty() {
-        dst.write_from(text)?;
-    }
-    Ok(text.len())
 }
 
 // ---- Links -------------------------------------------------------------------------
