@@ -1,35 +1,36 @@
-//! /proc's files (Linux fs/proc/): made when looked up, formatted from the live state
-//! of tasks, memory and the file system when read. The file layer's interface is
-//! fs/procfs.rs.
+//! /proc (Linux fs/proc/): files that describe processes and the kernel, made when they
+//! are looked up and formatted from the live state of tasks, memory and the file system
+//! at each read. The file layer's side is fs/procfs.rs (trait `ProcNode`); this module
+//! registers /proc's root there at boot.
+//!
+//! ```text
+//!  root.rs     /proc itself: self, thread-self, mounts (links), the system-wide files, a
+//!              directory per process
+//!  pid.rs      /proc/PID and /proc/PID/task/TID: stat, status, cmdline, comm, statm,
+//!              mounts, exe, cwd, root, fd/
+//!  maps.rs     /proc/PID/maps
+//!  cmdline.rs  finding a process's argv in its memory (for cmdline)
+//!  kernel.rs   meminfo, cpuinfo, stat, uptime, loadavg, filesystems, mounts: the values
+//!  node.rs     what every node shares: inode numbers, making an inode, formatting a read
+//!  format.rs   the text of every file, from plain values (unit-tested on the host)
+//! ```
+//!
+//! Only format.rs builds for the host; the rest needs the kernel's tasks.
 
-use alloc::boxed::Box;
-use alloc::sync::Arc;
+pub mod format;
 
-use crate::error::{Errno, KResult};
-use crate::fs::inode::{Inode, S_IFDIR};
-use crate::fs::procfs::{self, ProcNode};
+#[cfg(target_os = "none")]
+mod cmdline;
+#[cfg(target_os = "none")]
+mod kernel;
+#[cfg(target_os = "none")]
+mod maps;
+#[cfg(target_os = "none")]
+mod node;
+#[cfg(target_os = "none")]
+mod pid;
+#[cfg(target_os = "none")]
+mod root;
 
-/// /proc itself.
-struct Root;
-
-impl ProcNode for Root {
-    fn file_type(&self) -> u32 {
-        S_IFDIR
-    }
-    fn lookup(&self, _: &Arc<Inode>, _: &[u8]) -> KResult<Arc<Inode>> {
-        Err(Errno::ENOENT)
-    }
-    fn readdir(
-        &self,
-        _: &Arc<Inode>,
-        _: u64,
-        _: &mut dyn FnMut(&[u8], u64, u8, u64) -> bool,
-    ) -> KResult<()> {
-        Ok(())
-    }
-}
-
-/// Registers /proc's root with the file layer (boot, before the root is mounted).
-pub fn init() {
-    procfs::register(|| Box::new(Root));
-}
+#[cfg(target_os = "none")]
+pub use root::init;
