@@ -6,8 +6,8 @@
 #        may create files, only their owner may remove them), /root (0700),
 #   then OVERLAY_DIR's tree on top (`make run OVERLAY=dir`), and last /init: a copy of
 #        INIT (`make run INIT=file`) unless INIT is a path inside this root (see below).
-# The tree is kept in BUILD_DIR/rootfs, so `cpio -itv < BUILD_DIR/initrd.cpio` and
-# `ls -lR BUILD_DIR/rootfs` show the same thing.
+# The tree is kept in BUILD_DIR/rootfs (`cpio -itv < BUILD_DIR/initrd.cpio` lists the
+# same files). `make build` runs this every time, so a changed overlay is always picked up.
 #   usage: mkinitrd.sh TARGET_DIR BUILD_DIR [INIT [OVERLAY_DIR]]
 set -euo pipefail
 out=$1 build=$2 init=${3:-} overlay=${4:-}
@@ -54,7 +54,7 @@ if [ -n "$init" ] && ! { [[ $init == /* ]] && [ -e "$root$init" -o -L "$root$ini
   fi
   cp "$init" "$root/init"
 fi
-# Sorted (byte order), so every directory comes before what it holds and the archive is
-# the same from one build to the next. Every file is owned by root in the machine, as
+# Sorted (byte order), so every directory comes before what it holds, in the same order
+# from one build to the next. Every file is owned by root in the machine, as
 # Linux's gen_initramfs.sh does by default, whoever built it.
 (cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --owner 0:0 --quiet) > "$build/initrd.cpio"
