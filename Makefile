@@ -2,6 +2,8 @@
 #
 #   make run                 boot the demo program (QEMU exits when it does)
 #   make run INIT=path/elf   run any static AArch64 Linux ELF as the first process
+#   make run INIT=/bin/prog ARGS='-c "a b"'   a program in the machine, with arguments
+#   make run OVERLAY=dir     add dir's tree to the machine's root (dir/bin/x is /bin/x)
 #   make test                host unit tests + QEMU user-program tests + tool checks
 #   make gdb                 QEMU halted with a gdb stub, gdb-multiarch attached
 #   make gdb-user PROG=name  the same with a user program's symbols, run as init
@@ -13,8 +15,15 @@
 #   make fuzz                long system-call fuzzer runs, release and dev kernels (ci/fuzz.sh)
 #
 # Variables: PROFILE=release|dev (dev keeps stepping sensible), LOG=info|debug|trace,
-# MEM=256M, CPUS=n (QEMU -smp: 4 for run and test, 1 for gdb unless given), INIT=...,
-# ARGS="init args", GDB_PORT (default: 1234 + uid).
+# MEM=256M, CPUS=n (QEMU -smp: 4 for run and test, 1 for gdb unless given), GDB_PORT
+# (default: 1234 + uid), and for build, run, gdb and gdb-user:
+#   INIT=path    the first program. A path that exists inside the machine's root
+#                (/bin/forkdemo, or a file of OVERLAY) runs there; otherwise it is a file
+#                on this computer, copied into the machine as /init.
+#   ARGS='...'   init's arguments, after "--" on the kernel command line; double quotes
+#                group words as on Linux: ARGS='sh -c "echo a; echo b"' is 3 arguments.
+#   OVERLAY=dir  dir's tree is added to the machine's root (build/rootfs, the initramfs),
+#                modes and symlinks kept, replacing the project's files of the same name.
 
 PROFILE ?= release
 # The fault_inject test system call (src/mm/inject.rs); FAULT_INJECTION=0 builds without.
@@ -25,6 +34,7 @@ MEM ?= 256M
 CPUS ?=
 INIT ?=
 ARGS ?=
+OVERLAY ?=
 TIMEOUT ?= 60
 GDB_PORT ?= $(shell echo $$((1234 + $$(id -u) % 20000)))
 
@@ -47,8 +57,14 @@ QEMU := qemu-system-aarch64
 QEMU_ARGS = -M virt -cpu cortex-a72 -smp $(or $(CPUS),4) -m $(MEM) -nographic -nic none -no-reboot \
             -semihosting-config enable=on,target=native \
             -kernel $(IMAGE) -initrd $(INITRD)
-INIT_PATH := $(if $(INIT),/init,/bin/hello)
-CMDLINE = semihosting init=$(INIT_PATH)$(if $(ARGS), -- $(ARGS))
+# The rule of ci/mkinitrd.sh: INIT inside the machine's root runs there, otherwise it was
+# copied in as /init. Expanded when a recipe runs, so after mkinitrd.sh built the root.
+INIT_IN_ROOT = $(if $(filter /%,$(INIT)),$(shell p='$(BUILD)/rootfs$(INIT)'; [ -e "$$p" ] || [ -L "$$p" ] && echo y))
+INIT_PATH = $(if $(INIT),$(if $(INIT_IN_ROOT),$(INIT),/init),/bin/hello)
+# $(value ARGS): ARGS as typed (a $ in it is left alone, not expanded by make).
+CMDLINE = semihosting init=$(INIT_PATH)$(if $(value ARGS), -- $(value ARGS))
+# shell-quote: 'text' with each ' written as '\'', so quotes in ARGS reach QEMU unchanged.
+shq = '$(subst ','\'',$(1))'
 
 .PHONY: all setup build run test unit miri qemu-test fuzz e2e gdb gdb-user walkthrough grade skeleton bench lint clean
 
@@ -65,10 +81,10 @@ build: setup
 	$(SYSROOT_BIN)/llvm-objcopy -O binary $(KERNEL_ELF) $(IMAGE)
 	$(SYSROOT_BIN)/llvm-nm -n $(KERNEL_ELF) | grep -i ' t ' > $(BUILD)/System.map
 	@ci/build-extra.sh $(TARGET_DIR) $(BUILD)
-	@ci/mkinitrd.sh $(OUT) $(BUILD) "$(INIT)"
+	@ci/mkinitrd.sh $(OUT) $(BUILD) $(call shq,$(INIT)) $(call shq,$(OVERLAY))
 
 run: build
-	@timeout --foreground 600 $(QEMU) $(QEMU_ARGS) -append "$(CMDLINE)"
+	@timeout --foreground 600 $(QEMU) $(QEMU_ARGS) -append $(call shq,$(CMDLINE))
 
 test: build
 	@CPUS=$(or $(CPUS),4) ci/test.sh $(OUT) $(BUILD)
@@ -103,7 +119,7 @@ GDB_SETUP = RUST_GDB_DIR=$$(rustc --print sysroot)/lib/rustlib/etc gdb-multiarch
 gdb: build
 	@echo "QEMU is halted at reset with a gdb stub on 127.0.0.1:$(GDB_PORT); console: $(BUILD)/gdb-console.log"
 	@echo "Try: break ret_from_fork, continue, tasks, uframe, ptwalk ADDR. Quit gdb to stop QEMU."
-	@$(QEMU) $(GDB_QEMU_ARGS) -append "$(CMDLINE)" -S -gdb tcp:127.0.0.1:$(GDB_PORT) -display none \
+	@$(QEMU) $(GDB_QEMU_ARGS) -append $(call shq,$(CMDLINE)) -S -gdb tcp:127.0.0.1:$(GDB_PORT) -display none \
 	    -serial file:$(BUILD)/gdb-console.log & qpid=$$!; \
 	$(GDB_SETUP) -ex "target remote 127.0.0.1:$(GDB_PORT)"; kill $$qpid 2>/dev/null; wait $$qpid 2>/dev/null; true
 

@@ -34,6 +34,56 @@ else
   bad "static glibc program" "aarch64-linux-gnu-gcc failed (see $log)"
 fi
 
+# 2c. ARGS with Linux-style double quotes reach init intact: a host program (copied in as
+#     /init) prints its argv; quoted words are one argument each, without their quotes.
+log=$build/e2e-args.log
+printf '%s\n' '#include <stdio.h>' 'int main(int argc, char **argv) {' \
+  '  for (int i = 0; i < argc; i++) printf("argv[%d]=[%s]\n", i, argv[i]);' '  return 0;' '}' >"$build/print_argv.c"
+if aarch64-linux-gnu-gcc -static -O2 -o "$build/print_argv" "$build/print_argv.c" 2>"$log"; then
+  timeout -k 5 300 make -s run INIT="$build/print_argv" ARGS='sh -c "echo a; echo b" ""  x=" y"' </dev/null 2>&1 | tr -d "\r" >>"$log"
+  st=${PIPESTATUS[0]}
+  want=$'argv[0]=[/init]\nargv[1]=[sh]\nargv[2]=[-c]\nargv[3]=[echo a; echo b]\nargv[4]=[]\nargv[5]=[x= y]'
+  if [ $st = 0 ] && [ "$(grep '^argv\[' "$log")" = "$want" ]; then
+    ok "make run ARGS='sh -c \"echo a; echo b\" \"\" x=\" y\"': init's argv is /init, sh, -c, echo a; echo b, (empty), x= y"
+  else
+    bad "make run ARGS= with quotes" "status $st, argv not as expected, see $log"; grep '^argv\[' "$log" | sed 's/^/        /'
+  fi
+else
+  bad "make run ARGS= with quotes" "aarch64-linux-gnu-gcc failed (see $log)"
+fi
+
+# 2d. INIT=/bin/<prog>: a path inside the machine's root runs there (exec_args "count N"
+#     exits 0 when it has N arguments: here 4, a quoted one among them); a name that is
+#     neither on this computer nor in the root is a clear error before QEMU starts.
+log=$build/e2e-init-path.log
+timeout -k 5 300 make -s run INIT=/bin/exec_args ARGS='count 4 "a -- b"' </dev/null 2>&1 | tr -d "\r" >"$log"; st=${PIPESTATUS[0]}
+timeout -k 5 300 make -s run INIT=no/such/prog </dev/null >"$log.err" 2>&1; st2=$?
+if [ $st = 0 ] && grep -q 'init=/bin/exec_args -- count 4 "a -- b""$' "$log" && grep -q 'init exited with status 0;' "$log" \
+  && [ $st2 != 0 ] && grep -q 'INIT=no/such/prog: no such file on this computer, nor in the machine' "$log.err"; then
+  ok "make run INIT=/bin/exec_args: runs the machine's program with its 4 arguments; INIT=no/such/prog: a clear error"
+else
+  bad "make run INIT=/bin/<prog>" "status $st (want 0) / $st2 (want an error), see $log and $log.err"
+fi
+
+# 2e. OVERLAY=dir: dir/bin/hello (a copy of exit3) replaces the project's /bin/hello, which
+#     `make run` boots; a symlink and modes are kept in the archive; a missing dir is an error.
+log=$build/e2e-overlay.log
+ov=$build/e2e-overlay
+rm -rf "$ov"; mkdir -p "$ov/bin" "$ov/etc"
+cp "$out/exit3" "$ov/bin/hello"; ln -s hello "$ov/bin/hi"; echo "welcome" >"$ov/etc/motd"; chmod 600 "$ov/etc/motd"
+timeout -k 5 300 make -s run OVERLAY="$ov" </dev/null 2>&1 | tr -d "\r" >"$log"; st=${PIPESTATUS[0]}
+cpio -itv <"$build/initrd.cpio" >"$log.cpio" 2>/dev/null
+timeout -k 5 300 make -s build OVERLAY="$build/no-such-overlay" </dev/null >"$log.err" 2>&1; st2=$?
+make -s build >/dev/null 2>&1 # restore the default initrd for the checks below
+if [ $st = 2 ] && grep -q '^exit3: this line, then exit status 3$' "$log" \
+  && grep -Eq '^lrwxrwxrwx .* bin/hi -> hello$' "$log.cpio" && grep -Eq '^-rwxr-xr-x .* bin/hello$' "$log.cpio" \
+  && grep -Eq '^-rw------- .* etc/motd$' "$log.cpio" && grep -Eq '^drwxrwxrwt .* tmp$' "$log.cpio" \
+  && [ $st2 != 0 ] && grep -q 'OVERLAY=.*no-such-overlay: no such directory' "$log.err"; then
+  ok "make run OVERLAY=dir: dir/bin/hello replaces /bin/hello; symlink, modes and /tmp 1777 in the archive; a missing dir is an error"
+else
+  bad "make run OVERLAY=" "status $st (want make's 2 for exit3's 3) / $st2, see $log, $log.cpio, $log.err"
+fi
+
 # 3. A user program touching kernel memory is killed; the kernel runs on and powers off.
 log=$build/e2e-kill.log
 qemu_boot "$log" "semihosting init=/bin/kernel_touch"; st=$?

@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
-# Builds the initrd (a newc cpio archive): /bin/<every user program> (the workspace's and
-# those ci/build-extra.sh put in BUILD_DIR/extra-bin), /init (the program given by INIT, if
-# any), /System.map (kernel symbols for crash reports), /tmp.
-#   usage: mkinitrd.sh TARGET_DIR BUILD_DIR [INIT_ELF]
+# Builds the initrd (a newc cpio archive), the machine's root file system:
+#   /bin/<every user program> (the workspace's and those ci/build-extra.sh put in
+#        BUILD_DIR/extra-bin), /System.map (kernel symbols for crash reports),
+#   the empty directories a Linux root has: /dev /proc /etc (0755), /tmp (1777: anyone
+#        may create files, only their owner may remove them), /root (0700),
+#   then OVERLAY_DIR's tree on top (`make run OVERLAY=dir`), and last /init: a copy of
+#        INIT (`make run INIT=file`) unless INIT is a path inside this root (see below).
+# The tree is kept in BUILD_DIR/rootfs (`cpio -itv < BUILD_DIR/initrd.cpio` lists the
+# same files). `make build` runs this every time, so a changed overlay is always picked up.
+#   usage: mkinitrd.sh TARGET_DIR BUILD_DIR [INIT [OVERLAY_DIR]]
 set -euo pipefail
-out=$1 build=$2 init=${3:-}
+out=$1 build=$2 init=${3:-} overlay=${4:-}
 root=$build/rootfs
-rm -rf "$root"; mkdir -p "$root/bin" "$root/tmp"
+rm -rf "$root"; mkdir -p "$root"
+# Explicit modes, so the user's umask does not change what the machine sees.
+mkdir -m 0755 "$root/bin" "$root/dev" "$root/proc" "$root/etc"
+mkdir -m 1777 "$root/tmp"
+mkdir -m 0700 "$root/root"
 for src in user/src/bin/*.rs; do
   name=$(basename "$src" .rs)
   cp "$out/$name" "$root/bin/$name"
@@ -14,9 +24,37 @@ done
 if [ -d "$build/extra-bin" ]; then
   cp "$build/extra-bin/"* "$root/bin/"
 fi
-if [ -n "$init" ]; then
-  [ -f "$init" ] || { echo "mkinitrd: INIT=$init: no such file" >&2; exit 1; }
+cp "$build/System.map" "$root/System.map"
+if [ -n "$overlay" ]; then
+  [ -d "$overlay" ] || { echo "mkinitrd: OVERLAY=$overlay: no such directory" >&2; exit 1; }
+  # dir/bin/x becomes /bin/x, replacing the project's file of that name; directories
+  # merge. -a keeps modes, times and symlinks (as symlinks, not the files they name).
+  # --remove-destination: a file replaces what is there instead of being written
+  # through it (cp would otherwise write into the file an existing symlink names).
+  # --no-preserve=links: hard-linked files become separate copies, since the kernel's
+  # cpio reader does not join hard links (newc stores their data only once).
+  cp -a --remove-destination --no-preserve=links "$overlay/." "$root/" ||
+    { echo "mkinitrd: cannot add OVERLAY=$overlay to the root (see above)" >&2; exit 1; }
+fi
+# INIT: a path that exists in the machine's root (after the overlay) is run there, and
+# nothing is copied; otherwise it names a file on this computer, copied in as /init.
+# (The Makefile applies the same rule to choose init= on the command line.) A path
+# inside the machine wins, so INIT=/bin/sh means the machine's shell, not this computer's.
+if [ -n "$init" ] && ! { [[ $init == /* ]] && [ -e "$root$init" -o -L "$root$init" ]; }; then
+  if [ ! -f "$init" ]; then
+    echo "mkinitrd: INIT=$init: no such file on this computer, nor in the machine's root ($root)" >&2
+    exit 1
+  fi
+  # A program built for this computer would only fail later with ENOEXEC: say so now.
+  # (e_machine, bytes 18-19 of an ELF header: 183 = EM_AARCH64, little-endian.)
+  if [ "$(head -c 4 "$init" | od -An -c | tr -d ' ')" = '177ELF' ] &&
+    [ "$(od -An -tu2 -j18 -N2 "$init" | tr -d ' ')" != 183 ]; then
+    echo "mkinitrd: INIT=$init is not an AArch64 program (ELF machine $(od -An -tu2 -j18 -N2 "$init" | tr -d ' '))" >&2
+    exit 1
+  fi
   cp "$init" "$root/init"
 fi
-cp "$build/System.map" "$root/System.map"
-(cd "$root" && find . -mindepth 1 | sort | cpio -o -H newc --quiet) > "$build/initrd.cpio"
+# Sorted (byte order), so every directory comes before what it holds, in the same order
+# from one build to the next. Every file is owned by root in the machine, as
+# Linux's gen_initramfs.sh does by default, whoever built it.
+(cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --owner 0:0 --quiet) > "$build/initrd.cpio"

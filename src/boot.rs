@@ -1,7 +1,7 @@
 //! From the first Rust instruction to the idle loop (Linux: init/main.c `start_kernel`,
 //! `kernel_init`). Reads the machine's layout from the device tree QEMU passes in x0.
 
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use spin::Once;
@@ -36,19 +36,17 @@ fn parse_cmdline(cmdline: &str) -> BootArgs {
         semihosting: false,
         test_stack_overflow: false,
     };
-    let mut words = cmdline.split_whitespace();
-    while let Some(w) = words.next() {
-        if let Some(path) = w.strip_prefix("init=") {
-            args.init = String::from(path);
-            // Like Linux, everything after "--" goes to init.
-        } else if w == "semihosting" {
-            args.semihosting = true;
-        } else if w == "test_stack_overflow" {
-            args.test_stack_overflow = true;
-        } else if w == "--" {
-            args.init_args = words.by_ref().map(String::from).collect();
+    // Like Linux, words may be quoted ("a b"), and everything after "--" goes to init.
+    let (kernel_params, init_args) = crate::cmdline::split(cmdline);
+    for p in kernel_params {
+        match (p.name, p.value) {
+            ("init", Some(path)) => args.init = String::from(path),
+            ("semihosting", None) => args.semihosting = true,
+            ("test_stack_overflow", None) => args.test_stack_overflow = true,
+            _ => {}
         }
     }
+    args.init_args = init_args.map(|p| p.to_string()).collect();
     args
 }
 

@@ -15,6 +15,7 @@ pub mod arch;
 #[path = "../arch/host/mod.rs"]
 pub mod arch;
 
+pub mod cmdline;
 pub mod error;
 pub mod fs;
 pub mod lab;
