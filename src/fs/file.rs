@@ -196,7 +196,7 @@ pub fn read_regular(inode: &Inode, mut off: u64, dst: &mut dyn Sink) -> KResult<
         };
         let in_page = (off % PAGE_SIZE as u64) as usize;
         let n = (PAGE_SIZE - in_page)
-            .min(dst.remaining())
+            .min(dst.contiguous())
             .min(size.saturating_sub(off) as usize);
         let copied = match page {
             _ if n == 0 => Ok(()),
@@ -244,7 +244,7 @@ pub fn write_regular(inode: &Inode, mut off: u64, src: &mut dyn Source) -> KResu
         let index = (off / PAGE_SIZE as u64) as usize;
         let in_page = (off % PAGE_SIZE as u64) as usize;
         let n = (PAGE_SIZE - in_page)
-            .min(src.remaining())
+            .min(src.contiguous())
             .min((MAX_FILE_SIZE - off) as usize);
         let page = {
             let mut d = inode.data.lock();

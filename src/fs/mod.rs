@@ -52,6 +52,12 @@ pub trait Source {
     /// Fills all of `dst` with the next bytes and moves past them; on a fault, EFAULT and
     /// nothing is consumed.
     fn read_into(&mut self, dst: &mut [u8]) -> KResult<()>;
+    /// Bytes that can be taken in one piece (up to the end of the current iovec): a
+    /// copy never spans two user buffers, so a fault in the second still lets the first
+    /// count (writev's short count).
+    fn contiguous(&self) -> usize {
+        self.remaining()
+    }
 }
 
 /// Where a read puts its bytes.
@@ -59,6 +65,10 @@ pub trait Sink {
     fn remaining(&self) -> usize;
     /// Stores all of `src` and moves past it; on a fault, EFAULT.
     fn write_from(&mut self, src: &[u8]) -> KResult<()>;
+    /// Bytes that can be stored in one piece (see `Source::contiguous`).
+    fn contiguous(&self) -> usize {
+        self.remaining()
+    }
 }
 
 /// "/" — the root of the root file system (fs/initramfs.rs makes it at boot).

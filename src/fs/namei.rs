@@ -269,6 +269,43 @@ pub fn lookup_parent(start: &Start, path: &[u8]) -> KResult<(Arc<Inode>, Vec<u8>
     }
 }
 
+/// Like `lookup`, but also returns the directory the inode was finally found in and its
+/// name there — after following final symlinks (if `follow`) — for the paths /proc shows.
+pub fn lookup_with_parent(
+    start: &Start,
+    path: &[u8],
+    follow: bool,
+) -> KResult<(Arc<Inode>, Arc<Inode>, Vec<u8>)> {
+    let (mut dir, mut last, mut must_dir) = lookup_parent(start, path)?;
+    let mut links = 0;
+    loop {
+        let inode = match &last[..] {
+            b"" | b"." => dir.clone(),
+            b".." => parent_of(&dir, &start.root),
+            name => lookup_child(&dir, name)?,
+        };
+        if is_symlink(&inode) && (follow || must_dir) {
+            links += 1;
+            if links > MAXSYMLINKS {
+                return Err(Errno::ELOOP);
+            }
+            let target = read_link(&inode)?;
+            let at = Start {
+                root: start.root.clone(),
+                dir: dir.clone(),
+            };
+            let next = lookup_parent(&at, &target)?;
+            (dir, last) = (next.0, next.1);
+            must_dir |= next.2;
+            continue;
+        }
+        if must_dir && !inode.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        return Ok((inode, dir, last));
+    }
+}
+
 /// The path of `inode` as seen from `root` (Linux `d_path`): names are found by looking
 /// the inode up in its parent directory. None if it is not reachable from `root` (a
 /// directory removed, or outside a chroot: Linux prints "(unreachable)").

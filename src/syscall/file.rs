@@ -228,9 +228,25 @@ impl IovIter {
     }
 }
 
+impl IovIter {
+    /// Bytes left in the current segment, or in the next non-empty one.
+    fn segment_left(&self) -> usize {
+        let mut left = self.seg_len - self.off;
+        let mut seg = self.seg;
+        while left == 0 && seg + 1 < self.count {
+            seg += 1;
+            left = get_iovec(self.iov, seg).map_or(self.remaining, |(_, len)| len);
+        }
+        left.min(self.remaining).max(1.min(self.remaining))
+    }
+}
+
 impl Source for IovIter {
     fn remaining(&self) -> usize {
         self.remaining
+    }
+    fn contiguous(&self) -> usize {
+        self.segment_left()
     }
     fn read_into(&mut self, dst: &mut [u8]) -> KResult<()> {
         let len = dst.len();
@@ -241,6 +257,9 @@ impl Source for IovIter {
 impl Sink for IovIter {
     fn remaining(&self) -> usize {
         self.remaining
+    }
+    fn contiguous(&self) -> usize {
+        self.segment_left()
     }
     fn write_from(&mut self, src: &[u8]) -> KResult<()> {
         self.each(src.len(), |at, r| uaccess::copy_to_user(at, &src[r]))
@@ -792,9 +811,12 @@ pub fn ftruncate(fd: i32, len: i64) -> KResult<usize> {
     if len < 0 {
         return Err(Errno::EINVAL);
     }
+    if f.flags() & vfs::O_PATH != 0 {
+        return Err(Errno::EBADF);
+    }
     let inode = match &f.kind {
-        FileKind::Inode(i) if f.flags() & vfs::O_PATH == 0 => i.clone(),
-        _ => return Err(Errno::EBADF),
+        FileKind::Inode(i) => i.clone(),
+        _ => return Err(Errno::EINVAL), // pipes, FIFOs, the console
     };
     if inode.is_dir() || !matches!(inode.kind, Kind::Regular) || !f.writable() {
         return Err(Errno::EINVAL);

@@ -252,7 +252,12 @@ fn do_open(inode: Arc<Inode>, flags: u32, parent: Arc<Inode>, name: Vec<u8>) -> 
         Kind::Proc(_) if acc != O_RDONLY => Err(Errno::EACCES),
         Kind::Regular => {
             let file = new_file(FileKind::Inode(inode.clone()), keep, path)?;
-            if flags & O_TRUNC != 0 && acc != O_RDONLY {
+            // Linux truncates even for O_RDONLY (POSIX leaves it open), but not a
+            // running program.
+            if flags & O_TRUNC != 0 {
+                if inode.is_running() {
+                    return Err(Errno::ETXTBSY);
+                }
                 let _w = inode.rw.lock();
                 inode.set_size(0)?;
             }

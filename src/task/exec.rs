@@ -331,8 +331,9 @@ pub fn exec_current(
     )
 }
 
-/// Linux BINPRM_MAX_RECURSION: interpreters of interpreters of ... at most this deep.
-const BINPRM_MAX_RECURSION: usize = 4;
+/// Linux `exec_binprm`'s limit: a script's interpreter may be a script, and so on, five
+/// deep (the sixth is ELOOP).
+const MAX_SCRIPT_DEPTH: usize = 5;
 /// Linux BINPRM_BUF_SIZE: the bytes of a file's start read to recognise its format
 /// (a `#!` line longer than this is ENOEXEC).
 const BINPRM_BUF_SIZE: usize = 256;
@@ -346,22 +347,18 @@ fn open_exec(path: &[u8]) -> KResult<Arc<File>> {
         (f.root.clone(), f.cwd.clone())
     };
     let start = namei::Start { root, dir: cwd };
-    let inode = namei::lookup(&start, path, true)?;
+    let (inode, dir, name) = namei::lookup_with_parent(&start, path, true)?;
     if !matches!(inode.kind, Kind::Regular) || inode.mode() & 0o111 == 0 {
         return Err(Errno::EACCES);
     }
-    let mut abs = Vec::new();
-    if path.first() != Some(&b'/') {
-        // The path /proc/PID/exe shows: absolute.
-        if let Some(mut dir) = namei::path_of(&start.dir, &start.root) {
-            if dir.last() != Some(&b'/') {
-                dir.push(b'/');
-            }
-            abs = dir;
-        }
+    // The path /proc/PID/exe shows: absolute, with the links followed.
+    let mut abs = namei::path_of(&dir, &fs::root()).unwrap_or_default();
+    if abs.last() != Some(&b'/') {
+        abs.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        abs.push(b'/');
     }
-    abs.try_reserve(path.len()).map_err(|_| Errno::ENOMEM)?;
-    abs.extend_from_slice(path);
+    abs.try_reserve(name.len()).map_err(|_| Errno::ENOMEM)?;
+    abs.extend_from_slice(&name);
     fs::heap_precheck(size_of::<File>() + 16)?;
     let file = Arc::new(File::with_path(FileKind::Inode(inode), fs::file::O_RDONLY, abs));
     file.hold_exec_access()?;
@@ -376,14 +373,26 @@ pub fn parse_shebang(head: &[u8]) -> KResult<Option<(&[u8], Option<&[u8]>)>> {
     let Some(line) = head.strip_prefix(b"#!") else {
         return Ok(None);
     };
+    let blank = |b: &u8| *b == b' ' || *b == b'\t';
     let end = match line.iter().position(|&b| b == b'\n') {
         Some(e) => e,
-        // Linux 6.1: a line filling the whole buffer is accepted only if the
-        // interpreter's name ends within it; simplest faithful rule: ENOEXEC.
-        None if head.len() >= BINPRM_BUF_SIZE => return Err(Errno::ENOEXEC),
-        None => line.len(),
+        None => {
+            // No end of line in the first 256 bytes: the line is cut at byte 255, and
+            // the interpreter's name must end (blank or NUL) before that, else it may
+            // be cut too: ENOEXEC (Linux 6.1 `load_script`).
+            let cut = head.len().min(BINPRM_BUF_SIZE - 1) - 2;
+            let l = &line[..cut];
+            let name = l.iter().position(|b| !blank(b)).ok_or(Errno::ENOEXEC)?;
+            if head.len() >= BINPRM_BUF_SIZE
+                && !l[name..].iter().any(|b| blank(b) || *b == 0)
+            {
+                return Err(Errno::ENOEXEC);
+            }
+            cut
+        }
     };
-    let blank = |b: &u8| *b == b' ' || *b == b'\t';
+    // A NUL ends the line too (the strings are C strings).
+    let end = line[..end].iter().position(|&b| b == 0).unwrap_or(end);
     let line = &line[..end];
     let start = line.iter().position(|b| !blank(b)).ok_or(Errno::ENOEXEC)?;
     let line = &line[start..];
@@ -403,7 +412,7 @@ pub fn parse_shebang(head: &[u8]) -> KResult<Option<(&[u8], Option<&[u8]>)>> {
 /// execve (Linux `do_execveat_common` → `bprm_execve` → `exec_binprm`): the strings are
 /// measured first, then the file opened; a `#!` script is replaced by its interpreter
 /// — with the interpreter, its argument and the script's path in front of the
-/// arguments — up to BINPRM_MAX_RECURSION times (then ELOOP).
+/// arguments — up to MAX_SCRIPT_DEPTH times (then ELOOP).
 pub fn do_execve(
     frame: &mut TrapFrame,
     filename: &[u8],
@@ -415,7 +424,7 @@ pub fn do_execve(
     let mut path: Vec<u8> = Vec::new();
     path.try_reserve_exact(filename.len()).map_err(|_| Errno::ENOMEM)?;
     path.extend_from_slice(filename);
-    for _ in 0..=BINPRM_MAX_RECURSION {
+    for _ in 0..=MAX_SCRIPT_DEPTH {
         let file = open_exec(&path)?;
         let mut head = [0u8; BINPRM_BUF_SIZE];
         let n = file.read_at(0, &mut head)?;
