@@ -85,7 +85,14 @@ fn read_back(fd: i32, buf: &mut [u8], chunk: usize, size: usize) -> u64 {
         h = fnv(h, &buf[..n]);
         pos += n;
     }
-    check!(T, pos == size, "reading in {}-byte chunks got {} bytes of {}", chunk, pos, size);
+    check!(
+        T,
+        pos == size,
+        "reading in {}-byte chunks got {} bytes of {}",
+        chunk,
+        pos,
+        size
+    );
     h
 }
 
@@ -104,7 +111,12 @@ fn touch_stack() {
 
 fn body(size: usize) -> i32 {
     let buf = alloc_pages(128 * 1024);
-    check!(T, (buf as isize) > 0, "mmap of a buffer gave {}", buf as isize);
+    check!(
+        T,
+        (buf as isize) > 0,
+        "mmap of a buffer gave {}",
+        buf as isize
+    );
     // SAFETY: a fresh private mapping of 128 KiB, ours alone.
     let buf = unsafe { core::slice::from_raw_parts_mut(buf, 128 * 1024) };
     // The buffer and the stack are in place before the count, so that afterwards only
@@ -127,15 +139,34 @@ fn body(size: usize) -> i32 {
         fill(&mut buf[..n], pos);
         want = fnv(want, &buf[..n]);
         let r = write(fd, &buf[..n]);
-        check!(T, r == n as isize, "write of {} bytes at {} gave {}", n, pos, r);
+        check!(
+            T,
+            r == n as isize,
+            "write of {} bytes at {} gave {}",
+            n,
+            pos,
+            r
+        );
         pos += n;
     }
     match fstat(fd) {
-        Ok(st) => check!(T, st.size == size as i64, "fstat size {} want {}", st.size, size),
+        Ok(st) => check!(
+            T,
+            st.size == size as i64,
+            "fstat size {} want {}",
+            st.size,
+            size
+        ),
         Err(e) => fail!(T, "fstat gave {}", e),
     }
     let end = lseek(fd, 0, SEEK_END);
-    check!(T, end == size as isize, "lseek(0, SEEK_END) gave {} want {}", end, size);
+    check!(
+        T,
+        end == size as isize,
+        "lseek(0, SEEK_END) gave {} want {}",
+        end,
+        size
+    );
     if let (Some(b), Some(now)) = (before, memory_in_use()) {
         let grown = now.saturating_sub(b.0 * PAGE + b.1);
         check!(
@@ -163,7 +194,14 @@ fn body(size: usize) -> i32 {
     while off > 0 {
         let r = pread(fd, &mut buf[..5000], off);
         let expect = 5000.min(size - off as usize) as isize;
-        check!(T, r == expect, "pread of 5000 at {} gave {} want {}", off, r, expect);
+        check!(
+            T,
+            r == expect,
+            "pread of 5000 at {} gave {} want {}",
+            off,
+            r,
+            expect
+        );
         verify("pread", &buf[..r as usize], off as usize);
         off -= 777_777;
     }
@@ -183,7 +221,13 @@ fn body(size: usize) -> i32 {
         Err(e) => fail!(T, "fstat of the open, unlinked file gave {}", e),
     }
     let h = read_back(fd, buf, 32768, size);
-    check!(T, h == want, "checksum after unlink: {:#x} want {:#x}", h, want);
+    check!(
+        T,
+        h == want,
+        "checksum after unlink: {:#x} want {:#x}",
+        h,
+        want
+    );
     check!(T, close(fd) == 0, "close");
 
     // Now the file's frames must be free again (teachos only).
@@ -198,7 +242,13 @@ fn body(size: usize) -> i32 {
             );
         }
         let now = kstat(KSTAT_HEAP);
-        check!(T, now == heap, "after unlink and close: kernel heap {} bytes, {} before", now, heap);
+        check!(
+            T,
+            now == heap,
+            "after unlink and close: kernel heap {} bytes, {} before",
+            now,
+            heap
+        );
     }
     0
 }

@@ -63,11 +63,21 @@ fn read_write_offsets() {
     let fd = must_open(F, O_RDWR | O_CREAT | O_TRUNC);
     check!(T, write(fd, b"hello, ") == 7, "write 7 bytes");
     check!(T, write(fd, b"world") == 5, "write 5 bytes");
-    check!(T, offset(fd) == 12, "offset after 12 bytes written: {}", offset(fd));
+    check!(
+        T,
+        offset(fd) == 12,
+        "offset after 12 bytes written: {}",
+        offset(fd)
+    );
     // A write of 0 bytes succeeds, writes nothing and leaves the size alone.
     let r = write(fd, b"");
     check!(T, r == 0, "write of 0 bytes gave {}", r);
-    check!(T, size_of(fd) == 12, "size after an empty write: {}", size_of(fd));
+    check!(
+        T,
+        size_of(fd) == 12,
+        "size after an empty write: {}",
+        size_of(fd)
+    );
     // At EOF read returns 0 (not an error).
     let mut buf = [0u8; 32];
     let r = read(fd, &mut buf);
@@ -84,13 +94,29 @@ fn read_write_offsets() {
     // A read of 0 bytes returns 0 and does not move the offset.
     check!(T, lseek(fd, 3, SEEK_SET) == 3, "lseek(3)");
     let r = read(fd, &mut buf[..0]);
-    check!(T, r == 0 && offset(fd) == 3, "read of 0 bytes: {}, offset {}", r, offset(fd));
+    check!(
+        T,
+        r == 0 && offset(fd) == 3,
+        "read of 0 bytes: {}, offset {}",
+        r,
+        offset(fd)
+    );
 
     // A second open of the same file has its own offset.
     let fd2 = must_open(F, O_RDWR);
-    check!(T, offset(fd2) == 0, "a new open starts at 0: {}", offset(fd2));
+    check!(
+        T,
+        offset(fd2) == 0,
+        "a new open starts at 0: {}",
+        offset(fd2)
+    );
     let r = read(fd2, &mut buf[..5]);
-    check!(T, r == 5 && &buf[..5] == b"hello", "read through the second open: {}", r);
+    check!(
+        T,
+        r == 5 && &buf[..5] == b"hello",
+        "read through the second open: {}",
+        r
+    );
     check!(
         T,
         offset(fd) == 3 && offset(fd2) == 5,
@@ -101,7 +127,12 @@ fn read_write_offsets() {
     // ...but both see the same data: a write through one is read through the other.
     check!(T, write(fd, b"LO") == 2, "write through the first open");
     let r = pread(fd2, &mut buf[..5], 0);
-    check!(T, r == 5 && &buf[..5] == b"helLO", "pread after a write through another open: {:?}", &buf[..5]);
+    check!(
+        T,
+        r == 5 && &buf[..5] == b"helLO",
+        "pread after a write through another open: {:?}",
+        &buf[..5]
+    );
     close(fd2);
 
     // Access modes: reading a write-only descriptor and writing a read-only one are EBADF.
@@ -131,20 +162,41 @@ fn pread_pwrite() {
     let mut buf = [0u8; 16];
     pread_exact("pread", fd, &mut buf[..3], 7);
     check!(T, &buf[..3] == b"789", "pread at 7: {:?}", &buf[..3]);
-    check!(T, offset(fd) == 4, "offset after pread: {} (want 4)", offset(fd));
+    check!(
+        T,
+        offset(fd) == 4,
+        "offset after pread: {} (want 4)",
+        offset(fd)
+    );
     let r = pwrite(fd, b"ab", 1);
     check!(T, r == 2, "pwrite at 1 gave {}", r);
-    check!(T, offset(fd) == 4, "offset after pwrite: {} (want 4)", offset(fd));
+    check!(
+        T,
+        offset(fd) == 4,
+        "offset after pwrite: {} (want 4)",
+        offset(fd)
+    );
     // pread past EOF returns what is left, then 0.
     let r = pread(fd, &mut buf, 8);
-    check!(T, r == 2 && &buf[..2] == b"89", "pread across EOF gave {}", r);
+    check!(
+        T,
+        r == 2 && &buf[..2] == b"89",
+        "pread across EOF gave {}",
+        r
+    );
     let r = pread(fd, &mut buf, 10);
     check!(T, r == 0, "pread at EOF gave {}", r);
     let r = pread(fd, &mut buf, 1000);
     check!(T, r == 0, "pread past EOF gave {}", r);
     // pwrite past EOF extends the file; the gap reads as zeros.
     let r = pwrite(fd, b"Z", 15);
-    check!(T, r == 1 && size_of(fd) == 16, "pwrite at 15: {}, size {}", r, size_of(fd));
+    check!(
+        T,
+        r == 1 && size_of(fd) == 16,
+        "pwrite at 15: {}, size {}",
+        r,
+        size_of(fd)
+    );
     pread_exact("pread of the whole file", fd, &mut buf, 0);
     check!(
         T,
@@ -172,8 +224,18 @@ fn pread_pwrite() {
     let fd = must_open(F, O_RDWR | O_APPEND);
     check!(T, lseek(fd, 0, SEEK_SET) == 0, "lseek(0) on O_APPEND");
     check!(T, write(fd, b"W") == 1, "write with O_APPEND");
-    check!(T, size_of(fd) == 17, "size after an O_APPEND write: {}", size_of(fd));
-    check!(T, offset(fd) == 17, "offset after an O_APPEND write: {} (want 17)", offset(fd));
+    check!(
+        T,
+        size_of(fd) == 17,
+        "size after an O_APPEND write: {}",
+        size_of(fd)
+    );
+    check!(
+        T,
+        offset(fd) == 17,
+        "offset after an O_APPEND write: {} (want 17)",
+        offset(fd)
+    );
     let r = pwrite(fd, b"P", 0);
     check!(T, r == 1, "pwrite with O_APPEND gave {}", r);
     let mut all = [0u8; 18];
@@ -184,7 +246,12 @@ fn pread_pwrite() {
         "pwrite(offset 0) on an O_APPEND fd must append (Linux): file {:?}",
         &all
     );
-    check!(T, offset(fd) == 17, "pwrite with O_APPEND moved the offset to {}", offset(fd));
+    check!(
+        T,
+        offset(fd) == 17,
+        "pwrite with O_APPEND moved the offset to {}",
+        offset(fd)
+    );
     close(fd);
 }
 
@@ -199,7 +266,11 @@ fn vectors() {
     // readv fills the segments in order.
     check!(T, lseek(fd, 0, SEEK_SET) == 0, "lseek(0)");
     let (mut x, mut y, mut z) = ([0u8; 4], [0u8; 0], [0u8; 20]);
-    let iov = [IoVec::of_mut(&mut x), IoVec::of_mut(&mut y), IoVec::of_mut(&mut z)];
+    let iov = [
+        IoVec::of_mut(&mut x),
+        IoVec::of_mut(&mut y),
+        IoVec::of_mut(&mut z),
+    ];
     let r = readv(fd, &iov);
     check!(T, r == 18, "readv of an 18-byte file gave {}", r);
     check!(
@@ -220,13 +291,29 @@ fn vectors() {
     let iov = [IoVec::of(b"AB"), IoVec::of(b""), IoVec::of(b"CD")];
     let r = pwritev(fd, &iov, 2);
     check!(T, r == 4, "pwritev at 2 gave {}", r);
-    check!(T, offset(fd) == 18, "offset after pwritev: {} (want 18)", offset(fd));
+    check!(
+        T,
+        offset(fd) == 18,
+        "offset after pwritev: {} (want 18)",
+        offset(fd)
+    );
     let (mut x, mut y) = ([0u8; 3], [0u8; 5]);
     let iov = [IoVec::of_mut(&mut x), IoVec::of_mut(&mut y)];
     let r = preadv(fd, &iov, 1);
     check!(T, r == 8, "preadv at 1 gave {}", r);
-    check!(T, &x == b"iAB" && &y == b"CDsec", "preadv: {:?} {:?}", &x, &y);
-    check!(T, offset(fd) == 18, "offset after preadv: {} (want 18)", offset(fd));
+    check!(
+        T,
+        &x == b"iAB" && &y == b"CDsec",
+        "preadv: {:?} {:?}",
+        &x,
+        &y
+    );
+    check!(
+        T,
+        offset(fd) == 18,
+        "offset after preadv: {} (want 18)",
+        offset(fd)
+    );
     let r = preadv(fd, &iov, -1);
     check!(T, r == -EINVAL, "preadv at -1 gave {}", r);
 
@@ -234,30 +321,63 @@ fn vectors() {
     let bad = unmapped_address();
     let iov = [IoVec { base: bad, len: 4 }, IoVec::of(b"ok")];
     let r = pwritev(fd, &iov, 0);
-    check!(T, r == -EFAULT, "pwritev with a bad first segment gave {}", r);
+    check!(
+        T,
+        r == -EFAULT,
+        "pwritev with a bad first segment gave {}",
+        r
+    );
     let iov = [IoVec::of(b"12345"), IoVec { base: bad, len: 4 }];
     let r = pwritev(fd, &iov, 0);
-    check!(T, r == 5, "pwritev with a bad second segment gave {} (want 5, a short count)", r);
+    check!(
+        T,
+        r == 5,
+        "pwritev with a bad second segment gave {} (want 5, a short count)",
+        r
+    );
     let mut got = [0u8; 5];
     pread_exact("pread after a short pwritev", fd, &mut got, 0);
     check!(T, &got == b"12345", "the short pwritev wrote {:?}", &got);
     let mut ok = [0u8; 3];
     let iov = [IoVec { base: bad, len: 4 }, IoVec::of_mut(&mut ok)];
     let r = preadv(fd, &iov, 0);
-    check!(T, r == -EFAULT, "preadv with a bad first segment gave {}", r);
+    check!(
+        T,
+        r == -EFAULT,
+        "preadv with a bad first segment gave {}",
+        r
+    );
     let iov = [IoVec::of_mut(&mut ok), IoVec { base: bad, len: 4 }];
     let r = preadv(fd, &iov, 0);
-    check!(T, r == 3, "preadv with a bad second segment gave {} (want 3, a short count)", r);
+    check!(
+        T,
+        r == 3,
+        "preadv with a bad second segment gave {} (want 3, a short count)",
+        r
+    );
     // The iovec array itself unreadable: EFAULT.
     let r = syscall(SYS_READV, &[fd as usize, bad, 1]);
-    check!(T, r == -EFAULT, "readv with an unmapped iovec array gave {}", r);
+    check!(
+        T,
+        r == -EFAULT,
+        "readv with an unmapped iovec array gave {}",
+        r
+    );
     // More than IOV_MAX (1024) segments, or a length that is negative as an ssize_t: EINVAL.
     let r = syscall(SYS_WRITEV, &[fd as usize, iov.as_ptr() as usize, 1025]);
     check!(T, r == -EINVAL, "writev with 1025 segments gave {}", r);
     let mut one = [0u8; 1];
-    let huge = [IoVec { base: one.as_mut_ptr() as usize, len: usize::MAX }];
+    let huge = [IoVec {
+        base: one.as_mut_ptr() as usize,
+        len: usize::MAX,
+    }];
     let r = readv(fd, &huge);
-    check!(T, r == -EINVAL, "readv with a segment length of -1 gave {}", r);
+    check!(
+        T,
+        r == -EINVAL,
+        "readv with a segment length of -1 gave {}",
+        r
+    );
     close(fd);
 }
 
@@ -271,17 +391,36 @@ fn seeking() {
     let r = lseek(fd, -2, SEEK_CUR);
     check!(T, r == 5, "lseek(-2, SEEK_CUR) from 7 gave {}", r);
     let r = lseek(fd, -1, SEEK_END);
-    check!(T, r == 9, "lseek(-1, SEEK_END) of a 10-byte file gave {}", r);
+    check!(
+        T,
+        r == 9,
+        "lseek(-1, SEEK_END) of a 10-byte file gave {}",
+        r
+    );
     let mut c = [0u8; 1];
-    check!(T, read(fd, &mut c) == 1 && c[0] == b'9', "read after SEEK_END");
+    check!(
+        T,
+        read(fd, &mut c) == 1 && c[0] == b'9',
+        "read after SEEK_END"
+    );
     // A negative result is EINVAL and leaves the offset alone.
     let r = lseek(fd, -11, SEEK_END);
-    check!(T, r == -EINVAL, "lseek(-11, SEEK_END) of a 10-byte file gave {}", r);
+    check!(
+        T,
+        r == -EINVAL,
+        "lseek(-11, SEEK_END) of a 10-byte file gave {}",
+        r
+    );
     let r = lseek(fd, -1, SEEK_SET);
     check!(T, r == -EINVAL, "lseek(-1, SEEK_SET) gave {}", r);
     let r = lseek(fd, -100, SEEK_CUR);
     check!(T, r == -EINVAL, "lseek(-100, SEEK_CUR) from 10 gave {}", r);
-    check!(T, offset(fd) == 10, "offset after failed lseeks: {} (want 10)", offset(fd));
+    check!(
+        T,
+        offset(fd) == 10,
+        "offset after failed lseeks: {} (want 10)",
+        offset(fd)
+    );
     // An unknown whence is EINVAL.
     let r = lseek(fd, 0, 5);
     check!(T, r == -EINVAL, "lseek with whence 5 gave {}", r);
@@ -300,16 +439,35 @@ fn seeking() {
     // hole that reads as zeros.
     let r = lseek(fd, 5000, SEEK_SET);
     check!(T, r == 5000, "lseek past EOF gave {}", r);
-    check!(T, size_of(fd) == 10, "size after seeking past EOF: {} (want 10)", size_of(fd));
+    check!(
+        T,
+        size_of(fd) == 10,
+        "size after seeking past EOF: {} (want 10)",
+        size_of(fd)
+    );
     let mut buf = [0u8; 8];
     check!(T, read(fd, &mut buf) == 0, "read past EOF is 0");
     check!(T, write(fd, b"end") == 3, "write past EOF");
-    check!(T, size_of(fd) == 5003, "size after writing at 5000: {}", size_of(fd));
+    check!(
+        T,
+        size_of(fd) == 5003,
+        "size after writing at 5000: {}",
+        size_of(fd)
+    );
     let mut hole = [0xffu8; 4990];
     pread_exact("pread of the hole", fd, &mut hole, 10);
     let bad = hole.iter().position(|&b| b != 0);
-    check!(T, bad.is_none(), "the hole has a non-zero byte at {:?}", bad.map(|i| i + 10));
-    check!(T, lseek(fd, 0, SEEK_END) == 5003, "SEEK_END after the write");
+    check!(
+        T,
+        bad.is_none(),
+        "the hole has a non-zero byte at {:?}",
+        bad.map(|i| i + 10)
+    );
+    check!(
+        T,
+        lseek(fd, 0, SEEK_END) == 5003,
+        "SEEK_END after the write"
+    );
     close(fd);
 }
 
@@ -332,7 +490,13 @@ fn data_and_holes() {
         "SEEK_HOLE from 0 gave {} (want a hole after the first 4 bytes)",
         h
     );
-    check!(T, offset(fd) == h, "SEEK_HOLE set the offset to {} (want {})", offset(fd), h);
+    check!(
+        T,
+        offset(fd) == h,
+        "SEEK_HOLE set the offset to {} (want {})",
+        offset(fd),
+        h
+    );
     let d = lseek(fd, 500_000, SEEK_DATA);
     check!(
         T,
@@ -341,7 +505,13 @@ fn data_and_holes() {
         d
     );
     let r = lseek(fd, FAR, SEEK_HOLE);
-    check!(T, r == size as isize, "SEEK_HOLE from the last data gave {} (want EOF {})", r, size);
+    check!(
+        T,
+        r == size as isize,
+        "SEEK_HOLE from the last data gave {} (want EOF {})",
+        r,
+        size
+    );
     let r = lseek(fd, size, SEEK_DATA);
     check!(T, r == -ENXIO, "SEEK_DATA at EOF gave {}", r);
     let r = lseek(fd, size, SEEK_HOLE);
@@ -364,14 +534,28 @@ fn truncation() {
     check!(T, write(fd, &data) == 6000, "write 6000 bytes");
     // Growing adds zeros.
     check!(T, ftruncate(fd, 9000) == 0, "ftruncate(9000)");
-    check!(T, size_of(fd) == 9000, "size after growing: {}", size_of(fd));
+    check!(
+        T,
+        size_of(fd) == 9000,
+        "size after growing: {}",
+        size_of(fd)
+    );
     let mut buf = [0xffu8; 3000];
     pread_exact("pread of the grown part", fd, &mut buf, 6000);
-    check!(T, buf.iter().all(|&b| b == 0), "the grown part is not all zeros");
+    check!(
+        T,
+        buf.iter().all(|&b| b == 0),
+        "the grown part is not all zeros"
+    );
     // Shrinking to the middle of a page and growing again must not bring the old bytes
     // back: the rest of the page is cleared.
     check!(T, ftruncate(fd, 100) == 0, "ftruncate(100)");
-    check!(T, size_of(fd) == 100, "size after shrinking: {}", size_of(fd));
+    check!(
+        T,
+        size_of(fd) == 100,
+        "size after shrinking: {}",
+        size_of(fd)
+    );
     check!(T, truncate(F, 6000) == 0, "truncate(path, 6000)");
     let mut back = [0xffu8; 6000];
     pread_exact("pread after shrink and grow", fd, &mut back, 0);
@@ -384,10 +568,24 @@ fn truncation() {
         stale.map(|i| i + 100)
     );
     // The offset is not changed by a truncation, even when it is now past EOF.
-    check!(T, offset(fd) == 6000, "offset after truncations: {}", offset(fd));
+    check!(
+        T,
+        offset(fd) == 6000,
+        "offset after truncations: {}",
+        offset(fd)
+    );
     check!(T, ftruncate(fd, 10) == 0, "ftruncate(10)");
-    check!(T, read(fd, &mut buf) == 0, "read with the offset past the new EOF");
-    check!(T, offset(fd) == 6000, "offset after reading past EOF: {}", offset(fd));
+    check!(
+        T,
+        read(fd, &mut buf) == 0,
+        "read with the offset past the new EOF"
+    );
+    check!(
+        T,
+        offset(fd) == 6000,
+        "offset after reading past EOF: {}",
+        offset(fd)
+    );
 
     // The errors.
     let r = ftruncate(fd, -1);
@@ -396,7 +594,12 @@ fn truncation() {
     check!(T, r == -EINVAL, "truncate(path, -1) gave {}", r);
     let ro = must_open(F, O_RDONLY);
     let r = ftruncate(ro, 0);
-    check!(T, r == -EINVAL, "ftruncate of an O_RDONLY fd gave {} (Linux: EINVAL)", r);
+    check!(
+        T,
+        r == -EINVAL,
+        "ftruncate of an O_RDONLY fd gave {} (Linux: EINVAL)",
+        r
+    );
     close(ro);
     let r = truncate(DIR, 0);
     check!(T, r == -EISDIR, "truncate of a directory gave {}", r);
@@ -414,7 +617,12 @@ fn truncation() {
     check!(T, write(t, b"abc") == 3, "write g");
     close(t);
     let t = must_open(G, O_RDONLY | O_TRUNC);
-    check!(T, size_of(t) == 0, "O_RDONLY|O_TRUNC left size {}", size_of(t));
+    check!(
+        T,
+        size_of(t) == 0,
+        "O_RDONLY|O_TRUNC left size {}",
+        size_of(t)
+    );
     close(t);
     check!(T, unlink(G) == 0, "unlink g");
     close(fd);
@@ -431,7 +639,13 @@ fn body() -> i32 {
     truncation();
     check!(T, unlink(F) == 0, "unlink f");
     let r = rmdir(DIR);
-    check!(T, r == 0, "rmdir {:?} gave {} (something left behind?)", DIR, r);
+    check!(
+        T,
+        r == 0,
+        "rmdir {:?} gave {} (something left behind?)",
+        DIR,
+        r
+    );
     0
 }
 
