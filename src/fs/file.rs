@@ -54,7 +54,10 @@ pub enum FileKind {
     PipeWrite(Arc<Pipe>),
     /// A FIFO opened for reading, writing or both (the access mode says which ends):
     /// the pipe and the inode it was opened through.
-    Fifo { inode: Arc<Inode>, pipe: Arc<Pipe> },
+    Fifo {
+        inode: Arc<Inode>,
+        pipe: Arc<Pipe>,
+    },
     /// A regular file, directory, device, symlink (O_PATH) or /proc file.
     Inode(Arc<Inode>),
 }
@@ -339,7 +342,12 @@ pub fn write(
             if at.is_some() {
                 return Err(Errno::ESPIPE);
             }
-            p.write(src, file.nonblocking(), file.flags() & O_DIRECT != 0, sigpipe)
+            p.write(
+                src,
+                file.nonblocking(),
+                file.flags() & O_DIRECT != 0,
+                sigpipe,
+            )
         }
         FileKind::PipeRead(_) => Err(Errno::EBADF),
         FileKind::Inode(inode) => match &inode.kind {
@@ -352,11 +360,10 @@ pub fn write(
                     let n = write_regular(inode, off, src)?;
                     Ok(n)
                 })
-                .map(|n| {
+                .inspect(|_| {
                     if append && at.is_none() {
                         file.set_pos(inode.size());
                     }
-                    n
                 })
             }
             Kind::Dir(_) => Err(Errno::EISDIR),
@@ -368,7 +375,11 @@ pub fn write(
 }
 
 /// Runs `io` at the file offset (advancing it, under the offset lock) or at `at`.
-fn positioned(file: &File, at: Option<u64>, io: impl FnOnce(u64) -> KResult<usize>) -> KResult<usize> {
+fn positioned(
+    file: &File,
+    at: Option<u64>,
+    io: impl FnOnce(u64) -> KResult<usize>,
+) -> KResult<usize> {
     match at {
         Some(off) => io(off),
         None => {
@@ -488,6 +499,7 @@ impl VmFile for File {
     }
 
     fn file_id(&self) -> usize {
-        self.inode().map_or(self as *const File as usize, |i| Arc::as_ptr(i) as usize)
+        self.inode()
+            .map_or(self as *const File as usize, |i| Arc::as_ptr(i) as usize)
     }
 }

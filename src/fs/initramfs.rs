@@ -7,11 +7,10 @@
 
 use alloc::sync::Arc;
 
-use super::file::{KernelSrc, write_regular};
 use super::fifo::Fifo;
+use super::file::{KernelSrc, write_regular};
 use super::inode::{
-    FsType, Inode, Kind, S_IALLUGO, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG,
-    SuperBlock,
+    FsType, Inode, Kind, S_IALLUGO, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, SuperBlock,
 };
 use super::{dev, mount, namei, procfs, tmpfs};
 use crate::error::{Errno, KResult};
@@ -40,7 +39,10 @@ pub fn new_proc() -> KResult<Arc<Inode>> {
 /// The directory `path` (relative to `root`), made with mode 0755 where missing.
 fn mkdir_p(root: &Arc<Inode>, path: &[u8]) -> KResult<Arc<Inode>> {
     let mut dir = root.clone();
-    for name in path.split(|&b| b == b'/').filter(|n| !n.is_empty() && *n != b".") {
+    for name in path
+        .split(|&b| b == b'/')
+        .filter(|n| !n.is_empty() && *n != b".")
+    {
         dir = match namei::lookup_child(&dir, name) {
             Ok(d) => d,
             Err(_) => tmpfs::create(&dir, name, |p| tmpfs::new_dir(p, 0o755))?,
@@ -70,8 +72,9 @@ fn unpack_entry(root: &Arc<Inode>, name: &[u8], mode: u32, data: &[u8], rdev: u6
             }
         }
         S_IFREG => {
-            let file =
-                tmpfs::create(&dir, last, |p| Inode::new(&p.sb, S_IFREG | perm, Kind::Regular))?;
+            let file = tmpfs::create(&dir, last, |p| {
+                Inode::new(&p.sb, S_IFREG | perm, Kind::Regular)
+            })?;
             let _w = file.rw.lock();
             let n = write_regular(&file, 0, &mut KernelSrc { data, pos: 0 })?;
             if n != data.len() {
@@ -80,19 +83,26 @@ fn unpack_entry(root: &Arc<Inode>, name: &[u8], mode: u32, data: &[u8], rdev: u6
         }
         S_IFLNK => {
             let mut target = alloc::vec::Vec::new();
-            target.try_reserve_exact(data.len()).map_err(|_| Errno::ENOMEM)?;
+            target
+                .try_reserve_exact(data.len())
+                .map_err(|_| Errno::ENOMEM)?;
             target.extend_from_slice(data);
             let len = target.len() as u64;
-            let link =
-                tmpfs::create(&dir, last, |p| Inode::new(&p.sb, S_IFLNK | 0o777, Kind::Symlink(target)))?;
+            let link = tmpfs::create(&dir, last, |p| {
+                Inode::new(&p.sb, S_IFLNK | 0o777, Kind::Symlink(target))
+            })?;
             link.data.lock().size = len;
         }
         S_IFCHR => {
-            let node = tmpfs::create(&dir, last, |p| Inode::new(&p.sb, S_IFCHR | perm, Kind::CharDev))?;
+            let node = tmpfs::create(&dir, last, |p| {
+                Inode::new(&p.sb, S_IFCHR | perm, Kind::CharDev)
+            })?;
             node.data.lock().rdev = rdev;
         }
         S_IFIFO => {
-            tmpfs::create(&dir, last, |p| Inode::new(&p.sb, S_IFIFO | perm, Kind::Fifo(Fifo::new())))?;
+            tmpfs::create(&dir, last, |p| {
+                Inode::new(&p.sb, S_IFIFO | perm, Kind::Fifo(Fifo::new()))
+            })?;
         }
         _ => {} // sockets and block devices: nothing here uses them
     }
@@ -116,7 +126,10 @@ pub fn mount_root(archive: &[u8]) -> KResult<Arc<Inode>> {
         }
         files += 1;
     }
-    crate::println!("  rootfs    tmpfs with the initrd's {} entries; /dev, /proc, /tmp mounted", files);
+    crate::println!(
+        "  rootfs    tmpfs with the initrd's {} entries; /dev, /proc, /tmp mounted",
+        files
+    );
     // /dev: a tmpfs of its own with the device nodes.
     let dev_dir = mkdir_p(&root, b"dev")?;
     let devfs = new_tmpfs(0o755)?;

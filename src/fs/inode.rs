@@ -402,7 +402,9 @@ impl Inode {
     /// Linux `get_write_access`: an open for writing; ETXTBSY while it runs as a program.
     pub fn get_write_access(&self) -> KResult<()> {
         self.write_count
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n >= 0).then_some(n + 1))
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n >= 0).then_some(n + 1)
+            })
             .map(|_| ())
             .map_err(|_| Errno::ETXTBSY)
     }
@@ -414,7 +416,9 @@ impl Inode {
     /// Linux `deny_write_access`: exec; ETXTBSY while it is open for writing.
     pub fn deny_write_access(&self) -> KResult<()> {
         self.write_count
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n <= 0).then_some(n - 1))
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n <= 0).then_some(n - 1)
+            })
             .map(|_| ())
             .map_err(|_| Errno::ETXTBSY)
     }
@@ -444,7 +448,12 @@ impl Inode {
     /// Unmaps pages from `first` on from every address space mapping this file.
     #[cfg(target_os = "none")]
     fn unmap_from(&self, first: usize) {
-        let mms: Vec<_> = self.mappers.lock().iter().filter_map(|w| w.upgrade()).collect();
+        let mms: Vec<_> = self
+            .mappers
+            .lock()
+            .iter()
+            .filter_map(|w| w.upgrade())
+            .collect();
         let id = self as *const Inode as usize;
         for mm in mms {
             mm.with(|space, frames| space.zap_file_pages(frames, id, first));

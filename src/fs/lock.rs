@@ -64,12 +64,24 @@ fn carve(locks: &mut Vec<PosixLock>, req: &PosixLock) -> KResult<()> {
         locks.remove(i);
         if l.start < req.start {
             locks.try_reserve(1).map_err(|_| Errno::ENOLCK)?;
-            locks.insert(i, PosixLock { end: req.start - 1, ..l });
+            locks.insert(
+                i,
+                PosixLock {
+                    end: req.start - 1,
+                    ..l
+                },
+            );
             i += 1;
         }
         if l.end > req.end {
             locks.try_reserve(1).map_err(|_| Errno::ENOLCK)?;
-            locks.insert(i, PosixLock { start: req.end + 1, ..l });
+            locks.insert(
+                i,
+                PosixLock {
+                    start: req.end + 1,
+                    ..l
+                },
+            );
             i += 1;
         }
     }
@@ -130,14 +142,24 @@ mod tests {
     use super::*;
 
     fn lock(owner: usize, ty: u16, start: u64, end: u64) -> PosixLock {
-        PosixLock { file: 8, owner, pid: owner as u32, ty, start, end }
+        PosixLock {
+            file: 8,
+            owner,
+            pid: owner as u32,
+            ty,
+            start,
+            end,
+        }
     }
 
     #[test]
     fn ranges_conflict_split_and_release() {
         set(lock(1, F_WRLCK, 0, 99), false).unwrap();
         assert_eq!(set(lock(2, F_RDLCK, 50, 60), false), Err(Errno::EAGAIN));
-        assert!(set(lock(2, F_RDLCK, 100, 200), false).is_ok(), "beyond the range");
+        assert!(
+            set(lock(2, F_RDLCK, 100, 200), false).is_ok(),
+            "beyond the range"
+        );
         assert_eq!(test(&lock(2, F_WRLCK, 10, 10)).map(|l| l.owner), Some(1));
         // Owner 1 unlocks the middle: two pieces are left.
         set(lock(1, F_UNLCK, 40, 59), false).unwrap();

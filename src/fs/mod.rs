@@ -24,8 +24,8 @@ pub mod fifo;
 pub mod file;
 #[cfg(target_os = "none")]
 pub mod initramfs;
-pub mod lock;
 pub mod inode;
+pub mod lock;
 pub mod mount;
 pub mod namei;
 pub mod page_cache;

@@ -32,7 +32,11 @@ pub fn mounted_root(mountpoint: &Arc<Inode>) -> Option<Arc<Inode>> {
         .lock()
         .iter()
         .rev()
-        .find(|m| m.mountpoint.as_ref().is_some_and(|mp| Arc::ptr_eq(mp, mountpoint)))
+        .find(|m| {
+            m.mountpoint
+                .as_ref()
+                .is_some_and(|mp| Arc::ptr_eq(mp, mountpoint))
+        })
         .map(|m| m.root.clone())
 }
 
@@ -83,9 +87,11 @@ pub fn umount(root: &Arc<Inode>, detach: bool) -> KResult<Vec<Mount>> {
         .position(|m| Arc::ptr_eq(&m.root, root) && m.mountpoint.is_some())
         .ok_or(Errno::EINVAL)?;
     let inside = |mounts: &[Mount], sb: &Arc<super::inode::SuperBlock>| {
-        mounts
-            .iter()
-            .position(|m| m.mountpoint.as_ref().is_some_and(|mp| Arc::ptr_eq(&mp.sb, sb)))
+        mounts.iter().position(|m| {
+            m.mountpoint
+                .as_ref()
+                .is_some_and(|mp| Arc::ptr_eq(&mp.sb, sb))
+        })
     };
     if !detach && inside(&mounts, &root.sb).is_some() {
         return Err(Errno::EBUSY);
@@ -122,10 +128,14 @@ pub fn for_each(mut f: impl FnMut(&Mount)) {
 }
 
 /// Copies of the mount roots and mountpoints (to walk them without the lock).
-pub fn snapshot() -> KResult<Vec<(Option<Arc<Inode>>, Arc<Inode>, &'static str, &'static str)>> {
+/// A mount as `snapshot` copies it: mountpoint, root, source, type.
+pub type MountView = (Option<Arc<Inode>>, Arc<Inode>, &'static str, &'static str);
+
+pub fn snapshot() -> KResult<Vec<MountView>> {
     let mounts = MOUNTS.lock();
     let mut v = Vec::new();
-    v.try_reserve_exact(mounts.len()).map_err(|_| Errno::ENOMEM)?;
+    v.try_reserve_exact(mounts.len())
+        .map_err(|_| Errno::ENOMEM)?;
     for m in mounts.iter() {
         v.push((m.mountpoint.clone(), m.root.clone(), m.source, m.fstype));
     }

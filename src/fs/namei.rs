@@ -124,7 +124,9 @@ struct Pending {
 impl Pending {
     fn push(&mut self, path: &[u8]) -> KResult<()> {
         let mut owned = Vec::new();
-        owned.try_reserve_exact(path.len()).map_err(|_| Errno::ENOMEM)?;
+        owned
+            .try_reserve_exact(path.len())
+            .map_err(|_| Errno::ENOMEM)?;
         owned.extend_from_slice(path);
         self.stack.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
         self.stack.push((owned, 0));
@@ -365,12 +367,19 @@ mod tests {
     }
 
     fn file(dir: &Arc<Inode>, name: &[u8]) -> Arc<Inode> {
-        tmpfs::create(dir, name, |p| Inode::new(&p.sb, S_IFREG | 0o644, Kind::Regular)).unwrap()
+        tmpfs::create(dir, name, |p| {
+            Inode::new(&p.sb, S_IFREG | 0o644, Kind::Regular)
+        })
+        .unwrap()
     }
 
     fn symlink(dir: &Arc<Inode>, name: &str, target: &str) {
         tmpfs::create(dir, name.as_bytes(), |p| {
-            Inode::new(&p.sb, S_IFLNK | 0o777, Kind::Symlink(target.as_bytes().to_vec()))
+            Inode::new(
+                &p.sb,
+                S_IFLNK | 0o777,
+                Kind::Symlink(target.as_bytes().to_vec()),
+            )
         })
         .unwrap();
     }
@@ -392,7 +401,10 @@ mod tests {
     }
 
     fn path(root: &Arc<Inode>, start: &Arc<Inode>, p: &[u8], follow: bool) -> KResult<Vec<u8>> {
-        let s = Start { root: root.clone(), dir: start.clone() };
+        let s = Start {
+            root: root.clone(),
+            dir: start.clone(),
+        };
         let i = lookup(&s, p, follow)?;
         // A file's path: its directory's and its name (files have no "..").
         Ok(match path_of(&i, root) {
@@ -406,19 +418,41 @@ mod tests {
         let (root, tmp) = tree();
         assert_eq!(path(&root, &root, b"tmp/x", true).unwrap(), b"/tmp/x");
         assert_eq!(path(&root, &tmp, b"..", true).unwrap(), b"/");
-        assert_eq!(path(&root, &root, b"/../..//tmp/./x/", true).unwrap(), b"/tmp/x");
-        assert_eq!(path(&root, &tmp, b"up/bin", true).unwrap(), b"/bin", "a link to ..");
-        let s = Start { root: root.clone(), dir: tmp.clone() };
+        assert_eq!(
+            path(&root, &root, b"/../..//tmp/./x/", true).unwrap(),
+            b"/tmp/x"
+        );
+        assert_eq!(
+            path(&root, &tmp, b"up/bin", true).unwrap(),
+            b"/bin",
+            "a link to .."
+        );
+        let s = Start {
+            root: root.clone(),
+            dir: tmp.clone(),
+        };
         let hello = lookup(&s, b"/bin/hello", true).unwrap();
-        assert!(Arc::ptr_eq(&lookup(&s, b"abs", true).unwrap(), &hello), "absolute target");
-        assert!(is_symlink(&lookup(&s, b"abs", false).unwrap()), "the link itself");
-        assert_eq!(lookup(&s, b"dangling", false).map(|i| is_symlink(&i)), Ok(true));
+        assert!(
+            Arc::ptr_eq(&lookup(&s, b"abs", true).unwrap(), &hello),
+            "absolute target"
+        );
+        assert!(
+            is_symlink(&lookup(&s, b"abs", false).unwrap()),
+            "the link itself"
+        );
+        assert_eq!(
+            lookup(&s, b"dangling", false).map(|i| is_symlink(&i)),
+            Ok(true)
+        );
     }
 
     #[test]
     fn lookup_errors_are_linux_s() {
         let (root, tmp) = tree();
-        let s = Start { root: root.clone(), dir: root.clone() };
+        let s = Start {
+            root: root.clone(),
+            dir: root.clone(),
+        };
         let err = |p: &[u8]| lookup(&s, p, true).err();
         assert_eq!(err(b""), Some(Errno::ENOENT));
         assert_eq!(err(b"/nope"), Some(Errno::ENOENT));
@@ -427,7 +461,11 @@ mod tests {
         assert_eq!(err(b"/init/x"), Some(Errno::ENOTDIR));
         assert_eq!(err(b"/tmp/loop"), Some(Errno::ELOOP));
         assert_eq!(err(b"/tmp/dangling"), Some(Errno::ENOENT));
-        assert_eq!(err(b"/tmp/abs/"), Some(Errno::ENOTDIR), "a file through a link");
+        assert_eq!(
+            err(b"/tmp/abs/"),
+            Some(Errno::ENOTDIR),
+            "a file through a link"
+        );
         let mut long = vec![b'/'];
         long.extend([b'a'; 255]);
         assert_eq!(err(&long), Some(Errno::ENOENT), "255 bytes is a name");
@@ -446,17 +484,35 @@ mod tests {
         for i in 1..=40 {
             symlink(&root, &format!("l{}", i), &format!("l{}", i - 1));
         }
-        let s = Start { root: root.clone(), dir: root.clone() };
+        let s = Start {
+            root: root.clone(),
+            dir: root.clone(),
+        };
         assert!(lookup(&s, b"l39", true).is_ok(), "40 links");
-        assert_eq!(lookup(&s, b"l40", true).err(), Some(Errno::ELOOP), "41 links");
+        assert_eq!(
+            lookup(&s, b"l40", true).err(),
+            Some(Errno::ELOOP),
+            "41 links"
+        );
     }
 
     #[test]
     fn dotdot_stops_at_the_process_root() {
         let (root, tmp) = tree();
-        let x = lookup(&Start { root: root.clone(), dir: root.clone() }, b"/tmp/x", true).unwrap();
+        let x = lookup(
+            &Start {
+                root: root.clone(),
+                dir: root.clone(),
+            },
+            b"/tmp/x",
+            true,
+        )
+        .unwrap();
         // chroot("/tmp"): "/" is /tmp, and ".." cannot leave it.
-        let s = Start { root: tmp.clone(), dir: x.clone() };
+        let s = Start {
+            root: tmp.clone(),
+            dir: x.clone(),
+        };
         assert!(Arc::ptr_eq(&lookup(&s, b"../../..", true).unwrap(), &tmp));
         assert!(Arc::ptr_eq(&lookup(&s, b"/x", true).unwrap(), &x));
         assert_eq!(path_of(&x, &tmp).unwrap(), b"/x");
@@ -465,7 +521,10 @@ mod tests {
     #[test]
     fn parent_lookup_gives_the_last_name() {
         let (root, tmp) = tree();
-        let s = Start { root: root.clone(), dir: root.clone() };
+        let s = Start {
+            root: root.clone(),
+            dir: root.clone(),
+        };
         let (dir, name, must_dir) = lookup_parent(&s, b"/tmp/new/").unwrap();
         assert!(Arc::ptr_eq(&dir, &tmp));
         assert_eq!((&name[..], must_dir), (&b"new"[..], true));

@@ -140,7 +140,15 @@ impl PageCache {
             return;
         }
         let (mut pages, mut nodes) = (0, 0);
-        let empty = Self::prune(frames, root, self.height - 1, 0, first, &mut pages, &mut nodes);
+        let empty = Self::prune(
+            frames,
+            root,
+            self.height - 1,
+            0,
+            first,
+            &mut pages,
+            &mut nodes,
+        );
         self.pages -= pages;
         self.nodes -= nodes;
         if empty {
@@ -252,7 +260,11 @@ mod tests {
         // Index 600 needs a second level; 600 * 512 a third.
         let (p600, _) = pc.get_or_insert(f, 600).unwrap();
         let (pbig, _) = pc.get_or_insert(f, 600 * 512).unwrap();
-        assert_eq!(pc.lookup(0), Some(p0), "the old root moved under the new one");
+        assert_eq!(
+            pc.lookup(0),
+            Some(p0),
+            "the old root moved under the new one"
+        );
         assert_eq!(pc.lookup(600), Some(p600));
         assert_eq!(pc.lookup(600 * 512), Some(pbig));
         assert_eq!(pc.lookup(601), None, "a hole");

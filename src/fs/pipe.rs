@@ -41,7 +41,6 @@ pub trait PageOps: Sync {
     fn free(&self, page: PhysAddr);
 }
 
-
 /// Linux `struct pipe_buffer`.
 #[derive(Clone, Copy, Default)]
 struct Buf {

@@ -12,6 +12,10 @@ use super::Sink;
 use super::inode::Inode;
 use crate::error::{Errno, KResult};
 
+/// A directory listing's callback: `emit(name, ino, d_type, next_pos)`, false when the
+/// reader's buffer is full.
+pub type Emit<'a> = dyn FnMut(&[u8], u64, u8, u64) -> bool + 'a;
+
 /// One /proc file, directory or symlink: made when looked up, formatted when read.
 pub trait ProcNode: Send + Sync {
     /// S_IFDIR, S_IFREG or S_IFLNK.
@@ -26,12 +30,7 @@ pub trait ProcNode: Send + Sync {
     /// Lists this directory from position `pos` (2 is the first entry after "." and
     /// ".."): `emit(name, ino, d_type, next_pos)` returns false when the caller's buffer
     /// is full.
-    fn readdir(
-        &self,
-        dir: &Arc<Inode>,
-        pos: u64,
-        emit: &mut dyn FnMut(&[u8], u64, u8, u64) -> bool,
-    ) -> KResult<()> {
+    fn readdir(&self, dir: &Arc<Inode>, pos: u64, emit: &mut Emit) -> KResult<()> {
         let _ = (dir, pos, emit);
         Err(Errno::ENOTDIR)
     }
@@ -83,7 +82,7 @@ impl ProcNode for EmptyDir {
     fn lookup(&self, _: &Arc<Inode>, _: &[u8]) -> KResult<Arc<Inode>> {
         Err(Errno::ENOENT)
     }
-    fn readdir(&self, _: &Arc<Inode>, _: u64, _: &mut dyn FnMut(&[u8], u64, u8, u64) -> bool) -> KResult<()> {
+    fn readdir(&self, _: &Arc<Inode>, _: u64, _: &mut Emit) -> KResult<()> {
         Ok(())
     }
 }

@@ -107,7 +107,11 @@ pub fn remove(dir: &Arc<Inode>, name: &[u8], want_dir: bool) -> KResult<Arc<Inod
         b"." | b".." | b"" => return Err(Errno::EISDIR),
         _ => {}
     }
-    let child = d.lock().find(name).map(|e| e.inode.clone()).ok_or(Errno::ENOENT)?;
+    let child = d
+        .lock()
+        .find(name)
+        .map(|e| e.inode.clone())
+        .ok_or(Errno::ENOENT)?;
     if want_dir {
         let Kind::Dir(cd) = &child.kind else {
             return Err(Errno::ENOTDIR);
@@ -172,7 +176,11 @@ pub fn rename(
     if is_dot_or_empty(old_name) || is_dot_or_empty(new_name) {
         return Err(Errno::EBUSY);
     }
-    let old = od.lock().find(old_name).map(|e| e.inode.clone()).ok_or(Errno::ENOENT)?;
+    let old = od
+        .lock()
+        .find(old_name)
+        .map(|e| e.inode.clone())
+        .ok_or(Errno::ENOENT)?;
     if !Arc::ptr_eq(&old_dir.sb, &new_dir.sb) {
         return Err(Errno::EXDEV);
     }
@@ -296,7 +304,9 @@ mod tests {
     }
 
     fn file(dir: &Arc<Inode>, name: &[u8]) -> KResult<Arc<Inode>> {
-        create(dir, name, |p| Inode::new(&p.sb, S_IFREG | 0o644, Kind::Regular))
+        create(dir, name, |p| {
+            Inode::new(&p.sb, S_IFREG | 0o644, Kind::Regular)
+        })
     }
 
     fn dir(d: &Arc<Inode>, name: &[u8]) -> KResult<Arc<Inode>> {
@@ -317,7 +327,11 @@ mod tests {
         assert_eq!((nlink(&r), nlink(&d)), (3, 2), "a subdirectory's .. counts");
         link(&d, b"g", &f).unwrap();
         assert_eq!(nlink(&f), 2);
-        assert_eq!(link(&r, b"d2", &d).err(), Some(Errno::EPERM), "no links to directories");
+        assert_eq!(
+            link(&r, b"d2", &d).err(),
+            Some(Errno::EPERM),
+            "no links to directories"
+        );
         assert_eq!(remove(&r, b"d", false).err(), Some(Errno::EISDIR));
         assert_eq!(remove(&r, b"f", true).err(), Some(Errno::ENOTDIR));
         assert_eq!(remove(&r, b"d", true).err(), Some(Errno::ENOTEMPTY));
@@ -326,7 +340,11 @@ mod tests {
         assert_eq!(nlink(&f), 1);
         remove(&r, b"d", true).unwrap();
         assert_eq!((nlink(&r), nlink(&d)), (2, 0));
-        assert_eq!(file(&d, b"x").err(), Some(Errno::ENOENT), "a removed directory");
+        assert_eq!(
+            file(&d, b"x").err(),
+            Some(Errno::ENOENT),
+            "a removed directory"
+        );
     }
 
     #[test]
@@ -336,11 +354,21 @@ mod tests {
         let b = dir(&r, b"b").unwrap();
         let f = file(&a, b"f").unwrap();
         file(&b, b"g").unwrap();
-        assert_eq!(rename(&r, b"a", &a, b"x", 0).err(), Some(Errno::EINVAL), "into itself");
+        assert_eq!(
+            rename(&r, b"a", &a, b"x", 0).err(),
+            Some(Errno::EINVAL),
+            "into itself"
+        );
         assert_eq!(rename(&a, b"f", &r, b"b", 0).err(), Some(Errno::EISDIR));
         assert_eq!(rename(&r, b"a", &b, b"g", 0).err(), Some(Errno::ENOTDIR));
-        assert_eq!(rename(&a, b"f", &b, b"g", RENAME_NOREPLACE).err(), Some(Errno::EEXIST));
-        assert_eq!(rename(&a, b"f", &b, b"h", RENAME_EXCHANGE).err(), Some(Errno::ENOENT));
+        assert_eq!(
+            rename(&a, b"f", &b, b"g", RENAME_NOREPLACE).err(),
+            Some(Errno::EEXIST)
+        );
+        assert_eq!(
+            rename(&a, b"f", &b, b"h", RENAME_EXCHANGE).err(),
+            Some(Errno::ENOENT)
+        );
         // Replace: g's inode loses its name.
         let g = lookup_child(&b, b"g").unwrap();
         rename(&a, b"f", &b, b"g", 0).unwrap();
@@ -351,7 +379,10 @@ mod tests {
         let c = dir(&a, b"c").unwrap();
         rename(&a, b"c", &b, b"c", 0).unwrap();
         assert_eq!((nlink(&a), nlink(&b)), (2, 3));
-        assert!(Arc::ptr_eq(&c.dir().unwrap().lock().parent.upgrade().unwrap(), &b));
+        assert!(Arc::ptr_eq(
+            &c.dir().unwrap().lock().parent.upgrade().unwrap(),
+            &b
+        ));
         // Exchange a file and a directory.
         rename(&b, b"g", &b, b"c", RENAME_EXCHANGE).unwrap();
         assert!(Arc::ptr_eq(&lookup_child(&b, b"c").unwrap(), &f));

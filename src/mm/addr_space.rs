@@ -828,11 +828,16 @@ impl AddressSpace {
             .vmas
             .iter()
             .filter(|(_, v)| {
-                v.object != ANON && self.files.get(&v.object).is_some_and(|f| f.file_id() == file_id)
+                v.object != ANON
+                    && self
+                        .files
+                        .get(&v.object)
+                        .is_some_and(|f| f.file_id() == file_id)
             })
             .filter_map(|(&s, v)| {
                 let last = v.pgoff + pages(v.end - s);
-                (first_index < last).then(|| (s + (first_index.saturating_sub(v.pgoff)) * PAGE_SIZE, v.end))
+                (first_index < last)
+                    .then(|| (s + (first_index.saturating_sub(v.pgoff)) * PAGE_SIZE, v.end))
             })
             .collect();
         for (from, to) in hits {
@@ -879,7 +884,10 @@ impl AddressSpace {
             return Err(Errno::ENOMEM);
         }
         // The file offset of the end must not overflow (Linux: EOVERFLOW).
-        if pgoff.checked_add(pages(len)).is_none_or(|e| e > usize::MAX >> PAGE_SHIFT) {
+        if pgoff
+            .checked_add(pages(len))
+            .is_none_or(|e| e > usize::MAX >> PAGE_SHIFT)
+        {
             return Err(Errno::EOVERFLOW);
         }
         if self.map_count() > self.max_map_count {
@@ -1425,7 +1433,8 @@ impl AddressSpace {
                     // `do_read_fault`: the file's page, read-only and copy-on-write — the
                     // cache holds it too, so a later write copies it exactly as a write
                     // after fork does (mm/cow.rs).
-                    let flags = user_pte_flags(vma.prot, false) | PteFlags::READ_ONLY | PteFlags::COW;
+                    let flags =
+                        user_pte_flags(vma.prot, false) | PteFlags::READ_ONLY | PteFlags::COW;
                     entry.write(Pte::page(page.as_usize(), flags));
                     FaultFix::FilePage
                 };

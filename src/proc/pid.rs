@@ -241,7 +241,7 @@ impl ProcNode for PidNode {
         &self,
         _dir: &Arc<Inode>,
         pos: u64,
-        emit: &mut dyn FnMut(&[u8], u64, u8, u64) -> bool,
+        emit: &mut crate::fs::procfs::Emit,
     ) -> KResult<()> {
         let task = self.task().map_err(|_| Errno::ENOENT)?;
         // Positions: 2 + the entry's index, 2 + the fd, or 2 + the tid.

@@ -90,7 +90,7 @@ impl ProcNode for Root {
         &self,
         _dir: &Arc<Inode>,
         pos: u64,
-        emit: &mut dyn FnMut(&[u8], u64, u8, u64) -> bool,
+        emit: &mut crate::fs::procfs::Emit,
     ) -> KResult<()> {
         for (i, &(name, entry)) in ENTRIES.iter().enumerate() {
             let at = 2 + i as u64;

@@ -206,7 +206,11 @@ impl IovIter {
 
     /// Runs `copy(user address, range of the kernel buffer)` piece by piece over `len`
     /// bytes. (The iovec is read again: another thread may have changed it.)
-    fn each(&mut self, len: usize, mut copy: impl FnMut(usize, core::ops::Range<usize>) -> KResult<()>) -> KResult<()> {
+    fn each(
+        &mut self,
+        len: usize,
+        mut copy: impl FnMut(usize, core::ops::Range<usize>) -> KResult<()>,
+    ) -> KResult<()> {
         let mut done = 0;
         while done < len {
             while self.off == self.seg_len {
@@ -467,7 +471,9 @@ pub fn fcntl(fd: i32, cmd: u32, arg: usize) -> KResult<usize> {
             if arg >= limit {
                 return Err(Errno::EINVAL);
             }
-            let fd = table.lock().install(f, arg, limit, cmd == F_DUPFD_CLOEXEC)?;
+            let fd = table
+                .lock()
+                .install(f, arg, limit, cmd == F_DUPFD_CLOEXEC)?;
             Ok(fd as usize)
         }
         F_GETFD => Ok(table.lock().entry(fd)?.cloexec as usize),
@@ -497,7 +503,12 @@ pub fn fcntl(fd: i32, cmd: u32, arg: usize) -> KResult<usize> {
 
 /// F_GETLK, F_SETLK, F_SETLKW: `struct flock` is { short l_type; short l_whence;
 /// off_t l_start; off_t l_len; pid_t l_pid; } — 32 bytes on arm64.
-fn posix_lock(table: &Arc<OrderedMutex<FdTable>>, f: &File, cmd: u32, arg: usize) -> KResult<usize> {
+fn posix_lock(
+    table: &Arc<OrderedMutex<FdTable>>,
+    f: &File,
+    cmd: u32,
+    arg: usize,
+) -> KResult<usize> {
     let mut fl = [0u8; 32];
     uaccess::copy_from_user(&mut fl, arg)?;
     let ty = u16::from_le_bytes([fl[0], fl[1]]);
@@ -544,7 +555,11 @@ fn posix_lock(table: &Arc<OrderedMutex<FdTable>>, f: &File, cmd: u32, arg: usize
                 fl[0..2].copy_from_slice(&l.ty.to_le_bytes());
                 fl[2..4].copy_from_slice(&0u16.to_le_bytes());
                 fl[8..16].copy_from_slice(&(l.start as i64).to_le_bytes());
-                let len = if l.end == i64::MAX as u64 { 0 } else { l.end - l.start + 1 };
+                let len = if l.end == i64::MAX as u64 {
+                    0
+                } else {
+                    l.end - l.start + 1
+                };
                 fl[16..24].copy_from_slice(&(len as i64).to_le_bytes());
                 fl[24..28].copy_from_slice(&l.pid.to_le_bytes());
             }
@@ -761,7 +776,7 @@ pub(super) fn dtype(inode: &Inode) -> u8 {
 pub(super) fn list_dir(
     dir: &Arc<Inode>,
     mut pos: u64,
-    emit: &mut dyn FnMut(&[u8], u64, u8, u64) -> bool,
+    emit: &mut crate::fs::procfs::Emit,
 ) -> KResult<()> {
     if pos == 0 {
         if !emit(b".", dir.ino, 4, 1) {
@@ -867,7 +882,10 @@ pub fn sendfile(out_fd: i32, in_fd: i32, offset_ptr: usize, count: usize) -> KRe
     let mut buf = [0u8; 512];
     while done < count {
         let want = (count - done).min(buf.len());
-        let mut dst = vfs::KernelDst { buf: &mut buf[..want], pos: 0 };
+        let mut dst = vfs::KernelDst {
+            buf: &mut buf[..want],
+            pos: 0,
+        };
         let n = match vfs::read(&input, &mut dst, off) {
             Ok(n) => n,
             Err(e) if done == 0 => return Err(e),
@@ -876,7 +894,10 @@ pub fn sendfile(out_fd: i32, in_fd: i32, offset_ptr: usize, count: usize) -> KRe
         if n == 0 {
             break;
         }
-        let mut src = vfs::KernelSrc { data: &buf[..n], pos: 0 };
+        let mut src = vfs::KernelSrc {
+            data: &buf[..n],
+            pos: 0,
+        };
         let w = match vfs::write(&output, &mut src, None, &mut sigpipe) {
             Ok(w) => w,
             Err(e) if done == 0 => return Err(e),

@@ -6,7 +6,7 @@
 
 use alloc::sync::Arc;
 
-use crate::fs::file::{O_PATH, O_RDWR, O_WRONLY, O_ACCMODE};
+use crate::fs::file::{O_ACCMODE, O_PATH, O_RDWR, O_WRONLY};
 use crate::fs::inode::Kind;
 use crate::fs::{FileKind, dev};
 use crate::mm::vm_file::VmFile;

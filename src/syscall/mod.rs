@@ -11,11 +11,11 @@ mod misc;
 #[cfg(target_os = "none")]
 mod path;
 #[cfg(target_os = "none")]
-mod stat;
-#[cfg(target_os = "none")]
 mod process;
 #[cfg(target_os = "none")]
 mod sched;
+#[cfg(target_os = "none")]
+mod stat;
 
 /// Linux AArch64 system call numbers this kernel implements.
 pub mod nr {
@@ -169,30 +169,39 @@ mod dispatch_impl {
         // Files: by name (syscall/path.rs).
         t[nr::OPENAT] =
             Some(|r| path::openat(r.arg(0) as i32, r.arg(1), r.arg(2) as u32, r.arg(3) as u32));
-        t[nr::MKNODAT] = Some(|r| {
-            path::mknodat(r.arg(0) as i32, r.arg(1), r.arg(2) as u32, r.arg(3) as u64)
-        });
+        t[nr::MKNODAT] =
+            Some(|r| path::mknodat(r.arg(0) as i32, r.arg(1), r.arg(2) as u32, r.arg(3) as u64));
         t[nr::MKDIRAT] = Some(|r| path::mkdirat(r.arg(0) as i32, r.arg(1), r.arg(2) as u32));
         t[nr::UNLINKAT] = Some(|r| path::unlinkat(r.arg(0) as i32, r.arg(1), r.arg(2) as u32));
         t[nr::SYMLINKAT] = Some(|r| path::symlinkat(r.arg(0), r.arg(1) as i32, r.arg(2)));
         t[nr::LINKAT] = Some(|r| {
-            path::linkat(r.arg(0) as i32, r.arg(1), r.arg(2) as i32, r.arg(3), r.arg(4) as u32)
+            path::linkat(
+                r.arg(0) as i32,
+                r.arg(1),
+                r.arg(2) as i32,
+                r.arg(3),
+                r.arg(4) as u32,
+            )
         });
         t[nr::RENAMEAT] =
             Some(|r| path::renameat2(r.arg(0) as i32, r.arg(1), r.arg(2) as i32, r.arg(3), 0));
         t[nr::RENAMEAT2] = Some(|r| {
-            path::renameat2(r.arg(0) as i32, r.arg(1), r.arg(2) as i32, r.arg(3), r.arg(4) as u32)
+            path::renameat2(
+                r.arg(0) as i32,
+                r.arg(1),
+                r.arg(2) as i32,
+                r.arg(3),
+                r.arg(4) as u32,
+            )
         });
         t[nr::READLINKAT] =
             Some(|r| path::readlinkat(r.arg(0) as i32, r.arg(1), r.arg(2), r.arg(3)));
         t[nr::FACCESSAT] = Some(|r| path::faccessat(r.arg(0) as i32, r.arg(1), r.arg(2) as u32, 0));
-        t[nr::FACCESSAT2] = Some(|r| {
-            path::faccessat(r.arg(0) as i32, r.arg(1), r.arg(2) as u32, r.arg(3) as u32)
-        });
+        t[nr::FACCESSAT2] =
+            Some(|r| path::faccessat(r.arg(0) as i32, r.arg(1), r.arg(2) as u32, r.arg(3) as u32));
         t[nr::FCHMOD] = Some(|r| path::fchmod(r.arg(0) as i32, r.arg(1) as u32));
         t[nr::FCHMODAT] = Some(|r| path::fchmodat(r.arg(0) as i32, r.arg(1), r.arg(2) as u32));
-        t[nr::FCHOWN] =
-            Some(|r| path::fchown(r.arg(0) as i32, r.arg(1) as u32, r.arg(2) as u32));
+        t[nr::FCHOWN] = Some(|r| path::fchown(r.arg(0) as i32, r.arg(1) as u32, r.arg(2) as u32));
         t[nr::FCHOWNAT] = Some(|r| {
             path::fchownat(
                 r.arg(0) as i32,
@@ -210,9 +219,8 @@ mod dispatch_impl {
         t[nr::CHROOT] = Some(|r| path::chroot(r.arg(0)));
         t[nr::UMASK] = Some(|r| path::umask(r.arg(0) as u32));
         t[nr::TRUNCATE] = Some(|r| path::truncate(r.arg(0), r.arg(1) as i64));
-        t[nr::MOUNT] = Some(|r| {
-            path::mount(r.arg(0), r.arg(1), r.arg(2), r.arg(3) as u64, r.arg(4))
-        });
+        t[nr::MOUNT] =
+            Some(|r| path::mount(r.arg(0), r.arg(1), r.arg(2), r.arg(3) as u64, r.arg(4)));
         t[nr::UMOUNT2] = Some(|r| path::umount2(r.arg(0), r.arg(1) as u32));
         t[nr::SYNC] = Some(|_| path::sync());
         // stat and statfs (syscall/stat.rs).
@@ -220,7 +228,13 @@ mod dispatch_impl {
         t[nr::NEWFSTATAT] =
             Some(|r| stat::newfstatat(r.arg(0) as i32, r.arg(1), r.arg(2), r.arg(3) as u32));
         t[nr::STATX] = Some(|r| {
-            stat::statx(r.arg(0) as i32, r.arg(1), r.arg(2) as u32, r.arg(3) as u32, r.arg(4))
+            stat::statx(
+                r.arg(0) as i32,
+                r.arg(1),
+                r.arg(2) as u32,
+                r.arg(3) as u32,
+                r.arg(4),
+            )
         });
         t[nr::STATFS] = Some(|r| stat::statfs(r.arg(0), r.arg(1)));
         t[nr::FSTATFS] = Some(|r| stat::fstatfs(r.arg(0) as i32, r.arg(1)));

@@ -9,8 +9,8 @@ use alloc::vec::Vec;
 
 use crate::error::{Errno, KResult};
 use crate::fs::file::{
-    O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOFOLLOW,
-    O_PATH, O_RDONLY, O_TMPFILE, O_TRUNC,
+    O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOFOLLOW, O_PATH, O_RDONLY,
+    O_TMPFILE, O_TRUNC,
 };
 use crate::fs::inode::{
     Inode, Kind, S_IALLUGO, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG,
@@ -103,7 +103,12 @@ fn dir_of_fd(dirfd: i32) -> KResult<Arc<Inode>> {
 
 /// The inode `path` names from `dirfd`; with AT_EMPTY_PATH and an empty path, the one
 /// `dirfd` is open on (any file). `follow`: a final symlink is followed.
-pub(super) fn lookup_at(dirfd: i32, path: &[u8], follow: bool, empty_path: bool) -> KResult<Arc<Inode>> {
+pub(super) fn lookup_at(
+    dirfd: i32,
+    path: &[u8],
+    follow: bool,
+    empty_path: bool,
+) -> KResult<Arc<Inode>> {
     if path.is_empty() && empty_path {
         if dirfd == AT_FDCWD {
             return Ok(fs_struct()?.lock().cwd.clone());
@@ -221,7 +226,11 @@ fn do_open(inode: Arc<Inode>, flags: u32, parent: Arc<Inode>, name: Vec<u8>) -> 
         if flags & O_DIRECTORY != 0 && !inode.is_dir() {
             return Err(Errno::ENOTDIR);
         }
-        return new_file(FileKind::Inode(inode), O_PATH | (flags & (O_DIRECTORY | O_NOFOLLOW)), path);
+        return new_file(
+            FileKind::Inode(inode),
+            O_PATH | (flags & (O_DIRECTORY | O_NOFOLLOW)),
+            path,
+        );
     }
     if namei::is_symlink(&inode) {
         return Err(Errno::ELOOP); // O_NOFOLLOW on a symlink
@@ -232,7 +241,7 @@ fn do_open(inode: Arc<Inode>, flags: u32, parent: Arc<Inode>, name: Vec<u8>) -> 
     if inode.is_dir() && flags & O_CREAT != 0 {
         return Err(Errno::EISDIR);
     }
-    if inode.is_dir() && (acc != O_RDONLY || flags & O_TRUNC != 0 && acc != O_RDONLY) {
+    if inode.is_dir() && acc != O_RDONLY {
         return Err(Errno::EISDIR);
     }
     if acc == O_ACCMODE {
@@ -313,7 +322,11 @@ pub fn mknodat(dirfd: i32, path: usize, mode: u32, dev: u64) -> KResult<usize> {
     let name = getname(path, false)?;
     let kind = tmpfs::file_type(mode);
     if !matches!(kind, S_IFREG | S_IFIFO | S_IFCHR) {
-        return Err(if kind == S_IFDIR { Errno::EPERM } else { Errno::EINVAL });
+        return Err(if kind == S_IFDIR {
+            Errno::EPERM
+        } else {
+            Errno::EINVAL
+        });
     }
     let start = start_at(dirfd, &name)?;
     let (dir, last, must_dir) = namei::lookup_parent(&start, &name)?;
@@ -349,7 +362,11 @@ pub fn unlinkat(dirfd: i32, path: usize, flags: u32) -> KResult<usize> {
     if must_dir && !want_dir && !matches!(&last[..], b"" | b"." | b"..") {
         // "file/" names a directory: unlink of it is EISDIR if one, else ENOTDIR.
         let child = namei::lookup_child(&dir, &last)?;
-        return Err(if child.is_dir() { Errno::EISDIR } else { Errno::ENOTDIR });
+        return Err(if child.is_dir() {
+            Errno::EISDIR
+        } else {
+            Errno::ENOTDIR
+        });
     }
     let removed = {
         let _ns = tmpfs::lock();
@@ -360,7 +377,13 @@ pub fn unlinkat(dirfd: i32, path: usize, flags: u32) -> KResult<usize> {
 }
 
 /// renameat2(2) (Linux `do_renameat2`).
-pub fn renameat2(olddirfd: i32, oldpath: usize, newdirfd: i32, newpath: usize, flags: u32) -> KResult<usize> {
+pub fn renameat2(
+    olddirfd: i32,
+    oldpath: usize,
+    newdirfd: i32,
+    newpath: usize,
+    flags: u32,
+) -> KResult<usize> {
     use tmpfs::{RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT};
     if flags & !(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT) != 0
         || (flags & RENAME_EXCHANGE != 0 && flags & (RENAME_NOREPLACE | RENAME_WHITEOUT) != 0)
@@ -392,16 +415,31 @@ pub fn renameat2(olddirfd: i32, oldpath: usize, newdirfd: i32, newpath: usize, f
 /// linkat(2) (Linux `do_linkat`): AT_SYMLINK_FOLLOW follows a final symlink of the old
 /// name (by default the link itself gets the new name), AT_EMPTY_PATH links a
 /// descriptor's file.
-pub fn linkat(olddirfd: i32, oldpath: usize, newdirfd: i32, newpath: usize, flags: u32) -> KResult<usize> {
+pub fn linkat(
+    olddirfd: i32,
+    oldpath: usize,
+    newdirfd: i32,
+    newpath: usize,
+    flags: u32,
+) -> KResult<usize> {
     if flags & !(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH) != 0 {
         return Err(Errno::EINVAL);
     }
     let old = getname(oldpath, flags & AT_EMPTY_PATH != 0)?;
     let new = getname(newpath, false)?;
-    let inode = lookup_at(olddirfd, &old, flags & AT_SYMLINK_FOLLOW != 0, flags & AT_EMPTY_PATH != 0)?;
+    let inode = lookup_at(
+        olddirfd,
+        &old,
+        flags & AT_SYMLINK_FOLLOW != 0,
+        flags & AT_EMPTY_PATH != 0,
+    )?;
     let (dir, last, must_dir) = namei::lookup_parent(&start_at(newdirfd, &new)?, &new)?;
     if must_dir {
-        return Err(if inode.is_dir() { Errno::EPERM } else { Errno::ENOENT });
+        return Err(if inode.is_dir() {
+            Errno::EPERM
+        } else {
+            Errno::ENOENT
+        });
     }
     let _ns = tmpfs::lock();
     tmpfs::link(&dir, &last, &inode)?;
@@ -454,7 +492,12 @@ pub fn faccessat(dirfd: i32, path: usize, mode: u32, flags: u32) -> KResult<usiz
         return Err(Errno::EINVAL);
     }
     let name = getname(path, flags & AT_EMPTY_PATH != 0)?;
-    let inode = lookup_at(dirfd, &name, flags & AT_SYMLINK_NOFOLLOW == 0, flags & AT_EMPTY_PATH != 0)?;
+    let inode = lookup_at(
+        dirfd,
+        &name,
+        flags & AT_SYMLINK_NOFOLLOW == 0,
+        flags & AT_EMPTY_PATH != 0,
+    )?;
     if mode & X_OK != 0 && !inode.is_dir() && inode.mode() & 0o111 == 0 {
         return Err(Errno::EACCES);
     }
@@ -524,7 +567,12 @@ pub fn fchownat(dirfd: i32, path: usize, uid: u32, gid: u32, flags: u32) -> KRes
         return Err(Errno::EINVAL);
     }
     let name = getname(path, flags & AT_EMPTY_PATH != 0)?;
-    let inode = lookup_at(dirfd, &name, flags & AT_SYMLINK_NOFOLLOW == 0, flags & AT_EMPTY_PATH != 0)?;
+    let inode = lookup_at(
+        dirfd,
+        &name,
+        flags & AT_SYMLINK_NOFOLLOW == 0,
+        flags & AT_EMPTY_PATH != 0,
+    )?;
     set_owner(&inode, uid, gid)
 }
 
@@ -556,7 +604,12 @@ pub fn utimensat(dirfd: i32, path: usize, times: usize, flags: u32) -> KResult<u
         lookup_at(dirfd, b"", true, true)?
     } else {
         let name = getname(path, flags & AT_EMPTY_PATH != 0)?;
-        lookup_at(dirfd, &name, flags & AT_SYMLINK_NOFOLLOW == 0, flags & AT_EMPTY_PATH != 0)?
+        lookup_at(
+            dirfd,
+            &name,
+            flags & AT_SYMLINK_NOFOLLOW == 0,
+            flags & AT_EMPTY_PATH != 0,
+        )?
     };
     if ts.iter().all(|t| t.1 == UTIME_OMIT) {
         return Ok(0);
@@ -671,7 +724,13 @@ const UMOUNT_NOFOLLOW: u32 = 8;
 /// mount(2) (Linux `do_new_mount`), for the two file systems there are: tmpfs and
 /// proc, each mounted fresh on a directory. ENODEV for another type; remounts and bind
 /// mounts are not supported (EINVAL).
-pub fn mount(source: usize, target: usize, fstype: usize, flags: u64, data: usize) -> KResult<usize> {
+pub fn mount(
+    source: usize,
+    target: usize,
+    fstype: usize,
+    flags: u64,
+    data: usize,
+) -> KResult<usize> {
     let _ = (source, data);
     let dir_name = getname(target, false)?;
     if flags & (MS_REMOUNT | MS_BIND) != 0 {
@@ -731,7 +790,11 @@ fn fs_in_use(sb: &Arc<crate::fs::inode::SuperBlock>) -> bool {
         fs.is_some_and(|f| {
             let f = f.lock();
             on(&f.cwd) || on(&f.root)
-        }) || files.is_some_and(|t| t.lock().open_files().any(|(_, f)| f.inode().is_some_and(on)))
+        }) || files.is_some_and(|t| {
+            t.lock()
+                .open_files()
+                .any(|(_, f)| f.inode().is_some_and(on))
+        })
     })
 }
 

@@ -108,7 +108,12 @@ pub fn newfstatat(dirfd: i32, path: usize, buf: usize, flags: u32) -> KResult<us
     let k = if name.is_empty() && dirfd != super::path::AT_FDCWD {
         stat_file(&*file(dirfd)?)
     } else {
-        let inode = lookup_at(dirfd, &name, flags & AT_SYMLINK_NOFOLLOW == 0, flags & AT_EMPTY_PATH != 0)?;
+        let inode = lookup_at(
+            dirfd,
+            &name,
+            flags & AT_SYMLINK_NOFOLLOW == 0,
+            flags & AT_EMPTY_PATH != 0,
+        )?;
         stat_inode(&inode)
     };
     uaccess::copy_to_user(buf, &stat_bytes(&k))?;
@@ -133,7 +138,12 @@ pub fn statx(dirfd: i32, path: usize, flags: u32, mask: u32, buf: usize) -> KRes
     let k = if name.is_empty() && dirfd != super::path::AT_FDCWD {
         stat_file(&*file(dirfd)?)
     } else {
-        let inode = lookup_at(dirfd, &name, flags & AT_SYMLINK_NOFOLLOW == 0, flags & AT_EMPTY_PATH != 0)?;
+        let inode = lookup_at(
+            dirfd,
+            &name,
+            flags & AT_SYMLINK_NOFOLLOW == 0,
+            flags & AT_EMPTY_PATH != 0,
+        )?;
         stat_inode(&inode)
     };
     let mut sx = [0u8; 256];
@@ -151,7 +161,7 @@ pub fn statx(dirfd: i32, path: usize, flags: u32, mask: u32, buf: usize) -> KRes
         put(at, &s.to_le_bytes());
         put(at + 8, &(ns as u32).to_le_bytes());
     }
-    let (major, minor) = |d: u64| -> (u32, u32) { (((d >> 8) & 0xfff) as u32, ((d & 0xff) | ((d >> 12) & !0xff)) as u32) }(k.rdev);
+    let (major, minor) = major_minor(k.rdev);
     put(128, &major.to_le_bytes());
     put(132, &minor.to_le_bytes());
     put(136, &0u32.to_le_bytes());
@@ -159,6 +169,14 @@ pub fn statx(dirfd: i32, path: usize, flags: u32, mask: u32, buf: usize) -> KRes
     put(144, &(k.dev).to_le_bytes());
     uaccess::copy_to_user(buf, &sx)?;
     Ok(0)
+}
+
+/// Linux `MAJOR`/`MINOR` of a `new_encode_dev` number.
+fn major_minor(d: u64) -> (u32, u32) {
+    (
+        ((d >> 8) & 0xfff) as u32,
+        ((d & 0xff) | ((d >> 12) & !0xff)) as u32,
+    )
 }
 
 const TMPFS_MAGIC: u64 = 0x0102_1994;

@@ -39,7 +39,10 @@ const CHUNK: usize = 256;
 /// kernel strings (init's).
 #[derive(Clone, Copy)]
 pub enum Strings<'a> {
-    User { array: usize, count: usize },
+    User {
+        array: usize,
+        count: usize,
+    },
     Kernel(&'a [&'a str]),
     /// A `#!` script's argv (Linux binfmt_script): the interpreter's words and the
     /// script's path in `prefix`, then `rest` from its index `skip` on.
@@ -360,16 +363,23 @@ fn open_exec(path: &[u8]) -> KResult<Arc<File>> {
     abs.try_reserve(name.len()).map_err(|_| Errno::ENOMEM)?;
     abs.extend_from_slice(&name);
     fs::heap_precheck(size_of::<File>() + 16)?;
-    let file = Arc::new(File::with_path(FileKind::Inode(inode), fs::file::O_RDONLY, abs));
+    let file = Arc::new(File::with_path(
+        FileKind::Inode(inode),
+        fs::file::O_RDONLY,
+        abs,
+    ));
     file.hold_exec_access()?;
     Ok(file)
 }
+
+/// A `#!` line's interpreter and optional argument.
+pub type Shebang<'a> = (&'a [u8], Option<&'a [u8]>);
 
 /// A `#!` line (Linux binfmt_script `load_script`): the interpreter and its one
 /// optional argument (everything after the first blanks, trailing blanks removed).
 /// None if `head` does not start with "#!"; ENOEXEC if the line does not end within
 /// BINPRM_BUF_SIZE bytes or names no interpreter.
-pub fn parse_shebang(head: &[u8]) -> KResult<Option<(&[u8], Option<&[u8]>)>> {
+pub fn parse_shebang(head: &[u8]) -> KResult<Option<Shebang<'_>>> {
     let Some(line) = head.strip_prefix(b"#!") else {
         return Ok(None);
     };
@@ -383,9 +393,7 @@ pub fn parse_shebang(head: &[u8]) -> KResult<Option<(&[u8], Option<&[u8]>)>> {
             let cut = head.len().min(BINPRM_BUF_SIZE - 1) - 2;
             let l = &line[..cut];
             let name = l.iter().position(|b| !blank(b)).ok_or(Errno::ENOEXEC)?;
-            if head.len() >= BINPRM_BUF_SIZE
-                && !l[name..].iter().any(|b| blank(b) || *b == 0)
-            {
+            if head.len() >= BINPRM_BUF_SIZE && !l[name..].iter().any(|b| blank(b) || *b == 0) {
                 return Err(Errno::ENOEXEC);
             }
             cut
@@ -422,7 +430,8 @@ pub fn do_execve(
     ExecArgs::new(filename, argv, envp)?;
     let mut prefix: Vec<Vec<u8>> = Vec::new();
     let mut path: Vec<u8> = Vec::new();
-    path.try_reserve_exact(filename.len()).map_err(|_| Errno::ENOMEM)?;
+    path.try_reserve_exact(filename.len())
+        .map_err(|_| Errno::ENOMEM)?;
     path.extend_from_slice(filename);
     for _ in 0..=MAX_SCRIPT_DEPTH {
         let file = open_exec(&path)?;
@@ -441,7 +450,8 @@ pub fn do_execve(
         // The new argv: interpreter, its argument, this file's path, then what came
         // after the old argv[0].
         let mut next: Vec<Vec<u8>> = Vec::new();
-        next.try_reserve(prefix.len() + 3).map_err(|_| Errno::ENOMEM)?;
+        next.try_reserve(prefix.len() + 3)
+            .map_err(|_| Errno::ENOMEM)?;
         for word in [Some(interp), arg, Some(&path[..])].into_iter().flatten() {
             let mut w = Vec::new();
             w.try_reserve_exact(word.len()).map_err(|_| Errno::ENOMEM)?;

@@ -301,7 +301,6 @@ mod kernel_task {
             self.inner.lock().mm.clone()
         }
 
-
         pub fn is_group_leader(&self) -> bool {
             self.tid == self.tgid
         }
