@@ -32,7 +32,7 @@ fn offset(fd: i32) -> isize {
 
 /// Reads what is in the pipe (at most `buf.len()` bytes, without blocking on an empty
 /// pipe because the caller knows how much is there).
-fn drain<'a>(fd: i32, buf: &'a mut [u8], n: usize) -> &'a [u8] {
+fn drain(fd: i32, buf: &mut [u8], n: usize) -> &[u8] {
     let r = read(fd, &mut buf[..n]);
     check!(
         T,
