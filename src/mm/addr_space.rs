@@ -616,6 +616,47 @@ impl AddressSpace {
         }
     }
 
+    /// The first half of Linux `do_mmap`, for anonymous memory and files alike: the
+    /// length (EINVAL if 0, ENOMEM if rounding it up wraps), the file offset of the end
+    /// (EOVERFLOW), `vm.max_map_count` (ENOMEM), then the place (MAP_FIXED, or a hole
+    /// from the hint up) — MAP_FIXED_NOREPLACE refusing to replace (EEXIST). Returns the
+    /// address, the page-aligned length and the flags (FIXED_NOREPLACE implies FIXED).
+    fn place_mapping(
+        &mut self,
+        addr: usize,
+        len: usize,
+        flags: u32,
+        pgoff: usize,
+    ) -> KResult<(usize, usize, MapFlags)> {
+        let mut flags = MapFlags::from_bits_retain(flags);
+        if len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        if flags.contains(MapFlags::FIXED_NOREPLACE) {
+            flags |= MapFlags::FIXED;
+        }
+        let fixed = flags.contains(MapFlags::FIXED);
+        let addr = if fixed { addr } else { round_hint_to_min(addr) };
+        let len = page_align(len);
+        if len == 0 {
+            return Err(Errno::ENOMEM); // PAGE_ALIGN wrapped: larger than everything
+        }
+        if pgoff
+            .checked_add(pages(len))
+            .is_none_or(|e| e > usize::MAX >> PAGE_SHIFT)
+        {
+            return Err(Errno::EOVERFLOW);
+        }
+        if self.map_count() > self.max_map_count {
+            return Err(Errno::ENOMEM);
+        }
+        let addr = self.get_unmapped_area(addr, len, fixed)?;
+        if flags.contains(MapFlags::FIXED_NOREPLACE) && self.overlaps(addr, addr + len) {
+            return Err(Errno::EEXIST);
+        }
+        Ok((addr, len, flags))
+    }
+
     /// mmap(2) of anonymous memory (Linux `do_mmap` → `mmap_region`), Linux's checks in
     /// Linux's order. `flags` are mmap's raw flags (MAP_ANONYMOUS and the file checks are
     /// the system call's business); unknown `prot` bits must already be dropped.
@@ -627,27 +668,7 @@ impl AddressSpace {
         prot: Prot,
         flags: u32,
     ) -> KResult<usize> {
-        let mut flags = MapFlags::from_bits_retain(flags);
-        if len == 0 {
-            return Err(Errno::EINVAL);
-        }
-        // MAP_FIXED_NOREPLACE is MAP_FIXED that refuses to replace (checked below).
-        if flags.contains(MapFlags::FIXED_NOREPLACE) {
-            flags |= MapFlags::FIXED;
-        }
-        let fixed = flags.contains(MapFlags::FIXED);
-        let addr = if fixed { addr } else { round_hint_to_min(addr) };
-        let len = page_align(len);
-        if len == 0 {
-            return Err(Errno::ENOMEM); // PAGE_ALIGN wrapped: larger than everything
-        }
-        if self.map_count() > self.max_map_count {
-            return Err(Errno::ENOMEM);
-        }
-        let addr = self.get_unmapped_area(addr, len, fixed)?;
-        if flags.contains(MapFlags::FIXED_NOREPLACE) && self.overlaps(addr, addr + len) {
-            return Err(Errno::EEXIST);
-        }
+        let (addr, len, flags) = self.place_mapping(addr, len, flags, 0)?;
         // Linux `calc_vm_flag_bits` and the mapping type.
         let mut vm_flags = VmFlags::empty();
         if flags.contains(MapFlags::GROWSDOWN) {
@@ -870,38 +891,12 @@ impl AddressSpace {
         pgoff: usize,
         may_write: bool,
     ) -> KResult<usize> {
-        let mut map = MapFlags::from_bits_retain(flags);
-        if len == 0 {
-            return Err(Errno::EINVAL);
-        }
-        if map.contains(MapFlags::FIXED_NOREPLACE) {
-            map |= MapFlags::FIXED;
-        }
-        let fixed = map.contains(MapFlags::FIXED);
-        let addr = if fixed { addr } else { round_hint_to_min(addr) };
-        let len = page_align(len);
-        if len == 0 {
-            return Err(Errno::ENOMEM);
-        }
-        // The file offset of the end must not overflow (Linux: EOVERFLOW).
-        if pgoff
-            .checked_add(pages(len))
-            .is_none_or(|e| e > usize::MAX >> PAGE_SHIFT)
-        {
-            return Err(Errno::EOVERFLOW);
-        }
-        if self.map_count() > self.max_map_count {
-            return Err(Errno::ENOMEM);
-        }
+        let (addr, len, map) = self.place_mapping(addr, len, flags, pgoff)?;
         let shared = match flags & MAP_TYPE {
             t if t == MapFlags::SHARED.bits() || t == MAP_SHARED_VALIDATE => true,
             t if t == MapFlags::PRIVATE.bits() => false,
             _ => return Err(Errno::EINVAL),
         };
-        let addr = self.get_unmapped_area(addr, len, fixed)?;
-        if map.contains(MapFlags::FIXED_NOREPLACE) && self.overlaps(addr, addr + len) {
-            return Err(Errno::EEXIST);
-        }
         let end = addr + len;
         if self.overlaps(addr, end) {
             self.munmap_range(frames, addr, end)

@@ -270,6 +270,17 @@ impl Sink for IovIter {
     }
 }
 
+/// preadv/pwritev's offset, checked (ESPIPE for a stream, EINVAL if negative).
+fn at_offset(f: &File, at: Option<i64>) -> KResult<Option<u64>> {
+    match at {
+        Some(off) => {
+            stream_check(f)?;
+            offset(off)
+        }
+        None => Ok(None),
+    }
+}
+
 /// readv/preadv (`at`: the offset of preadv).
 pub fn readv(fd: i32, iov: usize, iovcnt: usize, at: Option<i64>) -> KResult<usize> {
     let f = file(fd)?;
@@ -277,13 +288,7 @@ pub fn readv(fd: i32, iov: usize, iovcnt: usize, at: Option<i64>) -> KResult<usi
         return Err(Errno::EBADF);
     }
     let mut it = IovIter::new(iov, iovcnt)?;
-    let at = match at {
-        Some(off) => {
-            stream_check(&f)?;
-            offset(off)?
-        }
-        None => None,
-    };
+    let at = at_offset(&f, at)?;
     vfs::read(&f, &mut it, at)
 }
 
@@ -294,13 +299,7 @@ pub fn writev(fd: i32, iov: usize, iovcnt: usize, at: Option<i64>) -> KResult<us
         return Err(Errno::EBADF);
     }
     let mut it = IovIter::new(iov, iovcnt)?;
-    let at = match at {
-        Some(off) => {
-            stream_check(&f)?;
-            offset(off)?
-        }
-        None => None,
-    };
+    let at = at_offset(&f, at)?;
     vfs::write(&f, &mut it, at, &mut sigpipe)
 }
 

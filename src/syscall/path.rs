@@ -653,13 +653,18 @@ pub fn getcwd(buf: usize, size: usize) -> KResult<usize> {
     Ok(len)
 }
 
-pub fn chdir(path: usize) -> KResult<usize> {
+/// The directory `path` names (ENOTDIR if it is something else).
+fn dir_at(path: usize) -> KResult<Arc<Inode>> {
     let name = getname(path, false)?;
     let dir = lookup_at(AT_FDCWD, &name, true, false)?;
     if !dir.is_dir() {
         return Err(Errno::ENOTDIR);
     }
-    fs_struct()?.lock().cwd = dir;
+    Ok(dir)
+}
+
+pub fn chdir(path: usize) -> KResult<usize> {
+    fs_struct()?.lock().cwd = dir_at(path)?;
     Ok(0)
 }
 
@@ -675,12 +680,7 @@ pub fn fchdir(fd: i32) -> KResult<usize> {
 
 /// chroot(2): the process's "/" becomes `path` (the cwd stays, as on Linux).
 pub fn chroot(path: usize) -> KResult<usize> {
-    let name = getname(path, false)?;
-    let dir = lookup_at(AT_FDCWD, &name, true, false)?;
-    if !dir.is_dir() {
-        return Err(Errno::ENOTDIR);
-    }
-    fs_struct()?.lock().root = dir;
+    fs_struct()?.lock().root = dir_at(path)?;
     Ok(0)
 }
 

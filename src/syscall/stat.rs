@@ -99,23 +99,24 @@ pub fn fstat(fd: i32, buf: usize) -> KResult<usize> {
     Ok(0)
 }
 
+/// What `path` from `dirfd` names (with AT_EMPTY_PATH and an empty path: the file
+/// `dirfd` is open on, which may be a pipe), as stat reports it.
+fn stat_at(dirfd: i32, path: usize, flags: u32) -> KResult<Kstat> {
+    let name = getname(path, flags & AT_EMPTY_PATH != 0)?;
+    if name.is_empty() && dirfd != super::path::AT_FDCWD {
+        return Ok(stat_file(&*file(dirfd)?));
+    }
+    let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
+    let inode = lookup_at(dirfd, &name, follow, flags & AT_EMPTY_PATH != 0)?;
+    Ok(stat_inode(&inode))
+}
+
 /// newfstatat(2) (Linux `vfs_fstatat`).
 pub fn newfstatat(dirfd: i32, path: usize, buf: usize, flags: u32) -> KResult<usize> {
     if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT) != 0 {
         return Err(Errno::EINVAL);
     }
-    let name = getname(path, flags & AT_EMPTY_PATH != 0)?;
-    let k = if name.is_empty() && dirfd != super::path::AT_FDCWD {
-        stat_file(&*file(dirfd)?)
-    } else {
-        let inode = lookup_at(
-            dirfd,
-            &name,
-            flags & AT_SYMLINK_NOFOLLOW == 0,
-            flags & AT_EMPTY_PATH != 0,
-        )?;
-        stat_inode(&inode)
-    };
+    let k = stat_at(dirfd, path, flags)?;
     uaccess::copy_to_user(buf, &stat_bytes(&k))?;
     Ok(0)
 }
@@ -134,18 +135,7 @@ pub fn statx(dirfd: i32, path: usize, flags: u32, mask: u32, buf: usize) -> KRes
     {
         return Err(Errno::EINVAL);
     }
-    let name = getname(path, flags & AT_EMPTY_PATH != 0)?;
-    let k = if name.is_empty() && dirfd != super::path::AT_FDCWD {
-        stat_file(&*file(dirfd)?)
-    } else {
-        let inode = lookup_at(
-            dirfd,
-            &name,
-            flags & AT_SYMLINK_NOFOLLOW == 0,
-            flags & AT_EMPTY_PATH != 0,
-        )?;
-        stat_inode(&inode)
-    };
+    let k = stat_at(dirfd, path, flags)?;
     let mut sx = [0u8; 256];
     let mut put = |at: usize, bytes: &[u8]| sx[at..at + bytes.len()].copy_from_slice(bytes);
     put(0, &(STATX_BASIC_STATS | STATX_MNT_ID).to_le_bytes());

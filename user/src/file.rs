@@ -877,3 +877,27 @@ const _: () = assert!(core::mem::offset_of!(Stat, size) == 48);
 const _: () = assert!(core::mem::offset_of!(Stat, atime) == 72);
 const _: () = assert!(core::mem::offset_of!(Statx, atime) == 64);
 const _: () = assert!(core::mem::offset_of!(Statx, rdev_major) == 128);
+
+/// The end of a file-system test's body: removes its directory, which fails (and fails
+/// the test) if the test left anything in it.
+pub fn remove_test_dir(name: &str, dir: &CStr) {
+    let r = rmdir(dir);
+    crate::check!(
+        name,
+        r == 0,
+        "rmdir {:?} gave {} (something left behind?)",
+        dir,
+        r
+    );
+}
+
+/// Runs a file-system test's `body` twice, each in a test process: the first run fills
+/// whatever caches the kernel keeps, the second must give back every frame and heap byte
+/// it takes. Then prints `NAME: ok`.
+pub fn run_test_twice(name: &str, body: fn() -> i32) -> i32 {
+    crate::run_test_process(name, None, body);
+    let baseline = crate::settled_mem_usage();
+    crate::run_test_process(name, baseline, body);
+    crate::println!("{}: ok", name);
+    0
+}

@@ -342,14 +342,7 @@ fn body(self_path: &[u8; 128]) -> i32 {
     from_file(self_path);
     pipeline(self_path);
     check!(T, unlink(OUT) == 0, "unlink out");
-    let r = rmdir(DIR);
-    check!(
-        T,
-        r == 0,
-        "rmdir {:?} gave {} (something left behind?)",
-        DIR,
-        r
-    );
+    remove_test_dir(T, DIR);
     0
 }
 

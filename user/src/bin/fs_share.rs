@@ -679,14 +679,7 @@ fn body(self_path: &[u8; 128]) -> i32 {
     clone_files();
     exec_closes(self_path);
     check!(T, unlink(F) == 0, "unlink f");
-    let r = rmdir(DIR);
-    check!(
-        T,
-        r == 0,
-        "rmdir {:?} gave {} (something left behind?)",
-        DIR,
-        r
-    );
+    remove_test_dir(T, DIR);
     0
 }
 
