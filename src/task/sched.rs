@@ -209,12 +209,21 @@ impl RunQueue {
         Some(cpu)
     }
 
-    /// The first waiting task allowed on `cpu`.
-    fn pick(&mut self, cpu: usize) -> Option<Arc<Task>> {
-        let pos = self
-            .tasks
-            .iter()
-            .position(|t| t.cpus_allowed.load(Ordering::Relaxed) & (1 << cpu) != 0)?;
+    /// The first waiting task allowed on `cpu` that no other CPU is still switching
+    /// away from (`prev`, this CPU's own outgoing task, may be taken back). Taking such
+    /// a task and waiting for its `on_cpu` could deadlock: two CPUs that each picked the
+    /// other's outgoing task would wait for each other for ever (Linux's per-CPU run
+    /// queues never migrate a task that is `task_on_cpu`). A task skipped here is
+    /// offered again by `finish_task_switch` once its CPU has let go of it.
+    fn pick(&mut self, cpu: usize, prev: &Arc<Task>) -> Option<Arc<Task>> {
+        let pos = self.tasks.iter().position(|t| {
+            let allowed = t.cpus_allowed.load(Ordering::Relaxed) & (1 << cpu) != 0;
+            let busy = t.on_cpu.load(Ordering::Acquire) && !Arc::ptr_eq(t, prev);
+            if allowed && busy {
+                SKIPPED_ON_CPU.store(true, Ordering::Release);
+            }
+            allowed && !busy
+        })?;
         self.tasks.remove(pos)
     }
 
@@ -224,6 +233,9 @@ impl RunQueue {
             .any(|t| t.cpus_allowed.load(Ordering::Relaxed) & (1 << cpu) != 0)
     }
 }
+
+/// `pick` passed over a task still switching away on another CPU.
+static SKIPPED_ON_CPU: AtomicBool = AtomicBool::new(false);
 
 /// Sends a reschedule IPI, unless `cpu` is this CPU.
 fn kick(cpu: Option<usize>) {
@@ -374,7 +386,7 @@ pub fn schedule() {
                 }
             }
         }
-        let next = rq.pick(cpu);
+        let next = rq.pick(cpu, &prev);
         // Work left over: another idle CPU can take it.
         if let Some(first) = rq.tasks.front() {
             let allowed = first.cpus_allowed.load(Ordering::Relaxed);
@@ -438,6 +450,21 @@ fn finish_task_switch() {
     });
     if let Some(p) = &prev {
         p.on_cpu.store(false, Ordering::Release);
+    }
+    // A CPU that passed over `prev` while it was switching away may have gone idle:
+    // now that it can be taken, wake an idle CPU for it.
+    if SKIPPED_ON_CPU.load(Ordering::Acquire) && SKIPPED_ON_CPU.swap(false, Ordering::AcqRel) {
+        let idle_cpu = {
+            let mut rq = RUN_QUEUE.lock();
+            match rq.tasks.front() {
+                Some(t) => {
+                    let allowed = t.cpus_allowed.load(Ordering::Relaxed);
+                    rq.claim_idle_cpu(allowed)
+                }
+                None => None,
+            }
+        };
+        kick(idle_cpu);
     }
     drop(prev);
     if now_idle {
