@@ -28,6 +28,7 @@ boot() {
 boot "$build/bench.log" 1 "semihosting init=/bin/bench"
 echo "One CPU (-smp 1), user/src/bin/bench.rs:"
 grep '^bench:' "$build/bench.log"
+grep -q 'FAILED\|panic' "$build/bench.log" && { echo "bench: bench.rs failed (log: $build/bench.log)"; failed=1; }
 cat <<'EOT'
 For scale (Linux 6.1 arm64, same QEMU, -icount shift=0, static musl program):
   fork+exit+wait ~106k, with 16 MiB touched ~1.65M, COW fault ~4.35k instructions.

@@ -65,7 +65,9 @@ fn list_path(p: &mut PathBuf, i: usize) -> &CStr {
 
 /// open + read + close of a 100-byte file; newfstatat of it; the whole listing of a
 /// 100-entry directory; 1 MiB written to a new file and read back, 64 KiB a call. All
-/// on /tmp (tmpfs on both kernels). Each loop runs once untimed first.
+/// on /tmp (tmpfs on both kernels). Each loop runs once untimed first. Not inlined, so
+/// that its buffers do not grow `main`'s stack frame, which the fork figures copy.
+#[inline(never)]
 fn file_figures(overhead: u64) -> FileFigures {
     expect(mkdir(DIR, 0o755) == 0, "mkdir /tmp/bench");
     expect(
@@ -137,15 +139,15 @@ fn file_figures(overhead: u64) -> FileFigures {
     // touched first, so no fault of them is counted.
     let src = alloc_pages(CHUNK);
     let dst = alloc_pages(CHUNK);
-    touch(src, CHUNK / PAGE, b'b');
-    touch(dst, CHUNK / PAGE, 0);
     // SAFETY: two fresh private read-write mappings of CHUNK bytes each.
     let (src, dst) = unsafe {
         (
-            core::slice::from_raw_parts(src, CHUNK),
+            core::slice::from_raw_parts_mut(src, CHUNK),
             core::slice::from_raw_parts_mut(dst, CHUNK),
         )
     };
+    src.fill(b'b');
+    dst.fill(0);
     let reps = 8;
     let (mut tw, mut tr) = (0, 0);
     for rep in 0..=reps {
