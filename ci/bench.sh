@@ -28,9 +28,12 @@ boot() {
 boot "$build/bench.log" 1 "semihosting init=/bin/bench"
 echo "One CPU (-smp 1), user/src/bin/bench.rs:"
 grep '^bench:' "$build/bench.log"
+grep -q 'FAILED\|panic' "$build/bench.log" && { echo "bench: bench.rs failed (log: $build/bench.log)"; failed=1; }
 cat <<'EOT'
 For scale (Linux 6.1 arm64, same QEMU, -icount shift=0, static musl program):
-  fork+exit+wait ~106k, with 16 MiB touched ~1.65M, COW fault ~4.35k instructions.
+  fork+exit+wait ~106k, with 16 MiB touched ~1.65M, COW fault ~4.35k instructions;
+  open+read+close ~9.0k, stat ~4.6k, getdents64 of 100 entries ~61k, 1 MiB write ~1.23M,
+  1 MiB read ~0.69M instructions (docs/benchmarks.md, "Issue 11: files").
 
 EOT
 

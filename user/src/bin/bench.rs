@@ -2,9 +2,12 @@
 //! `-icount shift=0`, one guest instruction advances the virtual clock by exactly 1 ns, so
 //! clock_gettime differences are instruction counts and repeat exactly from run to run.
 //! The same binary runs on real Linux (linux-oracle.sh --icount) for comparison.
+//! The file figures (issue 11) use files under /tmp/bench, removed at the end.
 #![no_std]
 #![no_main]
 
+use core::ffi::CStr;
+use core::fmt::Write;
 use core::ptr::write_volatile;
 use core::sync::atomic::AtomicU32;
 
@@ -25,6 +28,169 @@ fn touch(p: *mut u8, pages: usize, v: u8) {
     for i in 0..pages {
         // SAFETY: p is a private read-write mapping of at least `pages` pages.
         unsafe { write_volatile(p.add(i * PAGE), v) };
+    }
+}
+
+/// Stops the benchmark when a file operation it relies on did not do what it should.
+fn expect(ok: bool, what: &str) {
+    if !ok {
+        println!("bench: FAILED: {}", what);
+        exit(1);
+    }
+}
+
+const DIR: &CStr = c"/tmp/bench";
+const SMALL: &CStr = c"/tmp/bench/small";
+const LIST: &CStr = c"/tmp/bench/list";
+const BIG: &CStr = c"/tmp/bench/big";
+const SMALL_LEN: usize = 100;
+const ENTRIES: usize = 100;
+const CHUNK: usize = 64 << 10;
+const BIG_LEN: usize = 1 << 20;
+
+/// The file figures, in instructions per operation.
+struct FileFigures {
+    open_read_close: u64,
+    stat: u64,
+    listing: u64,
+    write_1m: u64,
+    read_1m: u64,
+}
+
+fn list_path(p: &mut PathBuf, i: usize) -> &CStr {
+    p.clear();
+    write!(p, "/tmp/bench/list/f{:03}", i).unwrap();
+    p.as_cstr()
+}
+
+/// open + read + close of a 100-byte file; newfstatat of it; the whole listing of a
+/// 100-entry directory; 1 MiB written to a new file and read back, 64 KiB a call. All
+/// on /tmp (tmpfs on both kernels). Each loop runs once untimed first. Not inlined, so
+/// that its buffers do not grow `main`'s stack frame, which the fork figures copy.
+#[inline(never)]
+fn file_figures(overhead: u64) -> FileFigures {
+    expect(mkdir(DIR, 0o755) == 0, "mkdir /tmp/bench");
+    expect(
+        write_file(SMALL, &[b'x'; SMALL_LEN]) == SMALL_LEN as isize,
+        "write /tmp/bench/small",
+    );
+
+    let mut buf = [0u8; 128];
+    let mut open_read_close = || {
+        let fd = open(SMALL, O_RDONLY, 0) as i32;
+        let n = read(fd, &mut buf);
+        close(fd);
+        n
+    };
+    expect(
+        open_read_close() == SMALL_LEN as isize,
+        "read /tmp/bench/small",
+    );
+    let open_read_close = measure(1000, overhead, || {
+        open_read_close();
+    });
+
+    expect(
+        stat(SMALL).is_ok_and(|st| st.size == SMALL_LEN as i64),
+        "stat /tmp/bench/small",
+    );
+    let stat_one = measure(1000, overhead, || {
+        let _ = stat(SMALL);
+    });
+
+    // getdents64 as `ls` calls it (a 32 KiB buffer, until it returns 0), from the start
+    // of the directory: lseek(0) + one call that returns all 102 records ("." and ".."
+    // too) + one that returns 0.
+    expect(mkdir(LIST, 0o755) == 0, "mkdir /tmp/bench/list");
+    let mut p = PathBuf::new(b"");
+    for i in 0..ENTRIES {
+        let fd = open(list_path(&mut p, i), O_WRONLY | O_CREAT | O_EXCL, 0o644);
+        expect(fd >= 0, "create /tmp/bench/list/f*");
+        close(fd as i32);
+    }
+    let dfd = open(LIST, O_RDONLY | O_DIRECTORY, 0) as i32;
+    expect(dfd >= 0, "open /tmp/bench/list");
+    let dents = alloc_pages(32 << 10);
+    touch(dents, 8, 0);
+    // SAFETY: a fresh private read-write mapping of 32 KiB, used only through this slice.
+    let dents = unsafe { core::slice::from_raw_parts_mut(dents, 32 << 10) };
+    let n = getdents64(dfd, dents);
+    expect(
+        n > 0 && dirents(&dents[..n as usize]).count() == ENTRIES + 2,
+        "getdents64 /tmp/bench/list: 102 records in one call",
+    );
+    expect(getdents64(dfd, dents) == 0, "getdents64 at the end");
+    let listing = measure(100, overhead, || {
+        lseek(dfd, 0, SEEK_SET);
+        getdents64(dfd, dents);
+        getdents64(dfd, dents);
+    });
+    close(dfd);
+    for i in 0..ENTRIES {
+        expect(
+            unlink(list_path(&mut p, i)) == 0,
+            "unlink /tmp/bench/list/f*",
+        );
+    }
+    expect(rmdir(LIST) == 0, "rmdir /tmp/bench/list");
+
+    // 1 MiB: 16 writes of 64 KiB to a new file (the page cache's pages allocated on the
+    // way), then 16 reads of it; open, close and unlink are not timed. Both buffers are
+    // touched first, so no fault of them is counted.
+    let src = alloc_pages(CHUNK);
+    let dst = alloc_pages(CHUNK);
+    // SAFETY: two fresh private read-write mappings of CHUNK bytes each.
+    let (src, dst) = unsafe {
+        (
+            core::slice::from_raw_parts_mut(src, CHUNK),
+            core::slice::from_raw_parts_mut(dst, CHUNK),
+        )
+    };
+    src.fill(b'b');
+    dst.fill(0);
+    let reps = 8;
+    let (mut tw, mut tr) = (0, 0);
+    for rep in 0..=reps {
+        let fd = open(BIG, O_WRONLY | O_CREAT | O_EXCL, 0o644) as i32;
+        expect(fd >= 0, "create /tmp/bench/big");
+        let mut ok = true;
+        let t = clock_ns();
+        for _ in 0..BIG_LEN / CHUNK {
+            ok &= write(fd, src) == CHUNK as isize;
+        }
+        let w = clock_ns() - t - overhead;
+        close(fd);
+        expect(ok, "write 64 KiB to /tmp/bench/big");
+        let fd = open(BIG, O_RDONLY, 0) as i32;
+        let t = clock_ns();
+        for _ in 0..BIG_LEN / CHUNK {
+            ok &= read(fd, dst) == CHUNK as isize;
+        }
+        let r = clock_ns() - t - overhead;
+        close(fd);
+        expect(
+            ok && dst[CHUNK - 1] == b'b',
+            "read 64 KiB of /tmp/bench/big",
+        );
+        expect(unlink(BIG) == 0, "unlink /tmp/bench/big");
+        // The first round is the warm-up.
+        if rep > 0 {
+            tw += w;
+            tr += r;
+        }
+    }
+    munmap(src.as_ptr() as usize, CHUNK);
+    munmap(dst.as_ptr() as usize, CHUNK);
+    munmap(dents.as_ptr() as usize, 32 << 10);
+
+    expect(unlink(SMALL) == 0, "unlink /tmp/bench/small");
+    expect(rmdir(DIR) == 0, "rmdir /tmp/bench (something left behind?)");
+    FileFigures {
+        open_read_close,
+        stat: stat_one,
+        listing,
+        write_1m: tw / reps,
+        read_1m: tr / reps,
     }
 }
 
@@ -138,6 +304,8 @@ fn main(_args: Args) -> i32 {
         join(&tid);
     });
 
+    let files = file_figures(overhead);
+
     println!(
         "bench: null system call (getppid)       {:>9} instructions",
         null_syscall
@@ -165,6 +333,26 @@ fn main(_args: Args) -> i32 {
     println!(
         "bench: thread create+join                {:>9} instructions",
         thread_rt
+    );
+    println!(
+        "bench: open+read 100 bytes+close         {:>9} instructions",
+        files.open_read_close
+    );
+    println!(
+        "bench: stat (newfstatat) of a file       {:>9} instructions",
+        files.stat
+    );
+    println!(
+        "bench: getdents64 of 100 entries (lseek 0, 32 KiB buffer, to the end) {} instructions",
+        files.listing
+    );
+    println!(
+        "bench: 1 MiB sequential write (64 KiB writes, new file) {} instructions",
+        files.write_1m
+    );
+    println!(
+        "bench: 1 MiB sequential read (64 KiB reads) {:>9} instructions",
+        files.read_1m
     );
     println!(
         "bench:   (of the round trip: fork() returns in the parent after {}, wait4 takes {})",
