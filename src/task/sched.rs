@@ -217,12 +217,14 @@ impl RunQueue {
     /// offered again by `finish_task_switch` once its CPU has let go of it.
     fn pick(&mut self, cpu: usize, prev: &Arc<Task>) -> Option<Arc<Task>> {
         let pos = self.tasks.iter().position(|t| {
-            let allowed = t.cpus_allowed.load(Ordering::Relaxed) & (1 << cpu) != 0;
+            if t.cpus_allowed.load(Ordering::Relaxed) & (1 << cpu) == 0 {
+                return false;
+            }
             let busy = t.on_cpu.load(Ordering::Acquire) && !Arc::ptr_eq(t, prev);
-            if allowed && busy {
+            if busy {
                 SKIPPED_ON_CPU.store(true, Ordering::Release);
             }
-            allowed && !busy
+            !busy
         })?;
         self.tasks.remove(pos)
     }
