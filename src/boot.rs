@@ -147,7 +147,18 @@ pub extern "C" fn kernel_main(dtb_phys: usize) -> ! {
         .find_compatible(&["arm,cortex-a15-gic", "arm,gic-400"])
         .expect("no GICv2 in the device tree");
     let (gicd, gicc) = (region(gic_node, 0).unwrap(), region(gic_node, 1).unwrap());
-    crate::mm::kernel_map::init_kernel_tables(&frames, ram, &[(uart_base, uart_end), gicd, gicc]);
+    let rtc = fdt
+        .find_compatible(&["arm,pl031"])
+        .and_then(|n| region(n, 0));
+    let mut devices = alloc::vec![(uart_base, uart_end), gicd, gicc];
+    devices.extend(rtc);
+    crate::mm::kernel_map::init_kernel_tables(&frames, ram, &devices);
+    if let Some((base, _)) = rtc {
+        // SAFETY: the DTB names this PL031; its page was just mapped as device memory.
+        crate::time::set_realtime(unsafe {
+            crate::drivers::pl031::read_seconds(phys_to_virt(base) as usize)
+        });
+    }
     global::init_empty_ttbr0(&frames);
     FRAMES.call_once(|| frames);
 

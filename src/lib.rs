@@ -25,6 +25,7 @@ pub mod proc; // only its text formatting (proc/format.rs) builds for the host
 pub mod sync;
 pub mod syscall;
 pub mod task;
+pub mod time;
 
 #[cfg(target_os = "none")]
 pub mod boot;

@@ -43,13 +43,9 @@ pub struct Timespec {
     pub nsec: i64,
 }
 
-/// The time stamps get: the wall clock once there is one (the signals and time issue);
-/// until then, time since boot.
+/// The time stamps get: the wall clock (CLOCK_REALTIME).
 pub fn now() -> Timespec {
-    #[cfg(target_os = "none")]
-    let ns = crate::arch::timer::now_ns();
-    #[cfg(not(target_os = "none"))]
-    let ns = 0u64;
+    let ns = crate::time::realtime_ns();
     Timespec {
         sec: (ns / 1_000_000_000) as i64,
         nsec: (ns % 1_000_000_000) as i64,

@@ -552,18 +552,20 @@ pub struct KernelStat {
     pub processes: u64,
     pub running: usize,
     pub blocked: usize,
+    /// The wall-clock time of boot, in seconds since the epoch.
+    pub btime: u64,
 }
 
 /// /proc/stat (Linux fs/proc/stat.c `show_stat`): "cpu " with two spaces for the sum,
 /// one "cpuN" line per online CPU, then the counters. Interrupts and context switches
-/// are not counted (0); btime is 0 because the clock starts at boot (there is no wall
-/// clock yet: `fs::inode::now` is time since boot, so boot is the epoch).
+/// are not counted (0); btime is the boot's wall-clock time (src/time.rs).
 pub fn kernel_stat(w: &mut Window, s: &KernelStat) -> fmt::Result {
     writeln!(w, "cpu {}", CPU_TICKS)?;
     for cpu in (0..32).filter(|c| s.online & (1 << c) != 0) {
         writeln!(w, "cpu{}{}", cpu, CPU_TICKS)?;
     }
-    w.put(b"intr 0\nctxt 0\nbtime 0\n")?;
+    w.put(b"intr 0\nctxt 0\n")?;
+    writeln!(w, "btime {}", s.btime)?;
     writeln!(w, "processes {}", s.processes)?;
     writeln!(
         w,
@@ -816,11 +818,13 @@ mod tests {
                     processes: 9,
                     running: 1,
                     blocked: 0,
+                    btime: 1_764_000_000,
                 },
             )
         });
         assert!(s.starts_with("cpu  0 0 0 0 0 0 0 0 0 0\ncpu0 0 0 0 0 0 0 0 0 0 0\ncpu2 0"));
         assert!(s.contains("\nprocesses 9\nprocs_running 1\nprocs_blocked 0\n"));
+        assert!(s.contains("\nbtime 1764000000\n"));
         let c = text(|w| cpuinfo_block(w, 1, 62_500_000));
         assert!(c.starts_with("processor\t: 1\nBogoMIPS\t: 125.00\n"));
         assert!(c.ends_with("CPU revision\t: 3\n\n"));

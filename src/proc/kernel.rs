@@ -113,6 +113,7 @@ pub fn stat(w: &mut Window) -> KResult<()> {
         processes: c.max_tid as u64,
         running: c.running,
         blocked: c.blocked,
+        btime: (crate::time::realtime_ns() - crate::time::monotonic_ns()) / 1_000_000_000,
     };
     let _ = format::kernel_stat(w, &s);
     Ok(())

@@ -72,6 +72,8 @@ pub mod nr {
     pub const SET_ROBUST_LIST: usize = 99;
     pub const NANOSLEEP: usize = 101;
     pub const CLOCK_GETTIME: usize = 113;
+    pub const CLOCK_GETRES: usize = 114;
+    pub const CLOCK_NANOSLEEP: usize = 115;
     pub const SCHED_SETAFFINITY: usize = 122;
     pub const SCHED_GETAFFINITY: usize = 123;
     pub const SCHED_YIELD: usize = 124;
@@ -90,6 +92,7 @@ pub mod nr {
     pub const UMASK: usize = 166;
     pub const PRCTL: usize = 167;
     pub const GETCPU: usize = 168;
+    pub const GETTIMEOFDAY: usize = 169;
     pub const GETPID: usize = 172;
     pub const GETPPID: usize = 173;
     pub const GETUID: usize = 174;
@@ -97,6 +100,7 @@ pub mod nr {
     pub const GETGID: usize = 176;
     pub const GETEGID: usize = 177;
     pub const GETTID: usize = 178;
+    pub const SYSINFO: usize = 179;
     pub const BRK: usize = 214;
     pub const MUNMAP: usize = 215;
     pub const MREMAP: usize = 216;
@@ -255,6 +259,11 @@ mod dispatch_impl {
         t[nr::SET_ROBUST_LIST] = Some(|_| Ok(0));
         t[nr::NANOSLEEP] = Some(|r| misc::nanosleep(r.arg(0), r.arg(1)));
         t[nr::CLOCK_GETTIME] = Some(|r| misc::clock_gettime(r.arg(0) as i32, r.arg(1)));
+        t[nr::CLOCK_GETRES] = Some(|r| misc::clock_getres(r.arg(0) as i32, r.arg(1)));
+        t[nr::CLOCK_NANOSLEEP] =
+            Some(|r| misc::clock_nanosleep(r.arg(0) as i32, r.arg(1) as u32, r.arg(2), r.arg(3)));
+        t[nr::GETTIMEOFDAY] = Some(|r| misc::gettimeofday(r.arg(0), r.arg(1)));
+        t[nr::SYSINFO] = Some(|r| misc::sysinfo(r.arg(0)));
         t[nr::SCHED_YIELD] = Some(|_| misc::sched_yield());
         t[nr::SCHED_SETAFFINITY] =
             Some(|r| sched::sched_setaffinity(r.arg(0) as i32, r.arg(1), r.arg(2)));
