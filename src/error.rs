@@ -46,6 +46,19 @@ impl Errno {
     pub const EOPNOTSUPP: Errno = Errno(95);
     pub const ETIMEDOUT: Errno = Errno(110);
 
+    // Never seen by user space (include/linux/errno.h): a system call interrupted by a
+    // signal returns one of these, and the return path to user mode (task/signal.rs
+    // `do_signal`) turns it into a restart of the call or into EINTR.
+    /// Restart if the handler has SA_RESTART (or no handler runs), else EINTR.
+    pub const ERESTARTSYS: Errno = Errno(512);
+    /// Always restart (the call had no side effect a handler could observe).
+    pub const ERESTARTNOINTR: Errno = Errno(513);
+    /// Restart only if no handler runs (ppoll, pselect6, rt_sigsuspend), else EINTR.
+    pub const ERESTARTNOHAND: Errno = Errno(514);
+    /// Restart through restart_syscall(2) with the remaining time (nanosleep), else
+    /// EINTR.
+    pub const ERESTART_RESTARTBLOCK: Errno = Errno(516);
+
     /// The value a system call leaves in x0.
     pub fn as_ret(self) -> isize {
         -(self.0 as isize)

@@ -123,6 +123,17 @@ pub enum WakeReason {
     Timeout,
     /// A fatal signal is pending: the caller returns -EINTR and dies on the way out.
     Killed,
+    /// A signal the task does not block is pending (only `sleep_interruptible`): the
+    /// caller gives up and returns -EINTR or a restart code (error.rs), and the signal
+    /// is delivered on the way back to user mode.
+    Interrupted,
+}
+
+impl WakeReason {
+    /// Killed or interrupted: the caller must stop waiting.
+    pub fn by_signal(self) -> bool {
+        matches!(self, WakeReason::Killed | WakeReason::Interrupted)
+    }
 }
 
 /// The scheduler's implementation of the two operations.
@@ -130,6 +141,9 @@ pub struct WaitOps {
     /// Puts the current task to sleep on `chan` until woken, the deadline (ns since
     /// boot) passes, or it is killed; returns at once if `chan` was woken since `seq`.
     pub sleep: fn(WaitChan, Option<u64>, WakeSeq) -> WakeReason,
+    /// The same, but a pending signal also ends the sleep (Linux TASK_INTERRUPTIBLE;
+    /// `sleep` is TASK_KILLABLE).
+    pub sleep_interruptible: fn(WaitChan, Option<u64>, WakeSeq) -> WakeReason,
     /// Wakes up to `n` tasks sleeping on the channel, longest sleeper first; returns how
     /// many.
     pub wake_n: fn(WaitChan, usize) -> usize,
@@ -147,6 +161,13 @@ pub fn install(ops: WaitOps) {
 pub fn sleep(chan: WaitChan, deadline: Option<u64>, seq: WakeSeq) -> WakeReason {
     let ops = OPS.get().expect("sleep before the scheduler started");
     (ops.sleep)(chan, deadline, seq)
+}
+
+/// Sleeps on `chan` until woken, the deadline, a kill, or any signal the task does not
+/// block (Linux TASK_INTERRUPTIBLE): what a blocking read or wait does.
+pub fn sleep_interruptible(chan: WaitChan, deadline: Option<u64>, seq: WakeSeq) -> WakeReason {
+    let ops = OPS.get().expect("sleep before the scheduler started");
+    (ops.sleep_interruptible)(chan, deadline, seq)
 }
 
 /// Wakes every task sleeping on `chan`. Before the scheduler runs (and in host unit

@@ -274,6 +274,7 @@ pub fn setsid() -> KResult<usize> {
     s.session_leader = true;
     s.sid = cur.tgid;
     s.pgid = cur.tgid;
+    s.tty = None; // a new session has no controlling terminal
     Ok(cur.tgid as usize)
 }
 

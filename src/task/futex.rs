@@ -93,10 +93,15 @@ pub fn sys_futex(
             if uaccess::get_user_u32(uaddr)? != val {
                 return Err(Errno::EAGAIN);
             }
-            match sched::sleep(WaitChan::Futex(key), deadline, seq) {
+            // Interrupted: restarted after a SA_RESTART handler if there is no timeout
+            // (Linux restarts a timed wait too, with its absolute deadline; here it
+            // returns EINTR, which futex(2) allows and every libc loop handles).
+            match sched::sleep_interruptible(WaitChan::Futex(key), deadline, seq) {
                 WakeReason::Woken => Ok(0),
                 WakeReason::Timeout => Err(Errno::ETIMEDOUT),
                 WakeReason::Killed => Err(Errno::EINTR),
+                WakeReason::Interrupted if deadline.is_none() => Err(Errno::ERESTARTSYS),
+                WakeReason::Interrupted => Err(Errno::EINTR),
             }
         }
         FUTEX_WAKE | FUTEX_WAKE_BITSET => {

@@ -7,6 +7,7 @@
 
 pub mod clone_flags;
 pub mod rlimit;
+pub mod signal;
 
 #[cfg(target_os = "none")]
 pub mod exec;
@@ -20,8 +21,6 @@ pub mod futex;
 pub mod oom;
 #[cfg(target_os = "none")]
 pub mod sched;
-#[cfg(target_os = "none")]
-pub mod signal;
 #[cfg(target_os = "none")]
 pub mod wait;
 
@@ -104,6 +103,9 @@ mod kernel_task {
             chan: WaitChan,
             deadline: Option<u64>,
             seq: u64,
+            /// A signal ends the sleep (Linux TASK_INTERRUPTIBLE); otherwise only a kill
+            /// does (TASK_KILLABLE).
+            interruptible: bool,
         },
         /// Exited, waiting for the parent's wait4.
         Zombie,
@@ -127,6 +129,10 @@ mod kernel_task {
         pub sid: Tid,
         /// This process is its session's leader (Linux `signal->leader`, set by setsid).
         pub session_leader: bool,
+        /// The session's controlling terminal, by tty number (Linux `signal->tty`): set
+        /// by TIOCSCTTY or a session leader's first open of a tty, cleared by setsid
+        /// and TIOCNOTTY. The tty layer (src/tty) owns what the number means.
+        pub tty: Option<u32>,
         /// execve has run since fork (the opposite of Linux's PF_FORKNOEXEC on the
         /// leader): a parent may no longer setpgid it (EACCES).
         pub did_exec: bool,
@@ -159,6 +165,7 @@ mod kernel_task {
                         pgid: 0,
                         sid: 0,
                         session_leader: false,
+                        tty: None,
                         did_exec: false,
                         rlim: default_limits(),
                         group_exec_task: None,
@@ -180,6 +187,7 @@ mod kernel_task {
                         pgid: p.pgid,
                         sid: p.sid,
                         session_leader: false,
+                        tty: p.tty,
                         did_exec: false,
                         rlim: p.rlim,
                         group_exec_task: None,
@@ -197,6 +205,10 @@ mod kernel_task {
         thread: UnsafeCell<ThreadStruct>,
         /// `inner.killed` is set: checked without the lock on every return to user mode.
         pub kill_pending: AtomicBool,
+        /// A signal this thread does not block is pending (Linux TIF_SIGPENDING):
+        /// checked without the lock on every return to user mode, and by interruptible
+        /// sleeps. Set and cleared under `inner`'s lock (task/signal.rs).
+        pub sig_pending: AtomicBool,
         /// A CPU runs this task or is still switching away from it (Linux `on_cpu`):
         /// no other CPU may load its registers meanwhile (task/sched.rs).
         pub on_cpu: AtomicBool,
@@ -276,6 +288,7 @@ mod kernel_task {
                 kstack,
                 thread: UnsafeCell::new(ThreadStruct::default()),
                 kill_pending: AtomicBool::new(false),
+                sig_pending: AtomicBool::new(false),
                 on_cpu: AtomicBool::new(false),
                 cpu: AtomicU32::new(0),
                 cpus_allowed: AtomicU32::new(u32::MAX),

@@ -169,7 +169,11 @@ pub fn find_task(tid: Tid) -> Option<Arc<Task>> {
 pub fn init_idle(idle: Arc<Task>) {
     let cpu = this_cpu();
     if cpu == 0 {
-        crate::sync::wait::install(crate::sync::wait::WaitOps { sleep, wake_n });
+        crate::sync::wait::install(crate::sync::wait::WaitOps {
+            sleep,
+            sleep_interruptible,
+            wake_n,
+        });
         // Waking a task must not allocate: the run queue has room for every task there
         // can be.
         RUN_QUEUE
@@ -319,24 +323,46 @@ pub fn wake_n(chan: WaitChan, n: usize) -> usize {
 pub use crate::sync::wait::WakeReason;
 
 /// Puts the current task to sleep on `chan` until woken, `deadline` (ns since boot)
-/// passes, or it is killed. `seq` is the channel's wakeup count read (with
-/// `sync::wait::prepare`) before the caller checked its condition: if a wakeup came
-/// since, the task does not sleep at all (a spurious wakeup for the caller).
+/// passes, or it is killed (Linux TASK_KILLABLE). `seq` is the channel's wakeup count
+/// read (with `sync::wait::prepare`) before the caller checked its condition: if a
+/// wakeup came since, the task does not sleep at all (a spurious wakeup for the caller).
 pub fn sleep(chan: WaitChan, deadline: Option<u64>, seq: WakeSeq) -> WakeReason {
+    do_sleep(chan, deadline, seq, false)
+}
+
+/// `sleep`, but a pending signal the task does not block also ends it (Linux
+/// TASK_INTERRUPTIBLE): blocking reads, wait4, pause-like calls.
+pub fn sleep_interruptible(chan: WaitChan, deadline: Option<u64>, seq: WakeSeq) -> WakeReason {
+    do_sleep(chan, deadline, seq, true)
+}
+
+fn do_sleep(
+    chan: WaitChan,
+    deadline: Option<u64>,
+    seq: WakeSeq,
+    interruptible: bool,
+) -> WakeReason {
     let cur = current();
+    let signalled = |cur: &Task| interruptible && cur.sig_pending.load(Ordering::Acquire);
     {
         let mut inner = cur.inner.lock();
         if inner.killed.is_some() {
             return WakeReason::Killed;
         }
-        // Marked asleep under our lock, which every waker takes to look at our state:
-        // a waker that bumped the counter after the check above will find us.
+        // Marked asleep under our lock, which every waker (and every signal sender)
+        // takes to look at our state: a waker that bumped the counter after the check
+        // above will find us, and so will a signal sent after the test below.
         inner.state = TaskState::Sleeping {
             chan,
             deadline,
             seq: SLEEP_SEQ.fetch_add(1, Ordering::Relaxed),
+            interruptible,
         };
         inner.woke_by_timeout = false;
+        if signalled(&cur) {
+            inner.state = TaskState::Running;
+            return WakeReason::Interrupted;
+        }
         if crate::sync::wait::woken_since(chan, seq) {
             inner.state = TaskState::Running;
             return WakeReason::Woken;
@@ -348,8 +374,25 @@ pub fn sleep(chan: WaitChan, deadline: Option<u64>, seq: WakeSeq) -> WakeReason 
         WakeReason::Killed
     } else if inner.woke_by_timeout {
         WakeReason::Timeout
+    } else if signalled(&cur) {
+        WakeReason::Interrupted
     } else {
         WakeReason::Woken
+    }
+}
+
+/// Wakes `task` for a signal (Linux `signal_wake_up`): out of an interruptible sleep
+/// (a killable one only for a kill), or, if it runs on another CPU, kicked so that it
+/// notices the signal on its way back to user mode.
+pub fn signal_wake_up(task: &Arc<Task>, fatal: bool) {
+    let asleep = matches!(
+        task.inner.lock().state,
+        TaskState::Sleeping { interruptible, .. } if interruptible || fatal
+    );
+    if asleep {
+        wake_task(task);
+    } else if task.on_cpu.load(Ordering::Acquire) {
+        kick(Some(task.cpu.load(Ordering::Relaxed) as usize));
     }
 }
 
