@@ -2,6 +2,8 @@
 # Builds the test programs that are not in the Rust workspace into BUILD_DIR/extra-bin/
 # (mkinitrd.sh puts them in /bin with the others):
 #   glibc_mem   user/c/glibc_mem.c: static glibc (aarch64-linux-gnu-gcc -static)
+#   user/c/tests/*.c: test programs in C, each one file, static glibc (NAME.c -> /bin/NAME);
+#               user/c/tests/common.h is their shared header
 #   bss_only    user/c/bss_only.c + bss_only.ld, no libc; then ci/elf-bss-past-eof.py moves
 #               its file-less segment's p_offset past the end of the file
 #   user/std/src/bin/*.rs: Rust std programs for aarch64-unknown-linux-musl (own cargo
@@ -23,6 +25,13 @@ fresh() {
 
 fresh "$bin/glibc_mem" user/c/glibc_mem.c "$0" ||
   $CC -static -O2 -Wall -frounding-math -o "$bin/glibc_mem" user/c/glibc_mem.c -lm
+
+for src in user/c/tests/*.c; do
+  [ -e "$src" ] || continue
+  name=$(basename "$src" .c)
+  fresh "$bin/$name" "$src" user/c/tests/*.h "$0" ||
+    $CC -static -O2 -Wall -Werror -o "$bin/$name" "$src" -lrt -lpthread
+done
 
 fresh "$bin/bss_only" user/c/bss_only.c user/c/bss_only.ld ci/elf-bss-past-eof.py "$0" || {
   $CC -static -nostdlib -ffreestanding -fno-stack-protector -fno-pie -no-pie -O2 -Wall \
