@@ -249,6 +249,22 @@ mod kernel_task {
         /// A fatal signal is pending: the task dies on its way back to user mode.
         pub killed: Option<u32>,
         pub woke_by_timeout: bool,
+        /// How to resume a system call interrupted by a signal that ran no handler
+        /// (Linux `restart_block`): the return path points the task at
+        /// restart_syscall(2), which continues from here (nanosleep's remaining time).
+        pub restart_block: Option<RestartBlock>,
+    }
+
+    /// What restart_syscall(2) resumes (Linux `struct restart_block`).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum RestartBlock {
+        /// nanosleep/clock_nanosleep: sleep on `clockid` until the absolute `deadline_ns`
+        /// of that clock, writing the time left to `rmtp` (0: none) if interrupted again.
+        Nanosleep {
+            clockid: i32,
+            deadline_ns: u64,
+            rmtp: usize,
+        },
     }
 
     impl TaskInner {
@@ -271,6 +287,7 @@ mod kernel_task {
                 vfork_parent: None,
                 killed: None,
                 woke_by_timeout: false,
+                restart_block: None,
             }
         }
     }
