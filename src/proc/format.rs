@@ -110,6 +110,8 @@ pub enum State {
     Sleeping,
     /// Uninterruptible ("disk sleep"): waiting in a way no signal ends.
     DiskSleep,
+    /// Stopped by a job-control signal.
+    Stopped,
     Zombie,
     Dead,
 }
@@ -120,6 +122,7 @@ impl State {
             State::Running => 'R',
             State::Sleeping => 'S',
             State::DiskSleep => 'D',
+            State::Stopped => 'T',
             State::Zombie => 'Z',
             State::Dead => 'X',
         }
@@ -131,6 +134,7 @@ impl State {
             State::Running => "R (running)",
             State::Sleeping => "S (sleeping)",
             State::DiskSleep => "D (disk sleep)",
+            State::Stopped => "T (stopped)",
             State::Zombie => "Z (zombie)",
             State::Dead => "X (dead)",
         }

@@ -38,7 +38,13 @@ use crate::task::{SignalStruct, Task, TaskState, Tid, WaitChan};
 pub fn state_of(s: TaskState) -> State {
     match s {
         TaskState::Running | TaskState::Runnable => State::Running,
-        TaskState::Sleeping { chan, .. } => match chan {
+        TaskState::Sleeping {
+            chan,
+            interruptible,
+            ..
+        } => match chan {
+            WaitChan::Stopped(_) => State::Stopped,
+            _ if interruptible => State::Sleeping,
             WaitChan::Vfork(_)
             | WaitChan::SleepLock(_)
             | WaitChan::PipeLock(_)

@@ -54,6 +54,10 @@ pub enum WaitChan {
     Timer,
     /// execve in the process `tgid` waiting for its other threads to exit.
     GroupExec(u32),
+    /// A thread of the stopped process `tgid` (job control) waiting for SIGCONT.
+    Stopped(u32),
+    /// rt_sigsuspend, rt_sigtimedwait: only a signal (or the deadline) ends the sleep.
+    Signal,
 }
 
 impl WaitChan {
@@ -73,6 +77,8 @@ impl WaitChan {
             WaitChan::GroupExec(t) => (7, t as u64),
             WaitChan::SleepLock(a) => (8, a as u64),
             WaitChan::FifoOpen(ino) => (9, ino),
+            WaitChan::Stopped(t) => (10, t as u64),
+            WaitChan::Signal => (11, 0),
         };
         v.wrapping_add(kind).wrapping_mul(0x9e37_79b9_7f4a_7c15)
     }
