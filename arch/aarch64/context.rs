@@ -81,6 +81,7 @@ impl TrapFrame {
             pc: pc as u64,
             sp: sp as u64,
             pstate: PSR_MODE_EL0T,
+            syscallno: -1, // execve's own call is not to be restarted
             ..TrapFrame::default()
         };
     }

@@ -449,6 +449,9 @@ struct Snapshot {
     fs: Option<Arc<OrderedMutex<FsStruct>>>,
     sighand: Option<Arc<OrderedMutex<SigHand>>>,
     signal: Arc<SignalStruct>,
+    /// The thread's pending signals and mask.
+    sigpnd: u64,
+    sigblk: u64,
 }
 
 impl Snapshot {
@@ -473,6 +476,8 @@ impl Snapshot {
             fs: inner.fs.clone(),
             sighand: inner.sighand.clone(),
             signal: inner.signal.clone(),
+            sigpnd: inner.pending.set,
+            sigblk: inner.blocked,
         }
     }
 
@@ -492,6 +497,8 @@ struct GroupInfo {
     sid: Tid,
     rss_limit: u64,
     sigpending_limit: u64,
+    shdpnd: u64,
+    sigqueued: u64,
 }
 
 fn group_info(signal: &SignalStruct) -> GroupInfo {
@@ -501,6 +508,8 @@ fn group_info(signal: &SignalStruct) -> GroupInfo {
         sid: s.sid,
         rss_limit: s.rlim[RLIMIT_RSS].cur,
         sigpending_limit: s.rlim[RLIMIT_SIGPENDING].cur,
+        shdpnd: s.shared_pending.set,
+        sigqueued: s.sigqueued as u64,
     }
 }
 
@@ -642,7 +651,11 @@ fn status(task: &Task, w: &mut Window) -> KResult<()> {
         fd_size,
         mem,
         threads,
+        sigq: g.sigqueued,
         sigq_limit: g.sigpending_limit,
+        sigpnd: snap.sigpnd,
+        shdpnd: g.shdpnd,
+        sigblk: snap.sigblk,
         sigignore,
         sigcatch,
         cpus_allowed: snap.cpus_allowed,

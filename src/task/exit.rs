@@ -19,6 +19,11 @@ pub fn killed_status(sig: u32) -> u32 {
     sig & 0x7f
 }
 
+/// Called when a session leader's process ends (Linux `disassociate_ctty(1)` in
+/// do_exit): the tty layer hangs up its controlling terminal. A hook, because the tty
+/// code depends on the task code and not the other way round; set once at boot.
+pub static SESSION_LEADER_EXIT: spin::Once<fn(sid: u32)> = spin::Once::new();
+
 /// Init's wait status once it has exited (-1 while it runs).
 static INIT_EXIT: AtomicI64 = AtomicI64::new(-1);
 
@@ -152,10 +157,13 @@ pub fn do_exit(status: u32) -> ! {
     };
     let status = signal.inner.lock().group_exit.unwrap_or(status);
     if group_done {
-        let (pgid, sid) = {
+        let (pgid, sid, session_leader) = {
             let s = signal.inner.lock();
-            (s.pgid, s.sid)
+            (s.pgid, s.sid, s.session_leader)
         };
+        if session_leader && let Some(hangup) = SESSION_LEADER_EXIT.get() {
+            hangup(sid);
+        }
         super::signal::kill_orphaned_pgrps(cur.tgid, pgid, sid);
         reparent_children(cur.tgid);
         if !cur.is_group_leader() {

@@ -32,6 +32,45 @@ pub const fn sigmask(sig: u32) -> SigSet {
     1 << (sig - 1)
 }
 
+/// A signal's name for kernel messages ("SIGSEGV"), or "" for a real-time one.
+pub fn signal_name(sig: u32) -> &'static str {
+    const NAMES: [&str; 32] = [
+        "",
+        "SIGHUP",
+        "SIGINT",
+        "SIGQUIT",
+        "SIGILL",
+        "SIGTRAP",
+        "SIGABRT",
+        "SIGBUS",
+        "SIGFPE",
+        "SIGKILL",
+        "SIGUSR1",
+        "SIGSEGV",
+        "SIGUSR2",
+        "SIGPIPE",
+        "SIGALRM",
+        "SIGTERM",
+        "SIGSTKFLT",
+        "SIGCHLD",
+        "SIGCONT",
+        "SIGSTOP",
+        "SIGTSTP",
+        "SIGTTIN",
+        "SIGTTOU",
+        "SIGURG",
+        "SIGXCPU",
+        "SIGXFSZ",
+        "SIGVTALRM",
+        "SIGPROF",
+        "SIGWINCH",
+        "SIGIO",
+        "SIGPWR",
+        "SIGSYS",
+    ];
+    NAMES.get(sig as usize).copied().unwrap_or("")
+}
+
 /// `siginfo_t` as user space sees it (128 bytes, include/uapi/asm-generic/siginfo.h):
 /// signo, errno, code, then a union whose layout depends on the signal's source. The
 /// constructors below fill the union the way Linux does for each source.

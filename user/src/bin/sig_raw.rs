@@ -1,5 +1,5 @@
 //! Signal delivery at the level of the raw arm64 ABI, without a libc: a handler
-//! installed with SA_SIGINFO | SA_RESTORER (our own `__restore_rt`, as musl does) gets
+//! installed with SA_SIGINFO | SA_RESTORER (ulib's `__restore_rt`, as musl does) gets
 //! x0 = signo, x1 = &siginfo, x2 = &ucontext; the mask while it runs; a handler that
 //! moves the saved pc past a faulting store; SA_RESTART on a blocking pipe read, EINTR
 //! without it; a child stopped and continued, seen through wait4 WUNTRACED/WCONTINUED.
@@ -15,23 +15,9 @@ const T: &str = "sig_raw";
 const SIGUSR1: usize = 10;
 const SIGUSR2: usize = 12;
 const SIGCONT: usize = 18;
-const SA_SIGINFO: usize = 4;
-const SA_RESTORER: usize = 0x0400_0000;
-const SA_RESTART: usize = 0x1000_0000;
 const SYS_RT_SIGPROCMASK: usize = 135;
 const SYS_TGKILL: usize = 131;
 const EINTR: isize = -4;
-
-core::arch::global_asm!(
-    ".global sig_raw_restore_rt",
-    "sig_raw_restore_rt:",
-    "    mov x8, #139", // rt_sigreturn
-    "    svc #0",
-);
-
-unsafe extern "C" {
-    fn sig_raw_restore_rt();
-}
 
 /// What the handlers saw, for main to check.
 static SEEN_SIGNO: AtomicU64 = AtomicU64::new(0);
@@ -40,16 +26,6 @@ static SEEN_PID: AtomicU64 = AtomicU64::new(0);
 static SEEN_MASK: AtomicU64 = AtomicU64::new(0);
 static SEEN_FAULT: AtomicU64 = AtomicU64::new(0);
 static CALLS: AtomicU64 = AtomicU64::new(0);
-
-fn sigaction(sig: usize, handler: usize, flags: usize, mask: u64) -> isize {
-    let act = [
-        handler,
-        flags | SA_RESTORER,
-        sig_raw_restore_rt as *const () as usize,
-        mask as usize,
-    ];
-    syscall(SYS_RT_SIGACTION, &[sig, act.as_ptr() as usize, 0, 8])
-}
 
 fn blocked_mask() -> u64 {
     let mut old = 0u64;
