@@ -87,6 +87,12 @@ pub fn get_signal() -> Option<KSignal> {
                 altstack,
             });
         }
+        // Init (unless a fault made it killable) ignores every default action but the
+        // kernel's own SIGKILL and SIGSTOP (Linux: SIGNAL_UNKILLABLE in get_signal).
+        let unkillable = cur.tgid == 1 && !signal.inner.lock().force_killable;
+        if unkillable && sig != super::SIGKILL && sig != super::SIGSTOP {
+            continue;
+        }
         match default_action(sig) {
             DefaultAction::Ignore | DefaultAction::Continue => {}
             DefaultAction::Stop => {
@@ -99,9 +105,6 @@ pub fn get_signal() -> Option<KSignal> {
                 super::job::do_signal_stop(sig);
             }
             DefaultAction::Terminate | DefaultAction::Core => {
-                if cur.tgid == 1 && !signal.inner.lock().force_killable {
-                    continue; // init ignores what it has no handler for
-                }
                 do_group_exit_status(killed_status(sig));
             }
         }

@@ -233,13 +233,13 @@ pub(crate) fn send_signal(
     } else if STOP_SIGNALS & sigmask(sig) != 0 {
         flush_group_pending(tgid, &signal, sigmask(SIGCONT));
     }
-    // Init takes only the signals it has a handler for (Linux SIGNAL_UNKILLABLE).
-    if tgid == 1 && action.is_default() && !forced && !signal.inner.lock().force_killable {
-        return Ok(());
-    }
+    // Linux `sig_ignored`: a blocked signal is never ignored (its action may change
+    // before it is unblocked). Otherwise an ignored one ends here, and so does any
+    // signal init has no handler for (Linux SIGNAL_UNKILLABLE), unless forced.
     let blocked = target.inner.lock().blocked & sigmask(sig) != 0;
-    if ignored && !blocked && !forced {
-        return Ok(()); // Linux `sig_ignored`: a blocked one waits, it may be unblocked
+    let init_drops = tgid == 1 && action.is_default() && !signal.inner.lock().force_killable;
+    if !blocked && !forced && (ignored || init_drops) {
+        return Ok(());
     }
 
     // Queue it. User-sent real-time signals are bounded by RLIMIT_SIGPENDING (EAGAIN);
