@@ -26,6 +26,8 @@ pub mod sync;
 pub mod syscall;
 pub mod task;
 pub mod time;
+pub mod random;
+pub mod vdso;
 
 #[cfg(target_os = "none")]
 pub mod boot;
