@@ -135,7 +135,18 @@ mod tests {
     #[test]
     fn fill_with_chunks_and_stops() {
         let mut got = 0;
-        assert_eq!(fill_with(0, 1000, |c| Ok(got += c.len()), || false), Ok(1000));
+        assert_eq!(
+            fill_with(
+                0,
+                1000,
+                |c| {
+                    got += c.len();
+                    Ok(())
+                },
+                || false
+            ),
+            Ok(1000)
+        );
         assert_eq!(got, 1000);
         // A stop is only seen after the first chunk, which ends at a CHUNK boundary.
         assert_eq!(fill_with(0, 1000, |_| Ok(()), || true), Ok(CHUNK));

@@ -196,7 +196,10 @@ fn lines(mm: &Mm, image: Option<&ExeImage>, w: &mut Window, resume: &MapsResume,
                 None => {}
             }
             // The vDSO's pages (Linux: the `vm_special_mapping`'s name).
-            if let Some(name) = mapped.as_ref().and_then(|(f, _)| crate::vdso::special_name(&**f)) {
+            if let Some(name) = mapped
+                .as_ref()
+                .and_then(|(f, _)| crate::vdso::special_name(&**f))
+            {
                 line.name = MapName::Special(name);
             }
             if format::map_line(w, &line).is_err() {

@@ -74,7 +74,8 @@ fn pages_with(bytes: &[u8]) -> Vec<PhysAddr> {
     let mut pages = Vec::with_capacity(n);
     for i in 0..n {
         let pa = frames.alloc_zeroed().expect("no frame for the vDSO");
-        let chunk = &bytes[(i * PAGE_SIZE).min(bytes.len())..((i + 1) * PAGE_SIZE).min(bytes.len())];
+        let chunk =
+            &bytes[(i * PAGE_SIZE).min(bytes.len())..((i + 1) * PAGE_SIZE).min(bytes.len())];
         // SAFETY: a frame just allocated for us, reached through the linear map.
         unsafe { core::ptr::copy_nonoverlapping(chunk.as_ptr(), pa.as_ptr(), chunk.len()) };
         crate::arch::sync_icache_frame(pa.as_usize());
@@ -96,9 +97,10 @@ fn symbol(image: &[u8], name: &str) -> usize {
     // The image is linked at 0 and must need no relocation: the kernel maps it as is.
     let dynamic = file.dynamic().ok().flatten().expect("vDSO: no PT_DYNAMIC");
     assert!(
-        dynamic
-            .iter()
-            .all(|d| !matches!(d.d_tag, elf::abi::DT_RELA | elf::abi::DT_REL | elf::abi::DT_JMPREL)),
+        dynamic.iter().all(|d| !matches!(
+            d.d_tag,
+            elf::abi::DT_RELA | elf::abi::DT_REL | elf::abi::DT_JMPREL
+        )),
         "vDSO: the image has relocations"
     );
     syms.iter()
@@ -174,4 +176,3 @@ pub fn special_name(file: &dyn VmFile) -> Option<&'static str> {
         .downcast_ref::<SpecialMapping>()
         .map(|s| s.name)
 }
-

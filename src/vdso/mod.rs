@@ -18,9 +18,9 @@
 //! vm_special_mapping`): fork copies them, munmap, mprotect and mremap treat them as
 //! Linux treats special mappings, with one difference noted at `sigreturn_trampoline`.
 
-pub mod vvar;
 #[cfg(target_os = "none")]
 mod mapping;
+pub mod vvar;
 
 #[cfg(target_os = "none")]
 pub use mapping::{init, setup_additional_pages, sigreturn_trampoline, special_name};
@@ -71,7 +71,14 @@ mod tests {
     fn ticks_to_ns_matches_the_kernel() {
         let kernel = |t: u64, f: u64| (t as u128 * 1_000_000_000 / f as u128) as u64;
         let mut x = 0x0123_4567_89ab_cdefu64;
-        for freq in [62_500_000u64, 24_000_000, 19_200_000, 1_000_000_000, 1, u32::MAX as u64] {
+        for freq in [
+            62_500_000u64,
+            24_000_000,
+            19_200_000,
+            1_000_000_000,
+            1,
+            u32::MAX as u64,
+        ] {
             let f = NonZeroU64::new(freq).unwrap();
             for t in [0, 1, freq - 1, freq, freq + 1, u64::MAX, u64::MAX / 3] {
                 assert_eq!(ticks_to_ns(t, f), kernel(t, freq), "{t} at {freq}");
@@ -89,7 +96,11 @@ mod tests {
     fn clocks_from_a_snapshot() {
         let data = VvarData::new();
         let s = data.read();
-        assert_eq!(VvarData::clock_ns(&s, CLOCK_MONOTONIC, 10), None, "not set yet");
+        assert_eq!(
+            VvarData::clock_ns(&s, CLOCK_MONOTONIC, 10),
+            None,
+            "not set yet"
+        );
         data.write(Snapshot {
             clock_mode: CLOCKMODE_ARCHTIMER,
             freq: 62_500_000,
@@ -100,7 +111,11 @@ mod tests {
         assert_eq!(VvarData::clock_ns(&s, CLOCK_MONOTONIC, 10), Some(160));
         assert_eq!(VvarData::clock_ns(&s, CLOCK_BOOTTIME, 10), Some(160));
         assert_eq!(VvarData::clock_ns(&s, CLOCK_REALTIME, 10), Some(1_160));
-        assert_eq!(VvarData::clock_ns(&s, 2, 10), None, "CPU time: the system call");
+        assert_eq!(
+            VvarData::clock_ns(&s, 2, 10),
+            None,
+            "CPU time: the system call"
+        );
         assert_eq!(VvarData::clock_ns(&s, -6, 10), None);
         assert_eq!(clock_res_ns(CLOCK_MONOTONIC_COARSE), Some(4_000_000));
         assert_eq!(clock_res_ns(3), None);

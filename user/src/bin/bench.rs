@@ -379,7 +379,10 @@ fn vdso_clock_gettime(args: &Args) -> Option<VdsoClockGettime> {
     const DT_SYMTAB: u64 = 6;
     let base = args.auxv(AT_SYSINFO_EHDR).filter(|&b| b != 0)?;
     // The ELF header's e_phoff and e_phnum; each program header is 56 bytes.
-    let (phoff, phnum) = (peek::<u64>(base + 32) as usize, peek::<u16>(base + 56) as usize);
+    let (phoff, phnum) = (
+        peek::<u64>(base + 32) as usize,
+        peek::<u16>(base + 56) as usize,
+    );
     let dynamic = (0..phnum)
         .map(|i| base + phoff + i * 56)
         .find(|&ph| peek::<u32>(ph) == PT_DYNAMIC)
