@@ -107,8 +107,10 @@ const MAX_RW_COUNT: usize = 0x7fff_f000;
 
 /// getrandom(2) (Linux drivers/char/random.c): `len` bytes of the kernel's generator
 /// (src/random.rs). The generator is seeded at boot, so no flag ever makes it wait;
-/// the checks are Linux's, in its order. A request is cut to MAX_RW_COUNT, and a long
-/// one ends early, with what it has, when a signal is pending.
+/// the checks are Linux's, in its order. A request is cut to MAX_RW_COUNT; a long one
+/// lets other tasks run every 64 KiB (Linux `cond_resched`: this kernel does not preempt
+/// system calls, and 2 GiB take a minute under QEMU) and ends early, with what it has,
+/// when a signal is pending.
 pub fn getrandom(buf: usize, len: usize, flags: u32) -> KResult<usize> {
     if flags & !(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) != 0 {
         return Err(Errno::EINVAL);
@@ -118,7 +120,7 @@ pub fn getrandom(buf: usize, len: usize, flags: u32) -> KResult<usize> {
     }
     let len = len.min(MAX_RW_COUNT);
     uaccess::UserSlice::new(buf, len)?;
-    let mut at = buf;
+    let (mut at, mut chunks) = (buf, 0u32);
     crate::random::fill_with(
         buf,
         len,
@@ -127,7 +129,14 @@ pub fn getrandom(buf: usize, len: usize, flags: u32) -> KResult<usize> {
             at += chunk.len();
             Ok(())
         },
-        crate::task::signal::signal_pending,
+        || {
+            // Chunks are 256 bytes at most: 256 of them are 64 KiB.
+            chunks += 1;
+            if chunks % 256 == 0 {
+                sched::yield_now();
+            }
+            crate::task::signal::signal_pending()
+        },
     )
 }
 
