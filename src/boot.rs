@@ -161,6 +161,14 @@ pub extern "C" fn kernel_main(dtb_phys: usize) -> ! {
     }
     global::init_empty_ttbr0(&frames);
     FRAMES.call_once(|| frames);
+    // The random generator's seeds: what QEMU (a boot loader) left in /chosen.
+    let seed = |name| {
+        chosen
+            .and_then(|c| c.property(name))
+            .map_or(&[][..], |p| p.value)
+    };
+    crate::random::init(&[seed("rng-seed"), seed("kaslr-seed")]);
+    crate::vdso::init();
 
     if let Some((s, e)) = initrd {
         // SAFETY: QEMU loaded the initrd there and its frames are reserved above.

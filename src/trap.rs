@@ -148,7 +148,8 @@ pub use crate::task::signal::{
 /// The user address of the vDSO's `__kernel_rt_sigreturn` in the current process, the
 /// return address of a handler installed without SA_RESTORER.
 pub fn vdso_sigreturn_trampoline() -> Option<usize> {
-    None
+    let mm = sched::current().mm()?;
+    crate::vdso::sigreturn_trampoline(&mm)
 }
 
 /// Copies to user memory for the arch layer (the signal frame): EFAULT for a bad address.

@@ -122,6 +122,7 @@ pub mod nr {
     pub const PRLIMIT64: usize = 261;
     pub const SYNCFS: usize = 267;
     pub const RENAMEAT2: usize = 276;
+    pub const GETRANDOM: usize = 278;
     pub const STATX: usize = 291;
     pub const CLONE3: usize = 435;
     pub const CLOSE_RANGE: usize = 436;
@@ -273,6 +274,7 @@ mod dispatch_impl {
             Some(|r| misc::clock_nanosleep(r.arg(0) as i32, r.arg(1) as u32, r.arg(2), r.arg(3)));
         t[nr::GETTIMEOFDAY] = Some(|r| misc::gettimeofday(r.arg(0), r.arg(1)));
         t[nr::SYSINFO] = Some(|r| misc::sysinfo(r.arg(0)));
+        t[nr::GETRANDOM] = Some(|r| misc::getrandom(r.arg(0), r.arg(1), r.arg(2) as u32));
         t[nr::SCHED_YIELD] = Some(|_| misc::sched_yield());
         t[nr::SCHED_SETAFFINITY] =
             Some(|r| sched::sched_setaffinity(r.arg(0) as i32, r.arg(1), r.arg(2)));

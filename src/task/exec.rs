@@ -267,17 +267,22 @@ impl stack::StackMem for NewStack<'_> {
 /// sp).
 pub fn build_mm(exe: &Arc<File>, args: &ExecArgs) -> KResult<(Arc<Mm>, usize, usize)> {
     let mm = Mm::new(Some(exe.clone() as Arc<dyn VmFile>))?;
-    let img = mm.with(|space, frames| -> KResult<loader::elf::LoadedImage> {
-        let img = loader::elf::load(frames, space, &**exe)?;
-        space.insert_vma(Vma {
-            start: STACK_TOP - STACK_SIZE,
-            end: STACK_TOP,
-            prot: Prot::READ | Prot::WRITE,
-            shared: false,
-        })?;
-        Ok(img)
-    })?;
+    let (img, vdso) = mm.with(
+        |space, frames| -> KResult<(loader::elf::LoadedImage, Option<usize>)> {
+            let img = loader::elf::load(frames, space, &**exe)?;
+            space.insert_vma(Vma {
+                start: STACK_TOP - STACK_SIZE,
+                end: STACK_TOP,
+                prot: Prot::READ | Prot::WRITE,
+                shared: false,
+            })?;
+            let vdso = crate::vdso::setup_additional_pages(space)?;
+            Ok((img, vdso))
+        },
+    )?;
+    // arm64's ARCH_DLINFO comes first: where the vDSO is, if this kernel has one.
     let auxv = [
+        (stack::AT_SYSINFO_EHDR, vdso.unwrap_or(0) as u64),
         (stack::AT_PHDR, img.phdr as u64),
         (stack::AT_PHENT, img.phent as u64),
         (stack::AT_PHNUM, img.phnum as u64),
@@ -291,10 +296,14 @@ pub fn build_mm(exe: &Arc<File>, args: &ExecArgs) -> KResult<(Arc<Mm>, usize, us
         (stack::AT_CLKTCK, 100),
         (stack::AT_SECURE, 0),
     ];
-    let seed = crate::arch::timer::counter().to_le_bytes();
+    let auxv = if vdso.is_some() {
+        &auxv[..]
+    } else {
+        &auxv[1..]
+    };
+    // AT_RANDOM: 16 bytes for the libc's stack protector and pointer guard.
     let mut random = [0u8; 16];
-    random[..8].copy_from_slice(&seed);
-    random[8..].copy_from_slice(&(img.entry as u64 ^ 0x9e37_79b9_7f4a_7c15).to_le_bytes());
+    crate::random::get_random_bytes(&mut random);
     let layout = stack::layout(
         STACK_TOP,
         STACK_SIZE,
@@ -312,7 +321,7 @@ pub fn build_mm(exe: &Arc<File>, args: &ExecArgs) -> KResult<(Arc<Mm>, usize, us
         &mut argv,
         &mut envp,
         args.filename,
-        &auxv,
+        auxv,
         random,
     )?;
     Ok((mm, img.entry, layout.sp))
