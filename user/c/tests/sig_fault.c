@@ -51,7 +51,7 @@ static void set_handler(int sig, void (*fn)(int, siginfo_t *, void *), int flags
   CHECK(sigaction(sig, &sa, NULL) == 0, "sigaction %d", sig);
 }
 
-/* Runs fn(arg) and checks that it raised sig with si_code and si_addr. */
+/* Runs expr and checks that it raised sig with si_code and si_addr. */
 #define EXPECT_FAULT(what, expr, sig, code, addr)                                                      \
   do {                                                                                              \
     got_sig = 0;                                                                                    \
@@ -172,7 +172,7 @@ int main(void) {
     CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV, "fault with SIGSEGV %s: status %#x, expected killed by SIGSEGV",
           how ? "ignored" : "blocked", st);
   }
-  /* Same for SIGILL and SIGTRAP blocked. */
+  /* Same for SIGILL, SIGTRAP and SIGBUS blocked. */
   int sigs[] = {SIGILL, SIGTRAP, SIGBUS};
   for (int i = 0; i < 3; i++) {
     pid_t p = fork();
