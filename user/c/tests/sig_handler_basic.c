@@ -14,6 +14,12 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+/* glibc declares raise, kill, sigqueue, sigprocmask, syscall... "leaf" functions (they never call
+ * back into this file), so GCC may keep globals in registers across them; but a signal handler runs
+ * inside such a call and writes those globals. SYNCED(call) is the call followed by a compiler
+ * memory barrier, so everything is re-read afterwards. */
+#define SYNCED(call) ({ __typeof__(call) r_ = (call); __asm__ volatile("" ::: "memory"); r_; })
+
 extern char __executable_start[], etext[]; /* linker-provided text bounds */
 static volatile sig_atomic_t hits;
 static volatile int got_signo;
@@ -97,7 +103,7 @@ int main(void) {
   /* 1. Plain handler via raise(): glibc's raise is tgkill -> SI_TKILL. */
   reset();
   set_handler(SIGUSR1, plain_handler, 0, NULL);
-  CHECK(raise(SIGUSR1) == 0, "raise");
+  CHECK(SYNCED(raise(SIGUSR1)) == 0, "raise");
   CHECK(hits == 1, "plain handler ran %d times after raise, expected 1", (int)hits);
   CHECK(got_signo == SIGUSR1, "plain handler got signo %d, expected %d", got_signo, SIGUSR1);
   sigemptyset(&expect);
@@ -112,7 +118,7 @@ int main(void) {
   /* 2. SA_SIGINFO via kill(): SI_USER with our pid and uid. */
   reset();
   set_handler(SIGUSR2, info_handler, SA_SIGINFO, NULL);
-  CHECK(kill(me, SIGUSR2) == 0, "kill self");
+  CHECK(SYNCED(kill(me, SIGUSR2)) == 0, "kill self");
   CHECK(hits == 1, "info handler ran %d times after kill, expected 1", (int)hits);
   CHECK(got_signo == SIGUSR2, "info handler signo %d", got_signo);
   CHECK(got_info.si_signo == SIGUSR2, "si_signo %d, expected %d", got_info.si_signo, SIGUSR2);
@@ -141,7 +147,7 @@ int main(void) {
 
   /* 3. tgkill: SI_TKILL, si_pid/si_uid of the sender. */
   reset();
-  CHECK(syscall(SYS_tgkill, me, (pid_t)syscall(SYS_gettid), SIGUSR2) == 0, "tgkill");
+  CHECK(SYNCED(syscall(SYS_tgkill, me, (pid_t)syscall(SYS_gettid), SIGUSR2)) == 0, "tgkill");
   CHECK(hits == 1, "handler ran %d times after tgkill", (int)hits);
   CHECK(got_info.si_code == SI_TKILL, "tgkill: si_code %d, expected SI_TKILL (-6)", got_info.si_code);
   CHECK(got_info.si_pid == me && got_info.si_uid == uid, "tgkill: si_pid %d si_uid %d",
@@ -149,13 +155,13 @@ int main(void) {
 
   /* 4. raise with SA_SIGINFO: also SI_TKILL (glibc raise = tgkill). */
   reset();
-  CHECK(raise(SIGUSR2) == 0, "raise");
+  CHECK(SYNCED(raise(SIGUSR2)) == 0, "raise");
   CHECK(got_info.si_code == SI_TKILL, "raise: si_code %d, expected SI_TKILL", got_info.si_code);
 
   /* 5. sigqueue: SI_QUEUE and the value, for a standard and a real-time signal. */
   reset();
   union sigval v = {.sival_int = 0x5eed1234};
-  CHECK(sigqueue(me, SIGUSR2, v) == 0, "sigqueue");
+  CHECK(SYNCED(sigqueue(me, SIGUSR2, v)) == 0, "sigqueue");
   CHECK(hits == 1, "handler ran %d times after sigqueue", (int)hits);
   CHECK(got_info.si_code == SI_QUEUE, "sigqueue: si_code %d, expected SI_QUEUE (-1)", got_info.si_code);
   CHECK(got_info.si_pid == me && got_info.si_uid == uid, "sigqueue: si_pid %d si_uid %d",
@@ -164,7 +170,7 @@ int main(void) {
   reset();
   set_handler(SIGRTMIN + 2, info_handler, SA_SIGINFO, NULL);
   v.sival_ptr = (void *)0x123456789abcdef0ull;
-  CHECK(sigqueue(me, SIGRTMIN + 2, v) == 0, "sigqueue rt");
+  CHECK(SYNCED(sigqueue(me, SIGRTMIN + 2, v)) == 0, "sigqueue rt");
   CHECK(hits == 1 && got_signo == SIGRTMIN + 2, "rt handler: hits %d signo %d", (int)hits, got_signo);
   CHECK(got_info.si_value.sival_ptr == (void *)0x123456789abcdef0ull, "rt si_value %p",
         got_info.si_value.sival_ptr);
@@ -180,7 +186,7 @@ int main(void) {
   sigemptyset(&old);
   sigaddset(&old, SIGHUP);
   CHECK(sigprocmask(SIG_SETMASK, &old, NULL) == 0, "block SIGHUP");
-  CHECK(kill(me, SIGUSR2) == 0, "kill");
+  CHECK(SYNCED(kill(me, SIGUSR2)) == 0, "kill");
   CHECK(hits == 1, "sa_mask case: hits %d", (int)hits);
   expect = old;
   sigaddset(&expect, SIGTERM);
@@ -198,7 +204,7 @@ int main(void) {
   /* 7. SA_NODEFER: the signal itself is not added (sa_mask still is). */
   reset();
   set_handler(SIGUSR2, info_handler, SA_SIGINFO | SA_NODEFER, &samask);
-  CHECK(kill(me, SIGUSR2) == 0, "kill");
+  CHECK(SYNCED(kill(me, SIGUSR2)) == 0, "kill");
   CHECK(hits == 1, "nodefer: hits %d", (int)hits);
   sigemptyset(&expect);
   sigaddset(&expect, SIGTERM);
@@ -209,7 +215,7 @@ int main(void) {
   /* 8. SA_RESETHAND: the action is SIG_DFL already inside the handler and after; one delivery only. */
   reset();
   set_handler(SIGWINCH, plain_handler, SA_RESETHAND, NULL);
-  CHECK(raise(SIGWINCH) == 0, "raise SIGWINCH");
+  CHECK(SYNCED(raise(SIGWINCH)) == 0, "raise SIGWINCH");
   CHECK(hits == 1, "resethand: hits %d", (int)hits);
   CHECK(got_act_in_handler.sa_handler == SIG_DFL, "SA_RESETHAND: action inside handler is %p, expected SIG_DFL",
         (void *)got_act_in_handler.sa_handler);
@@ -217,7 +223,7 @@ int main(void) {
   CHECK(sigaction(SIGWINCH, NULL, &now) == 0, "query");
   CHECK(now.sa_handler == SIG_DFL, "SA_RESETHAND: action after is %p, expected SIG_DFL", (void *)now.sa_handler);
   /* SIGWINCH's default is ignore, so raising it again must not run the handler or kill us. */
-  CHECK(raise(SIGWINCH) == 0, "raise SIGWINCH again");
+  CHECK(SYNCED(raise(SIGWINCH)) == 0, "raise SIGWINCH again");
   CHECK(hits == 1, "resethand: handler ran again (%d)", (int)hits);
   /* Linux 6.1 still blocks the signal during an SA_RESETHAND handler (no implied SA_NODEFER). */
   sigemptyset(&expect);
@@ -231,9 +237,9 @@ int main(void) {
   sigemptyset(&m);
   sigaddset(&m, SIGUSR1);
   CHECK(sigprocmask(SIG_BLOCK, &m, NULL) == 0, "block");
-  CHECK(kill(me, SIGUSR1) == 0, "kill");
+  CHECK(SYNCED(kill(me, SIGUSR1)) == 0, "kill");
   CHECK(hits == 0, "blocked signal delivered (%d)", (int)hits);
-  CHECK(sigprocmask(SIG_UNBLOCK, &m, NULL) == 0, "unblock");
+  CHECK(SYNCED(sigprocmask(SIG_UNBLOCK, &m, NULL)) == 0, "unblock");
   CHECK(hits == 1, "unblocked pending signal not delivered on return from sigprocmask (%d)", (int)hits);
 
   /* 10. A signal from another process. */

@@ -18,6 +18,12 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+/* glibc declares raise, kill, sigqueue, sigprocmask, syscall... "leaf" functions (they never call
+ * back into this file), so GCC may keep globals in registers across them; but a signal handler runs
+ * inside such a call and writes those globals. SYNCED(call) is the call followed by a compiler
+ * memory barrier, so everything is re-read afterwards. */
+#define SYNCED(call) ({ __typeof__(call) r_ = (call); __asm__ volatile("" ::: "memory"); r_; })
+
 /* glibc's <signal.h> brings in the kernel's <asm/sigcontext.h>: struct _aarch64_ctx {magic, size},
  * struct fpsimd_context (FPSIMD_MAGIC 0x46508001), struct esr_context (ESR_MAGIC 0x45535201). */
 _Static_assert(FPSIMD_MAGIC == 0x46508001 && ESR_MAGIC == 0x45535201, "record magics");
@@ -165,7 +171,7 @@ int main(void) {
    *    after a fault, so a later kill() shows the stale values; only this first one is checked.) */
   mode = M_SET_X0;
   seen_sig = 0;
-  long k = syscall(SYS_kill, getpid(), SIGUSR1);
+  long k = SYNCED(syscall(SYS_kill, getpid(), SIGUSR1));
   CHECK(seen_sig == SIGUSR1, "kill: handler saw %d", (int)seen_sig);
   CHECK(k == 42, "kill returned %ld after the handler set regs[0] = 42 (sigreturn returns the restored x0)", k);
   CHECK(seen_uc.uc_mcontext.regs[0] == 0, "kill: frame x0 %#llx, expected the syscall result 0",
@@ -224,7 +230,7 @@ int main(void) {
 
   /* 4. uc_sigmask is the mask sigreturn installs; SIGKILL/SIGSTOP are silently dropped. */
   mode = M_MASK;
-  raise(SIGUSR1);
+  SYNCED(raise(SIGUSR1));
   sigset_t now;
   CHECK(sigprocmask(SIG_BLOCK, NULL, &now) == 0, "sigprocmask");
   CHECK(sigismember(&now, SIGUSR2) == 1, "SIGUSR2 added to uc_sigmask is not blocked after return");
