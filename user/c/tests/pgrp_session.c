@@ -155,8 +155,8 @@ int main(int argc, char **argv) {
   errno = 0;
   CHECK(setpgid(gone, gone) == -1 && errno == ESRCH, "setpgid(no such pid): expected ESRCH");
   /* A grandchild is not ours to move. */
-  int gp[2];
-  CHECK(pipe(gp) == 0, "pipe");
+  int gp[2], rel[2];   /* grandchild's pid up, "done" down */
+  CHECK(pipe(gp) == 0 && pipe(rel) == 0, "pipe");
   pid_t mid = fork();
   CHECK(mid >= 0, "fork");
   if (mid == 0) {
@@ -166,7 +166,7 @@ int main(int argc, char **argv) {
     if (write(gp[1], &g, sizeof g) != sizeof g)
       _exit(1);
     char x;
-    if (read(gp[0], &x, 1) != 1)   /* wait until the parent is done */
+    if (read(rel[0], &x, 1) != 1)   /* wait until the parent is done */
       _exit(1);
     kill(g, SIGKILL);
     waitpid(g, NULL, 0);
@@ -176,7 +176,7 @@ int main(int argc, char **argv) {
   CHECK(read(gp[0], &grandchild, sizeof grandchild) == sizeof grandchild, "read grandchild");
   errno = 0;
   CHECK(setpgid(grandchild, grandchild) == -1 && errno == ESRCH, "setpgid(grandchild): expected ESRCH");
-  CHECK(write(gp[1], "x", 1) == 1, "release");
+  CHECK(write(rel[1], "x", 1) == 1, "release");
   CHECK(status_of(mid) == 0, "middle child failed");
 
   /* EACCES once the child has exec'd. */
