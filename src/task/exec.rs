@@ -576,6 +576,13 @@ pub fn exec_file(frame: &mut TrapFrame, exe: Arc<File>, args: &ExecArgs) -> KRes
     }
     let signal = cur.inner.lock().signal.clone();
     signal.inner.lock().did_exec = true;
+    // Signals: caught ones back to SIG_DFL, no alternate stack; the mask and pending
+    // signals stay (Linux `flush_signal_handlers`, `unshare_sighand`).
+    {
+        let mut inner = cur.inner.lock();
+        inner.sighand = inner.sighand.take().map(exec_sighand);
+        inner.sas = Default::default();
+    }
     if !cur.is_group_leader() {
         become_leader(&cur, frame, mm, entry, sp, name);
         // This thread's part is over: it exits on its way back to user mode, once the
@@ -636,7 +643,7 @@ fn become_leader(
         l.mm = Some(mm);
         l.files = files;
         l.fs = fs;
-        l.sighand = sighand.map(exec_sighand);
+        l.sighand = sighand;
         l.sas = Default::default();
         l.killed = None;
         l.exit_status = 0;
