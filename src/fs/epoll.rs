@@ -424,7 +424,13 @@ mod tests {
             unreachable!()
         };
         let mut b = [0u8; 8];
-        let _ = e.read(&mut KernelDst { buf: &mut b, pos: 0 }, true);
+        let _ = e.read(
+            &mut KernelDst {
+                buf: &mut b,
+                pos: 0,
+            },
+            true,
+        );
     }
 
     /// The (events, data) pairs one epoll_wait returns.
@@ -444,11 +450,21 @@ mod tests {
         assert_eq!(ep(&e).ctl(EPOLL_CTL_ADD, 5, &a, Some((POLLIN, 1))), Ok(()));
         let again = ep(&e).ctl(EPOLL_CTL_ADD, 5, &a, Some((POLLIN, 1)));
         assert_eq!(again, Err(Errno::EEXIST));
-        assert_eq!(ep(&e).ctl(EPOLL_CTL_ADD, 6, &a, Some((POLLIN, 1))), Ok(()), "dup");
-        assert_eq!(ep(&e).ctl(EPOLL_CTL_MOD, 7, &a, Some((0, 0))), Err(Errno::ENOENT));
+        assert_eq!(
+            ep(&e).ctl(EPOLL_CTL_ADD, 6, &a, Some((POLLIN, 1))),
+            Ok(()),
+            "dup"
+        );
+        assert_eq!(
+            ep(&e).ctl(EPOLL_CTL_MOD, 7, &a, Some((0, 0))),
+            Err(Errno::ENOENT)
+        );
         assert_eq!(ep(&e).ctl(EPOLL_CTL_DEL, 6, &a, None), Ok(()));
         assert_eq!(ep(&e).ctl(EPOLL_CTL_DEL, 6, &a, None), Err(Errno::ENOENT));
-        assert_eq!(ep(&e).ctl(EPOLL_CTL_ADD, 3, &e, Some((POLLIN, 0))), Err(Errno::EINVAL));
+        assert_eq!(
+            ep(&e).ctl(EPOLL_CTL_ADD, 3, &e, Some((POLLIN, 0))),
+            Err(Errno::EINVAL)
+        );
         let excl = Some((POLLIN | EPOLLEXCLUSIVE, 0));
         assert_eq!(ep(&e).ctl(EPOLL_CTL_MOD, 5, &a, excl), Err(Errno::EINVAL));
         let bad = Some((POLLIN | POLLRDNORM | EPOLLEXCLUSIVE, 0));
@@ -463,8 +479,12 @@ mod tests {
     fn level_edge_oneshot() {
         let e = epoll();
         let (lt, et, one) = (eventfd(), eventfd(), eventfd());
-        ep(&e).ctl(EPOLL_CTL_ADD, 3, &lt, Some((POLLIN, 10))).unwrap();
-        ep(&e).ctl(EPOLL_CTL_ADD, 4, &et, Some((POLLIN | EPOLLET, 20))).unwrap();
+        ep(&e)
+            .ctl(EPOLL_CTL_ADD, 3, &lt, Some((POLLIN, 10)))
+            .unwrap();
+        ep(&e)
+            .ctl(EPOLL_CTL_ADD, 4, &et, Some((POLLIN | EPOLLET, 20)))
+            .unwrap();
         let one_ev = Some((POLLIN | EPOLLONESHOT, 30));
         ep(&e).ctl(EPOLL_CTL_ADD, 5, &one, one_ev).unwrap();
         assert!(wait(&e, 8).is_empty());
@@ -478,7 +498,11 @@ mod tests {
         post(&et, 1);
         post(&one, 1);
         // Round the list from the item after the last one reported.
-        assert_eq!(wait(&e, 8), [(POLLIN, 20), (POLLIN, 10)], "new edge; oneshot off");
+        assert_eq!(
+            wait(&e, 8),
+            [(POLLIN, 20), (POLLIN, 10)],
+            "new edge; oneshot off"
+        );
         ep(&e).ctl(EPOLL_CTL_MOD, 5, &one, one_ev).unwrap();
         assert_eq!(wait(&e, 8), [(POLLIN, 30), (POLLIN, 10)], "MOD re-arms");
         drain(&lt);
@@ -494,27 +518,39 @@ mod tests {
         let e = epoll();
         let fds: std::vec::Vec<_> = (0..3).map(|_| eventfd()).collect();
         for (i, f) in fds.iter().enumerate() {
-            ep(&e).ctl(EPOLL_CTL_ADD, i as i32, f, Some((POLLIN, i as u64))).unwrap();
+            ep(&e)
+                .ctl(EPOLL_CTL_ADD, i as i32, f, Some((POLLIN, i as u64)))
+                .unwrap();
             post(f, 1);
         }
         assert_eq!(wait(&e, 2), [(POLLIN, 0), (POLLIN, 1)]);
-        assert_eq!(wait(&e, 2), [(POLLIN, 2), (POLLIN, 0)], "from where it stopped");
+        assert_eq!(
+            wait(&e, 2),
+            [(POLLIN, 2), (POLLIN, 0)],
+            "from where it stopped"
+        );
     }
 
     #[test]
     fn closed_files_leave_and_loops_are_refused() {
         let e = epoll();
         let a = eventfd();
-        ep(&e).ctl(EPOLL_CTL_ADD, 3, &a, Some((POLLOUT, 0))).unwrap();
+        ep(&e)
+            .ctl(EPOLL_CTL_ADD, 3, &a, Some((POLLOUT, 0)))
+            .unwrap();
         drop(a);
         assert!(wait(&e, 8).is_empty());
         assert!(ep(&e).is_empty(), "the item went with its file");
         let (outer, inner) = (epoll(), epoll());
-        ep(&outer).ctl(EPOLL_CTL_ADD, 4, &inner, Some((POLLIN, 0))).unwrap();
+        ep(&outer)
+            .ctl(EPOLL_CTL_ADD, 4, &inner, Some((POLLIN, 0)))
+            .unwrap();
         let back = ep(&inner).ctl(EPOLL_CTL_ADD, 5, &outer, Some((POLLIN, 0)));
         assert_eq!(back, Err(Errno::ELOOP));
         let x = eventfd();
-        ep(&inner).ctl(EPOLL_CTL_ADD, 6, &x, Some((POLLIN, 0))).unwrap();
+        ep(&inner)
+            .ctl(EPOLL_CTL_ADD, 6, &x, Some((POLLIN, 0)))
+            .unwrap();
         assert_eq!(vfs(&outer), 0);
         post(&x, 1);
         assert_eq!(vfs(&outer), POLLIN | POLLRDNORM, "nested readiness");
@@ -524,7 +560,9 @@ mod tests {
     fn failed_copy_leaves_the_item() {
         let e = epoll();
         let a = eventfd();
-        ep(&e).ctl(EPOLL_CTL_ADD, 3, &a, Some((POLLIN | EPOLLONESHOT, 7))).unwrap();
+        ep(&e)
+            .ctl(EPOLL_CTL_ADD, 3, &a, Some((POLLIN | EPOLLONESHOT, 7)))
+            .unwrap();
         post(&a, 1);
         assert_eq!(ep(&e).report(4, &mut |_, _| false), 0);
         assert_eq!(wait(&e, 4), [(POLLIN, 7)]);

@@ -170,7 +170,13 @@ mod tests {
 
     fn read(e: &Eventfd) -> KResult<u64> {
         let mut b = [0u8; 8];
-        e.read(&mut KernelDst { buf: &mut b, pos: 0 }, true)?;
+        e.read(
+            &mut KernelDst {
+                buf: &mut b,
+                pos: 0,
+            },
+            true,
+        )?;
         Ok(u64::from_ne_bytes(b))
     }
 
@@ -204,11 +210,23 @@ mod tests {
         assert_eq!(write(&e, 0), Ok(8));
         let mut small = [0u8; 7];
         assert_eq!(
-            e.read(&mut KernelDst { buf: &mut small, pos: 0 }, true),
+            e.read(
+                &mut KernelDst {
+                    buf: &mut small,
+                    pos: 0
+                },
+                true
+            ),
             Err(Errno::EINVAL)
         );
         assert_eq!(
-            e.write(&mut KernelSrc { data: &small, pos: 0 }, true),
+            e.write(
+                &mut KernelSrc {
+                    data: &small,
+                    pos: 0
+                },
+                true
+            ),
             Err(Errno::EINVAL)
         );
         assert_eq!(read(&e), Ok(u64::MAX - 1));

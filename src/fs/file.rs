@@ -180,11 +180,8 @@ impl Drop for File {
         match &self.kind {
             FileKind::PipeRead(p) => p.close_end(false),
             FileKind::PipeWrite(p) => p.close_end(true),
-            FileKind::Fifo { inode, pipe, .. } => {
-                super::fifo::release(inode, pipe, self.flags())
-            }
-            FileKind::Console | FileKind::Inode(_) | FileKind::Eventfd(_) | FileKind::Epoll(_) => {
-            }
+            FileKind::Fifo { inode, pipe, .. } => super::fifo::release(inode, pipe, self.flags()),
+            FileKind::Console | FileKind::Inode(_) | FileKind::Eventfd(_) | FileKind::Epoll(_) => {}
         }
     }
 }

@@ -233,7 +233,10 @@ mod tests {
     #[test]
     fn poll_reports_asked_events_and_always_errors() {
         assert_eq!(poll_filter(DEFAULT_POLLMASK, POLLIN as u16), POLLIN as u16);
-        assert_eq!(poll_filter(POLLOUT | POLLERR, POLLIN as u16), POLLERR as u16);
+        assert_eq!(
+            poll_filter(POLLOUT | POLLERR, POLLIN as u16),
+            POLLERR as u16
+        );
         assert_eq!(poll_filter(POLLHUP, 0), POLLHUP as u16);
         assert_eq!(poll_filter(POLLIN, 0), 0);
     }

@@ -179,16 +179,21 @@ mod dispatch_impl {
         t[nr::FDATASYNC] = Some(|r| file::fsync(r.arg(0) as i32));
         t[nr::SYNCFS] = Some(|r| file::fsync(r.arg(0) as i32).or(Ok(0)));
         // Waiting on many descriptors (syscall/poll.rs).
-        t[nr::PPOLL] = Some(|r| {
-            poll::ppoll(r.arg(0), r.arg(1) as u32, r.arg(2), r.arg(3), r.arg(4))
-        });
+        t[nr::PPOLL] =
+            Some(|r| poll::ppoll(r.arg(0), r.arg(1) as u32, r.arg(2), r.arg(3), r.arg(4)));
         t[nr::PSELECT6] = Some(|r| {
-            poll::pselect6(r.arg(0) as i32, r.arg(1), r.arg(2), r.arg(3), r.arg(4), r.arg(5))
+            poll::pselect6(
+                r.arg(0) as i32,
+                r.arg(1),
+                r.arg(2),
+                r.arg(3),
+                r.arg(4),
+                r.arg(5),
+            )
         });
         t[nr::EPOLL_CREATE1] = Some(|r| poll::epoll_create1(r.arg(0) as u32));
-        t[nr::EPOLL_CTL] = Some(|r| {
-            poll::epoll_ctl(r.arg(0) as i32, r.arg(1) as i32, r.arg(2) as i32, r.arg(3))
-        });
+        t[nr::EPOLL_CTL] =
+            Some(|r| poll::epoll_ctl(r.arg(0) as i32, r.arg(1) as i32, r.arg(2) as i32, r.arg(3)));
         t[nr::EPOLL_PWAIT] = Some(|r| {
             poll::epoll_pwait(
                 r.arg(0) as i32,

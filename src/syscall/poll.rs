@@ -195,7 +195,9 @@ fn core_sys_select(n: i32, ptrs: [usize; 3], timeout: Timeout) -> KResult<usize>
         get_fd_set(0, words)?,
         get_fd_set(0, words)?,
     ];
-    let wanted = |fd: usize| -> [bool; 3] { core::array::from_fn(|k| sets[k][fd / 64] >> (fd % 64) & 1 != 0) };
+    let wanted = |fd: usize| -> [bool; 3] {
+        core::array::from_fn(|k| sets[k][fd / 64] >> (fd % 64) & 1 != 0)
+    };
     // Linux `max_select_fd`: every descriptor asked about must be open.
     {
         let t = table.lock();

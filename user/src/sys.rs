@@ -118,10 +118,7 @@ pub const POLLHUP: i16 = 0x10;
 /// ppoll(fds, nfds, NULL timeout, NULL mask): waits until one is ready; the count of
 /// ready descriptors, or -errno.
 pub fn ppoll(fds: &mut [PollFd]) -> isize {
-    syscall(
-        SYS_PPOLL,
-        &[fds.as_mut_ptr() as usize, fds.len(), 0, 0, 8],
-    )
+    syscall(SYS_PPOLL, &[fds.as_mut_ptr() as usize, fds.len(), 0, 0, 8])
 }
 
 pub fn read(fd: i32, buf: &mut [u8]) -> isize {
