@@ -369,6 +369,15 @@ pub fn shutdown(status: u32) -> ! {
     } else {
         (status >> 8) & 0xff
     };
+    if status & 0x7f != 0 {
+        let sig = status & 0x7f;
+        crate::println!(
+            "kernel: init was killed by signal {} ({}); powering off with status {}",
+            sig,
+            crate::task::signal::signal_name(sig),
+            code
+        );
+    }
     crate::println!(
         "kernel: init exited with status {}; frames in use {} (baseline {}){}",
         code,

@@ -99,9 +99,14 @@ pub fn open(inode: &Arc<Inode>, flags: u32) -> KResult<(Arc<Pipe>, u64)> {
                     break;
                 }
             }
-            if wait::sleep(chan, None, seq) == WakeReason::Killed {
+            let why = wait::sleep_interruptible(chan, None, seq);
+            if why.by_signal() {
                 release(inode, &pipe, flags);
-                return Err(Errno::EINTR);
+                return Err(if why == WakeReason::Killed {
+                    Errno::EINTR
+                } else {
+                    Errno::ERESTARTSYS
+                });
             }
         }
     }

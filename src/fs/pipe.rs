@@ -317,8 +317,12 @@ impl Pipe {
         let seq = wait::prepare(WaitChan::Pipe(self.id));
         let write = io.write;
         drop(io);
-        if wait::sleep(WaitChan::Pipe(self.id), None, seq) == WakeReason::Killed {
-            return Err(Errno::EINTR);
+        // A signal ends the wait: the call returns what it has done so far, or is
+        // restarted after a SA_RESTART handler (Linux `pipe_read`: -ERESTARTSYS).
+        match wait::sleep_interruptible(WaitChan::Pipe(self.id), None, seq) {
+            WakeReason::Killed => return Err(Errno::EINTR),
+            WakeReason::Interrupted => return Err(Errno::ERESTARTSYS),
+            _ => {}
         }
         self.lock_io(write)
     }

@@ -77,6 +77,10 @@ pub enum WaitChan {
     Timer,
     /// execve in the process `tgid` waiting for its other threads to exit.
     GroupExec(u32),
+    /// A thread of the stopped process `tgid` (job control) waiting for SIGCONT.
+    Stopped(u32),
+    /// rt_sigsuspend, rt_sigtimedwait: only a signal (or the deadline) ends the sleep.
+    Signal,
     /// An eventfd's counter changed (fs/eventfd.rs), by the eventfd's id.
     Eventfd(usize),
     /// ppoll, pselect6 and epoll_pwait: any object a poller may be waiting on changed
@@ -101,8 +105,10 @@ impl WaitChan {
             WaitChan::GroupExec(t) => (7, t as u64),
             WaitChan::SleepLock(a) => (8, a as u64),
             WaitChan::FifoOpen(ino) => (9, ino),
-            WaitChan::Eventfd(id) => (10, id as u64),
-            WaitChan::Poll => (11, 0),
+            WaitChan::Stopped(t) => (10, t as u64),
+            WaitChan::Signal => (11, 0),
+            WaitChan::Eventfd(id) => (12, id as u64),
+            WaitChan::Poll => (13, 0),
         };
         v.wrapping_add(kind).wrapping_mul(0x9e37_79b9_7f4a_7c15)
     }
@@ -121,6 +127,8 @@ impl WaitChan {
             | WaitChan::FifoOpen(_)
             | WaitChan::Timer
             | WaitChan::GroupExec(_)
+            | WaitChan::Stopped(_)
+            | WaitChan::Signal
             | WaitChan::Poll => false,
         }
     }

@@ -154,20 +154,6 @@ pub fn sched_yield() -> KResult<usize> {
     Ok(0)
 }
 
-/// Signal masks are accepted and reported empty (no handlers are ever run).
-pub fn rt_sigprocmask(how: u32, set: usize, oldset: usize, sigsetsize: usize) -> KResult<usize> {
-    if sigsetsize != 8 || how > 2 {
-        return Err(Errno::EINVAL);
-    }
-    if set != 0 {
-        uaccess::get_user_u64(set)?;
-    }
-    if oldset != 0 {
-        uaccess::put_user_u64(oldset, 0)?;
-    }
-    Ok(0)
-}
-
 pub fn uname(buf: usize) -> KResult<usize> {
     let mut u = [0u8; 6 * 65];
     for (i, field) in [

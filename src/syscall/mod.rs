@@ -17,6 +17,8 @@ mod process;
 #[cfg(target_os = "none")]
 mod sched;
 #[cfg(target_os = "none")]
+mod signal;
+#[cfg(target_os = "none")]
 mod stat;
 
 /// Linux AArch64 system call numbers this kernel implements.
@@ -88,8 +90,15 @@ pub mod nr {
     pub const KILL: usize = 129;
     pub const TKILL: usize = 130;
     pub const TGKILL: usize = 131;
+    pub const SIGALTSTACK: usize = 132;
+    pub const RT_SIGSUSPEND: usize = 133;
     pub const RT_SIGACTION: usize = 134;
     pub const RT_SIGPROCMASK: usize = 135;
+    pub const RT_SIGPENDING: usize = 136;
+    pub const RT_SIGTIMEDWAIT: usize = 137;
+    pub const RT_SIGQUEUEINFO: usize = 138;
+    pub const RT_SIGRETURN: usize = 139;
+    pub const RT_TGSIGQUEUEINFO: usize = 240;
     pub const SETPGID: usize = 154;
     pub const GETPGID: usize = 155;
     pub const GETSID: usize = 156;
@@ -136,7 +145,7 @@ pub use dispatch_impl::dispatch;
 
 #[cfg(target_os = "none")]
 mod dispatch_impl {
-    use super::{file, memory, misc, nr, path, poll, process, sched, stat};
+    use super::{file, memory, misc, nr, path, poll, process, sched, signal, stat};
     use crate::arch::TrapFrame;
     use crate::error::{Errno, KResult};
 
@@ -305,14 +314,26 @@ mod dispatch_impl {
         t[nr::SCHED_GETAFFINITY] =
             Some(|r| sched::sched_getaffinity(r.arg(0) as i32, r.arg(1), r.arg(2)));
         t[nr::GETCPU] = Some(|r| sched::getcpu(r.arg(0), r.arg(1)));
-        t[nr::KILL] = Some(|r| process::kill(r.arg(0) as i32, r.arg(1) as u32));
-        t[nr::TKILL] = Some(|r| process::tgkill(-1, r.arg(0) as i32, r.arg(1) as u32));
+        // Signals (syscall/signal.rs).
+        t[nr::KILL] = Some(|r| signal::kill(r.arg(0) as i32, r.arg(1) as u32));
+        t[nr::TKILL] = Some(|r| signal::tgkill(None, r.arg(0) as i32, r.arg(1) as u32));
         t[nr::TGKILL] =
-            Some(|r| process::tgkill(r.arg(0) as i32, r.arg(1) as i32, r.arg(2) as u32));
+            Some(|r| signal::tgkill(Some(r.arg(0) as i32), r.arg(1) as i32, r.arg(2) as u32));
+        t[nr::RT_SIGQUEUEINFO] =
+            Some(|r| signal::rt_sigqueueinfo(r.arg(0) as i32, r.arg(1) as u32, r.arg(2)));
+        t[nr::RT_TGSIGQUEUEINFO] = Some(|r| {
+            signal::rt_tgsigqueueinfo(r.arg(0) as i32, r.arg(1) as i32, r.arg(2) as u32, r.arg(3))
+        });
         t[nr::RT_SIGACTION] =
-            Some(|r| process::rt_sigaction(r.arg(0) as u32, r.arg(1), r.arg(2), r.arg(3)));
+            Some(|r| signal::rt_sigaction(r.arg(0) as u32, r.arg(1), r.arg(2), r.arg(3)));
         t[nr::RT_SIGPROCMASK] =
-            Some(|r| misc::rt_sigprocmask(r.arg(0) as u32, r.arg(1), r.arg(2), r.arg(3)));
+            Some(|r| signal::rt_sigprocmask(r.arg(0) as u32, r.arg(1), r.arg(2), r.arg(3)));
+        t[nr::RT_SIGPENDING] = Some(|r| signal::rt_sigpending(r.arg(0), r.arg(1)));
+        t[nr::RT_SIGSUSPEND] = Some(|r| signal::rt_sigsuspend(r.arg(0), r.arg(1)));
+        t[nr::RT_SIGTIMEDWAIT] =
+            Some(|r| signal::rt_sigtimedwait(r.arg(0), r.arg(1), r.arg(2), r.arg(3)));
+        t[nr::RT_SIGRETURN] = Some(signal::rt_sigreturn);
+        t[nr::SIGALTSTACK] = Some(|r| signal::sigaltstack(r, r.arg(0), r.arg(1)));
         t[nr::UNAME] = Some(|r| misc::uname(r.arg(0)));
         t[nr::PRCTL] = Some(|r| misc::prctl(r.arg(0), r.arg(1)));
         t[nr::SETPGID] = Some(|r| process::setpgid(r.arg(0) as i32, r.arg(1) as i32));

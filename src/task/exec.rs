@@ -562,7 +562,7 @@ pub fn exec_file(frame: &mut TrapFrame, exe: Arc<File>, args: &ExecArgs) -> KRes
     de_thread(&cur)?;
     // Point of no return: what fails from here kills the process (Linux: SIGSEGV).
     if let Err(e) = close_on_exec(&cur) {
-        exit::force_sig(super::signal::SIGSEGV);
+        super::signal::force_sigsegv();
         return Err(e);
     }
     let signal = cur.inner.lock().signal.clone();
@@ -627,7 +627,8 @@ fn become_leader(
         l.mm = Some(mm);
         l.files = files;
         l.fs = fs;
-        l.sighand = sighand;
+        l.sighand = sighand.map(exec_sighand);
+        l.sas = Default::default();
         l.killed = None;
         l.exit_status = 0;
         l.set_child_tid = 0;
@@ -638,6 +639,16 @@ fn become_leader(
     leader
         .kill_pending
         .store(false, core::sync::atomic::Ordering::Relaxed);
+    if !cur.is_group_leader() {
+        // The leader takes over this thread's mask and pending signals.
+        let (blocked, pending) = {
+            let mut inner = cur.inner.lock();
+            (inner.blocked, core::mem::take(&mut inner.pending))
+        };
+        let mut l = leader.inner.lock();
+        l.blocked = blocked;
+        l.pending = pending;
+    }
     let mut regs = *frame;
     regs.start_thread(entry, sp);
     // A zombie may still be switching away on another CPU, saving its registers into
@@ -668,4 +679,23 @@ fn become_leader(
     } else {
         signal.inner.lock().live -= 1; // (a lab skeleton's copy_thread): the process ends
     }
+}
+
+/// execve's handler table (Linux `unshare_sighand` + `flush_signal_handlers`): caught
+/// signals go back to SIG_DFL, ignored ones stay ignored; a table still shared with
+/// another process (CLONE_SIGHAND without CLONE_THREAD) is copied first.
+fn exec_sighand(
+    sighand: Arc<crate::sync::ordered::OrderedMutex<super::signal::SigHand>>,
+) -> Arc<crate::sync::ordered::OrderedMutex<super::signal::SigHand>> {
+    let sighand = if Arc::strong_count(&sighand) > 1 {
+        let copy = sighand.lock().clone();
+        Arc::new(crate::sync::ordered::OrderedMutex::new(
+            crate::sync::Level::Process,
+            copy,
+        ))
+    } else {
+        sighand
+    };
+    sighand.lock().flush_handlers();
+    sighand
 }

@@ -515,6 +515,34 @@ pub const PR_SET_CHILD_SUBREAPER: usize = 36;
 /// wait4 option: children of any kind (also those whose exit signal is not SIGCHLD).
 pub const WALL: usize = 0x4000_0000;
 
+core::arch::global_asm!(
+    // The return path of our handlers, as musl's `__restore_rt`: rt_sigreturn.
+    ".global ulib_restore_rt",
+    "ulib_restore_rt:",
+    "    mov x8, #139",
+    "    svc #0",
+);
+
+unsafe extern "C" {
+    fn ulib_restore_rt();
+}
+
+pub const SA_SIGINFO: usize = 4;
+pub const SA_RESTORER: usize = 0x0400_0000;
+pub const SA_RESTART: usize = 0x1000_0000;
+
+/// rt_sigaction(sig, {handler, flags | SA_RESTORER, ulib's restorer, mask}, NULL): how
+/// musl installs a handler (it always gives its own restorer).
+pub fn sigaction(sig: usize, handler: usize, flags: usize, mask: u64) -> isize {
+    let act = [
+        handler,
+        flags | SA_RESTORER,
+        ulib_restore_rt as *const () as usize,
+        mask as usize,
+    ];
+    syscall(SYS_RT_SIGACTION, &[sig, act.as_ptr() as usize, 0, 8])
+}
+
 /// rt_sigaction(sig, {handler, flags 0, no restorer, empty mask}, NULL).
 pub fn set_signal_handler(sig: usize, handler: usize) -> isize {
     let act = [handler, 0, 0, 0];

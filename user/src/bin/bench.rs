@@ -194,6 +194,29 @@ fn file_figures(overhead: u64) -> FileFigures {
     }
 }
 
+/// Issue 12: a signal sent to oneself, handled, and returned from (kill + delivery +
+/// the frame + rt_sigreturn).
+fn signal_round_trip(overhead: u64) -> u64 {
+    static HANDLED: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+    extern "C" fn on_usr1(_: usize) {
+        HANDLED.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+    }
+    const SIGUSR1: usize = 10;
+    expect(
+        sigaction(SIGUSR1, on_usr1 as *const () as usize, 0, 0) == 0,
+        "sigaction",
+    );
+    let me = getpid();
+    let cost = measure(1000, overhead, || {
+        kill(me, SIGUSR1);
+    });
+    expect(
+        HANDLED.load(core::sync::atomic::Ordering::Relaxed) == 1000,
+        "every signal handled",
+    );
+    cost
+}
+
 extern "C" fn thread_exit_now(_: usize) -> i32 {
     0
 }
@@ -305,6 +328,7 @@ fn main(_args: Args) -> i32 {
     });
 
     let files = file_figures(overhead);
+    let signal_rt = signal_round_trip(overhead);
 
     // Pipe ping-pong through ppoll: the parent and a child pass one byte back and forth
     // on two pipes, each waiting in ppoll before it reads. A round trip is two
@@ -389,6 +413,10 @@ fn main(_args: Args) -> i32 {
     println!(
         "bench: 1 MiB sequential read (64 KiB reads) {:>9} instructions",
         files.read_1m
+    );
+    println!(
+        "bench: signal to self, handled and returned (kill + frame + rt_sigreturn) {} instructions",
+        signal_rt
     );
     println!(
         "bench: pipe ping-pong through ppoll, per round trip {} instructions",
