@@ -123,6 +123,14 @@ pub fn console_read(dst: &mut dyn Sink) -> KResult<usize> {
     }
 }
 
+/// The console's readiness for poll (fs/poll.rs). Today's console read never blocks —
+/// it returns what the UART has, or end of file — so it is always readable and
+/// writable. The tty (src/tty) replaces this with its line discipline's answer
+/// (`crate::tty::poll_mask`): readable when a line (or, raw, a byte) is waiting.
+pub fn console_poll() -> super::poll::Readiness {
+    super::poll::Readiness::always(super::poll::DEFAULT_POLLMASK)
+}
+
 /// The console's output: every byte to the UART.
 pub fn console_write(src: &mut dyn Source) -> KResult<usize> {
     let mut done = 0;

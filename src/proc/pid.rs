@@ -686,6 +686,8 @@ fn fd_target(file: &File) -> KResult<Vec<u8>> {
             node::concat(&[b"pipe:[", DecName::new(p.id as u64).as_bytes(), b"]"])
         }
         FileKind::Fifo { .. } | FileKind::Inode(_) => node::bytes(&file.path),
+        FileKind::Eventfd(_) => node::bytes(b"anon_inode:[eventfd]"),
+        FileKind::Epoll(_) => node::bytes(b"anon_inode:[eventpoll]"),
     }
 }
 

@@ -11,6 +11,8 @@ mod misc;
 #[cfg(target_os = "none")]
 mod path;
 #[cfg(target_os = "none")]
+mod poll;
+#[cfg(target_os = "none")]
 mod process;
 #[cfg(target_os = "none")]
 mod sched;
@@ -22,6 +24,10 @@ mod stat;
 /// Linux AArch64 system call numbers this kernel implements.
 pub mod nr {
     pub const GETCWD: usize = 17;
+    pub const EVENTFD2: usize = 19;
+    pub const EPOLL_CREATE1: usize = 20;
+    pub const EPOLL_CTL: usize = 21;
+    pub const EPOLL_PWAIT: usize = 22;
     pub const DUP: usize = 23;
     pub const DUP3: usize = 24;
     pub const FCNTL: usize = 25;
@@ -60,6 +66,8 @@ pub mod nr {
     pub const PREADV: usize = 69;
     pub const PWRITEV: usize = 70;
     pub const SENDFILE: usize = 71;
+    pub const PSELECT6: usize = 72;
+    pub const PPOLL: usize = 73;
     pub const READLINKAT: usize = 78;
     pub const NEWFSTATAT: usize = 79;
     pub const FSTAT: usize = 80;
@@ -138,7 +146,7 @@ pub use dispatch_impl::dispatch;
 
 #[cfg(target_os = "none")]
 mod dispatch_impl {
-    use super::{file, memory, misc, nr, path, process, sched, signal, stat};
+    use super::{file, memory, misc, nr, path, poll, process, sched, signal, stat};
     use crate::arch::TrapFrame;
     use crate::error::{Errno, KResult};
 
@@ -180,6 +188,33 @@ mod dispatch_impl {
         t[nr::FSYNC] = Some(|r| file::fsync(r.arg(0) as i32));
         t[nr::FDATASYNC] = Some(|r| file::fsync(r.arg(0) as i32));
         t[nr::SYNCFS] = Some(|r| file::fsync(r.arg(0) as i32).or(Ok(0)));
+        // Waiting on many descriptors (syscall/poll.rs).
+        t[nr::PPOLL] =
+            Some(|r| poll::ppoll(r.arg(0), r.arg(1) as u32, r.arg(2), r.arg(3), r.arg(4)));
+        t[nr::PSELECT6] = Some(|r| {
+            poll::pselect6(
+                r.arg(0) as i32,
+                r.arg(1),
+                r.arg(2),
+                r.arg(3),
+                r.arg(4),
+                r.arg(5),
+            )
+        });
+        t[nr::EPOLL_CREATE1] = Some(|r| poll::epoll_create1(r.arg(0) as u32));
+        t[nr::EPOLL_CTL] =
+            Some(|r| poll::epoll_ctl(r.arg(0) as i32, r.arg(1) as i32, r.arg(2) as i32, r.arg(3)));
+        t[nr::EPOLL_PWAIT] = Some(|r| {
+            poll::epoll_pwait(
+                r.arg(0) as i32,
+                r.arg(1),
+                r.arg(2) as i32,
+                r.arg(3) as i32,
+                r.arg(4),
+                r.arg(5),
+            )
+        });
+        t[nr::EVENTFD2] = Some(|r| poll::eventfd2(r.arg(0) as u32, r.arg(1) as u32));
         // Files: by name (syscall/path.rs).
         t[nr::OPENAT] =
             Some(|r| path::openat(r.arg(0) as i32, r.arg(1), r.arg(2) as u32, r.arg(3) as u32));

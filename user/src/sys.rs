@@ -11,6 +11,7 @@ pub const SYS_PIPE2: usize = 59;
 pub const SYS_READ: usize = 63;
 pub const SYS_WRITE: usize = 64;
 pub const SYS_WRITEV: usize = 66;
+pub const SYS_PPOLL: usize = 73;
 pub const SYS_EXIT: usize = 93;
 pub const SYS_EXIT_GROUP: usize = 94;
 pub const SYS_SET_TID_ADDRESS: usize = 96;
@@ -99,6 +100,25 @@ pub fn syscall(n: usize, args: &[usize]) -> isize {
 
 pub fn write(fd: i32, buf: &[u8]) -> isize {
     syscall(SYS_WRITE, &[fd as usize, buf.as_ptr() as usize, buf.len()])
+}
+
+/// `struct pollfd` (poll.h).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PollFd {
+    pub fd: i32,
+    pub events: i16,
+    pub revents: i16,
+}
+
+pub const POLLIN: i16 = 0x1;
+pub const POLLOUT: i16 = 0x4;
+pub const POLLHUP: i16 = 0x10;
+
+/// ppoll(fds, nfds, NULL timeout, NULL mask): waits until one is ready; the count of
+/// ready descriptors, or -errno.
+pub fn ppoll(fds: &mut [PollFd]) -> isize {
+    syscall(SYS_PPOLL, &[fds.as_mut_ptr() as usize, fds.len(), 0, 0, 8])
 }
 
 pub fn read(fd: i32, buf: &mut [u8]) -> isize {

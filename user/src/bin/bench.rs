@@ -330,6 +330,42 @@ fn main(args: Args) -> i32 {
     let files = file_figures(overhead);
     let signal_rt = signal_round_trip(overhead);
 
+    // Pipe ping-pong through ppoll: the parent and a child pass one byte back and forth
+    // on two pipes, each waiting in ppoll before it reads. A round trip is two
+    // ppoll+read+write and two wakeups of a poller (WaitChan::Poll, fs/poll.rs).
+    let ping = pipe();
+    let pong = pipe();
+    let rounds = 200;
+    let echo = spawn(move || {
+        let mut b = [0u8; 1];
+        let mut fds = [PollFd {
+            fd: ping[0],
+            events: POLLIN,
+            revents: 0,
+        }];
+        for _ in 0..rounds + 1 {
+            if ppoll(&mut fds) != 1 || read(ping[0], &mut b) != 1 {
+                return 1;
+            }
+            write(pong[1], &b);
+        }
+        0
+    });
+    let mut pong_fds = [PollFd {
+        fd: pong[0],
+        events: POLLIN,
+        revents: 0,
+    }];
+    let mut one_round = || {
+        let mut b = [0u8; 1];
+        write(ping[1], b"p");
+        let ok = ppoll(&mut pong_fds) == 1 && read(pong[0], &mut b) == 1;
+        expect(ok, "ppoll ping-pong");
+    };
+    one_round(); // untimed: the child's first faults
+    let poll_ping_pong = measure(rounds, overhead, &mut one_round);
+    expect(wait_exit_code(echo) == 0, "ppoll ping-pong partner");
+
     println!(
         "bench: null system call (getppid)       {:>9} instructions",
         null_syscall
@@ -381,6 +417,10 @@ fn main(args: Args) -> i32 {
     println!(
         "bench: signal to self, handled and returned (kill + frame + rt_sigreturn) {} instructions",
         signal_rt
+    );
+    println!(
+        "bench: pipe ping-pong through ppoll, per round trip {} instructions",
+        poll_ping_pong
     );
     println!(
         "bench:   (of the round trip: fork() returns in the parent after {}, wait4 takes {})",
