@@ -209,19 +209,12 @@ impl SigAction {
     }
 }
 
-/// Linux `struct sighand_struct`: one action per signal, shared by CLONE_SIGHAND. A
-/// fixed table (2 KiB), so copying it for fork allocates nothing.
-#[derive(Clone)]
+/// Linux `struct sighand_struct`. Only actions that differ from SIG_DFL are stored, so
+/// the copy fork makes without CLONE_SIGHAND is usually empty and costs no memory (a
+/// fixed table of 64 actions would add 2 KiB to every process).
+#[derive(Clone, Default)]
 pub struct SigHand {
-    actions: [SigAction; NSIG],
-}
-
-impl Default for SigHand {
-    fn default() -> Self {
-        SigHand {
-            actions: [SigAction::default(); NSIG],
-        }
-    }
+    actions: alloc::collections::BTreeMap<u32, SigAction>,
 }
 
 impl SigHand {
@@ -231,11 +224,15 @@ impl SigHand {
 
     /// The action for signal `sig` (1..=NSIG).
     pub fn get(&self, sig: u32) -> SigAction {
-        self.actions[sig as usize - 1]
+        self.actions.get(&sig).copied().unwrap_or_default()
     }
 
     pub fn set(&mut self, sig: u32, action: SigAction) {
-        self.actions[sig as usize - 1] = action;
+        if action == SigAction::default() {
+            self.actions.remove(&sig);
+        } else {
+            self.actions.insert(sig, action);
+        }
     }
 
     /// Whether `sig` is ignored: SIG_IGN, or SIG_DFL for a signal whose default is to
@@ -248,12 +245,12 @@ impl SigHand {
     /// execve (Linux `flush_signal_handlers`): caught signals go back to SIG_DFL, ignored
     /// ones stay ignored; flags, masks and restorers are cleared.
     pub fn flush_handlers(&mut self) {
-        for a in self.actions.iter_mut() {
-            let ignored = a.handler == SIG_IGN;
-            *a = SigAction::default();
-            if ignored {
-                a.handler = SIG_IGN;
-            }
+        self.actions.retain(|_, a| a.handler == SIG_IGN);
+        for a in self.actions.values_mut() {
+            *a = SigAction {
+                handler: SIG_IGN,
+                ..SigAction::default()
+            };
         }
     }
 }
