@@ -9,6 +9,9 @@ use crate::drivers::gic::{Gic, SPURIOUS};
 
 pub static GIC: Once<Gic> = Once::new();
 
+/// Timer interrupts taken since boot, all CPUs (KSTAT 10: what tickless idle saves).
+pub static TIMER_IRQS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
 /// The SGI used as the reschedule IPI (Linux `IPI_RESCHEDULE`, also SGI 0 on arm64).
 pub const IPI_RESCHEDULE: u32 = 0;
 /// The SGI that stops a CPU for good: a panic on another CPU (Linux `IPI_CPU_STOP`).
@@ -59,6 +62,7 @@ pub fn handle(handler: impl FnOnce(Irq)) {
     }
     match irq {
         timer::VIRTUAL_TIMER_IRQ => {
+            TIMER_IRQS.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
             timer::rearm();
             handler(Irq::Tick);
         }

@@ -208,7 +208,8 @@ pub fn fault_inject(kind: usize, nth: usize) -> KResult<usize> {
 /// the caller's own address space; 7 = the longest interrupts-masked stretch so far, in
 /// counter ticks (16 instructions each under `-icount shift=0`), and 8 = what it was:
 /// a system call number, or `arch::irqsoff::CAUSE_EXCEPTION | EC` (an exception from
-/// EL0), `CAUSE_IRQ`, `CAUSE_IDLE`; 9 = frames the kernel heap has grown by.
+/// EL0), `CAUSE_IRQ`, `CAUSE_IDLE`; 9 = frames the kernel heap has grown by; 10 = timer
+/// interrupts taken since boot (all CPUs).
 pub fn kstat(which: usize) -> KResult<usize> {
     use crate::mm::{cow, global};
     Ok(match which {
@@ -230,6 +231,7 @@ pub fn kstat(which: usize) -> KResult<usize> {
         }
         7 => crate::arch::irqsoff::longest().0 as usize,
         8 => crate::arch::irqsoff::longest().1 as usize,
+        10 => crate::irq::TIMER_IRQS.load(Ordering::Relaxed) as usize,
         _ => return Err(Errno::EINVAL),
     })
 }
