@@ -20,7 +20,7 @@ pub const IPI_STOP: u32 = 2;
 /// What an interrupt means to the kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Irq {
-    /// This CPU's timer: the scheduler tick.
+    /// This CPU's timer: a deadline of the timer queue, or the scheduler tick.
     Tick,
     /// Another CPU queued work for this one, or wants a task running here to notice
     /// something (a kill, a changed affinity).
@@ -42,14 +42,14 @@ pub fn init(gic: Gic) {
 }
 
 /// Every CPU: its GIC CPU interface, its (banked) timer PPI and reschedule SGI, and
-/// its first tick.
+/// its first tick (whose handler decides when the next one is due: time/timer.rs).
 pub fn init_this_cpu() {
     let gic = GIC.get().expect("GIC not initialised");
     gic.init_cpu();
     gic.enable(timer::VIRTUAL_TIMER_IRQ);
     gic.enable(IPI_RESCHEDULE);
     gic.enable(IPI_STOP);
-    timer::rearm();
+    timer::program(Some(timer::now_ns() + crate::time::timer::TICK_NS));
 }
 
 /// Takes the pending interrupt and runs `handler` for it.
@@ -63,7 +63,9 @@ pub fn handle(handler: impl FnOnce(Irq)) {
     match irq {
         timer::VIRTUAL_TIMER_IRQ => {
             TIMER_IRQS.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
-            timer::rearm();
+            // One-shot: stopped here (the interrupt is level-triggered), programmed
+            // again for the next event by the handler.
+            timer::program(None);
             handler(Irq::Tick);
         }
         IPI_RESCHEDULE => handler(Irq::Reschedule),

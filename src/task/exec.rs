@@ -567,6 +567,7 @@ pub fn exec_file(frame: &mut TrapFrame, exe: Arc<File>, args: &ExecArgs) -> KRes
     }
     let signal = cur.inner.lock().signal.clone();
     signal.inner.lock().did_exec = true;
+    crate::time::itimer::exit_itimers(cur.tgid, true); // POSIX timers go; itimers stay
     if !cur.is_group_leader() {
         become_leader(&cur, frame, mm, entry, sp, name);
         // This thread's part is over: it exits on its way back to user mode, once the
