@@ -861,7 +861,9 @@ mod tests {
                 },
             )
         });
-        assert!(s.starts_with("cpu  1 0 2 8 0 0 0 0 0 0\ncpu0 0 0 0 5 0 0 0 0 0 0\ncpu2 1 0 2 3 0"));
+        assert!(
+            s.starts_with("cpu  1 0 2 8 0 0 0 0 0 0\ncpu0 0 0 0 5 0 0 0 0 0 0\ncpu2 1 0 2 3 0")
+        );
         assert!(s.contains("\nprocesses 9\nprocs_running 1\nprocs_blocked 0\n"));
         assert!(s.contains("\nbtime 1764000000\n"));
         let c = text(|w| cpuinfo_block(w, 1, 62_500_000));

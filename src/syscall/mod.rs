@@ -280,9 +280,8 @@ mod dispatch_impl {
         t[nr::GETITIMER] = Some(|r| time::getitimer(r.arg(0) as u32, r.arg(1)));
         t[nr::SETITIMER] = Some(|r| time::setitimer(r.arg(0) as u32, r.arg(1), r.arg(2)));
         t[nr::TIMER_CREATE] = Some(|r| time::timer_create(r.arg(0) as i32, r.arg(1), r.arg(2)));
-        t[nr::TIMER_SETTIME] = Some(|r| {
-            time::timer_settime(r.arg(0) as i32, r.arg(1) as u32, r.arg(2), r.arg(3))
-        });
+        t[nr::TIMER_SETTIME] =
+            Some(|r| time::timer_settime(r.arg(0) as i32, r.arg(1) as u32, r.arg(2), r.arg(3)));
         t[nr::TIMER_GETTIME] = Some(|r| time::timer_gettime(r.arg(0) as i32, r.arg(1)));
         t[nr::TIMER_GETOVERRUN] = Some(|r| time::timer_getoverrun(r.arg(0) as i32));
         t[nr::TIMER_DELETE] = Some(|r| time::timer_delete(r.arg(0) as i32));

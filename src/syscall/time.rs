@@ -285,7 +285,11 @@ fn put_timeval(addr: usize, ns: u64) -> KResult<()> {
 /// `struct itimerval` / `struct itimerspec`: the interval, then the value. `us`: the
 /// timeval form.
 fn put_setting(addr: usize, s: Setting, us: bool) -> KResult<()> {
-    let put = if us { put_timeval } else { uaccess::put_timespec };
+    let put = if us {
+        put_timeval
+    } else {
+        uaccess::put_timespec
+    };
     put(addr, s.interval)?;
     // A value of a few ns would read as 0 µs: "disarmed". Linux rounds up.
     let value = if us && s.expires != 0 {

@@ -272,7 +272,11 @@ mod kernel_task {
     pub fn group_cputime(tgid: Tid) -> (Times, Times) {
         let mut live = Times::default();
         let mut signal = None;
-        for t in super::sched::TASKS.lock().values().filter(|t| t.tgid == tgid) {
+        for t in super::sched::TASKS
+            .lock()
+            .values()
+            .filter(|t| t.tgid == tgid)
+        {
             live += t.cputime_now();
             if signal.is_none() {
                 signal = Some(t.inner.lock().signal.clone());

@@ -596,13 +596,15 @@ pub fn timer_tick(now_ns: u64) {
         }
     }
     let cur = current();
-    let is_idle =
-        this_cpu_sched(|s| matches!((&s.current, &s.idle), (Some(c), Some(i)) if Arc::ptr_eq(c, i)));
+    let is_idle = this_cpu_sched(
+        |s| matches!((&s.current, &s.idle), (Some(c), Some(i)) if Arc::ptr_eq(c, i)),
+    );
     let cpu_timers = !is_idle && crate::time::itimer::cpu_timers_armed(cur.tgid);
     if cpu_timers {
         let t = super::group_cputime(cur.tgid).0;
-        for fire in crate::time::itimer::check_cpu_timers(cur.tgid, [t.user, t.total()]) {
-            fire.map(send_timer_signal);
+        let due = crate::time::itimer::check_cpu_timers(cur.tgid, [t.user, t.total()]);
+        for fire in due.into_iter().flatten() {
+            send_timer_signal(fire);
         }
     }
     let share = RUN_QUEUE.lock().has_work_for(cpu);

@@ -29,6 +29,8 @@
 
 use alloc::vec::Vec;
 
+use crate::error::{Errno, KResult};
+
 /// What happens when a deadline passes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
@@ -59,6 +61,12 @@ pub struct TimerQueue {
     next_seq: u64,
 }
 
+impl Default for TimerQueue {
+    fn default() -> Self {
+        TimerQueue::new()
+    }
+}
+
 impl TimerQueue {
     pub const fn new() -> TimerQueue {
         TimerQueue {
@@ -68,18 +76,18 @@ impl TimerQueue {
         }
     }
 
-    /// Makes room for `n` more entries ahead of time; Err if memory ran out.
-    pub fn reserve_slots(&mut self, n: usize) -> Result<(), ()> {
-        let slots = self.slots.checked_add(n).ok_or(())?;
+    /// Makes room for `n` more entries ahead of time; ENOMEM if memory ran out.
+    pub fn reserve_slots(&mut self, n: usize) -> KResult<()> {
+        let slots = self.slots.checked_add(n).ok_or(Errno::ENOMEM)?;
         self.entries
             .try_reserve(slots.saturating_sub(self.entries.len()))
-            .map_err(|_| ())?;
+            .map_err(|_| Errno::ENOMEM)?;
         self.slots = slots;
         Ok(())
     }
 
     /// One more slot (a timer was created).
-    pub fn reserve_slot(&mut self) -> Result<(), ()> {
+    pub fn reserve_slot(&mut self) -> KResult<()> {
         self.reserve_slots(1)
     }
 
@@ -90,7 +98,10 @@ impl TimerQueue {
 
     /// Queues `event` for `deadline`. The caller holds a slot, so this never allocates.
     pub fn insert(&mut self, deadline: u64, event: Event) -> Key {
-        debug_assert!(self.entries.len() < self.slots, "timer entry without a slot");
+        debug_assert!(
+            self.entries.len() < self.slots,
+            "timer entry without a slot"
+        );
         let key = (deadline, self.next_seq);
         self.next_seq += 1;
         // Latest first: the position after every later-or-equal entry.
