@@ -1,7 +1,6 @@
 //! The kernel's clocks (Linux kernel/time/): CLOCK_MONOTONIC is the generic timer's count
 //! since boot; CLOCK_REALTIME adds the wall-clock time of boot, read from the PL031 RTC
 //! (drivers/pl031.rs) — the real date — or 0 (1970) on a machine without one.
-
 //!
 //! The submodules: the timer queue and tickless idle (timer.rs), the processes'
 //! interval and POSIX timers (itimer.rs), CPU-time accounting (cputime.rs). See
@@ -36,5 +35,8 @@ pub fn realtime_ns() -> u64 {
 /// The RTC said `seconds` since the epoch now (boot).
 pub fn set_realtime(seconds: u64) {
     let now = seconds.saturating_mul(1_000_000_000);
-    BOOT_REALTIME_NS.store(now.saturating_sub(monotonic_ns()), Ordering::Relaxed);
+    let offset = now.saturating_sub(monotonic_ns());
+    BOOT_REALTIME_NS.store(offset, Ordering::Relaxed);
+    // The vDSO's copy, for CLOCK_REALTIME read in user space.
+    crate::vdso::update_realtime(offset);
 }
