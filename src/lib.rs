@@ -26,6 +26,7 @@ pub mod sync;
 pub mod syscall;
 pub mod task;
 pub mod time;
+pub mod tty;
 
 #[cfg(target_os = "none")]
 pub mod boot;

@@ -39,7 +39,9 @@
 //!                                      across a user access: data is copied with a
 //!                                      reference on the page, not the lock.
 //!  8. KERNEL_MAP       mm/kernel_map.rs  the kernel's page table and stack slots
-//!  9. ASIDS | LOGGED   mm/global.rs, syscall/misc.rs
+//!  9. ASIDS | LOGGED | TTY  mm/global.rs, syscall/misc.rs, tty/tty_io.rs (the console
+//!                      terminal's state; also taken by the UART interrupt)
+//!                        TTY → CONSOLE (echo)
 //! 10. CONSOLE          console.rs      the UART; println! may run under any lock above
 //! 11. HEAP             mm/heap.rs      the kernel heap: every allocation takes it
 //!                        → FREE_FRAMES (growing by a run of frames)
@@ -103,7 +105,7 @@ pub enum Level {
     /// Inode.data.
     Inode = 7,
     KernelMap = 8,
-    /// ASIDS, LOGGED.
+    /// ASIDS, LOGGED, TTY.
     Ids = 9,
     Console = 10,
     Heap = 11,

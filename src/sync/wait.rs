@@ -54,6 +54,8 @@ pub enum WaitChan {
     Timer,
     /// execve in the process `tgid` waiting for its other threads to exit.
     GroupExec(u32),
+    /// A terminal's input (tty/tty_io.rs), by tty number: input became readable.
+    Tty(u32),
 }
 
 impl WaitChan {
@@ -73,6 +75,7 @@ impl WaitChan {
             WaitChan::GroupExec(t) => (7, t as u64),
             WaitChan::SleepLock(a) => (8, a as u64),
             WaitChan::FifoOpen(ino) => (9, ino),
+            WaitChan::Tty(n) => (10, n as u64),
         };
         v.wrapping_add(kind).wrapping_mul(0x9e37_79b9_7f4a_7c15)
     }
