@@ -161,6 +161,14 @@ pub extern "C" fn kernel_main(dtb_phys: usize) -> ! {
     }
     global::init_empty_ttbr0(&frames);
     FRAMES.call_once(|| frames);
+    // The random generator's seeds: what QEMU (a boot loader) left in /chosen.
+    let seed = |name| {
+        chosen
+            .and_then(|c| c.property(name))
+            .map_or(&[][..], |p| p.value)
+    };
+    crate::random::init(&[seed("rng-seed"), seed("kaslr-seed")]);
+    crate::vdso::init();
 
     if let Some((s, e)) = initrd {
         // SAFETY: QEMU loaded the initrd there and its frames are reserved above.
@@ -370,6 +378,15 @@ pub fn shutdown(status: u32) -> ! {
     } else {
         (status >> 8) & 0xff
     };
+    if status & 0x7f != 0 {
+        let sig = status & 0x7f;
+        crate::println!(
+            "kernel: init was killed by signal {} ({}); powering off with status {}",
+            sig,
+            crate::task::signal::signal_name(sig),
+            code
+        );
+    }
     crate::println!(
         "kernel: init exited with status {}; frames in use {} (baseline {}){}",
         code,

@@ -22,11 +22,13 @@ pub mod lab;
 pub mod loader;
 pub mod mm;
 pub mod proc; // only its text formatting (proc/format.rs) builds for the host
+pub mod random;
 pub mod sync;
 pub mod syscall;
 pub mod task;
 pub mod time;
 pub mod tty;
+pub mod vdso;
 
 #[cfg(target_os = "none")]
 pub mod boot;

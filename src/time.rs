@@ -27,5 +27,8 @@ pub fn realtime_ns() -> u64 {
 /// The RTC said `seconds` since the epoch now (boot).
 pub fn set_realtime(seconds: u64) {
     let now = seconds.saturating_mul(1_000_000_000);
-    BOOT_REALTIME_NS.store(now.saturating_sub(monotonic_ns()), Ordering::Relaxed);
+    let offset = now.saturating_sub(monotonic_ns());
+    BOOT_REALTIME_NS.store(offset, Ordering::Relaxed);
+    // The vDSO's copy, for CLOCK_REALTIME read in user space.
+    crate::vdso::update_realtime(offset);
 }

@@ -12,7 +12,7 @@ use crate::irq::Irq;
 pub use crate::mm::addr_space::{Access, FaultError};
 use crate::mm::pagetable::USER_TOP;
 use crate::task::oom::{self, OomOutcome};
-use crate::task::signal::{SIGBUS, SIGILL, SIGKILL, SIGSEGV, SIGTRAP};
+use crate::task::signal::{self, SIGBUS, SIGILL, SIGKILL, SIGSEGV, SIGTRAP};
 use crate::task::{exit, sched};
 
 /// A synchronous exception from EL0 other than a system call or a page fault.
@@ -57,17 +57,45 @@ pub fn user_page_fault(addr: usize, access: Access) -> Result<(), FaultError> {
     }
 }
 
-/// A user page fault that could not be resolved: the process gets the signal Linux
-/// sends (the arch layer has already printed the decoded report).
-pub fn user_fault_failed(err: FaultError) {
-    let (sig, why) = match err {
-        FaultError::NotMapped => (SIGSEGV, "no mapping at that address (SEGV_MAPERR)"),
-        FaultError::AccessDenied => (SIGSEGV, "the mapping forbids this access (SEGV_ACCERR)"),
-        FaultError::PastEndOfFile => (SIGBUS, "the mapped file ends before this page (BUS_ADRERR)"),
-        FaultError::OutOfMemory => (SIGKILL, "out of memory while resolving the fault"),
+/// A user page fault that could not be resolved: the thread gets the signal Linux
+/// sends, with si_addr = `addr` and the exception syndrome `esr` for its frame. If the
+/// signal will end the process (no handler), `report` prints the arch layer's decoded
+/// report first; a handled fault (a program catching SIGSEGV) stays quiet.
+pub fn user_fault_failed(err: FaultError, addr: u64, esr: u64, report: impl FnOnce()) {
+    use crate::task::signal::{BUS_ADRERR, SEGV_ACCERR, SEGV_MAPERR};
+    let (sig, code, why) = match err {
+        FaultError::NotMapped => (
+            SIGSEGV,
+            SEGV_MAPERR,
+            "no mapping at that address (SEGV_MAPERR)",
+        ),
+        FaultError::AccessDenied => (
+            SIGSEGV,
+            SEGV_ACCERR,
+            "the mapping forbids this access (SEGV_ACCERR)",
+        ),
+        FaultError::PastEndOfFile => (
+            SIGBUS,
+            BUS_ADRERR,
+            "the mapped file ends before this page (BUS_ADRERR)",
+        ),
+        FaultError::OutOfMemory => {
+            report();
+            crate::println!("  -> out of memory while resolving the fault: killing the process");
+            let cur = sched::current();
+            exit::kill_group(cur.tgid, exit::killed_status(SIGKILL));
+            return;
+        }
     };
-    crate::println!("  -> {}: killing the process with signal {}", why, sig);
-    exit::force_sig(sig);
+    send_fault_signal(sig, code, addr, esr, why, report);
+}
+
+fn send_fault_signal(sig: u32, code: i32, addr: u64, esr: u64, why: &str, report: impl FnOnce()) {
+    if signal::fault_is_fatal(sig) {
+        report();
+        crate::println!("  -> {}: killing the process with signal {}", why, sig);
+    }
+    signal::force_sig_fault(sig, code, addr, esr);
 }
 
 /// A fault in a uaccess routine: resolved (Ok: retry the access), or the copy stops and
@@ -82,16 +110,24 @@ pub fn uaccess_fault(addr: usize, access: Access) -> Result<(), FaultError> {
     }
 }
 
-/// Any other user exception: the signal Linux sends for it.
-pub fn user_exception(kind: UserException) {
-    let (sig, why) = match kind {
-        UserException::Undefined => (SIGILL, "undefined or privileged instruction"),
-        UserException::Alignment => (SIGBUS, "misaligned access"),
-        UserException::Breakpoint => (SIGTRAP, "breakpoint"),
-        UserException::Unexpected => (SIGKILL, "unexpected exception"),
+/// Any other user exception: the signal Linux sends for it. `addr` is si_addr (the
+/// faulting address for an alignment fault, else the pc); `esr` goes into the frame
+/// only for data aborts (0 otherwise), as on Linux.
+pub fn user_exception(kind: UserException, addr: u64, esr: u64, report: impl FnOnce()) {
+    use crate::task::signal::{BUS_ADRALN, ILL_ILLOPC, TRAP_BRKPT};
+    let (sig, code, why) = match kind {
+        UserException::Undefined => (SIGILL, ILL_ILLOPC, "undefined or privileged instruction"),
+        UserException::Alignment => (SIGBUS, BUS_ADRALN, "misaligned access"),
+        UserException::Breakpoint => (SIGTRAP, TRAP_BRKPT, "breakpoint"),
+        UserException::Unexpected => {
+            report();
+            crate::println!("  -> unexpected exception: killing the process");
+            let cur = sched::current();
+            exit::kill_group(cur.tgid, exit::killed_status(SIGKILL));
+            return;
+        }
     };
-    crate::println!("  -> {}: killing the process with signal {}", why, sig);
-    exit::force_sig(sig);
+    send_fault_signal(sig, code, addr, esr, why, report);
 }
 
 /// An interrupt (from EL0, or from EL1 while idle).
@@ -102,6 +138,23 @@ pub fn irq() {
         Irq::Uart => crate::tty::uart_interrupt(),
     });
 }
+
+/// Signals on the way back to EL0: the arch layer's `do_signal` asks these (they are
+/// the portable half of Linux's arch/arm64/kernel/signal.c).
+pub use crate::task::signal::{
+    KSignal, SA_ONSTACK, SA_RESTORER, SA_SIGINFO, force_sigsegv, get_signal, restore_saved_sigmask,
+    signal_delivered, signal_work_pending,
+};
+
+/// The user address of the vDSO's `__kernel_rt_sigreturn` in the current process, the
+/// return address of a handler installed without SA_RESTORER.
+pub fn vdso_sigreturn_trampoline() -> Option<usize> {
+    let mm = sched::current().mm()?;
+    crate::vdso::sigreturn_trampoline(&mm)
+}
+
+/// Copies to user memory for the arch layer (the signal frame): EFAULT for a bad address.
+pub use crate::mm::uaccess::{copy_from_user, copy_to_user};
 
 /// Before every return to EL0: reschedule if asked, die if killed.
 #[inline]

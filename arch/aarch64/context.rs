@@ -38,6 +38,12 @@ pub struct TrapFrame {
     pub pstate: u64,
     /// TPIDR_EL0: the user thread pointer (CLONE_SETTLS).
     pub tpidr: u64,
+    /// x0 as the system call received it: the system call's result overwrites x0, and
+    /// a restarted call needs its first argument back (Linux `orig_x0`).
+    pub orig_x0: u64,
+    /// The number of the system call this frame entered with, or -1 when it is not a
+    /// system call (an interrupt, a fault) or must not be restarted (Linux `syscallno`).
+    pub syscallno: i64,
     /// Keeps the frame a multiple of 16 bytes, so sp stays 16-byte aligned.
     pub _pad: u64,
 }
@@ -58,6 +64,11 @@ impl TrapFrame {
         self.regs[n] as usize
     }
 
+    /// The user stack pointer.
+    pub fn user_sp(&self) -> usize {
+        self.sp as usize
+    }
+
     /// Sets the value the system call returns in x0.
     pub fn set_return_value(&mut self, v: u64) {
         self.regs[0] = v;
@@ -70,6 +81,7 @@ impl TrapFrame {
             pc: pc as u64,
             sp: sp as u64,
             pstate: PSR_MODE_EL0T,
+            syscallno: -1, // execve's own call is not to be restarted
             ..TrapFrame::default()
         };
     }
@@ -238,6 +250,7 @@ pub mod offsets {
     pub const S_PC: usize = offset_of!(TrapFrame, pc);
     pub const S_PSTATE: usize = offset_of!(TrapFrame, pstate);
     pub const S_TPIDR: usize = offset_of!(TrapFrame, tpidr);
+    pub const S_SYSCALLNO: usize = offset_of!(TrapFrame, syscallno);
     pub const S_FRAME_SIZE: usize = size_of::<TrapFrame>();
     pub const CTX_X19: usize = offset_of!(CpuContext, x19_x28);
     pub const CTX_FP: usize = offset_of!(CpuContext, fp);

@@ -66,6 +66,10 @@
     stp     x30, x21, [sp, #S_LR]
     stp     x22, x23, [sp, #S_PC]
     str     x24, [sp, #S_TPIDR]
+.if \el == 0
+    mov     x25, #-1                    // not a system call (el0_svc sets it): no restart
+    str     x25, [sp, #S_SYSCALLNO]
+.endif
 .endm
 
 .macro kernel_exit

@@ -220,6 +220,9 @@ extern "C" fn el0_sync_handler(frame: &mut TrapFrame) {
     let esr = Esr::read();
     if esr.is_svc64() {
         irqsoff::begin(frame.syscall_nr() as u64);
+        // Linux el0_svc_common: remember the call and its first argument for a restart.
+        frame.orig_x0 = frame.regs[0];
+        frame.syscallno = frame.syscall_nr() as i64;
         trap::syscall(frame);
     } else {
         irqsoff::begin(irqsoff::CAUSE_EXCEPTION | ESR_EL1::EC.read(esr.0));
@@ -245,20 +248,32 @@ fn el0_fault(frame: &mut TrapFrame, esr: Esr) {
                     Err(e) => e,
                 },
                 None if esr.is_alignment_fault() => {
-                    report_user(frame, &esr, far as u64);
-                    return trap::user_exception(UserException::Alignment);
+                    let report = || report_user(frame, &esr, far as u64);
+                    return trap::user_exception(
+                        UserException::Alignment,
+                        far as u64,
+                        esr.0,
+                        report,
+                    );
                 }
                 None => trap::FaultError::NotMapped,
             };
-            report_user(frame, &esr, far as u64);
-            return trap::user_fault_failed(err);
+            let report = || report_user(frame, &esr, far as u64);
+            return trap::user_fault_failed(err, far as u64, esr.0, report);
         }
         Some(PCAlignmentFault | SPAlignmentFault) => UserException::Alignment,
         Some(Brk64) => UserException::Breakpoint,
         _ => UserException::Undefined,
     };
-    report_user(frame, &esr, FAR_EL1.get());
-    trap::user_exception(kind);
+    // si_addr: the misaligned pc or sp for an alignment fault (FAR holds it), else the
+    // instruction (Linux `force_signal_inject(..., regs->pc)`); no ESR in the frame.
+    let addr = if kind == UserException::Alignment {
+        FAR_EL1.get()
+    } else {
+        frame.pc
+    };
+    let far = FAR_EL1.get();
+    trap::user_exception(kind, addr, 0, || report_user(frame, &esr, far));
 }
 
 unsafe extern "C" {
@@ -373,8 +388,16 @@ extern "C" fn el1h_irq_handler(_frame: &mut TrapFrame) {
 /// pending kills), then this CPU's FP/SIMD registers must hold the thread's state.
 /// The end of the masked stretch that began when the CPU left EL0 (or idle).
 #[unsafe(no_mangle)]
-extern "C" fn prepare_exit_to_user(_frame: &mut TrapFrame) {
-    trap::exit_to_user_mode();
+extern "C" fn prepare_exit_to_user(frame: &mut TrapFrame) {
+    loop {
+        trap::exit_to_user_mode();
+        // Linux do_notify_resume's loop: a signal (or a restart to sort out) first, then
+        // check again — delivering may have woken or stopped us, or queued another.
+        if !trap::signal_work_pending() && !super::signal::needs_restart_check(frame) {
+            break;
+        }
+        super::signal::do_signal(frame);
+    }
     super::fpsimd::fpsimd_restore_current_state();
     irqsoff::end();
 }
@@ -401,9 +424,11 @@ extern "C" fn bad_mode(frame: &mut TrapFrame, kind: u64) {
     let name = NAMES.get(kind as usize).copied().unwrap_or("?");
     if kind >= 8 {
         irqsoff::begin(irqsoff::CAUSE_EXCEPTION | ESR_EL1::EC.read(esr.0));
-        report_user(frame, &esr, FAR_EL1.get());
-        crate::println!("  -> unexpected {} from a user program: killing it", name);
-        trap::user_exception(UserException::Unexpected);
+        crate::println!("unexpected {} from a user program:", name);
+        let far = FAR_EL1.get();
+        trap::user_exception(UserException::Unexpected, 0, 0, || {
+            report_user(frame, &esr, far)
+        });
         return;
     }
     report(

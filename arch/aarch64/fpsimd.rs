@@ -162,6 +162,14 @@ pub fn copy_fpsimd_state(child: &mut ThreadStruct, parent: &mut ThreadStruct) {
     child.foreign_fpstate = true;
 }
 
+/// rt_sigreturn (Linux `restore_fpsimd_context` → `fpsimd_update_current_state`): the
+/// frame's FP/SIMD state becomes the thread's, loaded on the way back to user mode.
+pub fn fpsimd_set_current_state(t: &mut ThreadStruct, st: &FpState) {
+    t.fpsimd_state = *st;
+    t.fpsimd_cpu = NO_CPU;
+    t.foreign_fpstate = true;
+}
+
 /// execve (Linux `fpsimd_flush_thread`): the new program starts with all registers zero
 /// and the default FPCR; the next return to user mode loads that.
 pub fn fpsimd_flush_thread(t: &mut ThreadStruct) {

@@ -18,6 +18,7 @@ pub mod memory;
 pub mod mmu;
 pub mod percpu;
 pub mod pte;
+pub mod signal;
 pub mod smp;
 pub mod timer;
 
@@ -36,6 +37,7 @@ global_asm!(
     ".equ S_LR, {S_LR}",
     ".equ S_PC, {S_PC}",
     ".equ S_TPIDR, {S_TPIDR}",
+    ".equ S_SYSCALLNO, {S_SYSCALLNO}",
     ".equ S_FRAME_SIZE, {S_FRAME_SIZE}",
     ".equ CTX_X19, {CTX_X19}",
     ".equ CTX_FP, {CTX_FP}",
@@ -48,6 +50,7 @@ global_asm!(
     S_LR = const context::offsets::S_LR,
     S_PC = const context::offsets::S_PC,
     S_TPIDR = const context::offsets::S_TPIDR,
+    S_SYSCALLNO = const context::offsets::S_SYSCALLNO,
     S_FRAME_SIZE = const context::offsets::S_FRAME_SIZE,
     CTX_X19 = const context::offsets::CTX_X19,
     CTX_FP = const context::offsets::CTX_FP,

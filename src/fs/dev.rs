@@ -8,12 +8,10 @@
 //! | null | 1:3 | end of file | swallowed |
 //! | zero | 1:5 | zeros | swallowed |
 //! | full | 1:7 | zeros | ENOSPC |
-//! | random, urandom | 1:8, 1:9 | pseudo-random bytes | swallowed |
+//! | random, urandom | 1:8, 1:9 | the kernel's random generator (random.rs) | swallowed |
 //! | tty | 5:0 | the caller's controlling terminal (the console tty) | the same |
 //! | console | 5:1 | the console tty (src/tty) | the console tty |
 //! | ttyAMA0 | 204:64 | the console tty (the PL011 UART) | the console tty |
-
-use core::sync::atomic::{AtomicU64, Ordering};
 
 use super::inode::Inode;
 use super::{Sink, Source};
@@ -73,34 +71,11 @@ fn fill(dst: &mut dyn Sink, mut byte: impl FnMut() -> u8) -> KResult<usize> {
     Ok(done)
 }
 
-/// The state of the pseudo-random generator (SplitMix64, reseeded from the counter on
-/// every read). Not cryptographic: the lesson here is the device, not the generator;
-/// getrandom(2) and a proper generator come with the time and randomness issue.
-static RANDOM_STATE: AtomicU64 = AtomicU64::new(0x9e37_79b9_7f4a_7c15);
-
+/// /dev/random and /dev/urandom: the kernel's generator (src/random.rs), which is
+/// seeded at boot, so neither ever blocks (as on Linux 5.18+).
 fn random_bytes(dst: &mut dyn Sink) -> KResult<usize> {
-    #[cfg(target_os = "none")]
-    let seed = crate::arch::timer::counter();
-    #[cfg(not(target_os = "none"))]
-    let seed = 0;
-    let mut x = RANDOM_STATE.fetch_add(seed | 1, Ordering::Relaxed) ^ seed;
-    let mut word = 0u64;
-    let mut left = 0;
-    let n = fill(dst, || {
-        if left == 0 {
-            // SplitMix64 (Steele, Lea, Flood 2014).
-            x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = x;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            word = z ^ (z >> 31);
-            left = 8;
-        }
-        left -= 1;
-        (word >> (left * 8)) as u8
-    });
-    RANDOM_STATE.fetch_add(x, Ordering::Relaxed);
-    n
+    let len = dst.remaining();
+    crate::random::fill_with(0, len, |chunk| dst.write_from(chunk), || false)
 }
 
 pub fn read(inode: &Inode, dst: &mut dyn Sink, nonblock: bool) -> KResult<usize> {
@@ -130,6 +105,8 @@ pub struct TtyOps {
     /// Reads input; the flag is O_NONBLOCK.
     pub read: fn(&mut dyn Sink, bool) -> KResult<usize>,
     pub write: fn(&mut dyn Source) -> KResult<usize>,
+    /// Readiness for poll/epoll (fs/poll.rs).
+    pub poll: fn() -> super::poll::Readiness,
 }
 
 static TTY_OPS: spin::Once<TtyOps> = spin::Once::new();
@@ -144,6 +121,15 @@ pub fn console_read(dst: &mut dyn Sink, nonblock: bool) -> KResult<usize> {
     match TTY_OPS.get() {
         Some(ops) => (ops.read)(dst, nonblock),
         None => Ok(0),
+    }
+}
+
+/// The console's readiness for poll (fs/poll.rs), through the tty: readable when a
+/// line (or, in raw mode, a byte) is waiting; before the tty exists, always ready.
+pub fn console_poll() -> super::poll::Readiness {
+    match TTY_OPS.get() {
+        Some(ops) => (ops.poll)(),
+        None => super::poll::Readiness::always(super::poll::DEFAULT_POLLMASK),
     }
 }
 

@@ -39,8 +39,10 @@ impl Default for Fifo {
     }
 }
 
-/// Opens FIFO `inode` with `flags`; returns its pipe, with the ends counted.
-pub fn open(inode: &Arc<Inode>, flags: u32) -> KResult<Arc<Pipe>> {
+/// Opens FIFO `inode` with `flags`; returns its pipe, with the ends counted, and the
+/// file's version for poll (Linux `f_version`): a reader opened with O_NONBLOCK while no
+/// writer is there gets POLLHUP only after a writer came (and went).
+pub fn open(inode: &Arc<Inode>, flags: u32) -> KResult<(Arc<Pipe>, u64)> {
     let Kind::Fifo(fifo) = &inode.kind else {
         return Err(Errno::EINVAL);
     };
@@ -78,6 +80,11 @@ pub fn open(inode: &Arc<Inode>, flags: u32) -> KResult<Arc<Pipe>> {
         pipe.open_end(true);
     }
     wait::wakeup(chan);
+    let version = if mode == O_RDONLY && nonblock && seen.3 == 0 {
+        pipe.w_counter()
+    } else {
+        0
+    };
     // Wait for a partner (Linux `wait_for_partner`).
     let wait_for_writer = mode == O_RDONLY && !nonblock && seen.3 == 0;
     let wait_for_reader = mode == O_WRONLY && seen.2 == 0;
@@ -92,13 +99,18 @@ pub fn open(inode: &Arc<Inode>, flags: u32) -> KResult<Arc<Pipe>> {
                     break;
                 }
             }
-            if wait::sleep(chan, None, seq) == WakeReason::Killed {
+            let why = wait::sleep_interruptible(chan, None, seq);
+            if why.by_signal() {
                 release(inode, &pipe, flags);
-                return Err(Errno::EINTR);
+                return Err(if why == WakeReason::Killed {
+                    Errno::EINTR
+                } else {
+                    Errno::ERESTARTSYS
+                });
             }
         }
     }
-    Ok(pipe)
+    Ok((pipe, version))
 }
 
 /// A FIFO file opened with `flags` was closed.

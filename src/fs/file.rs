@@ -53,11 +53,17 @@ pub enum FileKind {
     PipeRead(Arc<Pipe>),
     PipeWrite(Arc<Pipe>),
     /// A FIFO opened for reading, writing or both (the access mode says which ends):
-    /// the pipe and the inode it was opened through.
+    /// the pipe and the inode it was opened through, and the pipe's writer count at open
+    /// for poll's POLLHUP (Linux `f_version`, fs/fifo.rs).
     Fifo {
         inode: Arc<Inode>,
         pipe: Arc<Pipe>,
+        w_version: u64,
     },
+    /// An eventfd (fs/eventfd.rs).
+    Eventfd(super::eventfd::Eventfd),
+    /// An epoll instance (fs/epoll.rs).
+    Epoll(super::epoll::Epoll),
     /// A regular file, directory, device, symlink (O_PATH) or /proc file.
     Inode(Arc<Inode>),
 }
@@ -174,8 +180,8 @@ impl Drop for File {
         match &self.kind {
             FileKind::PipeRead(p) => p.close_end(false),
             FileKind::PipeWrite(p) => p.close_end(true),
-            FileKind::Fifo { inode, pipe } => super::fifo::release(inode, pipe, self.flags()),
-            FileKind::Console | FileKind::Inode(_) => {}
+            FileKind::Fifo { inode, pipe, .. } => super::fifo::release(inode, pipe, self.flags()),
+            FileKind::Console | FileKind::Inode(_) | FileKind::Eventfd(_) | FileKind::Epoll(_) => {}
         }
     }
 }
@@ -315,6 +321,8 @@ pub fn read(file: &File, dst: &mut dyn Sink, at: Option<u64>) -> KResult<usize> 
             p.read(dst, file.nonblocking())
         }
         FileKind::PipeWrite(_) => Err(Errno::EBADF),
+        FileKind::Eventfd(e) => e.read(dst, file.nonblocking()),
+        FileKind::Epoll(_) => Err(Errno::EINVAL), // no ->read
         FileKind::Inode(inode) => match &inode.kind {
             Kind::Regular => positioned(file, at, |off| read_regular(inode, off, dst)),
             Kind::Dir(_) => Err(Errno::EISDIR),
@@ -350,6 +358,8 @@ pub fn write(
             )
         }
         FileKind::PipeRead(_) => Err(Errno::EBADF),
+        FileKind::Eventfd(e) => e.write(src, file.nonblocking()),
+        FileKind::Epoll(_) => Err(Errno::EINVAL), // no ->write
         FileKind::Inode(inode) => match &inode.kind {
             Kind::Regular => {
                 let _writer = inode.rw.lock();

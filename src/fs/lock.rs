@@ -114,8 +114,10 @@ pub fn set(req: PosixLock, wait_for_it: bool) -> KResult<()> {
         if !wait_for_it {
             return Err(Errno::EAGAIN);
         }
-        if wait::sleep(chan(req.file), None, seq) == WakeReason::Killed {
-            return Err(Errno::EINTR);
+        match wait::sleep_interruptible(chan(req.file), None, seq) {
+            WakeReason::Killed => return Err(Errno::EINTR),
+            WakeReason::Interrupted => return Err(Errno::ERESTARTSYS),
+            _ => {}
         }
     }
 }

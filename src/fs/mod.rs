@@ -11,6 +11,7 @@
 //!  fs/mount.rs    which file system is mounted where
 //!  fs/dev.rs, fs/fifo.rs, fs/pipe.rs, fs/procfs.rs   devices, FIFOs, pipes, /proc
 //!                 (whose files src/proc/ makes)
+//!  fs/poll.rs     readiness of every kind of file; fs/epoll.rs, fs/eventfd.rs
 //!  fs/initramfs.rs   the root tmpfs, filled from the initrd's cpio archive at boot
 //! ```
 //!
@@ -20,6 +21,8 @@
 //! `struct fs_struct`, shared with CLONE_FS).
 
 pub mod dev;
+pub mod epoll;
+pub mod eventfd;
 pub mod fifo;
 pub mod file;
 #[cfg(target_os = "none")]
@@ -30,6 +33,7 @@ pub mod mount;
 pub mod namei;
 pub mod page_cache;
 pub mod pipe;
+pub mod poll;
 pub mod procfs;
 pub mod tmpfs;
 
@@ -275,6 +279,16 @@ impl FdTable {
                 self.fds[new] = Slot::Reserved;
                 Err(Errno::EBUSY)
             }
+        }
+    }
+
+    /// The table's size as Linux's select sees it (`fdt->max_fds`): 64 descriptors,
+    /// doubled as higher ones are opened. select looks no further.
+    pub fn max_fds(&self) -> usize {
+        if self.fds.len() <= 64 {
+            64
+        } else {
+            self.fds.len().next_power_of_two()
         }
     }
 

@@ -17,12 +17,20 @@
 //! * O_DIRECT makes a "packet" pipe: each write is its own buffer, and a read takes at
 //!   most one packet, dropping what does not fit.
 //!
+//! poll (fs/poll.rs, Linux `pipe_poll`): the read side is ready with data (POLLIN) and
+//! hung up with no writer left (POLLHUP); the write side is ready with a free buffer
+//! (POLLOUT) and in error with no reader left (POLLERR). Two counters stand for Linux's
+//! two wait queues, for epoll's edge-triggered mode: `rd_gen` moves when data arrives
+//! (every write wakes `rd_wait` on Linux once the pipe was polled), `wr_gen` when a
+//! reader empties a buffer of a full pipe; both when an end opens or closes.
+//!
 //! Readers and writers copy between user memory and the pages with the pipe's spin lock
 //! released — a page fault may sleep — so, like Linux's `pipe->mutex`, one reader or
 //! writer at a time holds the pipe's I/O lock (`busy`), a sleeping lock.
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
+use super::poll::{self, Readiness};
 use super::{Sink, Source};
 use crate::error::{Errno, KResult};
 use crate::mm::frame::{PAGE_SIZE, PhysAddr};
@@ -109,6 +117,13 @@ pub struct PipeInner {
     pub writers: usize,
     /// The I/O lock (Linux `pipe->mutex`) is held.
     busy: bool,
+    /// Changes a reader's poll sees (data came, an end opened or closed).
+    rd_gen: u64,
+    /// Changes a writer's poll sees (room made in a full pipe, an end opened or closed).
+    wr_gen: u64,
+    /// Writers that ever opened (Linux `w_counter`): a FIFO reader opened with O_NONBLOCK
+    /// before any writer sees no POLLHUP until one came (fs/fifo.rs).
+    w_counter: u64,
 }
 
 pub struct Pipe {
@@ -137,6 +152,9 @@ unsafe fn page_bytes<'a>(page: PhysAddr, offset: usize, len: usize) -> &'a mut [
 struct IoGuard<'a> {
     pipe: &'a Pipe,
     stamp: (usize, usize, usize),
+    /// Held by a writer (else a reader), and whether the ring was full when taken.
+    write: bool,
+    was_full: bool,
 }
 
 impl Drop for IoGuard<'_> {
@@ -144,7 +162,13 @@ impl Drop for IoGuard<'_> {
         let changed = {
             let mut inner = self.pipe.inner.lock();
             inner.busy = false;
-            inner.ring.stamp() != self.stamp
+            let changed = inner.ring.stamp() != self.stamp;
+            if changed && self.write {
+                inner.rd_gen += 1;
+            } else if changed && self.was_full {
+                inner.wr_gen += 1;
+            }
+            changed
         };
         wait::wake_n(WaitChan::PipeLock(self.pipe.id), 1);
         if changed {
@@ -165,6 +189,7 @@ impl Pipe {
     }
 
     fn with_ends(pages: &'static dyn PageOps, readers: usize, writers: usize) -> Pipe {
+        let w_counter = writers as u64;
         Pipe {
             id: PIPE_IDS.fetch_add(1, Ordering::Relaxed),
             pages,
@@ -175,6 +200,9 @@ impl Pipe {
                     readers,
                     writers,
                     busy: false,
+                    rd_gen: 0,
+                    wr_gen: 0,
+                    w_counter,
                 },
             ),
         }
@@ -191,9 +219,12 @@ impl Pipe {
             let mut p = self.inner.lock();
             if write {
                 p.writers += 1;
+                p.w_counter += 1;
             } else {
                 p.readers += 1;
             }
+            p.rd_gen += 1;
+            p.wr_gen += 1;
         }
         wait::wakeup(WaitChan::Pipe(self.id));
     }
@@ -212,8 +243,42 @@ impl Pipe {
             } else {
                 p.readers -= 1;
             }
+            p.rd_gen += 1;
+            p.wr_gen += 1;
         }
         wait::wakeup(WaitChan::Pipe(self.id));
+    }
+
+    /// Writers that ever opened the pipe (Linux `w_counter`).
+    pub fn w_counter(&self) -> u64 {
+        self.inner.lock().w_counter
+    }
+
+    /// Linux `pipe_poll`, for a file that reads (`read`) and/or writes (`write`) the
+    /// pipe. `version` is the file's `w_counter` at open (0 but for a FIFO reader opened
+    /// before any writer): POLLHUP only once a writer came after it.
+    pub fn poll(&self, read: bool, write: bool, version: u64) -> Readiness {
+        let p = self.inner.lock();
+        let mut r = Readiness::default();
+        if read {
+            if !p.ring.is_empty() {
+                r.mask |= poll::POLLIN | poll::POLLRDNORM;
+            }
+            if p.writers == 0 && p.w_counter != version {
+                r.mask |= poll::POLLHUP;
+            }
+            r.in_gen = p.rd_gen;
+        }
+        if write {
+            if !p.ring.is_full() {
+                r.mask |= poll::POLLOUT | poll::POLLWRNORM;
+            }
+            if p.readers == 0 {
+                r.mask |= poll::POLLERR;
+            }
+            r.out_gen = p.wr_gen;
+        }
+        r
     }
 
     /// Pages the pipe holds now.
@@ -222,7 +287,7 @@ impl Pipe {
     }
 
     /// Takes the I/O lock, sleeping while another reader or writer has it.
-    fn lock_io(&self) -> KResult<IoGuard<'_>> {
+    fn lock_io(&self, write: bool) -> KResult<IoGuard<'_>> {
         loop {
             let seq = wait::prepare(WaitChan::PipeLock(self.id));
             {
@@ -230,7 +295,13 @@ impl Pipe {
                 if !inner.busy {
                     inner.busy = true;
                     let stamp = inner.ring.stamp();
-                    return Ok(IoGuard { pipe: self, stamp });
+                    let was_full = inner.ring.is_full();
+                    return Ok(IoGuard {
+                        pipe: self,
+                        stamp,
+                        write,
+                        was_full,
+                    });
                 }
             }
             if wait::sleep(WaitChan::PipeLock(self.id), None, seq) == WakeReason::Killed {
@@ -244,11 +315,16 @@ impl Pipe {
     /// it catches every change made after (sync/wait.rs).
     fn wait<'a>(&'a self, io: IoGuard<'a>) -> KResult<IoGuard<'a>> {
         let seq = wait::prepare(WaitChan::Pipe(self.id));
+        let write = io.write;
         drop(io);
-        if wait::sleep(WaitChan::Pipe(self.id), None, seq) == WakeReason::Killed {
-            return Err(Errno::EINTR);
+        // A signal ends the wait: the call returns what it has done so far, or is
+        // restarted after a SA_RESTART handler (Linux `pipe_read`: -ERESTARTSYS).
+        match wait::sleep_interruptible(WaitChan::Pipe(self.id), None, seq) {
+            WakeReason::Killed => return Err(Errno::EINTR),
+            WakeReason::Interrupted => return Err(Errno::ERESTARTSYS),
+            _ => {}
         }
-        self.lock_io()
+        self.lock_io(write)
     }
 
     /// Linux `pipe_write`. `sigpipe` is called when no reader is left (the caller sends
@@ -264,7 +340,7 @@ impl Pipe {
         if total == 0 {
             return Ok(0);
         }
-        let mut io = self.lock_io()?;
+        let mut io = self.lock_io(true)?;
         if self.inner.lock().readers == 0 {
             sigpipe();
             return Err(Errno::EPIPE);
@@ -337,7 +413,7 @@ impl Pipe {
         if total == 0 {
             return Ok(0);
         }
-        let mut io = self.lock_io()?;
+        let mut io = self.lock_io(false)?;
         let mut done = 0;
         loop {
             let front = {

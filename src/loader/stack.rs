@@ -35,6 +35,8 @@ pub const AT_CLKTCK: u64 = 17;
 pub const AT_SECURE: u64 = 23;
 pub const AT_RANDOM: u64 = 25;
 pub const AT_EXECFN: u64 = 31;
+/// The vDSO's ELF header (Linux include/uapi/linux/auxvec.h, arm64's ARCH_DLINFO).
+pub const AT_SYSINFO_EHDR: u64 = 33;
 
 /// The memory the stack is written into.
 pub trait StackMem {

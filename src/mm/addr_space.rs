@@ -313,6 +313,8 @@ pub struct AddressSpace {
     pub max_map_count: usize,
     pub brk_start: usize,
     pub brk: usize,
+    /// Where execve mapped the vDSO (Linux `mm->context.vdso`), 0 if nowhere (vdso/).
+    pub vdso_base: usize,
     /// Write faults on COW pages of this address space: copied / made writable in place.
     pub cow_copies: usize,
     pub cow_reuses: usize,
@@ -331,6 +333,7 @@ impl AddressSpace {
             max_map_count: MAX_MAP_COUNT,
             brk_start: 0,
             brk: 0,
+            vdso_base: 0,
             cow_copies: 0,
             cow_reuses: 0,
         })
@@ -515,6 +518,43 @@ impl AddressSpace {
             },
         };
         self.vmas_mut().insert(vma.start, area);
+        Ok(())
+    }
+
+    /// Maps the pages of `object` — kernel pages every process shares, like the vDSO —
+    /// privately at `[start, start + len)`, which must be free (Linux
+    /// `_install_special_mapping`). The pages come on demand from `object` as a file's
+    /// would; `may_write` says whether mprotect may add PROT_WRITE (then a write copies
+    /// the page, never changing the shared one) or must refuse it with EACCES.
+    pub fn install_special_mapping(
+        &mut self,
+        start: usize,
+        len: usize,
+        prot: Prot,
+        object: Arc<dyn VmFile>,
+        may_write: bool,
+    ) -> KResult<()> {
+        let end = start.checked_add(len).ok_or(Errno::EINVAL)?;
+        if len == 0 || end > USER_TOP || !start.is_multiple_of(PAGE_SIZE) {
+            return Err(Errno::EINVAL);
+        }
+        if self.overlaps(start, end) {
+            return Err(Errno::ENOMEM);
+        }
+        let id = self.new_object();
+        self.files.insert(id, object);
+        let area = VmArea {
+            end: page_align(end),
+            pgoff: 0,
+            prot,
+            object: id,
+            flags: if may_write {
+                VmFlags::empty()
+            } else {
+                VmFlags::NO_MAYWRITE
+            },
+        };
+        self.vmas_mut().insert(start, area);
         Ok(())
     }
 
@@ -1502,6 +1542,7 @@ impl AddressSpace {
         child.max_map_count = self.max_map_count;
         child.brk_start = self.brk_start;
         child.brk = self.brk;
+        child.vdso_base = self.vdso_base;
         let ranges = self.vmas.iter().map(|(&s, v)| (s, v.end));
         match self.pt.copy_page_range(frames, &mut child.pt, ranges) {
             Ok(_) => Ok(child),

@@ -110,6 +110,8 @@ pub enum State {
     Sleeping,
     /// Uninterruptible ("disk sleep"): waiting in a way no signal ends.
     DiskSleep,
+    /// Stopped by a job-control signal.
+    Stopped,
     Zombie,
     Dead,
 }
@@ -120,6 +122,7 @@ impl State {
             State::Running => 'R',
             State::Sleeping => 'S',
             State::DiskSleep => 'D',
+            State::Stopped => 'T',
             State::Zombie => 'Z',
             State::Dead => 'X',
         }
@@ -131,6 +134,7 @@ impl State {
             State::Running => "R (running)",
             State::Sleeping => "S (sleeping)",
             State::DiskSleep => "D (disk sleep)",
+            State::Stopped => "T (stopped)",
             State::Zombie => "Z (zombie)",
             State::Dead => "X (dead)",
         }
@@ -247,8 +251,13 @@ pub struct TaskStatus<'a> {
     /// The address-space lines: None for a task without one (a kernel thread, a zombie).
     pub mem: Option<MemStatus>,
     pub threads: usize,
-    /// RLIMIT_SIGPENDING's soft limit (the "SigQ:" limit).
+    /// Queued signals of the process, and RLIMIT_SIGPENDING's soft limit ("SigQ:").
+    pub sigq: u64,
     pub sigq_limit: u64,
+    /// The thread's own pending signals, the process's, and the thread's mask.
+    pub sigpnd: u64,
+    pub shdpnd: u64,
+    pub sigblk: u64,
     pub sigignore: u64,
     pub sigcatch: u64,
     /// CPUs the task may run on, and how many CPUs there are (bits of the mask shown).
@@ -279,8 +288,7 @@ fn vm_line(w: &mut Window, name: &str, kb: u64) -> fmt::Result {
 
 /// /proc/PID/status (Linux `proc_pid_status`), in Linux 6.1's order. Approximations:
 /// VmPeak and VmHWM are the current values (peaks are not kept), VmLib 0 (everything is
-/// static), SigPnd/ShdPnd/SigBlk 0 (pending and blocked sets are not kept yet), the
-/// context-switch counts 0. Everyone is root with every capability (CapPrm/CapEff/CapBnd
+/// static), the context-switch counts 0. Everyone is root with every capability (CapPrm/CapEff/CapBnd
 /// as Linux 6.1 prints them for root: 41 capabilities).
 pub fn status(w: &mut Window, s: &TaskStatus) -> fmt::Result {
     w.put(b"Name:\t")?;
@@ -317,10 +325,10 @@ pub fn status(w: &mut Window, s: &TaskStatus) -> fmt::Result {
         vm_line(w, "VmSwap", 0)?;
     }
     writeln!(w, "Threads:\t{}", s.threads)?;
-    writeln!(w, "SigQ:\t0/{}", s.sigq_limit)?;
-    sigset(w, "SigPnd", 0)?;
-    sigset(w, "ShdPnd", 0)?;
-    sigset(w, "SigBlk", 0)?;
+    writeln!(w, "SigQ:\t{}/{}", s.sigq, s.sigq_limit)?;
+    sigset(w, "SigPnd", s.sigpnd)?;
+    sigset(w, "ShdPnd", s.shdpnd)?;
+    sigset(w, "SigBlk", s.sigblk)?;
     sigset(w, "SigIgn", s.sigignore)?;
     sigset(w, "SigCgt", s.sigcatch)?;
     w.put(b"CapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\n")?;

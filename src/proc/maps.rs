@@ -195,6 +195,13 @@ fn lines(mm: &Mm, image: Option<&ExeImage>, w: &mut Window, resume: &MapsResume,
                 None if is_stack(&v) => line.name = MapName::Special("[stack]"),
                 None => {}
             }
+            // The vDSO's pages (Linux: the `vm_special_mapping`'s name).
+            if let Some(name) = mapped
+                .as_ref()
+                .and_then(|(f, _)| crate::vdso::special_name(&**f))
+            {
+                line.name = MapName::Special(name);
+            }
             if format::map_line(w, &line).is_err() {
                 // The window filled inside this line: the next read starts with it.
                 resume.set(line_start, v.start);

@@ -38,7 +38,13 @@ use crate::task::{SignalStruct, Task, TaskState, Tid, WaitChan};
 pub fn state_of(s: TaskState) -> State {
     match s {
         TaskState::Running | TaskState::Runnable => State::Running,
-        TaskState::Sleeping { chan, .. } => match chan {
+        TaskState::Sleeping {
+            chan,
+            interruptible,
+            ..
+        } => match chan {
+            WaitChan::Stopped(_) => State::Stopped,
+            _ if interruptible => State::Sleeping,
             WaitChan::Vfork(_)
             | WaitChan::SleepLock(_)
             | WaitChan::PipeLock(_)
@@ -443,6 +449,9 @@ struct Snapshot {
     fs: Option<Arc<OrderedMutex<FsStruct>>>,
     sighand: Option<Arc<OrderedMutex<SigHand>>>,
     signal: Arc<SignalStruct>,
+    /// The thread's pending signals and mask.
+    sigpnd: u64,
+    sigblk: u64,
 }
 
 impl Snapshot {
@@ -467,6 +476,8 @@ impl Snapshot {
             fs: inner.fs.clone(),
             sighand: inner.sighand.clone(),
             signal: inner.signal.clone(),
+            sigpnd: inner.pending.set,
+            sigblk: inner.blocked,
         }
     }
 
@@ -486,6 +497,8 @@ struct GroupInfo {
     sid: Tid,
     rss_limit: u64,
     sigpending_limit: u64,
+    shdpnd: u64,
+    sigqueued: u64,
 }
 
 fn group_info(signal: &SignalStruct) -> GroupInfo {
@@ -495,6 +508,8 @@ fn group_info(signal: &SignalStruct) -> GroupInfo {
         sid: s.sid,
         rss_limit: s.rlim[RLIMIT_RSS].cur,
         sigpending_limit: s.rlim[RLIMIT_SIGPENDING].cur,
+        shdpnd: s.shared_pending.set,
+        sigqueued: s.sigqueued as u64,
     }
 }
 
@@ -636,7 +651,11 @@ fn status(task: &Task, w: &mut Window) -> KResult<()> {
         fd_size,
         mem,
         threads,
+        sigq: g.sigqueued,
         sigq_limit: g.sigpending_limit,
+        sigpnd: snap.sigpnd,
+        shdpnd: g.shdpnd,
+        sigblk: snap.sigblk,
         sigignore,
         sigcatch,
         cpus_allowed: snap.cpus_allowed,
@@ -667,6 +686,8 @@ fn fd_target(file: &File) -> KResult<Vec<u8>> {
             node::concat(&[b"pipe:[", DecName::new(p.id as u64).as_bytes(), b"]"])
         }
         FileKind::Fifo { .. } | FileKind::Inode(_) => node::bytes(&file.path),
+        FileKind::Eventfd(_) => node::bytes(b"anon_inode:[eventfd]"),
+        FileKind::Epoll(_) => node::bytes(b"anon_inode:[eventpoll]"),
     }
 }
 

@@ -25,11 +25,34 @@
 //!    counter != seq? -> return at once  ┘   make it runnable
 //! ```
 //! Two channels sharing a counter cause at most a spurious wakeup, which every caller
-//! tolerates by checking its condition again. The scheduler (task/sched.rs) provides them when it
+//! tolerates by checking its condition again.
+//!
+//! # Waiting on many channels (poll, select, epoll)
+//!
+//! A task sleeps on one channel, but ppoll waits on many objects at once. Every poller
+//! sleeps on the one channel `Poll`, and every wakeup of a *pollable* object's channel
+//! (`WaitChan::pollable`: pipes, eventfds, the tty) also wakes `Poll` — but only while
+//! someone polls (`POLLERS`), so that pipe and futex hot paths pay one atomic load.
+//! A woken poller looks at all its files again (fs/poll.rs):
+//!
+//! ```text
+//!  poller                                  waker (pipe write, eventfd write, ...)
+//!  POLLERS += 1                            change the object (under its lock)
+//!  seq = prepare(Poll)                     wakeup(Pipe(id)): bump, wake its sleepers,
+//!  poll every file: none ready               POLLERS > 0? -> wakeup(Poll)
+//!  sleep(Poll, deadline, seq)  <-----------'
+//!  poll every file again ... POLLERS -= 1
+//! ```
+//! No wakeup is lost: if the waker read POLLERS == 0, its change (made under the
+//! object's lock) came before the poller's increment, so the poller's look at the object
+//! (under the same lock) sees it; otherwise it bumps `Poll` after the poller's `prepare`.
+//! The price is spurious wakeups: every poller wakes for every pollable change.
+//!
+//! The scheduler (task/sched.rs) provides them when it
 //! starts (`install`), so a pipe can wake its reader without importing the scheduler, and
 //! the dependency arrows keep pointing one way: fs → sync ← task.
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use spin::Once;
 
@@ -54,6 +77,15 @@ pub enum WaitChan {
     Timer,
     /// execve in the process `tgid` waiting for its other threads to exit.
     GroupExec(u32),
+    /// A thread of the stopped process `tgid` (job control) waiting for SIGCONT.
+    Stopped(u32),
+    /// rt_sigsuspend, rt_sigtimedwait: only a signal (or the deadline) ends the sleep.
+    Signal,
+    /// An eventfd's counter changed (fs/eventfd.rs), by the eventfd's id.
+    Eventfd(usize),
+    /// ppoll, pselect6 and epoll_pwait: any object a poller may be waiting on changed
+    /// (see "Waiting on many channels" above).
+    Poll,
     /// A terminal's input (tty/tty_io.rs), by tty number: input became readable.
     Tty(u32),
 }
@@ -75,9 +107,33 @@ impl WaitChan {
             WaitChan::GroupExec(t) => (7, t as u64),
             WaitChan::SleepLock(a) => (8, a as u64),
             WaitChan::FifoOpen(ino) => (9, ino),
-            WaitChan::Tty(n) => (10, n as u64),
+            WaitChan::Stopped(t) => (10, t as u64),
+            WaitChan::Signal => (11, 0),
+            WaitChan::Eventfd(id) => (12, id as u64),
+            WaitChan::Poll => (13, 0),
+            WaitChan::Tty(n) => (14, n as u64),
         };
         v.wrapping_add(kind).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
+
+    /// Whether the channel belongs to an object that poll(2) can wait on, so that its
+    /// wakeups also wake the pollers. Every variant is listed: a new kind of channel
+    /// must decide (a tty's input and output channels answer true).
+    fn pollable(&self) -> bool {
+        match self {
+            WaitChan::Pipe(_) | WaitChan::Eventfd(_) | WaitChan::Tty(_) => true,
+            WaitChan::Child(_)
+            | WaitChan::Vfork(_)
+            | WaitChan::Futex(_)
+            | WaitChan::PipeLock(_)
+            | WaitChan::SleepLock(_)
+            | WaitChan::FifoOpen(_)
+            | WaitChan::Timer
+            | WaitChan::GroupExec(_)
+            | WaitChan::Stopped(_)
+            | WaitChan::Signal
+            | WaitChan::Poll => false,
+        }
     }
 }
 
@@ -179,7 +235,45 @@ pub fn wakeup(chan: WaitChan) {
     wake_n(chan, usize::MAX);
 }
 
-/// Wakes up to `n` tasks sleeping on `chan`; returns how many.
+/// Wakes up to `n` tasks sleeping on `chan`; returns how many. A pollable channel also
+/// wakes every poller, if there is one (see "Waiting on many channels").
 pub fn wake_n(chan: WaitChan, n: usize) -> usize {
-    OPS.get().map_or(0, |ops| (ops.wake_n)(chan, n))
+    let Some(ops) = OPS.get() else {
+        return 0;
+    };
+    let woken = (ops.wake_n)(chan, n);
+    // SeqCst: this load is ordered after the caller's change to the object (see the
+    // module comment).
+    if chan.pollable() && POLLERS.load(Ordering::SeqCst) != 0 {
+        (ops.wake_n)(WaitChan::Poll, usize::MAX);
+    }
+    woken
+}
+
+/// How many tasks are polling now (in ppoll, pselect6 or epoll_pwait).
+static POLLERS: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts the caller as a poller until the guard is dropped: from now on every pollable
+/// wakeup also wakes `WaitChan::Poll`. Take it *before* `prepare(WaitChan::Poll)`.
+pub struct Poller(());
+
+impl Poller {
+    pub fn enter() -> Poller {
+        POLLERS.fetch_add(1, Ordering::SeqCst);
+        Poller(())
+    }
+}
+
+impl Drop for Poller {
+    fn drop(&mut self) {
+        POLLERS.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Wakes the pollers directly: something changed that only they wait for (an epoll
+/// instance's interest list).
+pub fn wake_pollers() {
+    if POLLERS.load(Ordering::SeqCst) != 0 {
+        wakeup(WaitChan::Poll);
+    }
 }

@@ -79,9 +79,12 @@ impl Sink for UserBuf {
     }
 }
 
-/// SIGPIPE for the writer (its default action kills it).
+/// SIGPIPE for the writing thread (Linux `pipe_write`: `send_sig(SIGPIPE, current, 0)`);
+/// its default action kills the process.
 fn sigpipe() {
-    let _ = super::process::send_signal(current().tgid, SIGPIPE);
+    let me = current();
+    let info = crate::task::signal::SigInfo::user(SIGPIPE, crate::task::signal::SI_USER, me.tgid);
+    let _ = crate::task::signal::send_to_thread(me.tid, info);
 }
 
 /// read(2) (Linux `ksys_read`): EBADF unless open for reading, EFAULT for a buffer

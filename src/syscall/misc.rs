@@ -99,6 +99,47 @@ pub fn gettimeofday(tv: usize, tz: usize) -> KResult<usize> {
     Ok(0)
 }
 
+const GRND_NONBLOCK: u32 = 0x1;
+const GRND_RANDOM: u32 = 0x2;
+const GRND_INSECURE: u32 = 0x4;
+/// Linux `MAX_RW_COUNT` (INT_MAX rounded down to a page): the most one call returns.
+const MAX_RW_COUNT: usize = 0x7fff_f000;
+
+/// getrandom(2) (Linux drivers/char/random.c): `len` bytes of the kernel's generator
+/// (src/random.rs). The generator is seeded at boot, so no flag ever makes it wait;
+/// the checks are Linux's, in its order. A request is cut to MAX_RW_COUNT; a long one
+/// lets other tasks run every 64 KiB (Linux `cond_resched`: this kernel does not preempt
+/// system calls, and 2 GiB take a minute under QEMU) and ends early, with what it has,
+/// when a signal is pending.
+pub fn getrandom(buf: usize, len: usize, flags: u32) -> KResult<usize> {
+    if flags & !(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & (GRND_INSECURE | GRND_RANDOM) == GRND_INSECURE | GRND_RANDOM {
+        return Err(Errno::EINVAL);
+    }
+    let len = len.min(MAX_RW_COUNT);
+    uaccess::UserSlice::new(buf, len)?;
+    let (mut at, mut chunks) = (buf, 0u32);
+    crate::random::fill_with(
+        buf,
+        len,
+        |chunk| {
+            uaccess::copy_to_user(at, chunk)?;
+            at += chunk.len();
+            Ok(())
+        },
+        || {
+            // Chunks are 256 bytes at most: 256 of them are 64 KiB.
+            chunks += 1;
+            if chunks % 256 == 0 {
+                sched::yield_now();
+            }
+            crate::task::signal::signal_pending()
+        },
+    )
+}
+
 /// sysinfo(2) (Linux `do_sysinfo`): uptime, load averages (0: not tracked yet), memory
 /// in `mem_unit` = 1 bytes (free page frames, tmpfs pages as shared, no swap), and the
 /// number of tasks. `struct sysinfo` is 112 bytes on arm64.
@@ -151,20 +192,6 @@ fn nanosleep_ns(ns: u64, rem: usize) -> KResult<usize> {
 
 pub fn sched_yield() -> KResult<usize> {
     sched::yield_now();
-    Ok(0)
-}
-
-/// Signal masks are accepted and reported empty (no handlers are ever run).
-pub fn rt_sigprocmask(how: u32, set: usize, oldset: usize, sigsetsize: usize) -> KResult<usize> {
-    if sigsetsize != 8 || how > 2 {
-        return Err(Errno::EINVAL);
-    }
-    if set != 0 {
-        uaccess::get_user_u64(set)?;
-    }
-    if oldset != 0 {
-        uaccess::put_user_u64(oldset, 0)?;
-    }
     Ok(0)
 }
 

@@ -11,15 +11,23 @@ mod misc;
 #[cfg(target_os = "none")]
 mod path;
 #[cfg(target_os = "none")]
+mod poll;
+#[cfg(target_os = "none")]
 mod process;
 #[cfg(target_os = "none")]
 mod sched;
+#[cfg(target_os = "none")]
+mod signal;
 #[cfg(target_os = "none")]
 mod stat;
 
 /// Linux AArch64 system call numbers this kernel implements.
 pub mod nr {
     pub const GETCWD: usize = 17;
+    pub const EVENTFD2: usize = 19;
+    pub const EPOLL_CREATE1: usize = 20;
+    pub const EPOLL_CTL: usize = 21;
+    pub const EPOLL_PWAIT: usize = 22;
     pub const DUP: usize = 23;
     pub const DUP3: usize = 24;
     pub const FCNTL: usize = 25;
@@ -58,6 +66,8 @@ pub mod nr {
     pub const PREADV: usize = 69;
     pub const PWRITEV: usize = 70;
     pub const SENDFILE: usize = 71;
+    pub const PSELECT6: usize = 72;
+    pub const PPOLL: usize = 73;
     pub const READLINKAT: usize = 78;
     pub const NEWFSTATAT: usize = 79;
     pub const FSTAT: usize = 80;
@@ -80,8 +90,15 @@ pub mod nr {
     pub const KILL: usize = 129;
     pub const TKILL: usize = 130;
     pub const TGKILL: usize = 131;
+    pub const SIGALTSTACK: usize = 132;
+    pub const RT_SIGSUSPEND: usize = 133;
     pub const RT_SIGACTION: usize = 134;
     pub const RT_SIGPROCMASK: usize = 135;
+    pub const RT_SIGPENDING: usize = 136;
+    pub const RT_SIGTIMEDWAIT: usize = 137;
+    pub const RT_SIGQUEUEINFO: usize = 138;
+    pub const RT_SIGRETURN: usize = 139;
+    pub const RT_TGSIGQUEUEINFO: usize = 240;
     pub const SETPGID: usize = 154;
     pub const GETPGID: usize = 155;
     pub const GETSID: usize = 156;
@@ -113,6 +130,7 @@ pub mod nr {
     pub const PRLIMIT64: usize = 261;
     pub const SYNCFS: usize = 267;
     pub const RENAMEAT2: usize = 276;
+    pub const GETRANDOM: usize = 278;
     pub const STATX: usize = 291;
     pub const CLONE3: usize = 435;
     pub const CLOSE_RANGE: usize = 436;
@@ -128,7 +146,7 @@ pub use dispatch_impl::dispatch;
 
 #[cfg(target_os = "none")]
 mod dispatch_impl {
-    use super::{file, memory, misc, nr, path, process, sched, stat};
+    use super::{file, memory, misc, nr, path, poll, process, sched, signal, stat};
     use crate::arch::TrapFrame;
     use crate::error::{Errno, KResult};
 
@@ -170,6 +188,33 @@ mod dispatch_impl {
         t[nr::FSYNC] = Some(|r| file::fsync(r.arg(0) as i32));
         t[nr::FDATASYNC] = Some(|r| file::fsync(r.arg(0) as i32));
         t[nr::SYNCFS] = Some(|r| file::fsync(r.arg(0) as i32).or(Ok(0)));
+        // Waiting on many descriptors (syscall/poll.rs).
+        t[nr::PPOLL] =
+            Some(|r| poll::ppoll(r.arg(0), r.arg(1) as u32, r.arg(2), r.arg(3), r.arg(4)));
+        t[nr::PSELECT6] = Some(|r| {
+            poll::pselect6(
+                r.arg(0) as i32,
+                r.arg(1),
+                r.arg(2),
+                r.arg(3),
+                r.arg(4),
+                r.arg(5),
+            )
+        });
+        t[nr::EPOLL_CREATE1] = Some(|r| poll::epoll_create1(r.arg(0) as u32));
+        t[nr::EPOLL_CTL] =
+            Some(|r| poll::epoll_ctl(r.arg(0) as i32, r.arg(1) as i32, r.arg(2) as i32, r.arg(3)));
+        t[nr::EPOLL_PWAIT] = Some(|r| {
+            poll::epoll_pwait(
+                r.arg(0) as i32,
+                r.arg(1),
+                r.arg(2) as i32,
+                r.arg(3) as i32,
+                r.arg(4),
+                r.arg(5),
+            )
+        });
+        t[nr::EVENTFD2] = Some(|r| poll::eventfd2(r.arg(0) as u32, r.arg(1) as u32));
         // Files: by name (syscall/path.rs).
         t[nr::OPENAT] =
             Some(|r| path::openat(r.arg(0) as i32, r.arg(1), r.arg(2) as u32, r.arg(3) as u32));
@@ -264,20 +309,33 @@ mod dispatch_impl {
             Some(|r| misc::clock_nanosleep(r.arg(0) as i32, r.arg(1) as u32, r.arg(2), r.arg(3)));
         t[nr::GETTIMEOFDAY] = Some(|r| misc::gettimeofday(r.arg(0), r.arg(1)));
         t[nr::SYSINFO] = Some(|r| misc::sysinfo(r.arg(0)));
+        t[nr::GETRANDOM] = Some(|r| misc::getrandom(r.arg(0), r.arg(1), r.arg(2) as u32));
         t[nr::SCHED_YIELD] = Some(|_| misc::sched_yield());
         t[nr::SCHED_SETAFFINITY] =
             Some(|r| sched::sched_setaffinity(r.arg(0) as i32, r.arg(1), r.arg(2)));
         t[nr::SCHED_GETAFFINITY] =
             Some(|r| sched::sched_getaffinity(r.arg(0) as i32, r.arg(1), r.arg(2)));
         t[nr::GETCPU] = Some(|r| sched::getcpu(r.arg(0), r.arg(1)));
-        t[nr::KILL] = Some(|r| process::kill(r.arg(0) as i32, r.arg(1) as u32));
-        t[nr::TKILL] = Some(|r| process::tgkill(-1, r.arg(0) as i32, r.arg(1) as u32));
+        // Signals (syscall/signal.rs).
+        t[nr::KILL] = Some(|r| signal::kill(r.arg(0) as i32, r.arg(1) as u32));
+        t[nr::TKILL] = Some(|r| signal::tgkill(None, r.arg(0) as i32, r.arg(1) as u32));
         t[nr::TGKILL] =
-            Some(|r| process::tgkill(r.arg(0) as i32, r.arg(1) as i32, r.arg(2) as u32));
+            Some(|r| signal::tgkill(Some(r.arg(0) as i32), r.arg(1) as i32, r.arg(2) as u32));
+        t[nr::RT_SIGQUEUEINFO] =
+            Some(|r| signal::rt_sigqueueinfo(r.arg(0) as i32, r.arg(1) as u32, r.arg(2)));
+        t[nr::RT_TGSIGQUEUEINFO] = Some(|r| {
+            signal::rt_tgsigqueueinfo(r.arg(0) as i32, r.arg(1) as i32, r.arg(2) as u32, r.arg(3))
+        });
         t[nr::RT_SIGACTION] =
-            Some(|r| process::rt_sigaction(r.arg(0) as u32, r.arg(1), r.arg(2), r.arg(3)));
+            Some(|r| signal::rt_sigaction(r.arg(0) as u32, r.arg(1), r.arg(2), r.arg(3)));
         t[nr::RT_SIGPROCMASK] =
-            Some(|r| misc::rt_sigprocmask(r.arg(0) as u32, r.arg(1), r.arg(2), r.arg(3)));
+            Some(|r| signal::rt_sigprocmask(r.arg(0) as u32, r.arg(1), r.arg(2), r.arg(3)));
+        t[nr::RT_SIGPENDING] = Some(|r| signal::rt_sigpending(r.arg(0), r.arg(1)));
+        t[nr::RT_SIGSUSPEND] = Some(|r| signal::rt_sigsuspend(r.arg(0), r.arg(1)));
+        t[nr::RT_SIGTIMEDWAIT] =
+            Some(|r| signal::rt_sigtimedwait(r.arg(0), r.arg(1), r.arg(2), r.arg(3)));
+        t[nr::RT_SIGRETURN] = Some(signal::rt_sigreturn);
+        t[nr::SIGALTSTACK] = Some(|r| signal::sigaltstack(r, r.arg(0), r.arg(1)));
         t[nr::UNAME] = Some(|r| misc::uname(r.arg(0)));
         t[nr::PRCTL] = Some(|r| misc::prctl(r.arg(0), r.arg(1)));
         t[nr::SETPGID] = Some(|r| process::setpgid(r.arg(0) as i32, r.arg(1) as i32));

@@ -249,8 +249,16 @@ fn do_open(inode: Arc<Inode>, flags: u32, parent: Arc<Inode>, name: Vec<u8>) -> 
     }
     match &inode.kind {
         Kind::Fifo(_) => {
-            let pipe = fifo::open(&inode, flags)?;
-            new_file(FileKind::Fifo { inode, pipe }, keep, path)
+            let (pipe, w_version) = fifo::open(&inode, flags)?;
+            new_file(
+                FileKind::Fifo {
+                    inode,
+                    pipe,
+                    w_version,
+                },
+                keep,
+                path,
+            )
         }
         Kind::CharDev => {
             let rdev = inode.data.lock().rdev;

@@ -1,4 +1,4 @@
-//! Process system calls: identity, exit, signals (kill by process, thread, group),
+//! Process system calls: identity, exit,
 //! process groups and sessions (Linux kernel/sys.c setpgid/setsid), resource limits
 //! (prlimit64), exec. (clone/wait4/futex live with the
 //! task code they drive: task/fork.rs, task/wait.rs, task/futex.rs.)
@@ -9,10 +9,9 @@ use crate::arch::TrapFrame;
 use crate::error::{Errno, KResult};
 use crate::mm::uaccess;
 use crate::task::exec;
-use crate::task::exit::{self, killed_status};
+use crate::task::exit;
 use crate::task::rlimit::{self, RLIM_NLIMITS, RLimit};
 use crate::task::sched::{self, current};
-use crate::task::signal::{self, NSIG, SIG_IGN, SigAction};
 use crate::task::{Task, Tid};
 
 pub fn getpid() -> KResult<usize> {
@@ -54,56 +53,6 @@ pub fn set_tid_address(addr: usize) -> KResult<usize> {
     Ok(cur.tid as usize)
 }
 
-/// Delivers `sig` to the thread group `tgid`: SIGKILL and default-fatal signals kill it;
-/// ignored ones do nothing. Running user handlers is not implemented (logged).
-pub(super) fn send_signal(tgid: u32, sig: u32) -> KResult<usize> {
-    if sig == 0 {
-        return Ok(0);
-    }
-    if sig as usize > NSIG {
-        return Err(Errno::EINVAL);
-    }
-    let leader = sched::find_task(tgid).ok_or(Errno::ESRCH)?;
-    let handler = leader
-        .inner
-        .lock()
-        .sighand
-        .as_ref()
-        .map(|h| h.lock().get(sig).handler)
-        .unwrap_or(0);
-    // Linux SIGNAL_UNKILLABLE (`sig_task_ignored`): init ignores every signal it has no
-    // handler for, SIGKILL included, whoever sends it. (A fault in init is different: a
-    // forced signal, see trap.rs.)
-    if tgid == 1 && handler == signal::SIG_DFL {
-        return Ok(0);
-    }
-    // Stop signals stop a process on Linux. Until job control exists they are ignored:
-    // never fatal.
-    if signal::default_stops(sig) && (handler == signal::SIG_DFL || sig == signal::SIGSTOP) {
-        log::info!(
-            "signal {} to {}: stopping is not implemented; ignored",
-            sig,
-            tgid
-        );
-        return Ok(0);
-    }
-    if sig != signal::SIGKILL && sig != signal::SIGSTOP {
-        if handler == SIG_IGN || (handler == signal::SIG_DFL && signal::default_ignored(sig)) {
-            return Ok(0);
-        }
-        if handler != signal::SIG_DFL {
-            log::warn!(
-                "signal {} to {}: user handlers are not delivered by this kernel; dropped",
-                sig,
-                tgid
-            );
-            return Ok(0);
-        }
-    }
-    exit::kill_group(tgid, killed_status(sig));
-    Ok(0)
-}
-
 /// The process group of a process (any thread of it).
 fn pgid_of(t: &Task) -> Tid {
     t.inner.lock().signal.inner.lock().pgid
@@ -113,85 +62,12 @@ fn sid_of(t: &Task) -> Tid {
     t.inner.lock().signal.inner.lock().sid
 }
 
-/// Calls `f` on every process (thread-group leader, zombies included) `pick` selects, in
-/// tid order, without holding the task table's lock while `f` runs (and without
-/// allocating: the next one is looked up after the last tid done).
-fn for_each_process(mut pick: impl FnMut(&Task) -> bool, mut f: impl FnMut(&Arc<Task>)) {
-    let mut next: Tid = 0;
-    loop {
-        let found = sched::TASKS
-            .lock()
-            .range(next..)
-            .map(|(_, t)| t)
-            .find(|t| t.is_group_leader() && pick(t))
-            .cloned();
-        let Some(t) = found else { return };
-        next = t.tid + 1;
-        f(&t);
-    }
-}
-
 /// Whether some process is in process group `pgid` (and, if given, in session `sid`).
 fn group_exists(pgid: Tid, sid: Option<Tid>) -> bool {
     sched::TASKS
         .lock()
         .values()
         .any(|t| t.is_group_leader() && pgid_of(t) == pgid && sid.is_none_or(|s| sid_of(t) == s))
-}
-
-/// kill(2) (Linux `kill_something_info`): pid > 0 is the process with that task id (any
-/// thread of it), 0 the caller's process group, -1 every process but init and the
-/// caller, < -1 the process group -pid.
-pub fn kill(pid: i32, sig: u32) -> KResult<usize> {
-    if pid == i32::MIN {
-        return Err(Errno::ESRCH); // -INT_MIN is not a pid
-    }
-    if pid > 0 {
-        let task = sched::find_task(pid as u32).ok_or(Errno::ESRCH)?;
-        return send_signal(task.tgid, sig);
-    }
-    let me = current().tgid;
-    if pid == -1 {
-        // Linux: the result of the last process signalled; ESRCH if there was none.
-        let mut result = Err(Errno::ESRCH);
-        for_each_process(
-            |t| t.tgid > 1 && t.tgid != me,
-            |t| result = send_signal(t.tgid, sig).map(|_| 0),
-        );
-        return result;
-    }
-    let pgid = if pid == 0 {
-        pgid_of(&current())
-    } else {
-        pid.unsigned_abs()
-    };
-    kill_pgrp(pgid, sig)
-}
-
-/// Linux `__kill_pgrp_info`: 0 if any member was signalled, else the last error (ESRCH
-/// for an empty group).
-fn kill_pgrp(pgid: Tid, sig: u32) -> KResult<usize> {
-    let (mut any_ok, mut last) = (false, Errno::ESRCH);
-    for_each_process(
-        |t| pgid_of(t) == pgid,
-        |t| match send_signal(t.tgid, sig) {
-            Ok(_) => any_ok = true,
-            Err(e) => last = e,
-        },
-    );
-    if any_ok { Ok(0) } else { Err(last) }
-}
-
-/// tgkill(2) / tkill(2) (tgid = -1): fatal signals end the whole group, as in Linux.
-pub fn tgkill(tgid: i32, tid: i32, sig: u32) -> KResult<usize> {
-    if tid <= 0 || (tgid != -1 && tgid <= 0) {
-        return Err(Errno::EINVAL);
-    }
-    let task = sched::find_task(tid as u32).ok_or(Errno::ESRCH)?;
-    if tgid != -1 && task.tgid != tgid as u32 {
-        return Err(Errno::ESRCH);
-    }
-    send_signal(task.tgid, sig)
 }
 
 /// A task by the pid a system call names (0 = the caller); ESRCH if none.
@@ -330,54 +206,6 @@ pub fn getrlimit(resource: u32, rlim: usize) -> KResult<usize> {
 pub fn setrlimit(resource: u32, rlim: usize) -> KResult<usize> {
     let new = get_rlimit(rlim)?;
     do_prlimit(&current(), resource, Some(new))?;
-    Ok(0)
-}
-
-/// rt_sigaction(2): reads/writes the (possibly CLONE_SIGHAND-shared) handler table.
-pub fn rt_sigaction(sig: u32, act: usize, oldact: usize, sigsetsize: usize) -> KResult<usize> {
-    if sigsetsize != 8 || sig == 0 || sig as usize > NSIG {
-        return Err(Errno::EINVAL);
-    }
-    let new = if act != 0 {
-        if sig == signal::SIGKILL || sig == signal::SIGSTOP {
-            return Err(Errno::EINVAL);
-        }
-        let mut b = [0u8; 32];
-        uaccess::copy_from_user(&mut b, act)?;
-        let w = |i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap());
-        Some(SigAction {
-            handler: w(0),
-            flags: w(1),
-            restorer: w(2),
-            mask: w(3),
-        })
-    } else {
-        None
-    };
-    let sighand = current()
-        .inner
-        .lock()
-        .sighand
-        .clone()
-        .ok_or(Errno::EINVAL)?;
-    let old = {
-        let mut table = sighand.lock();
-        let old = table.get(sig);
-        if let Some(n) = new {
-            table.set(sig, n);
-        }
-        old
-    };
-    if oldact != 0 {
-        let mut b = [0u8; 32];
-        for (i, v) in [old.handler, old.flags, old.restorer, old.mask]
-            .iter()
-            .enumerate()
-        {
-            b[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
-        }
-        uaccess::copy_to_user(oldact, &b)?;
-    }
     Ok(0)
 }
 

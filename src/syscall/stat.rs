@@ -69,6 +69,8 @@ fn stat_file(f: &File) -> Kstat {
         FileKind::Inode(i) | FileKind::Fifo { inode: i, .. } => stat_inode(i),
         FileKind::Console => made_up(S_IFCHR | 0o620, 3, CONSOLE_RDEV),
         FileKind::PipeRead(p) | FileKind::PipeWrite(p) => made_up(S_IFIFO | 0o600, p.id as u64, 0),
+        // Linux's anonymous inode: no file type bits, mode 0600.
+        FileKind::Eventfd(_) | FileKind::Epoll(_) => made_up(0o600, 0, 0),
     }
 }
 

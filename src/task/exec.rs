@@ -267,17 +267,22 @@ impl stack::StackMem for NewStack<'_> {
 /// sp).
 pub fn build_mm(exe: &Arc<File>, args: &ExecArgs) -> KResult<(Arc<Mm>, usize, usize)> {
     let mm = Mm::new(Some(exe.clone() as Arc<dyn VmFile>))?;
-    let img = mm.with(|space, frames| -> KResult<loader::elf::LoadedImage> {
-        let img = loader::elf::load(frames, space, &**exe)?;
-        space.insert_vma(Vma {
-            start: STACK_TOP - STACK_SIZE,
-            end: STACK_TOP,
-            prot: Prot::READ | Prot::WRITE,
-            shared: false,
-        })?;
-        Ok(img)
-    })?;
+    let (img, vdso) = mm.with(
+        |space, frames| -> KResult<(loader::elf::LoadedImage, Option<usize>)> {
+            let img = loader::elf::load(frames, space, &**exe)?;
+            space.insert_vma(Vma {
+                start: STACK_TOP - STACK_SIZE,
+                end: STACK_TOP,
+                prot: Prot::READ | Prot::WRITE,
+                shared: false,
+            })?;
+            let vdso = crate::vdso::setup_additional_pages(space)?;
+            Ok((img, vdso))
+        },
+    )?;
+    // arm64's ARCH_DLINFO comes first: where the vDSO is, if this kernel has one.
     let auxv = [
+        (stack::AT_SYSINFO_EHDR, vdso.unwrap_or(0) as u64),
         (stack::AT_PHDR, img.phdr as u64),
         (stack::AT_PHENT, img.phent as u64),
         (stack::AT_PHNUM, img.phnum as u64),
@@ -291,10 +296,14 @@ pub fn build_mm(exe: &Arc<File>, args: &ExecArgs) -> KResult<(Arc<Mm>, usize, us
         (stack::AT_CLKTCK, 100),
         (stack::AT_SECURE, 0),
     ];
-    let seed = crate::arch::timer::counter().to_le_bytes();
+    let auxv = if vdso.is_some() {
+        &auxv[..]
+    } else {
+        &auxv[1..]
+    };
+    // AT_RANDOM: 16 bytes for the libc's stack protector and pointer guard.
     let mut random = [0u8; 16];
-    random[..8].copy_from_slice(&seed);
-    random[8..].copy_from_slice(&(img.entry as u64 ^ 0x9e37_79b9_7f4a_7c15).to_le_bytes());
+    crate::random::get_random_bytes(&mut random);
     let layout = stack::layout(
         STACK_TOP,
         STACK_SIZE,
@@ -312,7 +321,7 @@ pub fn build_mm(exe: &Arc<File>, args: &ExecArgs) -> KResult<(Arc<Mm>, usize, us
         &mut argv,
         &mut envp,
         args.filename,
-        &auxv,
+        auxv,
         random,
     )?;
     Ok((mm, img.entry, layout.sp))
@@ -562,11 +571,18 @@ pub fn exec_file(frame: &mut TrapFrame, exe: Arc<File>, args: &ExecArgs) -> KRes
     de_thread(&cur)?;
     // Point of no return: what fails from here kills the process (Linux: SIGSEGV).
     if let Err(e) = close_on_exec(&cur) {
-        exit::force_sig(super::signal::SIGSEGV);
+        super::signal::force_sigsegv();
         return Err(e);
     }
     let signal = cur.inner.lock().signal.clone();
     signal.inner.lock().did_exec = true;
+    // Signals: caught ones back to SIG_DFL, no alternate stack; the mask and pending
+    // signals stay (Linux `flush_signal_handlers`, `unshare_sighand`).
+    {
+        let mut inner = cur.inner.lock();
+        inner.sighand = inner.sighand.take().map(exec_sighand);
+        inner.sas = Default::default();
+    }
     if !cur.is_group_leader() {
         become_leader(&cur, frame, mm, entry, sp, name);
         // This thread's part is over: it exits on its way back to user mode, once the
@@ -628,6 +644,7 @@ fn become_leader(
         l.files = files;
         l.fs = fs;
         l.sighand = sighand;
+        l.sas = Default::default();
         l.killed = None;
         l.exit_status = 0;
         l.set_child_tid = 0;
@@ -638,6 +655,16 @@ fn become_leader(
     leader
         .kill_pending
         .store(false, core::sync::atomic::Ordering::Relaxed);
+    if !cur.is_group_leader() {
+        // The leader takes over this thread's mask and pending signals.
+        let (blocked, pending) = {
+            let mut inner = cur.inner.lock();
+            (inner.blocked, core::mem::take(&mut inner.pending))
+        };
+        let mut l = leader.inner.lock();
+        l.blocked = blocked;
+        l.pending = pending;
+    }
     let mut regs = *frame;
     regs.start_thread(entry, sp);
     // A zombie may still be switching away on another CPU, saving its registers into
@@ -668,4 +695,23 @@ fn become_leader(
     } else {
         signal.inner.lock().live -= 1; // (a lab skeleton's copy_thread): the process ends
     }
+}
+
+/// execve's handler table (Linux `unshare_sighand` + `flush_signal_handlers`): caught
+/// signals go back to SIG_DFL, ignored ones stay ignored; a table still shared with
+/// another process (CLONE_SIGHAND without CLONE_THREAD) is copied first.
+fn exec_sighand(
+    sighand: Arc<crate::sync::ordered::OrderedMutex<super::signal::SigHand>>,
+) -> Arc<crate::sync::ordered::OrderedMutex<super::signal::SigHand>> {
+    let sighand = if Arc::strong_count(&sighand) > 1 {
+        let copy = sighand.lock().clone();
+        Arc::new(crate::sync::ordered::OrderedMutex::new(
+            crate::sync::Level::Process,
+            copy,
+        ))
+    } else {
+        sighand
+    };
+    sighand.lock().flush_handlers();
+    sighand
 }

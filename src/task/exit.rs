@@ -19,6 +19,11 @@ pub fn killed_status(sig: u32) -> u32 {
     sig & 0x7f
 }
 
+/// Called when a session leader's process ends (Linux `disassociate_ctty(1)` in
+/// do_exit): the tty layer hangs up its controlling terminal. A hook, because the tty
+/// code depends on the task code and not the other way round; set once at boot.
+pub static SESSION_LEADER_EXIT: spin::Once<fn(sid: u32)> = spin::Once::new();
+
 /// Init's wait status once it has exited (-1 while it runs).
 static INIT_EXIT: AtomicI64 = AtomicI64::new(-1);
 
@@ -70,17 +75,16 @@ pub fn zap_other_threads(tgid: u32, keep: u32) {
     }
 }
 
-/// A fatal signal for the current process (a fault it cannot survive). It dies on the way
-/// back to user mode.
-pub fn force_sig(sig: u32) {
-    let cur = current();
-    kill_group(cur.tgid, killed_status(sig));
-}
-
 /// exit_group(2).
 pub fn do_group_exit(code: u32) -> ! {
+    do_group_exit_status(exited_status(code))
+}
+
+/// Linux `do_group_exit`: every thread of the process dies, and the process reports
+/// `status` (a wait status: an exit code or the fatal signal).
+pub fn do_group_exit_status(status: u32) -> ! {
     let cur = current();
-    kill_group(cur.tgid, exited_status(code));
+    kill_group(cur.tgid, status);
     do_exit_killed()
 }
 
@@ -153,6 +157,14 @@ pub fn do_exit(status: u32) -> ! {
     };
     let status = signal.inner.lock().group_exit.unwrap_or(status);
     if group_done {
+        let (pgid, sid, session_leader) = {
+            let s = signal.inner.lock();
+            (s.pgid, s.sid, s.session_leader)
+        };
+        if session_leader && let Some(hangup) = SESSION_LEADER_EXIT.get() {
+            hangup(sid);
+        }
+        super::signal::kill_orphaned_pgrps(cur.tgid, pgid, sid);
         reparent_children(cur.tgid);
         if !cur.is_group_leader() {
             // The leader exited first and is a zombie already: the group reports the
@@ -162,7 +174,7 @@ pub fn do_exit(status: u32) -> ! {
             }
         }
     }
-    let parent = {
+    {
         let mut inner = cur.inner.lock();
         inner.exit_status = status;
         inner.state = if cur.is_group_leader() {
@@ -170,8 +182,7 @@ pub fn do_exit(status: u32) -> ! {
         } else {
             TaskState::Dead
         };
-        inner.parent
-    };
+    }
     if group_done && cur.tgid == 1 {
         INIT_EXIT.store(status as i64, Ordering::Relaxed);
         // Like a container's init: when it dies, everything else dies too.
@@ -181,10 +192,11 @@ pub fn do_exit(status: u32) -> ! {
     }
     // The parent may reap once the group is empty *and* the leader is a zombie. On
     // several CPUs the last thread can empty the group while the leader, which exited
-    // first, has not yet marked itself a zombie; so the leader wakes the parent too,
-    // after it has (Linux: release_task's do_notify_parent for a zombie leader).
+    // first, has not yet marked itself a zombie; so both try, and the one that finds
+    // both true tells the parent (Linux: release_task's do_notify_parent for a zombie
+    // leader).
     if group_done || cur.is_group_leader() {
-        wakeup(WaitChan::Child(parent));
+        notify_parent_if_done(cur.tgid);
     }
     // A thread in execve waits for the others to be gone (Linux: exit_notify wakes
     // `signal->group_exec_task`).
@@ -196,6 +208,30 @@ pub fn do_exit(status: u32) -> ! {
 
     sched::schedule();
     unreachable!("a dead task was scheduled");
+}
+
+/// Linux `exit_notify` → `do_notify_parent`, once the process `tgid` has no live thread
+/// left and its leader is a zombie: SIGCHLD to the parent, or — if the parent ignores
+/// SIGCHLD or set SA_NOCLDWAIT — no zombie at all (Linux `release_task` right away).
+fn notify_parent_if_done(tgid: u32) {
+    let Some(leader) = sched::find_task(tgid) else {
+        return;
+    };
+    let (parent, exit_signal, status, ready) = {
+        let inner = leader.inner.lock();
+        let mut s = inner.signal.inner.lock();
+        let ready = inner.state == TaskState::Zombie && s.live == 0 && !s.exit_notified;
+        if ready {
+            s.exit_notified = true;
+        }
+        (inner.parent, inner.exit_signal, inner.exit_status, ready)
+    };
+    if ready && super::signal::notify_parent_exit(tgid, parent, exit_signal, status) {
+        leader.inner.lock().state = TaskState::Dead;
+        sched::TASKS.lock().remove(&tgid);
+        // A wait4 that finds no child left now returns ECHILD.
+        wakeup(WaitChan::Child(parent));
+    }
 }
 
 /// Orphans of `tgid` get init (pid 1) as their parent; init is told about zombies.

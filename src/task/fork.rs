@@ -233,6 +233,14 @@ fn copy_process(frame: &TrapFrame, args: &KernelCloneArgs) -> KResult<Arc<Task>>
     let parent_mm = parent.mm.clone().ok_or(Errno::EINVAL)?;
     let name = parent.name.clone();
     let grandparent = parent.parent;
+    // The child blocks what the parent blocks; a new thread sharing the address space
+    // gets no alternate signal stack (it would share the parent's), a process keeps it.
+    let blocked = parent.blocked;
+    let sas = if flags.contains(CloneFlags::VM) && !flags.contains(CloneFlags::VFORK) {
+        Default::default()
+    } else {
+        parent.sas
+    };
     drop(parent);
 
     let mm = copy_mm(flags, &parent_mm)?;
@@ -261,6 +269,8 @@ fn copy_process(frame: &TrapFrame, args: &KernelCloneArgs) -> KResult<Arc<Task>>
         } else {
             0
         },
+        blocked,
+        sas,
         ..TaskInner::new(name, parent_tgid)
     };
     let task = Task::new(
@@ -281,6 +291,11 @@ fn copy_process(frame: &TrapFrame, args: &KernelCloneArgs) -> KResult<Arc<Task>>
     let mut tasks = TASKS.lock();
     if cur.kill_pending.load(Ordering::Acquire) {
         return Err(Errno::EINTR);
+    }
+    // A signal arrived meanwhile (maybe for the whole process group): handle it first
+    // and then fork again, so the child cannot miss it (Linux: ERESTARTNOINTR).
+    if cur.sig_pending.load(Ordering::Acquire) {
+        return Err(Errno::ERESTARTNOINTR);
     }
     // alloc_tid checked the limit, but other CPUs may have forked since: the run queue
     // has room for MAX_THREADS tasks and no more.

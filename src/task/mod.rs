@@ -141,6 +141,23 @@ mod kernel_task {
         /// A thread in execve waiting for the others to die (Linux `group_exec_task`);
         /// each exiting thread wakes it.
         pub group_exec_task: Option<Tid>,
+        /// Signals sent to the process as a whole (Linux `signal->shared_pending`).
+        pub shared_pending: super::signal::SigPending,
+        /// Queued siginfos of this process, private and shared (bounded by
+        /// RLIMIT_SIGPENDING; Linux counts them per user).
+        pub sigqueued: usize,
+        /// Job control (Linux SIGNAL_STOP_STOPPED and group_exit_code): the group is
+        /// stopped, by this signal.
+        pub stopped: Option<u32>,
+        /// A stop (the signal) or a continue not yet reported to the parent's wait4
+        /// with WUNTRACED / WCONTINUED (Linux SIGNAL_STOP_CONTINUED, exit_code).
+        pub stop_report: Option<u32>,
+        pub cont_report: bool,
+        /// The parent has been told this process exited (SIGCHLD sent, wait woken).
+        pub exit_notified: bool,
+        /// Init lost its protection (Linux clears SIGNAL_UNKILLABLE): a fault it could
+        /// not handle ends it.
+        pub force_killable: bool,
     }
 
     /// Linux `set_max_threads` from the frames RAM has, computed once.
@@ -169,6 +186,13 @@ mod kernel_task {
                         did_exec: false,
                         rlim: default_limits(),
                         group_exec_task: None,
+                        shared_pending: Default::default(),
+                        sigqueued: 0,
+                        stopped: None,
+                        stop_report: None,
+                        cont_report: false,
+                        exit_notified: false,
+                        force_killable: false,
                     },
                 ),
             })
@@ -191,6 +215,13 @@ mod kernel_task {
                         did_exec: false,
                         rlim: p.rlim,
                         group_exec_task: None,
+                        shared_pending: Default::default(),
+                        sigqueued: 0,
+                        stopped: None,
+                        stop_report: None,
+                        cont_report: false,
+                        exit_notified: false,
+                        force_killable: false,
                     },
                 ),
             })
@@ -209,6 +240,9 @@ mod kernel_task {
         /// checked without the lock on every return to user mode, and by interruptible
         /// sleeps. Set and cleared under `inner`'s lock (task/signal.rs).
         pub sig_pending: AtomicBool,
+        /// `inner.saved_sigmask` is set (Linux TIF_RESTORE_SIGMASK): the return to user
+        /// mode restores it if no handler runs.
+        pub restore_sigmask: AtomicBool,
         /// A CPU runs this task or is still switching away from it (Linux `on_cpu`):
         /// no other CPU may load its registers meanwhile (task/sched.rs).
         pub on_cpu: AtomicBool,
@@ -253,6 +287,17 @@ mod kernel_task {
         /// (Linux `restart_block`): the return path points the task at
         /// restart_syscall(2), which continues from here (nanosleep's remaining time).
         pub restart_block: Option<RestartBlock>,
+        /// Signals this thread blocks (Linux `blocked`), and the mask to restore on the
+        /// way back to user mode after ppoll/pselect/sigsuspend (`saved_sigmask`).
+        pub blocked: super::signal::SigSet,
+        pub saved_sigmask: Option<super::signal::SigSet>,
+        /// The mask before rt_sigtimedwait unblocked the signals it waits for (Linux
+        /// `real_blocked`): such a signal wakes the thread but is not fatal.
+        pub real_blocked: Option<super::signal::SigSet>,
+        /// Signals sent to this thread alone (tgkill, faults): Linux `pending`.
+        pub pending: super::signal::SigPending,
+        /// sigaltstack(2).
+        pub sas: super::signal::AltStack,
     }
 
     /// What restart_syscall(2) resumes (Linux `struct restart_block`).
@@ -288,6 +333,11 @@ mod kernel_task {
                 killed: None,
                 woke_by_timeout: false,
                 restart_block: None,
+                blocked: 0,
+                saved_sigmask: None,
+                real_blocked: None,
+                pending: Default::default(),
+                sas: Default::default(),
             }
         }
     }
@@ -306,6 +356,7 @@ mod kernel_task {
                 thread: UnsafeCell::new(ThreadStruct::default()),
                 kill_pending: AtomicBool::new(false),
                 sig_pending: AtomicBool::new(false),
+                restore_sigmask: AtomicBool::new(false),
                 on_cpu: AtomicBool::new(false),
                 cpu: AtomicU32::new(0),
                 cpus_allowed: AtomicU32::new(u32::MAX),

@@ -35,7 +35,7 @@ pub fn out_of_memory() -> OomOutcome {
     }
     let Some((victim, pages)) = select_bad_process() else {
         crate::println!("kernel: out of memory, and no process but init to kill");
-        exit::force_sig(SIGKILL);
+        exit::kill_group(current().tgid, exit::killed_status(SIGKILL));
         return OomOutcome::KilledCurrent;
     };
     if let Some(t) = sched::find_task(victim) {

@@ -1,6 +1,7 @@
 //! wait4 (Linux kernel/exit.c `kernel_wait4` + `do_wait`): reap a zombie child, or sleep
 //! until one exists. Which children: pid > 0 that one, -1 any, 0 those in the caller's
-//! process group (as it is when wait4 starts), < -1 those in process group -pid.
+//! process group (as it is when wait4 starts), < -1 those in process group -pid. With
+//! WUNTRACED / WCONTINUED it also reports a child's job-control stop and continue.
 
 use alloc::sync::Arc;
 
@@ -10,6 +11,10 @@ use crate::error::{Errno, KResult};
 use crate::mm::uaccess;
 
 pub const WNOHANG: u32 = 1;
+pub const WUNTRACED: u32 = 2;
+pub const WCONTINUED: u32 = 8;
+const WCLONE: u32 = 0x8000_0000;
+const WALL: u32 = 0x4000_0000;
 /// Options wait4 understands (WNOHANG, WUNTRACED, WCONTINUED, __WNOTHREAD, __WALL, __WCLONE).
 const KNOWN_OPTIONS: u32 = 1 | 2 | 8 | 0x2000_0000 | 0x4000_0000 | 0x8000_0000;
 
@@ -21,12 +26,18 @@ enum Which {
     Pgid(Tid),
 }
 
-/// Whether `t` is a child process of `me` that `which` selects.
-fn selects(which: Which, me: Tid, t: &Task) -> bool {
+/// Whether `t` is a child process of `me` that `which` selects. A "clone" child (one
+/// whose exit signal is not SIGCHLD) is waited for only with __WCLONE, the others only
+/// without it; __WALL takes both (Linux `eligible_child`).
+fn selects(which: Which, me: Tid, t: &Task, options: u32) -> bool {
     if !t.is_group_leader() {
         return false;
     }
     let inner = t.inner.lock();
+    let clone_child = inner.exit_signal != crate::task::signal::SIGCHLD;
+    if options & WALL == 0 && clone_child != (options & WCLONE != 0) {
+        return false;
+    }
     inner.parent == me
         && match which {
             Which::Any => true,
@@ -38,6 +49,26 @@ fn selects(which: Which, me: Tid, t: &Task) -> bool {
 fn reapable(t: &Task) -> bool {
     let inner = t.inner.lock();
     inner.state == TaskState::Zombie && inner.signal.inner.lock().live == 0
+}
+
+/// A stop (WUNTRACED) or continue (WCONTINUED) of `t` not yet reported: its wait
+/// status, which is consumed (Linux `wait_task_stopped`, `wait_task_continued`).
+fn take_job_report(t: &Task, options: u32) -> Option<u32> {
+    let inner = t.inner.lock();
+    if matches!(inner.state, TaskState::Zombie | TaskState::Dead) {
+        return None;
+    }
+    let mut s = inner.signal.inner.lock();
+    if options & WUNTRACED != 0
+        && let Some(sig) = s.stop_report.take()
+    {
+        return Some((sig << 8) | 0x7f);
+    }
+    if options & WCONTINUED != 0 && s.cont_report {
+        s.cont_report = false;
+        return Some(0xffff);
+    }
+    None
 }
 
 pub fn do_wait4(pid: i32, status_addr: usize, options: u32, rusage: usize) -> KResult<usize> {
@@ -54,22 +85,37 @@ pub fn do_wait4(pid: i32, status_addr: usize, options: u32, rusage: usize) -> KR
     let me = current().tgid;
     loop {
         let seq = crate::sync::wait::prepare(WaitChan::Child(me));
-        // One pass over the task table (no snapshot): any child selected, and a zombie.
-        let (any, zombie) = {
+        // One pass over the task table (no snapshot): any child selected, and a zombie
+        // or a stop/continue to report.
+        let (any, zombie, report) = {
             let tasks = sched::TASKS.lock();
             let mut any = false;
             let mut zombie: Option<Arc<Task>> = None;
-            for t in tasks.values().filter(|t| selects(which, me, t)) {
+            let mut report = None;
+            for t in tasks.values().filter(|t| selects(which, me, t, options)) {
                 any = true;
                 if reapable(t) {
                     zombie = Some(t.clone());
                     break;
                 }
+                if let Some(status) = take_job_report(t, options) {
+                    report = Some((t.tid, status));
+                    break;
+                }
             }
-            (any, zombie)
+            (any, zombie, report)
         };
         if !any {
             return Err(Errno::ECHILD);
+        }
+        if let Some((tid, status)) = report {
+            if status_addr != 0 {
+                uaccess::put_user_u32(status_addr, status)?;
+            }
+            if rusage != 0 {
+                uaccess::copy_to_user(rusage, &[0u8; 144])?;
+            }
+            return Ok(tid as usize);
         }
         if let Some(z) = zombie {
             // Claim the zombie: another thread of this process may be reaping the same
@@ -109,8 +155,10 @@ pub fn do_wait4(pid: i32, status_addr: usize, options: u32, rusage: usize) -> KR
         if options & WNOHANG != 0 {
             return Ok(0);
         }
-        if sched::sleep(WaitChan::Child(me), None, seq) == WakeReason::Killed {
-            return Err(Errno::EINTR);
+        match sched::sleep_interruptible(WaitChan::Child(me), None, seq) {
+            WakeReason::Killed => return Err(Errno::EINTR),
+            WakeReason::Interrupted => return Err(Errno::ERESTARTSYS),
+            _ => {}
         }
     }
 }

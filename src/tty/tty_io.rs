@@ -23,6 +23,7 @@ use alloc::sync::Arc;
 use super::n_tty::{self, NTty, Received};
 use super::termios::*;
 use crate::error::{Errno, KResult};
+use crate::fs::poll::{POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, Readiness};
 use crate::fs::{Sink, Source};
 use crate::mm::uaccess;
 use crate::sync::Level;
@@ -54,6 +55,8 @@ struct Tty {
     /// The foreground process group (Linux `tty->ctrl.pgrp`): it gets the signals of
     /// ^C, ^\ and ^Z, and only it may read.
     pgrp: Option<Tid>,
+    /// Counts the wakeups of the readers (poll's `Readiness::in_gen`).
+    in_gen: u64,
 }
 
 static TTY: OrderedMutex<Tty> = OrderedMutex::new(
@@ -64,13 +67,16 @@ static TTY: OrderedMutex<Tty> = OrderedMutex::new(
         ldisc: NTty::new(),
         session: None,
         pgrp: None,
+        in_gen: 0,
     },
 );
 
-/// Boot: fs/ reaches the tty's read and write through these; then the UART may
-/// interrupt (irq.rs enabled its line at the GIC).
+/// Boot: fs/ reaches the tty's read, write and poll through hooks, and the exit of a
+/// session leader reaches `disassociate_ctty` (neither may import tty/); then the UART
+/// may interrupt (irq.rs enabled its line at the GIC).
 pub fn init() {
-    crate::fs::dev::register_tty(crate::fs::dev::TtyOps { read, write });
+    crate::fs::dev::register_tty(crate::fs::dev::TtyOps { read, write, poll });
+    crate::task::exit::SESSION_LEADER_EXIT.call_once(|| disassociate_ctty);
     crate::console::enable_input_interrupt();
 }
 
@@ -104,7 +110,7 @@ fn receive_byte(c: u8) {
         let _ = signal::send_to_pgrp(pgrp, SigInfo::kernel(sig));
     }
     if r.wake {
-        wait::wakeup(CHAN);
+        wake_readers();
     }
 }
 
@@ -187,8 +193,9 @@ fn set_ctty(me: &Caller) {
 
 /// A session leader's exit, or its TIOCNOTTY (Linux `disassociate_ctty`): if this tty is
 /// the controlling terminal of session `sid`, its foreground group gets SIGHUP and
-/// SIGCONT, the tty leaves the session and no process of the session keeps it. The task
-/// code calls it through a hook (task/ cannot import tty/), with no lock held.
+/// SIGCONT, the tty leaves the session and no process of the session keeps it. The exit
+/// path calls it through `task::exit::SESSION_LEADER_EXIT` (task/ cannot import tty/),
+/// with no lock held.
 pub fn disassociate_ctty(sid: Tid) {
     let fg = {
         let mut tty = TTY.lock();
@@ -360,15 +367,27 @@ pub fn readable_bytes() -> usize {
     tty.ldisc.readable_bytes(&tty.termios)
 }
 
-/// Readiness for poll/ppoll/epoll: POLLIN when a read would not wait (a line in
-/// canonical mode, VMIN bytes in raw mode), POLLOUT always (output never blocks).
-/// Pollers sleep on `CHAN`, which every arrival of readable input wakes.
-pub fn poll_mask() -> u16 {
-    const POLLIN: u16 = 0x1;
-    const POLLOUT: u16 = 0x4;
+/// Readiness for poll/ppoll/epoll (Linux `n_tty_poll`): IN+RDNORM when a read would
+/// not wait (a line in canonical mode, VMIN bytes in raw mode), OUT+WRNORM always (output
+/// never blocks). `in_gen` moves with every wakeup of the readers (epoll's edge-triggered
+/// mode); pollers are woken through `CHAN`, a pollable channel (sync/wait.rs).
+pub fn poll() -> Readiness {
     let tty = TTY.lock();
-    let readable = tty.ldisc.input_available(&tty.termios, true);
-    POLLOUT | if readable { POLLIN } else { 0 }
+    let mut mask = POLLOUT | POLLWRNORM;
+    if tty.ldisc.input_available(&tty.termios, true) {
+        mask |= POLLIN | POLLRDNORM;
+    }
+    Readiness {
+        mask,
+        in_gen: tty.in_gen,
+        out_gen: 0,
+    }
+}
+
+/// Wakes the readers (and pollers) of the console.
+fn wake_readers() {
+    TTY.lock().in_gen += 1;
+    wait::wakeup(CHAN);
 }
 
 // ---- ioctl ----
@@ -402,7 +421,7 @@ pub fn ioctl(request: u32, arg: usize) -> KResult<usize> {
                 tty.ldisc.set_termios(&old, &new);
                 tty.termios = new;
             }
-            wait::wakeup(CHAN); // a mode change can make input readable
+            wake_readers(); // a mode change can make input readable
             Ok(0)
         }
         TCFLSH => {

@@ -127,6 +127,27 @@ impl Args {
         path[start..start + n].copy_from_slice(&name[..n]);
         path
     }
+
+    /// The auxiliary vector's value for `key` (libc's `getauxval`): it follows argv's and
+    /// envp's NULLs on the initial stack.
+    pub fn auxv(&self, key: usize) -> Option<usize> {
+        // SAFETY: the kernel laid out argv, NULL, envp, NULL, then (key, value) pairs up
+        // to AT_NULL (0), all valid words of the initial stack.
+        unsafe {
+            let mut p = self.argv.add(self.argc + 1) as *const usize;
+            while *p != 0 {
+                p = p.add(1);
+            }
+            p = p.add(1);
+            while *p != 0 {
+                if *p == key {
+                    return Some(*p.add(1));
+                }
+                p = p.add(2);
+            }
+        }
+        None
+    }
 }
 
 unsafe extern "Rust" {

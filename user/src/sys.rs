@@ -11,6 +11,7 @@ pub const SYS_PIPE2: usize = 59;
 pub const SYS_READ: usize = 63;
 pub const SYS_WRITE: usize = 64;
 pub const SYS_WRITEV: usize = 66;
+pub const SYS_PPOLL: usize = 73;
 pub const SYS_EXIT: usize = 93;
 pub const SYS_EXIT_GROUP: usize = 94;
 pub const SYS_SET_TID_ADDRESS: usize = 96;
@@ -99,6 +100,25 @@ pub fn syscall(n: usize, args: &[usize]) -> isize {
 
 pub fn write(fd: i32, buf: &[u8]) -> isize {
     syscall(SYS_WRITE, &[fd as usize, buf.as_ptr() as usize, buf.len()])
+}
+
+/// `struct pollfd` (poll.h).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PollFd {
+    pub fd: i32,
+    pub events: i16,
+    pub revents: i16,
+}
+
+pub const POLLIN: i16 = 0x1;
+pub const POLLOUT: i16 = 0x4;
+pub const POLLHUP: i16 = 0x10;
+
+/// ppoll(fds, nfds, NULL timeout, NULL mask): waits until one is ready; the count of
+/// ready descriptors, or -errno.
+pub fn ppoll(fds: &mut [PollFd]) -> isize {
+    syscall(SYS_PPOLL, &[fds.as_mut_ptr() as usize, fds.len(), 0, 0, 8])
 }
 
 pub fn read(fd: i32, buf: &mut [u8]) -> isize {
@@ -494,6 +514,34 @@ pub const SIG_IGN: usize = 1;
 pub const PR_SET_CHILD_SUBREAPER: usize = 36;
 /// wait4 option: children of any kind (also those whose exit signal is not SIGCHLD).
 pub const WALL: usize = 0x4000_0000;
+
+core::arch::global_asm!(
+    // The return path of our handlers, as musl's `__restore_rt`: rt_sigreturn.
+    ".global ulib_restore_rt",
+    "ulib_restore_rt:",
+    "    mov x8, #139",
+    "    svc #0",
+);
+
+unsafe extern "C" {
+    fn ulib_restore_rt();
+}
+
+pub const SA_SIGINFO: usize = 4;
+pub const SA_RESTORER: usize = 0x0400_0000;
+pub const SA_RESTART: usize = 0x1000_0000;
+
+/// rt_sigaction(sig, {handler, flags | SA_RESTORER, ulib's restorer, mask}, NULL): how
+/// musl installs a handler (it always gives its own restorer).
+pub fn sigaction(sig: usize, handler: usize, flags: usize, mask: u64) -> isize {
+    let act = [
+        handler,
+        flags | SA_RESTORER,
+        ulib_restore_rt as *const () as usize,
+        mask as usize,
+    ];
+    syscall(SYS_RT_SIGACTION, &[sig, act.as_ptr() as usize, 0, 8])
+}
 
 /// rt_sigaction(sig, {handler, flags 0, no restorer, empty mask}, NULL).
 pub fn set_signal_handler(sig: usize, handler: usize) -> isize {

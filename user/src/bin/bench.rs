@@ -194,12 +194,35 @@ fn file_figures(overhead: u64) -> FileFigures {
     }
 }
 
+/// Issue 12: a signal sent to oneself, handled, and returned from (kill + delivery +
+/// the frame + rt_sigreturn).
+fn signal_round_trip(overhead: u64) -> u64 {
+    static HANDLED: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+    extern "C" fn on_usr1(_: usize) {
+        HANDLED.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+    }
+    const SIGUSR1: usize = 10;
+    expect(
+        sigaction(SIGUSR1, on_usr1 as *const () as usize, 0, 0) == 0,
+        "sigaction",
+    );
+    let me = getpid();
+    let cost = measure(1000, overhead, || {
+        kill(me, SIGUSR1);
+    });
+    expect(
+        HANDLED.load(core::sync::atomic::Ordering::Relaxed) == 1000,
+        "every signal handled",
+    );
+    cost
+}
+
 extern "C" fn thread_exit_now(_: usize) -> i32 {
     0
 }
 
 #[unsafe(no_mangle)]
-fn main(_args: Args) -> i32 {
+fn main(args: Args) -> i32 {
     let t0 = clock_ns();
     let overhead = clock_ns() - t0;
 
@@ -305,6 +328,43 @@ fn main(_args: Args) -> i32 {
     });
 
     let files = file_figures(overhead);
+    let signal_rt = signal_round_trip(overhead);
+
+    // Pipe ping-pong through ppoll: the parent and a child pass one byte back and forth
+    // on two pipes, each waiting in ppoll before it reads. A round trip is two
+    // ppoll+read+write and two wakeups of a poller (WaitChan::Poll, fs/poll.rs).
+    let ping = pipe();
+    let pong = pipe();
+    let rounds = 200;
+    let echo = spawn(move || {
+        let mut b = [0u8; 1];
+        let mut fds = [PollFd {
+            fd: ping[0],
+            events: POLLIN,
+            revents: 0,
+        }];
+        for _ in 0..rounds + 1 {
+            if ppoll(&mut fds) != 1 || read(ping[0], &mut b) != 1 {
+                return 1;
+            }
+            write(pong[1], &b);
+        }
+        0
+    });
+    let mut pong_fds = [PollFd {
+        fd: pong[0],
+        events: POLLIN,
+        revents: 0,
+    }];
+    let mut one_round = || {
+        let mut b = [0u8; 1];
+        write(ping[1], b"p");
+        let ok = ppoll(&mut pong_fds) == 1 && read(pong[0], &mut b) == 1;
+        expect(ok, "ppoll ping-pong");
+    };
+    one_round(); // untimed: the child's first faults
+    let poll_ping_pong = measure(rounds, overhead, &mut one_round);
+    expect(wait_exit_code(echo) == 0, "ppoll ping-pong partner");
 
     println!(
         "bench: null system call (getppid)       {:>9} instructions",
@@ -355,8 +415,90 @@ fn main(_args: Args) -> i32 {
         files.read_1m
     );
     println!(
+        "bench: signal to self, handled and returned (kill + frame + rt_sigreturn) {} instructions",
+        signal_rt
+    );
+    println!(
+        "bench: pipe ping-pong through ppoll, per round trip {} instructions",
+        poll_ping_pong
+    );
+    println!(
         "bench:   (of the round trip: fork() returns in the parent after {}, wait4 takes {})",
         fork_only, wait_only
     );
+    vdso_figures(&args, overhead);
     0
+}
+
+/// A value of the vDSO image at `addr`.
+fn peek<T: Copy>(addr: usize) -> T {
+    // SAFETY: callers read only inside the vDSO image the kernel mapped, at offsets its
+    // own ELF headers give (aligned: the image is a page-aligned ELF file).
+    unsafe { *(addr as *const T) }
+}
+
+/// `__kernel_clock_gettime` of the vDSO (docs/vdso.md), found as a libc finds it:
+/// AT_SYSINFO_EHDR, PT_DYNAMIC, then the symbol in DT_SYMTAB (DT_HASH gives the count).
+fn vdso_clock_gettime(args: &Args) -> Option<VdsoClockGettime> {
+    const AT_SYSINFO_EHDR: usize = 33;
+    const PT_DYNAMIC: u32 = 2;
+    const DT_HASH: u64 = 4;
+    const DT_STRTAB: u64 = 5;
+    const DT_SYMTAB: u64 = 6;
+    let base = args.auxv(AT_SYSINFO_EHDR).filter(|&b| b != 0)?;
+    // The ELF header's e_phoff and e_phnum; each program header is 56 bytes.
+    let (phoff, phnum) = (
+        peek::<u64>(base + 32) as usize,
+        peek::<u16>(base + 56) as usize,
+    );
+    let dynamic = (0..phnum)
+        .map(|i| base + phoff + i * 56)
+        .find(|&ph| peek::<u32>(ph) == PT_DYNAMIC)
+        .map(|ph| base + peek::<u64>(ph + 16) as usize)?;
+    // Dynamic entries are (tag, value) pairs up to DT_NULL; the values are offsets.
+    let tag = |t: u64| {
+        (0..)
+            .map(|i| dynamic + i * 16)
+            .take_while(|&d| peek::<u64>(d) != 0)
+            .find(|&d| peek::<u64>(d) == t)
+            .map(|d| base + peek::<u64>(d + 8) as usize)
+    };
+    let (hash, strtab, symtab) = (tag(DT_HASH)?, tag(DT_STRTAB)?, tag(DT_SYMTAB)?);
+    // DT_HASH is nbucket, nchain, ...: nchain is the number of symbols (24 bytes each).
+    let count = peek::<u32>(hash + 4) as usize;
+    let sym = (0..count).map(|i| symtab + i * 24).find(|&sym| {
+        let name = strtab + peek::<u32>(sym) as usize;
+        // SAFETY: the string table's strings are NUL-terminated.
+        let name = unsafe { CStr::from_ptr(name as *const core::ffi::c_char) };
+        name == c"__kernel_clock_gettime"
+    })?;
+    let addr = base + peek::<u64>(sym + 8) as usize;
+    // SAFETY: the address of the vDSO's clock_gettime, which has this C signature.
+    Some(unsafe { core::mem::transmute::<usize, VdsoClockGettime>(addr) })
+}
+
+type VdsoClockGettime = extern "C" fn(i32, *mut [i64; 2]) -> isize;
+
+/// clock_gettime(CLOCK_MONOTONIC) through the vDSO, next to the system call.
+fn vdso_figures(args: &Args, overhead: u64) {
+    let syscall_cost = measure(1000, overhead, || {
+        clock_ns();
+    });
+    println!(
+        "bench: clock_gettime(CLOCK_MONOTONIC), system call {:>5} instructions",
+        syscall_cost
+    );
+    match vdso_clock_gettime(args) {
+        Some(f) => {
+            let mut ts = [0i64; 2];
+            let vdso_cost = measure(1000, overhead, || {
+                f(1, &mut ts);
+            });
+            println!(
+                "bench: clock_gettime(CLOCK_MONOTONIC), vDSO {:>12} instructions",
+                vdso_cost
+            );
+        }
+        None => println!("bench: clock_gettime through the vDSO: no vDSO"),
+    }
 }

@@ -1,0 +1,325 @@
+//! Signal frames on the user stack, and system-call restart (Linux
+//! arch/arm64/kernel/signal.c: `do_signal`, `handle_signal`, `setup_rt_frame`,
+//! `restore_sigframe`, `sys_rt_sigreturn`). Which signal to deliver and what its action
+//! is, the portable kernel decides (task/signal, reached through trap.rs); this module
+//! owns only what depends on the registers and the arm64 `struct rt_sigframe`:
+//!
+//! ```text
+//!  old sp ──► ┌──────────────────────────────┐
+//!             │ frame record {x29, x30}      │  16 bytes, for unwinders (x29 points here)
+//!             ├──────────────────────────────┤
+//!             │ (padding to 16)              │
+//!  new sp ──► ├──────────────────────────────┤ ◄── frame (x1 = &info, x2 = &uc)
+//!   +0x000    │ siginfo (128)                │
+//!   +0x080    │ ucontext: uc_flags, uc_link  │
+//!   +0x090    │   uc_stack {sp, flags, size} │
+//!   +0x0a8    │   uc_sigmask (8, room 128)   │  the mask rt_sigreturn restores
+//!   +0x130    │   mcontext: fault_address    │
+//!   +0x138    │     regs[31], sp, pc, pstate │  the interrupted registers
+//!   +0x250    │     __reserved[4096]:        │
+//!             │       fpsimd_context (528)   │  v0-v31, fpsr, fpcr
+//!             │       esr_context (16)       │  only for a fault
+//!             │       terminator (16)        │
+//!   +0x1250   └──────────────────────────────┘  sizeof(struct rt_sigframe) = 4688
+//! ```
+//!
+//! The handler starts with x0 = signal number, x1/x2 = &info/&uc (SA_SIGINFO), sp =
+//! the frame, x29 = the frame record, x30 = the restorer (SA_RESTORER) or the vDSO's
+//! `__kernel_rt_sigreturn`, which calls rt_sigreturn(2) to come back here.
+
+use super::context::TrapFrame;
+use super::fpsimd::{self, FpState};
+use super::percpu;
+use crate::trap::{self, KSignal};
+
+/// A signal frame that cannot be written (the stack is bad) or, for rt_sigreturn, one
+/// that is unreadable or malformed: the thread gets SIGSEGV.
+#[derive(Debug)]
+pub struct BadFrame;
+
+impl From<crate::error::Errno> for BadFrame {
+    fn from(_: crate::error::Errno) -> BadFrame {
+        BadFrame
+    }
+}
+
+const SIGFRAME_SIZE: usize = 0x1250;
+const UC: usize = 0x80;
+const UC_STACK: usize = UC + 0x10;
+const UC_SIGMASK: usize = UC + 0x28;
+const MC_FAULT_ADDRESS: usize = 0x130;
+const MC_REGS: usize = 0x138;
+const MC_SP: usize = MC_REGS + 31 * 8;
+const MC_PC: usize = MC_SP + 8;
+const MC_PSTATE: usize = MC_PC + 8;
+const MC_RESERVED: usize = 0x250;
+const RESERVED_SIZE: usize = 4096;
+
+const FPSIMD_MAGIC: u32 = 0x4650_8001;
+const FPSIMD_SIZE: usize = 528;
+const ESR_MAGIC: u32 = 0x4553_5201;
+const ESR_SIZE: usize = 16;
+/// The part of the frame this kernel writes: up to the terminator record.
+const WRITTEN: usize = MC_RESERVED + FPSIMD_SIZE + ESR_SIZE + 16;
+
+const _: () =
+    assert!(SIGFRAME_SIZE.is_multiple_of(16) && MC_RESERVED + RESERVED_SIZE == SIGFRAME_SIZE);
+
+/// Linux's restart errnos as x0 holds them (error.rs has the values).
+const ERESTARTSYS: i64 = -512;
+const ERESTARTNOINTR: i64 = -513;
+const ERESTARTNOHAND: i64 = -514;
+const ERESTART_RESTARTBLOCK: i64 = -516;
+const EINTR: i64 = -4;
+const NR_RESTART_SYSCALL: u64 = 128;
+
+/// PSTATE bits a user program may not set: M[4:0] (only EL0t, AArch64) and D, A, I, F.
+const PSR_PRIVILEGED_BITS: u64 = 0x3df;
+/// The condition flags N, Z, C, V: all a forged PSTATE keeps.
+const PSR_NZCV: u64 = 0xf000_0000;
+
+/// Linux `do_signal` (arm64): the syscall-restart rules, then one signal's handler. Called
+/// by `prepare_exit_to_user` while `trap::signal_work` says there is something to do.
+pub fn do_signal(regs: &mut TrapFrame) {
+    let in_syscall = regs.syscallno >= 0;
+    let (continue_addr, restart_addr) = (regs.pc, regs.pc.wrapping_sub(4));
+    let retval = regs.regs[0] as i64;
+    if in_syscall {
+        // Never restart twice (this function may run again for a second signal).
+        regs.syscallno = -1;
+        if matches!(
+            retval,
+            ERESTARTNOHAND | ERESTARTSYS | ERESTARTNOINTR | ERESTART_RESTARTBLOCK
+        ) {
+            // Prepare to run the `svc` again, with its original first argument.
+            regs.regs[0] = regs.orig_x0;
+            regs.pc = restart_addr;
+        }
+    }
+    if let Some(ksig) = trap::get_signal() {
+        // A handler runs: some interrupted calls fail with EINTR instead.
+        if in_syscall
+            && regs.pc == restart_addr
+            && (retval == ERESTARTNOHAND
+                || retval == ERESTART_RESTARTBLOCK
+                || (retval == ERESTARTSYS && !ksig.restart_after_handler()))
+        {
+            regs.regs[0] = EINTR as u64;
+            regs.pc = continue_addr;
+        }
+        handle_signal(&ksig, regs);
+        return;
+    }
+    // No handler: the call is restarted; nanosleep through restart_syscall(2), which
+    // continues with the time that was left.
+    if in_syscall && regs.pc == restart_addr && retval == ERESTART_RESTARTBLOCK {
+        regs.regs[8] = NR_RESTART_SYSCALL;
+    }
+    trap::restore_saved_sigmask();
+}
+
+/// Whether x0 holds a restart code of the system call this frame returns from: then
+/// `do_signal` must run even without a pending signal (another thread took it), or the
+/// code would reach user space.
+pub fn needs_restart_check(regs: &TrapFrame) -> bool {
+    regs.syscallno >= 0 && (-516..=-512).contains(&(regs.regs[0] as i64))
+}
+
+/// Linux `handle_signal` → `setup_rt_frame`: build the frame; if it cannot be written
+/// (stack overflow, bad sp) the thread gets SIGSEGV instead.
+fn handle_signal(ksig: &KSignal, regs: &mut TrapFrame) {
+    let trampoline = if ksig.action.flags & trap::SA_RESTORER != 0 {
+        Some(ksig.action.restorer)
+    } else {
+        trap::vdso_sigreturn_trampoline().map(|a| a as u64)
+    };
+    let on_altstack = ksig.action.flags & trap::SA_ONSTACK != 0
+        && ksig.altstack.size != 0
+        && !ksig.altstack.contains(regs.sp as usize);
+    let stack_top = if on_altstack {
+        (ksig.altstack.sp + ksig.altstack.size) as u64
+    } else {
+        regs.sp
+    };
+    match (trampoline, setup_rt_frame(ksig, regs, stack_top)) {
+        (Some(restorer), Ok((frame, record))) => {
+            regs.regs[0] = ksig.sig as u64;
+            if ksig.action.flags & trap::SA_SIGINFO != 0 {
+                regs.regs[1] = frame;
+                regs.regs[2] = frame + UC as u64;
+            }
+            regs.sp = frame;
+            regs.regs[29] = record;
+            regs.regs[30] = restorer;
+            regs.pc = ksig.action.handler;
+            trap::signal_delivered(ksig, on_altstack);
+        }
+        _ => trap::force_sigsegv(),
+    }
+}
+
+fn put_u64(buf: &mut [u8], off: usize, v: u64) {
+    buf[off..off + 8].copy_from_slice(&v.to_le_bytes());
+}
+
+fn put_u32(buf: &mut [u8], off: usize, v: u32) {
+    buf[off..off + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+fn get_u64(buf: &[u8], off: usize) -> u64 {
+    u64::from_le_bytes(buf[off..off + 8].try_into().unwrap())
+}
+
+/// Writes the frame below `stack_top`; returns (frame address, frame record address).
+fn setup_rt_frame(
+    ksig: &KSignal,
+    regs: &TrapFrame,
+    stack_top: u64,
+) -> Result<(u64, u64), BadFrame> {
+    let record = (stack_top.checked_sub(16).ok_or(BadFrame)?) & !15;
+    let frame = record.checked_sub(SIGFRAME_SIZE as u64).ok_or(BadFrame)?;
+    trap::copy_to_user(record as usize, &{
+        let mut r = [0u8; 16];
+        put_u64(&mut r, 0, regs.regs[29]);
+        put_u64(&mut r, 8, regs.regs[30]);
+        r
+    })?;
+
+    // The FP/SIMD registers as they were in user mode (Linux
+    // `fpsimd_signal_preserve_current_state`).
+    // SAFETY: only the CPU running the thread touches its ThreadStruct.
+    let thread = unsafe { &mut *percpu::this_cpu().current_thread() };
+    fpsimd::fpsimd_preserve_current_state(thread);
+    let fp = &thread.fpsimd_state;
+
+    let mut buf = [0u8; WRITTEN];
+    buf[..128].copy_from_slice(&ksig.info.to_bytes());
+    put_u64(&mut buf, UC_STACK, ksig.altstack.sp as u64);
+    put_u32(
+        &mut buf,
+        UC_STACK + 8,
+        ksig.altstack.flags_at(regs.sp as usize),
+    );
+    put_u64(&mut buf, UC_STACK + 16, ksig.altstack.size as u64);
+    put_u64(&mut buf, UC_SIGMASK, ksig.saved_mask);
+    put_u64(&mut buf, MC_FAULT_ADDRESS, fault_address(ksig));
+    for (i, r) in regs.regs.iter().enumerate() {
+        put_u64(&mut buf, MC_REGS + 8 * i, *r);
+    }
+    put_u64(&mut buf, MC_SP, regs.sp);
+    put_u64(&mut buf, MC_PC, regs.pc);
+    put_u64(&mut buf, MC_PSTATE, regs.pstate);
+    let mut at = MC_RESERVED;
+    put_u32(&mut buf, at, FPSIMD_MAGIC);
+    put_u32(&mut buf, at + 4, FPSIMD_SIZE as u32);
+    put_u32(&mut buf, at + 8, fp.fpsr);
+    put_u32(&mut buf, at + 12, fp.fpcr);
+    for (i, v) in fp.vregs.iter().enumerate() {
+        buf[at + 16 + 16 * i..at + 32 + 16 * i].copy_from_slice(&v.to_le_bytes());
+    }
+    at += FPSIMD_SIZE;
+    if ksig.esr != 0 {
+        put_u32(&mut buf, at, ESR_MAGIC);
+        put_u32(&mut buf, at + 4, ESR_SIZE as u32);
+        put_u64(&mut buf, at + 8, ksig.esr);
+        at += ESR_SIZE;
+    }
+    // The terminator: 16 zero bytes (already zero in buf).
+    at += 16;
+    trap::copy_to_user(frame as usize, &buf[..at])?;
+    Ok((frame, record))
+}
+
+/// The faulting address a fault's frame reports (si_addr of SIGSEGV/SIGBUS), else 0.
+fn fault_address(ksig: &KSignal) -> u64 {
+    if ksig.esr != 0 {
+        ksig.info.fields[0]
+    } else {
+        0
+    }
+}
+
+/// What rt_sigreturn found in the frame besides the registers: the mask and the
+/// alternate stack (uc_stack) for the portable kernel to restore.
+pub struct RestoredFrame {
+    pub mask: u64,
+    pub altstack_sp: u64,
+    pub altstack_flags: u32,
+    pub altstack_size: u64,
+}
+
+/// Linux `sys_rt_sigreturn` → `restore_sigframe`: the frame at sp (which must be
+/// 16-byte aligned) gives back every register and the FP/SIMD state. A frame that is
+/// unreadable, malformed, or whose PSTATE would leave EL0t is refused (the caller
+/// sends SIGSEGV); the registers are then left as they are.
+pub fn restore_rt_frame(regs: &mut TrapFrame) -> Result<RestoredFrame, BadFrame> {
+    let frame = regs.sp as usize;
+    if !frame.is_multiple_of(16) {
+        return Err(BadFrame);
+    }
+    let mut head = [0u8; MC_RESERVED];
+    trap::copy_from_user(&mut head, frame)?;
+    let pstate = get_u64(&head, MC_PSTATE);
+    if pstate & PSR_PRIVILEGED_BITS != 0 {
+        return Err(BadFrame);
+    }
+    let fp = read_fpsimd_record(frame + MC_RESERVED)?;
+    for (i, r) in regs.regs.iter_mut().enumerate() {
+        *r = get_u64(&head, MC_REGS + 8 * i);
+    }
+    regs.sp = get_u64(&head, MC_SP);
+    regs.pc = get_u64(&head, MC_PC);
+    regs.pstate = pstate & PSR_NZCV;
+    // The frame is not a system call to restart.
+    regs.syscallno = -1;
+    // SAFETY: only the CPU running the thread touches its ThreadStruct.
+    let thread = unsafe { &mut *percpu::this_cpu().current_thread() };
+    fpsimd::fpsimd_set_current_state(thread, &fp);
+    Ok(RestoredFrame {
+        mask: get_u64(&head, UC_SIGMASK),
+        altstack_sp: get_u64(&head, UC_STACK),
+        altstack_flags: u32::from_le_bytes(head[UC_STACK + 8..UC_STACK + 12].try_into().unwrap()),
+        altstack_size: get_u64(&head, UC_STACK + 16),
+    })
+}
+
+/// Walks the records of `__reserved` at `at` (Linux `parse_user_sigframe`): the
+/// fpsimd_context must be there exactly once with its exact size; esr_context is
+/// skipped; anything unknown, misaligned or running past the area is a bad frame.
+fn read_fpsimd_record(start: usize) -> Result<FpState, BadFrame> {
+    let mut fp: Option<FpState> = None;
+    let mut off = 0;
+    loop {
+        if off + 8 > RESERVED_SIZE {
+            return Err(BadFrame);
+        }
+        let mut hdr = [0u8; 8];
+        trap::copy_from_user(&mut hdr, start + off)?;
+        let magic = u32::from_le_bytes(hdr[0..4].try_into().unwrap());
+        let size = u32::from_le_bytes(hdr[4..8].try_into().unwrap()) as usize;
+        if magic == 0 && size == 0 {
+            return fp.ok_or(BadFrame);
+        }
+        if size < 8 || !size.is_multiple_of(16) || off + size > RESERVED_SIZE {
+            return Err(BadFrame);
+        }
+        match magic {
+            FPSIMD_MAGIC if size == FPSIMD_SIZE && fp.is_none() => {
+                let mut rec = [0u8; FPSIMD_SIZE];
+                trap::copy_from_user(&mut rec, start + off)?;
+                let mut st = FpState {
+                    fpsr: u32::from_le_bytes(rec[8..12].try_into().unwrap()),
+                    fpcr: u32::from_le_bytes(rec[12..16].try_into().unwrap()),
+                    ..FpState::default()
+                };
+                for (i, v) in st.vregs.iter_mut().enumerate() {
+                    *v = u128::from_le_bytes(rec[16 + 16 * i..32 + 16 * i].try_into().unwrap());
+                }
+                fp = Some(st);
+            }
+            ESR_MAGIC => {}
+            _ => return Err(BadFrame),
+        }
+        off += size;
+    }
+}

@@ -1,0 +1,123 @@
+//! The vDSO from the kernel's side (Linux arch/arm64/kernel/vdso.c and the special
+//! mappings of mm/mmap.c): the image built from arch/aarch64/vdso/ is copied into frames
+//! once at boot, next to a data page (`[vvar]`, vvar.rs) that the kernel keeps up to date;
+//! execve maps both into every new address space (Linux `arch_setup_additional_pages`)
+//! and tells the program where through AT_SYSINFO_EHDR. See docs/vdso.md.
+//!
+//! ```text
+//!   VDSO_END - (1 + n) pages  [vvar]  r--p  the data page (one frame for every process)
+//!   VDSO_END - n pages        [vdso]  r-xp  the ELF image: headers, symbols, code
+//!   VDSO_END                  (1 MiB gap)
+//!   STACK_TOP - STACK_SIZE    [stack]
+//! ```
+//!
+//! Every process maps the *same* frames: the kernel holds a reference on each forever,
+//! so unmapping never frees them, and the copy-on-write rules never let a process write
+//! into them (a debugger's breakpoint after mprotect gets a private copy, as on Linux).
+//! The mappings are ordinary VMAs of a `SpecialMapping` object (Linux `struct
+//! vm_special_mapping`): fork copies them, munmap, mprotect and mremap treat them as
+//! Linux treats special mappings, with one difference noted at `sigreturn_trampoline`.
+
+#[cfg(target_os = "none")]
+mod mapping;
+pub mod vvar;
+
+#[cfg(target_os = "none")]
+pub use mapping::{init, setup_additional_pages, sigreturn_trampoline, special_name};
+
+use crate::sync::Level;
+use crate::sync::ordered::OrderedMutex;
+use vvar::{CLOCKMODE_ARCHTIMER, Snapshot, VvarData};
+
+/// The data page as the kernel writes it, once `init` made it.
+static VVAR: spin::Once<&'static VvarData> = spin::Once::new();
+
+/// Serialises writers of the data page (Linux: the timekeeper's lock). The realtime
+/// offset is kept here too, for `init` to publish if it was set before.
+static VVAR_WRITER: OrderedMutex<u64> = OrderedMutex::new(Level::Ids, 0);
+
+/// The wall clock changed: CLOCK_REALTIME is now CLOCK_MONOTONIC + `offset_ns` (Linux
+/// `update_vsyscall`). src/time.rs calls this whenever it sets the clock.
+pub fn update_realtime(offset_ns: u64) {
+    let mut writer = VVAR_WRITER.lock();
+    *writer = offset_ns;
+    if let Some(data) = VVAR.get() {
+        data.write(Snapshot {
+            clock_mode: CLOCKMODE_ARCHTIMER,
+            freq: counter_frequency(),
+            realtime_offset_ns: offset_ns,
+        });
+    }
+}
+
+fn counter_frequency() -> u64 {
+    #[cfg(target_os = "none")]
+    {
+        crate::arch::timer::frequency()
+    }
+    #[cfg(not(target_os = "none"))]
+    {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::vvar::*;
+    use core::num::NonZeroU64;
+
+    /// The vDSO's 64-bit conversion equals the kernel's 128-bit one (arch timer `now_ns`).
+    #[test]
+    fn ticks_to_ns_matches_the_kernel() {
+        let kernel = |t: u64, f: u64| (t as u128 * 1_000_000_000 / f as u128) as u64;
+        let mut x = 0x0123_4567_89ab_cdefu64;
+        for freq in [
+            62_500_000u64,
+            24_000_000,
+            19_200_000,
+            1_000_000_000,
+            1,
+            u32::MAX as u64,
+        ] {
+            let f = NonZeroU64::new(freq).unwrap();
+            for t in [0, 1, freq - 1, freq, freq + 1, u64::MAX, u64::MAX / 3] {
+                assert_eq!(ticks_to_ns(t, f), kernel(t, freq), "{t} at {freq}");
+            }
+            for _ in 0..1000 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                assert_eq!(ticks_to_ns(x, f), kernel(x, freq), "{x} at {freq}");
+            }
+        }
+    }
+
+    #[test]
+    fn clocks_from_a_snapshot() {
+        let data = VvarData::new();
+        let s = data.read();
+        assert_eq!(
+            VvarData::clock_ns(&s, CLOCK_MONOTONIC, 10),
+            None,
+            "not set yet"
+        );
+        data.write(Snapshot {
+            clock_mode: CLOCKMODE_ARCHTIMER,
+            freq: 62_500_000,
+            realtime_offset_ns: 1_000,
+        });
+        let s = data.read();
+        assert_eq!(data.seq.load(core::sync::atomic::Ordering::Relaxed), 2);
+        assert_eq!(VvarData::clock_ns(&s, CLOCK_MONOTONIC, 10), Some(160));
+        assert_eq!(VvarData::clock_ns(&s, CLOCK_BOOTTIME, 10), Some(160));
+        assert_eq!(VvarData::clock_ns(&s, CLOCK_REALTIME, 10), Some(1_160));
+        assert_eq!(
+            VvarData::clock_ns(&s, 2, 10),
+            None,
+            "CPU time: the system call"
+        );
+        assert_eq!(VvarData::clock_ns(&s, -6, 10), None);
+        assert_eq!(clock_res_ns(CLOCK_MONOTONIC_COARSE), Some(4_000_000));
+        assert_eq!(clock_res_ns(3), None);
+    }
+}

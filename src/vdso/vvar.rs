@@ -1,0 +1,151 @@
+//! The vDSO's data page, `[vvar]` (Linux include/vdso/datapage.h `struct vdso_data` and
+//! lib/vdso/gettimeofday.c): what the kernel publishes so that user code can tell the
+//! time without a system call. This one file is compiled twice: into the kernel, which
+//! writes the page, and into the vDSO image (arch/aarch64/vdso/), which reads it — so
+//! both sides agree on the layout and on the arithmetic by construction.
+//!
+//! A sequence counter protects the page (Linux `vdso_write_begin`/`vdso_read_begin`/
+//! `vdso_read_retry`, a seqlock): the writer makes it odd, changes the fields and makes
+//! it even again; a reader retries while it is odd or if it changed during the read, so
+//! it never combines an old field with a new one. Readers never write: the page is
+//! mapped read-only into every process.
+//!
+//! Only `core` may be used here: the vDSO links nothing else.
+
+use core::num::NonZeroU64;
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering, fence};
+
+/// Linux clock ids (include/uapi/linux/time.h) the vDSO answers itself; the others (the
+/// CPU-time clocks, bad ids) go to the system call.
+pub const CLOCK_REALTIME: i32 = 0;
+pub const CLOCK_MONOTONIC: i32 = 1;
+pub const CLOCK_MONOTONIC_RAW: i32 = 4;
+pub const CLOCK_REALTIME_COARSE: i32 = 5;
+pub const CLOCK_MONOTONIC_COARSE: i32 = 6;
+pub const CLOCK_BOOTTIME: i32 = 7;
+
+/// `clock_mode`: the page holds nothing yet, use the system call (Linux
+/// `VDSO_CLOCKMODE_NONE`).
+pub const CLOCKMODE_NONE: u32 = 0;
+/// `clock_mode`: read the generic timer's virtual counter (Linux
+/// `VDSO_CLOCKMODE_ARCHTIMER`).
+pub const CLOCKMODE_ARCHTIMER: u32 = 1;
+
+/// The data page's contents. Every field is an atomic: the kernel writes while other
+/// CPUs read, and the sequence counter only makes a torn *combination* detectable.
+#[repr(C)]
+pub struct VvarData {
+    /// Even when the fields are consistent, odd while the kernel changes them.
+    pub seq: AtomicU32,
+    /// CLOCKMODE_NONE or CLOCKMODE_ARCHTIMER.
+    pub clock_mode: AtomicU32,
+    /// Counter ticks per second (CNTFRQ_EL0).
+    pub freq: AtomicU64,
+    /// CLOCK_REALTIME minus CLOCK_MONOTONIC, in nanoseconds: the wall-clock time at which
+    /// the counter read 0 (the kernel's `BOOT_REALTIME_NS`, src/time.rs).
+    pub realtime_offset_ns: AtomicU64,
+}
+
+/// A consistent copy of the fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    pub clock_mode: u32,
+    pub freq: u64,
+    pub realtime_offset_ns: u64,
+}
+
+impl VvarData {
+    pub const fn new() -> VvarData {
+        VvarData {
+            seq: AtomicU32::new(0),
+            clock_mode: AtomicU32::new(CLOCKMODE_NONE),
+            freq: AtomicU64::new(0),
+            realtime_offset_ns: AtomicU64::new(0),
+        }
+    }
+
+    /// The kernel's update (Linux `vdso_write_begin` … `vdso_write_end`). Writers must
+    /// be serialised by the caller.
+    pub fn write(&self, s: Snapshot) {
+        let seq = self.seq.load(Ordering::Relaxed);
+        self.seq.store(seq.wrapping_add(1), Ordering::Relaxed);
+        // The odd count is visible before any field changes.
+        fence(Ordering::Release);
+        self.clock_mode.store(s.clock_mode, Ordering::Relaxed);
+        self.freq.store(s.freq, Ordering::Relaxed);
+        self.realtime_offset_ns
+            .store(s.realtime_offset_ns, Ordering::Relaxed);
+        // The fields are visible before the even count.
+        self.seq.store(seq.wrapping_add(2), Ordering::Release);
+    }
+
+    /// A reader's copy (Linux `vdso_read_begin` … `vdso_read_retry`).
+    pub fn read(&self) -> Snapshot {
+        loop {
+            let seq = self.seq.load(Ordering::Acquire);
+            if seq & 1 != 0 {
+                // The kernel is in the middle of an update.
+                core::hint::spin_loop();
+                continue;
+            }
+            let s = Snapshot {
+                clock_mode: self.clock_mode.load(Ordering::Relaxed),
+                freq: self.freq.load(Ordering::Relaxed),
+                realtime_offset_ns: self.realtime_offset_ns.load(Ordering::Relaxed),
+            };
+            // The field loads complete before the second look at the count.
+            fence(Ordering::Acquire);
+            if self.seq.load(Ordering::Relaxed) == seq {
+                return s;
+            }
+        }
+    }
+
+    /// The time of `clock` in nanoseconds, with the counter reading `ticks` (taken by the
+    /// caller *after* `read` returned, so that it is never older than the snapshot), or
+    /// None if the vDSO does not handle the clock: the caller makes the system call.
+    /// The clocks and their values are those of the kernel's `clock_now`
+    /// (src/syscall/misc.rs): BOOTTIME is MONOTONIC (nothing suspends), and the coarse
+    /// clocks are as precise as the others.
+    pub fn clock_ns(s: &Snapshot, clock: i32, ticks: u64) -> Option<u64> {
+        if s.clock_mode != CLOCKMODE_ARCHTIMER {
+            return None;
+        }
+        let mono = ticks_to_ns(ticks, NonZeroU64::new(s.freq)?);
+        match clock {
+            CLOCK_REALTIME | CLOCK_REALTIME_COARSE => Some(s.realtime_offset_ns.wrapping_add(mono)),
+            CLOCK_MONOTONIC | CLOCK_MONOTONIC_RAW | CLOCK_MONOTONIC_COARSE | CLOCK_BOOTTIME => {
+                Some(mono)
+            }
+            _ => None,
+        }
+    }
+}
+
+impl Default for VvarData {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The resolution clock_getres(2) reports for `clock`, if the vDSO handles it: the
+/// values of the kernel's `clock_getres` (1 ns; a 4 ms tick for the coarse clocks, as
+/// Linux 6.1 with Debian's HZ=250).
+pub fn clock_res_ns(clock: i32) -> Option<u64> {
+    match clock {
+        CLOCK_REALTIME_COARSE | CLOCK_MONOTONIC_COARSE => Some(4_000_000),
+        CLOCK_REALTIME | CLOCK_MONOTONIC | CLOCK_MONOTONIC_RAW | CLOCK_BOOTTIME => Some(1),
+        _ => None,
+    }
+}
+
+/// Counter ticks to nanoseconds: ⌊ticks × 10⁹ / freq⌋ modulo 2⁶⁴, exactly the kernel's
+/// `arch::timer::now_ns` (which computes it in 128 bits), here in 64-bit steps so that
+/// the vDSO needs no 128-bit division routine: whole seconds, then the remainder (below
+/// freq, a 32-bit value, so `rem × 10⁹` cannot overflow).
+pub fn ticks_to_ns(ticks: u64, freq: NonZeroU64) -> u64 {
+    let secs = ticks / freq;
+    let rem = ticks % freq;
+    secs.wrapping_mul(1_000_000_000)
+        .wrapping_add(rem * 1_000_000_000 / freq)
+}
