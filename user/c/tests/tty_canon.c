@@ -8,7 +8,9 @@
 #include "common.h"
 #include <fcntl.h>
 #include <stdint.h>
+#include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 struct kterm {
@@ -139,6 +141,30 @@ int main(void) {
   TYPE("junk");
   CHECK(ioctl(fd, TCSETSF, &t) == 0, "TCSETSF");
   EXPECT(10, "");
+
+  /* poll: POLLIN only once a whole line is waiting (canonical), POLLOUT always. */
+  t = saved;
+  t.lflag &= ~ECHO;
+  CHECK(ioctl(fd, TCSETSF, &t) == 0, "TCSETSF");
+  struct pollfd p = {.fd = fd, .events = POLLIN | POLLOUT};
+  CHECK(poll(&p, 1, 0) == 1 && p.revents == POLLOUT, "poll, no input: revents %#x", p.revents);
+  TYPE("x");
+  CHECK(poll(&p, 1, 0) == 1 && p.revents == POLLOUT, "poll, partial line: revents %#x", p.revents);
+  TYPE("\n");
+  CHECK(poll(&p, 1, 0) == 1 && p.revents == (POLLIN | POLLOUT), "poll, a line: revents %#x", p.revents);
+  EXPECT(10, "x\n");
+  /* A poller asleep is woken by input (another process types a line). */
+  pid_t pid = fork();
+  CHECK(pid >= 0, "fork");
+  if (pid == 0) {
+    usleep(100000);
+    TYPE("y\n");
+    _exit(0);
+  }
+  p.events = POLLIN;
+  CHECK(poll(&p, 1, 5000) == 1 && p.revents == POLLIN, "poll woken by input: revents %#x", p.revents);
+  EXPECT(10, "y\n");
+  CHECK(waitpid(pid, NULL, 0) == pid, "waitpid");
 
   CHECK(ioctl(fd, TCSETSF, &saved) == 0, "restore termios");
   return test_ok();
