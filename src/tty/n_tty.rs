@@ -60,12 +60,12 @@ pub struct Received {
     pub wake: bool,
 }
 
-/// Which kind of erase (Linux `eraser`'s `kill_type`).
+/// Which kind of erase (Linux `eraser`'s `kill_type`: ERASE, WERASE, KILL).
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Kill {
-    Erase,
-    Werase,
-    Kill,
+enum Erase {
+    Char,
+    Word,
+    Line,
 }
 
 /// One terminal's input state (Linux `struct n_tty_data`).
@@ -175,11 +175,11 @@ impl NTty {
         let iexten = t.lflag(IEXTEN);
         if t.is(c, VERASE) || t.is(c, VKILL) || (iexten && t.is(c, VWERASE)) {
             let kind = if t.is(c, VERASE) {
-                Kill::Erase
+                Erase::Char
             } else if t.is(c, VKILL) {
-                Kill::Kill
+                Erase::Line
             } else {
-                Kill::Werase
+                Erase::Word
             };
             self.eraser(c, kind, t, out);
             return Received::default();
@@ -257,12 +257,12 @@ impl NTty {
 
     /// Linux `eraser`: VERASE takes back one character, VWERASE a word (trailing
     /// punctuation, then letters, digits and '_'), VKILL the whole line being edited.
-    fn eraser(&mut self, c: u8, kind: Kill, t: &Termios, out: &mut dyn FnMut(&[u8])) {
+    fn eraser(&mut self, c: u8, kind: Erase, t: &Termios, out: &mut dyn FnMut(&[u8])) {
         if self.read_head == self.canon_head {
             return; // nothing typed since the last line end
         }
         let echo = t.lflag(ECHO);
-        if kind == Kill::Kill {
+        if kind == Erase::Line {
             if !echo {
                 self.read_head = self.canon_head;
                 return;
@@ -293,7 +293,7 @@ impl NTty {
             if continuation(b) {
                 break; // never erase half a character
             }
-            if kind == Kill::Werase {
+            if kind == Erase::Word {
                 if b.is_ascii_alphanumeric() || b == b'_' {
                     seen_alnums += 1;
                 } else if seen_alnums > 0 {
@@ -302,7 +302,7 @@ impl NTty {
             }
             self.read_head = head;
             if echo {
-                if kind == Kill::Erase && !t.lflag(ECHOE) {
+                if kind == Erase::Char && !t.lflag(ECHOE) {
                     echo_char(t.cc[VERASE], t, out);
                 } else if is_cntrl(b) && b != b'\t' {
                     // Shown as two columns ("^X") with ECHOCTL, none without.
@@ -313,7 +313,7 @@ impl NTty {
                     out(b"\x08 \x08");
                 }
             }
-            if kind == Kill::Erase {
+            if kind == Erase::Char {
                 break;
             }
         }

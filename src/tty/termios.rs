@@ -178,7 +178,10 @@ mod tests {
     #[test]
     fn defaults_are_linuxs() {
         let t = Termios::DEFAULT;
-        assert_eq!((t.iflag, t.oflag, t.cflag, t.lflag), (0x500, 0x5, 0x4bf, 0x8a3b));
+        assert_eq!(
+            (t.iflag, t.oflag, t.cflag, t.lflag),
+            (0x500, 0x5, 0x4bf, 0x8a3b)
+        );
         assert_eq!(Termios::from_bytes(&t.to_bytes()), t);
         assert_eq!(t.to_bytes()[17 + VERASE], 127);
     }

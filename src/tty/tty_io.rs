@@ -267,8 +267,7 @@ pub fn open(rdev: u64, noctty: bool) -> KResult<()> {
 
 /// How long a non-canonical read waits (VTIME, tenths of a second) from `now`.
 fn vtime_deadline(t: &Termios) -> Option<u64> {
-    (t.cc[VTIME] > 0)
-        .then(|| crate::arch::timer::now_ns() + t.cc[VTIME] as u64 * 100_000_000)
+    (t.cc[VTIME] > 0).then(|| crate::arch::timer::now_ns() + t.cc[VTIME] as u64 * 100_000_000)
 }
 
 /// read(2) (Linux `n_tty_read`): canonical mode waits for a line and returns at most
