@@ -178,6 +178,7 @@ pub extern "C" fn kernel_main(dtb_phys: usize) -> ! {
     crate::irq::init(unsafe {
         Gic::new(phys_to_virt(gicd.0) as usize, phys_to_virt(gicc.0) as usize)
     });
+    crate::tty::init();
 
     crate::println!();
     crate::println!("teachos: an AArch64 teaching kernel (fork, clone, copy-on-write)");

@@ -25,7 +25,13 @@ pub enum Irq {
     /// Another CPU queued work for this one, or wants a task running here to notice
     /// something (a kill, a changed affinity).
     Reschedule,
+    /// The PL011 UART received bytes (routed to CPU 0).
+    Uart,
 }
+
+/// The PL011's interrupt on QEMU virt: SPI 1 (its device-tree node says
+/// `interrupts = <0 1 4>`: SPI, number 1, level-triggered), GIC interrupt 32 + 1.
+pub const UART_IRQ: u32 = crate::drivers::gic::FIRST_SPI + 1;
 
 /// Halts this CPU for good (IRQs masked): another CPU panicked.
 fn stop_this_cpu() -> ! {
@@ -39,6 +45,9 @@ fn stop_this_cpu() -> ! {
 pub fn init(gic: Gic) {
     GIC.call_once(|| gic);
     init_this_cpu();
+    // SPIs go to CPU 0 (Gic::enable); the UART raises it once the tty turns input
+    // interrupts on.
+    GIC.get().unwrap().enable(UART_IRQ);
 }
 
 /// Every CPU: its GIC CPU interface, its (banked) timer PPI and reschedule SGI, and
@@ -69,6 +78,7 @@ pub fn handle(handler: impl FnOnce(Irq)) {
             handler(Irq::Tick);
         }
         IPI_RESCHEDULE => handler(Irq::Reschedule),
+        UART_IRQ => handler(Irq::Uart),
         IPI_STOP => stop_this_cpu(),
         _ => log::warn!(
             "unexpected interrupt {} (from CPU {})",

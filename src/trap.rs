@@ -139,6 +139,7 @@ pub fn irq() {
     crate::irq::handle(|irq| match irq {
         Irq::Tick => sched::timer_tick(crate::arch::timer::now_ns()),
         Irq::Reschedule => sched::reschedule_ipi(),
+        Irq::Uart => crate::tty::uart_interrupt(),
     });
 }
 
