@@ -9,9 +9,9 @@ use core::any::Any;
 use super::vvar::VvarData;
 use crate::error::KResult;
 use crate::mm::addr_space::{AddressSpace, Prot, STACK_TOP};
-use crate::mm::pagetable::USER_TOP;
 use crate::mm::frame::{PAGE_SIZE, PhysAddr};
 use crate::mm::global::Mm;
+use crate::mm::pagetable::USER_TOP;
 use crate::mm::vm_file::{NoPage, VmFile};
 
 /// The image (build.rs links it).
