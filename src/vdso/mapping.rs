@@ -22,7 +22,7 @@ static IMAGE: &[u8] = include_bytes!(env!("TEACHOS_VDSO"));
 /// table, so the vDSO costs a process no page-table frame of its own (placed anywhere
 /// else, every process — and every fork — would pay one more frame).
 const VDSO_END: usize = USER_TOP - PAGE_SIZE;
-const _: () = assert!(VDSO_END - 4 * PAGE_SIZE > STACK_TOP && STACK_TOP % (2 << 20) != 0);
+const _: () = assert!(VDSO_END - 4 * PAGE_SIZE > STACK_TOP && !STACK_TOP.is_multiple_of(2 << 20));
 
 /// Pages of the kernel mapped into every process (Linux `struct vm_special_mapping`):
 /// its name in /proc/PID/maps and its frames.
