@@ -207,6 +207,9 @@ impl ProcTable {
             && self.procs[i].is_empty()
         {
             self.procs.remove(i);
+            if self.procs.is_empty() {
+                self.procs = Vec::new(); // its memory back, once no process has timers
+            }
         }
     }
 }

@@ -91,9 +91,22 @@ impl TimerQueue {
         self.reserve_slots(1)
     }
 
-    /// A timer was deleted: its slot is free (its entry, if any, was cancelled).
+    /// A timer was deleted: its slot is free (its entry, if any, was cancelled). Once at
+    /// most half the room is reserved, the queue shrinks to what is (growing doubled it),
+    /// so that the memory of a burst of timers comes back; if the smaller copy cannot be
+    /// allocated, the queue simply stays as it is.
     pub fn release_slot(&mut self) {
         self.slots -= 1;
+        if self.slots.max(self.entries.len()) <= self.entries.capacity() / 2 {
+            let mut smaller = Vec::new();
+            if smaller
+                .try_reserve_exact(self.slots.max(self.entries.len()))
+                .is_ok()
+            {
+                smaller.extend(self.entries.drain(..));
+                self.entries = smaller;
+            }
+        }
     }
 
     /// Queues `event` for `deadline`. The caller holds a slot, so this never allocates.
