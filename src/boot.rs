@@ -233,7 +233,7 @@ pub extern "C" fn kernel_main(dtb_phys: usize) -> ! {
     // Unpacked: the archive's frames are free memory now (Linux `free_initrd_mem`).
     if let Some((s, e)) = crate::initrd::prepare_free() {
         let n = global::with_frames(|f| f.free_reserved_range(s, e));
-        crate::println!("  initrd    unpacked; {} KiB freed", n * PAGE_SIZE >> 10);
+        crate::println!("  initrd    unpacked; {} KiB freed", (n * PAGE_SIZE) >> 10);
     }
     BASELINE_FRAMES.call_once(global::frames_in_use);
     BASELINE_HEAP.call_once(global::heap_in_use);

@@ -103,7 +103,7 @@ impl TimerQueue {
                 .try_reserve_exact(self.slots.max(self.entries.len()))
                 .is_ok()
             {
-                smaller.extend(self.entries.drain(..));
+                smaller.append(&mut self.entries);
                 self.entries = smaller;
             }
         }
