@@ -53,7 +53,7 @@ check(source.startswith("the CPU"), "during getppid the state is live in the CPU
 check(vals == want[0], "v0-v31 in the CPU are the program's pattern(5)")
 check((fpsr, fpcr) == want[1:], "FPSR %#x, FPCR %#x are the pattern's" % (fpsr, fpcr))
 run("delete")
-run("break kernel::syscall::misc::nanosleep")
+run("break kernel::syscall::time::nanosleep")
 run("continue")  # nanosleep inside fp_probe, pattern(6) live
 run("delete")
 run("break kernel::arch::fpsimd::fpsimd_thread_switch")

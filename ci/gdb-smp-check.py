@@ -106,7 +106,7 @@ check(len(frames) < 40 and "in el1h_irq ()" in bt and "wait_for_interrupt" in bt
 
 # preempt's parent kills its child once the child has counted to 1000: at that moment
 # both run, the parent in the kernel (kill), the child in user mode on another CPU.
-run("break kernel::syscall::process::kill")
+run("break kernel::syscall::signal::kill")
 run("continue")
 run("delete")
 a = gdb.selected_thread().num

@@ -870,13 +870,20 @@ impl AddressSpace {
             self.split_vma_unchecked(start);
         }
         self.split_vma_unchecked(end);
+        let mut removed_file_vma = false;
         while let Some((&s, &v)) = self.vmas.range(start..end).next() {
             self.vmas_mut().remove(&s);
             self.pt.unmap_range(frames, s, v.end);
+            removed_file_vma |= self.files.contains_key(&v.object);
         }
         self.pt.free_empty_tables(frames, start, end);
         self.unmap_area(start);
-        self.forget_unmapped_files();
+        // (Only if a file's VMA went: the check walks every VMA, and a process with the
+        // vDSO always has files, so doing it for every munmap would make a run of them
+        // quadratic.)
+        if removed_file_vma {
+            self.forget_unmapped_files();
+        }
         Ok(())
     }
 
