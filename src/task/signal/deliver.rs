@@ -104,8 +104,12 @@ pub fn get_signal() -> Option<KSignal> {
                 }
                 super::job::do_signal_stop(sig);
             }
-            DefaultAction::Terminate | DefaultAction::Core => {
-                do_group_exit_status(killed_status(sig));
+            DefaultAction::Terminate => do_group_exit_status(killed_status(sig)),
+            DefaultAction::Core => {
+                // Linux: do_coredump, then do_group_exit with the status it left.
+                let core = crate::task::coredump::do_coredump(sig);
+                let flag = if core { crate::task::coredump::WCOREFLAG } else { 0 };
+                do_group_exit_status(killed_status(sig) | flag);
             }
         }
     }
