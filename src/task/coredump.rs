@@ -40,17 +40,24 @@
 //! * not readable (PROT_NONE guards, reservations): nothing;
 //! * the vDSO: all of it (`always_dump_vma`);
 //! * shared anonymous memory: all; a shared file mapping: nothing (the file has it);
-//! * private anonymous memory, and a private *writable* file mapping (.data): up to
-//!   the last page present in the page table. Linux dumps such a VMA in full once it
-//!   has an `anon_vma` (a page was ever faulted in) and nothing otherwise; ending at
-//!   the last present page keeps the file, and the time spent, proportional to memory
-//!   really used, whatever size a mapping claims. Absent pages below that are zeros
-//!   for anonymous memory (a hole in the file, as Linux's `dump_skip`) and the file's
-//!   bytes for a file mapping (read through `copy_from_user`, which faults them in);
+//! * private anonymous memory, and a private *writable* file mapping (.data): from
+//!   the first to the last page present in the page table. Linux dumps such a VMA in
+//!   full once it has an `anon_vma` (a page was ever faulted in) and nothing otherwise;
+//!   keeping to the present pages makes the file, and the time spent, proportional to
+//!   memory really used, whatever size a mapping claims. The stack is the case in
+//!   point: its VMA here is RLIMIT_STACK-sized from exec on, where Linux's reaches down
+//!   only as far as the stack was used — the PT_LOAD starting at the first present
+//!   page gives the same view. Absent pages in between are zeros for anonymous memory
+//!   (a hole in the file, as Linux's `dump_skip`) and the file's bytes for a file
+//!   mapping (read through `copy_from_user`, which faults them in);
 //! * a private read-only file mapping (text, rodata, RELRO): only its first page, if
 //!   it maps the start of an ELF file — what tells a debugger which file was mapped
 //!   (Linux's ELF_HEADERS filter). Linux also dumps RELRO data that was written
 //!   before mprotect made it read-only; here it comes from the program file.
+//!
+//! The ELF loader copies a program's segments into anonymous memory (they are not file
+//! mappings here), so its text and rodata are dumped in full: a bigger file than
+//! Linux's, the same bytes for gdb.
 //!
 //! Present pages are copied straight from their frames under the address-space lock
 //! (`AddressSpace::read_bytes`), one page at a time through one heap buffer; nothing
@@ -180,7 +187,9 @@ fn create_core_file() -> crate::error::KResult<Arc<Inode>> {
 #[derive(Clone, Copy)]
 struct VmaMeta {
     vma: Vma,
-    /// Bytes of the VMA, from its start, that the file holds (p_filesz).
+    /// Where the PT_LOAD starts (p_vaddr): the VMA's start, or its first present page.
+    start: usize,
+    /// Bytes from `start` that the file holds (p_filesz).
     dump_size: usize,
     /// A file is mapped: its absent pages are read from it (faulted in), not zeros.
     file: bool,
@@ -189,32 +198,44 @@ struct VmaMeta {
 /// A candidate for the ELF_HEADERS rule: the first page if it starts with "\x7fELF".
 const HEADER_ONLY: usize = usize::MAX;
 
-/// Linux `vma_dump_size` (see the module comment); HEADER_ONLY when the answer needs
-/// the first bytes, which cannot be read under the address-space lock.
-fn vma_dump_size(space: &AddressSpace, vma: &Vma) -> (usize, bool) {
-    let len = vma.end - vma.start;
+/// Linux `vma_dump_size` (see the module comment): what to dump of `vma`, with
+/// `dump_size` HEADER_ONLY when the answer needs the first bytes, which cannot be read
+/// under the address-space lock.
+fn vma_dump_size(space: &AddressSpace, vma: Vma) -> VmaMeta {
     let file = space.vma_file(vma.start);
-    let is_file = file.is_some();
+    let whole = |dump_size| VmaMeta {
+        vma,
+        start: vma.start,
+        dump_size,
+        file: file.is_some(),
+    };
     if !vma.prot.contains(Prot::READ) {
-        return (0, is_file);
+        return whole(0);
     }
     if space.vdso_base != 0 && vma.start == space.vdso_base {
-        return (len, is_file);
+        return whole(vma.end - vma.start);
     }
     if vma.shared {
-        return (if is_file { 0 } else { len }, is_file);
+        return whole(if file.is_some() { 0 } else { vma.end - vma.start });
     }
-    if let Some((_, pgoff)) = file
+    if let Some((_, pgoff)) = &file
         && !vma.prot.contains(Prot::WRITE)
     {
-        return (if pgoff == 0 { HEADER_ONLY } else { 0 }, true);
+        return whole(if *pgoff == 0 { HEADER_ONLY } else { 0 });
     }
-    let mut last = None;
+    // Private memory: from the first to the last present page.
+    let mut present: Option<(usize, usize)> = None;
     crate::mm::walk::for_each_leaf(space.pt.root_table(), vma.start, vma.end, |slot| {
-        last = Some(slot.va)
+        present = Some((present.map_or(slot.va, |p| p.0), slot.va));
     });
-    let size = last.map_or(0, |va| (va + PAGE_SIZE).min(vma.end) - vma.start);
-    (size, is_file)
+    match present {
+        None => whole(0),
+        Some((first, last)) => VmaMeta {
+            start: first,
+            dump_size: (last + PAGE_SIZE).min(vma.end) - first,
+            ..whole(0)
+        },
+    }
 }
 
 /// The VMAs and what to dump of each (Linux `dump_vma_snapshot`); None if memory for
@@ -227,12 +248,7 @@ fn vma_snapshot(mm: &Mm) -> Option<Vec<VmaMeta>> {
         // Within the capacity: no allocation under the lock. A VMA another (dying)
         // thread added meanwhile is left out.
         for vma in s.vmas().take(n) {
-            let (dump_size, file) = vma_dump_size(s, &vma);
-            metas.push(VmaMeta {
-                vma,
-                dump_size,
-                file,
-            });
+            metas.push(vma_dump_size(s, vma));
         }
     });
     for m in metas.iter_mut().filter(|m| m.dump_size == HEADER_ONLY) {
@@ -330,9 +346,9 @@ fn elf_core_dump(inode: &Inode, mm: &Mm, sig: u32) {
             PT_LOAD,
             flags,
             offset,
-            v.start,
+            m.start,
             m.dump_size,
-            v.end - v.start,
+            v.end - m.start,
             ELF_EXEC_PAGESIZE,
         );
         if !w.emit(&h) {
@@ -359,7 +375,7 @@ fn dump_memory(w: &mut CoreWriter, mm: &Mm, metas: &[VmaMeta]) -> bool {
     page.resize(PAGE_SIZE, 0u8);
     let mut copied = 0;
     for m in metas {
-        let start = m.vma.start;
+        let start = m.start;
         for va in (start..start + m.dump_size).step_by(PAGE_SIZE) {
             let n = PAGE_SIZE.min(start + m.dump_size - va);
             let buf = &mut page[..n];
