@@ -216,7 +216,11 @@ fn vma_dump_size(space: &AddressSpace, vma: Vma) -> VmaMeta {
         return whole(vma.end - vma.start);
     }
     if vma.shared {
-        return whole(if file.is_some() { 0 } else { vma.end - vma.start });
+        return whole(if file.is_some() {
+            0
+        } else {
+            vma.end - vma.start
+        });
     }
     if let Some((_, pgoff)) = &file
         && !vma.prot.contains(Prot::WRITE)
@@ -254,7 +258,11 @@ fn vma_snapshot(mm: &Mm) -> Option<Vec<VmaMeta>> {
     for m in metas.iter_mut().filter(|m| m.dump_size == HEADER_ONLY) {
         let mut magic = [0u8; 4];
         let elf = copy_from_user(&mut magic, m.vma.start).is_ok() && magic == *b"\x7fELF";
-        m.dump_size = if elf { PAGE_SIZE.min(m.vma.end - m.vma.start) } else { 0 };
+        m.dump_size = if elf {
+            PAGE_SIZE.min(m.vma.end - m.vma.start)
+        } else {
+            0
+        };
     }
     Some(metas)
 }
@@ -331,7 +339,7 @@ fn elf_core_dump(inode: &Inode, mm: &Mm, sig: u32) {
     if !w.emit(&elf_header(phnum as u16)) {
         return;
     }
-    let note_phdr = phdr(PT_NOTE, 0, notes_at, 0, notes.len(), 0, 4);
+    let note_phdr = phdr(PT_NOTE, 0, notes_at, 0, notes.len(), 0, 0); // p_align 0, as 6.1
     if !w.emit(&note_phdr) {
         return;
     }
@@ -473,7 +481,14 @@ fn fill_notes(sig: u32) -> Option<Vec<u8>> {
         let mut comm = [0u8; 16]; // TASK_COMM_LEN, NUL-terminated
         let n = inner.name.len().min(15);
         comm[..n].copy_from_slice(&inner.name.as_bytes()[..n]);
-        (comm, inner.parent, inner.pending.set, inner.blocked, s.pgid, s.sid)
+        (
+            comm,
+            inner.parent,
+            inner.pending.set,
+            inner.blocked,
+            s.pgid,
+            s.sid,
+        )
     };
 
     // struct elf_prstatus: elf_siginfo (signo, code, errno), pr_cursig, pr_sigpend,
