@@ -107,6 +107,18 @@ else
   bad "make run OVERLAY=" "status $st (want make's 2 for exit3's 3) / $st2, see $log, $log.cpio, $log.err"
 fi
 
+# 2f. Real serial input: a line typed into QEMU's serial port (stdin, with a DEL that
+#     erases a typo and Enter's '\r') reaches a program's read() through the PL011
+#     receive interrupt and the line discipline; tty_upper writes it back in upper case.
+log=$build/e2e-tty.log
+printf 'hellp\177o world\r' | timeout -k 5 120 $(qemu_cmd) -append "semihosting init=/bin/tty_upper" 2>&1 \
+  | tr -d "\r" >"$log"; st=${PIPESTATUS[1]}
+if [ $st = 0 ] && grep -q '^tty_upper: got HELLO WORLD$' "$log" && grep -q '^tty_upper: ok$' "$log"; then
+  ok "serial input: 'hellp<DEL>o world<Enter>' typed into the UART reads as \"hello world\\n\" (RX interrupt, n_tty editing, ICRNL)"
+else
+  bad "serial input through the UART interrupt" "status $st, see $log"
+fi
+
 # 3. A user program touching kernel memory is killed; the kernel runs on and powers off.
 log=$build/e2e-kill.log
 qemu_boot "$log" "semihosting init=/bin/kernel_touch"; st=$?

@@ -178,6 +178,7 @@ pub extern "C" fn kernel_main(dtb_phys: usize) -> ! {
     crate::irq::init(unsafe {
         Gic::new(phys_to_virt(gicd.0) as usize, phys_to_virt(gicc.0) as usize)
     });
+    crate::tty::init();
 
     crate::println!();
     crate::println!("teachos: an AArch64 teaching kernel (fork, clone, copy-on-write)");
@@ -228,6 +229,11 @@ pub extern "C" fn kernel_main(dtb_phys: usize) -> ! {
     match crate::fs::initramfs::mount_root(crate::initrd::archive()) {
         Ok(root) => crate::fs::set_root(root),
         Err(e) => panic!("cannot build the root file system: {:?}", e),
+    }
+    // Unpacked: the archive's frames are free memory now (Linux `free_initrd_mem`).
+    if let Some((s, e)) = crate::initrd::prepare_free() {
+        let n = global::with_frames(|f| f.free_reserved_range(s, e));
+        crate::println!("  initrd    unpacked; {} KiB freed", (n * PAGE_SIZE) >> 10);
     }
     BASELINE_FRAMES.call_once(global::frames_in_use);
     BASELINE_HEAP.call_once(global::heap_in_use);

@@ -3,7 +3,7 @@
 
 /// The function containing `addr` and the offset into it.
 pub fn lookup(addr: usize) -> Option<(&'static str, usize)> {
-    let map = core::str::from_utf8(crate::initrd::find("System.map")?).ok()?;
+    let map = core::str::from_utf8(crate::initrd::system_map()?).ok()?;
     map.lines()
         .filter_map(|line| {
             let mut it = line.split_whitespace();

@@ -31,6 +31,7 @@ pub enum UserException {
 /// A system call (`svc #0`): run it; the result goes to x0.
 #[inline]
 pub fn syscall(regs: &mut TrapFrame) {
+    account_enter_kernel();
     crate::syscall::dispatch(regs);
 }
 
@@ -48,6 +49,7 @@ pub fn page_fault(addr: usize, access: Access) -> Result<(), FaultError> {
 /// OOM killer, and the access is retried if someone else was killed. Err: the fault
 /// stands, and the arch layer reports it (then calls `user_fault_failed`).
 pub fn user_page_fault(addr: usize, access: Access) -> Result<(), FaultError> {
+    account_enter_kernel();
     loop {
         match page_fault(addr, access) {
             Err(FaultError::OutOfMemory) if oom::out_of_memory() == OomOutcome::Retry => {}
@@ -115,6 +117,7 @@ pub fn uaccess_fault(addr: usize, access: Access) -> Result<(), FaultError> {
 /// only for data aborts (0 otherwise), as on Linux.
 pub fn user_exception(kind: UserException, addr: u64, esr: u64, report: impl FnOnce()) {
     use crate::task::signal::{BUS_ADRALN, ILL_ILLOPC, TRAP_BRKPT};
+    account_enter_kernel();
     let (sig, code, why) = match kind {
         UserException::Undefined => (SIGILL, ILL_ILLOPC, "undefined or privileged instruction"),
         UserException::Alignment => (SIGBUS, BUS_ADRALN, "misaligned access"),
@@ -132,9 +135,11 @@ pub fn user_exception(kind: UserException, addr: u64, esr: u64, report: impl FnO
 
 /// An interrupt (from EL0, or from EL1 while idle).
 pub fn irq() {
+    account_enter_kernel(); // no-op for an interrupt of the idle loop (already in the kernel)
     crate::irq::handle(|irq| match irq {
         Irq::Tick => sched::timer_tick(crate::arch::timer::now_ns()),
         Irq::Reschedule => sched::reschedule_ipi(),
+        Irq::Uart => crate::tty::uart_interrupt(),
     });
 }
 
@@ -160,6 +165,15 @@ pub use crate::mm::uaccess::{copy_from_user, copy_to_user};
 pub fn exit_to_user_mode() {
     crate::mm::heap::refill_if_low();
     sched::prepare_exit_to_user();
+    // Last, after any switch: from here the task's time is user time.
+    crate::time::cputime::account_exit_to_user(&sched::current().cputime);
+}
+
+/// CPU-time accounting at every entry from EL0 (time/cputime.rs): the user time that
+/// just ended is charged. Timestamps, not tick samples: see cputime.rs.
+#[inline]
+fn account_enter_kernel() {
+    crate::time::cputime::account_enter_kernel(&sched::current().cputime);
 }
 
 /// "user task TID (NAME)" and the program's bytes (read from its file), for a fault

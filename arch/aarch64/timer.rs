@@ -1,14 +1,13 @@
 //! The ARM generic timer (ARM ARM D11): the virtual counter for clock_gettime and the
-//! EL1 virtual timer (PPI 27 on QEMU virt) for the scheduler tick.
+//! EL1 virtual timer (PPI 27 on QEMU virt), programmed one-shot for the next event
+//! (the timer queue's earliest deadline or the scheduler's tick: src/time/timer.rs).
 
 use aarch64_cpu::registers::{
-    CNTFRQ_EL0, CNTV_CTL_EL0, CNTV_TVAL_EL0, CNTVCT_EL0, Readable, Writeable,
+    CNTFRQ_EL0, CNTV_CTL_EL0, CNTV_CVAL_EL0, CNTVCT_EL0, Readable, Writeable,
 };
 
 /// Interrupt ID of the EL1 virtual timer (a PPI: 16 + 11).
 pub const VIRTUAL_TIMER_IRQ: u32 = 27;
-/// Scheduler tick: 100 Hz, as Linux's HZ=100.
-pub const TICK_HZ: u64 = 100;
 
 pub fn frequency() -> u64 {
     CNTFRQ_EL0.get()
@@ -24,8 +23,18 @@ pub fn now_ns() -> u64 {
     (ticks * 1_000_000_000 / freq) as u64
 }
 
-/// Arms the next tick.
-pub fn rearm() {
-    CNTV_TVAL_EL0.set(frequency() / TICK_HZ);
-    CNTV_CTL_EL0.write(CNTV_CTL_EL0::ENABLE::SET + CNTV_CTL_EL0::IMASK::CLEAR);
+/// Programs the timer to interrupt at `at_ns` (ns since boot; at once if past), or
+/// stops it (None). The comparator is absolute (CNTV_CVAL), so a late write does not
+/// push the event later. The interrupt is level-triggered: it stays pending until the
+/// timer is reprogrammed or stopped, which the handler does (irq.rs `handle`).
+pub fn program(at_ns: Option<u64>) {
+    match at_ns {
+        Some(ns) => {
+            // Rounded up: when it fires, now_ns() >= at_ns.
+            let ticks = (ns as u128 * frequency() as u128).div_ceil(1_000_000_000);
+            CNTV_CVAL_EL0.set(ticks.min(u64::MAX as u128) as u64);
+            CNTV_CTL_EL0.write(CNTV_CTL_EL0::ENABLE::SET + CNTV_CTL_EL0::IMASK::CLEAR);
+        }
+        None => CNTV_CTL_EL0.write(CNTV_CTL_EL0::ENABLE::CLEAR),
+    }
 }

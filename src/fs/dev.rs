@@ -9,9 +9,9 @@
 //! | zero | 1:5 | zeros | swallowed |
 //! | full | 1:7 | zeros | ENOSPC |
 //! | random, urandom | 1:8, 1:9 | the kernel's random generator (random.rs) | swallowed |
-//! | tty | 5:0 | the console (the controlling terminal, later) | the console |
-//! | console | 5:1 | the console | the console |
-//! | ttyAMA0 | 204:64 | the console (the PL011 UART) | the console |
+//! | tty | 5:0 | the caller's controlling terminal (the console tty) | the same |
+//! | console | 5:1 | the console tty (src/tty) | the console tty |
+//! | ttyAMA0 | 204:64 | the console tty (the PL011 UART) | the console tty |
 
 use super::inode::Inode;
 use super::{Sink, Source};
@@ -78,12 +78,12 @@ fn random_bytes(dst: &mut dyn Sink) -> KResult<usize> {
     crate::random::fill_with(0, len, |chunk| dst.write_from(chunk), || false)
 }
 
-pub fn read(inode: &Inode, dst: &mut dyn Sink) -> KResult<usize> {
+pub fn read(inode: &Inode, dst: &mut dyn Sink, nonblock: bool) -> KResult<usize> {
     match rdev(inode) {
         NULL => Ok(0),
         ZERO | FULL => fill(dst, || 0),
         RANDOM | URANDOM => random_bytes(dst),
-        d if is_console(d) => console_read(dst),
+        d if is_console(d) => console_read(dst, nonblock),
         _ => Err(Errno::ENXIO),
     }
 }
@@ -97,52 +97,46 @@ pub fn write(inode: &Inode, src: &mut dyn Source) -> KResult<usize> {
     }
 }
 
-/// The console's input: whatever the UART has buffered; 0 (end of file) if nothing (a
-/// line discipline that waits comes with the tty issue).
-pub fn console_read(dst: &mut dyn Sink) -> KResult<usize> {
-    #[cfg(target_os = "none")]
-    {
-        let mut tmp = [0u8; 256];
-        let mut n = 0;
-        while n < dst.remaining().min(tmp.len()) {
-            match crate::console::try_getc() {
-                Some(c) => {
-                    tmp[n] = c;
-                    n += 1;
-                }
-                None => break,
-            }
-        }
-        dst.write_from(&tmp[..n])?;
-        Ok(n)
-    }
-    #[cfg(not(target_os = "none"))]
-    {
-        let _ = dst;
-        Ok(0)
+/// The terminal's read and write (tty/tty_io.rs). The tty builds on task/, which
+/// builds on fs/, so fs/ cannot call it by name: the tty installs these at boot, as the
+/// scheduler installs the sleep operations (sync/wait.rs) — Linux's drivers register
+/// their `file_operations` for a device number the same way (`register_chrdev`).
+pub struct TtyOps {
+    /// Reads input; the flag is O_NONBLOCK.
+    pub read: fn(&mut dyn Sink, bool) -> KResult<usize>,
+    pub write: fn(&mut dyn Source) -> KResult<usize>,
+    /// Readiness for poll/epoll (fs/poll.rs).
+    pub poll: fn() -> super::poll::Readiness,
+}
+
+static TTY_OPS: spin::Once<TtyOps> = spin::Once::new();
+
+/// Called once by the tty at boot.
+pub fn register_tty(ops: TtyOps) {
+    TTY_OPS.call_once(|| ops);
+}
+
+/// The console's input, through the tty; end of file before it exists (host tests).
+pub fn console_read(dst: &mut dyn Sink, nonblock: bool) -> KResult<usize> {
+    match TTY_OPS.get() {
+        Some(ops) => (ops.read)(dst, nonblock),
+        None => Ok(0),
     }
 }
 
-/// The console's readiness for poll (fs/poll.rs). Today's console read never blocks —
-/// it returns what the UART has, or end of file — so it is always readable and
-/// writable. The tty (src/tty) replaces this with its line discipline's answer
-/// (`crate::tty::poll_mask`): readable when a line (or, raw, a byte) is waiting.
+/// The console's readiness for poll (fs/poll.rs), through the tty: readable when a
+/// line (or, in raw mode, a byte) is waiting; before the tty exists, always ready.
 pub fn console_poll() -> super::poll::Readiness {
-    super::poll::Readiness::always(super::poll::DEFAULT_POLLMASK)
+    match TTY_OPS.get() {
+        Some(ops) => (ops.poll)(),
+        None => super::poll::Readiness::always(super::poll::DEFAULT_POLLMASK),
+    }
 }
 
-/// The console's output: every byte to the UART.
+/// The console's output, through the tty; swallowed before it exists.
 pub fn console_write(src: &mut dyn Source) -> KResult<usize> {
-    let mut done = 0;
-    let mut chunk = [0u8; 256];
-    while src.remaining() > 0 {
-        let n = src.remaining().min(chunk.len());
-        if let Err(e) = src.read_into(&mut chunk[..n]) {
-            return if done > 0 { Ok(done) } else { Err(e) };
-        }
-        #[cfg(target_os = "none")]
-        crate::console::write_bytes(&chunk[..n]);
-        done += n;
+    match TTY_OPS.get() {
+        Some(ops) => (ops.write)(src),
+        None => Ok(src.remaining()),
     }
-    Ok(done)
 }

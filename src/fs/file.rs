@@ -313,7 +313,7 @@ pub fn read(file: &File, dst: &mut dyn Sink, at: Option<u64>) -> KResult<usize> 
         return Err(Errno::EBADF);
     }
     match &file.kind {
-        FileKind::Console => super::dev::console_read(dst),
+        FileKind::Console => super::dev::console_read(dst, file.nonblocking()),
         FileKind::PipeRead(p) | FileKind::Fifo { pipe: p, .. } => {
             if at.is_some() {
                 return Err(Errno::ESPIPE);
@@ -326,7 +326,7 @@ pub fn read(file: &File, dst: &mut dyn Sink, at: Option<u64>) -> KResult<usize> 
         FileKind::Inode(inode) => match &inode.kind {
             Kind::Regular => positioned(file, at, |off| read_regular(inode, off, dst)),
             Kind::Dir(_) => Err(Errno::EISDIR),
-            Kind::CharDev => super::dev::read(inode, dst),
+            Kind::CharDev => super::dev::read(inode, dst, file.nonblocking()),
             Kind::Proc(p) => positioned(file, at, |off| p.read(inode, off, dst)),
             Kind::Symlink(_) | Kind::Fifo(_) => Err(Errno::EINVAL),
         },

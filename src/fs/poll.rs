@@ -8,7 +8,7 @@
 //! | pipe, FIFO (fs/pipe.rs) | IN+RDNORM with data, HUP with no writer; OUT+WRNORM with a free buffer, ERR with no reader |
 //! | eventfd (fs/eventfd.rs) | IN when the counter is > 0, OUT below 0xffff_ffff_ffff_fffe, ERR at the maximum |
 //! | epoll (fs/epoll.rs) | IN+RDNORM when an event is waiting |
-//! | the console | `fs::dev::console_poll` (the tty's, later) |
+//! | the console | IN+RDNORM when a line (raw: VMIN bytes) is waiting; OUT+WRNORM always (tty/tty_io.rs `poll`) |
 //! | regular files, directories, /dev/null, ... | always IN+OUT+RDNORM+WRNORM (`DEFAULT_POLLMASK`) |
 //!
 //! Files of the last row have no `->poll` on Linux: epoll refuses them (EPERM).

@@ -52,7 +52,7 @@ pub struct FrameAllocator {
     free: OrderedMutex<Vec<u32>>,
     /// Frames on the free stack (readable without the lock, for statistics).
     nfree: AtomicUsize,
-    managed: usize,
+    managed: AtomicUsize,
     /// Fault injection for tests: fail every allocation after this many more succeed
     /// (`usize::MAX`: never).
     fail_after: AtomicUsize,
@@ -71,7 +71,7 @@ impl FrameAllocator {
             refcount: (0..nframes).map(|_| AtomicU32::new(RESERVED)).collect(),
             free: OrderedMutex::new(Level::FreeFrames, Vec::with_capacity(nframes)),
             nfree: AtomicUsize::new(0),
-            managed: 0,
+            managed: AtomicUsize::new(0),
             fail_after: AtomicUsize::new(usize::MAX),
         }
     }
@@ -87,10 +87,38 @@ impl FrameAllocator {
             if *count == RESERVED {
                 *count = 0;
                 free.push(idx as u32);
-                self.managed += 1;
+                *self.managed.get_mut() += 1;
             }
         }
         *self.nfree.get_mut() = free.len();
+    }
+
+    /// Gives frames reserved at boot to the pool once their contents are no longer
+    /// needed — the initrd after it was unpacked (Linux `free_reserved_area`, called by
+    /// `free_initrd_mem`). `[start, end)` is rounded inwards to whole frames; frames
+    /// outside the allocator or not reserved are left alone. Returns how many were freed.
+    pub fn free_reserved_range(&self, start: usize, end: usize) -> usize {
+        let limit = self.base + (self.refcount.len() << PAGE_SHIFT);
+        let start = start.max(self.base).next_multiple_of(PAGE_SIZE);
+        let end = end.min(limit) & !(PAGE_SIZE - 1);
+        if start >= end {
+            return 0;
+        }
+        let mut free = self.free.lock();
+        let mut n = 0;
+        for idx in self.index(PhysAddr(start))..self.index(PhysAddr(end)) {
+            // The free stack has room for every frame (its capacity is fixed at boot).
+            if self.refcount[idx].load(Ordering::Relaxed) == RESERVED
+                && free.len() < free.capacity()
+            {
+                self.refcount[idx].store(0, Ordering::Relaxed);
+                free.push(idx as u32);
+                n += 1;
+            }
+        }
+        self.managed.fetch_add(n, Ordering::Relaxed);
+        self.nfree.store(free.len(), Ordering::Relaxed);
+        n
     }
 
     fn index(&self, pa: PhysAddr) -> usize {
@@ -261,7 +289,7 @@ impl FrameAllocator {
 
     /// Frames handed out and not yet freed.
     pub fn in_use(&self) -> usize {
-        self.managed - self.nfree.load(Ordering::Relaxed)
+        self.managed.load(Ordering::Relaxed) - self.nfree.load(Ordering::Relaxed)
     }
 
     pub fn free_frames(&self) -> usize {
@@ -309,6 +337,21 @@ pub mod sim {
 mod tests {
     use super::sim::SimMemory;
     use super::*;
+
+    #[test]
+    fn reserved_frames_can_be_freed_once() {
+        let m = SimMemory::new(8);
+        let f = &m.frames;
+        let free = f.free_frames();
+        let a = f.alloc_zeroed().unwrap();
+        // Frames already managed (free or in use) are not freed again.
+        assert_eq!(
+            f.free_reserved_range(a.as_usize() - PAGE_SIZE, a.as_usize() + 2 * PAGE_SIZE),
+            0
+        );
+        assert_eq!((f.free_frames(), f.in_use()), (free - 1, 1));
+        assert!(f.put(a));
+    }
 
     #[test]
     fn alloc_counts_and_frees() {

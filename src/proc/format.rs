@@ -172,13 +172,19 @@ pub struct TaskStat<'a> {
     pub start_brk: u64,
     /// The wait status of a zombie (Linux `exit_code`), else 0.
     pub exit_code: u32,
+    /// CPU time in clock ticks (USER_HZ): user and system, of the process (the thread,
+    /// in task/TID/stat), and of its reaped children.
+    pub utime: u64,
+    pub stime: u64,
+    pub cutime: u64,
+    pub cstime: u64,
 }
 
 /// /proc/PID/stat (Linux `do_task_stat`): 52 fields on one line. The name is printed
 /// as it is between "(" and ")" — it may hold spaces and parentheses, which is why
 /// readers take the text up to the *last* ')'. Fields this kernel does not keep are 0:
-/// tty_nr (no controlling terminals yet; tpgid then is -1), fault counts, CPU times and
-/// starttime (no accounting yet: the signals/time issue adds it), the code, stack and
+/// tty_nr (no controlling terminals yet; tpgid then is -1), fault counts, starttime,
+/// the code, stack and
 /// argument addresses, pending and blocked signals (not kept yet), wchan, rt_priority
 /// and policy (one policy), delay accounting and guest times.
 pub fn stat_line(w: &mut Window, s: &TaskStat) -> fmt::Result {
@@ -193,8 +199,8 @@ pub fn stat_line(w: &mut Window, s: &TaskStat) -> fmt::Result {
     // starttime, vsize, rss, rsslim.
     write!(
         w,
-        " 0 0 0 0 20 0 {} 0 0 {} {} {}",
-        s.num_threads, s.vsize, s.rss, s.rsslim
+        " {} {} {} {} 20 0 {} 0 0 {} {} {}",
+        s.utime, s.stime, s.cutime, s.cstime, s.num_threads, s.vsize, s.rss, s.rsslim
     )?;
     // startcode endcode startstack kstkesp kstkeip, then signal blocked sigignore
     // sigcatch (decimal, the first 31 signals: Linux 2.0 compatibility), wchan, nswap,
@@ -547,10 +553,24 @@ pub fn meminfo(w: &mut Window, m: &MemInfo) -> fmt::Result {
     kb_line(w, "KernelHeap", m.kernel_heap)
 }
 
-/// The ten tick counters of a "cpu" line of /proc/stat: user nice system idle iowait
-/// irq softirq steal guest guest_nice. All 0: CPU time is not accounted yet (the
-/// signals/time issue adds it); readers (top) treat an all-zero line as no load.
-const CPU_TICKS: &str = " 0 0 0 0 0 0 0 0 0 0";
+/// One CPU's time in clock ticks (USER_HZ), as /proc/stat counts it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CpuTicks {
+    pub user: u64,
+    pub system: u64,
+    pub idle: u64,
+}
+
+/// A "cpu" line's ten counters: user nice system idle iowait irq softirq steal guest
+/// guest_nice. Interrupt time is counted as the time of what was interrupted (no
+/// irq/softirq column); there is no nice, iowait, steal or guest time.
+fn cpu_line(w: &mut Window, name: fmt::Arguments, t: CpuTicks) -> fmt::Result {
+    writeln!(
+        w,
+        "{} {} 0 {} {} 0 0 0 0 0 0",
+        name, t.user, t.system, t.idle
+    )
+}
 
 /// What /proc/stat shows besides the CPU lines.
 #[derive(Clone, Copy, Debug, Default)]
@@ -562,15 +582,24 @@ pub struct KernelStat {
     pub blocked: usize,
     /// The wall-clock time of boot, in seconds since the epoch.
     pub btime: u64,
+    /// Each CPU's times, by CPU number.
+    pub cpus: [CpuTicks; 32],
 }
 
 /// /proc/stat (Linux fs/proc/stat.c `show_stat`): "cpu " with two spaces for the sum,
 /// one "cpuN" line per online CPU, then the counters. Interrupts and context switches
 /// are not counted (0); btime is the boot's wall-clock time (src/time.rs).
 pub fn kernel_stat(w: &mut Window, s: &KernelStat) -> fmt::Result {
-    writeln!(w, "cpu {}", CPU_TICKS)?;
-    for cpu in (0..32).filter(|c| s.online & (1 << c) != 0) {
-        writeln!(w, "cpu{}{}", cpu, CPU_TICKS)?;
+    let online = || (0..32).filter(|c| s.online & (1 << c) != 0);
+    let mut sum = CpuTicks::default();
+    for cpu in online() {
+        sum.user += s.cpus[cpu].user;
+        sum.system += s.cpus[cpu].system;
+        sum.idle += s.cpus[cpu].idle;
+    }
+    cpu_line(w, format_args!("cpu "), sum)?;
+    for cpu in online() {
+        cpu_line(w, format_args!("cpu{}", cpu), s.cpus[cpu])?;
     }
     w.put(b"intr 0\nctxt 0\n")?;
     writeln!(w, "btime {}", s.btime)?;
@@ -827,10 +856,22 @@ mod tests {
                     running: 1,
                     blocked: 0,
                     btime: 1_764_000_000,
+                    cpus: {
+                        let mut c = [CpuTicks::default(); 32];
+                        c[0].idle = 5;
+                        c[2] = CpuTicks {
+                            user: 1,
+                            system: 2,
+                            idle: 3,
+                        };
+                        c
+                    },
                 },
             )
         });
-        assert!(s.starts_with("cpu  0 0 0 0 0 0 0 0 0 0\ncpu0 0 0 0 0 0 0 0 0 0 0\ncpu2 0"));
+        assert!(
+            s.starts_with("cpu  1 0 2 8 0 0 0 0 0 0\ncpu0 0 0 0 5 0 0 0 0 0 0\ncpu2 1 0 2 3 0")
+        );
         assert!(s.contains("\nprocesses 9\nprocs_running 1\nprocs_blocked 0\n"));
         assert!(s.contains("\nbtime 1764000000\n"));
         let c = text(|w| cpuinfo_block(w, 1, 62_500_000));

@@ -69,8 +69,12 @@ pub fn cpuinfo(w: &mut Window) -> KResult<()> {
 }
 
 pub fn uptime(w: &mut Window) -> KResult<()> {
-    // Idle time is not accounted (the signals/time issue adds CPU accounting): 0.
-    let _ = format::uptime(w, crate::arch::timer::now_ns(), 0);
+    let online = sched::online_mask();
+    let idle = (0..32)
+        .filter(|c| online & (1 << c) != 0)
+        .map(|c| crate::time::cputime::cpu_times(c).2)
+        .sum();
+    let _ = format::uptime(w, crate::arch::timer::now_ns(), idle);
     Ok(())
 }
 
@@ -114,6 +118,18 @@ pub fn stat(w: &mut Window) -> KResult<()> {
         running: c.running,
         blocked: c.blocked,
         btime: (crate::time::realtime_ns() - crate::time::monotonic_ns()) / 1_000_000_000,
+        cpus: core::array::from_fn(|cpu| {
+            if sched::online_mask() & (1 << cpu) == 0 {
+                return format::CpuTicks::default();
+            }
+            let (user, system, idle) = crate::time::cputime::cpu_times(cpu);
+            let ticks = crate::time::cputime::ns_to_clock_t;
+            format::CpuTicks {
+                user: ticks(user),
+                system: ticks(system),
+                idle: ticks(idle),
+            }
+        }),
     };
     let _ = format::kernel_stat(w, &s);
     Ok(())

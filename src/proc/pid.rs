@@ -402,7 +402,7 @@ impl ProcNode for PidNode {
                 let _ = format::comm_file(w, snap.name());
                 Ok(())
             }
-            PidFile::Stat => stat(&task, w),
+            PidFile::Stat => stat(&task, self.thread, w),
             PidFile::Status => status(&task, w),
             PidFile::Statm => {
                 let m = task.mm().map(|mm| mem_summary(&mm)).unwrap_or_default();
@@ -570,8 +570,13 @@ fn mem_summary(mm: &Mm) -> MemSummary {
     })
 }
 
-fn stat(task: &Task, w: &mut Window) -> KResult<()> {
+fn stat(task: &Task, thread: bool, w: &mut Window) -> KResult<()> {
     let snap = Snapshot::of(task);
+    // CPU times: the process's (Linux `do_task_stat` with whole=1) or, in the thread
+    // view, the thread's; the reaped children's either way.
+    let (group, children) = crate::task::group_cputime(snap.tgid);
+    let own = if thread { task.cputime_now() } else { group };
+    let ticks = crate::time::cputime::ns_to_clock_t;
     let g = group_info(&snap.signal);
     let (sigignore, sigcatch) = sig_masks(snap.sighand.as_ref());
     let threads = thread_count(snap.tgid);
@@ -610,6 +615,10 @@ fn stat(task: &Task, w: &mut Window) -> KResult<()> {
         } else {
             0
         },
+        utime: ticks(own.user),
+        stime: ticks(own.system),
+        cutime: ticks(children.user),
+        cstime: ticks(children.system),
     };
     let _ = format::stat_line(w, &s);
     Ok(())

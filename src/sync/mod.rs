@@ -39,7 +39,11 @@
 //!                                      across a user access: data is copied with a
 //!                                      reference on the page, not the lock.
 //!  8. KERNEL_MAP       mm/kernel_map.rs  the kernel's page table and stack slots
-//!  9. ASIDS | LOGGED | CRNG | VVAR_WRITER  mm/global.rs, syscall/misc.rs, random.rs, vdso/
+//!  9. ASIDS | LOGGED | CRNG | VVAR_WRITER | TIMERS | TTY  mm/global.rs, syscall/misc.rs,
+//!                      random.rs, vdso/, time/timer.rs (the timer queue and process
+//!                      timers: taken under Task.inner by do_sleep), tty/tty_io.rs (the
+//!                      console terminal; also taken by the UART interrupt) → CONSOLE (its
+//!                      echo)
 //! 10. CONSOLE          console.rs      the UART; println! may run under any lock above
 //! 11. HEAP             mm/heap.rs      the kernel heap: every allocation takes it
 //!                        → FREE_FRAMES (growing by a run of frames)
@@ -103,7 +107,7 @@ pub enum Level {
     /// Inode.data.
     Inode = 7,
     KernelMap = 8,
-    /// ASIDS, LOGGED, CRNG, VVAR_WRITER.
+    /// ASIDS, LOGGED, CRNG, VVAR_WRITER, TIMERS, TTY.
     Ids = 9,
     Console = 10,
     Heap = 11,

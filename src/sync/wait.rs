@@ -86,6 +86,8 @@ pub enum WaitChan {
     /// ppoll, pselect6 and epoll_pwait: any object a poller may be waiting on changed
     /// (see "Waiting on many channels" above).
     Poll,
+    /// A terminal's input (tty/tty_io.rs), by tty number: input became readable.
+    Tty(u32),
 }
 
 impl WaitChan {
@@ -109,6 +111,7 @@ impl WaitChan {
             WaitChan::Signal => (11, 0),
             WaitChan::Eventfd(id) => (12, id as u64),
             WaitChan::Poll => (13, 0),
+            WaitChan::Tty(n) => (14, n as u64),
         };
         v.wrapping_add(kind).wrapping_mul(0x9e37_79b9_7f4a_7c15)
     }
@@ -118,7 +121,7 @@ impl WaitChan {
     /// must decide (a tty's input and output channels answer true).
     fn pollable(&self) -> bool {
         match self {
-            WaitChan::Pipe(_) | WaitChan::Eventfd(_) => true,
+            WaitChan::Pipe(_) | WaitChan::Eventfd(_) | WaitChan::Tty(_) => true,
             WaitChan::Child(_)
             | WaitChan::Vfork(_)
             | WaitChan::Futex(_)

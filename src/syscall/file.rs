@@ -629,8 +629,6 @@ pub fn pipe2(fds: usize, flags: u32) -> KResult<usize> {
     Ok(0)
 }
 
-const TCGETS: u32 = 0x5401;
-const TIOCGWINSZ: u32 = 0x5413;
 const FIONREAD: u32 = 0x541b;
 const FIONBIO: u32 = 0x5421;
 const FIONCLEX: u32 = 0x5450;
@@ -646,7 +644,7 @@ fn is_console_file(f: &File) -> bool {
 
 /// ioctl(2) (Linux `do_vfs_ioctl`, then the file's own): the generic FIOCLEX, FIONCLEX,
 /// FIONBIO and FIONREAD (regular files: bytes from the offset to the end; pipes: bytes
-/// buffered), and just enough terminal for isatty() and the window size.
+/// buffered; the terminal: what a read could return), then the terminal's own (tty/).
 pub fn ioctl(fd: i32, request: u32, arg: usize) -> KResult<usize> {
     let table = files()?;
     let f = table.lock().get(fd)?;
@@ -673,7 +671,7 @@ pub fn ioctl(fd: i32, request: u32, arg: usize) -> KResult<usize> {
                     i.size().saturating_sub(f.pos())
                 }
                 FileKind::Inode(i) if i.is_dir() => return Err(Errno::ENOTTY),
-                _ if is_console_file(&f) => 0,
+                _ if is_console_file(&f) => crate::tty::readable_bytes() as u64,
                 _ => return Err(Errno::ENOTTY),
             };
             uaccess::put_user_u32(arg, n.min(i32::MAX as u64) as u32)?;
@@ -684,26 +682,7 @@ pub fn ioctl(fd: i32, request: u32, arg: usize) -> KResult<usize> {
     if !is_console_file(&f) {
         return Err(Errno::ENOTTY);
     }
-    match request {
-        TCGETS => {
-            // The kernel's struct termios (36 bytes: four flag words, c_line, c_cc[19]),
-            // not libc's larger one: c_lflag = ICANON | ECHO, the rest zero.
-            let mut t = [0u8; 36];
-            t[12..16].copy_from_slice(&(0o2u32 | 0o10).to_le_bytes());
-            uaccess::copy_to_user(arg, &t)?;
-            Ok(0)
-        }
-        TIOCGWINSZ => {
-            let ws: [u16; 4] = [24, 80, 0, 0];
-            let mut b = [0u8; 8];
-            for (i, v) in ws.iter().enumerate() {
-                b[i * 2..i * 2 + 2].copy_from_slice(&v.to_le_bytes());
-            }
-            uaccess::copy_to_user(arg, &b)?;
-            Ok(0)
-        }
-        _ => Err(Errno::ENOTTY),
-    }
+    crate::tty::ioctl(request, arg)
 }
 
 /// getdents64(2) (Linux fs/readdir.c, `dcache_readdir`): fills `buf` with `struct

@@ -1,103 +1,11 @@
-//! Time, scheduling and information system calls, and the kernel's test statistics.
+//! Scheduling and information system calls, and the kernel's test statistics (the
+//! clocks and sleeping are in time.rs).
 
 use core::sync::atomic::Ordering;
 
-use crate::arch::timer;
 use crate::error::{Errno, KResult};
 use crate::mm::uaccess;
-use crate::sync::wait::{self, WaitChan, WakeReason};
 use crate::task::sched;
-
-const CLOCK_REALTIME: i32 = 0;
-const CLOCK_MONOTONIC: i32 = 1;
-const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;
-const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
-const CLOCK_MONOTONIC_RAW: i32 = 4;
-const CLOCK_BOOTTIME: i32 = 7;
-
-const CLOCK_REALTIME_COARSE: i32 = 5;
-const CLOCK_MONOTONIC_COARSE: i32 = 6;
-
-/// The time of `clock` in nanoseconds (src/time.rs): the wall clock for the REALTIME
-/// clocks, time since boot for the others (no time is spent suspended here, so BOOTTIME
-/// is MONOTONIC). The CPU-time clocks count from boot too until CPU time is accounted.
-fn clock_now(clock: i32) -> KResult<u64> {
-    match clock {
-        CLOCK_REALTIME | CLOCK_REALTIME_COARSE => Ok(crate::time::realtime_ns()),
-        CLOCK_MONOTONIC
-        | CLOCK_PROCESS_CPUTIME_ID
-        | CLOCK_THREAD_CPUTIME_ID
-        | CLOCK_MONOTONIC_RAW
-        | CLOCK_MONOTONIC_COARSE
-        | CLOCK_BOOTTIME => Ok(crate::time::monotonic_ns()),
-        _ => Err(Errno::EINVAL),
-    }
-}
-
-/// clock_gettime(2).
-pub fn clock_gettime(clock: i32, ts: usize) -> KResult<usize> {
-    let now = clock_now(clock)?;
-    // LAB 1 BEGIN: store the time through uaccess (a bad pointer is -EFAULT)
-    uaccess::put_timespec(ts, now)?;
-    Ok(0)
-    // LAB 1 STUB
-    // let _ = (ts, now);
-    // Err(crate::lab::todo(1, "clock_gettime"))
-    // LAB 1 END
-}
-
-/// clock_getres(2): the resolution Linux 6.1 reports — 1 ns for the high-resolution
-/// clocks, a tick (4 ms with Debian's HZ=250) for the coarse ones. A NULL `res` only
-/// checks the clock.
-pub fn clock_getres(clock: i32, res: usize) -> KResult<usize> {
-    clock_now(clock)?;
-    let ns = match clock {
-        CLOCK_REALTIME_COARSE | CLOCK_MONOTONIC_COARSE => 4_000_000,
-        _ => 1,
-    };
-    if res != 0 {
-        uaccess::put_timespec(res, ns)?;
-    }
-    Ok(0)
-}
-
-const TIMER_ABSTIME: u32 = 1;
-
-/// clock_nanosleep(2) (Linux `common_nsleep`): a relative sleep, or until an absolute
-/// time of CLOCK_REALTIME, MONOTONIC or BOOTTIME (TIMER_ABSTIME); EINVAL for other
-/// clocks, EOPNOTSUPP for the CPU-time clocks (Linux 6.1 too for the thread's; the
-/// process's CPU-time sleep is not implemented here).
-/// Returns the error itself, not -1 (the libc's wrapper does that).
-pub fn clock_nanosleep(clock: i32, flags: u32, req: usize, rem: usize) -> KResult<usize> {
-    match clock {
-        CLOCK_REALTIME | CLOCK_MONOTONIC | CLOCK_BOOTTIME => {}
-        CLOCK_PROCESS_CPUTIME_ID | CLOCK_THREAD_CPUTIME_ID => return Err(Errno::EOPNOTSUPP),
-        _ => return Err(Errno::EINVAL),
-    }
-    let ns = uaccess::get_timespec(req)?;
-    if flags & TIMER_ABSTIME == 0 {
-        return nanosleep_ns(ns, rem);
-    }
-    let now = clock_now(clock)?;
-    // An absolute time already past returns at once; the remaining time is not
-    // reported for absolute sleeps.
-    nanosleep_ns(ns.saturating_sub(now), 0)
-}
-
-/// gettimeofday(2): the wall clock in microseconds; the timezone (obsolete) is zeros.
-pub fn gettimeofday(tv: usize, tz: usize) -> KResult<usize> {
-    let ns = crate::time::realtime_ns();
-    if tv != 0 {
-        let mut b = [0u8; 16];
-        b[..8].copy_from_slice(&(ns / 1_000_000_000).to_le_bytes());
-        b[8..].copy_from_slice(&(ns % 1_000_000_000 / 1000).to_le_bytes());
-        uaccess::copy_to_user(tv, &b)?;
-    }
-    if tz != 0 {
-        uaccess::copy_to_user(tz, &[0u8; 8])?;
-    }
-    Ok(0)
-}
 
 const GRND_NONBLOCK: u32 = 0x1;
 const GRND_RANDOM: u32 = 0x2;
@@ -161,35 +69,6 @@ pub fn sysinfo(info: usize) -> KResult<usize> {
     Ok(0)
 }
 
-pub fn nanosleep(req: usize, rem: usize) -> KResult<usize> {
-    let ns = uaccess::get_timespec(req)?;
-    nanosleep_ns(ns, rem)
-}
-
-/// Sleeps `ns` nanoseconds (killed: EINTR, the time left stored at `rem` if not 0).
-fn nanosleep_ns(ns: u64, rem: usize) -> KResult<usize> {
-    let deadline = timer::now_ns().saturating_add(ns);
-    // Only the deadline ends the sleep (or a kill); a wakeup of another channel sharing
-    // the Timer channel's counter would end it early, hence the loop.
-    let mut reason = WakeReason::Woken;
-    while reason != WakeReason::Killed && timer::now_ns() < deadline {
-        reason = wait::sleep(
-            WaitChan::Timer,
-            Some(deadline),
-            wait::prepare(WaitChan::Timer),
-        );
-    }
-    match reason {
-        WakeReason::Killed => {
-            if rem != 0 {
-                let _ = uaccess::put_timespec(rem, deadline.saturating_sub(timer::now_ns()));
-            }
-            Err(Errno::EINTR)
-        }
-        _ => Ok(0),
-    }
-}
-
 pub fn sched_yield() -> KResult<usize> {
     sched::yield_now();
     Ok(0)
@@ -235,7 +114,8 @@ pub fn fault_inject(kind: usize, nth: usize) -> KResult<usize> {
 /// the caller's own address space; 7 = the longest interrupts-masked stretch so far, in
 /// counter ticks (16 instructions each under `-icount shift=0`), and 8 = what it was:
 /// a system call number, or `arch::irqsoff::CAUSE_EXCEPTION | EC` (an exception from
-/// EL0), `CAUSE_IRQ`, `CAUSE_IDLE`; 9 = frames the kernel heap has grown by.
+/// EL0), `CAUSE_IRQ`, `CAUSE_IDLE`; 9 = frames the kernel heap has grown by; 10 = timer
+/// interrupts taken since boot (all CPUs).
 pub fn kstat(which: usize) -> KResult<usize> {
     use crate::mm::{cow, global};
     Ok(match which {
@@ -257,6 +137,7 @@ pub fn kstat(which: usize) -> KResult<usize> {
         }
         7 => crate::arch::irqsoff::longest().0 as usize,
         8 => crate::arch::irqsoff::longest().1 as usize,
+        10 => crate::irq::TIMER_IRQS.load(Ordering::Relaxed) as usize,
         _ => return Err(Errno::EINVAL),
     })
 }

@@ -20,6 +20,8 @@ mod sched;
 mod signal;
 #[cfg(target_os = "none")]
 mod stat;
+#[cfg(target_os = "none")]
+mod time;
 
 /// Linux AArch64 system call numbers this kernel implements.
 pub mod nr {
@@ -81,12 +83,20 @@ pub mod nr {
     pub const FUTEX: usize = 98;
     pub const SET_ROBUST_LIST: usize = 99;
     pub const NANOSLEEP: usize = 101;
+    pub const GETITIMER: usize = 102;
+    pub const SETITIMER: usize = 103;
+    pub const TIMER_CREATE: usize = 107;
+    pub const TIMER_GETTIME: usize = 108;
+    pub const TIMER_GETOVERRUN: usize = 109;
+    pub const TIMER_SETTIME: usize = 110;
+    pub const TIMER_DELETE: usize = 111;
     pub const CLOCK_GETTIME: usize = 113;
     pub const CLOCK_GETRES: usize = 114;
     pub const CLOCK_NANOSLEEP: usize = 115;
     pub const SCHED_SETAFFINITY: usize = 122;
     pub const SCHED_GETAFFINITY: usize = 123;
     pub const SCHED_YIELD: usize = 124;
+    pub const RESTART_SYSCALL: usize = 128;
     pub const KILL: usize = 129;
     pub const TKILL: usize = 130;
     pub const TGKILL: usize = 131;
@@ -94,6 +104,7 @@ pub mod nr {
     pub const RT_SIGSUSPEND: usize = 133;
     pub const RT_SIGACTION: usize = 134;
     pub const RT_SIGPROCMASK: usize = 135;
+    pub const TIMES: usize = 153;
     pub const RT_SIGPENDING: usize = 136;
     pub const RT_SIGTIMEDWAIT: usize = 137;
     pub const RT_SIGQUEUEINFO: usize = 138;
@@ -106,6 +117,7 @@ pub mod nr {
     pub const UNAME: usize = 160;
     pub const GETRLIMIT: usize = 163;
     pub const SETRLIMIT: usize = 164;
+    pub const GETRUSAGE: usize = 165;
     pub const UMASK: usize = 166;
     pub const PRCTL: usize = 167;
     pub const GETCPU: usize = 168;
@@ -146,7 +158,7 @@ pub use dispatch_impl::dispatch;
 
 #[cfg(target_os = "none")]
 mod dispatch_impl {
-    use super::{file, memory, misc, nr, path, poll, process, sched, signal, stat};
+    use super::{file, memory, misc, nr, path, poll, process, sched, signal, stat, time};
     use crate::arch::TrapFrame;
     use crate::error::{Errno, KResult};
 
@@ -302,12 +314,24 @@ mod dispatch_impl {
         });
         // Accepted; robust futex lists are not walked at exit.
         t[nr::SET_ROBUST_LIST] = Some(|_| Ok(0));
-        t[nr::NANOSLEEP] = Some(|r| misc::nanosleep(r.arg(0), r.arg(1)));
-        t[nr::CLOCK_GETTIME] = Some(|r| misc::clock_gettime(r.arg(0) as i32, r.arg(1)));
-        t[nr::CLOCK_GETRES] = Some(|r| misc::clock_getres(r.arg(0) as i32, r.arg(1)));
+        // Time (syscall/time.rs).
+        t[nr::NANOSLEEP] = Some(|r| time::nanosleep(r.arg(0), r.arg(1)));
+        t[nr::CLOCK_GETTIME] = Some(|r| time::clock_gettime(r.arg(0) as i32, r.arg(1)));
+        t[nr::CLOCK_GETRES] = Some(|r| time::clock_getres(r.arg(0) as i32, r.arg(1)));
         t[nr::CLOCK_NANOSLEEP] =
-            Some(|r| misc::clock_nanosleep(r.arg(0) as i32, r.arg(1) as u32, r.arg(2), r.arg(3)));
-        t[nr::GETTIMEOFDAY] = Some(|r| misc::gettimeofday(r.arg(0), r.arg(1)));
+            Some(|r| time::clock_nanosleep(r.arg(0) as i32, r.arg(1) as u32, r.arg(2), r.arg(3)));
+        t[nr::RESTART_SYSCALL] = Some(|_| time::restart_syscall());
+        t[nr::GETTIMEOFDAY] = Some(|r| time::gettimeofday(r.arg(0), r.arg(1)));
+        t[nr::GETITIMER] = Some(|r| time::getitimer(r.arg(0) as u32, r.arg(1)));
+        t[nr::SETITIMER] = Some(|r| time::setitimer(r.arg(0) as u32, r.arg(1), r.arg(2)));
+        t[nr::TIMER_CREATE] = Some(|r| time::timer_create(r.arg(0) as i32, r.arg(1), r.arg(2)));
+        t[nr::TIMER_SETTIME] =
+            Some(|r| time::timer_settime(r.arg(0) as i32, r.arg(1) as u32, r.arg(2), r.arg(3)));
+        t[nr::TIMER_GETTIME] = Some(|r| time::timer_gettime(r.arg(0) as i32, r.arg(1)));
+        t[nr::TIMER_GETOVERRUN] = Some(|r| time::timer_getoverrun(r.arg(0) as i32));
+        t[nr::TIMER_DELETE] = Some(|r| time::timer_delete(r.arg(0) as i32));
+        t[nr::TIMES] = Some(|r| time::times(r.arg(0)));
+        t[nr::GETRUSAGE] = Some(|r| time::getrusage(r.arg(0) as i32, r.arg(1)));
         t[nr::SYSINFO] = Some(|r| misc::sysinfo(r.arg(0)));
         t[nr::GETRANDOM] = Some(|r| misc::getrandom(r.arg(0), r.arg(1), r.arg(2) as u32));
         t[nr::SCHED_YIELD] = Some(|_| misc::sched_yield());

@@ -261,8 +261,12 @@ fn do_open(inode: Arc<Inode>, flags: u32, parent: Arc<Inode>, name: Vec<u8>) -> 
             )
         }
         Kind::CharDev => {
-            if !fs::dev::exists(inode.data.lock().rdev) {
+            let rdev = inode.data.lock().rdev;
+            if !fs::dev::exists(rdev) {
                 return Err(Errno::ENXIO);
+            }
+            if fs::dev::is_console(rdev) {
+                crate::tty::open(rdev, flags & crate::fs::file::O_NOCTTY != 0)?;
             }
             new_file(FileKind::Inode(inode), keep, path)
         }

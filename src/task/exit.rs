@@ -152,11 +152,13 @@ pub fn do_exit(status: u32) -> ! {
     }
     let group_done = {
         let mut sig = signal.inner.lock();
+        sig.cputime_dead += cur.cputime_now(); // the process's total outlives the thread
         sig.live -= 1;
         sig.live == 0
     };
     let status = signal.inner.lock().group_exit.unwrap_or(status);
     if group_done {
+        crate::time::itimer::exit_itimers(cur.tgid, false);
         let (pgid, sid, session_leader) = {
             let s = signal.inner.lock();
             (s.pgid, s.sid, s.session_leader)
@@ -185,6 +187,8 @@ pub fn do_exit(status: u32) -> ! {
     }
     if group_done && cur.tgid == 1 {
         INIT_EXIT.store(status as i64, Ordering::Relaxed);
+        // The boot CPU may sleep in its idle loop with no tick: wake it to power off.
+        crate::irq::send_reschedule(0);
         // Like a container's init: when it dies, everything else dies too.
         for t in sched::TASKS.lock().values() {
             kill_task(t, killed_status(super::signal::SIGKILL));

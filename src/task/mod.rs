@@ -43,6 +43,7 @@ mod kernel_task {
     use crate::mm::global::Mm;
     use crate::sync::Level;
     use crate::sync::ordered::OrderedMutex;
+    use crate::time::cputime::{CpuTime, Times};
 
     pub type Tid = u32;
 
@@ -143,6 +144,10 @@ mod kernel_task {
         /// A thread in execve waiting for the others to die (Linux `group_exec_task`);
         /// each exiting thread wakes it.
         pub group_exec_task: Option<Tid>,
+        /// CPU time of the group's threads that have exited (Linux `signal->utime`,
+        /// `stime`), and of its reaped children with theirs (`cutime`, `cstime`).
+        pub cputime_dead: Times,
+        pub cputime_children: Times,
         /// Signals sent to the process as a whole (Linux `signal->shared_pending`).
         pub shared_pending: super::signal::SigPending,
         /// Queued siginfos of this process, private and shared (bounded by
@@ -188,6 +193,8 @@ mod kernel_task {
                         did_exec: false,
                         rlim: default_limits(),
                         group_exec_task: None,
+                        cputime_dead: Times::default(),
+                        cputime_children: Times::default(),
                         shared_pending: Default::default(),
                         sigqueued: 0,
                         stopped: None,
@@ -217,6 +224,8 @@ mod kernel_task {
                         did_exec: false,
                         rlim: p.rlim,
                         group_exec_task: None,
+                        cputime_dead: Times::default(),
+                        cputime_children: Times::default(),
                         shared_pending: Default::default(),
                         sigqueued: 0,
                         stopped: None,
@@ -252,6 +261,9 @@ mod kernel_task {
         pub cpu: AtomicU32,
         /// The CPUs it may run on, bit n = CPU n (Linux `cpus_mask`; sched_setaffinity).
         pub cpus_allowed: AtomicU32,
+        /// User and system time (time/cputime.rs), charged at each kernel entry, return
+        /// to user mode and switch.
+        pub cputime: CpuTime,
         pub inner: OrderedMutex<TaskInner>,
     }
 
@@ -300,6 +312,29 @@ mod kernel_task {
         pub pending: super::signal::SigPending,
         /// sigaltstack(2).
         pub sas: super::signal::AltStack,
+    }
+
+    /// The CPU time of process `tgid`: its live threads' and its exited threads' (Linux
+    /// `thread_group_cputime`), and its reaped children's.
+    pub fn group_cputime(tgid: Tid) -> (Times, Times) {
+        let mut live = Times::default();
+        let mut signal = None;
+        for t in super::sched::TASKS
+            .lock()
+            .values()
+            .filter(|t| t.tgid == tgid)
+        {
+            live += t.cputime_now();
+            if signal.is_none() {
+                signal = Some(t.inner.lock().signal.clone());
+            }
+        }
+        let Some(signal) = signal else {
+            return (live, Times::default());
+        };
+        let s = signal.inner.lock();
+        live += s.cputime_dead;
+        (live, s.cputime_children)
     }
 
     /// What restart_syscall(2) resumes (Linux `struct restart_block`).
@@ -362,6 +397,7 @@ mod kernel_task {
                 on_cpu: AtomicBool::new(false),
                 cpu: AtomicU32::new(0),
                 cpus_allowed: AtomicU32::new(u32::MAX),
+                cputime: CpuTime::new(),
                 inner: OrderedMutex::new(Level::Task, inner),
             })
         }
@@ -386,6 +422,12 @@ mod kernel_task {
 
         pub fn is_group_leader(&self) -> bool {
             self.tid == self.tgid
+        }
+
+        /// This thread's CPU time so far, the running stretch included.
+        pub fn cputime_now(&self) -> Times {
+            let running = self.on_cpu.load(core::sync::atomic::Ordering::Relaxed);
+            self.cputime.read(crate::time::monotonic_ns(), running)
         }
 
         /// The process's limit on `resource` (Linux `task_rlimit`/`rlimit`).

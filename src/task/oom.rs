@@ -21,6 +21,12 @@ pub enum OomOutcome {
 /// Linux `out_of_memory`: picks a victim by resident size, kills it, and lets it run to
 /// its end before the caller retries.
 pub fn out_of_memory() -> OomOutcome {
+    // Killed meanwhile (perhaps chosen by another CPU's out_of_memory): stop retrying
+    // and die, which is what frees memory. Retrying would wait for the other victims,
+    // which may be waiting for us: a livelock of faulting victims.
+    if current().kill_pending.load(Ordering::Acquire) {
+        return OomOutcome::KilledCurrent;
+    }
     let me = current().tgid;
     // A victim chosen earlier is still on its way out: wait for its memory (Linux aborts
     // the selection while a victim has TIF_MEMDIE).

@@ -39,6 +39,7 @@ use crate::arch::percpu::MAX_CPUS;
 use crate::sync::Level;
 use crate::sync::ordered::{self, OrderedMutex};
 use crate::sync::wait::WakeSeq;
+use crate::time::timer::{self, TICK_STOPPED};
 
 /// The tasks waiting for a CPU, and which CPUs sit idle in `wfi`.
 struct RunQueue {
@@ -180,6 +181,8 @@ pub fn init_idle(idle: Arc<Task>) {
             .lock()
             .tasks
             .reserve(super::MAX_THREADS.load(Ordering::Relaxed));
+        // Nor may a sleep with a deadline: a timer-queue slot for every task too.
+        crate::time::timer::init(super::MAX_THREADS.load(Ordering::Relaxed));
     }
     idle.inner.lock().state = TaskState::Running;
     idle.on_cpu.store(true, Ordering::Relaxed);
@@ -194,11 +197,23 @@ pub fn init_idle(idle: Arc<Task>) {
 
 impl RunQueue {
     /// Queues a runnable task; returns an idle CPU that may run it, to be woken with a
-    /// reschedule IPI once the lock is released (Linux `ttwu_queue` + `kick`).
+    /// reschedule IPI once the lock is released (Linux `ttwu_queue` + `kick`). With no
+    /// idle CPU, a busy one that stopped its tick must tick again to share itself: this
+    /// CPU restarts its own, another is kicked (Linux `sched_can_stop_tick` and
+    /// `tick_nohz_dep_set_cpu`).
     fn enqueue(&mut self, task: Arc<Task>) -> Option<usize> {
         let allowed = task.cpus_allowed.load(Ordering::Relaxed);
         self.tasks.push_back(task);
-        self.claim_idle_cpu(allowed)
+        let idle = self.claim_idle_cpu(allowed);
+        let tickless = TICK_STOPPED.load(Ordering::Relaxed) & allowed & !self.idle_cpus;
+        if idle.is_some() || tickless == 0 {
+            return idle;
+        }
+        if tickless & (1 << this_cpu()) != 0 {
+            crate::time::timer::restart_tick();
+            return None;
+        }
+        Some(tickless.trailing_zeros() as usize)
     }
 
     /// Takes an idle CPU out of the idle set if one is in `allowed` (not this one:
@@ -344,7 +359,7 @@ fn do_sleep(
 ) -> WakeReason {
     let cur = current();
     let signalled = |cur: &Task| interruptible && cur.sig_pending.load(Ordering::Acquire);
-    {
+    let timer_key = {
         let mut inner = cur.inner.lock();
         if inner.killed.is_some() {
             return WakeReason::Killed;
@@ -367,8 +382,14 @@ fn do_sleep(
             inner.state = TaskState::Running;
             return WakeReason::Woken;
         }
-    }
+        // The deadline joins the timer queue while we hold our lock: its expiry
+        // (`timer_tick`) cannot look at our state before we are marked asleep.
+        deadline.map(|d| timer::arm_sleep(cur.tid, d))
+    };
     schedule();
+    if let Some(key) = timer_key {
+        timer::cancel(key);
+    }
     let inner = cur.inner.lock();
     if inner.killed.is_some() {
         WakeReason::Killed
@@ -457,6 +478,9 @@ pub fn schedule() {
         CPU_BUSY[cpu].store(true, Ordering::Relaxed);
     }
     switch_mm(&prev, &next);
+    // CPU time: prev's kernel time (or this CPU's idle time) ends, next's begins.
+    let (prev_idle, next_idle) = (Arc::ptr_eq(&prev, &idle), Arc::ptr_eq(&next, &idle));
+    crate::time::cputime::account_switch(&prev.cputime, prev_idle, &next.cputime, next_idle);
     let threads = (prev.thread_ptr(), next.thread_ptr());
     this_cpu_sched(|s| {
         set_current(s, next);
@@ -550,27 +574,68 @@ pub fn prepare_exit_to_user() {
     }
 }
 
-/// The timer interrupt, on every CPU: the boot CPU wakes sleepers whose deadline passed;
-/// each CPU asks for a reschedule if a task it may run is waiting.
+/// The timer interrupt, on any CPU (time/timer.rs): wake the sleepers and fire the
+/// process timers whose deadline passed, charge the running process's CPU timers, ask
+/// for a reschedule if a task waits for this CPU, and program the next interrupt — with
+/// a tick only while this CPU has to share itself or count CPU timers.
 pub fn timer_tick(now_ns: u64) {
     let cpu = this_cpu();
-    if cpu == 0 {
-        for t in TASKS.lock().values() {
-            let expired = matches!(t.inner.lock().state, TaskState::Sleeping { deadline: Some(d), .. } if d <= now_ns);
-            if expired {
-                make_runnable(t, true);
+    while let Some(expired) = timer::pop_expired(now_ns) {
+        match expired {
+            timer::Expired::Wake(tid) => {
+                // Only the sleep that armed this deadline: the task may have woken and
+                // gone back to sleep with another since.
+                if let Some(t) = find_task(tid) {
+                    let due = matches!(t.inner.lock().state, TaskState::Sleeping { deadline: Some(d), .. } if d <= now_ns);
+                    if due {
+                        make_runnable(&t, true);
+                    }
+                }
             }
+            timer::Expired::Signal(fire) => send_timer_signal(fire),
         }
     }
-    if RUN_QUEUE.lock().has_work_for(cpu) {
+    let cur = current();
+    let is_idle = this_cpu_sched(
+        |s| matches!((&s.current, &s.idle), (Some(c), Some(i)) if Arc::ptr_eq(c, i)),
+    );
+    let cpu_timers = !is_idle && crate::time::itimer::cpu_timers_armed(cur.tgid);
+    if cpu_timers {
+        let t = super::group_cputime(cur.tgid).0;
+        let due = crate::time::itimer::check_cpu_timers(cur.tgid, [t.user, t.total()]);
+        for fire in due.into_iter().flatten() {
+            send_timer_signal(fire);
+        }
+    }
+    let share = RUN_QUEUE.lock().has_work_for(cpu);
+    if share {
         NEED_RESCHED[cpu].store(true, Ordering::Relaxed);
     }
+    timer::program(now_ns, !is_idle && (share || cpu_timers));
+}
+
+/// An interval or POSIX timer expired: its signal (Linux `it_real_fn`,
+/// `posix_timer_event`). A target that has gone meanwhile is not an error.
+fn send_timer_signal(fire: crate::time::itimer::Fire) {
+    use super::signal::{SigInfo, send_to_process, send_to_thread};
+    use crate::time::itimer::Target;
+    let info = match fire.posix {
+        Some((id, overrun, value)) => SigInfo::timer(fire.signo, id, overrun, value),
+        None => SigInfo::kernel(fire.signo),
+    };
+    let _ = match fire.target {
+        Target::Process(tgid) => send_to_process(tgid, info),
+        Target::Thread(tid) => send_to_thread(tid, info),
+    };
 }
 
 /// A reschedule IPI arrived: another CPU queued work for us (or wants a task running
 /// here to notice a kill or a changed affinity).
 pub fn reschedule_ipi() {
     NEED_RESCHED[this_cpu()].store(true, Ordering::Relaxed);
+    // Work was queued for a CPU that may have stopped its tick (`enqueue`): tick again
+    // until the next tick finds nothing left to share.
+    timer::restart_tick();
 }
 
 /// Moves `task` off CPUs its new affinity forbids (sched_setaffinity): the running
@@ -625,6 +690,11 @@ pub fn idle_loop() -> u32 {
             // `wfi` (a pending interrupt wakes it even while masked).
             rq.idle_cpus |= 1 << cpu;
         }
+        // No tick while idle: the timer fires only for the next deadline queued. But
+        // once init has exited, the boot CPU polls with the tick for the last tasks to
+        // get off their CPUs (nothing else would wake it to power off).
+        let shutting_down = cpu == 0 && super::exit::init_exit_status().is_some();
+        timer::program(crate::time::monotonic_ns(), shutting_down);
         arch::wait_for_interrupt();
         RUN_QUEUE.lock().idle_cpus &= !(1 << cpu);
     }

@@ -128,12 +128,24 @@ pub fn do_wait4(pid: i32, status_addr: usize, options: u32, rusage: usize) -> KR
                 zi.state = TaskState::Dead;
                 zi.exit_status
             };
+            // The child's CPU time with its own reaped children's (Linux
+            // `wait_task_zombie`: getrusage(RUSAGE_BOTH) for the caller, and the sums
+            // that become the parent's cutime/cstime). Every thread has exited, so the
+            // group's total is in its signal struct.
+            let (own, children) = {
+                let zs = z.inner.lock().signal.clone();
+                let zs = zs.inner.lock();
+                (zs.cputime_dead, zs.cputime_children)
+            };
+            let mut both = own;
+            both += children;
             let copied = (|| {
                 if status_addr != 0 {
                     uaccess::put_user_u32(status_addr, status)?;
                 }
                 if rusage != 0 {
-                    uaccess::copy_to_user(rusage, &[0u8; 144])?; // struct rusage: all zero
+                    let ru = crate::time::cputime::rusage_bytes(both, 0);
+                    uaccess::copy_to_user(rusage, &ru)?;
                 }
                 Ok(())
             })();
@@ -142,6 +154,7 @@ pub fn do_wait4(pid: i32, status_addr: usize, options: u32, rusage: usize) -> KR
                 return Err(e);
             }
             sched::TASKS.lock().remove(&z.tid);
+            current().inner.lock().signal.inner.lock().cputime_children += both;
             // The zombie may still be switching away on another CPU: wait until it is
             // off (its registers saved, its stack no longer in use). That CPU drops its
             // last reference a moment later; waiting for our reference to be the last

@@ -8,17 +8,21 @@ use core::any::Any;
 
 use super::vvar::VvarData;
 use crate::error::KResult;
-use crate::mm::addr_space::{AddressSpace, Prot, STACK_SIZE, STACK_TOP};
+use crate::mm::addr_space::{AddressSpace, Prot, STACK_TOP};
 use crate::mm::frame::{PAGE_SIZE, PhysAddr};
 use crate::mm::global::Mm;
+use crate::mm::pagetable::USER_TOP;
 use crate::mm::vm_file::{NoPage, VmFile};
 
 /// The image (build.rs links it).
 static IMAGE: &[u8] = include_bytes!(env!("TEACHOS_VDSO"));
 
-/// Where the pair ends: 1 MiB below the stack, far above brk and the program, and above
-/// where mmap starts (MMAP_BASE), which skips mapped ranges.
-const VDSO_END: usize = STACK_TOP - STACK_SIZE - (1 << 20);
+/// Where the pair ends: above the stack's top, in the 64 KiB below the end of user space,
+/// with a guard page on each side. Those addresses share the stack's last-level page
+/// table, so the vDSO costs a process no page-table frame of its own (placed anywhere
+/// else, every process — and every fork — would pay one more frame).
+const VDSO_END: usize = USER_TOP - PAGE_SIZE;
+const _: () = assert!(VDSO_END - 4 * PAGE_SIZE > STACK_TOP && !STACK_TOP.is_multiple_of(2 << 20));
 
 /// Pages of the kernel mapped into every process (Linux `struct vm_special_mapping`):
 /// its name in /proc/PID/maps and its frames.

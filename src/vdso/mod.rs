@@ -5,11 +5,15 @@
 //! and tells the program where through AT_SYSINFO_EHDR. See docs/vdso.md.
 //!
 //! ```text
-//!   VDSO_END - (1 + n) pages  [vvar]  r--p  the data page (one frame for every process)
+//!   USER_TOP                  end of user space (2^48)
+//!   VDSO_END = USER_TOP - 4K  (guard page)
 //!   VDSO_END - n pages        [vdso]  r-xp  the ELF image: headers, symbols, code
-//!   VDSO_END                  (1 MiB gap)
+//!   VDSO_END - (1 + n) pages  [vvar]  r--p  the data page (one frame for every process)
+//!   STACK_TOP                 (guard: the rest of the 64 KiB above the stack)
 //!   STACK_TOP - STACK_SIZE    [stack]
 //! ```
+//! Above the stack, the pair shares the stack's last-level page table: no page-table
+//! frame of its own in any process.
 //!
 //! Every process maps the *same* frames: the kernel holds a reference on each forever,
 //! so unmapping never frees them, and the copy-on-write rules never let a process write

@@ -39,6 +39,8 @@ pub const SYS_KSTAT: usize = 1000;
 pub const KSTAT_FRAMES: usize = 0;
 pub const KSTAT_FREE: usize = 3;
 pub const KSTAT_HEAP: usize = 4;
+/// Frames the kernel heap has grown by since boot (it never gives them back).
+pub const KSTAT_HEAP_FRAMES: usize = 9;
 pub const KSTAT_MY_COPIES: usize = 5;
 pub const KSTAT_MY_REUSES: usize = 6;
 

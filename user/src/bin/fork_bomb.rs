@@ -133,12 +133,15 @@ fn main(_args: Args) -> i32 {
             _ => fail!(T, "a bomb process ended with status {:#x}", status),
         }
     }
+    // A parent the OOM killer takes right after its fork succeeded dies before it counts
+    // that fork: each process killed by it may leave one fork uncounted, no more.
     check!(
         T,
-        reaped == forks,
-        "{} processes forked, {} reaped",
+        reaped >= forks && reaped - forks <= oom_killed,
+        "{} processes forked, {} reaped ({} killed by the OOM killer)",
         forks,
-        reaped
+        reaped,
+        oom_killed
     );
     let pid = spawn(|| 7);
     check!(

@@ -1,6 +1,14 @@
 //! The kernel's clocks (Linux kernel/time/): CLOCK_MONOTONIC is the generic timer's count
 //! since boot; CLOCK_REALTIME adds the wall-clock time of boot, read from the PL031 RTC
 //! (drivers/pl031.rs) — the real date — or 0 (1970) on a machine without one.
+//!
+//! The submodules: the timer queue and tickless idle (timer.rs), the processes'
+//! interval and POSIX timers (itimer.rs), CPU-time accounting (cputime.rs). See
+//! docs/time.md.
+
+pub mod cputime;
+pub mod itimer;
+pub mod timer;
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
