@@ -34,6 +34,29 @@ else
   bad "static glibc program" "aarch64-linux-gnu-gcc failed (see $log)"
 fi
 
+# 2b'. Core dumps are real ELF core files: a child of user/c/core_gdb.c dies of SIGSEGV in
+#      crash_here (called from call_crash) with RLIMIT_CORE unlimited in /tmp; the parent
+#      prints /tmp/core in base64, which is decoded here and given to gdb-multiarch with
+#      the program: the faulting pc is in crash_here and the backtrace reaches main.
+log=$build/e2e-core.log
+if aarch64-linux-gnu-gcc -static -O2 -g -o "$build/core_gdb" user/c/core_gdb.c 2>"$log"; then
+  timeout -k 5 300 make -s run INIT="$build/core_gdb" </dev/null 2>&1 | tr -d "\r" >>"$log"; st=${PIPESTATUS[0]}
+  make -s build >/dev/null 2>&1
+  sed -n '/^core_gdb: begin/,/^core_gdb: end/p' "$log" | sed '1d;$d' | base64 -d >"$build/core_gdb.core" 2>>"$log"
+  timeout 60 gdb-multiarch -q -nx -batch -ex 'info registers pc' -ex bt "$build/core_gdb" "$build/core_gdb.core" \
+    >"$build/e2e-core-gdb.log" 2>&1
+  if [ $st = 0 ] && grep -q '^core_gdb: child status 0x8b$' "$log" \
+    && grep -q 'Program terminated with signal SIGSEGV' "$build/e2e-core-gdb.log" \
+    && grep -Eq '^pc +0x[0-9a-f]+ +0x[0-9a-f]+ <crash_here\+[0-9]+>$' "$build/e2e-core-gdb.log" \
+    && grep -Eq '^#1 .* in call_crash \(\)' "$build/e2e-core-gdb.log" && grep -Eq '^#2 .* in main \(\)' "$build/e2e-core-gdb.log"; then
+    ok "core dump: SIGSEGV with RLIMIT_CORE unlimited gives status 0x8b and /tmp/core; gdb-multiarch reads it: pc in crash_here, bt call_crash, main"
+  else
+    bad "core dump read by gdb" "status $st, see $log and $build/e2e-core-gdb.log"
+  fi
+else
+  bad "core dump read by gdb" "aarch64-linux-gnu-gcc failed (see $log)"
+fi
+
 # 2c. ARGS with Linux-style double quotes reach init intact: a host program (copied in as
 #     /init) prints its argv; quoted words are one argument each, without their quotes.
 log=$build/e2e-args.log

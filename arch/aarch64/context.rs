@@ -69,6 +69,17 @@ impl TrapFrame {
         self.sp as usize
     }
 
+    /// The user registers in Linux's `struct user_pt_regs` order (x0-x30, sp, pc,
+    /// pstate: this frame's first 34 words), as a core dump's NT_PRSTATUS holds them.
+    pub fn user_pt_regs(&self) -> [u64; 34] {
+        let mut r = [0u64; 34];
+        r[..31].copy_from_slice(&self.regs);
+        r[31] = self.sp;
+        r[32] = self.pc;
+        r[33] = self.pstate;
+        r
+    }
+
     /// Sets the value the system call returns in x0.
     pub fn set_return_value(&mut self, v: u64) {
         self.regs[0] = v;

@@ -153,6 +153,20 @@ pub fn fpsimd_preserve_current_state(t: &mut ThreadStruct) {
     fpsimd_save(t);
 }
 
+/// The calling thread's user FP/SIMD registers as the bytes of `struct
+/// user_fpsimd_state` (a core dump's NT_FPREGSET): saved first if the CPU holds them.
+pub fn user_fpsimd_state(t: &mut ThreadStruct) -> [u8; 528] {
+    fpsimd_preserve_current_state(t);
+    let st = &t.fpsimd_state;
+    let mut b = [0u8; 528];
+    for (i, v) in st.vregs.iter().enumerate() {
+        b[i * 16..i * 16 + 16].copy_from_slice(&v.to_le_bytes());
+    }
+    b[512..516].copy_from_slice(&st.fpsr.to_le_bytes());
+    b[516..520].copy_from_slice(&st.fpcr.to_le_bytes());
+    b
+}
+
 /// fork/clone: the child starts with exactly the parent's registers at the svc (Linux
 /// `arch_dup_task_struct`), and must load them before it first returns to user mode.
 pub fn copy_fpsimd_state(child: &mut ThreadStruct, parent: &mut ThreadStruct) {

@@ -10,6 +10,8 @@ pub mod rlimit;
 pub mod signal;
 
 #[cfg(target_os = "none")]
+pub mod coredump;
+#[cfg(target_os = "none")]
 pub mod exec;
 #[cfg(target_os = "none")]
 pub mod exit;

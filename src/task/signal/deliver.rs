@@ -11,6 +11,7 @@ use super::{
     AltStack, DefaultAction, SA_NODEFER, SA_RESETHAND, SIG_IGN, SigAction, SigInfo, SigSet,
     UNBLOCKABLE, default_action, sigmask,
 };
+use crate::task::coredump::{WCOREFLAG, do_coredump};
 use crate::task::exit::{do_group_exit_status, killed_status};
 use crate::task::sched::current;
 
@@ -104,8 +105,12 @@ pub fn get_signal() -> Option<KSignal> {
                 }
                 super::job::do_signal_stop(sig);
             }
-            DefaultAction::Terminate | DefaultAction::Core => {
-                do_group_exit_status(killed_status(sig));
+            action @ (DefaultAction::Terminate | DefaultAction::Core) => {
+                // do_group_exit_status does not return: what is held here must go now.
+                drop((signal, sighand));
+                // Linux: do_coredump, then do_group_exit with the status it left.
+                let core = action == DefaultAction::Core && do_coredump(sig);
+                do_group_exit_status(killed_status(sig) | if core { WCOREFLAG } else { 0 });
             }
         }
     }

@@ -298,12 +298,12 @@ fn complete_signal(
     let Some(chosen) = chosen else {
         return; // every thread blocks it: it waits in the pending set
     };
+    // A signal whose default action dumps core is not fatal here (Linux:
+    // `!sig_kernel_coredump`): a thread must dequeue it, in `get_signal`, to write the
+    // core file with its own registers (task/coredump.rs).
     let fatal = sig == SIGKILL
         || (default
-            && matches!(
-                default_action(sig),
-                DefaultAction::Terminate | DefaultAction::Core
-            )
+            && default_action(sig) == DefaultAction::Terminate
             && (target.tgid != 1 || forced || signal.inner.lock().force_killable));
     let awaited = chosen
         .inner
