@@ -178,20 +178,21 @@ mod kernel_task {
     }
 
     impl SignalStruct {
-        /// The thread group of init (or of a task that shares nothing yet).
-        pub fn new() -> Arc<SignalStruct> {
+        /// A thread group with one live thread, in process group `pgid` and session
+        /// `sid` with controlling terminal `tty`, and limits `rlim`; nothing else yet.
+        fn with(pgid: Tid, sid: Tid, tty: Option<u32>, rlim: super::rlimit::Limits) -> Arc<Self> {
             Arc::new(SignalStruct {
                 inner: OrderedMutex::new(
                     Level::Process,
                     SignalInner {
                         live: 1,
                         group_exit: None,
-                        pgid: 0,
-                        sid: 0,
+                        pgid,
+                        sid,
                         session_leader: false,
-                        tty: None,
+                        tty,
                         did_exec: false,
-                        rlim: default_limits(),
+                        rlim,
                         group_exec_task: None,
                         cputime_dead: Times::default(),
                         cputime_children: Times::default(),
@@ -207,35 +208,16 @@ mod kernel_task {
             })
         }
 
+        /// The thread group of init (or of a task that shares nothing yet).
+        pub fn new() -> Arc<SignalStruct> {
+            Self::with(0, 0, None, default_limits())
+        }
+
         /// fork without CLONE_THREAD (Linux `copy_signal` and `copy_process`): a new
         /// thread group in the parent's process group and session, with its limits.
         pub fn new_child(parent: &SignalStruct) -> Arc<SignalStruct> {
             let p = parent.inner.lock();
-            Arc::new(SignalStruct {
-                inner: OrderedMutex::new(
-                    Level::Process,
-                    SignalInner {
-                        live: 1,
-                        group_exit: None,
-                        pgid: p.pgid,
-                        sid: p.sid,
-                        session_leader: false,
-                        tty: p.tty,
-                        did_exec: false,
-                        rlim: p.rlim,
-                        group_exec_task: None,
-                        cputime_dead: Times::default(),
-                        cputime_children: Times::default(),
-                        shared_pending: Default::default(),
-                        sigqueued: 0,
-                        stopped: None,
-                        stop_report: None,
-                        cont_report: false,
-                        exit_notified: false,
-                        force_killable: false,
-                    },
-                ),
-            })
+            Self::with(p.pgid, p.sid, p.tty, p.rlim)
         }
     }
 
