@@ -633,9 +633,15 @@ fn send_timer_signal(fire: crate::time::itimer::Fire) {
 /// here to notice a kill or a changed affinity).
 pub fn reschedule_ipi() {
     NEED_RESCHED[this_cpu()].store(true, Ordering::Relaxed);
-    // Work was queued for a CPU that may have stopped its tick (`enqueue`): tick again
-    // until the next tick finds nothing left to share.
-    timer::restart_tick();
+    // Work was queued for a CPU that runs a task with its tick stopped (`enqueue`): tick
+    // again until the next tick finds nothing left to share. An idle CPU needs no tick:
+    // it schedules the work as soon as this interrupt returns to its idle loop.
+    let idle = this_cpu_sched(
+        |s| matches!((&s.current, &s.idle), (Some(c), Some(i)) if Arc::ptr_eq(c, i)),
+    );
+    if !idle {
+        timer::restart_tick();
+    }
 }
 
 /// Moves `task` off CPUs its new affinity forbids (sched_setaffinity): the running
