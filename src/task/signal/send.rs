@@ -223,8 +223,10 @@ pub(crate) fn send_signal(
     let Some(sighand) = sighand else {
         return Ok(()); // exiting
     };
-    let action = sighand.lock().get(sig);
-    let ignored = sighand.lock().ignores(sig);
+    let (action, ignored) = {
+        let table = sighand.lock();
+        (table.get(sig), table.ignores(sig))
+    };
     let tgid = target.tgid;
 
     // prepare_signal: the side effects of stop and continue happen at sending time.
@@ -262,7 +264,6 @@ pub(crate) fn send_signal(
             Err(super::NoRoom) if sig >= SIGRTMIN => return Err(Errno::EAGAIN),
             Err(super::NoRoom) => {}
         }
-        let _ = &mut inner;
     }
     complete_signal(target, sig, group, &signal, action.is_default(), forced);
     Ok(())

@@ -8,6 +8,7 @@
  * it. */
 #define TEST_NAME "sig_altstack"
 #include "common.h"
+#include "sig_common.h"
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -62,15 +63,7 @@ static void handler(int sig, siginfo_t *si, void *ucv) {
 }
 
 static void set_handler(int sig, void *fn, int flags) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  if (flags & SA_SIGINFO)
-    sa.sa_sigaction = fn;
-  else
-    sa.sa_handler = fn;
-  sa.sa_flags = flags;
-  sigemptyset(&sa.sa_mask);
-  CHECK(sigaction(sig, &sa, NULL) == 0, "sigaction %d", sig);
+  install_handler(sig, fn, flags, NULL);
 }
 
 static sigjmp_buf jb;

@@ -7,6 +7,7 @@
  * restores the mask; x1/x2 point into the frame on the stack. */
 #define TEST_NAME "sig_handler_basic"
 #include "common.h"
+#include "sig_common.h"
 #include <signal.h>
 #include <stdint.h>
 #include <sys/syscall.h>
@@ -54,18 +55,7 @@ static void info_handler(int sig, siginfo_t *si, void *ucv) {
 }
 
 static void set_handler(int sig, void *fn, int flags, const sigset_t *mask) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  if (flags & SA_SIGINFO)
-    sa.sa_sigaction = fn;
-  else
-    sa.sa_handler = fn;
-  sa.sa_flags = flags;
-  if (mask)
-    sa.sa_mask = *mask;
-  else
-    sigemptyset(&sa.sa_mask);
-  CHECK(sigaction(sig, &sa, NULL) == 0, "sigaction(%d)", sig);
+  install_handler(sig, fn, flags, mask);
 }
 
 static void reset(void) {

@@ -11,6 +11,7 @@
  * targets one thread; pthread_sigmask is per thread. */
 #define TEST_NAME "sig_mask_pending"
 #include "common.h"
+#include "sig_common.h"
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -60,18 +61,12 @@ static void tid_handler(int sig) {
 }
 
 static void set_action(int sig, void *fn, int flags, int full_mask) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  if (flags & SA_SIGINFO)
-    sa.sa_sigaction = fn;
-  else
-    sa.sa_handler = fn;
-  sa.sa_flags = flags;
+  sigset_t mask;
   if (full_mask)
-    sigfillset(&sa.sa_mask);
+    sigfillset(&mask);
   else
-    sigemptyset(&sa.sa_mask);
-  CHECK(sigaction(sig, &sa, NULL) == 0, "sigaction %d", sig);
+    sigemptyset(&mask);
+  install_handler(sig, fn, flags, &mask);
 }
 
 /* Threads for the "who takes it" part. */
