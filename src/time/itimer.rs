@@ -85,8 +85,11 @@ impl Setting {
         let next = self
             .expires
             .saturating_add(periods.saturating_mul(self.interval));
+        // A period of MIN_PERIOD_NS or more is followed exactly (`next` is within one
+        // period after `now`, as Linux's `hrtimer_forward`); only a shorter one is
+        // stretched, so that the next expiry is MIN_PERIOD_NS away at least.
         let min = now.saturating_add(MIN_PERIOD_NS);
-        if next >= min {
+        if self.interval >= MIN_PERIOD_NS || next >= min {
             return Some((next, periods - 1));
         }
         let more = (min - next).div_ceil(self.interval);
@@ -513,6 +516,10 @@ mod tests {
         assert_eq!(s.forward(500), Some((1_000_000, 0)));
         // At 3.5 ms the expiries at 1 and 2 ms... : 1 ms fired, 2 and 3 ms were missed.
         assert_eq!(s.forward(3_500_000), Some((4_000_000, 2)));
+        // Just before an expiry the next one is that expiry, never a period beyond:
+        // timer_gettime never reports more than the interval left.
+        assert_eq!(s.forward(3_999_990), Some((4_000_000, 2)));
+        assert_eq!(s.remaining(3_999_990).expires, 1000);
         let once = Setting {
             expires: 10,
             interval: 0,

@@ -58,6 +58,8 @@ pub struct TimerQueue {
     entries: Vec<(Key, Event)>,
     /// Entries there may be (reserved with `reserve_slot`): the capacity is at least this.
     slots: usize,
+    /// The slots reserved at boot (one per task there may be, `init`).
+    boot_slots: usize,
     next_seq: u64,
 }
 
@@ -72,6 +74,7 @@ impl TimerQueue {
         TimerQueue {
             entries: Vec::new(),
             slots: 0,
+            boot_slots: 0,
             next_seq: 0,
         }
     }
@@ -93,16 +96,16 @@ impl TimerQueue {
 
     /// A timer was deleted: its slot is free (its entry, if any, was cancelled). Once at
     /// most half the room is reserved, the queue shrinks to what is (growing doubled it),
-    /// so that the memory of a burst of timers comes back; if the smaller copy cannot be
-    /// allocated, the queue simply stays as it is.
+    /// so that the memory of a burst of timers comes back — and once the last timer is
+    /// gone it shrinks back to its size at boot exactly (the heap returns to its
+    /// baseline). If the smaller copy cannot be allocated, the queue stays as it is.
     pub fn release_slot(&mut self) {
         self.slots -= 1;
-        if self.slots.max(self.entries.len()) <= self.entries.capacity() / 2 {
+        let want = self.slots.max(self.entries.len());
+        let cap = self.entries.capacity();
+        if want <= cap / 2 || (self.slots == self.boot_slots && want < cap) {
             let mut smaller = Vec::new();
-            if smaller
-                .try_reserve_exact(self.slots.max(self.entries.len()))
-                .is_ok()
-            {
+            if smaller.try_reserve_exact(want).is_ok() {
                 smaller.append(&mut self.entries);
                 self.entries = smaller;
             }
@@ -240,11 +243,11 @@ mod kernel {
 
     /// Boot: a slot for every task there may be (each sleeps with one deadline at most).
     pub fn init(max_tasks: usize) {
-        TIMERS
-            .lock()
-            .queue
+        let queue = &mut TIMERS.lock().queue;
+        queue
             .reserve_slots(max_tasks)
             .expect("no memory for the timer queue");
+        queue.boot_slots = queue.slots;
     }
 
     /// The sleeper `tid` waits until `deadline`: its entry, to cancel when it wakes.
@@ -318,5 +321,27 @@ mod tests {
         assert_eq!(q.entries.capacity(), cap, "insert must not allocate");
         q.release_slot();
         assert!(q.reserve_slots(usize::MAX).is_err());
+    }
+
+    #[test]
+    fn capacity_returns_to_the_boot_reservation() {
+        let mut q = TimerQueue::new();
+        q.reserve_slots(64).unwrap();
+        q.boot_slots = q.slots;
+        let boot_cap = q.entries.capacity();
+        // A burst of timers doubles the room; deleting most shrinks it to what is
+        // reserved (above the boot size: the hysteresis keeps some room) ...
+        for _ in 0..100 {
+            q.reserve_slot().unwrap();
+        }
+        for _ in 0..52 {
+            q.release_slot();
+        }
+        assert!(q.entries.capacity() > boot_cap);
+        // ... and deleting the last one gives back exactly the boot-time size.
+        for _ in 0..48 {
+            q.release_slot();
+        }
+        assert_eq!(q.entries.capacity(), boot_cap);
     }
 }
