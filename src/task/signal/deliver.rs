@@ -48,13 +48,20 @@ impl KSignal {
 pub fn get_signal() -> Option<KSignal> {
     let cur = current();
     loop {
-        let signal = cur.inner.lock().signal.clone();
-        if signal.inner.lock().stopped.is_some() {
+        let stopped = {
+            let inner = cur.inner.lock();
+            inner.signal.inner.lock().stopped.is_some()
+        };
+        if stopped {
             super::job::stop_current_thread();
         }
+        // Before anything is cloned onto this stack: do_exit_killed does not return,
+        // so nothing held here would ever be dropped (a SIGKILL while stopped leaked
+        // the process's SignalStruct this way; the fuzzer found it).
         if cur.kill_pending.load(Ordering::Relaxed) {
             crate::task::exit::do_exit_killed();
         }
+        let signal = cur.inner.lock().signal.clone();
         let (q, sighand, saved_mask, altstack) = {
             let mut inner = cur.inner.lock();
             let mut s = signal.inner.lock();
