@@ -44,10 +44,17 @@ fn mutex_counter() {
         .collect();
     for (i, h) in handles.into_iter().enumerate() {
         let r = h.join();
-        check!(matches!(r, Ok(v) if v == i * 10), "join value of thread {i}");
+        check!(
+            matches!(r, Ok(v) if v == i * 10),
+            "join value of thread {i}"
+        );
     }
     let total = *counter.lock().unwrap();
-    check!(total == THREADS * N, "counter {total}, want {}", THREADS * N);
+    check!(
+        total == THREADS * N,
+        "counter {total}, want {}",
+        THREADS * N
+    );
 }
 
 /// Ping-pong through one Mutex<u32> and a Condvar: each side waits for its turn.
@@ -58,7 +65,9 @@ fn condvar_pingpong() {
     let h = thread::spawn(move || {
         let (m, cv) = &*other;
         for i in 0..ROUNDS {
-            let mut v = cv.wait_while(m.lock().unwrap(), |v| *v != 2 * i + 1).unwrap();
+            let mut v = cv
+                .wait_while(m.lock().unwrap(), |v| *v != 2 * i + 1)
+                .unwrap();
             *v += 1;
             cv.notify_one();
         }
@@ -70,9 +79,15 @@ fn condvar_pingpong() {
         cv.notify_one();
     }
     h.join().unwrap();
-    check!(*m.lock().unwrap() == 2 * ROUNDS, "pingpong ended at {}", *m.lock().unwrap());
+    check!(
+        *m.lock().unwrap() == 2 * ROUNDS,
+        "pingpong ended at {}",
+        *m.lock().unwrap()
+    );
     // A timed wait that nobody notifies times out.
-    let (g, res) = cv.wait_timeout(m.lock().unwrap(), Duration::from_millis(20)).unwrap();
+    let (g, res) = cv
+        .wait_timeout(m.lock().unwrap(), Duration::from_millis(20))
+        .unwrap();
     check!(res.timed_out() && *g == 2 * ROUNDS, "wait_timeout");
 }
 
@@ -93,7 +108,11 @@ fn channels() {
     let mut count = 0;
     // Ends when every sender is dropped; each sender's messages arrive in order.
     for (s, i) in rx {
-        check!(next[s as usize] == i, "sender {s}: got {i}, want {}", next[s as usize]);
+        check!(
+            next[s as usize] == i,
+            "sender {s}: got {i}, want {}",
+            next[s as usize]
+        );
         next[s as usize] += 1;
         count += 1;
     }
@@ -110,7 +129,10 @@ fn channels() {
         }
     });
     thread::sleep(Duration::from_millis(20));
-    check!(sent.load(Ordering::SeqCst) == 0, "a rendezvous send returned with no receiver");
+    check!(
+        sent.load(Ordering::SeqCst) == 0,
+        "a rendezvous send returned with no receiver"
+    );
     let got: Vec<u32> = rx.iter().collect();
     h.join().unwrap();
     check!(got == (0..100).collect::<Vec<_>>(), "sync_channel values");
@@ -133,7 +155,10 @@ fn primitives() {
                     check!(TLS.with(Cell::get) == 5, "thread-local starts at 5");
                     TLS.with(|c| c.set(100 + i));
                     let name = thread::current().name().map(str::to_owned);
-                    check!(name.as_deref() == Some(&*format!("worker-{i}")), "name {name:?}");
+                    check!(
+                        name.as_deref() == Some(&*format!("worker-{i}")),
+                        "name {name:?}"
+                    );
                     let sum: i32 = lock.read().unwrap().iter().sum();
                     barrier.wait(); // all three have read before anyone writes
                     lock.write().unwrap().push(sum);
@@ -146,7 +171,10 @@ fn primitives() {
         h.join().unwrap();
     }
     check!(TLS.with(Cell::get) == 5, "main's thread-local changed");
-    check!(*lock.read().unwrap() == [1, 2, 3, 6, 6, 6], "rwlock contents");
+    check!(
+        *lock.read().unwrap() == [1, 2, 3, 6, 6, 6],
+        "rwlock contents"
+    );
 
     // Scoped threads borrow the caller's stack.
     let mut parts = [0u64; 4];
@@ -156,8 +184,13 @@ fn primitives() {
             s.spawn(move || *part = chunk.iter().sum());
         }
     });
-    check!(parts.iter().sum::<u64>() == 4000 * 4001 / 2, "scoped sums {parts:?}");
-    let n = thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    check!(
+        parts.iter().sum::<u64>() == 4000 * 4001 / 2,
+        "scoped sums {parts:?}"
+    );
+    let n = thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
     check!(n >= 1, "available_parallelism");
 }
 
@@ -198,15 +231,21 @@ fn panics() {
         "hook saw {:?}",
         seen.lock().unwrap()
     );
-    check!(m.is_poisoned() && m.lock().is_err(), "the mutex held across the panic is not poisoned");
+    check!(
+        m.is_poisoned() && m.lock().is_err(),
+        "the mutex held across the panic is not poisoned"
+    );
     // Catching a panic on this thread; the process goes on.
     let r = panic::catch_unwind(|| {
-        let v = vec![1, 2, 3];
+        let v = [1, 2, 3];
         v[std::hint::black_box(7)]
     });
     check!(r.is_err(), "index out of bounds did not panic");
     let seen_now = seen.lock().unwrap().clone();
-    check!(seen_now.starts_with("main: index out of bounds"), "hook saw {seen_now:?}");
+    check!(
+        seen_now.starts_with("main: index out of bounds"),
+        "hook saw {seen_now:?}"
+    );
     let _ = panic::take_hook();
 }
 

@@ -50,7 +50,10 @@ fn wall_clock() {
     check!(now > y2024, "SystemTime::now() {now:?} is before 2024");
     let since = now.duration_since(UNIX_EPOCH).unwrap();
     check!(since.as_secs() < 4_102_444_800, "after 2100: {since:?}");
-    check!(y2024.duration_since(now).is_err(), "duration_since a later time");
+    check!(
+        y2024.duration_since(now).is_err(),
+        "duration_since a later time"
+    );
     // Wall clock and Instant advance together across a sleep.
     let (s0, i0) = (SystemTime::now(), Instant::now());
     thread::sleep(Duration::from_millis(100));
@@ -58,7 +61,10 @@ fn wall_clock() {
     let ds = s1.duration_since(s0).unwrap();
     let di = i1 - i0;
     let diff = ds.abs_diff(di);
-    check!(diff < Duration::from_millis(50), "wall {ds:?} vs monotonic {di:?}");
+    check!(
+        diff < Duration::from_millis(50),
+        "wall {ds:?} vs monotonic {di:?}"
+    );
 }
 
 fn sleeps() {
@@ -68,14 +74,19 @@ fn sleeps() {
         thread::sleep(want);
         let took = t0.elapsed();
         check!(took >= want, "sleep({want:?}) took only {took:?}");
-        check!(took < want + Duration::from_millis(500), "sleep({want:?}) took {took:?}");
+        check!(
+            took < want + Duration::from_millis(500),
+            "sleep({want:?}) took {took:?}"
+        );
     }
     let t0 = Instant::now();
     thread::sleep(Duration::ZERO);
     check!(t0.elapsed() < Duration::from_millis(500), "sleep(0)");
     // Four threads sleeping 100 ms at once take about 100 ms, not 400.
     let t0 = Instant::now();
-    let hs: Vec<_> = (0..4).map(|_| thread::spawn(|| thread::sleep(Duration::from_millis(100)))).collect();
+    let hs: Vec<_> = (0..4)
+        .map(|_| thread::spawn(|| thread::sleep(Duration::from_millis(100))))
+        .collect();
     for h in hs {
         h.join().unwrap();
     }
@@ -88,13 +99,34 @@ fn sleeps() {
 
 fn durations() {
     let i = Instant::now();
-    check!(i.checked_add(Duration::from_secs(1)).is_some(), "checked_add");
-    check!(i.checked_add(Duration::MAX).is_none(), "Instant + Duration::MAX");
-    check!((i + Duration::from_millis(5)).duration_since(i) == Duration::from_millis(5), "add/since");
-    check!(i.saturating_duration_since(i + Duration::from_secs(1)) == Duration::ZERO, "saturating");
-    check!(Duration::from_secs_f64(1.5) == Duration::new(1, 500_000_000), "from_secs_f64");
-    check!(Duration::MAX.checked_add(Duration::from_nanos(1)).is_none(), "Duration overflow");
-    check!(Duration::from_millis(1500).as_secs_f64() == 1.5, "as_secs_f64");
+    check!(
+        i.checked_add(Duration::from_secs(1)).is_some(),
+        "checked_add"
+    );
+    check!(
+        i.checked_add(Duration::MAX).is_none(),
+        "Instant + Duration::MAX"
+    );
+    check!(
+        (i + Duration::from_millis(5)).duration_since(i) == Duration::from_millis(5),
+        "add/since"
+    );
+    check!(
+        i.saturating_duration_since(i + Duration::from_secs(1)) == Duration::ZERO,
+        "saturating"
+    );
+    check!(
+        Duration::from_secs_f64(1.5) == Duration::new(1, 500_000_000),
+        "from_secs_f64"
+    );
+    check!(
+        Duration::MAX.checked_add(Duration::from_nanos(1)).is_none(),
+        "Duration overflow"
+    );
+    check!(
+        Duration::from_millis(1500).as_secs_f64() == 1.5,
+        "as_secs_f64"
+    );
 }
 
 fn main() {
