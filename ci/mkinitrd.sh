@@ -17,9 +17,14 @@ rm -rf "$root"; mkdir -p "$root"
 mkdir -m 0755 "$root/bin" "$root/dev" "$root/proc" "$root/etc"
 mkdir -m 1777 "$root/tmp"
 mkdir -m 0700 "$root/root"
+# The workspace's programs go in without their DWARF (gdb reads it from OUT's copies):
+# with it they made two thirds of a 90 MB archive, and the root tmpfs may hold half of
+# the RAM the initrd leaves (Linux's totalram_pages()/2 at mount), so the last files
+# came out empty (ENOSPC while unpacking).
+objcopy=$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin/llvm-objcopy
 for src in user/src/bin/*.rs; do
   name=$(basename "$src" .rs)
-  cp "$out/$name" "$root/bin/$name"
+  "$objcopy" --strip-debug "$out/$name" "$root/bin/$name"
 done
 if [ -d "$build/extra-bin" ]; then
   cp "$build/extra-bin/"* "$root/bin/"
