@@ -4,6 +4,7 @@
 #   glibc_mem   user/c/glibc_mem.c: static glibc (aarch64-linux-gnu-gcc -static)
 #   user/c/tests/*.c: test programs in C, each one file, static glibc (NAME.c -> /bin/NAME);
 #               user/c/tests/common.h is their shared header
+#   user/c/bench/*.c: benchmark programs in C (ci/bench.sh), likewise
 #   bss_only    user/c/bss_only.c + bss_only.ld, no libc; then ci/elf-bss-past-eof.py moves
 #               its file-less segment's p_offset past the end of the file
 #   user/std/src/bin/*.rs: Rust std programs for aarch64-unknown-linux-musl (own cargo
@@ -31,6 +32,13 @@ for src in user/c/tests/*.c; do
   name=$(basename "$src" .c)
   fresh "$bin/$name" "$src" user/c/tests/*.h "$0" ||
     $CC -static -O2 -Wall -Werror -o "$bin/$name" "$src" -lrt -lpthread
+done
+
+# user/c/bench/*.c: benchmark programs (ci/bench.sh), static glibc like the tests.
+for src in user/c/bench/*.c; do
+  [ -e "$src" ] || continue
+  name=$(basename "$src" .c)
+  fresh "$bin/$name" "$src" "$0" || $CC -static -O2 -Wall -Werror -o "$bin/$name" "$src"
 done
 
 fresh "$bin/bss_only" user/c/bss_only.c user/c/bss_only.ld ci/elf-bss-past-eof.py "$0" || {
