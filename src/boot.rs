@@ -263,6 +263,8 @@ fn start_secondary_cpus(fdt: &fdt::Fdt) -> usize {
         Some("smc") => Conduit::Smc,
         _ => return 1, // no PSCI: this CPU alone
     };
+    // Also for reboot(2)'s power-off and reset, later (syscall/reboot.rs).
+    arch::smp::set_psci_conduit(conduit);
     let me = arch::smp::this_mpidr();
     let mut next = 1;
     for cpu_node in fdt.cpus() {

@@ -210,4 +210,28 @@ pub fn exit_qemu(code: u32) -> ! {
     }
 }
 
+/// Powers the machine off (Linux arm64 `machine_power_off`, whose `pm_power_off` is
+/// PSCI's). The caller has stopped the other CPUs; returns only if there is no way to
+/// power off (no PSCI), and the caller then halts.
+pub fn machine_power_off() {
+    irq_disable();
+    smp::psci_system_off();
+}
+
+/// Resets the machine (Linux arm64 `machine_restart` → `do_kernel_restart` → PSCI
+/// SYSTEM_RESET). Returns only if that is impossible.
+pub fn machine_restart() {
+    irq_disable();
+    smp::psci_system_reset();
+}
+
+/// Stops this CPU for good with IRQs masked (Linux arm64 `machine_halt`: the machine
+/// stays on, doing nothing, until QEMU is quit: Ctrl-A x).
+pub fn machine_halt() -> ! {
+    irq_disable();
+    loop {
+        aarch64_cpu::asm::wfe();
+    }
+}
+
 pub use cache::sync_icache_frame;

@@ -1,5 +1,7 @@
 //! Starting the secondary CPUs (Linux: arch/arm64/kernel/smp.c `__cpu_up`, psci.c
-//! `cpu_psci_cpu_boot`, head.S `secondary_entry`; the PSCI calls are Arm DEN 0022).
+//! `cpu_psci_cpu_boot`, head.S `secondary_entry`; the PSCI calls are Arm DEN 0022), and
+//! the machine's power-off and reset through PSCI (Linux drivers/firmware/psci/psci.c
+//! `psci_sys_poweroff`, `psci_sys_reset`).
 //!
 //! ```text
 //!  boot CPU                                    CPU n (powered off until CPU_ON)
@@ -14,7 +16,7 @@
 //! One CPU starts at a time, so one `secondary_data` suffices (as in Linux).
 
 use core::arch::asm;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
 use aarch64_cpu::registers::{Readable, TTBR1_EL1};
 
@@ -40,6 +42,45 @@ pub enum Conduit {
 }
 
 const PSCI_CPU_ON_64: u64 = 0xc400_0003;
+const PSCI_SYSTEM_OFF: u64 = 0x8400_0008;
+const PSCI_SYSTEM_RESET: u64 = 0x8400_0009;
+
+/// The conduit the device tree named (0: none yet, 1: hvc, 2: smc), kept for the
+/// power-off and reset calls, which come long after boot.
+static PSCI_CONDUIT: AtomicU8 = AtomicU8::new(0);
+
+/// Records how PSCI calls reach the firmware (boot, from the device tree's /psci node).
+pub fn set_psci_conduit(conduit: Conduit) {
+    let v = match conduit {
+        Conduit::Hvc => 1,
+        Conduit::Smc => 2,
+    };
+    PSCI_CONDUIT.store(v, Ordering::Relaxed);
+}
+
+fn psci_conduit() -> Option<Conduit> {
+    match PSCI_CONDUIT.load(Ordering::Relaxed) {
+        1 => Some(Conduit::Hvc),
+        2 => Some(Conduit::Smc),
+        _ => None,
+    }
+}
+
+/// PSCI SYSTEM_OFF: the firmware powers the machine off (QEMU exits with status 0).
+/// Returns only when there is no PSCI, or the call failed.
+pub fn psci_system_off() {
+    if let Some(conduit) = psci_conduit() {
+        psci_call(conduit, PSCI_SYSTEM_OFF, 0, 0, 0);
+    }
+}
+
+/// PSCI SYSTEM_RESET: the firmware resets the machine (QEMU started with -no-reboot
+/// exits instead, with status 0). Returns only when there is no PSCI, or it failed.
+pub fn psci_system_reset() {
+    if let Some(conduit) = psci_conduit() {
+        psci_call(conduit, PSCI_SYSTEM_RESET, 0, 0, 0);
+    }
+}
 
 /// A PSCI call with up to three arguments; returns x0.
 fn psci_call(conduit: Conduit, func: u64, a1: u64, a2: u64, a3: u64) -> i64 {

@@ -15,6 +15,8 @@ mod poll;
 #[cfg(target_os = "none")]
 mod process;
 #[cfg(target_os = "none")]
+mod reboot;
+#[cfg(target_os = "none")]
 mod sched;
 #[cfg(target_os = "none")]
 mod signal;
@@ -109,6 +111,7 @@ pub mod nr {
     pub const RT_SIGTIMEDWAIT: usize = 137;
     pub const RT_SIGQUEUEINFO: usize = 138;
     pub const RT_SIGRETURN: usize = 139;
+    pub const REBOOT: usize = 142;
     pub const RT_TGSIGQUEUEINFO: usize = 240;
     pub const SETPGID: usize = 154;
     pub const GETPGID: usize = 155;
@@ -158,7 +161,7 @@ pub use dispatch_impl::dispatch;
 
 #[cfg(target_os = "none")]
 mod dispatch_impl {
-    use super::{file, memory, misc, nr, path, poll, process, sched, signal, stat, time};
+    use super::{file, memory, misc, nr, path, poll, process, reboot, sched, signal, stat, time};
     use crate::arch::TrapFrame;
     use crate::error::{Errno, KResult};
 
@@ -361,6 +364,8 @@ mod dispatch_impl {
         t[nr::RT_SIGRETURN] = Some(signal::rt_sigreturn);
         t[nr::SIGALTSTACK] = Some(|r| signal::sigaltstack(r, r.arg(0), r.arg(1)));
         t[nr::UNAME] = Some(|r| misc::uname(r.arg(0)));
+        t[nr::REBOOT] =
+            Some(|r| reboot::reboot(r.arg(0) as u32, r.arg(1) as u32, r.arg(2) as u32, r.arg(3)));
         t[nr::PRCTL] = Some(|r| misc::prctl(r.arg(0), r.arg(1)));
         t[nr::SETPGID] = Some(|r| process::setpgid(r.arg(0) as i32, r.arg(1) as i32));
         t[nr::GETPGID] = Some(|r| process::getpgid(r.arg(0) as i32));
