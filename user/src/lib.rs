@@ -195,3 +195,41 @@ pub fn run_test_process(name: &str, baseline: Option<(usize, usize)>, f: impl Fn
         );
     }
 }
+
+impl Args {
+    /// envp: the NULL-terminated array of "NAME=value" strings after argv's NULL on the
+    /// initial stack, as execve wants it (what a shell passes on to its children).
+    pub fn envp(&self) -> *const *const u8 {
+        self.argv.wrapping_add(self.argc + 1)
+    }
+
+    /// argv itself (argv[0..argc] then NULL), for passing on to execve.
+    pub fn argv(&self) -> *const *const u8 {
+        self.argv
+    }
+
+    /// The value of the environment variable `name` (libc's `getenv`).
+    pub fn env(&self, name: &str) -> Option<&'static str> {
+        let mut p = self.envp();
+        // SAFETY: envp is a NULL-terminated array of NUL-terminated strings the kernel
+        // laid out on the initial stack, which lives as long as the program.
+        unsafe {
+            while !(*p).is_null() {
+                let s = *p;
+                let mut n = 0;
+                while *s.add(n) != 0 {
+                    n += 1;
+                }
+                let entry = core::slice::from_raw_parts(s, n);
+                if entry.len() > name.len()
+                    && entry.starts_with(name.as_bytes())
+                    && entry[name.len()] == b'='
+                {
+                    return core::str::from_utf8(&entry[name.len() + 1..]).ok();
+                }
+                p = p.add(1);
+            }
+        }
+        None
+    }
+}

@@ -829,3 +829,86 @@ pub fn wait_threads(
         nanosleep_ns(5_000_000);
     }
 }
+
+// --- Issue 13's init and shell (init.rs, tsh.rs): sessions, the terminal, signals, reboot. ---
+
+pub const SYS_RT_SIGPROCMASK: usize = 135;
+pub const SYS_REBOOT: usize = 142;
+
+pub const SIGHUP: usize = 1;
+pub const SIGINT: usize = 2;
+pub const SIGQUIT: usize = 3;
+pub const SIGUSR1: usize = 10;
+pub const SIGUSR2: usize = 12;
+pub const SIGPIPE: usize = 13;
+pub const SIGTERM: usize = 15;
+pub const SIGCONT: usize = 18;
+pub const SIGTSTP: usize = 20;
+pub const SIGTTIN: usize = 21;
+pub const SIGTTOU: usize = 22;
+/// wait4 option: also report children that stopped.
+pub const WUNTRACED: usize = 2;
+/// rt_sigprocmask's `how`.
+pub const SIG_BLOCK: usize = 0;
+pub const SIG_UNBLOCK: usize = 1;
+pub const SIG_SETMASK: usize = 2;
+
+/// ioctls of a terminal: make it the caller's controlling terminal, set and get its
+/// foreground process group.
+pub const TIOCSCTTY: usize = 0x540e;
+pub const TIOCGPGRP: usize = 0x540f;
+pub const TIOCSPGRP: usize = 0x5410;
+
+/// reboot(2)'s magic numbers and commands (include/uapi/linux/reboot.h).
+pub const LINUX_REBOOT_MAGIC1: usize = 0xfee1_dead;
+pub const LINUX_REBOOT_MAGIC2: usize = 672_274_793;
+pub const LINUX_REBOOT_MAGIC2A: usize = 85_072_278;
+pub const LINUX_REBOOT_MAGIC2B: usize = 369_367_448;
+pub const LINUX_REBOOT_MAGIC2C: usize = 537_993_216;
+pub const LINUX_REBOOT_CMD_RESTART: usize = 0x0123_4567;
+pub const LINUX_REBOOT_CMD_HALT: usize = 0xcdef_0123;
+pub const LINUX_REBOOT_CMD_CAD_ON: usize = 0x89ab_cdef;
+pub const LINUX_REBOOT_CMD_CAD_OFF: usize = 0;
+pub const LINUX_REBOOT_CMD_POWER_OFF: usize = 0x4321_fedc;
+pub const LINUX_REBOOT_CMD_RESTART2: usize = 0xa1b2_c3d4;
+
+/// reboot(LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2, cmd, 0): returns only on failure
+/// (or for CAD_ON/CAD_OFF).
+pub fn reboot(cmd: usize) -> isize {
+    syscall(
+        SYS_REBOOT,
+        &[LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2, cmd, 0],
+    )
+}
+
+/// rt_sigprocmask(how, &set, NULL): changes the blocked signals (bit n-1 = signal n).
+pub fn sigprocmask(how: usize, set: u64) -> isize {
+    syscall(
+        SYS_RT_SIGPROCMASK,
+        &[how, &set as *const u64 as usize, 0, 8],
+    )
+}
+
+/// The bit of signal `sig` in a signal set.
+pub const fn sigbit(sig: usize) -> u64 {
+    1 << (sig - 1)
+}
+
+/// tcsetpgrp(fd, pgrp): makes `pgrp` the terminal's foreground process group.
+pub fn tcsetpgrp(fd: i32, pgrp: isize) -> isize {
+    let p = pgrp as i32;
+    crate::file::ioctl(fd, TIOCSPGRP, &p as *const i32 as usize)
+}
+
+/// tcgetpgrp(fd): the terminal's foreground process group, or -errno.
+pub fn tcgetpgrp(fd: i32) -> isize {
+    let mut p = 0i32;
+    let r = crate::file::ioctl(fd, TIOCGPGRP, &mut p as *mut i32 as usize);
+    if r < 0 { r } else { p as isize }
+}
+
+/// Whether `fd` is a terminal (isatty: TCGETS succeeds).
+pub fn isatty(fd: i32) -> bool {
+    let mut termios = [0u8; 60];
+    crate::file::ioctl(fd, crate::file::TCGETS, termios.as_mut_ptr() as usize) == 0
+}
