@@ -1,6 +1,6 @@
 # teachos — build, run, test and debug the kernel under qemu-system-aarch64 -M virt.
 #
-#   make run                 boot the demo program (QEMU exits when it does)
+#   make run                 boot to a shell (/sbin/init starts it; QEMU exits when it does)
 #   make run INIT=path/elf   run any static AArch64 Linux ELF as the first process
 #   make run INIT=/bin/prog ARGS='-c "a b"'   a program in the machine, with arguments
 #   make run OVERLAY=dir     add dir's tree to the machine's root (dir/bin/x is /bin/x)
@@ -60,7 +60,8 @@ QEMU_ARGS = -M virt -cpu cortex-a72 -smp $(or $(CPUS),4) -m $(MEM) -nographic -n
 # The rule of ci/mkinitrd.sh: INIT inside the machine's root runs there, otherwise it was
 # copied in as /init. Expanded when a recipe runs, so after mkinitrd.sh built the root.
 INIT_IN_ROOT = $(if $(filter /%,$(INIT)),$(shell p='$(BUILD)/rootfs$(INIT)'; [ -e "$$p" ] || [ -L "$$p" ] && echo y))
-INIT_PATH = $(if $(INIT),$(if $(INIT_IN_ROOT),$(INIT),/init),/bin/hello)
+# Without INIT: the project's init (user/src/bin/init.rs), which starts the shell.
+INIT_PATH = $(if $(INIT),$(if $(INIT_IN_ROOT),$(INIT),/init),/sbin/init)
 # $(value ARGS): ARGS as typed (a $ in it is left alone, not expanded by make).
 CMDLINE = semihosting init=$(INIT_PATH)$(if $(value ARGS), -- $(value ARGS))
 # shell-quote: 'text' with each ' written as '\'', so quotes in ARGS reach QEMU unchanged.

@@ -9,10 +9,13 @@
 #               its file-less segment's p_offset past the end of the file
 #   user/std/src/bin/*.rs: Rust std programs for aarch64-unknown-linux-musl (own cargo
 #               package; its target dir is TARGET_DIR/user-std)
+# and fetches Debian's busybox-static into BUILD_DIR/busybox (ci/fetch-busybox.sh, once;
+# mkinitrd.sh makes it /bin/sh): if that fails, a warning, and the machine's /bin/sh is
+# the project's own shell, tsh.
 # gcc runs only when its output is older than its inputs; cargo is incremental.
 #   usage: build-extra.sh TARGET_DIR BUILD_DIR
 set -euo pipefail
-[ $# = 2 ] || { sed -n '2,11p' "$0"; exit 2; }
+[ $# = 2 ] || { sed -n '2,14p' "$0"; exit 2; }
 mkdir -p "$1" "$2/extra-bin"
 target=$(cd "$1" && pwd) bin=$(cd "$2" && pwd)/extra-bin
 CC=aarch64-linux-gnu-gcc
@@ -55,3 +58,6 @@ for src in user/std/src/bin/*.rs; do
   exe=$target/user-std/aarch64-unknown-linux-musl/release/$name
   cmp -s "$exe" "$bin/$name" || cp "$exe" "$bin/$name"
 done
+
+ci/fetch-busybox.sh "$2" >/dev/null ||
+  echo "warning: no busybox (see above): the machine's /bin/sh will be tsh, the project's shell" >&2

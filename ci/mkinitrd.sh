@@ -2,6 +2,10 @@
 # Builds the initrd (a newc cpio archive), the machine's root file system:
 #   /bin/<every user program> (the workspace's and those ci/build-extra.sh put in
 #        BUILD_DIR/extra-bin), /System.map (kernel symbols for crash reports),
+#   /sbin/init (user/src/bin/init.rs, the default init), /bin/busybox with a link for
+#        each applet of ci/busybox-applets.txt whose name the project's /bin has not
+#        taken (/bin/sh among them) when ci/fetch-busybox.sh fetched it into
+#        BUILD_DIR/busybox; without busybox, /bin/sh is the project's shell, tsh,
 #   the empty directories a Linux root has: /dev /proc /etc (0755), /tmp (1777: anyone
 #        may create files, only their owner may remove them), /root (0700),
 #   then OVERLAY_DIR's tree on top (`make run OVERLAY=dir`), and last /init: a copy of
@@ -14,7 +18,7 @@ out=$1 build=$2 init=${3:-} overlay=${4:-}
 root=$build/rootfs
 rm -rf "$root"; mkdir -p "$root"
 # Explicit modes, so the user's umask does not change what the machine sees.
-mkdir -m 0755 "$root/bin" "$root/dev" "$root/proc" "$root/etc"
+mkdir -m 0755 "$root/bin" "$root/sbin" "$root/dev" "$root/proc" "$root/etc"
 mkdir -m 1777 "$root/tmp"
 mkdir -m 0700 "$root/root"
 # The workspace's programs go in without their DWARF (gdb reads it from OUT's copies):
@@ -24,10 +28,21 @@ mkdir -m 0700 "$root/root"
 objcopy=$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin/llvm-objcopy
 for src in user/src/bin/*.rs; do
   name=$(basename "$src" .rs)
-  "$objcopy" --strip-debug "$out/$name" "$root/bin/$name"
+  [ "$name" = init ] || "$objcopy" --strip-debug "$out/$name" "$root/bin/$name"
 done
+"$objcopy" --strip-debug "$out/init" "$root/sbin/init"
 if [ -d "$build/extra-bin" ]; then
   cp "$build/extra-bin/"* "$root/bin/"
+fi
+# busybox (ci/build-extra.sh fetched it, if it could): its applets are symlinks to it,
+# since the kernel's cpio reader does not join hard links.
+if [ -x "$build/busybox/busybox" ]; then
+  cp "$build/busybox/busybox" "$root/bin/busybox"
+  grep -v '^#' ci/busybox-applets.txt | while read -r applet; do
+    [ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
+  done
+else
+  ln -s tsh "$root/bin/sh"
 fi
 cp "$build/System.map" "$root/System.map"
 if [ -n "$overlay" ]; then
