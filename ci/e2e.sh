@@ -1,12 +1,16 @@
 # End-to-end checks of what a student runs (sourced by test.sh: uses ok/bad/qemu_boot).
 
-# 1. `make run`: banner, memory map, the demo's output, and QEMU exits by itself with 0.
+# 1. `make run`: banner, memory map, /sbin/init starts the shell; the demo runs from its
+#    prompt; `exit` ends the shell and QEMU exits 0. Keys are typed by ci/console.py.
 log=$build/e2e-demo.log
-timeout -k 5 300 make -s run </dev/null 2>&1 | tr -d "\r" >"$log"; st=${PIPESTATUS[0]}
-if [ $st = 0 ] && grep -q '^teachos: ' "$log" && grep -q 'child exited with 7' "$log" && grep -q '^  RAM ' "$log"; then
-  ok "make run: banner, memory map, demo output, QEMU exits 0"
+printf '%s\n' 'expect \nteachos: ' 'expect \n  RAM ' 'expect (/ # |tsh:/# )' 'send hello\n' \
+  'expect the child exited with 7\n' 'expect (/ # |tsh:/# )' 'send exit\n' >"$build/e2e-demo.txt"
+timeout -k 5 300 python3 "$here/console.py" --timeout 120 "$build/e2e-demo.txt" "$log" -- make -s run >"$log.steps" 2>&1
+st=$?
+if [ $st = 0 ] && grep -q 'kernel: init exited with status 0; frames in use \([0-9]*\) (baseline \1)$' "$log"; then
+  ok "make run: banner, memory map, the shell's prompt (/sbin/init), the demo run from it, exit: QEMU exits 0, no leak"
 else
-  bad "make run" "status $st, see $log"
+  bad "make run" "status $st, see $log"; sed 's/^/        /' "$log.steps"
 fi
 
 # 2. `make run INIT=<static ELF>`: prints its line, QEMU exits with its status (3).
@@ -89,12 +93,13 @@ else
 fi
 
 # 2e. OVERLAY=dir: dir/bin/hello (a copy of exit3) replaces the project's /bin/hello, which
-#     `make run` boots; a symlink and modes are kept in the archive; a missing dir is an error.
+#     `make run INIT=/bin/hello` boots; a symlink and modes are kept in the archive; a
+#     missing dir is an error.
 log=$build/e2e-overlay.log
 ov=$build/e2e-overlay
 rm -rf "$ov"; mkdir -p "$ov/bin" "$ov/etc"
 cp "$out/exit3" "$ov/bin/hello"; ln -s hello "$ov/bin/hi"; echo "welcome" >"$ov/etc/motd"; chmod 600 "$ov/etc/motd"
-timeout -k 5 300 make -s run OVERLAY="$ov" </dev/null 2>&1 | tr -d "\r" >"$log"; st=${PIPESTATUS[0]}
+timeout -k 5 300 make -s run OVERLAY="$ov" INIT=/bin/hello </dev/null 2>&1 | tr -d "\r" >"$log"; st=${PIPESTATUS[0]}
 cpio -itv <"$build/initrd.cpio" >"$log.cpio" 2>/dev/null
 timeout -k 5 300 make -s build OVERLAY="$build/no-such-overlay" </dev/null >"$log.err" 2>&1; st2=$?
 make -s build >/dev/null 2>&1 # restore the default initrd for the checks below
@@ -117,6 +122,78 @@ if [ $st = 0 ] && grep -q '^tty_upper: got HELLO WORLD$' "$log" && grep -q '^tty
   ok "serial input: 'hellp<DEL>o world<Enter>' typed into the UART reads as \"hello world\\n\" (RX interrupt, n_tty editing, ICRNL)"
 else
   bad "serial input through the UART interrupt" "status $st, see $log"
+fi
+
+# 2g. The interactive shell on the console, as a person types it (ci/console.py waits for
+#     each prompt and output before the next keys; the sleeps give a job time to start
+#     before ^C or ^Z). Four CPUs. busybox's ash: a pipeline, job control (jobs, fg, ^C,
+#     ^Z, bg, kill %1), `exit 3` → QEMU exits 3 with no leak; then `poweroff` with a job
+#     still running → 0, `halt` → the machine stops; tsh the same way (`exit 3`, ^C,
+#     redirection, a background job that init stops), `reboot` → 0.
+# shell_session NAME CMDLINE STEPS...: boots with CMDLINE, types STEPS; sets $st, $log.
+shell_session() {
+  local name=$1 cmdline=$2; shift 2
+  log=$build/e2e-$name.log
+  printf '%s\n' "$@" >"$build/e2e-$name.txt"
+  timeout -k 5 300 python3 "$here/console.py" --timeout 60 "$build/e2e-$name.txt" "$log" -- \
+    $(qemu_cmd) -append "$cmdline" >"$log.steps" 2>&1
+  st=$?
+}
+noleak() { grep -q "kernel: init exited with status $1; frames in use \([0-9]*\) (baseline \1)$" "$log"; }
+if [ ! -x "$build/busybox/busybox" ]; then
+  bad "busybox shell" "no $build/busybox/busybox: ci/fetch-busybox.sh could not fetch it (make build warned why)"
+else
+  P='/ # '
+  shell_session sh-jobs "semihosting init=/sbin/init" "expect $P" \
+    'send echo hello\n' 'expect \nhello\n' "expect $P" \
+    'send echo one two three | wc -w\n' 'expect \n3\n' "expect $P" \
+    'send sleep 100 &\n' "expect $P" 'send jobs\n' 'expect \[1\]\+ +Running +sleep 100\n' "expect $P" \
+    'send fg\n' 'expect \nsleep 100\n' 'sleep 1' 'send \x03' "expect \\^C\\n$P" \
+    'send jobs\n' "expect jobs\\n$P" \
+    'send sleep 100\n' 'sleep 1' 'send \x1a' 'expect \[1\]\+ +Stopped +sleep 100\n' "expect $P" \
+    'send bg\n' 'expect \[1\] sleep 100\n' "expect $P" 'send jobs\n' 'expect \[1\]\+ +Running +sleep 100\n' \
+    "expect $P" 'send kill %1\n' "expect $P" 'send jobs\n' 'expect \[1\]\+ +Terminated +sleep 100\n' \
+    "expect $P" 'send exit 3\n' 'expect init: the shell exited with status 3'
+  if [ $st = 3 ] && noleak 3; then
+    ok "busybox sh on the console: prompt, echo, pipeline; sleep 100 & + jobs, fg + ^C, ^Z + bg + jobs Running + kill %1; exit 3: QEMU exits 3, no leak"
+  else
+    bad "busybox sh, job control" "status $st (want 3), see $log"; sed 's/^/        /' "$log.steps"
+  fi
+  shell_session sh-poweroff "semihosting init=/sbin/init" "expect $P" 'send sleep 100 &\n' "expect $P" \
+    'send poweroff\n' 'expect Sent SIGKILL to all processes\n' 'expect Requesting system poweroff\n' 'expect reboot: Power down\n'
+  if [ $st = 0 ]; then
+    ok "busybox poweroff (a job still running): init stops every process, reboot(POWER_OFF), PSCI SYSTEM_OFF: QEMU exits 0"
+  else
+    bad "busybox poweroff" "status $st (want 0), see $log"; sed 's/^/        /' "$log.steps"
+  fi
+  shell_session sh-halt "semihosting init=/sbin/init" "expect $P" 'send halt\n' \
+    'expect Requesting system halt\n' 'expect reboot: System halted\n' 'sleep 1' 'stop'
+  if [ $st = 0 ]; then
+    ok "busybox halt: reboot(HALT), every CPU stopped, QEMU stays until quit (as Linux's machine_halt)"
+  else
+    bad "busybox halt" "status $st, see $log"; sed 's/^/        /' "$log.steps"
+  fi
+  T='tsh:/# '
+  shell_session tsh-jobs "semihosting init=/sbin/init -- /bin/tsh" "expect $T" \
+    'send echo hello\n' 'expect \nhello\n' "expect $T" \
+    'send echo one two three | wc -w\n' 'expect \n3\n' "expect $T" \
+    "send cd /tmp; echo 'a  b' > f; echo c >> f; cat < f | wc -l; cat f; rm f\\n" 'expect \n2\na  b\nc\n' 'expect tsh:/tmp# ' \
+    'send sleep 100 &\n' 'expect \[[0-9]+\]\n' 'expect tsh:/tmp# ' \
+    'send sleep 100\n' 'sleep 1' 'send \x03' 'expect \^C\ntsh:/tmp# ' \
+    'send false; echo $?\n' 'expect \n1\n' 'expect tsh:/tmp# ' 'send exit 3\n' 'expect init: the shell exited with status 3'
+  if [ $st = 3 ] && noleak 3; then
+    ok "tsh on the console: prompt, echo, pipeline, < > >> in /tmp, sleep 100 &, ^C, \$?; exit 3 with a job left: init stops it, QEMU exits 3, no leak"
+  else
+    bad "tsh on the console" "status $st (want 3), see $log"; sed 's/^/        /' "$log.steps"
+  fi
+  shell_session tsh-poweroff "semihosting init=/sbin/init -- /bin/tsh" "expect $T" 'send poweroff\n' 'expect reboot: Power down\n'
+  st1=$st
+  shell_session tsh-reboot "semihosting init=/sbin/init -- /bin/tsh" "expect $T" 'send reboot\n' 'expect reboot: Restarting system\n'
+  if [ $st1 = 0 ] && [ $st = 0 ]; then
+    ok "tsh: poweroff and reboot make QEMU exit 0 (PSCI SYSTEM_OFF, SYSTEM_RESET with -no-reboot)"
+  else
+    bad "tsh: poweroff, reboot" "status $st1 and $st (want 0), see $build/e2e-tsh-poweroff.log, $log"
+  fi
 fi
 
 # 3. A user program touching kernel memory is killed; the kernel runs on and powers off.
