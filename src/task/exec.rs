@@ -554,9 +554,15 @@ pub fn exec_file(frame: &mut TrapFrame, exe: Arc<File>, args: &ExecArgs) -> KRes
     // The new address space's bookkeeping (VMAs, the Mm) comes from the heap.
     crate::mm::heap::reserve(32 << 10)?;
     let (mm, entry, sp) = build_mm(&exe, args)?;
-    // The task's name (comm): the file's last component, at most 15 bytes (Linux
-    // TASK_COMM_LEN), lossily as text.
-    let base = exe.path.rsplit(|&b| b == b'/').next().unwrap_or(&exe.path);
+    // The task's name (comm): the last component of the name execve was given — not
+    // of the file it led to: /bin/sh, a link to busybox, is "sh" (Linux `begin_new_exec`:
+    // kbasename(bprm->filename)) — at most 15 bytes (TASK_COMM_LEN), lossily as text.
+    let given = if args.filename.is_empty() {
+        &exe.path[..]
+    } else {
+        args.filename
+    };
+    let base = given.rsplit(|&b| b == b'/').next().unwrap_or(given);
     let base = &base[..base.len().min(15)];
     let mut name = String::new();
     name.try_reserve_exact(base.len() * 3)
