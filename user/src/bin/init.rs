@@ -12,8 +12,9 @@
 //! 5. on busybox's `halt`, `poweroff` and `reboot` (SIGUSR1, SIGUSR2 and SIGTERM to pid 1,
 //!    busybox init/halt.c): stops every other process, then reboot(2).
 //!
-//! `init [PROGRAM [ARG...]]` runs PROGRAM instead of the shell: `make run ARGS=/bin/tsh`
-//! boots into the project's own shell, `make run ARGS='/bin/sh -c "ls /"'` runs a command.
+//! `init [PROGRAM [ARG...]]` runs PROGRAM (a NAME without a slash is /bin/NAME) instead of
+//! the shell: `make run ARGS=tsh` boots into the project's own shell, `make run
+//! ARGS='sh -c "ls /"'` runs one command.
 #![no_std]
 #![no_main]
 
@@ -91,21 +92,26 @@ fn mount_if_missing(dir: &CStr, fstype: &CStr) {
 /// Forks the shell (or init's arguments) as the leader of a new session on the console.
 fn start_shell(args: &Args) -> isize {
     let mut argv: [*const u8; 32] = [core::ptr::null(); 32];
-    let path: &CStr = if args.argc > 1 {
-        // init's own arguments are the program to run and its arguments.
+    let mut path = PathBuf::new(b"");
+    if args.argc > 1 {
+        // init's own arguments are the program to run (NAME is /bin/NAME) and its
+        // arguments.
         let own = own_argv(args);
         let n = (args.argc - 1).min(argv.len() - 1);
         argv[..n].copy_from_slice(&own[1..=n]);
-        // SAFETY: argv[1] is a NUL-terminated string of the initial stack.
-        unsafe { CStr::from_ptr(own[1] as *const core::ffi::c_char) }
+        let prog = args.get(1).unwrap_or("");
+        if !prog.contains('/') {
+            path.push(b"/bin/");
+        }
+        path.push(prog.as_bytes());
     } else {
         let shell = SHELLS
             .into_iter()
             .find(|s| stat(s).is_ok())
             .unwrap_or(SHELLS[0]);
+        path.push(shell.to_bytes());
         argv[0] = c"sh".as_ptr();
-        shell
-    };
+    }
     // busybox init's environment for what it starts (init/init.c), with the terminal
     // type the kernel gave init.
     let mut term = [0u8; 64];
@@ -151,8 +157,8 @@ fn start_shell(args: &Args) -> isize {
     tcsetpgrp(0, getpid());
     // Signals blocked in init stay blocked across fork and execve: unblock them.
     sigprocmask(SIG_SETMASK, 0);
-    let r = execve_slices(path.as_ptr(), &argv, &envp);
-    println!("init: cannot run {:?}: error {}", path, -r);
+    let r = execve_slices(path.as_cstr().as_ptr(), &argv, &envp);
+    println!("init: cannot run {:?}: error {}", path.as_cstr(), -r);
     exit_group(127)
 }
 
