@@ -891,7 +891,10 @@ pub fn sendfile(out_fd: i32, in_fd: i32, offset_ptr: usize, count: usize) -> KRe
             // Not all of it went out: give the rest back to the input's offset.
             input.set_pos(input.pos() - (n - w) as u64);
         }
-        if w < n {
+        // A short read ends the copy, as on Linux: from a file it is the end, and a
+        // terminal gives one line per read — reading on would wait for the next one, or
+        // swallow the ^D that ends the input of a `cat` (busybox's uses sendfile).
+        if w < n || n < want {
             break;
         }
     }
