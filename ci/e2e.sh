@@ -127,7 +127,7 @@ fi
 # 2g. The interactive shell on the console, as a person types it (ci/console.py waits for
 #     each prompt and output before the next keys; the sleeps give a job time to start
 #     before ^C or ^Z). Four CPUs. busybox's ash: a pipeline, job control (jobs, fg, ^C,
-#     ^Z, bg, kill %1), `exit 3` → QEMU exits 3 with no leak; then `poweroff` with a job
+#     ^Z, bg, kill %1, SIGTTIN, ^D ending cat), `exit 3` → QEMU exits 3 with no leak; then `poweroff` with a job
 #     still running → 0, `halt` → the machine stops; tsh the same way (`exit 3`, ^C,
 #     redirection, a background job that init stops), `reboot` → 0.
 # shell_session NAME CMDLINE STEPS...: boots with CMDLINE, types STEPS; sets $st, $log.
@@ -153,9 +153,11 @@ else
     'send sleep 100\n' 'sleep 1' 'send \x1a' 'expect \[1\]\+ +Stopped +sleep 100\n' "expect $P" \
     'send bg\n' 'expect \[1\] sleep 100\n' "expect $P" 'send jobs\n' 'expect \[1\]\+ +Running +sleep 100\n' \
     "expect $P" 'send kill %1\n' "expect $P" 'send jobs\n' 'expect \[1\]\+ +Terminated +sleep 100\n' \
-    "expect $P" 'send exit 3\n' 'expect init: the shell exited with status 3'
+    "expect $P" 'send cat &\n' "expect $P" 'send jobs\n' 'expect Stopped \(tty input\) +cat\n' "expect $P" \
+    'send fg\n' 'expect \ncat\n' 'sleep 1' 'send abc\n' 'expect abc\nabc\n' 'send \x04' "expect $P" \
+    'send exit 3\n' 'expect init: the shell exited with status 3'
   if [ $st = 3 ] && noleak 3; then
-    ok "busybox sh on the console: prompt, echo, pipeline; sleep 100 & + jobs, fg + ^C, ^Z + bg + jobs Running + kill %1; exit 3: QEMU exits 3, no leak"
+    ok "busybox sh on the console: prompt, echo, pipeline; sleep 100 & + jobs, fg + ^C, ^Z + bg + jobs Running + kill %1; cat & stops on SIGTTIN, fg, a line, ^D; exit 3: QEMU exits 3, no leak"
   else
     bad "busybox sh, job control" "status $st (want 3), see $log"; sed 's/^/        /' "$log.steps"
   fi
@@ -194,6 +196,23 @@ else
   else
     bad "tsh: poweroff, reboot" "status $st1 and $st (want 0), see $build/e2e-tsh-poweroff.log, $log"
   fi
+fi
+
+# 2h. Without busybox (its fetch failed): /bin/sh is a link to tsh, and the same
+#     machine boots to tsh's prompt; the project's programs run from it.
+fb=$build/e2e-no-busybox
+rm -rf "$fb"; mkdir -p "$fb"; cp "$build/System.map" "$fb/"
+if "$here/mkinitrd.sh" "$out" "$fb" >"$fb.log" 2>&1 && [ "$(readlink "$fb/rootfs/bin/sh")" = tsh ] \
+  && [ ! -e "$fb/rootfs/bin/busybox" ]; then
+  INITRD=$fb/initrd.cpio shell_session no-busybox "semihosting init=/sbin/init" 'expect tsh:/# ' \
+    'send hello\n' 'expect the child exited with 7\n' 'expect tsh:/# ' 'send exit 4\n'
+  if [ $st = 4 ] && noleak 4; then
+    ok "without busybox: /bin/sh -> tsh; make run's machine boots to tsh's prompt, runs the demo, exit 4: QEMU exits 4"
+  else
+    bad "without busybox" "status $st (want 4), see $log"; sed 's/^/        /' "$log.steps"
+  fi
+else
+  bad "without busybox" "mkinitrd.sh did not make /bin/sh a link to tsh (see $fb.log)"
 fi
 
 # 3. A user program touching kernel memory is killed; the kernel runs on and powers off.

@@ -88,7 +88,7 @@ enum Token {
     Semicolon,
 }
 
-/// A command line cut into tokens.
+/// One pipeline of a command line, cut into tokens (`Tokens::lex`).
 struct Tokens {
     text: [u8; 2 * MAXLINE],
     len: usize,
