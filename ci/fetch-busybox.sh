@@ -4,6 +4,8 @@
 # foreign architecture first), its SHA-256 checked, `dpkg-deb -x`. Prints the path on
 # success. When it cannot be fetched (no network, the version gone from the archive) it
 # says why on stderr and exits 1: the machine then boots into the project's own shell.
+# The checked package is also kept in ~/.cache/teachos (XDG_CACHE_HOME), so other build
+# directories (the lab skeletons', a fresh clone's) do not download it again.
 #   usage: fetch-busybox.sh BUILD_DIR
 set -euo pipefail
 [ $# = 1 ] || { sed -n '2,7p' "$0"; exit 2; }
@@ -15,6 +17,18 @@ if [ -x "$dir/busybox" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$VERSION $SHA256"
   echo "$dir/busybox"; exit 0
 fi
 fail() { echo "fetch-busybox: $*" >&2; exit 1; }
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/teachos
+cached=$cache/busybox-static_${VERSION#*:}_arm64.deb
+install_from() {
+  local deb=$1 x
+  [ "$(sha256sum "$deb" | cut -d' ' -f1)" = "$SHA256" ] || return 1
+  x=$(mktemp -d)
+  dpkg-deb -x "$deb" "$x" && install -m 0755 "$x/bin/busybox" "$dir/busybox"
+  rm -rf "$x"
+  echo "$VERSION $SHA256" >"$stamp"
+  echo "$dir/busybox"
+}
+[ -f "$cached" ] && install_from "$cached" && exit 0
 command -v apt-get >/dev/null || fail "no apt-get on this computer (Debian/Ubuntu only)"
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then
   [ "$(id -u)" = 0 ] || fail "arm64 is not a foreign architecture here; run: sudo dpkg --add-architecture arm64 && sudo apt-get update"
@@ -31,7 +45,5 @@ fi
 deb=$(ls "$tmp"/*.deb)
 got=$(sha256sum "$deb" | cut -d' ' -f1)
 [ "$got" = "$SHA256" ] || fail "$(basename "$deb"): SHA-256 $got, expected $SHA256"
-dpkg-deb -x "$deb" "$tmp/x"
-install -m 0755 "$tmp/x/bin/busybox" "$dir/busybox"
-echo "$VERSION $SHA256" >"$stamp"
-echo "$dir/busybox"
+mkdir -p "$cache" && cp "$deb" "$cached" 2>/dev/null || true
+install_from "$deb"
