@@ -43,6 +43,8 @@ impl Errno {
     pub const ENOTEMPTY: Errno = Errno(39);
     pub const ELOOP: Errno = Errno(40);
     pub const ENOPKG: Errno = Errno(65);
+    /// A shared library (here: the dynamic loader) is no AArch64 ELF file.
+    pub const ELIBBAD: Errno = Errno(80);
     pub const EOVERFLOW: Errno = Errno(75);
     pub const EOPNOTSUPP: Errno = Errno(95);
     pub const ETIMEDOUT: Errno = Errno(110);
