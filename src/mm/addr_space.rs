@@ -606,6 +606,12 @@ impl AddressSpace {
         Ok(addr)
     }
 
+    /// Where an mmap of `len` bytes with no hint would go (the ELF loader places the
+    /// dynamic loader there, as Linux's `load_elf_interp` maps it with no address).
+    pub fn free_area(&mut self, len: usize) -> KResult<usize> {
+        self.get_unmapped_area(0, len, false)
+    }
+
     /// First fit upwards from MMAP_BASE, resuming where the last search ended (Linux 2.6
     /// `arch_get_unmapped_area` with `free_area_cache`): a run of mmaps costs a tree lookup
     /// each, not a walk over every VMA below.
