@@ -24,6 +24,11 @@ done
 if [ -d "$build/extra-bin" ]; then
   cp "$build/extra-bin/"* "$root/bin/"
 fi
+# The dynamic test programs' loader and libc (ci/build-extra.sh), where Debian has them.
+if [ -d "$build/extra-lib" ]; then
+  mkdir -m 0755 "$root/lib"
+  cp -r "$build/extra-lib/." "$root/lib/"
+fi
 cp "$build/System.map" "$root/System.map"
 if [ -n "$overlay" ]; then
   [ -d "$overlay" ] || { echo "mkinitrd: OVERLAY=$overlay: no such directory" >&2; exit 1; }
