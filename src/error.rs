@@ -42,6 +42,8 @@ impl Errno {
     pub const ENOSYS: Errno = Errno(38);
     pub const ENOTEMPTY: Errno = Errno(39);
     pub const ELOOP: Errno = Errno(40);
+    /// No such extended attribute (getxattr).
+    pub const ENODATA: Errno = Errno(61);
     pub const ENOPKG: Errno = Errno(65);
     /// A shared library (here: the dynamic loader) is no AArch64 ELF file.
     pub const ELIBBAD: Errno = Errno(80);
