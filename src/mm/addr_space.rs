@@ -1601,6 +1601,18 @@ impl AddressSpace {
                 .prot
                 .contains(Prot::EXEC);
             let frame = match self.pt.lookup(at) {
+                // A private file mapping (the ELF loader's padzero): the file's page,
+                // copied, as a user's write fault would.
+                None if self
+                    .vma_at(at)
+                    .is_some_and(|(_, v)| self.files.contains_key(&v.object)) =>
+                {
+                    match self.handle_fault(frames, at, Access::Write) {
+                        Ok(_) => self.pt.lookup(at).ok_or(Errno::EFAULT)?.0,
+                        Err(FaultError::OutOfMemory) => return Err(Errno::ENOMEM),
+                        Err(_) => return Err(Errno::EFAULT),
+                    }
+                }
                 None => self.fault_in(frames, at).map_err(|_| Errno::ENOMEM)?,
                 Some((_, f)) if f.contains(PteFlags::COW) => {
                     if self.pt.resolve_cow_now(frames, at) == CowOutcome::OutOfMemory {
