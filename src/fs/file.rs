@@ -457,6 +457,9 @@ impl crate::loader::elf::ElfSource for File {
     fn read_at(&self, off: u64, buf: &mut [u8]) -> KResult<usize> {
         File::read_at(self, off, buf)
     }
+    fn size(&self) -> u64 {
+        self.inode().map_or(0, |i| i.data.lock().size)
+    }
 }
 
 /// The largest file a fault report reads whole for its symbols.

@@ -10,16 +10,19 @@
 //!   wherever mmap would put a mapping of its whole span, so it does not collide with
 //!   the program, the stack or the libraries it maps next.
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use elf::ElfBytes;
 use elf::abi::{EM_AARCH64, ET_DYN, ET_EXEC, PF_R, PF_W, PF_X, PT_INTERP, PT_LOAD};
 use elf::endian::LittleEndian;
+use elf::segment::ProgramHeader;
 
 use crate::error::{Errno, KResult};
 use crate::mm::addr_space::{AddressSpace, Prot, Vma, page_down, page_up};
 use crate::mm::frame::{FrameAllocator, PAGE_SIZE};
 use crate::mm::pagetable::USER_TOP;
+use crate::mm::vm_file::VmFile;
 
 /// Linux arm64 `ELF_ET_DYN_BASE`: two thirds of the 48-bit user address space, where a
 /// PIE is placed (far from the mmap area and the stack, with room for its brk).
@@ -57,9 +60,14 @@ fn prot_of(p_flags: u32) -> Prot {
 pub trait ElfSource {
     /// Reads up to `buf.len()` bytes at `off`; returns how many there were.
     fn read_at(&self, off: u64, buf: &mut [u8]) -> KResult<usize>;
+    /// The size in bytes.
+    fn size(&self) -> u64;
 }
 
 impl ElfSource for [u8] {
+    fn size(&self) -> u64 {
+        self.len() as u64
+    }
     fn read_at(&self, off: u64, buf: &mut [u8]) -> KResult<usize> {
         let data = self.get(off as usize..).unwrap_or(&[]);
         let n = data.len().min(buf.len());
@@ -67,6 +75,10 @@ impl ElfSource for [u8] {
         Ok(n)
     }
 }
+
+/// mmap's MAP_PRIVATE and MAP_FIXED (Linux's values), for `elf_map`.
+const MAP_PRIVATE: u32 = 0x02;
+const MAP_FIXED: u32 = 0x10;
 
 /// The most bytes of program headers read (Linux `load_elf_phdrs`: 64 KiB).
 const MAX_PHDRS_BYTES: usize = 65536;
@@ -179,17 +191,28 @@ pub fn load(
     space: &mut AddressSpace,
     src: &(impl ElfSource + ?Sized),
 ) -> KResult<LoadedImage> {
-    load_image(frames, space, src, Role::Program { has_interp: false })
+    load_image(
+        frames,
+        space,
+        src,
+        Role::Program { has_interp: false },
+        None,
+    )
 }
 
 /// Maps the PT_LOAD segments of `src` into `space` as `role` says (Linux
-/// `load_elf_binary`'s mapping loop for the program, `load_elf_interp` for its loader),
-/// copying the file's bytes into fresh pages; the program's end becomes the brk.
+/// `load_elf_binary`'s mapping loop for the program, `load_elf_interp` for its loader);
+/// the program's end becomes the brk. With `mapped` (the same file as a mappable object),
+/// a segment whose offset and address agree within a page is mapped from the file,
+/// private and copy-on-write, as Linux's `elf_map` does: its pages come from the page
+/// cache when first touched, shared by every process running the program. Otherwise —
+/// and for tests, which load from a byte slice — its bytes are copied into fresh pages.
 pub fn load_image(
     frames: &FrameAllocator,
     space: &mut AddressSpace,
     src: &(impl ElfSource + ?Sized),
     role: Role,
+    mapped: Option<&Arc<dyn VmFile>>,
 ) -> KResult<LoadedImage> {
     let headers = read_headers(src)?;
     let file = ElfBytes::<LittleEndian>::minimal_parse(&headers).map_err(|_| Errno::ENOEXEC)?;
@@ -233,6 +256,20 @@ pub fn load_image(
     // hold e_phoff.
     let mut phdr = 0;
     let mut brk = 0;
+    // The pages a segment spans; one that shares a page with another is copied, both
+    // into one VMA (a file mapping would give that page one segment's bytes only).
+    let pages_of = |s: &ProgramHeader| {
+        let v = s.p_vaddr as usize;
+        let e = v.saturating_add(s.p_memsz as usize);
+        (page_down(v), page_up(e).unwrap_or(usize::MAX))
+    };
+    let shares_a_page = |seg: &ProgramHeader| {
+        let (a0, a1) = pages_of(seg);
+        loads().filter(|o| o != seg && o.p_memsz > 0).any(|o| {
+            let (b0, b1) = pages_of(&o);
+            a0 < b1 && b0 < a1
+        })
+    };
     for seg in segments
         .iter()
         .filter(|s| s.p_type == PT_LOAD && s.p_memsz > 0)
@@ -255,23 +292,70 @@ pub fn load_image(
         }
         let start = page_down(vaddr);
         let end = page_up(end).ok_or(Errno::ENOEXEC)?;
-        // Segments may share a page (text end / data start): widen the first VMA.
         let prot = prot_of(seg.p_flags);
-        match space.find_vma(start) {
-            Some(v) => space.widen_vma(frames, v.start, end.max(v.end), v.prot | prot)?,
-            None => space.insert_vma(Vma {
-                start,
-                end,
-                prot,
-                shared: false,
-            })?,
+        let file_end = page_up(vaddr + filesz).ok_or(Errno::ENOEXEC)?;
+        // Mapped from the file when it can be: offset and address agree within a page,
+        // it shares no page with another segment, the bytes lie inside the file (past its end
+        // a page would be SIGBUS, where Linux's loader fails the exec), and a bss in the
+        // last file page can be zeroed in a private copy (the segment is writable).
+        let mappable = filesz > 0
+            && (seg.p_offset as usize) % PAGE_SIZE == vaddr % PAGE_SIZE
+            && !shares_a_page(&seg)
+            && seg
+                .p_offset
+                .checked_add(seg.p_filesz)
+                .is_some_and(|e| e <= src.size())
+            && (memsz == filesz || prot.contains(Prot::WRITE));
+        match mapped {
+            Some(mapped) if mappable => {
+                // Linux `elf_map`: the file's pages from the segment's page on.
+                let pgoff = seg.p_offset as usize / PAGE_SIZE;
+                let flags = MAP_PRIVATE | MAP_FIXED;
+                space.mmap_file(
+                    frames,
+                    start,
+                    file_end - start,
+                    prot,
+                    flags,
+                    mapped.clone(),
+                    pgoff,
+                    false,
+                )?;
+                // `padzero`: the rest of the last file page is bss, not the file's next
+                // bytes — zeroed to the end of the page (written through a private copy
+                // of it): ld.so's first allocations use the memory after its `_end`.
+                if memsz > filesz {
+                    space.zero_bytes(frames, vaddr + filesz, file_end - (vaddr + filesz))?;
+                }
+                // `set_brk`: the bss past the file's pages, demand-zero.
+                if end > file_end {
+                    space.insert_vma(Vma {
+                        start: file_end,
+                        end,
+                        prot,
+                        shared: false,
+                    })?;
+                }
+            }
+            _ => {
+                // Segments may share a page (text end / data start): widen the first VMA.
+                match space.find_vma(start) {
+                    Some(v) => space.widen_vma(frames, v.start, end.max(v.end), v.prot | prot)?,
+                    None => space.insert_vma(Vma {
+                        start,
+                        end,
+                        prot,
+                        shared: false,
+                    })?,
+                }
+                // A bss-only segment (p_filesz = 0) reads nothing from the file, so its
+                // p_offset need not lie inside it (Linux maps no file pages for it).
+                copy_segment(frames, space, src, seg.p_offset, vaddr, filesz)?;
+                // Zero the bss (the bytes past p_filesz), pre-faulting its pages, so a
+                // loaded program starts with its pages present.
+                space.zero_bytes(frames, vaddr + filesz, memsz - filesz)?;
+            }
         }
-        // A bss-only segment (p_filesz = 0) reads nothing from the file, so its
-        // p_offset need not lie inside it (Linux maps no file pages for it).
-        copy_segment(frames, space, src, seg.p_offset, vaddr, filesz)?;
-        // Zero the bss (the bytes past p_filesz), pre-faulting its pages, so a
-        // loaded program starts with its pages present.
-        space.zero_bytes(frames, vaddr + filesz, memsz - filesz)?;
         brk = brk.max(end);
     }
     if brk == 0 {
@@ -583,6 +667,7 @@ mod tests {
             &mut s,
             &tiny_pie(b"/ld", true)[..],
             Role::Program { has_interp: true },
+            None,
         )
         .unwrap();
         assert_eq!(prog.bias, 0xaaaa_aaaa_0000);
@@ -592,7 +677,14 @@ mod tests {
         let mut buf = [0u8; 4];
         s.read_bytes(0xaaaa_aaab_1000, &mut buf).unwrap();
         assert_eq!(&buf, b"data");
-        let ld = load_image(f, &mut s, &tiny_pie(b"/ld", true)[..], Role::Interpreter).unwrap();
+        let ld = load_image(
+            f,
+            &mut s,
+            &tiny_pie(b"/ld", true)[..],
+            Role::Interpreter,
+            None,
+        )
+        .unwrap();
         assert_eq!(
             ld.bias,
             crate::mm::addr_space::MMAP_BASE,
@@ -603,6 +695,85 @@ mod tests {
         let next = s.free_area(PAGE_SIZE).unwrap();
         assert!(next >= ld.bias + 0x13000, "mmap goes past the loader");
         s.destroy(f);
+        assert_eq!(f.in_use(), 0);
+    }
+
+    /// A file in "page cache" frames, for loads that map it.
+    struct PagedFile {
+        pages: std::vec::Vec<crate::mm::frame::PhysAddr>,
+        frames: *const FrameAllocator,
+    }
+    // SAFETY: tests only, one thread.
+    unsafe impl Send for PagedFile {}
+    // SAFETY: as above.
+    unsafe impl Sync for PagedFile {}
+    impl VmFile for PagedFile {
+        fn get_page(
+            &self,
+            index: usize,
+        ) -> Result<Option<crate::mm::frame::PhysAddr>, crate::mm::vm_file::NoPage> {
+            // SAFETY: the allocator outlives the file in the test.
+            let frames = unsafe { &*self.frames };
+            Ok(self.pages.get(index).map(|&p| {
+                frames.get(p);
+                p
+            }))
+        }
+        fn contents(&self) -> Option<std::vec::Vec<u8>> {
+            None
+        }
+        fn as_any(&self) -> &dyn core::any::Any {
+            self
+        }
+        fn file_id(&self) -> usize {
+            1
+        }
+    }
+
+    /// The real dynamic loader, loaded once from its file's pages and once copied: every
+    /// page of every segment reads the same (if the cross toolchain is installed).
+    #[test]
+    fn mapped_and_copied_loads_agree() {
+        let Ok(ld) = std::fs::read("/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1") else {
+            return;
+        };
+        let m = SimMemory::new(512);
+        let f = &m.frames;
+        let pages: std::vec::Vec<_> = ld
+            .chunks(PAGE_SIZE)
+            .map(|c| {
+                let p = f.alloc_zeroed().unwrap();
+                // SAFETY: a fresh frame of the simulated RAM.
+                unsafe { core::ptr::copy_nonoverlapping(c.as_ptr(), p.as_ptr(), c.len()) };
+                p
+            })
+            .collect();
+        let file: Arc<dyn VmFile> = Arc::new(PagedFile {
+            pages: pages.clone(),
+            frames: f,
+        });
+        let mut a = AddressSpace::new(f, 1).unwrap();
+        let mut b = AddressSpace::new(f, 2).unwrap();
+        let x = load_image(f, &mut a, &ld[..], Role::Interpreter, Some(&file)).unwrap();
+        let y = load_image(f, &mut b, &ld[..], Role::Interpreter, None).unwrap();
+        assert_eq!(x, y);
+        let vmas: std::vec::Vec<_> = b.vmas().collect();
+        for v in vmas {
+            for va in (v.start..v.end).step_by(PAGE_SIZE) {
+                a.handle_fault(f, va, crate::mm::addr_space::Access::Read)
+                    .unwrap();
+                let (mut p, mut q) = ([0u8; PAGE_SIZE], [0u8; PAGE_SIZE]);
+                a.read_bytes(va, &mut p).unwrap();
+                b.read_bytes(va, &mut q).unwrap();
+                assert!(p == q, "page {:#x} differs", va - x.bias);
+            }
+        }
+        a.destroy(f);
+        b.destroy(f);
+        drop(file);
+        for p in pages {
+            f.put(p);
+        }
         assert_eq!(f.in_use(), 0);
     }
 }

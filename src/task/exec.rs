@@ -296,14 +296,20 @@ pub fn build_mm(exe: &Arc<File>, args: &ExecArgs) -> KResult<(Arc<Mm>, usize, us
             let role = Role::Program {
                 has_interp: interp.is_some(),
             };
-            let img = loader::elf::load_image(frames, space, &**exe, role)?;
+            let exe_map = exe.clone() as Arc<dyn VmFile>;
+            let img = loader::elf::load_image(frames, space, &**exe, role, Some(&exe_map))?;
             let base = match &interp {
-                Some(file) => Some(loader::elf::load_image(
-                    frames,
-                    space,
-                    &**file,
-                    Role::Interpreter,
-                )?),
+                Some(file) => {
+                    let map = file.clone() as Arc<dyn VmFile>;
+                    let role = Role::Interpreter;
+                    Some(loader::elf::load_image(
+                        frames,
+                        space,
+                        &**file,
+                        role,
+                        Some(&map),
+                    )?)
+                }
                 None => None,
             };
             space.insert_vma(Vma {
