@@ -1462,7 +1462,12 @@ impl AddressSpace {
                     .get_page(index)
                     .map_err(|_| FaultError::OutOfMemory)?
                     .ok_or(FaultError::PastEndOfFile)?;
-                // `page` comes with a reference: the entry's.
+                // `page` comes with a reference: the entry's. Its bytes were written by
+                // the kernel (a file write, the initrd): before EL0 may run them, the
+                // I-cache must see them (Linux `__sync_icache_dcache` at set_pte_at).
+                if vma.prot.contains(Prot::EXEC) {
+                    arch::sync_icache_frame(page.as_usize());
+                }
                 let fix = if vma.shared {
                     // `do_shared_fault`: the file's own page, writable if the mapping is.
                     entry.write(Pte::page(page.as_usize(), user_pte_flags(vma.prot, true)));
