@@ -48,6 +48,8 @@ impl Errno {
     /// A shared library (here: the dynamic loader) is no AArch64 ELF file.
     pub const ELIBBAD: Errno = Errno(80);
     pub const EOVERFLOW: Errno = Errno(75);
+    /// A socket call on a descriptor that is no socket.
+    pub const ENOTSOCK: Errno = Errno(88);
     pub const EOPNOTSUPP: Errno = Errno(95);
     pub const ETIMEDOUT: Errno = Errno(110);
 

@@ -137,6 +137,8 @@ pub mod nr {
     pub const GETEGID: usize = 177;
     pub const GETTID: usize = 178;
     pub const SYSINFO: usize = 179;
+    pub const GETSOCKNAME: usize = 204;
+    pub const GETPEERNAME: usize = 205;
     pub const BRK: usize = 214;
     pub const MUNMAP: usize = 215;
     pub const MREMAP: usize = 216;
@@ -206,6 +208,10 @@ mod dispatch_impl {
             Some(|r| file::sendfile(r.arg(0) as i32, r.arg(1) as i32, r.arg(2), r.arg(3)));
         t[nr::FTRUNCATE] = Some(|r| file::ftruncate(r.arg(0) as i32, r.arg(1) as i64));
         t[nr::FSYNC] = Some(|r| file::fsync(r.arg(0) as i32));
+        // There are no sockets: a descriptor is bad or no socket (bash asks whether its
+        // input is one, getpeername, to read ~/.bashrc when started by rshd).
+        t[nr::GETSOCKNAME] = Some(|r| file::file(r.arg(0) as i32).and(Err(Errno::ENOTSOCK)));
+        t[nr::GETPEERNAME] = Some(|r| file::file(r.arg(0) as i32).and(Err(Errno::ENOTSOCK)));
         t[nr::FADVISE64] = Some(|r| {
             file::fadvise64(
                 r.arg(0) as i32,
