@@ -733,6 +733,10 @@ mod tests {
     /// The real dynamic loader, loaded once from its file's pages and once copied: every
     /// page of every segment reads the same (if the cross toolchain is installed).
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "reads the host's ld.so, which Miri's isolation forbids"
+    )]
     fn mapped_and_copied_loads_agree() {
         let Ok(ld) = std::fs::read("/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1") else {
             return;
