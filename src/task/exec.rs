@@ -322,6 +322,10 @@ pub fn build_mm(exe: &Arc<File>, args: &ExecArgs) -> KResult<(Arc<Mm>, usize, us
             Ok((img, base, vdso))
         },
     )?;
+    // Linux `load_elf_binary`: `allow_write_access(interpreter)` once it is mapped.
+    if let Some(file) = &interp {
+        file.allow_write_access();
+    }
     let entry = base.as_ref().map_or(img.entry, |b| b.entry);
     let (hwcap, hwcap2) = arch::hwcap::elf_hwcap();
     // Linux arm64's order (`create_elf_tables`): ARCH_DLINFO first (the vDSO, if this

@@ -129,6 +129,14 @@ int main(int argc, char **argv) {
   fclose(maps);
   CHECK(libc, "libc.so.6 in /proc/self/maps");
 
+  /* The loader is mapped, but not held against writers (Linux allow_write_access after
+   * loading it); the program itself is (ETXTBSY). Nothing is written. */
+  int w = open("/lib/ld-linux-aarch64.so.1", O_WRONLY);
+  CHECK(w >= 0, "open the running loader for writing");
+  close(w);
+  errno = 0;
+  CHECK(open("/proc/self/exe", O_WRONLY) < 0 && errno == ETXTBSY, "open the running program for writing");
+
   /* A dynamic program execs a dynamic program. */
   pid_t pid = fork();
   CHECK(pid >= 0, "fork");
