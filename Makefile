@@ -24,8 +24,16 @@
 #                group words as on Linux: ARGS='sh -c "echo a; echo b"' is 3 arguments.
 #   OVERLAY=dir  dir's tree is added to the machine's root (build/rootfs, the initramfs),
 #                modes and symlinks kept, replacing the project's files of the same name.
+#   ROOTFS=debian  the root is Debian 12's (bash, coreutils, python3...: dynamically
+#                linked programs; ci/fetch-debian-rootfs.sh, docs/dynamic.md), the
+#                project's programs in /opt/teachos/bin; init is /bin/bash, MEM 1G.
 
 PROFILE ?= release
+ROOTFS ?=
+ifeq ($(ROOTFS),debian)
+MEM ?= 1G
+INIT ?= /bin/bash
+endif
 # The fault_inject test system call (src/mm/inject.rs); FAULT_INJECTION=0 builds without.
 FAULT_INJECTION ?= 1
 LOG ?= info
@@ -82,7 +90,7 @@ build: setup
 	$(SYSROOT_BIN)/llvm-objcopy -O binary $(KERNEL_ELF) $(IMAGE)
 	$(SYSROOT_BIN)/llvm-nm -n $(KERNEL_ELF) | grep -i ' t ' > $(BUILD)/System.map
 	@ci/build-extra.sh $(TARGET_DIR) $(BUILD)
-	@ci/mkinitrd.sh $(OUT) $(BUILD) $(call shq,$(INIT)) $(call shq,$(OVERLAY))
+	@ROOTFS=$(ROOTFS) ci/mkinitrd.sh $(OUT) $(BUILD) $(call shq,$(INIT)) $(call shq,$(OVERLAY))
 
 run: build
 	@timeout --foreground 600 $(QEMU) $(QEMU_ARGS) -append $(call shq,$(CMDLINE))

@@ -5,6 +5,9 @@
 #   user/c/tests/*.c: test programs in C, each one file, static glibc (NAME.c -> /bin/NAME);
 #               user/c/tests/common.h is their shared header
 #   user/c/bench/*.c: benchmark programs in C (ci/bench.sh), likewise
+#   user/c/dynamic/*.c: dynamically linked glibc programs (PIE, PT_INTERP); their two
+#               libraries, ld-linux-aarch64.so.1 and libc.so.6 (~1.8 MB), go to
+#               BUILD_DIR/extra-lib/, which mkinitrd.sh puts in /lib as Debian has them
 #   bss_only    user/c/bss_only.c + bss_only.ld, no libc; then ci/elf-bss-past-eof.py moves
 #               its file-less segment's p_offset past the end of the file
 #   user/std/src/bin/*.rs: Rust std programs for aarch64-unknown-linux-musl (own cargo
@@ -43,6 +46,19 @@ for src in user/c/bench/*.c; do
   name=$(basename "$src" .c)
   fresh "$bin/$name" "$src" "$0" || $CC -static -O2 -Wall -Werror -o "$bin/$name" "$src"
 done
+
+mkdir -p "$2/extra-lib/aarch64-linux-gnu"
+lib=$(cd "$2" && pwd)/extra-lib sysroot=/usr/aarch64-linux-gnu/lib
+for src in user/c/dynamic/*.c; do
+  [ -e "$src" ] || continue
+  name=$(basename "$src" .c)
+  fresh "$bin/$name" "$src" user/c/tests/*.h "$0" ||
+    $CC -O2 -Wall -Werror -o "$bin/$name" "$src"
+done
+cmp -s "$sysroot/ld-linux-aarch64.so.1" "$lib/ld-linux-aarch64.so.1" ||
+  cp "$sysroot/ld-linux-aarch64.so.1" "$lib/ld-linux-aarch64.so.1"
+cmp -s "$sysroot/libc.so.6" "$lib/aarch64-linux-gnu/libc.so.6" ||
+  cp "$sysroot/libc.so.6" "$lib/aarch64-linux-gnu/libc.so.6"
 
 fresh "$bin/bss_only" user/c/bss_only.c user/c/bss_only.ld ci/elf-bss-past-eof.py "$0" || {
   $CC -static -nostdlib -ffreestanding -fno-stack-protector -fno-pie -no-pie -O2 -Wall \

@@ -12,15 +12,30 @@
 #        INIT (`make run INIT=file`) unless INIT is a path inside this root (see below).
 # The tree is kept in BUILD_DIR/rootfs (`cpio -itv < BUILD_DIR/initrd.cpio` lists the
 # same files). `make build` runs this every time, so a changed overlay is always picked up.
+# ROOTFS=debian in the environment (`make run ROOTFS=debian`): the root starts as the
+# Debian tree of ci/fetch-debian-rootfs.sh, and the project's programs go to
+# /opt/teachos/bin, where they clash with none of Debian's (its /bin is usr/bin).
 #   usage: mkinitrd.sh TARGET_DIR BUILD_DIR [INIT [OVERLAY_DIR]]
 set -euo pipefail
 out=$1 build=$2 init=${3:-} overlay=${4:-}
 root=$build/rootfs
 rm -rf "$root"; mkdir -p "$root"
+bin=$root/bin
+case ${ROOTFS:-} in
+  '') ;;
+  debian)
+    tree=$(ci/fetch-debian-rootfs.sh "$build") ||
+      { echo "mkinitrd: ROOTFS=debian: the Debian root could not be fetched (see above)" >&2; exit 1; }
+    cp -a "$tree/." "$root/"
+    rm -f "$root/.teachos-lock"
+    bin=$root/opt/teachos/bin
+    mkdir -p "$bin" ;;
+  *) echo "mkinitrd: ROOTFS=$ROOTFS: unknown (debian, or empty for the project's own root)" >&2; exit 1 ;;
+esac
 # Explicit modes, so the user's umask does not change what the machine sees.
-mkdir -m 0755 "$root/bin" "$root/sbin" "$root/dev" "$root/proc" "$root/etc"
-mkdir -m 1777 "$root/tmp"
-mkdir -m 0700 "$root/root"
+mkdir -p -m 0755 "$root/bin" "$root/sbin" "$root/dev" "$root/proc" "$root/etc"
+mkdir -p -m 1777 "$root/tmp"
+mkdir -p -m 0700 "$root/root"
 # The workspace's programs go in without their DWARF (gdb reads it from OUT's copies):
 # with it they made two thirds of a 90 MB archive, and the root tmpfs may hold half of
 # the RAM the initrd leaves (Linux's totalram_pages()/2 at mount), so the last files
@@ -28,15 +43,24 @@ mkdir -m 0700 "$root/root"
 objcopy=$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin/llvm-objcopy
 for src in user/src/bin/*.rs; do
   name=$(basename "$src" .rs)
-  [ "$name" = init ] || "$objcopy" --strip-debug "$out/$name" "$root/bin/$name"
+  [ "$name" = init ] || "$objcopy" --strip-debug "$out/$name" "$bin/$name"
 done
 "$objcopy" --strip-debug "$out/init" "$root/sbin/init"
 if [ -d "$build/extra-bin" ]; then
-  cp "$build/extra-bin/"* "$root/bin/"
+  cp "$build/extra-bin/"* "$bin/"
+fi
+# The dynamic test programs' loader and libc (ci/build-extra.sh), where Debian has them
+# (a Debian root has its own).
+if [ -d "$build/extra-lib" ] && [ -z "${ROOTFS:-}" ]; then
+  mkdir -m 0755 "$root/lib"
+  cp -r "$build/extra-lib/." "$root/lib/"
 fi
 # busybox (ci/build-extra.sh fetched it, if it could): its applets are symlinks to it,
 # since the kernel's cpio reader does not join hard links.
-if [ -x "$build/busybox/busybox" ]; then
+# (A Debian root has its own commands: there busybox just sits with the project's.)
+if [ -n "${ROOTFS:-}" ]; then
+  [ -x "$build/busybox/busybox" ] && cp "$build/busybox/busybox" "$bin/busybox"
+elif [ -x "$build/busybox/busybox" ]; then
   cp "$build/busybox/busybox" "$root/bin/busybox"
   grep -v '^#' ci/busybox-applets.txt | while read -r applet; do
     [ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"

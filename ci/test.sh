@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite (`make test`): host unit tests, user programs under QEMU, and
 # end-to-end checks of the tools students use. Ends with "N passed, N failed".
-#   usage: test.sh TARGET_DIR BUILD_DIR      (ONLY=unit|miri|qemu|labs|e2e runs one part;
+#   usage: test.sh TARGET_DIR BUILD_DIR      (ONLY=unit|miri|qemu|labs|debian|e2e runs one part;
 #   ONLY=unit runs the host unit tests both natively and under Miri)
 set -uo pipefail
 out=$(cd "$1" && pwd) build=$(cd "$2" && pwd)
@@ -127,6 +127,42 @@ if want labs; then
       bad "lab $lab skeleton" "expected a lower score, got '$score'"
     fi
   done
+fi
+
+if want debian; then
+  # Debian 12's dynamically linked programs (docs/dynamic.md): one boot of a ROOTFS=debian
+  # machine runs tests/debian/test.sh; its output must be what Linux 6.1 printed
+  # (tests/debian/expected.txt, made by tests/debian/make-expected.sh).
+  echo "== Debian programs (dynamic): bash, coreutils, grep, sed, gawk, find, ps, python3"
+  if ! tree=$("$here/fetch-debian-rootfs.sh" "$build" 2>"$build/debian-fetch.log"); then
+    bad "Debian root" "could not be fetched: $(tail -1 "$build/debian-fetch.log")"
+  else
+    dir=$build/debian log=$build/debian/boot.log
+    rm -rf "$dir"; mkdir -p "$dir/overlay/root"
+    # mkinitrd.sh's inputs from the main build; the fetched tree is reused as it is.
+    ln -s "$build/System.map" "$dir/System.map"; ln -s "$build/extra-bin" "$dir/extra-bin"
+    ln -s "$tree" "$dir/rootfs-debian"
+    cp tests/debian/test.sh "$dir/overlay/root/test.sh"
+    if ! aarch64-linux-gnu-gcc -static -O2 -Wall -o "$dir/overlay/root/run" tests/debian/run.c 2>"$dir/gcc.log" ||
+      ! ROOTFS=debian "$here/mkinitrd.sh" "$out" "$dir" "" "$dir/overlay" >"$dir/mkinitrd.log" 2>&1; then
+      bad "Debian root" "the machine's root could not be built (see $dir/gcc.log, $dir/mkinitrd.log)"
+    else
+      (INITRD=$dir/initrd.cpio MEM=1G QEMU_TIMEOUT=300 && qemu_boot "$log" "semihosting init=/root/run -- /root/test.sh")
+      st=$?
+      sed -n '/^== bash/,$p' "$log" | sed -f tests/debian/normalise.sed >"$dir/output.txt"
+      frames=$(grep -E '^kernel: init exited' "$log")
+      if [ $st = 124 ]; then
+        bad "Debian script" "timed out; last lines:"; tail -5 "$log" | sed 's/^/        /'
+      elif ! diff -u tests/debian/expected.txt "$dir/output.txt" >"$dir/output.diff"; then
+        bad "Debian script" "output differs from Linux's ($(grep -c '^[-+][^-+]' "$dir/output.diff") lines; $dir/output.diff):"
+        head -20 "$dir/output.diff" | sed 's/^/        /'
+      elif [ $st != 0 ] || grep -q LEAK <<<"$frames"; then
+        bad "Debian script" "QEMU exit status $st; $frames"
+      else
+        ok "Debian script: $(wc -l <tests/debian/expected.txt) lines as on Linux 6.1 (bash, coreutils, grep, sed, gawk, find, ps, python3)"
+      fi
+    fi
+  fi
 fi
 
 if want e2e; then

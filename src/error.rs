@@ -42,8 +42,14 @@ impl Errno {
     pub const ENOSYS: Errno = Errno(38);
     pub const ENOTEMPTY: Errno = Errno(39);
     pub const ELOOP: Errno = Errno(40);
+    /// No such extended attribute (getxattr).
+    pub const ENODATA: Errno = Errno(61);
     pub const ENOPKG: Errno = Errno(65);
+    /// A shared library (here: the dynamic loader) is no AArch64 ELF file.
+    pub const ELIBBAD: Errno = Errno(80);
     pub const EOVERFLOW: Errno = Errno(75);
+    /// A socket call on a descriptor that is no socket.
+    pub const ENOTSOCK: Errno = Errno(88);
     pub const EOPNOTSUPP: Errno = Errno(95);
     pub const ETIMEDOUT: Errno = Errno(110);
 

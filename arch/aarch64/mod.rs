@@ -13,6 +13,7 @@ pub mod cache;
 pub mod context;
 pub mod exception;
 pub mod fpsimd;
+pub mod hwcap;
 pub mod irqsoff;
 pub mod memory;
 pub mod mmu;

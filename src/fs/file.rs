@@ -166,6 +166,16 @@ impl File {
         }
         Ok(())
     }
+
+    /// Ends `hold_exec_access` early (Linux `allow_write_access`): exec is done with a
+    /// dynamic loader once it is mapped, and its mapping does not keep writers out.
+    pub fn allow_write_access(&self) {
+        if self.write_hold.swap(0, Ordering::Relaxed) == -1
+            && let Some(i) = self.inode()
+        {
+            i.allow_write_access();
+        }
+    }
 }
 
 impl Drop for File {
@@ -456,6 +466,9 @@ impl File {
 impl crate::loader::elf::ElfSource for File {
     fn read_at(&self, off: u64, buf: &mut [u8]) -> KResult<usize> {
         File::read_at(self, off, buf)
+    }
+    fn size(&self) -> u64 {
+        self.inode().map_or(0, |i| i.data.lock().size)
     }
 }
 

@@ -51,6 +51,12 @@ pub trait ProcNode: Send + Sync {
         Err(Errno::EINVAL)
     }
 
+    /// The open file a /proc/PID/fd/N link stands for (Linux `proc_fd_link`: a "magic"
+    /// link, which open follows to the file itself, not to the path its text names).
+    fn magic_file(&self) -> Option<Arc<super::File>> {
+        None
+    }
+
     /// A file's text from `off` (formatted from the live state at each read).
     fn read(&self, inode: &Inode, off: u64, dst: &mut dyn Sink) -> KResult<usize> {
         let _ = (inode, off, dst);

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //!  high  STACK_TOP
+//!        "aarch64" (AT_PLATFORM)
 //!        16 random bytes (AT_RANDOM)
 //!        the file name execve was given (AT_EXECFN)
 //!        argv strings, then envp strings
@@ -25,18 +26,29 @@ pub const AT_PHDR: u64 = 3;
 pub const AT_PHENT: u64 = 4;
 pub const AT_PHNUM: u64 = 5;
 pub const AT_PAGESZ: u64 = 6;
+/// The dynamic loader's load address (0 for a static program).
+pub const AT_BASE: u64 = 7;
+pub const AT_FLAGS: u64 = 8;
 pub const AT_ENTRY: u64 = 9;
 pub const AT_UID: u64 = 11;
 pub const AT_EUID: u64 = 12;
 pub const AT_GID: u64 = 13;
 pub const AT_EGID: u64 = 14;
+/// A string naming the CPU: "aarch64" (Linux arm64 `ELF_PLATFORM`).
+pub const AT_PLATFORM: u64 = 15;
 pub const AT_HWCAP: u64 = 16;
 pub const AT_CLKTCK: u64 = 17;
 pub const AT_SECURE: u64 = 23;
 pub const AT_RANDOM: u64 = 25;
+pub const AT_HWCAP2: u64 = 26;
 pub const AT_EXECFN: u64 = 31;
 /// The vDSO's ELF header (Linux include/uapi/linux/auxvec.h, arm64's ARCH_DLINFO).
 pub const AT_SYSINFO_EHDR: u64 = 33;
+/// The smallest stack a signal frame fits on (arm64 `ARCH_DLINFO`).
+pub const AT_MINSIGSTKSZ: u64 = 51;
+
+/// AT_PLATFORM's string (Linux arm64 `ELF_PLATFORM`), placed above the random bytes.
+pub const PLATFORM: &[u8] = b"aarch64";
 
 /// The memory the stack is written into.
 pub trait StackMem {
@@ -90,6 +102,7 @@ pub struct Layout {
     pub strings_len: usize,
     pub execfn_at: usize,
     pub random_at: usize,
+    pub platform_at: usize,
 }
 
 /// Words between sp and the strings: argc, argv + NULL, envp + NULL, and the auxv with
@@ -110,7 +123,7 @@ pub fn layout(
     execfn_len: usize,
     nauxv: usize,
 ) -> Option<Layout> {
-    let blob = strings_len.checked_add(execfn_len + 1 + 16)?;
+    let blob = strings_len.checked_add(execfn_len + 1 + 16 + PLATFORM.len() + 1)?;
     let strings_at = stack_top.checked_sub(blob)? & !15;
     let sp = strings_at.checked_sub(words(argc, envc, nauxv).checked_mul(8)?)? & !15;
     (stack_top - sp <= stack_size).then_some(Layout {
@@ -121,6 +134,7 @@ pub fn layout(
         strings_len,
         execfn_at: strings_at + strings_len,
         random_at: strings_at + strings_len + execfn_len + 1,
+        platform_at: strings_at + strings_len + execfn_len + 1 + 16,
     })
 }
 
@@ -150,7 +164,9 @@ impl Words<'_> {
 }
 
 /// Writes the whole stack of `l` into `mem`. `auxv` is the auxiliary vector without
-/// AT_RANDOM, AT_EXECFN and AT_NULL, which are added here.
+/// AT_RANDOM, AT_EXECFN and AT_NULL, which are added here (last, in that order:
+/// /proc/PID/cmdline finds the strings by them); an AT_PLATFORM entry's value becomes
+/// the address of the PLATFORM string.
 pub fn build(
     mem: &mut dyn StackMem,
     l: &Layout,
@@ -164,6 +180,8 @@ pub fn build(
     mem.write(l.execfn_at, execfn)?;
     mem.write(l.execfn_at + execfn.len(), &[0])?;
     mem.write(l.random_at, &random)?;
+    mem.write(l.platform_at, PLATFORM)?;
+    mem.write(l.platform_at + PLATFORM.len(), &[0])?;
     // Strings are placed one after the other; each one's address goes into the argv or
     // envp array as soon as it is known.
     let end = l.strings_at + l.strings_len;
@@ -184,6 +202,11 @@ pub fn build(
         strings.push(0)?;
     }
     for &(k, v) in auxv {
+        let v = if k == AT_PLATFORM {
+            l.platform_at as u64
+        } else {
+            v
+        };
         strings.push(k)?;
         strings.push(v)?;
     }
@@ -244,7 +267,7 @@ mod tests {
         let argv: &[&str] = &["prog", "-v"];
         let envp: &[&str] = &["HOME=/"];
         let len = strings_len(argv) + strings_len(envp);
-        let l = layout(top, 0x1_0000, 2, 1, len, 9, 1).unwrap();
+        let l = layout(top, 0x1_0000, 2, 1, len, 9, 2).unwrap();
         let mut img = Image {
             base: top - 0x1_0000,
             bytes: std::vec![0; 0x1_0000],
@@ -256,7 +279,7 @@ mod tests {
             &mut a,
             &mut e,
             b"/bin/prog",
-            &[(AT_PAGESZ, 4096)],
+            &[(AT_PAGESZ, 4096), (AT_PLATFORM, 0)],
             [7; 16],
         )
         .unwrap();
@@ -280,6 +303,7 @@ mod tests {
         }
         assert!(at <= l.strings_at, "the words end below the strings");
         assert_eq!(aux[0], (AT_PAGESZ, 4096));
+        assert_eq!(aux[1], (AT_PLATFORM, l.platform_at as u64), "filled in");
         let random = aux.iter().find(|a| a.0 == AT_RANDOM).unwrap().1 as usize;
         assert_eq!(
             &img.bytes[random - img.base..random - img.base + 16],
@@ -287,7 +311,9 @@ mod tests {
         );
         let execfn = aux.iter().find(|a| a.0 == AT_EXECFN).unwrap().1;
         assert_eq!(img.cstr(execfn), "/bin/prog");
-        assert!(random + 16 <= top);
+        assert!(random + 16 <= l.platform_at);
+        assert_eq!(img.cstr(l.platform_at as u64), "aarch64");
+        assert!(l.platform_at + PLATFORM.len() < top);
     }
 
     #[test]

@@ -606,6 +606,12 @@ impl AddressSpace {
         Ok(addr)
     }
 
+    /// Where an mmap of `len` bytes with no hint would go (the ELF loader places the
+    /// dynamic loader there, as Linux's `load_elf_interp` maps it with no address).
+    pub fn free_area(&mut self, len: usize) -> KResult<usize> {
+        self.get_unmapped_area(0, len, false)
+    }
+
     /// First fit upwards from MMAP_BASE, resuming where the last search ended (Linux 2.6
     /// `arch_get_unmapped_area` with `free_area_cache`): a run of mmaps costs a tree lookup
     /// each, not a walk over every VMA below.
@@ -1456,7 +1462,12 @@ impl AddressSpace {
                     .get_page(index)
                     .map_err(|_| FaultError::OutOfMemory)?
                     .ok_or(FaultError::PastEndOfFile)?;
-                // `page` comes with a reference: the entry's.
+                // `page` comes with a reference: the entry's. Its bytes were written by
+                // the kernel (a file write, the initrd): before EL0 may run them, the
+                // I-cache must see them (Linux `__sync_icache_dcache` at set_pte_at).
+                if vma.prot.contains(Prot::EXEC) {
+                    arch::sync_icache_frame(page.as_usize());
+                }
                 let fix = if vma.shared {
                     // `do_shared_fault`: the file's own page, writable if the mapping is.
                     entry.write(Pte::page(page.as_usize(), user_pte_flags(vma.prot, true)));
@@ -1595,6 +1606,18 @@ impl AddressSpace {
                 .prot
                 .contains(Prot::EXEC);
             let frame = match self.pt.lookup(at) {
+                // A private file mapping (the ELF loader's padzero): the file's page,
+                // copied, as a user's write fault would.
+                None if self
+                    .vma_at(at)
+                    .is_some_and(|(_, v)| self.files.contains_key(&v.object)) =>
+                {
+                    match self.handle_fault(frames, at, Access::Write) {
+                        Ok(_) => self.pt.lookup(at).ok_or(Errno::EFAULT)?.0,
+                        Err(FaultError::OutOfMemory) => return Err(Errno::ENOMEM),
+                        Err(_) => return Err(Errno::EFAULT),
+                    }
+                }
                 None => self.fault_in(frames, at).map_err(|_| Errno::ENOMEM)?,
                 Some((_, f)) if f.contains(PteFlags::COW) => {
                     if self.pt.resolve_cow_now(frames, at) == CowOutcome::OutOfMemory {

@@ -358,6 +358,13 @@ impl ProcNode for PidNode {
         }
     }
 
+    fn magic_file(&self) -> Option<Arc<File>> {
+        match self.what {
+            What::Fd(fd) => fd_file(&*self.task().ok()?, fd).ok(),
+            _ => None,
+        }
+    }
+
     fn read_link(&self) -> KResult<Vec<u8>> {
         let task = self.task()?;
         match self.what {

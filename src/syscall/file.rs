@@ -832,6 +832,23 @@ pub fn fsync(fd: i32) -> KResult<usize> {
     }
 }
 
+/// posix_fadvise(2) (Linux `ksys_fadvise64_64` → `generic_fadvise`): advice about a
+/// file's page cache, which here is only ever the file itself — nothing to do, once the
+/// arguments pass Linux's checks: EBADF, ESPIPE for a pipe, EINVAL for a negative
+/// length or an unknown advice.
+pub fn fadvise64(fd: i32, _offset: i64, len: i64, advice: i32) -> KResult<usize> {
+    const POSIX_FADV_NOREUSE: i32 = 5;
+    let f = file(fd)?;
+    match f.inode() {
+        Some(i) if !matches!(i.kind, Kind::Fifo(_)) => {}
+        _ => return Err(Errno::ESPIPE),
+    }
+    if len < 0 || !(0..=POSIX_FADV_NOREUSE).contains(&advice) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}
+
 /// sendfile(2) (Linux `do_sendfile`): copies up to `count` bytes from `in_fd` (a file
 /// that can be read at an offset) to `out_fd`, through a kernel buffer. With `offset`
 /// the input is read there and the pointer advanced; the input's offset stays.

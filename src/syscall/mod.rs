@@ -27,6 +27,12 @@ mod time;
 
 /// Linux AArch64 system call numbers this kernel implements.
 pub mod nr {
+    pub const GETXATTR: usize = 8;
+    pub const LGETXATTR: usize = 9;
+    pub const FGETXATTR: usize = 10;
+    pub const LISTXATTR: usize = 11;
+    pub const LLISTXATTR: usize = 12;
+    pub const FLISTXATTR: usize = 13;
     pub const GETCWD: usize = 17;
     pub const EVENTFD2: usize = 19;
     pub const EPOLL_CREATE1: usize = 20;
@@ -125,6 +131,7 @@ pub mod nr {
     pub const PRCTL: usize = 167;
     pub const GETCPU: usize = 168;
     pub const GETTIMEOFDAY: usize = 169;
+    pub const GETGROUPS: usize = 158;
     pub const GETPID: usize = 172;
     pub const GETPPID: usize = 173;
     pub const GETUID: usize = 174;
@@ -133,12 +140,15 @@ pub mod nr {
     pub const GETEGID: usize = 177;
     pub const GETTID: usize = 178;
     pub const SYSINFO: usize = 179;
+    pub const GETSOCKNAME: usize = 204;
+    pub const GETPEERNAME: usize = 205;
     pub const BRK: usize = 214;
     pub const MUNMAP: usize = 215;
     pub const MREMAP: usize = 216;
     pub const CLONE: usize = 220;
     pub const EXECVE: usize = 221;
     pub const MMAP: usize = 222;
+    pub const FADVISE64: usize = 223;
     pub const MPROTECT: usize = 226;
     pub const MSYNC: usize = 227;
     pub const WAIT4: usize = 260;
@@ -201,6 +211,18 @@ mod dispatch_impl {
             Some(|r| file::sendfile(r.arg(0) as i32, r.arg(1) as i32, r.arg(2), r.arg(3)));
         t[nr::FTRUNCATE] = Some(|r| file::ftruncate(r.arg(0) as i32, r.arg(1) as i64));
         t[nr::FSYNC] = Some(|r| file::fsync(r.arg(0) as i32));
+        // There are no sockets: a descriptor is bad or no socket (bash asks whether its
+        // input is one, getpeername, to read ~/.bashrc when started by rshd).
+        t[nr::GETSOCKNAME] = Some(|r| file::file(r.arg(0) as i32).and(Err(Errno::ENOTSOCK)));
+        t[nr::GETPEERNAME] = Some(|r| file::file(r.arg(0) as i32).and(Err(Errno::ENOTSOCK)));
+        t[nr::FADVISE64] = Some(|r| {
+            file::fadvise64(
+                r.arg(0) as i32,
+                r.arg(1) as i64,
+                r.arg(2) as i64,
+                r.arg(3) as i32,
+            )
+        });
         t[nr::FDATASYNC] = Some(|r| file::fsync(r.arg(0) as i32));
         t[nr::SYNCFS] = Some(|r| file::fsync(r.arg(0) as i32).or(Ok(0)));
         // Waiting on many descriptors (syscall/poll.rs).
@@ -301,6 +323,13 @@ mod dispatch_impl {
             )
         });
         t[nr::STATFS] = Some(|r| stat::statfs(r.arg(0), r.arg(1)));
+        // Extended attributes: none are kept (syscall/stat.rs).
+        t[nr::GETXATTR] = Some(|r| stat::getxattr(Some(r.arg(0)), true, None, r.arg(1)));
+        t[nr::LGETXATTR] = Some(|r| stat::getxattr(Some(r.arg(0)), false, None, r.arg(1)));
+        t[nr::FGETXATTR] = Some(|r| stat::getxattr(None, false, Some(r.arg(0) as i32), r.arg(1)));
+        t[nr::LISTXATTR] = Some(|r| stat::listxattr(Some(r.arg(0)), true, None));
+        t[nr::LLISTXATTR] = Some(|r| stat::listxattr(Some(r.arg(0)), false, None));
+        t[nr::FLISTXATTR] = Some(|r| stat::listxattr(None, false, Some(r.arg(0) as i32)));
         t[nr::FSTATFS] = Some(|r| stat::fstatfs(r.arg(0) as i32, r.arg(1)));
         t[nr::EXIT] = Some(|r| process::exit(r.arg(0) as u32));
         t[nr::EXIT_GROUP] = Some(|r| process::exit_group(r.arg(0) as u32));
@@ -381,6 +410,14 @@ mod dispatch_impl {
         t[nr::GETEUID] = Some(|_| Ok(0));
         t[nr::GETGID] = Some(|_| Ok(0));
         t[nr::GETEGID] = Some(|_| Ok(0));
+        // No supplementary groups (Linux: init's group_info is empty).
+        t[nr::GETGROUPS] = Some(|r| {
+            if (r.arg(0) as i32) < 0 {
+                Err(Errno::EINVAL)
+            } else {
+                Ok(0)
+            }
+        });
         t[nr::GETTID] = Some(|_| process::gettid());
         t[nr::BRK] = Some(|r| memory::brk(r.arg(0)));
         t[nr::MUNMAP] = Some(|r| memory::munmap(r.arg(0), r.arg(1)));

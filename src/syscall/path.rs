@@ -177,6 +177,9 @@ fn open_last(
                     return Err(Errno::EEXIST);
                 }
                 if namei::is_symlink(&child) && (flags & O_NOFOLLOW == 0 || must_dir) {
+                    if magic_pipe(&child).is_some() {
+                        return Ok((child, dir, last)); // do_open opens the pipe itself
+                    }
                     links += 1;
                     if links > MAXSYMLINKS {
                         return Err(Errno::ELOOP);
@@ -233,6 +236,9 @@ fn do_open(inode: Arc<Inode>, flags: u32, parent: Arc<Inode>, name: Vec<u8>) -> 
         );
     }
     if namei::is_symlink(&inode) {
+        if let Some(pipe) = magic_pipe(&inode).filter(|_| flags & O_NOFOLLOW == 0) {
+            return reopen_pipe(pipe, flags);
+        }
         return Err(Errno::ELOOP); // O_NOFOLLOW on a symlink
     }
     if flags & O_DIRECTORY != 0 && !inode.is_dir() {
@@ -305,6 +311,35 @@ fn open_path(inode: &Arc<Inode>, parent: &Arc<Inode>, name: &[u8]) -> Vec<u8> {
     }
     path.extend_from_slice(name);
     path
+}
+
+/// The pipe a /proc/PID/fd/N link stands for, if it stands for one. Linux follows such
+/// links to the open file itself (`proc_fd_link`); for files with a path, following the
+/// link's text gets there too, but a pipe has no path: bash's process substitution
+/// (`<(cmd)`) opens /dev/fd/63 → /proc/self/fd/63, a pipe.
+fn magic_pipe(link: &Inode) -> Option<Arc<crate::fs::pipe::Pipe>> {
+    let Kind::Proc(node) = &link.kind else {
+        return None;
+    };
+    match &node.magic_file()?.kind {
+        FileKind::PipeRead(p) | FileKind::PipeWrite(p) => Some(p.clone()),
+        _ => None,
+    }
+}
+
+/// A new open file on an existing pipe (Linux: `fifo_open` of the pipe's inode), read
+/// or write end as the access mode says (O_RDWR is both on Linux; here the read end).
+fn reopen_pipe(pipe: Arc<crate::fs::pipe::Pipe>, flags: u32) -> KResult<Arc<File>> {
+    use crate::fs::file::{O_NONBLOCK, O_WRONLY};
+    let write = flags & O_ACCMODE == O_WRONLY;
+    fs::heap_precheck(size_of::<File>() + 16)?;
+    pipe.open_end(write);
+    let (kind, acc) = if write {
+        (FileKind::PipeWrite(pipe), O_WRONLY)
+    } else {
+        (FileKind::PipeRead(pipe), O_RDONLY)
+    };
+    Ok(Arc::new(File::new(kind, acc | (flags & O_NONBLOCK))))
 }
 
 fn new_file(kind: FileKind, flags: u32, path: Vec<u8>) -> KResult<Arc<File>> {

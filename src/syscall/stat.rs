@@ -219,3 +219,42 @@ pub fn fstatfs(fd: i32, buf: usize) -> KResult<usize> {
     uaccess::copy_to_user(buf, &statfs_bytes(f.inode()))?;
     Ok(0)
 }
+
+/// The file getxattr/listxattr ask about: `path` (a final symlink followed if `follow`),
+/// or the open file `fd`.
+fn xattr_target(path: Option<usize>, follow: bool, fd: Option<i32>) -> KResult<()> {
+    match (path, fd) {
+        (Some(p), _) => {
+            let name = getname(p, false)?;
+            lookup_at(super::path::AT_FDCWD, &name, follow, false).map(drop)
+        }
+        (None, Some(fd)) => file(fd).map(drop),
+        (None, None) => Err(Errno::EBADF),
+    }
+}
+
+/// getxattr, lgetxattr, fgetxattr (Linux `path_getxattr` → `getxattr` → `vfs_getxattr`):
+/// no file here has extended attributes. After the file is found, the name must be 1 to
+/// 255 bytes (ERANGE); a namespace tmpfs knows (security., system., trusted.) then has
+/// no such attribute (ENODATA), any other is not supported (EOPNOTSUPP). `ls -l` asks
+/// for security.selinux and system.posix_acl_access.
+pub fn getxattr(path: Option<usize>, follow: bool, fd: Option<i32>, name: usize) -> KResult<usize> {
+    xattr_target(path, follow, fd)?;
+    let name = getname(name, true)?;
+    if name.is_empty() || name.len() > 255 {
+        return Err(Errno::ERANGE);
+    }
+    let known = [&b"security."[..], b"system.", b"trusted."];
+    if known.iter().any(|p| name.starts_with(p)) {
+        Err(Errno::ENODATA)
+    } else {
+        Err(Errno::EOPNOTSUPP)
+    }
+}
+
+/// listxattr, llistxattr, flistxattr (Linux `listxattr`): the names of a file's extended
+/// attributes — none, so 0 bytes.
+pub fn listxattr(path: Option<usize>, follow: bool, fd: Option<i32>) -> KResult<usize> {
+    xattr_target(path, follow, fd)?;
+    Ok(0)
+}

@@ -25,6 +25,7 @@ use super::sched::{self, CurrentTask, WakeReason, current};
 use super::{TaskState, WaitChan, exit};
 use crate::arch::{self, TrapFrame};
 use crate::error::{Errno, KResult};
+use crate::loader::elf::Role;
 use crate::loader::{self, stack};
 use crate::mm::addr_space::{Prot, STACK_SIZE, STACK_TOP, Vma};
 use crate::mm::frame::PAGE_SIZE;
@@ -263,13 +264,54 @@ impl stack::StackMem for NewStack<'_> {
     }
 }
 
-/// Builds the address space for the executable `exe` with `args`; returns (mm, entry,
-/// sp).
+/// arm64's AT_MINSIGSTKSZ (Linux `signal_minsigstksz`: the largest signal frame, its
+/// frame record and alignment): what Linux 6.1 reports on this CPU (no SVE).
+const AT_MINSIGSTKSZ_VALUE: u64 = 4720;
+
+/// Builds the address space for the executable `exe` with `args` (Linux
+/// `load_elf_binary`): the program, its dynamic loader if it names one (PT_INTERP), the
+/// stack and the vDSO; returns (mm, entry, sp). The entry is the loader's when there is
+/// one: it finds the program through the auxiliary vector (AT_PHDR, AT_ENTRY, AT_BASE).
 pub fn build_mm(exe: &Arc<File>, args: &ExecArgs) -> KResult<(Arc<Mm>, usize, usize)> {
+    // The interpreter is opened and checked before anything is built (Linux: before
+    // the point of no return): ENOENT/EACCES from the path, ELIBBAD if it is no AArch64
+    // ELF file.
+    let interp = match loader::elf::interp_path(&**exe)? {
+        Some(path) => {
+            let file = open_exec(&path)?;
+            loader::elf::check_interp(&*file)?;
+            Some(file)
+        }
+        None => None,
+    };
     let mm = Mm::new(Some(exe.clone() as Arc<dyn VmFile>))?;
-    let (img, vdso) = mm.with(
-        |space, frames| -> KResult<(loader::elf::LoadedImage, Option<usize>)> {
-            let img = loader::elf::load(frames, space, &**exe)?;
+    let (img, base, vdso) = mm.with(
+        |space,
+         frames|
+         -> KResult<(
+            loader::elf::LoadedImage,
+            Option<loader::elf::LoadedImage>,
+            Option<usize>,
+        )> {
+            let role = Role::Program {
+                has_interp: interp.is_some(),
+            };
+            let exe_map = exe.clone() as Arc<dyn VmFile>;
+            let img = loader::elf::load_image(frames, space, &**exe, role, Some(&exe_map))?;
+            let base = match &interp {
+                Some(file) => {
+                    let map = file.clone() as Arc<dyn VmFile>;
+                    let role = Role::Interpreter;
+                    Some(loader::elf::load_image(
+                        frames,
+                        space,
+                        &**file,
+                        role,
+                        Some(&map),
+                    )?)
+                }
+                None => None,
+            };
             space.insert_vma(Vma {
                 start: STACK_TOP - STACK_SIZE,
                 end: STACK_TOP,
@@ -277,24 +319,37 @@ pub fn build_mm(exe: &Arc<File>, args: &ExecArgs) -> KResult<(Arc<Mm>, usize, us
                 shared: false,
             })?;
             let vdso = crate::vdso::setup_additional_pages(space)?;
-            Ok((img, vdso))
+            Ok((img, base, vdso))
         },
     )?;
-    // arm64's ARCH_DLINFO comes first: where the vDSO is, if this kernel has one.
+    // Linux `load_elf_binary`: `allow_write_access(interpreter)` once it is mapped.
+    if let Some(file) = &interp {
+        file.allow_write_access();
+    }
+    let entry = base.as_ref().map_or(img.entry, |b| b.entry);
+    let (hwcap, hwcap2) = arch::hwcap::elf_hwcap();
+    // Linux arm64's order (`create_elf_tables`): ARCH_DLINFO first (the vDSO, if this
+    // kernel has one, and AT_MINSIGSTKSZ), then the generic entries. AT_RANDOM,
+    // AT_EXECFN and AT_NULL are added by the stack builder, last.
     let auxv = [
         (stack::AT_SYSINFO_EHDR, vdso.unwrap_or(0) as u64),
+        (stack::AT_MINSIGSTKSZ, AT_MINSIGSTKSZ_VALUE),
+        (stack::AT_HWCAP, hwcap),
+        (stack::AT_PAGESZ, PAGE_SIZE as u64),
+        (stack::AT_CLKTCK, 100),
         (stack::AT_PHDR, img.phdr as u64),
         (stack::AT_PHENT, img.phent as u64),
         (stack::AT_PHNUM, img.phnum as u64),
-        (stack::AT_PAGESZ, PAGE_SIZE as u64),
+        (stack::AT_BASE, base.as_ref().map_or(0, |b| b.bias) as u64),
+        (stack::AT_FLAGS, 0),
         (stack::AT_ENTRY, img.entry as u64),
         (stack::AT_UID, 0),
         (stack::AT_EUID, 0),
         (stack::AT_GID, 0),
         (stack::AT_EGID, 0),
-        (stack::AT_HWCAP, 0),
-        (stack::AT_CLKTCK, 100),
         (stack::AT_SECURE, 0),
+        (stack::AT_HWCAP2, hwcap2),
+        (stack::AT_PLATFORM, 0), // the stack builder fills in the string's address
     ];
     let auxv = if vdso.is_some() {
         &auxv[..]
@@ -324,7 +379,7 @@ pub fn build_mm(exe: &Arc<File>, args: &ExecArgs) -> KResult<(Arc<Mm>, usize, us
         auxv,
         random,
     )?;
-    Ok((mm, img.entry, layout.sp))
+    Ok((mm, entry, layout.sp))
 }
 
 /// Replaces the current task's program with `path`, with kernel strings (how init
