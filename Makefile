@@ -26,13 +26,14 @@
 #                modes and symlinks kept, replacing the project's files of the same name.
 #   ROOTFS=debian  the root is Debian 12's (bash, coreutils, python3...: dynamically
 #                linked programs; ci/fetch-debian-rootfs.sh, docs/dynamic.md), the
-#                project's programs in /opt/teachos/bin; init is /bin/bash, MEM 1G.
+#                project's programs in /opt/teachos/bin; /sbin/init starts bash
+#                (ARGS=bash), MEM 1G.
 
 PROFILE ?= release
 ROOTFS ?=
 ifeq ($(ROOTFS),debian)
 MEM ?= 1G
-INIT ?= /bin/bash
+ARGS ?= bash
 endif
 # The fault_inject test system call (src/mm/inject.rs); FAULT_INJECTION=0 builds without.
 FAULT_INJECTION ?= 1
