@@ -554,9 +554,15 @@ pub fn exec_file(frame: &mut TrapFrame, exe: Arc<File>, args: &ExecArgs) -> KRes
     // The new address space's bookkeeping (VMAs, the Mm) comes from the heap.
     crate::mm::heap::reserve(32 << 10)?;
     let (mm, entry, sp) = build_mm(&exe, args)?;
-    // The task's name (comm): the file's last component, at most 15 bytes (Linux
-    // TASK_COMM_LEN), lossily as text.
-    let base = exe.path.rsplit(|&b| b == b'/').next().unwrap_or(&exe.path);
+    // The task's name (comm): the last component of the path execve was given, at most
+    // 15 bytes (Linux TASK_COMM_LEN), lossily as text. That path, not the file's: a
+    // symlink's name (busybox's /bin/sleep -> busybox is "sleep") and a script's own name
+    // (not its interpreter's), as Linux's `kbasename(bprm->filename)` in begin_new_exec.
+    let base = args
+        .filename
+        .rsplit(|&b| b == b'/')
+        .next()
+        .unwrap_or(args.filename);
     let base = &base[..base.len().min(15)];
     let mut name = String::new();
     name.try_reserve_exact(base.len() * 3)
