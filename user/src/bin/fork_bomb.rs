@@ -84,10 +84,14 @@ fn main(_args: Args) -> i32 {
         } else if sh[STOP].load(Acquire) != 0 && now - last.2 > 1_000_000_000 {
             break;
         }
+        // Fork succeeds until it fails: a bomb that has not failed and stops moving for
+        // 10 s is stuck. No bound on the whole fill: on a loaded host it is slow (Linux
+        // 6.1 on 4 vCPUs of a busy 2-core host: 2,974 forks in 30 s), and the harness's
+        // timeout bounds the run.
         check!(
             T,
-            now - start < 30_000_000_000,
-            "after 30 s: {} forks, fork never failed",
+            now - last.2 < 10_000_000_000,
+            "after {} forks nothing moved for 10 s, and fork never failed",
             n
         );
         nanosleep_ns(5_000_000);
