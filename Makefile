@@ -13,6 +13,8 @@
 #   make lint                cargo fmt --check and clippy
 #   make miri                the host unit tests under Miri (undefined behaviour checks)
 #   make fuzz                long system-call fuzzer runs, release and dev kernels (ci/fuzz.sh)
+#   make oracle              every test program on real Linux 6.1 arm64, one boot (ci/oracle.sh)
+#   make oracle-expected     tests/busybox/*.expected regenerated on Linux (ci/oracle.sh)
 #
 # Variables: PROFILE=release|dev (dev keeps stepping sensible), LOG=info|debug|trace,
 # MEM=256M, CPUS=n (QEMU -smp: 4 for run and test, 1 for gdb unless given), GDB_PORT
@@ -76,7 +78,8 @@ CMDLINE = semihosting init=$(INIT_PATH)$(if $(value ARGS), -- $(value ARGS))
 # shell-quote: 'text' with each ' written as '\'', so quotes in ARGS reach QEMU unchanged.
 shq = '$(subst ','\'',$(1))'
 
-.PHONY: all setup build run test unit miri qemu-test fuzz e2e gdb gdb-user walkthrough grade skeleton bench lint clean
+.PHONY: all setup build run test unit miri qemu-test fuzz e2e gdb gdb-user walkthrough grade skeleton bench lint clean \
+        oracle oracle-expected
 
 all: build
 
@@ -119,6 +122,15 @@ qemu-test: build
 # FUZZ_CALLS (1000000), FUZZ_SEEDS (three new ones), FUZZ_PROFILES, FUZZ_TIMEOUT, FUZZ_TRACE=1.
 fuzz: build
 	@ci/fuzz.sh $(OUT) $(BUILD)
+
+# The specification: every program of user/tests.list on Debian's Linux 6.1 arm64 under
+# the same QEMU, in one boot (ORACLE_CPUS=4, ORACLE_ONLY="names"); and the busybox
+# suite's expected outputs (tests/busybox/NAME.expected) written from Linux.
+oracle: build
+	@ci/oracle.sh $(BUILD)
+
+oracle-expected: setup
+	@ci/oracle.sh --expected $(BUILD)
 
 # QEMU halted at reset; gdb-multiarch with the kernel's symbols and gdb/teachos.gdb
 # (Rust pretty-printers + the tasks/ptwalk/uframe helpers). The console goes to

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite (`make test`): host unit tests, user programs under QEMU, and
 # end-to-end checks of the tools students use. Ends with "N passed, N failed".
-#   usage: test.sh TARGET_DIR BUILD_DIR      (ONLY=unit|miri|qemu|labs|debian|e2e runs one part;
+#   usage: test.sh TARGET_DIR BUILD_DIR      (ONLY=unit|miri|qemu|labs|busybox|debian|e2e runs one part;
 #   ONLY=unit runs the host unit tests both natively and under Miri)
 set -uo pipefail
 out=$(cd "$1" && pwd) build=$(cd "$2" && pwd)
@@ -127,6 +127,13 @@ if want labs; then
       bad "lab $lab skeleton" "expected a lower score, got '$score'"
     fi
   done
+fi
+
+if want busybox; then
+  # tests/busybox/*.sh in one boot under busybox sh, each output compared with Linux's.
+  echo "== busybox scripts, ${CPUS:-4} CPUs, one boot, compared with Linux (ci/busybox-suite.sh)"
+  . "$here/busybox-suite.sh"
+  busybox_suite "$build"
 fi
 
 if want debian; then

@@ -84,15 +84,18 @@ fn main(_args: Args) -> i32 {
         } else if sh[STOP].load(Acquire) != 0 && now - last.2 > 1_000_000_000 {
             break;
         }
+        // Fork succeeds until it fails: a bomb that has not failed and stops moving for
+        // 10 s is stuck. No bound on the whole fill: on a loaded host it is slow (Linux
+        // 6.1 on 4 vCPUs of a busy 2-core host: 2,974 forks in 30 s), and the harness's
+        // timeout bounds the run.
         check!(
             T,
-            now - start < 30_000_000_000,
-            "after 30 s: {} forks, fork never failed",
+            now - last.2 < 10_000_000_000,
+            "after {} forks nothing moved for 10 s, and fork never failed",
             n
         );
         nanosleep_ns(5_000_000);
     }
-    let forks = sh[FORKS].load(Acquire);
     let filled_ms = (clock_ns() - start) / 1_000_000;
     check!(
         T,
@@ -133,6 +136,11 @@ fn main(_args: Args) -> i32 {
             _ => fail!(T, "a bomb process ended with status {:#x}", status),
         }
     }
+    // Counted again now that every bomb process is gone: one that was stuck in a fork
+    // (reclaim under memory pressure can take longer than the second of stillness
+    // above) may have forked and counted after the first count. (Linux 6.1 on the
+    // oracle, 4 CPUs: 46 more reaped than counted then, with 43 OOM kills.)
+    let forks = sh[FORKS].load(Acquire);
     // A parent the OOM killer takes right after its fork succeeded dies before it counts
     // that fork: each process killed by it may leave one fork uncounted, no more.
     check!(

@@ -104,9 +104,16 @@ fn bomb(sh: &'static [core::sync::atomic::AtomicU64; 512], go: i32) -> i32 {
     }
     RELEASE.store(1, Release);
     futex_wake(&RELEASE, i32::MAX as usize, true);
-    let start = clock_ns();
-    while sh[EXITED].load(Acquire) < sh[CREATED].load(Acquire) {
-        if clock_ns() - start > 10_000_000_000 {
+    // Until every thread has exited; stuck if none exits for 10 s.
+    let mut last = (0, clock_ns());
+    loop {
+        let exited = sh[EXITED].load(Acquire);
+        if exited >= sh[CREATED].load(Acquire) {
+            break;
+        }
+        if exited != last.0 {
+            last = (exited, clock_ns());
+        } else if clock_ns() - last.1 > 10_000_000_000 {
             return 5;
         }
         nanosleep_ns(1_000_000);
@@ -144,10 +151,14 @@ fn round(
         {
             fail!(T, "the bomb process ended early: status {:#x}", status);
         }
+        // clone succeeds until it fails: a bomb that has not failed and stops moving
+        // for 10 s is stuck. No bound on the whole fill: on a loaded host it is slow
+        // (Linux 6.1 on 4 vCPUs of a busy 2-core host: 1,809 threads in 30 s), and the
+        // harness's timeout bounds the run.
         check!(
             T,
-            now - start < 30_000_000_000,
-            "after 30 s: {} threads, clone never failed",
+            now - last.2 < 10_000_000_000,
+            "after {} threads nothing moved for 10 s, and clone never failed",
             n
         );
         nanosleep_ns(5_000_000);
