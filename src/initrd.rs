@@ -49,7 +49,7 @@ pub fn prepare_free() -> Option<(usize, usize)> {
 /// A file of the archive by path ("System.map", "/bin/hello").
 pub fn find(path: &str) -> Option<&'static [u8]> {
     let path = path.trim_start_matches('/');
-    cpio_reader::iter_files(archive())
-        .find(|e| e.name().trim_start_matches("./") == path)
-        .map(|e| e.file())
+    crate::fs::cpio::entries(archive())
+        .find(|e| e.name == path)
+        .map(|e| e.data)
 }

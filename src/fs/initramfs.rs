@@ -3,7 +3,7 @@
 //! directories, regular files (copied into page-cache pages), symbolic links, device
 //! nodes and FIFOs, each with its mode. Then /dev (a tmpfs with the device nodes, what
 //! devtmpfs would make), /proc and /tmp (a tmpfs of its own) are mounted. The archive
-//! is parsed by the `cpio_reader` crate: the format is not the lesson.
+//! format is read by fs/cpio.rs.
 
 use alloc::sync::Arc;
 
@@ -115,14 +115,10 @@ pub fn mount_root(archive: &[u8]) -> KResult<Arc<Inode>> {
     mount::mount(None, root.clone(), "rootfs", "rootfs")?;
     let _ns = tmpfs::lock();
     let mut files = 0;
-    for e in cpio_reader::iter_files(archive) {
-        let rdev = dev::makedev(
-            e.rdevmajor().unwrap_or(0) as u64,
-            e.rdevminor().unwrap_or(0) as u64,
-        );
-        let name = e.name().trim_start_matches("./").trim_start_matches('/');
-        if let Err(err) = unpack_entry(&root, name.as_bytes(), e.mode().bits(), e.file(), rdev) {
-            crate::println!("initramfs: {}: {:?}", name, err);
+    for e in super::cpio::entries(archive) {
+        let rdev = dev::makedev(e.rdev_major as u64, e.rdev_minor as u64);
+        if let Err(err) = unpack_entry(&root, e.name.as_bytes(), e.mode, e.data, rdev) {
+            crate::println!("initramfs: {}: {:?}", e.name, err);
         }
         files += 1;
     }

@@ -20,6 +20,7 @@
 //! RLIMIT_NOFILE enforced by the caller's limit) and the root/cwd/umask triple (Linux
 //! `struct fs_struct`, shared with CLONE_FS).
 
+pub mod cpio;
 pub mod dev;
 pub mod epoll;
 pub mod eventfd;
