@@ -127,6 +127,8 @@ fi
 [ -d "$build/rootfs/bin" ] || fail "$build/rootfs/bin missing: run make build first"
 mkdir -p "$root/bin"
 cp -a "$build/rootfs/bin/." "$root/bin/"
+# The dynamic programs (dyn_auxv) need their loader and libc at Debian's paths.
+[ -d "$build/rootfs/lib" ] && cp -a "$build/rootfs/lib" "$root/"
 names=()
 for name in ${ORACLE_ONLY:-$(grep -v '^#' user/tests.list)}; do
   skip=
