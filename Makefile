@@ -7,7 +7,7 @@
 #   make test                host unit tests + QEMU user-program tests + tool checks
 #   make gdb                 QEMU halted with a gdb stub, gdb-multiarch attached
 #   make gdb-user PROG=name  the same with a user program's symbols, run as init
-#   make bench               benchmarks (fork, COW, threads, files) in guest instructions (-icount)
+#   make bench               benchmarks (fork, COW, threads, files; userland next to Linux) in guest instructions (-icount)
 #   make grade LAB=n         a coursework lab's tests with points (docs/labs/)
 #   make skeleton LAB=n      a student copy of the tree with lab n's solutions stubbed
 #   make lint                cargo fmt --check and clippy

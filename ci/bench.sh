@@ -6,7 +6,12 @@
 #      pinned to CPU i; one worker on one CPU, then one and SMP_CPUS (4) workers on
 #      SMP_CPUS CPUs. The figure is the instructions *all* CPUs executed per operation
 #      (QEMU advances the virtual clock with every vCPU's instructions), spinning included.
+#   3. user/c/bench/bench_userland.c, what a shell user waits for (boot to the prompt, a
+#      sh loop of `true`, a 100-stage pipeline, dynamic start-up of coreutils' true), in
+#      one root tree booted on this kernel and on Linux 6.1 (ci/oracle.sh --boot), both on
+#      one CPU under -icount: the side-by-side table of docs/benchmarks.md, "Issue 13".
 #   usage: bench.sh TARGET_DIR BUILD_DIR
+#   BENCH_ONLY=single|smp|userland runs one part;
 #   SMP_CPUS=n (default 4); BENCH_TIMEOUT=s per boot (600); BENCH_SMP_ARGS="budget=MS
 #   scale=PERCENT only=KEY,..." (bench_smp.rs)
 set -uo pipefail
@@ -25,6 +30,9 @@ boot() {
   [ $st = 0 ] || { echo "bench: QEMU (-smp $2) exited with $st (log: $1)"; failed=1; }
 }
 
+want() { [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = "$1" ]; }
+
+if want single; then
 boot "$build/bench.log" 1 "semihosting init=/bin/bench"
 echo "One CPU (-smp 1), user/src/bin/bench.rs:"
 grep '^bench:' "$build/bench.log"
@@ -36,7 +44,9 @@ For scale (Linux 6.1 arm64, same QEMU, -icount shift=0, static musl program):
   1 MiB read ~0.69M instructions (docs/benchmarks.md, "Issue 11: files").
 
 EOT
+fi
 
+if want smp; then
 boot "$build/bench-smp1.log" 1 "semihosting init=/bin/bench_smp -- 1 $smp_args"
 boot "$build/bench-smp$smp.log" "$smp" "semihosting init=/bin/bench_smp -- 1 $smp $smp_args"
 grep -h 'FAILED\|panic' "$build/bench-smp1.log" "$build/bench-smp$smp.log" && failed=1
@@ -80,4 +90,66 @@ $build/bench-smp1.log and $build/bench-smp$smp.log.
 For scale: Linux 6.1 arm64 on the same QEMU (--smp 4, same binary) gives 4 workers / 1 worker
 = 0.96-1.03 for every row but the context switch (its sched_yield does not switch).
 EOT
+fi
+
+# 3. Userland, side by side with Linux. The tree (make_busybox_root's busybox and applets,
+# bench_userland, coreutils' dynamically linked true with its loader and libc from the
+# Debian root, the oracle runner as /init) is the same for both kernels; the runner starts
+# bench_userland as its child and prints its lines as "bench_userland| ...".
+if want userland; then
+. "$here/busybox-suite.sh"
+ub=$build/bench-userland root=$build/bench-userland/root
+rm -rf "$ub"; mkdir -p "$root/oracle"
+if ! runner=$(cd "$here/.." && build_runner "$build") || ! (cd "$here/.." && make_busybox_root "$build" "$root"); then
+  echo "bench: the userland tree could not be built (runner or busybox)"; failed=1
+else
+  cp "$runner" "$root/init"
+  cp "$build/extra-bin/bench_userland" "$root/bin/"
+  echo "output 600 bench_userland /bin/bench_userland" >"$root/oracle/list"
+  if tree=$("$here/fetch-debian-rootfs.sh" "$build" 2>"$ub/debian-fetch.log"); then
+    mkdir -p "$root/usr/bin" "$root/lib/aarch64-linux-gnu"
+    cp -L "$tree/usr/bin/true" "$root/usr/bin/true"
+    cp -L "$tree/usr/lib/ld-linux-aarch64.so.1" "$root/lib/ld-linux-aarch64.so.1"
+    cp -L "$tree/usr/lib/aarch64-linux-gnu/libc.so.6" "$root/lib/aarch64-linux-gnu/libc.so.6"
+  else
+    echo "bench: no Debian root for the dynamic true ($(tail -1 "$ub/debian-fetch.log"))"
+  fi
+  (cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --owner 0:0 --quiet) >"$ub/initrd.cpio"
+  INITRD=$ub/initrd.cpio boot "$ub/teachos.log" 1 "semihosting init=/init"
+  ORACLE_CPUS=1 ORACLE_ICOUNT=1 "$here/oracle.sh" --boot "$build" "$root" "$ub/linux.log" >"$ub/oracle.log" 2>&1 ||
+    { echo "bench: Linux did not run the userland bench: $(tail -1 "$ub/oracle.log")"; failed=1; }
+  for k in teachos linux; do
+    grep -q '^bench_userland| bench_userland: ok' "$ub/$k.log" ||
+      { echo "bench: bench_userland failed on $k (log $ub/$k.log)"; failed=1; }
+  done
+  {
+    sed -n 's/^bench_userland| bench-userland: /teachos /p' "$ub/teachos.log"
+    sed -n 's/^bench_userland| bench-userland: /linux /p' "$ub/linux.log"
+  } | awk '
+    function group(x,   s, r) {
+      if (x == "" || x == "-") return "-"
+      s = sprintf("%d", x); r = ""
+      while (length(s) > 3) { r = "," substr(s, length(s) - 2) r; s = substr(s, 1, length(s) - 3) }
+      return s r
+    }
+    BEGIN {
+      n = split("boot boot-to-prompt sh-prompt sh-loop-1000 sh-loop pipeline static-true dyn-true", order, " ")
+      label["boot"] = "reset to the first user program"; label["boot-to-prompt"] = "reset to the sh -i prompt"
+      label["sh-prompt"] = "sh -i started to its prompt"; label["sh-loop-1000"] = "sh loop: /bin/true 1,000 times"
+      label["sh-loop"] = "  per iteration (fork+execve+wait)"; label["pipeline"] = "100-stage pipeline (echo | cat ...)"
+      label["static-true"] = "run static busybox true"; label["dyn-true"] = "run dynamic coreutils true"
+    }
+    { v[$1, $2] = $3 }
+    END {
+      printf "Userland, user/c/bench/bench_userland.c: instructions, one CPU, the same root tree\n"
+      printf "%-38s %14s %14s %8s\n", "", "teachos", "Linux 6.1", "ratio"
+      for (i = 1; i <= n; i++) {
+        k = order[i]; a = v["teachos", k]; b = v["linux", k]
+        r = (a > 0 && b > 0) ? sprintf("%.2f", a / b) : "-"
+        printf "%-38s %14s %14s %8s\n", label[k], group(a), group(b), r
+      }
+    }'
+  echo "(ratio = teachos / Linux; the consoles: $ub/teachos.log, $ub/linux.log)"
+fi
+fi
 [ $failed = 0 ] || exit 1

@@ -11,15 +11,22 @@
 #          oracle.sh --expected BUILD_DIR      run tests/busybox/*.sh on Linux and write
 #                                              their normalised output to NAME.expected
 #                                              (make oracle-expected; ci/busybox-suite.sh)
-# Environment: ORACLE_CPUS (4), ORACLE_MEM (512M), ORACLE_ONLY="name ..." (a subset),
+#          oracle.sh --boot BUILD_DIR ROOT LOG  boot ROOT's tree (ROOT/init runs first) on
+#                                              Linux, console in LOG (ci/bench.sh)
+# Environment: ORACLE_CPUS (4), ORACLE_MEM (512M), ORACLE_ICOUNT=1 (-icount shift=0, and
+# no randomised layouts, for instruction counts that repeat), ORACLE_ONLY="name ..." (a subset),
 # ORACLE_TIMEOUT (seconds per program, 300: fork_bomb took over 120 on a busy host). The
 # kernel package is fetched once with apt-get download (arm64 added as a foreign
 # architecture), its SHA-256 checked, and cached in BUILD_DIR/oracle/.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-expected=
+expected= boot_only=
 [ "${1:-}" = --expected ] && { expected=1; shift; }
-[ $# = 1 ] || { sed -n '2,17p' "$0"; exit 2; }
+if [ "${1:-}" = --boot ] && [ $# = 4 ]; then
+  boot_only=1 boot_root=$(cd "$3" && pwd) boot_log=$4
+  set -- "$2"
+fi
+[ $# = 1 ] || { sed -n '2,21p' "$0"; exit 2; }
 build=$(cd "$1" && pwd)
 cd "$here/.."
 # shellcheck source=ci/busybox-suite.sh
@@ -86,13 +93,17 @@ fetch_kernel() {
 # the console in LOG.raw while it runs (tail -f it to watch), then without carriage
 # returns in LOG. Returns QEMU's or timeout's status (124: hung).
 boot_linux() {
-  local root=$1 log=$2 initrd=$dir/initrd.cpio.gz st=0
+  local root=$1 log=$2 initrd=$dir/initrd.cpio.gz st=0 icount=()
   shift 2
+  # Under -icount the counter counts instructions; randomised placement would make the
+  # same run cost a different number each boot.
+  [ "${ORACLE_ICOUNT:-}" = 1 ] &&
+    icount=(-icount shift=0) && set -- "$@" norandmaps randomize_kstack_offset=off page_alloc.shuffle=0
   (cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --owner 0:0 --quiet | gzip -1) >"$initrd"
   # loglevel=1: only emergencies on the console, so an OOM kill's report cannot land in
   # the middle of a program's output. PARAMs are added to the kernel's command line.
   timeout -k 5 "${ORACLE_BOOT_TIMEOUT:-3600}" qemu-system-aarch64 -M virt -cpu cortex-a72 -smp "$CPUS" -m "$MEM" \
-    -nographic -no-reboot -nic none -kernel "$kernel" -initrd "$initrd" \
+    -nographic -no-reboot -nic none "${icount[@]}" -kernel "$kernel" -initrd "$initrd" \
     -append "console=ttyAMA0 rdinit=/init panic=-1 quiet loglevel=1 nokaslr $*" \
     </dev/null >"$log.raw" 2>&1 || st=$?
   tr -d '\r' <"$log.raw" >"$log" && rm -f "$log.raw"
@@ -102,6 +113,10 @@ boot_linux() {
 command -v qemu-system-aarch64 >/dev/null || fail "qemu-system-aarch64 missing (make setup installs it)"
 command -v cpio >/dev/null || fail "cpio missing (make setup installs it)"
 fetch_kernel
+if [ -n "$boot_only" ]; then
+  boot_linux "$boot_root" "$boot_log"
+  exit
+fi
 runner=$(build_runner "$build")
 root=$dir/root
 rm -rf "$root"
