@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <sys/sysinfo.h>
+#include <time.h>
 
 #ifndef TEST_NAME
 #error "define TEST_NAME before including common.h"
@@ -25,6 +27,21 @@
       exit(1);                                                                 \
     }                                                                          \
   } while (0)
+
+/* Sleeps ms milliseconds in all, resuming after any signal handler interrupts it. */
+static inline void sleep_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+/* The machine's free memory in bytes (sysinfo), as the memory-hungry tests size
+ * their allocations from it. */
+static inline unsigned long free_ram(void) {
+  struct sysinfo si;
+  CHECK(sysinfo(&si) == 0, "sysinfo");
+  return si.freeram * si.mem_unit;
+}
 
 static inline int test_ok(void) {
   printf("%s: ok\n", TEST_NAME);

@@ -27,18 +27,6 @@
 #define PGSIZE 4096L
 #define SBRK_FAILED ((void *)-1)
 
-static unsigned long free_ram(void) {
-  struct sysinfo si;
-  CHECK(sysinfo(&si) == 0, "sysinfo");
-  return si.freeram * si.mem_unit;
-}
-
-static void sleep_ms(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0) {
-  }
-}
-
 static int exited0(int st) { return WIFEXITED(st) && WEXITSTATUS(st) == 0; }
 
 /* Allocates more than half of free memory (two thirds of it), writes every page, then

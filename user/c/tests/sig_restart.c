@@ -33,12 +33,6 @@ static void set_action(int sig, void (*fn)(int), int flags) {
   CHECK(sigaction(sig, &sa, NULL) == 0, "sigaction %d", sig);
 }
 
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-    ;
-}
-
 static double now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

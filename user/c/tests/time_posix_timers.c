@@ -17,7 +17,8 @@ static long long now(clockid_t c) {
   clock_gettime(c, &t);
   return ns(t);
 }
-static void sleep_ms(long ms) {
+/* One nanosleep: a timer signal handled meanwhile ends it early. */
+static void sleep_once_ms(long ms) {
   struct timespec t = {ms / 1000, (ms % 1000) * 1000000};
   nanosleep(&t, NULL);
 }
@@ -45,7 +46,7 @@ int main(int argc, char **argv) {
   CHECK(timer_settime(t, 0, &once, &old) == 0, "settime");
   CHECK(ns(old.it_value) == 0, "old value");
   CHECK(timer_gettime(t, &v) == 0 && ns(v.it_value) > 0 && ns(v.it_value) <= 100000000, "value %lld", ns(v.it_value));
-  sleep_ms(150);
+  sleep_once_ms(150);
   CHECK(timer_gettime(t, &v) == 0 && ns(v.it_value) == 0, "one-shot still armed: %lld", ns(v.it_value));
   CHECK(timer_getoverrun(t) == 0, "overrun of a SIGEV_NONE timer");
 
@@ -53,7 +54,7 @@ int main(int argc, char **argv) {
   struct itimerspec per = {{0, 50000000}, {0, 50000000}};
   CHECK(timer_settime(t, 0, &per, NULL) == 0, "settime periodic");
   for (int i = 0; i < 5; i++) {
-    sleep_ms(37);
+    sleep_once_ms(37);
     CHECK(timer_gettime(t, &v) == 0 && ns(v.it_value) > 0 && ns(v.it_value) <= 50000000, "periodic value %lld",
           ns(v.it_value));
     CHECK(ns(v.it_interval) == 50000000, "interval %lld", ns(v.it_interval));
@@ -81,7 +82,7 @@ int main(int argc, char **argv) {
   /* An absolute time in the past: expires at once. */
   abs.it_value.tv_sec = 1; abs.it_value.tv_nsec = 0;
   CHECK(timer_settime(r, TIMER_ABSTIME, &abs, NULL) == 0, "past abstime");
-  sleep_ms(10);
+  sleep_once_ms(10);
   CHECK(timer_gettime(r, &v) == 0 && ns(v.it_value) == 0, "past abstime still armed");
   CHECK(timer_delete(r) == 0, "delete realtime");
 

@@ -50,18 +50,6 @@ static unsigned long total_ram(void) {
   return si.totalram * si.mem_unit;
 }
 
-static unsigned long free_ram(void) {
-  struct sysinfo si;
-  CHECK(sysinfo(&si) == 0, "sysinfo");
-  return si.freeram * si.mem_unit;
-}
-
-static void sleep_ms(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0) {
-  }
-}
-
 /* Touches one byte of every page of [p, p + len) with `v`. */
 static void touch(char *p, unsigned long len, char v) {
   for (unsigned long i = 0; i < len; i += PGSIZE) ((volatile char *)p)[i] = v;

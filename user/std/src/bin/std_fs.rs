@@ -14,18 +14,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 const T: &str = "std_fs";
 const ROOT: &str = "/tmp/std_fs";
 
-fn fail(why: String) -> ! {
-    println!("{T}: FAILED {why}");
-    std::process::exit(1);
-}
-
-macro_rules! check {
-    ($cond:expr, $($arg:tt)*) => {
-        if !$cond {
-            fail(format!("line {}: {}", line!(), format!($($arg)*)));
-        }
-    };
-}
+#[macro_use]
+#[path = "../check.rs"]
+mod check;
+use check::fail;
 
 /// Unwraps an io::Result, failing with the operation's name.
 fn ok<V>(r: std::io::Result<V>, what: &str) -> V {

@@ -21,18 +21,10 @@ use std::time::Duration;
 
 const T: &str = "std_process";
 
-fn fail(why: String) -> ! {
-    println!("{T}: FAILED {why}");
-    std::process::exit(1);
-}
-
-macro_rules! check {
-    ($cond:expr, $($arg:tt)*) => {
-        if !$cond {
-            fail(format!("line {}: {}", line!(), format!($($arg)*)));
-        }
-    };
-}
+#[macro_use]
+#[path = "../check.rs"]
+mod check;
+use check::fail;
 
 /// The child roles; returns the exit code.
 fn child(role: &str, rest: &[String]) -> i32 {

@@ -14,18 +14,10 @@ use std::time::Duration;
 
 const T: &str = "std_threads";
 
-fn fail(why: String) -> ! {
-    println!("{T}: FAILED {why}");
-    std::process::exit(1);
-}
-
-macro_rules! check {
-    ($cond:expr, $($arg:tt)*) => {
-        if !$cond {
-            fail(format!("line {}: {}", line!(), format!($($arg)*)));
-        }
-    };
-}
+#[macro_use]
+#[path = "../check.rs"]
+mod check;
+use check::fail;
 
 fn mutex_counter() {
     const THREADS: usize = 4;

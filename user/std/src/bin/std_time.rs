@@ -9,18 +9,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const T: &str = "std_time";
 
-fn fail(why: String) -> ! {
-    println!("{T}: FAILED {why}");
-    std::process::exit(1);
-}
-
-macro_rules! check {
-    ($cond:expr, $($arg:tt)*) => {
-        if !$cond {
-            fail(format!("line {}: {}", line!(), format!($($arg)*)));
-        }
-    };
-}
+#[macro_use]
+#[path = "../check.rs"]
+mod check;
 
 fn monotonic() {
     let handles: Vec<_> = (0..4)
