@@ -12,6 +12,14 @@ run = lambda cmd: gdb.execute(cmd, to_string=True)  # noqa: E731 (gdb commands, 
 reg = lambda name: int(gdb.parse_and_eval("$" + name)) & 0xFFFFFFFFFFFFFFFF  # noqa: E731
 
 
+def stopped_in(symbol):
+    """Whether the last `continue` stopped at `symbol` (not: the program ran to its end)."""
+    try:
+        return gdb.newest_frame().name() == symbol
+    except gdb.error:
+        return False
+
+
 def check(cond, what):
     """One check: its line on success; on failure the whole reason, and gdb stops."""
     print("%s: %s %s" % (NAME, "ok  " if cond else "FAILED", what))
@@ -21,13 +29,18 @@ def check(cond, what):
 
 run("break ret_from_fork")
 run("continue")  # pid 1: kernel_init's kernel thread
+check(stopped_in("ret_from_fork"), "init (pid 1) starts in ret_from_fork")
 check(int(current_task()["tid"]) == 1, "the first stop at ret_from_fork is init (pid 1)")
 run("break kernel::task::fork::kernel_clone")
 run("continue")
+check(stopped_in("kernel::task::fork::kernel_clone"), "forkdemo calls fork: kernel_clone")
 check(int(current_task()["tid"]) == 1, "pid 1 (forkdemo) enters kernel_clone")
 parent = user_frame()
 run("delete 2")
 run("continue")  # the child, at its first instruction
+check(stopped_in("ret_from_fork"),
+      "fork's child starts in ret_from_fork (if not: did fork fail? see the console log, %s)"
+      % "gdb-test-forkdemo-console.log")
 child_task = current_task()
 child = int(child_task["tid"])
 check(child != 1 and int(task_inner(child_task)["parent"]) == 1,

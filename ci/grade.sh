@@ -21,8 +21,10 @@ score=0 total=0
 # why_qemu NAME LOG: the reason a program's test failed, every line of it.
 why_qemu() {
   local name=$1 log=$2
-  grep -m3 -E "^$name: FAILED|LAB [0-9]+: .* is not implemented yet|panicked at|Kernel panic" "$log" |
-    sed 's/^.*\(LAB [0-9]*:\)/\1/'
+  grep -m1 -E "^$name: FAILED" "$log"
+  grep -m2 -E "panicked at|Kernel panic" "$log"
+  grep -o -E "LAB [0-9]+: .* is not implemented yet" "$log" | awk '!seen[$0]++' | head -4 |
+    sed 's/$/ (stub hit)/'
 }
 while read -r l pts kind name; do
   [ "$l" = "$lab" ] || continue
