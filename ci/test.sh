@@ -169,7 +169,8 @@ if want labs; then
         what=$(basename "$patch" .patch)
         rm -rf "$skel"; mkdir -p "$skel"
         git ls-files -z | xargs -0 cp -a --parents -t "$skel" 2>/dev/null
-        if ! (cd "$skel" && git apply "$here/../$patch") >"$build/$what.log" 2>&1 ||
+        # Its own repository: git apply in a directory of another silently skips the patch.
+        if ! (cd "$skel" && git init -q && git apply --verbose "$here/../$patch") >"$build/$what.log" 2>&1 ||
           ! skel_build "$skel" "$build/$what.build.log"; then
           bad "$what" "does not apply or build (see $build/$what.log, $build/$what.build.log)"; continue
         fi
