@@ -44,7 +44,12 @@ $(why_qemu "$name" "$log")"
       cargo test --lib -p kernel --target x86_64-unknown-linux-gnu -- "$name" >"$log" 2>&1
       if ! grep -qE "^test result: ok\. [1-9][0-9]* passed; 0 failed" "$log"; then
         # Each failed test with its panic message (assertion and values), or the build error.
-        why=$(grep -E "^test .* FAILED$|^thread '.*' panicked at|^(assertion|  left|  right)|^error(\[E[0-9]+\])?:" "$log" | head -12)
+        why=$({
+          grep -E "^test .* FAILED$" "$log"
+          grep -A1 -E "^thread '.*panicked at" "$log" | grep -vE '^--$'
+          grep -E "^  (left|right):" "$log"
+          grep -m3 -E "^error(\[E[0-9]+\])?:" "$log"
+        } | head -12)
         why=${why:-"unit tests failed"}
       fi ;;
     gdb)
