@@ -151,6 +151,9 @@ if want labs; then
       if grep -E '^(warning|error)' "$slog.build" >/dev/null; then
         bad "lab $lab skeleton" "builds with warnings: $(grep -m1 -E '^(warning|error)' "$slog.build") (see $slog.build)"
       fi
+      if ! (cd "$skel" && cargo fmt --all -- --check) >"$slog.fmt" 2>&1; then
+        bad "lab $lab skeleton" "is not formatted as make lint wants: a stub in labs/lab$lab.toml (see $slog.fmt)"
+      fi
       log=$build/skeleton-lab$lab-boot.log
       (build=$skel/build && qemu_boot "$log" "semihosting init=/bin/hello")
       if ! grep -q '^hello from user space' "$log" || ! grep -q '^kernel: init exited' "$log"; then
