@@ -41,7 +41,7 @@ $(why_qemu "$name" "$log")"
       elif grep -q LEAK <<<"$frames"; then why="frames leaked: $frames"
       elif [ $st != 0 ]; then why="QEMU exit status $st"; fi ;;
     unit)
-      cargo test --lib -p kernel --target x86_64-unknown-linux-gnu -- "$name" >"$log" 2>&1
+      cargo test --lib -p kernel --target "$(rustc -vV | sed -n 's/^host: //p')" -- "$name" >"$log" 2>&1
       if ! grep -qE "^test result: ok\. [1-9][0-9]* passed; 0 failed" "$log"; then
         # Each failed test with its panic message (assertion and values), or the build error.
         why=$({
