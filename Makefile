@@ -134,26 +134,29 @@ oracle-expected: setup
 
 # QEMU halted at reset; gdb-multiarch with the kernel's symbols and gdb/teachos.gdb
 # (Rust pretty-printers + the tasks/ptwalk/uframe helpers). The console goes to
-# build/gdb-console.log. Quitting gdb stops QEMU.
+# build/gdb-console.log. gdb/session.sh starts QEMU outside the terminal's process group
+# (Ctrl-C reaches gdb, which interrupts the kernel, and not QEMU), refuses a port that is
+# in use, and stops QEMU when gdb quits. GDBFLAGS: more gdb options (-batch -x FILE).
+# The first ret_from_fork stop is pid 1's kernel thread (kernel_init, before it execs
+# init); the next ones are forks (README, "Debugging with gdb").
 GDB_QEMU_ARGS = $(subst -smp $(or $(CPUS),4),-smp $(or $(CPUS),1),$(QEMU_ARGS))
-GDB_SETUP = RUST_GDB_DIR=$$(rustc --print sysroot)/lib/rustlib/etc gdb-multiarch -q $(KERNEL_ELF) -x gdb/teachos.gdb
+GDB_SETUP = env RUST_GDB_DIR=$$(rustc --print sysroot)/lib/rustlib/etc gdb-multiarch -q $(KERNEL_ELF) -x gdb/teachos.gdb
+GDBFLAGS ?=
 
 gdb: build
 	@echo "QEMU is halted at reset with a gdb stub on 127.0.0.1:$(GDB_PORT); console: $(BUILD)/gdb-console.log"
-	@echo "Try: break ret_from_fork, continue, tasks, uframe, ptwalk ADDR. Quit gdb to stop QEMU."
-	@$(QEMU) $(GDB_QEMU_ARGS) -append $(call shq,$(CMDLINE)) -S -gdb tcp:127.0.0.1:$(GDB_PORT) -display none \
-	    -serial file:$(BUILD)/gdb-console.log & qpid=$$!; \
-	$(GDB_SETUP) -ex "target remote 127.0.0.1:$(GDB_PORT)"; kill $$qpid 2>/dev/null; wait $$qpid 2>/dev/null; true
+	@echo "Try: break ret_from_fork, continue, tasks, uframe, ptwalk ADDR. Ctrl-C interrupts the kernel; quit gdb to stop QEMU."
+	@gdb/session.sh $(GDB_PORT) $(BUILD)/gdb-console.log $(QEMU) $(GDB_QEMU_ARGS) -append $(call shq,$(CMDLINE)) -- \
+	    $(GDB_SETUP) -ex "target remote 127.0.0.1:$(GDB_PORT)" $(GDBFLAGS)
 
 # The same, running user program PROG as init, with its symbols loaded too: step from
 # the program's svc into the kernel and back (`break main`, `stepi` over the svc).
 gdb-user: build
 	@test -n "$(PROG)" || { echo "usage: make gdb-user PROG=forkdemo"; exit 2; }
+	@test -f "$(OUT)/$(PROG)" || { echo "make gdb-user: no $(OUT)/$(PROG) (PROG is one of user/src/bin/*.rs)"; exit 2; }
 	@echo "QEMU halted, running /bin/$(PROG) as init; gdb port $(GDB_PORT); console: $(BUILD)/gdb-console.log"
-	@$(QEMU) $(GDB_QEMU_ARGS) -append "semihosting init=/bin/$(PROG)" -S -gdb tcp:127.0.0.1:$(GDB_PORT) \
-	    -display none -serial file:$(BUILD)/gdb-console.log & qpid=$$!; \
-	$(GDB_SETUP) -ex "add-symbol-file $(OUT)/$(PROG)" -ex "target remote 127.0.0.1:$(GDB_PORT)"; \
-	kill $$qpid 2>/dev/null; wait $$qpid 2>/dev/null; true
+	@gdb/session.sh $(GDB_PORT) $(BUILD)/gdb-console.log $(QEMU) $(GDB_QEMU_ARGS) -append "semihosting init=/bin/$(PROG)" -- \
+	    $(GDB_SETUP) -ex "add-symbol-file $(OUT)/$(PROG)" -ex "target remote 127.0.0.1:$(GDB_PORT)" $(GDBFLAGS)
 
 # Coursework labs (docs/labs/): grade one, or write a student skeleton for it.
 grade: build
