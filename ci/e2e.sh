@@ -272,6 +272,27 @@ if GDB_CPUS=4 "$here/gdb-test.sh" "$out" "$build" "$log" preempt gdb-smp-check.p
 else
   bad "gdb SMP check" "see $log"; grep -E 'gdb-smp-check|Error|Traceback' "$log" | tail -5 | sed 's/^/        /'
 fi
+# 5d. gdb never breaks where a student stops (issue 14): bt at ret_from_fork and in a
+#     system call ends cleanly with the user frame beneath el0_sync; finish in
+#     ret_from_fork stops at the child's first user instruction; after stepping over
+#     `eret` (EL0) every helper works and leaves PSTATE as it was (ci/gdb-el0-check.py).
+log=$build/e2e-gdb-el0.log
+if "$here/gdb-test.sh" "$out" "$build" "$log" forkdemo gdb-el0-check.py; then
+  ok "gdb at EL0 and backtraces: bt clean (kernel thread, syscall, child's ret_from_fork, eret, COW fault; <= 12 frames, user frame = saved pc/sp); finish -> EL0; tasks/cpus/uframe/ptwalk/fpregs/cowbreak at EL0"
+else
+  bad "gdb EL0/backtrace check" "see $log"; grep -E 'gdb-el0-check|Error|Traceback' "$log" | tail -5 | sed 's/^/        /'
+fi
+# 5e. make gdb's session (gdb/session.sh): a port in use is refused before QEMU starts;
+#     a QEMU that cannot start is reported and gdb not started; Ctrl-C (SIGINT to gdb's
+#     process group) interrupts the kernel and QEMU survives it.
+"$here/gdb-session-test.sh" "$build" >"$build/gdb-session.log" 2>&1
+while read -r word name rest; do
+  case $word in
+    ok) ok "make gdb session: $name" ;;
+    FAIL) bad "make gdb session: ${name%:}" "$rest" ;;
+  esac
+done <"$build/gdb-session.log"
+grep -qE '^(ok|FAIL) sigint' "$build/gdb-session.log" || bad "make gdb session" "incomplete (see $build/gdb-session.log)"
 if pgrep -f "qemu-system-aarch64.*$build/Image" >/dev/null; then
   bad "QEMU cleanup" "a QEMU process was left running"
 fi

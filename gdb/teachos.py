@@ -19,6 +19,8 @@ the kernel's real data structures (TASKS, CPU_SCHED, PER_CPU, FRAMES) through th
 pretty-printers that ship with the toolchain.
 """
 
+import contextlib
+
 import gdb
 import gdb.FrameDecorator
 import gdb.unwinder
@@ -27,6 +29,55 @@ try:
     import gdb_providers as rust
 except ImportError:  # teachos.gdb adds the toolchain's etc/ directory to sys.path
     rust = None
+
+# The toolchain's Rust pretty-printers raise on a value the optimiser removed (a slice
+# argument of an inlined user function, in `bt`): gdb prints "Python Exception <class
+# 'gdb.error'>: value has been optimized out" in the middle of the frame line. Wrapped
+# here, such a value prints as gdb prints any optimised-out value.
+class _GuardedPrinter:
+    def __init__(self, inner):
+        self.inner = inner
+        if hasattr(inner, "display_hint"):
+            self.display_hint = inner.display_hint
+
+    def to_string(self):
+        try:
+            return self.inner.to_string()
+        except gdb.error:
+            return "<optimized out>"
+
+
+class _GuardedParent(_GuardedPrinter):
+    def children(self):
+        try:
+            return list(self.inner.children())
+        except gdb.error:
+            return []
+
+
+class _GuardedLookup:
+    def __init__(self, lookup):
+        self.lookup = lookup
+        self.name = getattr(lookup, "name", "rust") + " (teachos: optimised-out values guarded)"
+        self.enabled = True
+
+    def __call__(self, value):
+        printer = self.lookup(value)
+        if printer is None:
+            return None
+        return (_GuardedParent if hasattr(printer, "children") else _GuardedPrinter)(printer)
+
+
+def _guard_rust_printers():
+    for holder in [gdb.current_progspace()] + list(gdb.objfiles()):
+        printers = holder.pretty_printers
+        for i, p in enumerate(printers):
+            if getattr(p, "__module__", "") == "gdb_lookup" or getattr(p, "name", "") == "rust":
+                printers[i] = _GuardedLookup(p)
+
+
+_guard_rust_printers()
+
 
 KERNEL_VA_OFFSET = 0xFFFF000000000000
 PAGE = 4096
@@ -240,27 +291,43 @@ def mmu_on():
     return False
 
 
+@contextlib.contextmanager
+def kernel_memory():
+    """with kernel_memory(): kernel memory can be read, wherever the CPU stopped (see
+    above); for the helpers, and for scripts (ci/gdb-el0-check.py)."""
+    global _viewed_cpu
+    if _viewed_cpu is not None or gdb.selected_thread().num in _real_cpsr or reads_kernel():
+        yield
+        return
+    if thread_el() == 0 and mmu_on():
+        with _KernelPrivilege():
+            if reads_kernel():
+                yield
+                return
+    cpu = thread_cpu()[0]
+    for t in sorted(gdb.selected_inferior().threads(), key=lambda t: t.num):
+        if on_thread(t, reads_kernel):
+            orig = gdb.selected_thread()
+            level = gdb.selected_frame().level()
+            _viewed_cpu = cpu
+            t.switch()
+            try:
+                yield
+            finally:
+                _viewed_cpu = None
+                orig.switch()
+                _select_level(level)
+            return
+    raise gdb.GdbError("no CPU can read kernel memory yet: the MMU is still off (the "
+                       "machine is at reset). Let it boot first, e.g. "
+                       "`break kernel::boot::kernel_main`, `continue`.")
+
+
 def kernel_view(invoke):
     """Decorates a command's invoke: run it where kernel memory can be read (see above)."""
     def run(self, arg, from_tty):
-        global _viewed_cpu
-        if _viewed_cpu is not None or gdb.selected_thread().num in _real_cpsr or reads_kernel():
+        with kernel_memory():
             return invoke(self, arg, from_tty)
-        if thread_el() == 0 and mmu_on():
-            with _KernelPrivilege():
-                if reads_kernel():
-                    return invoke(self, arg, from_tty)
-        cpu = thread_cpu()[0]
-        for t in sorted(gdb.selected_inferior().threads(), key=lambda t: t.num):
-            if on_thread(t, reads_kernel):
-                _viewed_cpu = cpu
-                try:
-                    return on_thread(t, lambda: invoke(self, arg, from_tty))
-                finally:
-                    _viewed_cpu = None
-        raise gdb.GdbError("no CPU can read kernel memory yet: the MMU is still off (the "
-                           "machine is at reset). Let it boot first, e.g. "
-                           "`break kernel::boot::kernel_main`, `continue`.")
     run.__doc__ = invoke.__doc__
     return run
 
