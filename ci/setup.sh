@@ -2,7 +2,7 @@
 # Installs what building, running and testing need, when it is missing:
 # QEMU (qemu-system-arm), gdb-multiarch, cpio, gcc-aarch64-linux-gnu (the C test programs, and
 # the linker of the std ones); the aarch64-unknown-none(-softfloat) and aarch64-unknown-linux-musl Rust targets and
-# the llvm-tools, rustfmt and clippy components (RUSTUP_AUTO_INSTALL=0 installs nothing);
+# the llvm-tools, rustfmt, clippy and rust-src components (RUSTUP_AUTO_INSTALL=0 installs nothing);
 # and, for Miri only, a pinned nightly toolchain with the miri and rust-src components.
 set -euo pipefail
 # The nightly that runs the host unit tests under Miri (`make miri`, and the Miri part of
@@ -36,7 +36,9 @@ for t in aarch64-unknown-none aarch64-unknown-none-softfloat aarch64-unknown-lin
   grep -qx "$t" <<<"$targets" || rustup target add --toolchain "$toolchain" "$t"
 done
 installed=$(rustup component list --installed --toolchain "$toolchain")
-for c in llvm-tools rustfmt clippy; do
+# rust-src: the standard library's sources, which gdb/teachos.gdb maps core's and
+# alloc's /rustc/<commit>/ paths to (`step` into core shows its source).
+for c in llvm-tools rustfmt clippy rust-src; do
   grep -q "^$c" <<<"$installed" || rustup component add --toolchain "$toolchain" "$c"
 done
 if ! rustup toolchain list | grep -q "^$MIRI_TOOLCHAIN"; then
