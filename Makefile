@@ -63,7 +63,10 @@ BUILD := build
 KERNEL_ELF := $(BUILD)/kernel
 IMAGE := $(BUILD)/Image
 INITRD := $(BUILD)/initrd.cpio
-SYSROOT_BIN = $(shell rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin
+# This computer's own target (the host unit tests run there; the llvm-tools live under
+# it): x86_64-unknown-linux-gnu on a PC, aarch64-unknown-linux-gnu on an ARM Linux host.
+HOST_TARGET := $(shell rustc -vV | sed -n 's/^host: //p')
+SYSROOT_BIN = $(shell rustc --print sysroot)/lib/rustlib/$(HOST_TARGET)/bin
 QEMU := qemu-system-aarch64
 QEMU_ARGS = -M virt -cpu cortex-a72 -smp $(or $(CPUS),4) -m $(MEM) -nographic -nic none -no-reboot \
             -semihosting-config enable=on,target=native \
@@ -103,7 +106,7 @@ test: build
 	@CPUS=$(or $(CPUS),4) ci/test.sh $(OUT) $(BUILD)
 
 unit: setup
-	cargo test --lib -p kernel --target x86_64-unknown-linux-gnu
+	cargo test --lib -p kernel --target $(HOST_TARGET)
 
 # The same tests under Miri, which reports undefined behaviour (aliasing violations, out
 # of bounds, leaks) in the unsafe code they run. Strict provenance: the host fake hands
@@ -113,7 +116,7 @@ unit: setup
 MIRI_TOOLCHAIN = $(shell sed -n 's/^MIRI_TOOLCHAIN=//p' ci/setup.sh)
 MIRIFLAGS ?= -Zmiri-strict-provenance
 miri: setup
-	MIRIFLAGS="$(MIRIFLAGS)" cargo +$(MIRI_TOOLCHAIN) miri test --lib -p kernel --target x86_64-unknown-linux-gnu
+	MIRIFLAGS="$(MIRIFLAGS)" cargo +$(MIRI_TOOLCHAIN) miri test --lib -p kernel --target $(HOST_TARGET)
 
 qemu-test: build
 	@ONLY=qemu ci/test.sh $(OUT) $(BUILD)
@@ -178,7 +181,7 @@ lint: setup
 	cargo fmt --all -- --check
 	cargo clippy -p kernel --target $(KERNEL_TARGET) --features fault-injection -- -D warnings
 	cargo clippy -p user --target $(TARGET) -- -D warnings
-	cargo clippy --lib -p kernel --target x86_64-unknown-linux-gnu --tests -- -D warnings
+	cargo clippy --lib -p kernel --target $(HOST_TARGET) --tests -- -D warnings
 
 clean:
 	cargo clean

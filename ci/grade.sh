@@ -24,7 +24,7 @@ while read -r l pts kind name; do
       elif grep -q LEAK "$log"; then why="frames leaked"
       elif [ $st != 0 ]; then why="exit status $st"; fi ;;
     unit)
-      cargo test --lib -p kernel --target x86_64-unknown-linux-gnu -- "$name" >"$log" 2>&1
+      cargo test --lib -p kernel --target "$(rustc -vV | sed -n 's/^host: //p')" -- "$name" >"$log" 2>&1
       if ! grep -qE "^test result: ok\. [1-9][0-9]* passed; 0 failed" "$log"; then
         why=$(grep -m1 -E "panicked at|error(\[E[0-9]+\])?:" "$log" || echo "unit tests failed")
       fi ;;

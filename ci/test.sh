@@ -13,9 +13,10 @@ bad() { echo "  FAIL  $1: $2"; fail=$((fail + 1)); }
 want() { [ -z "${ONLY:-}" ] || [ "$ONLY" = "$1" ]; }
 
 if want unit; then
-  echo "== host unit tests (cargo test, x86_64)"
+  host=$(rustc -vV | sed -n 's/^host: //p')   # this computer's target
+  echo "== host unit tests (cargo test, $host)"
   log=$build/unit.log
-  cargo test --lib -p kernel --target x86_64-unknown-linux-gnu >"$log" 2>&1
+  cargo test --lib -p kernel --target "$host" >"$log" 2>&1
   line=$(grep -E '^test result:' "$log" | tail -1)
   n_ok=$(sed -n 's/.* \([0-9]*\) passed.*/\1/p' <<<"$line")
   n_bad=$(sed -n 's/.* \([0-9]*\) failed.*/\1/p' <<<"$line")
