@@ -215,6 +215,24 @@ else
   bad "without busybox" "mkinitrd.sh did not make /bin/sh a link to tsh (see $fb.log)"
 fi
 
+# 2i. Without the cross C compiler (hidden here by a private mount of an empty,
+#     non-executable file over it: root only), `make run` still builds and boots to the
+#     shell, with a note that the C and Rust-std test programs were skipped.
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && cc=$(command -v aarch64-linux-gnu-gcc); then
+  log=$build/e2e-no-cc.log nocc=$build/e2e-no-cc
+  rm -rf "$nocc"; mkdir -p "$nocc"; : >"$nocc.empty"; chmod 644 "$nocc.empty"
+  [ -d "$build/busybox" ] && cp -a "$build/busybox" "$nocc/"
+  timeout -k 5 300 unshare -m sh -c 'mount --bind "$1" "$2" && shift 2 && exec "$@"' sh "$nocc.empty" "$cc" \
+    make -s run BUILD="$nocc" ARGS='sh -c "echo no-cc: $(ls /bin | wc -l) programs"' </dev/null 2>&1 | tr -d '\r' >"$log"
+  st=${PIPESTATUS[0]}
+  if [ "$st" = 0 ] && grep -q '^note: no aarch64-linux-gnu-gcc: the C and Rust-std test programs are not built' "$log" \
+    && grep -Eq '^no-cc: [0-9]+ programs$' "$log" && [ ! -e "$nocc/rootfs/bin/glibc_mem" ] && [ -e "$nocc/rootfs/bin/forkdemo" ]; then
+    ok "make run without aarch64-linux-gnu-gcc: a note, no C programs, boots to the shell and runs a command"
+  else
+    bad "make run without the cross C compiler" "status $st, see $log"
+  fi
+fi
+
 # 3. A user program touching kernel memory is killed; the kernel runs on and powers off.
 log=$build/e2e-kill.log
 qemu_boot "$log" "semihosting init=/bin/kernel_touch"; st=$?
