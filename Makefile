@@ -7,6 +7,7 @@
 #   make test                host unit tests + QEMU user-program tests + tool checks
 #   make gdb                 QEMU halted with a gdb stub, gdb-multiarch attached
 #   make gdb-user PROG=name  the same with a user program's symbols, run as init
+#   make gdb-server          QEMU halted with its gdb stub only (attach VS Code: .vscode/)
 #   make bench               benchmarks (fork, COW, threads, files; userland next to Linux) in guest instructions (-icount)
 #   make grade LAB=n         a coursework lab's tests with points (docs/labs/)
 #   make skeleton LAB=n      a student copy of the tree with lab n's solutions stubbed
@@ -81,7 +82,7 @@ CMDLINE = semihosting init=$(INIT_PATH)$(if $(value ARGS), -- $(value ARGS))
 # shell-quote: 'text' with each ' written as '\'', so quotes in ARGS reach QEMU unchanged.
 shq = '$(subst ','\'',$(1))'
 
-.PHONY: all setup build run test unit miri qemu-test fuzz e2e gdb gdb-user walkthrough grade skeleton bench lint clean \
+.PHONY: all setup build run test unit miri qemu-test fuzz e2e gdb gdb-user gdb-server walkthrough grade skeleton bench lint clean \
         oracle oracle-expected
 
 all: build
@@ -160,6 +161,12 @@ gdb-user: build
 	@echo "QEMU halted, running /bin/$(PROG) as init; gdb port $(GDB_PORT); console: $(BUILD)/gdb-console.log"
 	@gdb/session.sh $(GDB_PORT) $(BUILD)/gdb-console.log $(QEMU) $(GDB_QEMU_ARGS) -append "semihosting init=/bin/$(PROG)" -- \
 	    $(GDB_SETUP) -ex "add-symbol-file $(OUT)/$(PROG)" -ex "target remote 127.0.0.1:$(GDB_PORT)" $(GDBFLAGS)
+
+# Only QEMU, halted with its gdb stub, for a debugger started elsewhere (VS Code's
+# .vscode/launch.json, or gdb-multiarch by hand); Ctrl-C stops it. PROG=name as gdb-user.
+gdb-server: build
+	@gdb/session.sh $(GDB_PORT) $(BUILD)/gdb-console.log $(QEMU) $(GDB_QEMU_ARGS) \
+	    -append $(if $(PROG),"semihosting init=/bin/$(PROG)",$(call shq,$(CMDLINE))) --
 
 # Coursework labs (docs/labs/): grade one, or write a student skeleton for it.
 grade: build

@@ -15,10 +15,12 @@
 #   port, a bad option), its error is shown and gdb is not started.
 # - This script survives the Ctrl-C too (a trap), so it is still there to stop QEMU when
 #   gdb quits.
-#   usage: session.sh PORT CONSOLE_LOG QEMU_COMMAND... -- GDB_COMMAND (with its target remote)...
+# - Without a gdb command (`make gdb-server`), it waits for a debugger of your choice
+#   (VS Code: .vscode/launch.json) to attach; then Ctrl-C here stops QEMU.
+#   usage: session.sh PORT CONSOLE_LOG QEMU_COMMAND... -- [GDB_COMMAND (with its target remote)...]
 #   QEMU_LIFETIME=seconds bounds QEMU's run (tests; default: none).
 set -uo pipefail
-[ $# -ge 4 ] || { sed -n '2,19p' "$0"; exit 2; }
+[ $# -ge 3 ] || { sed -n '2,21p' "$0"; exit 2; }
 port=$1 console=$2; shift 2
 qemu=()
 while [ $# -gt 0 ] && [ "$1" != -- ]; do qemu+=("$1"); shift; done
@@ -44,4 +46,11 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 kill -0 $qpid 2>/dev/null && answers || { echo "make gdb: QEMU's gdb stub does not answer on port $port" >&2; exit 1; }
+if [ $# = 0 ]; then
+  echo "QEMU is halted with its gdb stub on 127.0.0.1:$port: attach a debugger (VS Code:"
+  echo "  .vscode/launch.json; gdb-multiarch: target remote 127.0.0.1:$port). Ctrl-C here stops QEMU."
+  trap 'exit 0' INT
+  wait $qpid
+  exit
+fi
 "$@"   # gdb, whose command line attaches it (-ex "target remote 127.0.0.1:PORT")
