@@ -8,6 +8,8 @@
 #                gdb — what the terminal sends) while the kernel runs interrupts the target;
 #                QEMU, in a session of its own, survives: gdb reads the stopped CPU's
 #                registers and the helpers' task list afterwards, and QEMU is gone after gdb quits
+#   server       make gdb-server waits for a debugger started elsewhere (VS Code), which
+#                attaches; Ctrl-C then stops QEMU
 # Every QEMU here is bounded (QEMU_LIFETIME, timeout).
 #   usage: gdb-session-test.sh BUILD_DIR
 set -uo pipefail
@@ -16,6 +18,14 @@ fails=0
 ok()  { echo "ok $1"; }
 bad() { echo "FAIL $1: $2"; fails=$((fails + 1)); }
 port=$((20000 + RANDOM % 20000))
+# session CMD... &: CMD in a process group of its own (its pgid is $!), as a terminal runs its
+# foreground job — with SIGINT's default action: a script's background job would have it
+# ignored (POSIX), and everything it starts with it, so Ctrl-C could not be tested.
+session() {
+  exec setsid python3 -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execvp(sys.argv[1], sys.argv[1:])' "$@"
+}
 export QEMU_LIFETIME=150
 
 # port-taken: a listener of our own on the port.
@@ -64,7 +74,7 @@ time.sleep(3)  # the test looks for QEMU's process now
 print("sigint-test: pc still %#x" % int(gdb.parse_and_eval("$pc")))
 end
 GDB
-setsid make -s gdb GDB_PORT=$((port + 2)) GDBFLAGS="-batch -x $script" </dev/null >"$log" 2>&1 &
+session make -s gdb GDB_PORT=$((port + 2)) GDBFLAGS="-batch -x $script" </dev/null >"$log" 2>&1 &
 group=$!
 for _ in $(seq 600); do grep -q '^sigint-test: running' "$log" && break; sleep 0.2; done
 sleep 3   # gdb is in `continue`, the kernel boots and idles
@@ -83,5 +93,26 @@ if [ -n "$qemu_before" ] && [ "$qemu_alive" = "$qemu_before" ] && [ -z "$qemu_af
 else
   bad "sigint" "QEMU pid before/after the SIGINT/after quitting: '${qemu_before}' '${qemu_alive}' '${qemu_after}' (see $log)"
   pkill -f "qemu-system-aarch64.*tcp:127.0.0.1:$((port + 2))" 2>/dev/null
+fi
+# server: `make gdb-server` (QEMU only, for VS Code's .vscode/launch.json) waits; a gdb
+# started as VS Code starts it (the kernel, `source gdb/teachos.gdb`, then target remote)
+# attaches and stops at kernel_main; Ctrl-C (SIGINT to make's group) then stops QEMU.
+log=$build/gdb-session-server.log p=$((port + 3))
+session make -s gdb-server GDB_PORT=$p </dev/null >"$log" 2>&1 &
+group=$!
+for _ in $(seq 600); do grep -q 'QEMU is halted with its gdb stub' "$log" && break; sleep 0.2; done
+qemu() { pgrep -f "^qemu-system-aarch64 .*tcp:127.0.0.1:$p"; }
+timeout 120 gdb-multiarch -q -nx -batch "$build/kernel" -ex "source gdb/teachos.gdb" -ex "target remote 127.0.0.1:$p" \
+  -ex "break kernel::boot::kernel_main" -ex continue -ex "python print('server-test: at', gdb.selected_frame().name())" \
+  -ex detach >"$log.gdb" 2>&1
+qemu_alive=$(qemu)
+kill -INT -- -"$group" 2>/dev/null
+for _ in $(seq 100); do kill -0 "$group" 2>/dev/null || break; sleep 0.2; done
+kill -KILL -- -"$group" 2>/dev/null
+if grep -q '^server-test: at kernel::boot::kernel_main$' "$log.gdb" && [ -n "$qemu_alive" ] && [ -z "$(qemu)" ]; then
+  ok "server"
+else
+  bad "server" "gdb did not stop at kernel_main, or QEMU outlived Ctrl-C (see $log, $log.gdb)"
+  pkill -f "^qemu-system-aarch64 .*tcp:127.0.0.1:$p" 2>/dev/null
 fi
 [ $fails = 0 ]
