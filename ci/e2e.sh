@@ -302,7 +302,8 @@ else
 fi
 # 5e. make gdb's session (gdb/session.sh): a port in use is refused before QEMU starts;
 #     a QEMU that cannot start is reported and gdb not started; Ctrl-C (SIGINT to gdb's
-#     process group) interrupts the kernel and QEMU survives it.
+#     process group) interrupts the kernel and QEMU survives it; make gdb-server waits
+#     for a debugger started elsewhere (VS Code), and Ctrl-C stops it.
 "$here/gdb-session-test.sh" "$build" >"$build/gdb-session.log" 2>&1
 while read -r word name rest; do
   case $word in
