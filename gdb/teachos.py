@@ -16,7 +16,17 @@ TID defaults to the task running on the selected CPU. With several CPUs (QEMU -s
 CPU is a gdb thread (`info threads`, `thread N`); "the selected CPU" is the one of gdb's
 selected thread, found through its TPIDR_EL1 (the kernel's per-CPU area). The helpers read
 the kernel's real data structures (TASKS, CPU_SCHED, PER_CPU, FRAMES) through the Rust
-pretty-printers that ship with the toolchain.
+pretty-printers that ship with the toolchain, wherever the CPU stopped: at EL0 too
+(kernel_memory(), below).
+
+Also:
+  an unwinder through entry.S (ExceptionFrames): `bt` in a system call, fault or interrupt
+      goes from the handler to el0_sync & co. and on into the interrupted code, from the
+      TrapFrame (Linux: arch/arm64/kernel/stacktrace.c stops at the same boundary, the
+      pt_regs' final frame record); ret_from_fork's caller is the user code the child
+      returns to, so `finish` there stops at the child's first user instruction;
+  a frame filter (ExceptionBoundaryFilter) that ends `bt` at a user frame without gdb's
+      "corrupt stack?" complaint, which the jump from kernel to user stack provokes.
 """
 
 import contextlib
