@@ -6,7 +6,8 @@
 # child's first user instruction; and after stepping over kernel_exit's `eret` into the
 # child (EL0), every helper of gdb/teachos.py works and prints what the kernel holds,
 # leaving the CPU's PSTATE and gdb's selected frame as they were; the program then runs
-# to its end, passing its own checks (exit status 0). Any failed check raises, so
+# to its end, passing its own checks (exit status 0). `bt` is also checked at every
+# instruction of an exception's entry and exit. Any failed check raises, so
 # "gdb-el0-check: PASS" is never printed.
 import re
 
@@ -46,6 +47,14 @@ def frame_regs(level):
     for _ in range(level):
         f = f.older()
     return int(f.pc()) & (1 << 64) - 1, int(f.read_register("sp")) & (1 << 64) - 1
+
+
+def user_frame_in_bt():
+    """(pc, sp) of the first user frame in the backtrace, or None."""
+    frame = gdb.newest_frame()
+    while frame is not None and frame.pc() >= KERNEL_VA_OFFSET:
+        frame = frame.older()
+    return None if frame is None else (frame.pc(), int(frame.read_register("sp")) & (1 << 64) - 1)
 
 
 exit_codes = []
@@ -104,24 +113,46 @@ with kernel_memory():  # teachos.py: the kernel's data, read from EL0 too
 check(reg("cpsr") >> 2 & 3 == 0 and tid == child, "... at EL0, in the child")
 check(x0 == 0, "the child's saved x0 is 0 (fork() returns 0 in the child)")
 
-# 5. The same moment by stepping over `eret`: the child's next kernel entry (a fault on
-#    its stack page, the first page it writes) and out through ret_to_user.
+# 5. The same moment by stepping over `eret`, on the child's next exception (a fault on
+#    its stack page, the first page it writes), one instruction at a time: from the
+#    vector through kernel_entry to el0_sync_handler, and from ret_to_user through
+#    kernel_exit to the eret, `bt` shows the interrupted user frame (ELR_EL1/SP_EL0 on
+#    entry, the TrapFrame's pc/sp on exit: registers half saved or half restored are
+#    found where they are).
 run("set language c")
 cow = int(gdb.parse_and_eval("(unsigned long)&COW_PAGE"))
-run("break el0_sync")
+run("tbreak *%#x" % (minsym("vectors") + 0x400))  # the vector of a synchronous exception from EL0
 run("continue")
-run("delete")
+want = (reg("ELR_EL1"), reg("SP_EL0"))
+steps = bad = 0
+while not (gdb.newest_frame().name() or "").endswith("el0_sync_handler") and steps < 100:
+    out = run("bt")
+    bad += user_frame_in_bt() != want or not clean(out)
+    run("stepi")
+    steps += 1
+check(steps > 20 and bad == 0, "bt at each of the %d instructions from the vector to el0_sync_handler: the user frame "
+      "is ELR_EL1/SP_EL0 (%#x, %#x)" % (steps, want[0], want[1]))
+run("tbreak ret_to_user")
+run("continue")
+with kernel_memory():
+    saved = user_frame()
+want = (saved[32], saved[31])
 eret = None
 code = bytes(gdb.selected_inferior().read_memory(minsym("ret_to_user"), 4 * 64))
 for i in range(0, len(code), 4):
     if int.from_bytes(code[i:i + 4], "little") == 0xD69F03E0:
         eret = minsym("ret_to_user") + i
         break
-run("tbreak *%#x" % eret)
-run("continue")
+steps = bad = 0
+while reg("pc") != eret and steps < 100:
+    out = run("bt")
+    bad += user_frame_in_bt() != want or not clean(out)
+    run("nexti")  # over `bl prepare_exit_to_user`
+    steps += 1
+check(steps > 20 and bad == 0, "bt at each of the %d instructions from ret_to_user to the eret: the user frame is "
+      "the TrapFrame's (%#x, %#x)" % (steps, want[0], want[1]))
 frames, out = backtrace()
 print(out)
-saved = user_frame()
 check(reg("pc") == eret and len(frames) <= MAX_FRAMES and clean(out), "at kernel_exit's eret: bt clean")
 check(frame_regs(1) == (reg("ELR_EL1"), reg("SP_EL0")), "at the eret, frame #1 is ELR_EL1/SP_EL0 (all registers restored)")
 run("stepi")
