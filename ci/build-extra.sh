@@ -58,7 +58,9 @@ if [ -n "$have_cc" ]; then
   done
 
   mkdir -p "$2/extra-lib/aarch64-linux-gnu"
-  lib=$(cd "$2" && pwd)/extra-lib sysroot=/usr/aarch64-linux-gnu/lib
+  # The compiler's own libc and loader: /usr/aarch64-linux-gnu/lib with Debian's cross gcc,
+  # /lib/aarch64-linux-gnu on an AArch64 host, whose native gcc has this name too.
+  lib=$(cd "$2" && pwd)/extra-lib sysroot=$(dirname "$($CC -print-file-name=libc.so.6)")
   for src in user/c/dynamic/*.c; do
     [ -e "$src" ] || continue
     name=$(basename "$src" .c)

@@ -15,8 +15,14 @@ command -v gdb-multiarch >/dev/null || missing+=(gdb-multiarch)
 command -v cpio >/dev/null || missing+=(cpio)
 # The cross C compiler builds the C and Rust-std test programs (user/c/, user/std/):
 # `make test` needs them, `make run` does not (ci/build-extra.sh skips them without it).
+# (On an AArch64 host the native gcc is also called aarch64-linux-gnu-gcc.)
 cross=()
-command -v aarch64-linux-gnu-gcc >/dev/null || cross=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+if ! command -v aarch64-linux-gnu-gcc >/dev/null; then
+  case $(uname -m) in
+    aarch64|arm64) cross=(gcc libc6-dev) ;;
+    *) cross=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross) ;;
+  esac
+fi
 if [ "$(id -u)" = 0 ]; then
   missing+=("${cross[@]}")
 elif [ ${#cross[@]} -gt 0 ]; then
