@@ -43,11 +43,10 @@ on its stack page, so `cowbreak` stops only for the page we are interested in:""
     ("""`resolve_cow` is the first half of Linux's `do_wp_page`. The frame is shared (count 2),
 so it only takes a reference for the copy: the 4 KiB are copied with the address-space
 lock dropped, so that other CPUs are not held up, and `install_cow_copy` installs the
-copy if the entry is still the one that faulted. Run to the end of that (`up`, then a
-temporary breakpoint at the caller's pc: gdb 13's `finish` cannot print the `CowOutcome`
-these functions return and aborts):""",
+copy if the entry is still the one that faulted. `finish` runs to the end of that and
+keeps what it returned (it prints `Value returned is $N = ...`; `print $` shows it again):""",
      ["delete", "break kernel::mm::pagetable::PageTable::install_cow_copy", "continue",
-      "up", "frame", "tbreak *$pc", "continue"]),
+      "finish", "print $", "frame"]),
     ("""The child now has its own writable copy, and the parent's frame is back to a count of
 1 (its later write will take the no-copy path):""",
      ["ptwalk 0x404000 2", "ptwalk 0x404000 1"]),
