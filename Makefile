@@ -148,7 +148,6 @@ GDB_SETUP = env RUST_GDB_DIR=$$(rustc --print sysroot)/lib/rustlib/etc gdb-multi
 GDBFLAGS ?=
 
 gdb: build
-	@echo "QEMU is halted at reset with a gdb stub on 127.0.0.1:$(GDB_PORT); console: $(BUILD)/gdb-console.log"
 	@echo "Try: break ret_from_fork, continue, tasks, uframe, ptwalk ADDR. Ctrl-C interrupts the kernel; quit gdb to stop QEMU."
 	@gdb/session.sh $(GDB_PORT) $(BUILD)/gdb-console.log $(QEMU) $(GDB_QEMU_ARGS) -append $(call shq,$(CMDLINE)) -- \
 	    $(GDB_SETUP) -ex "target remote 127.0.0.1:$(GDB_PORT)" $(GDBFLAGS)
@@ -158,7 +157,7 @@ gdb: build
 gdb-user: build
 	@test -n "$(PROG)" || { echo "usage: make gdb-user PROG=forkdemo"; exit 2; }
 	@test -f "$(OUT)/$(PROG)" || { echo "make gdb-user: no $(OUT)/$(PROG) (PROG is one of user/src/bin/*.rs)"; exit 2; }
-	@echo "QEMU halted, running /bin/$(PROG) as init; gdb port $(GDB_PORT); console: $(BUILD)/gdb-console.log"
+	@echo "Running /bin/$(PROG) as init. Ctrl-C interrupts the kernel; quit gdb to stop QEMU."
 	@gdb/session.sh $(GDB_PORT) $(BUILD)/gdb-console.log $(QEMU) $(GDB_QEMU_ARGS) -append "semihosting init=/bin/$(PROG)" -- \
 	    $(GDB_SETUP) -ex "add-symbol-file $(OUT)/$(PROG)" -ex "target remote 127.0.0.1:$(GDB_PORT)" $(GDBFLAGS)
 

@@ -53,4 +53,5 @@ if [ $# = 0 ]; then
   wait $qpid
   exit
 fi
+echo "QEMU is halted at reset with its gdb stub on 127.0.0.1:$port; console: $console"
 "$@"   # gdb, whose command line attaches it (-ex "target remote 127.0.0.1:PORT")
