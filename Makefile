@@ -7,7 +7,6 @@
 #   make test                host unit tests + QEMU user-program tests + tool checks
 #   make gdb                 QEMU halted with a gdb stub, gdb-multiarch attached
 #   make gdb-user PROG=name  the same with a user program's symbols, run as init
-#   make gdb-server          QEMU halted with its gdb stub only (attach VS Code: .vscode/)
 #   make bench               benchmarks (fork, COW, threads, files; userland next to Linux) in guest instructions (-icount)
 #   make grade LAB=n         a coursework lab's tests with points (docs/labs/)
 #   make skeleton LAB=n      a student copy of the tree with lab n's solutions stubbed
@@ -82,7 +81,7 @@ CMDLINE = semihosting init=$(INIT_PATH)$(if $(value ARGS), -- $(value ARGS))
 # shell-quote: 'text' with each ' written as '\'', so quotes in ARGS reach QEMU unchanged.
 shq = '$(subst ','\'',$(1))'
 
-.PHONY: all setup build run test unit miri qemu-test fuzz e2e gdb gdb-user gdb-server walkthrough grade skeleton bench lint clean \
+.PHONY: all setup build run test unit miri qemu-test fuzz e2e gdb gdb-user walkthrough grade skeleton bench lint clean \
         oracle oracle-expected
 
 all: build
@@ -163,6 +162,7 @@ gdb-user: build
 
 # Only QEMU, halted with its gdb stub, for a debugger started elsewhere (VS Code's
 # .vscode/launch.json, or gdb-multiarch by hand); Ctrl-C stops it. PROG=name as gdb-user.
+.PHONY: gdb-server
 gdb-server: build
 	@gdb/session.sh $(GDB_PORT) $(BUILD)/gdb-console.log $(QEMU) $(GDB_QEMU_ARGS) \
 	    -append $(if $(PROG),"semihosting init=/bin/$(PROG)",$(call shq,$(CMDLINE))) --
