@@ -39,8 +39,8 @@ def return_to_caller():
 
 
 def svg(name, tids, title):
-    gdb.execute("aspace-svg %s %s --title=%s" % (os.path.join(PICTURES_OUT, name),
-                                                 " ".join(map(str, tids)), gdb_quote(title)))
+    gdb.execute("aspace-svg %s %s --title=%s --mark=%#x:COW_PAGE"
+                % (os.path.join(PICTURES_OUT, name), " ".join(map(str, tids)), gdb_quote(title), PAGE_VA))
 
 
 def gdb_quote(s):

@@ -95,11 +95,14 @@ before the store, it was still the parent's private writable page:""",
      ["print/x *($pte as *mut u64)", "reverse-stepi", "x/i $pc",
       "print/x *($pte as *mut u64)"], before_write_protect),
     ("""And before that? Once more backwards, to the write that created the entry. Not a
-page fault of the parent's `write_volatile(page(), b'P')`: the page was mapped already. It
-was `execve`: the ELF loader zeroes the part of the data segment's last page that the file
-does not fill (the start of .bss, as Linux's `padzero` in `load_elf_binary`), and that
-write maps a zeroed frame there, writable (`fault_in`). Task 1 is still called `init` and
-has no address space installed: `build_mm` makes the new one before exec switches to it:""",
+fault of the parent's `write_volatile(page(), b'P')`: the page was mapped already. It was
+`execve`: `COW_PAGE` is zero-initialised, so it lives in .bss, the part of the data
+segment the file does not hold, and the ELF loader writes its zeros (`load_image` ->
+`zero_bytes`); that first write maps a zeroed frame there, writable (`fault_in`). Linux
+maps whole .bss pages as anonymous memory instead (`vm_brk_flags` in `load_elf_binary`),
+so there the entry would come from the parent's first write. Task 1 is still called
+`init` and has no address space installed: `build_mm` makes the new one before exec
+switches to it:""",
      ["reverse-continue", "bt -frame-arguments presence 10", "print/x *($pte as *mut u64)", "tasks"],
      at_exec_load),
     ("""The replay is deterministic: forward again, the child's fault happens at the same

@@ -1,12 +1,13 @@
 """Pictures of user address spaces, and the page-table entry of an address, for gdb.
 
 Owns:
-  aspace-svg FILE [TID [TID2]] [--title=TEXT]
+  aspace-svg FILE [TID [TID2]] [--title=TEXT] [--mark=VA:LABEL]...
       writes an SVG of one or two tasks' address spaces: their VMAs (Linux
       `vm_area_struct`s) as bands, the page-table pages of each level (L0-L3) they use,
       every present page as a box coloured by what a write to it does (private writable,
       copy-on-write, read-only, MAP_SHARED), the frame it maps with the frame's reference
-      count, and lines joining two tasks' pages that map the same frame.
+      count, and lines joining two tasks' pages that map the same frame; --mark labels
+      the page of VA (e.g. --mark=0x404000:COW_PAGE).
   $pte_addr(VA [, TID])
       the kernel virtual address of the level-3 entry mapping VA in TID's table (default:
       the task running), for `watch` (docs/reverse-debugging.md).
@@ -224,9 +225,10 @@ def layout_rows(procs):
     return rows
 
 
-def draw(procs, title):
+def draw(procs, title, marks):
     svg = Svg()
-    width = MARGIN * 2 + COL_W * len(procs) + GUTTER * (len(procs) - 1)
+    # The last column's right margin holds the --mark labels.
+    width = MARGIN * 2 + COL_W * len(procs) + GUTTER * (len(procs) - 1) + (110 if marks else 0)
     svg.text(MARGIN, 28, title, size=15, weight="bold")
     y0 = 50
     xs = [MARGIN + i * (COL_W + GUTTER) for i in range(len(procs))]
@@ -269,6 +271,8 @@ def draw(procs, title):
                 svg.text(x + 20, y + 13, "%#014x -> frame %#010x  %s" % (va, pa, flags), size=10)
                 svg.text(x + COL_W - 6, y + 13, "count %s" % count, anchor="end", size=10,
                          weight="bold" if (count or 0) > 1 else "normal")
+                if va in marks and i == len(procs) - 1:
+                    svg.text(x + COL_W + 6, y + 13, "<- " + marks[va], weight="bold", fill="#b71c1c")
                 page_y[(i, va)] = (y + (ROW - 2) // 2, pa, count)
             y += ROW
     # Two columns: a line for each pair of pages mapping one frame, the count on it.
@@ -300,9 +304,9 @@ def draw(procs, title):
 
 
 class AspaceSvg(gdb.Command):
-    """aspace-svg FILE [TID [TID2]] [--title=TEXT]: an SVG picture of one or two tasks'
+    """aspace-svg FILE [TID [TID2]] [--title=TEXT] [--mark=VA:LABEL]...: an SVG picture of one or two tasks'
 address spaces (VMAs, page-table pages, present pages with their frames and counts, lines
-between pages that share a frame). TID defaults to the task running."""
+between pages that share a frame; --mark labels VA's page). TID defaults to the task running."""
 
     def __init__(self):
         super().__init__("aspace-svg", gdb.COMMAND_USER)
@@ -310,13 +314,17 @@ between pages that share a frame). TID defaults to the task running."""
     @teachos.kernel_view
     def invoke(self, arg, from_tty):
         argv = gdb.string_to_argv(arg)
-        title = None
+        title, marks = None, {}
         for a in list(argv):
             if a.startswith("--title="):
                 title = a[len("--title="):]
                 argv.remove(a)
+            elif a.startswith("--mark=") and ":" in a:
+                va, label = a[len("--mark="):].split(":", 1)
+                marks[int(gdb.parse_and_eval(va)) & ~(PAGE - 1)] = label
+                argv.remove(a)
         if not 1 <= len(argv) <= 3:
-            raise gdb.GdbError("usage: aspace-svg FILE [TID [TID2]] [--title=TEXT]")
+            raise gdb.GdbError("usage: aspace-svg FILE [TID [TID2]] [--title=TEXT] [--mark=VA:LABEL]...")
         path = argv[0]
         tids = [int(gdb.parse_and_eval(a)) for a in argv[1:]] or [None]
         procs = [snapshot(teachos.find_task(t)) for t in tids]
@@ -324,7 +332,7 @@ between pages that share a frame). TID defaults to the task running."""
             title = "Address space%s of %s" % ("s" if len(procs) > 1 else "",
                                                 " and ".join("task %d" % p["tid"] for p in procs))
         with open(path, "w") as f:
-            f.write(draw(procs, title))
+            f.write(draw(procs, title, marks))
         shared = 0
         if len(procs) == 2:
             shared = len({p[1] for p in procs[0]["pages"]} & {p[1] for p in procs[1]["pages"]})
