@@ -172,9 +172,10 @@ walkthrough: build
 	@ci/walkthrough.sh $(OUT) $(BUILD) docs/gdb-walkthrough.md
 
 # Reverse debugging (docs/reverse-debugging.md, ci/rr.sh): `make rr` records the machine of
-# `make run` on one CPU — what you type is recorded too — into $(RR_DIR), with copies of the
-# kernel, its symbols and the initrd; `make replay` replays that recording under a gdb stub
-# with gdb-multiarch attached (gdb/teachos.gdb and gdb/aspace.py loaded). Quitting gdb stops QEMU.
+# `make run` (INIT, ARGS, OVERLAY) on one CPU — what you type is recorded too — into
+# $(RR_DIR), with copies of the kernel, its symbols and the initrd; `make replay` replays
+# that recording under a gdb stub with gdb-multiarch attached (gdb/teachos.gdb and
+# gdb/aspace.py loaded). Quitting gdb stops QEMU.
 RR_DIR := $(BUILD)/rr
 rr: build
 	@ci/rr.sh record $(BUILD) $(OUT) $(RR_DIR) $(call shq,$(CMDLINE))

@@ -25,8 +25,12 @@ rr_machine() {
     -semihosting-config enable=on,target=native -kernel "$dir/Image" -initrd "$dir/initrd.cpio" \
     -drive file="$dir/snapshots.qcow2",if=none,id=rr
 }
-# -icount shift=0: one instruction, one nanosecond, as the gdb tests run (qemu.sh).
-rr_icount() { echo "shift=0,rr=$1,rrfile=$2/run.rr,rrsnapshot=init"; }
+# -icount shift=auto, not the gdb tests' shift=0: QEMU 7.2 logs a typed key, and hands it
+# to the guest, only at a checkpoint of its virtual clock, which needs an armed virtual
+# timer. This kernel is tickless: while the shell waits for a key it arms none, and with a
+# fixed shift the key would never arrive. `auto` adds QEMU's own periodic one (it adjusts
+# the shift to the host's speed, and the adjustments are logged too).
+rr_icount() { echo "shift=auto,rr=$1,rrfile=$2/run.rr,rrsnapshot=init"; }
 
 case ${1:-} in
 record)
@@ -39,8 +43,11 @@ record)
   prog=$(sed -n 's|.*init=/bin/\([^ ]*\).*|\1|p' <<<"$cmdline")
   [ -n "$prog" ] && [ -f "$bin/$prog" ] && cp "$bin/$prog" "$dir/program"
   qemu-img create -q -f qcow2 "$dir/snapshots.qcow2" 1M || exit 1
-  # The console is this terminal (its input is recorded: type as in `make run`).
-  timeout --foreground -k 5 "$limit" $(rr_machine "$dir") -nographic \
+  # The console is this terminal, and what is typed is logged. Not -nographic: its
+  # monitor multiplexer (Ctrl-A x) passes keys on beneath the recorder, so a replay would
+  # wait for them for ever. signal=off: Ctrl-C and Ctrl-Z are the guest's, as in `make run`.
+  timeout --foreground -k 5 "$limit" $(rr_machine "$dir") -display none -monitor none \
+    -chardev stdio,id=console,signal=off -serial chardev:console \
     -icount "$(rr_icount record "$dir")" -append "$cmdline"
   st=$?
   [ $st = 124 ] && echo "rr: the recording stopped after ${limit}s (timeout)" >&2
