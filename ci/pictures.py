@@ -20,9 +20,9 @@ def run(*cmds):
 def page(tid):
     """(frame, entry, count) of COW_PAGE in task tid, from the snapshot aspace-svg draws."""
     snap = teachos.snapshot(teachos.find_task(tid))
-    for va, pa, e, count, _ in snap["pages"]:
-        if va == PAGE_VA:
-            return pa, e, count
+    for pg in snap["pages"]:
+        if pg.va == PAGE_VA:
+            return pg.frame, pg.entry, pg.count
     raise gdb.GdbError("pictures: COW_PAGE is not mapped in task %d" % tid)
 
 

@@ -19,6 +19,7 @@ loaded first (`source gdb/teachos.py`): its readers of tasks, Arcs and frames ar
 here, not copied. docs/address-space-pictures.md shows the pictures of a fork.
 """
 
+import collections
 import html
 
 import gdb
@@ -101,8 +102,9 @@ def read_vmas(space):
 
 
 def vma_name(start, end, prot, space, exe):
-    """The name /proc/PID/maps would print (proc/maps.rs), or the program's name with
-    what its segment holds."""
+    """The VMA's name as /proc/PID/maps prints it (proc/maps.rs): [vdso], [vvar], [stack],
+    [heap] for anonymous memory from the brk start on; the program's own segments (which
+    maps names by the file's path) by the task's name and what the segment holds."""
     vdso = int(space["vdso_base"])
     brk_start, brk = int(space["brk_start"]), int(space["brk"])
     if vdso and start == vdso:
@@ -111,7 +113,7 @@ def vma_name(start, end, prot, space, exe):
         return "[vvar]"
     if end == STACK_TOP:
         return "[stack]"
-    if brk_start and start <= brk and end >= brk_start and start >= brk_start:
+    if brk_start and brk_start <= start <= brk:
         return "[heap]"
     if prot & PROT_EXEC:
         return exe + " (text)"
@@ -136,6 +138,11 @@ def page_kind(e):
     return "rw"
 
 
+Vma = collections.namedtuple("Vma", "start end prot shared name")
+# A present page: its address, the frame, the level-3 descriptor, the frame's count.
+Page = collections.namedtuple("Page", "va frame entry count")
+
+
 def snapshot(task):
     """Everything the picture shows of one task, read from the kernel."""
     mm = teachos.task_mm(task)
@@ -145,9 +152,9 @@ def snapshot(task):
     root = teachos.mm_root(mm)
     name = teachos.task_inner(task)["name"].format_string().strip('"')
     tables, leaves = walk_tree(root)
-    vmas = [(s, e, p, sh, vma_name(s, e, p, space, name)) for s, e, p, sh in read_vmas(space)]
-    pages = [(va, e & ADDR_MASK, e, teachos.frame_refcount(e & ADDR_MASK), addr)
-             for va, size, e, addr in sorted(leaves)]
+    vmas = [Vma(s, e, p, sh, vma_name(s, e, p, space, name)) for s, e, p, sh in read_vmas(space)]
+    pages = [Page(va, e & ADDR_MASK, e, teachos.frame_refcount(e & ADDR_MASK))
+             for va, _, e, _ in sorted(leaves)]
     return {"tid": int(task["tid"]), "name": name, "asid": int(mm["asid"]), "root": root,
             "tables": tables, "vmas": vmas, "pages": pages}
 
@@ -160,12 +167,18 @@ COLOURS = {  # fill, stroke, legend
     "ro": ("#cfe0ff", "#1a4fa3", "read-only (text, rodata, vDSO): shared as it is, never copied"),
     "shared": ("#e6ccff", "#6a1b9a", "MAP_SHARED: writable in both, same frame"),
 }
+# Monospace, so that equal-width address columns line up; fixed geometry, so that the
+# picture of the same run is the same file (make test compares them).
 FONT = "font-family:DejaVu Sans Mono,monospace"
 COL_W = 510
 GUTTER = 150
 MARGIN = 20
 ROW = 20
+INDENT = 14  # a page's box, under its VMA's band
+MARK_W = 110
 TABLE_BOX_W, TABLE_BOX_H = 104, 30
+# Every user page has these; the picture shows only the bits that tell pages apart.
+COMMON_BITS = ("VALID", "USER", "AF", "nG", "PXN")
 
 
 class Svg:
@@ -180,10 +193,9 @@ class Svg:
         self.items.append('<text x="%d" y="%d" font-size="%d" text-anchor="%s" font-weight="%s" fill="%s">%s</text>'
                           % (x, y, size, anchor, weight, fill, html.escape(s)))
 
-    def line(self, x1, y1, x2, y2, stroke, width=1.2, dash=None):
-        self.items.append('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="%.1f"%s/>'
-                          % (x1, y1, x2, y2, stroke, width,
-                             ' stroke-dasharray="%s"' % dash if dash else ""))
+    def line(self, x1, y1, x2, y2, stroke, width=1.2):
+        self.items.append('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="%.1f"/>'
+                          % (x1, y1, x2, y2, stroke, width))
 
     def render(self, width, height):
         return ('<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" style="%s">\n'
@@ -191,15 +203,22 @@ class Svg:
                 % (width, height, width, height, FONT, "\n".join(self.items)))
 
 
+def draw_header(svg, x, y, proc):
+    svg.text(x, y + 14, "task %d (%s)  TTBR0 %#x  ASID %d"
+             % (proc["tid"], proc["name"], proc["root"], proc["asid"]), size=13, weight="bold")
+    svg.text(x, y + 34, "page-table pages (%d):" % len(proc["tables"]), fill="#333")
+
+
 def draw_tables(svg, x, y, proc):
-    """The table pages, one row per level, each joined to the table that points at it."""
+    """The table pages, one row per level, each joined to the table that points at it.
+    Returns the y below them."""
     pos = {}
     for level in range(4):
         row = [t for t in proc["tables"] if t[0] == level]
-        svg.text(x, y + level * (TABLE_BOX_H + 12) + 19, "L%d" % level, weight="bold")
+        by = y + level * (TABLE_BOX_H + 12)
+        svg.text(x, by + 19, "L%d" % level, weight="bold")
         for i, (_, pa, base, parent) in enumerate(row):
             bx = x + 28 + i * (TABLE_BOX_W + 8)
-            by = y + level * (TABLE_BOX_H + 12)
             if bx + TABLE_BOX_W > x + COL_W:
                 svg.text(bx, by + 19, "+%d more" % (len(row) - i))
                 break
@@ -215,82 +234,61 @@ def draw_tables(svg, x, y, proc):
 
 def layout_rows(procs):
     """The rows of the VMA section, shared by every column so that equal addresses line
-    up: a header per VMA (of any task), then one row per page present in any task."""
+    up: a band per VMA (of any task), then a row per page present in any task."""
     rows = []
-    spans = sorted({(s, e) for p in procs for (s, e, _, _, _) in p["vmas"]})
-    for s, e in spans:
-        rows.append(("vma", s, e))
-        vas = sorted({va for p in procs for (va, *_rest) in p["pages"] if s <= va < e})
+    for start, end in sorted({(v.start, v.end) for p in procs for v in p["vmas"]}):
+        rows.append(("vma", start, end))
+        vas = sorted({pg.va for p in procs for pg in p["pages"] if start <= pg.va < end})
         rows.extend(("page", va, None) for va in vas)
     return rows
 
 
-def draw(procs, title, marks):
-    svg = Svg()
-    # The last column's right margin holds the --mark labels.
-    width = MARGIN * 2 + COL_W * len(procs) + GUTTER * (len(procs) - 1) + (110 if marks else 0)
-    svg.text(MARGIN, 28, title, size=15, weight="bold")
-    y0 = 50
-    xs = [MARGIN + i * (COL_W + GUTTER) for i in range(len(procs))]
-    for x, p in zip(xs, procs):
-        svg.text(x, y0 + 14, "task %d (%s)  TTBR0 %#x  ASID %d" % (p["tid"], p["name"], p["root"], p["asid"]),
-                 size=13, weight="bold")
-        svg.text(x, y0 + 34, "page-table pages (%d):" % len(p["tables"]), fill="#333")
-    ty = max(draw_tables(svg, x, y0 + 44, p) for x, p in zip(xs, procs)) + 10
-    rows = layout_rows(procs)
-    page_y = {}  # (column, va) -> the row's y, to join shared frames
-    y = ty
-    for kind, s, e in rows:
-        if kind == "vma":
-            y += 8
-            for i, (x, p) in enumerate(zip(xs, procs)):
-                v = [m for m in p["vmas"] if (m[0], m[1]) == (s, e)]
-                if not v:
-                    svg.text(x, y + 14, "(no VMA %#x-%#x)" % (s, e), fill="#999")
-                    continue
-                _, _, prot, shared, name = v[0]
-                svg.rect(x, y, COL_W, ROW, "#eceff1", "#90a4ae")
-                svg.text(x + 6, y + 14, "%#014x-%#014x %s %s" % (s, e, perm_string(prot, shared), name),
-                         weight="bold")
-                present = sum(1 for pg in p["pages"] if s <= pg[0] < e)
-                svg.text(x + COL_W - 6, y + 14, "%d/%d pages" % (present, (e - s) // PAGE),
-                         anchor="end", size=10, fill="#455a64")
-            y += ROW + 4
-        else:
-            for i, (x, p) in enumerate(zip(xs, procs)):
-                pg = [q for q in p["pages"] if q[0] == s]
-                if not pg:
-                    svg.text(x + 20, y + 14, "%#014x  not present" % s, fill="#999", size=10)
-                    continue
-                va, pa, ent, count, _ = pg[0]
-                fill, stroke, _ = COLOURS[page_kind(ent)]
-                svg.rect(x + 14, y, COL_W - 14, ROW - 2, fill, stroke)
-                # The bits that differ between user pages (every one is VALID USER AF nG PXN).
-                flags = " ".join(f for f in teachos.decode_flags(ent).split()
-                                 if f not in ("VALID", "USER", "AF", "nG", "PXN"))
-                svg.text(x + 20, y + 13, "%#014x -> frame %#010x  %s" % (va, pa, flags), size=10)
-                svg.text(x + COL_W - 6, y + 13, "count %s" % count, anchor="end", size=10,
-                         weight="bold" if (count or 0) > 1 else "normal")
-                if va in marks and i == len(procs) - 1:
-                    svg.text(x + COL_W + 6, y + 13, "<- " + marks[va], weight="bold", fill="#b71c1c")
-                page_y[(i, va)] = (y + (ROW - 2) // 2, pa, count)
-            y += ROW
-    # Two columns: a line for each pair of pages mapping one frame, the count on it.
+def draw_vma_band(svg, x, y, proc, start, end):
+    vma = next((v for v in proc["vmas"] if (v.start, v.end) == (start, end)), None)
+    if vma is None:
+        svg.text(x, y + 14, "(no VMA %#x-%#x)" % (start, end), fill="#999")
+        return
+    svg.rect(x, y, COL_W, ROW, "#eceff1", "#90a4ae")
+    svg.text(x + 6, y + 14, "%#014x-%#014x %s %s" % (start, end, perm_string(vma.prot, vma.shared), vma.name),
+             weight="bold")
+    present = sum(1 for pg in proc["pages"] if start <= pg.va < end)
+    svg.text(x + COL_W - 6, y + 14, "%d/%d pages" % (present, (end - start) // PAGE),
+             anchor="end", size=10, fill="#455a64")
+
+
+def draw_page(svg, x, y, proc, va):
+    """The page's box; False if the task has no page there."""
+    pg = next((p for p in proc["pages"] if p.va == va), None)
+    if pg is None:
+        svg.text(x + INDENT + 6, y + 14, "%#014x  not present" % va, fill="#999", size=10)
+        return False
+    fill, stroke, _ = COLOURS[page_kind(pg.entry)]
+    svg.rect(x + INDENT, y, COL_W - INDENT, ROW - 2, fill, stroke)
+    flags = " ".join(f for f in teachos.decode_flags(pg.entry).split() if f not in COMMON_BITS)
+    svg.text(x + INDENT + 6, y + 13, "%#014x -> frame %#010x  %s" % (va, pg.frame, flags), size=10)
+    svg.text(x + COL_W - 6, y + 13, "count %s" % pg.count, anchor="end", size=10,
+             weight="bold" if (pg.count or 0) > 1 else "normal")
+    return True
+
+
+def draw_shared_frames(svg, xs, procs, page_y):
+    """A line between each pair of pages, in neighbouring columns, that map one frame."""
     for i in range(len(procs) - 1):
-        left, right = procs[i], procs[i + 1]
-        rframes = {}
-        for va, pa, *_rest in right["pages"]:
-            rframes.setdefault(pa, []).append(va)
-        for va, pa, ent, count, _ in left["pages"]:
-            for rva in rframes.get(pa, []):
-                ly, _, _ = page_y[(i, va)]
-                ry, _, _ = page_y[(i + 1, rva)]
-                x1, x2 = xs[i] + COL_W, xs[i + 1] + 14
-                colour = COLOURS[page_kind(ent)][1]
+        right = {}
+        for pg in procs[i + 1]["pages"]:
+            right.setdefault(pg.frame, []).append(pg.va)
+        for pg in procs[i]["pages"]:
+            for rva in right.get(pg.frame, []):
+                ly, ry = page_y[(i, pg.va)], page_y[(i + 1, rva)]
+                x1, x2 = xs[i] + COL_W, xs[i + 1] + INDENT
+                colour = COLOURS[page_kind(pg.entry)][1]
                 svg.line(x1, ly, x2, ry, colour, width=1.6)
-                svg.text((x1 + x2) // 2, (ly + ry) // 2 - 3, "same frame, count %s" % count,
+                svg.text((x1 + x2) // 2, (ly + ry) // 2 - 3, "same frame, count %s" % pg.count,
                          size=9, anchor="middle", fill=colour)
-    y += 24
+
+
+def draw_key(svg, y):
+    """The colour key; returns the y below it."""
     svg.text(MARGIN, y, "Key (a page's colour says what a write to it does):", weight="bold")
     for kind in ("rw", "cow", "ro", "shared"):
         y += 20
@@ -300,6 +298,34 @@ def draw(procs, title, marks):
     y += 20
     svg.text(MARGIN, y, "count: the frame's reference count (FRAMES.refcount, Linux page_count); "
              "lines join pages of two tasks that map the same frame.", size=10, fill="#333")
+    return y
+
+
+def draw(procs, title, marks):
+    """The SVG text: a column per task; `marks` {page VA: label} labels pages."""
+    svg = Svg()
+    xs = [MARGIN + i * (COL_W + GUTTER) for i in range(len(procs))]
+    svg.text(MARGIN, 28, title, size=15, weight="bold")
+    for x, p in zip(xs, procs):
+        draw_header(svg, x, 50, p)
+    y = max(draw_tables(svg, x, 94, p) for x, p in zip(xs, procs)) + 10
+    page_y = {}  # (column, page VA) -> the middle of its box, for the shared-frame lines
+    for kind, start, end in layout_rows(procs):
+        if kind == "vma":
+            y += 8
+            for x, p in zip(xs, procs):
+                draw_vma_band(svg, x, y, p, start, end)
+            y += ROW + 4
+            continue
+        for i, (x, p) in enumerate(zip(xs, procs)):
+            if draw_page(svg, x, y, p, start):
+                page_y[(i, start)] = y + (ROW - 2) // 2
+        if start in marks:  # right of the last column
+            svg.text(xs[-1] + COL_W + 6, y + 13, "<- " + marks[start], weight="bold", fill="#b71c1c")
+        y += ROW
+    draw_shared_frames(svg, xs, procs, page_y)
+    y = draw_key(svg, y + 24)
+    width = xs[-1] + COL_W + MARGIN + (MARK_W if marks else 0)
     return svg.render(width, y + MARGIN)
 
 
@@ -335,7 +361,7 @@ between pages that share a frame; --mark labels VA's page). TID defaults to the 
             f.write(draw(procs, title, marks))
         shared = 0
         if len(procs) == 2:
-            shared = len({p[1] for p in procs[0]["pages"]} & {p[1] for p in procs[1]["pages"]})
+            shared = len({p.frame for p in procs[0]["pages"]} & {p.frame for p in procs[1]["pages"]})
         print("aspace-svg: %s: %s; %s frames mapped by both" % (path, "; ".join(
             "task %d: %d VMAs, %d table pages, %d pages" % (p["tid"], len(p["vmas"]), len(p["tables"]),
                                                            len(p["pages"])) for p in procs), shared))
