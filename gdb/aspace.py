@@ -163,8 +163,9 @@ def snapshot(task):
 
 COLOURS = {  # fill, stroke, legend
     "rw": ("#c8f0c8", "#2e7d32", "private, writable: a write just writes"),
-    "cow": ("#ffd9a8", "#e65100", "copy-on-write (RO + COW bit): a write faults; copied if the frame's count > 1, else made writable"),
-    "ro": ("#cfe0ff", "#1a4fa3", "read-only (text, rodata, vDSO): shared as it is, never copied"),
+    "cow": ("#ffd9a8", "#e65100", "copy-on-write (RO + COW bit): a write the VMA allows faults, and gets a copy "
+            "if the frame's count > 1, else the entry is made writable"),
+    "ro": ("#cfe0ff", "#1a4fa3", "read-only, no COW bit: shared as it is, never copied"),
     "shared": ("#e6ccff", "#6a1b9a", "MAP_SHARED: writable in both, same frame"),
 }
 # Monospace, so that equal-width address columns line up; fixed geometry, so that the
@@ -233,14 +234,21 @@ def draw_tables(svg, x, y, proc):
 
 
 def layout_rows(procs):
-    """The rows of the VMA section, shared by every column so that equal addresses line
-    up: a band per VMA (of any task), then a row per page present in any task."""
-    rows = []
-    for start, end in sorted({(v.start, v.end) for p in procs for v in p["vmas"]}):
-        rows.append(("vma", start, end))
-        vas = sorted({pg.va for p in procs for pg in p["pages"] if start <= pg.va < end})
-        rows.extend(("page", va, None) for va in vas)
-    return rows
+    """The rows of the VMA section: a band per VMA, then a row per page. Tasks with the
+    same VMAs (a parent and its forked child) share the rows, so that equal addresses line
+    up and a page one of them lacks shows as "not present"; otherwise each column gets the
+    rows of its own VMAs and pages. Returns a list of rows per task."""
+    spans = [[(v.start, v.end) for v in p["vmas"]] for p in procs]
+    groups = [procs] * len(procs) if all(sp == spans[0] for sp in spans) else [[p] for p in procs]
+    out = []
+    for group in groups:
+        rows = []
+        for start, end in sorted({(v.start, v.end) for p in group for v in p["vmas"]}):
+            rows.append(("vma", start, end))
+            vas = sorted({pg.va for p in group for pg in p["pages"] if start <= pg.va < end})
+            rows.extend(("page", va, None) for va in vas)
+        out.append(rows)
+    return out
 
 
 def draw_vma_band(svg, x, y, proc, start, end):
@@ -310,19 +318,21 @@ def draw(procs, title, marks):
         draw_header(svg, x, 50, p)
     y = max(draw_tables(svg, x, 94, p) for x, p in zip(xs, procs)) + 10
     page_y = {}  # (column, page VA) -> the middle of its box, for the shared-frame lines
-    for kind, start, end in layout_rows(procs):
-        if kind == "vma":
-            y += 8
-            for x, p in zip(xs, procs):
-                draw_vma_band(svg, x, y, p, start, end)
-            y += ROW + 4
-            continue
-        for i, (x, p) in enumerate(zip(xs, procs)):
+    top, bottom = y, y
+    for i, (x, p, rows) in enumerate(zip(xs, procs, layout_rows(procs))):
+        y = top
+        for kind, start, end in rows:
+            if kind == "vma":
+                draw_vma_band(svg, x, y + 8, p, start, end)
+                y += 8 + ROW + 4
+                continue
             if draw_page(svg, x, y, p, start):
                 page_y[(i, start)] = y + (ROW - 2) // 2
-        if start in marks:  # right of the last column
-            svg.text(xs[-1] + COL_W + 6, y + 13, "<- " + marks[start], weight="bold", fill="#b71c1c")
-        y += ROW
+                if start in marks and i == len(procs) - 1:  # right of the last column
+                    svg.text(x + COL_W + 6, y + 13, "<- " + marks[start], weight="bold", fill="#b71c1c")
+            y += ROW
+        bottom = max(bottom, y)
+    y = bottom
     draw_shared_frames(svg, xs, procs, page_y)
     y = draw_key(svg, y + 24)
     width = xs[-1] + COL_W + MARGIN + (MARK_W if marks else 0)
