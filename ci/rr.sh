@@ -11,10 +11,9 @@
 # `make build` did since.
 #   usage: rr.sh record BUILD_DIR USER_BIN_DIR RR_DIR CMDLINE [TIMEOUT]
 #          rr.sh qemu-replay RR_DIR PORT CONSOLE_LOG   QEMU replaying, halted, gdb stub on PORT
-#                                                      (prints QEMU's pid; the caller kills it)
+#                                                      (prints the pid that stops it, for the caller)
 #          rr.sh replay RR_DIR PORT                    the same, with gdb-multiarch attached
 set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
 QEMU_TIMEOUT_RR=${QEMU_TIMEOUT_RR:-600}
 
 # The machine of qemu.sh's qemu_cmd on one CPU (QEMU refuses to record several), from
@@ -75,7 +74,8 @@ replay)
   qpid=$("$0" qemu-replay "$dir" "$port" "$dir/replay-console.log") || exit 1
   trap 'kill $qpid 2>/dev/null; wait $qpid 2>/dev/null' EXIT
   echo "QEMU replays $dir/run.rr ($(cat "$dir/cmdline")), halted at reset; console: $dir/replay-console.log"
-  echo "Try: cowbreak 0x404000, continue, then watch the entry it faulted on and reverse-continue"
+  echo "Try (forkdemo): break kernel::task::fork::kernel_clone, continue, cowbreak 0x404000, continue;"
+  echo "then watch the parent's entry, *(\$pte_addr(0x404000, 1) as *mut u64), and reverse-continue"
   echo "(docs/reverse-debugging.md). Quit gdb to stop QEMU."
   symbols=()
   [ -f "$dir/program" ] && symbols=(-ex "add-symbol-file $dir/program")
