@@ -208,6 +208,9 @@ if want e2e || want rr; then
       ok "make pictures: aspace-svg before fork, after copy_process (COW_PAGE one frame, RO+COW, count 2), after the COW fault (a private copy); docs/pictures/*.svg are current"
     fi
   fi
+  if pgrep -f "qemu-system-aarch64.*$build/rr-walkthrough/Image" >/dev/null; then
+    bad "QEMU cleanup" "a replaying QEMU was left running"
+  fi
 fi
 
 echo "$pass passed, $fail failed"
