@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Record and replay a whole machine run with QEMU's record/replay (`make rr`, `make replay`,
 # docs/reverse-debugging.md). Mirrors QEMU 7.2's docs/system/replay.rst: one CPU,
-# -icount with rr=record|replay and an rrfile; the serial input, the RTC and the timer's
-# clock are logged, everything else is recomputed. Reverse execution (reverse-continue,
+# -icount with rr=record|replay and an rrfile; the serial input and the host clock (RTC)
+# are logged, everything else is recomputed. Reverse execution (reverse-continue,
 # reverse-stepi) needs a snapshot to go back to: `rrsnapshot=init` saves one when the
 # recording starts, into a qcow2 image that no device uses (an "orphan" drive).
 #
