@@ -9,7 +9,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 dir=$build/rr-walkthrough
 log=$build/rr-walkthrough.log
 # The recording: forkdemo as init, one CPU; it powers off by itself in well under 60 s.
-QEMU_TIMEOUT_RR=60 "$here/rr.sh" record "$build" "$out" "$dir" "semihosting init=/bin/forkdemo" \
+# It reads no key, so -icount shift=0: every recording is the same, whatever the load.
+RR_SHIFT=0 QEMU_TIMEOUT_RR=60 "$here/rr.sh" record "$build" "$out" "$dir" "semihosting init=/bin/forkdemo" \
   </dev/null >"$build/rr-walkthrough-record.log" 2>&1 || { echo "recording failed: $build/rr-walkthrough-record.log"; exit 1; }
 grep -q '^forkdemo: ok' "$build/rr-walkthrough-record.log" || { echo "forkdemo did not pass while recorded"; exit 1; }
 port=$((20000 + RANDOM % 20000))

@@ -28,8 +28,10 @@ rr_machine() {
 # to the guest, only at a checkpoint of its virtual clock, which needs an armed virtual
 # timer. This kernel is tickless: while the shell waits for a key it arms none, and with a
 # fixed shift the key would never arrive. `auto` adds QEMU's own periodic one (it adjusts
-# the shift to the host's speed, and the adjustments are logged too).
-rr_icount() { echo "shift=auto,rr=$1,rrfile=$2/run.rr,rrsnapshot=init"; }
+# the shift to the host's speed, and the adjustments are logged too). A run that reads no
+# key may take RR_SHIFT=0, as the gdb tests do: then every recording of it is the same.
+# The replay takes the recording's shift (the file `shift`).
+rr_icount() { echo "shift=$(cat "$2/shift"),rr=$1,rrfile=$2/run.rr,rrsnapshot=init"; }
 
 case ${1:-} in
 record)
@@ -38,6 +40,7 @@ record)
   rm -rf "$dir"; mkdir -p "$dir"
   cp "$build/Image" "$build/kernel" "$build/initrd.cpio" "$dir/"
   printf '%s\n' "$cmdline" >"$dir/cmdline"
+  echo "${RR_SHIFT:-auto}" >"$dir/shift"
   # A user program run as init (init=/bin/NAME): its symbols too, for add-symbol-file.
   prog=$(sed -n 's|.*init=/bin/\([^ ]*\).*|\1|p' <<<"$cmdline")
   [ -n "$prog" ] && [ -f "$bin/$prog" ] && cp "$bin/$prog" "$dir/program"
