@@ -163,8 +163,7 @@ def snapshot(task):
 
 COLOURS = {  # fill, stroke, legend
     "rw": ("#c8f0c8", "#2e7d32", "private, writable: a write just writes"),
-    "cow": ("#ffd9a8", "#e65100", "copy-on-write (RO + COW bit): a write the VMA allows faults, and gets a copy "
-            "if the frame's count > 1, else the entry is made writable"),
+    "cow": ("#ffd9a8", "#e65100", "copy-on-write (RO + COW bit): a write the VMA allows faults; a copy if count > 1"),
     "ro": ("#cfe0ff", "#1a4fa3", "read-only, no COW bit: shared as it is, never copied"),
     "shared": ("#e6ccff", "#6a1b9a", "MAP_SHARED: writable in both, same frame"),
 }
@@ -177,6 +176,7 @@ MARGIN = 20
 ROW = 20
 INDENT = 14  # a page's box, under its VMA's band
 MARK_W = 110
+CHAR_W = 6.7  # the advance of an 11 px monospace character, to size the key
 TABLE_BOX_W, TABLE_BOX_H = 104, 30
 # Every user page has these; the picture shows only the bits that tell pages apart.
 COMMON_BITS = ("VALID", "USER", "AF", "nG", "PXN")
@@ -295,18 +295,24 @@ def draw_shared_frames(svg, xs, procs, page_y):
                          size=9, anchor="middle", fill=colour)
 
 
+KEY_NOTE = ("count: the frame's reference count (FRAMES.refcount, Linux page_count);",
+            "a line joins two tasks' pages that map the same frame.")
+
+
 def draw_key(svg, y):
-    """The colour key; returns the y below it."""
+    """The colour key; returns (the y below it, its width)."""
     svg.text(MARGIN, y, "Key (a page's colour says what a write to it does):", weight="bold")
+    width = 0
     for kind in ("rw", "cow", "ro", "shared"):
         y += 20
         fill, stroke, text = COLOURS[kind]
         svg.rect(MARGIN, y - 12, 28, 15, fill, stroke)
         svg.text(MARGIN + 36, y, text)
-    y += 20
-    svg.text(MARGIN, y, "count: the frame's reference count (FRAMES.refcount, Linux page_count); "
-             "lines join pages of two tasks that map the same frame.", size=10, fill="#333")
-    return y
+        width = max(width, 36 + len(text) * CHAR_W)
+    for line in KEY_NOTE:
+        y += 16
+        svg.text(MARGIN, y, line, size=10, fill="#333")
+    return y, width
 
 
 def draw(procs, title, marks):
@@ -334,8 +340,8 @@ def draw(procs, title, marks):
         bottom = max(bottom, y)
     y = bottom
     draw_shared_frames(svg, xs, procs, page_y)
-    y = draw_key(svg, y + 24)
-    width = xs[-1] + COL_W + MARGIN + (MARK_W if marks else 0)
+    y, key_width = draw_key(svg, y + 24)
+    width = max(xs[-1] + COL_W + (MARK_W if marks else 0), MARGIN + int(key_width)) + MARGIN
     return svg.render(width, y + MARGIN)
 
 
