@@ -59,6 +59,10 @@ record)
 qemu-replay)
   dir=$2 port=$3 console=$4
   [ -f "$dir/run.rr" ] || { echo "rr: no recording in $dir: run \`make rr\` first" >&2; exit 1; }
+  # Something listening there already (a replay left running) would take gdb's connection.
+  if (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; then
+    echo "rr: port $port is in use (another QEMU?): pick another, e.g. GDB_PORT=..." >&2; exit 1
+  fi
   timeout -k 5 "$QEMU_TIMEOUT_RR" $(rr_machine "$dir") -display none -icount "$(rr_icount replay "$dir")" \
     -append "$(cat "$dir/cmdline")" -S -gdb tcp:127.0.0.1:"$port" -serial file:"$console" \
     </dev/null >"$dir/qemu-replay.log" 2>&1 &
