@@ -184,7 +184,14 @@ if want e2e || want rr; then
   # pictures.py check at each stop what the text says, so a session that runs but shows
   # something else fails too.
   echo "== reverse debugging (QEMU record/replay) and address-space pictures"
-  rr_normalize() { sed -E 's/0x[0-9a-f]{6,}/0x…/g; s/\.rs:[0-9]+/.rs:N/g; s/line [0-9]+/line N/g; s/::h[0-9a-f]{16}/::h…/g; s/17h[0-9a-f]{16}E\+[0-9]+/17h…E+N/g' "$1"; }
+  # The Rust standard library's source paths differ between builds (/rustc/HASH/library, or
+  # the toolchain's rust-src), and gdb prints a line of it only where it finds the file.
+  rr_normalize() {
+    sed -E '/^[0-9]+\t.*\/library\/.*: No such file or directory\.$/d
+      s#(/rustc/[0-9a-f]{40}|/[^ ]*/lib/rustlib/src/rust)/library/#…/library/#g
+      s/0x[0-9a-f]{6,}/0x…/g; s/\.rs:[0-9]+/.rs:N/g; s/line [0-9]+/line N/g; s/::h[0-9a-f]{16}/::h…/g
+      s/17h[0-9a-f]{16}E\+[0-9]+/17h…E+N/g' "$1"
+  }
   fresh=$build/reverse-debugging.md
   if ! "$here/rr-walkthrough.sh" "$out" "$build" "$fresh" >"$build/rr-walkthrough.out" 2>&1; then
     bad "reverse debugging" "$(tail -1 "$build/rr-walkthrough.out") (see $build/rr-walkthrough.log)"
