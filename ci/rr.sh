@@ -48,6 +48,8 @@ record)
   # The console is this terminal, and what is typed is logged. Not -nographic: its
   # monitor multiplexer (Ctrl-A x) passes keys on beneath the recorder, so a replay would
   # wait for them for ever. signal=off: Ctrl-C and Ctrl-Z are the guest's, as in `make run`.
+  # Keys read together are one event, handed to the UART later, at a checkpoint, when its
+  # FIFO may not take them all: a person's typing is recorded, a fast paste can lose keys.
   timeout --foreground -k 5 "$limit" $(rr_machine "$dir") -display none -monitor none \
     -chardev stdio,id=console,signal=off -serial chardev:console \
     -icount "$(rr_icount record "$dir")" -append "$cmdline"

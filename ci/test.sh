@@ -215,7 +215,12 @@ if want e2e || want rr; then
       ok "make pictures: aspace-svg before fork, after copy_process (COW_PAGE one frame, RO+COW, count 2), after the COW fault (a private copy); docs/pictures/*.svg are current"
     fi
   fi
-  if pgrep -f "qemu-system-aarch64.*$build/rr-walkthrough/Image" >/dev/null; then
+  if line=$("$here/rr-typed-check.sh" "$out" "$build"); then
+    ok "make rr records typed keys: $line"
+  else
+    bad "make rr, typed keys" "$line"
+  fi
+  if pgrep -f "qemu-system-aarch64.*$build/rr-(walkthrough|typed)/Image" >/dev/null; then
     bad "QEMU cleanup" "a replaying QEMU was left running"
   fi
 fi
