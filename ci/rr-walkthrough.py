@@ -7,7 +7,7 @@
 # silently; "rr-walkthrough: PASS" is printed only when every check held.
 import gdb
 
-import __main__ as teachos  # gdb/teachos.py's readers (sourced before this script)
+import __main__ as teachos  # gdb/teachos.py and gdb/aspace.py (sourced before this script)
 
 PAGE_VA = 0x404000  # forkdemo's COW_PAGE
 RO, COW = 1 << 7, 1 << 55
@@ -43,7 +43,7 @@ def in_fault_of_child():
     expect(gdb.newest_frame().name().endswith("PageTable::resolve_cow"), "the stop is not in resolve_cow")
     expect(running_tid() == 2, "the fault is not the child's (tid 2)")
     e = parent_entry()
-    expect(e & RO and e & COW and teachos.frame_refcount(e & 0xFFFFFFFFF000) == 2,
+    expect(e & RO and e & COW and teachos.frame_refcount(e & teachos.ADDR_MASK) == 2,
            "the parent's entry is not RO + COW with a count of 2: %#x" % e)
 
 
