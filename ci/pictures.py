@@ -9,7 +9,7 @@ import gdb
 import __main__ as teachos  # gdb/teachos.py and gdb/aspace.py, sourced before this script
 
 PAGE_VA = 0x404000
-RO, COW = 1 << 7, 1 << 55
+RO, COW = teachos.PTE_RO, teachos.PTE_COW  # the descriptor bits, from gdb/aspace.py
 
 
 def run(*cmds):

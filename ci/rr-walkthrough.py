@@ -10,7 +10,7 @@ import gdb
 import __main__ as teachos  # gdb/teachos.py and gdb/aspace.py (sourced before this script)
 
 PAGE_VA = 0x404000  # forkdemo's COW_PAGE
-RO, COW = 1 << 7, 1 << 55
+RO, COW = teachos.PTE_RO, teachos.PTE_COW  # the descriptor bits, from gdb/aspace.py
 
 
 def parent_entry():
