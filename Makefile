@@ -7,6 +7,9 @@
 #   make test                host unit tests + QEMU user-program tests + tool checks
 #   make gdb                 QEMU halted with a gdb stub, gdb-multiarch attached
 #   make gdb-user PROG=name  the same with a user program's symbols, run as init
+#   make rr                  record a run with QEMU's record/replay (1 CPU; INIT/ARGS as for run)
+#   make replay              replay the recording, gdb attached: reverse-continue, reverse-stepi
+#   make pictures            docs/pictures/*.svg: address spaces before/after fork and a COW fault
 #   make bench               benchmarks (fork, COW, threads, files; userland next to Linux) in guest instructions (-icount)
 #   make grade LAB=n         a coursework lab's tests with points (docs/labs/)
 #   make skeleton LAB=n      a student copy of the tree with lab n's solutions stubbed
@@ -82,7 +85,7 @@ CMDLINE = semihosting init=$(INIT_PATH)$(if $(value ARGS), -- $(value ARGS))
 shq = '$(subst ','\'',$(1))'
 
 .PHONY: all setup build run test unit miri qemu-test fuzz e2e gdb gdb-user walkthrough grade skeleton bench lint clean \
-        oracle oracle-expected
+        oracle oracle-expected rr replay rr-walkthrough pictures
 
 all: build
 
@@ -179,6 +182,26 @@ skeleton:
 # Regenerates the transcript in docs/gdb-walkthrough.md from a real gdb session.
 walkthrough: build
 	@ci/walkthrough.sh $(OUT) $(BUILD) docs/gdb-walkthrough.md
+
+# Reverse debugging (docs/reverse-debugging.md, ci/rr.sh): `make rr` records the machine of
+# `make run` (INIT, ARGS, OVERLAY) on one CPU — what you type is recorded too — into
+# $(RR_DIR), with copies of the kernel, its symbols and the initrd; `make replay` replays
+# that recording under a gdb stub with gdb-multiarch attached (gdb/teachos.gdb and
+# gdb/aspace.py loaded). Quitting gdb stops QEMU.
+RR_DIR := $(BUILD)/rr
+rr: build
+	@ci/rr.sh record $(BUILD) $(OUT) $(RR_DIR) $(call shq,$(CMDLINE))
+
+replay:
+	@ci/rr.sh replay $(RR_DIR) $(GDB_PORT)
+
+# Regenerates the transcript in docs/reverse-debugging.md from a recorded and replayed run.
+rr-walkthrough: build
+	@ci/rr-walkthrough.sh $(OUT) $(BUILD) docs/reverse-debugging.md
+
+# Regenerates docs/pictures/*.svg (aspace-svg at three moments of forkdemo's fork).
+pictures: build
+	@ci/pictures.sh $(OUT) $(BUILD) docs/pictures
 
 bench: build
 	@ci/bench.sh $(OUT) $(BUILD)

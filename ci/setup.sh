@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing need, when it is missing:
-# QEMU (qemu-system-arm), gdb-multiarch, cpio, gcc-aarch64-linux-gnu (the C test programs, and
+# QEMU (qemu-system-arm; qemu-utils for qemu-img), gdb-multiarch, cpio, gcc-aarch64-linux-gnu (the C test programs, and
 # the linker of the std ones); the aarch64-unknown-none(-softfloat) and aarch64-unknown-linux-musl Rust targets and
 # the llvm-tools, rustfmt, clippy and rust-src components (RUSTUP_AUTO_INSTALL=0 installs nothing);
 # and, for Miri only, a pinned nightly toolchain with the miri and rust-src components.
@@ -13,6 +13,8 @@ missing=()
 command -v qemu-system-aarch64 >/dev/null || missing+=(qemu-system-arm)
 command -v gdb-multiarch >/dev/null || missing+=(gdb-multiarch)
 command -v cpio >/dev/null || missing+=(cpio)
+# qemu-img makes the qcow2 image that holds the snapshot of a recording (make rr, ci/rr.sh).
+command -v qemu-img >/dev/null || missing+=(qemu-utils)
 # For the end-to-end test with an unmodified static glibc program (user/c/).
 command -v aarch64-linux-gnu-gcc >/dev/null || missing+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 
