@@ -12,7 +12,7 @@ qpid=
 trap 'kill $qpid 2>/dev/null; wait $qpid 2>/dev/null' EXIT
 mkdir -p "$dest"
 qemu_start_halted "$build/pictures-console.log" "semihosting init=/bin/forkdemo" || { echo "QEMU did not start"; exit 1; }
-timeout 120 gdb-multiarch -q -nx -batch "$build/kernel" -x gdb/teachos.gdb -x gdb/aspace.py \
+timeout 120 gdb-multiarch -q -nx -batch "$build/kernel" -x gdb/teachos.gdb \
   -ex "add-symbol-file $out/forkdemo" -ex "target remote 127.0.0.1:$port" \
   -ex "python PICTURES_OUT = '$dest'" -x "$here/pictures.py" -ex kill >"$build/pictures.log" 2>&1
 grep -q '^pictures: PASS$' "$build/pictures.log" || { grep -E 'pictures|Error|Traceback' "$build/pictures.log" | tail -5; exit 1; }

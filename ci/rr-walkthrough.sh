@@ -18,7 +18,7 @@ qpid=$(QEMU_TIMEOUT_RR=180 "$here/rr.sh" qemu-replay "$dir" $port "$dir/replay-c
 trap 'kill $qpid 2>/dev/null' EXIT
 transcript=$build/rr-walkthrough-transcript.md
 RUST_GDB_DIR=${RUST_GDB_DIR:-$(rustc --print sysroot)/lib/rustlib/etc} timeout 150 gdb-multiarch -q -nx -batch \
-  "$dir/kernel" -x gdb/teachos.gdb -x gdb/aspace.py -ex "add-symbol-file $dir/program" \
+  "$dir/kernel" -x gdb/teachos.gdb -ex "add-symbol-file $dir/program" \
   -ex "target remote 127.0.0.1:$port" -ex "python TRANSCRIPT_OUT = '$transcript'" \
   -x "$here/rr-walkthrough.py" -ex kill >"$log" 2>&1
 grep -q '^rr-walkthrough: PASS$' "$log" || { grep -E 'rr-walkthrough|Error|Traceback' "$log" | tail -5; exit 1; }

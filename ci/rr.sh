@@ -89,7 +89,7 @@ replay)
   symbols=()
   [ -f "$dir/program" ] && symbols=(-ex "add-symbol-file $dir/program")
   RUST_GDB_DIR=${RUST_GDB_DIR:-$(rustc --print sysroot)/lib/rustlib/etc} gdb-multiarch -q "$dir/kernel" \
-    -x gdb/teachos.gdb -x gdb/aspace.py "${symbols[@]}" -ex "target remote 127.0.0.1:$port"
+    -x gdb/teachos.gdb "${symbols[@]}" -ex "target remote 127.0.0.1:$port"
   ;;
 *)
   sed -n 's/^#   usage: /usage: /p; s/^#          /       /p' "$0" >&2
