@@ -7,6 +7,9 @@
 #   make test                host unit tests + QEMU user-program tests + tool checks
 #   make gdb                 QEMU halted with a gdb stub, gdb-multiarch attached
 #   make gdb-user PROG=name  the same with a user program's symbols, run as init
+#   make rr                  record a run with QEMU's record/replay (1 CPU; INIT/ARGS as for run)
+#   make replay              replay the recording, gdb attached: reverse-continue, reverse-stepi
+#   make pictures            docs/pictures/*.svg: address spaces before/after fork and a COW fault
 #   make bench               benchmarks (fork, COW, threads, files; userland next to Linux) in guest instructions (-icount)
 #   make grade LAB=n         a coursework lab's tests with points (docs/labs/)
 #   make skeleton LAB=n      a student copy of the tree for lab n (labs/labN.toml), a git repo
@@ -63,7 +66,10 @@ BUILD := build
 KERNEL_ELF := $(BUILD)/kernel
 IMAGE := $(BUILD)/Image
 INITRD := $(BUILD)/initrd.cpio
-SYSROOT_BIN = $(shell rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin
+# This computer's own target (the host unit tests run there; the llvm-tools live under
+# it): x86_64-unknown-linux-gnu on a PC, aarch64-unknown-linux-gnu on an ARM Linux host.
+HOST_TARGET := $(shell rustc -vV | sed -n 's/^host: //p')
+SYSROOT_BIN = $(shell rustc --print sysroot)/lib/rustlib/$(HOST_TARGET)/bin
 QEMU := qemu-system-aarch64
 QEMU_ARGS = -M virt -cpu cortex-a72 -smp $(or $(CPUS),4) -m $(MEM) -nographic -nic none -no-reboot \
             -semihosting-config enable=on,target=native \
@@ -79,7 +85,7 @@ CMDLINE = semihosting init=$(INIT_PATH)$(if $(value ARGS), -- $(value ARGS))
 shq = '$(subst ','\'',$(1))'
 
 .PHONY: all setup build run test unit miri qemu-test fuzz e2e gdb gdb-user walkthrough grade skeleton bench lint clean \
-        oracle oracle-expected
+        oracle oracle-expected rr replay rr-walkthrough pictures
 
 all: build
 
@@ -103,7 +109,7 @@ test: build
 	@CPUS=$(or $(CPUS),4) ci/test.sh $(OUT) $(BUILD)
 
 unit: setup
-	cargo test --lib -p kernel --target x86_64-unknown-linux-gnu
+	cargo test --lib -p kernel --target $(HOST_TARGET)
 
 # The same tests under Miri, which reports undefined behaviour (aliasing violations, out
 # of bounds, leaks) in the unsafe code they run. Strict provenance: the host fake hands
@@ -113,7 +119,7 @@ unit: setup
 MIRI_TOOLCHAIN = $(shell sed -n 's/^MIRI_TOOLCHAIN=//p' ci/setup.sh)
 MIRIFLAGS ?= -Zmiri-strict-provenance
 miri: setup
-	MIRIFLAGS="$(MIRIFLAGS)" cargo +$(MIRI_TOOLCHAIN) miri test --lib -p kernel --target x86_64-unknown-linux-gnu
+	MIRIFLAGS="$(MIRIFLAGS)" cargo +$(MIRI_TOOLCHAIN) miri test --lib -p kernel --target $(HOST_TARGET)
 
 qemu-test: build
 	@ONLY=qemu ci/test.sh $(OUT) $(BUILD)
@@ -134,26 +140,35 @@ oracle-expected: setup
 
 # QEMU halted at reset; gdb-multiarch with the kernel's symbols and gdb/teachos.gdb
 # (Rust pretty-printers + the tasks/ptwalk/uframe helpers). The console goes to
-# build/gdb-console.log. Quitting gdb stops QEMU.
+# build/gdb-console.log. gdb/session.sh starts QEMU outside the terminal's process group
+# (Ctrl-C reaches gdb, which interrupts the kernel, and not QEMU), refuses a port that is
+# in use, and stops QEMU when gdb quits. GDBFLAGS: more gdb options (-batch -x FILE).
+# The first ret_from_fork stop is pid 1's kernel thread (kernel_init, before it execs
+# init); the next ones are forks (README, "Debugging with gdb").
 GDB_QEMU_ARGS = $(subst -smp $(or $(CPUS),4),-smp $(or $(CPUS),1),$(QEMU_ARGS))
-GDB_SETUP = RUST_GDB_DIR=$$(rustc --print sysroot)/lib/rustlib/etc gdb-multiarch -q $(KERNEL_ELF) -x gdb/teachos.gdb
+GDB_SETUP = env RUST_GDB_DIR=$$(rustc --print sysroot)/lib/rustlib/etc gdb-multiarch -q $(KERNEL_ELF) -x gdb/teachos.gdb
+GDBFLAGS ?=
 
 gdb: build
-	@echo "QEMU is halted at reset with a gdb stub on 127.0.0.1:$(GDB_PORT); console: $(BUILD)/gdb-console.log"
-	@echo "Try: break ret_from_fork, continue, tasks, uframe, ptwalk ADDR. Quit gdb to stop QEMU."
-	@$(QEMU) $(GDB_QEMU_ARGS) -append $(call shq,$(CMDLINE)) -S -gdb tcp:127.0.0.1:$(GDB_PORT) -display none \
-	    -serial file:$(BUILD)/gdb-console.log & qpid=$$!; \
-	$(GDB_SETUP) -ex "target remote 127.0.0.1:$(GDB_PORT)"; kill $$qpid 2>/dev/null; wait $$qpid 2>/dev/null; true
+	@echo "Try: break ret_from_fork, continue, tasks, uframe, ptwalk ADDR. Ctrl-C interrupts the kernel; quit gdb to stop QEMU."
+	@gdb/session.sh $(GDB_PORT) $(BUILD)/gdb-console.log $(QEMU) $(GDB_QEMU_ARGS) -append $(call shq,$(CMDLINE)) -- \
+	    $(GDB_SETUP) -ex "target remote 127.0.0.1:$(GDB_PORT)" $(GDBFLAGS)
 
 # The same, running user program PROG as init, with its symbols loaded too: step from
 # the program's svc into the kernel and back (`break main`, `stepi` over the svc).
 gdb-user: build
 	@test -n "$(PROG)" || { echo "usage: make gdb-user PROG=forkdemo"; exit 2; }
-	@echo "QEMU halted, running /bin/$(PROG) as init; gdb port $(GDB_PORT); console: $(BUILD)/gdb-console.log"
-	@$(QEMU) $(GDB_QEMU_ARGS) -append "semihosting init=/bin/$(PROG)" -S -gdb tcp:127.0.0.1:$(GDB_PORT) \
-	    -display none -serial file:$(BUILD)/gdb-console.log & qpid=$$!; \
-	$(GDB_SETUP) -ex "add-symbol-file $(OUT)/$(PROG)" -ex "target remote 127.0.0.1:$(GDB_PORT)"; \
-	kill $$qpid 2>/dev/null; wait $$qpid 2>/dev/null; true
+	@test -f "$(OUT)/$(PROG)" || { echo "make gdb-user: no $(OUT)/$(PROG) (PROG is one of user/src/bin/*.rs)"; exit 2; }
+	@echo "Running /bin/$(PROG) as init. Ctrl-C interrupts the kernel; quit gdb to stop QEMU."
+	@gdb/session.sh $(GDB_PORT) $(BUILD)/gdb-console.log $(QEMU) $(GDB_QEMU_ARGS) -append "semihosting init=/bin/$(PROG)" -- \
+	    $(GDB_SETUP) -ex "add-symbol-file $(OUT)/$(PROG)" -ex "target remote 127.0.0.1:$(GDB_PORT)" $(GDBFLAGS)
+
+# Only QEMU, halted with its gdb stub, for a debugger started elsewhere (VS Code's
+# .vscode/launch.json, or gdb-multiarch by hand); Ctrl-C stops it. PROG=name as gdb-user.
+.PHONY: gdb-server
+gdb-server: build
+	@gdb/session.sh $(GDB_PORT) $(BUILD)/gdb-console.log $(QEMU) $(GDB_QEMU_ARGS) \
+	    -append $(if $(PROG),"semihosting init=/bin/$(PROG)",$(call shq,$(CMDLINE))) --
 
 # Coursework labs (docs/labs/, labs/): grade one, or write a student skeleton for it. In
 # a skeleton LAB defaults to its lab (labs/current). The skeleton goes to DEST, default
@@ -172,6 +187,26 @@ skeleton:
 walkthrough: build
 	@ci/walkthrough.sh $(OUT) $(BUILD) docs/gdb-walkthrough.md
 
+# Reverse debugging (docs/reverse-debugging.md, ci/rr.sh): `make rr` records the machine of
+# `make run` (INIT, ARGS, OVERLAY) on one CPU — what you type is recorded too — into
+# $(RR_DIR), with copies of the kernel, its symbols and the initrd; `make replay` replays
+# that recording under a gdb stub with gdb-multiarch attached (gdb/teachos.gdb and
+# gdb/aspace.py loaded). Quitting gdb stops QEMU.
+RR_DIR := $(BUILD)/rr
+rr: build
+	@ci/rr.sh record $(BUILD) $(OUT) $(RR_DIR) $(call shq,$(CMDLINE))
+
+replay:
+	@ci/rr.sh replay $(RR_DIR) $(GDB_PORT)
+
+# Regenerates the transcript in docs/reverse-debugging.md from a recorded and replayed run.
+rr-walkthrough: build
+	@ci/rr-walkthrough.sh $(OUT) $(BUILD) docs/reverse-debugging.md
+
+# Regenerates docs/pictures/*.svg (aspace-svg at three moments of forkdemo's fork).
+pictures: build
+	@ci/pictures.sh $(OUT) $(BUILD) docs/pictures
+
 bench: build
 	@ci/bench.sh $(OUT) $(BUILD)
 
@@ -179,7 +214,7 @@ lint: setup
 	cargo fmt --all -- --check
 	cargo clippy -p kernel --target $(KERNEL_TARGET) --features fault-injection -- -D warnings
 	cargo clippy -p user --target $(TARGET) -- -D warnings
-	cargo clippy --lib -p kernel --target x86_64-unknown-linux-gnu --tests -- -D warnings
+	cargo clippy --lib -p kernel --target $(HOST_TARGET) --tests -- -D warnings
 
 clean:
 	cargo clean

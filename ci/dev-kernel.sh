@@ -18,7 +18,8 @@ if grep -q '^fault-injection *=' Cargo.toml && [ "${FAULT_INJECTION:-1}" = 1 ]; 
 fi
 KERNEL_LOG=${LOG:-info} CARGO_TARGET_DIR=$target \
   cargo build -q --profile dev -p kernel --target aarch64-unknown-none-softfloat "${features[@]}"
-bin=$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin
+# The llvm-tools are under this computer's own target (x86_64-... or aarch64-unknown-linux-gnu).
+bin=$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin
 cp "$target/aarch64-unknown-none-softfloat/debug/kernel" "$dev/kernel"
 "$bin/llvm-objcopy" -O binary "$dev/kernel" "$dev/Image"
 "$bin/llvm-nm" -n "$dev/kernel" | grep -i ' t ' >"$dev/System.map"

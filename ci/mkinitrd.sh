@@ -40,14 +40,15 @@ mkdir -p -m 0700 "$root/root"
 # with it they made two thirds of a 90 MB archive, and the root tmpfs may hold half of
 # the RAM the initrd leaves (Linux's totalram_pages()/2 at mount), so the last files
 # came out empty (ENOSPC while unpacking).
-objcopy=$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin/llvm-objcopy
+# llvm-tools live under this computer's own target (x86_64-... or aarch64-unknown-linux-gnu).
+objcopy=$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin/llvm-objcopy
 for src in user/src/bin/*.rs; do
   name=$(basename "$src" .rs)
   [ "$name" = init ] || "$objcopy" --strip-debug "$out/$name" "$bin/$name"
 done
 "$objcopy" --strip-debug "$out/init" "$root/sbin/init"
 if [ -d "$build/extra-bin" ]; then
-  cp "$build/extra-bin/"* "$bin/"
+  cp -r "$build/extra-bin/." "$bin/"   # (empty without the cross C compiler)
 fi
 # The dynamic test programs' loader and libc (ci/build-extra.sh), where Debian has them
 # (a Debian root has its own).

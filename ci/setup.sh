@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing need, when it is missing:
-# QEMU (qemu-system-arm), gdb-multiarch, cpio, gcc-aarch64-linux-gnu (the C test programs, and
+# QEMU (qemu-system-arm; qemu-utils for qemu-img), gdb-multiarch, cpio, gcc-aarch64-linux-gnu (the C test programs, and
 # the linker of the std ones); the aarch64-unknown-none(-softfloat) and aarch64-unknown-linux-musl Rust targets and
-# the llvm-tools, rustfmt and clippy components (RUSTUP_AUTO_INSTALL=0 installs nothing);
+# the llvm-tools, rustfmt, clippy and rust-src components (RUSTUP_AUTO_INSTALL=0 installs nothing);
 # and, for Miri only, a pinned nightly toolchain with the miri and rust-src components.
 set -euo pipefail
 # The nightly that runs the host unit tests under Miri (`make miri`, and the Miri part of
@@ -13,8 +13,28 @@ missing=()
 command -v qemu-system-aarch64 >/dev/null || missing+=(qemu-system-arm)
 command -v gdb-multiarch >/dev/null || missing+=(gdb-multiarch)
 command -v cpio >/dev/null || missing+=(cpio)
+# qemu-img makes the qcow2 image that holds the snapshot of a recording (make rr, ci/rr.sh).
+command -v qemu-img >/dev/null || missing+=(qemu-utils)
 # For the end-to-end test with an unmodified static glibc program (user/c/).
 command -v aarch64-linux-gnu-gcc >/dev/null || missing+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+
+# Only `make test` needs that compiler (the C and Rust-std test programs): without root,
+# say so and go on — ci/build-extra.sh skips those programs and `make run` works. On an
+# AArch64 host the native gcc is the one (it has that name too).
+if ! command -v aarch64-linux-gnu-gcc >/dev/null; then
+  others=()
+  for p in "${missing[@]}"; do
+    case $p in gcc-aarch64-linux-gnu|libc6-dev-arm64-cross) ;; *) others+=("$p") ;; esac
+  done
+  case $(uname -m) in aarch64|arm64) cross=(gcc libc6-dev) ;; *) cross=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross) ;; esac
+  if [ "$(id -u)" = 0 ]; then
+    missing=("${others[@]}" "${cross[@]}")
+  else
+    missing=("${others[@]}")
+    echo "setup: no aarch64-linux-gnu-gcc: the C and Rust-std test programs are skipped (make run" >&2
+    echo "  works; make test needs them): sudo apt-get install ${cross[*]}" >&2
+  fi
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "setup: installing ${missing[*]}"
@@ -36,7 +56,9 @@ for t in aarch64-unknown-none aarch64-unknown-none-softfloat aarch64-unknown-lin
   grep -qx "$t" <<<"$targets" || rustup target add --toolchain "$toolchain" "$t"
 done
 installed=$(rustup component list --installed --toolchain "$toolchain")
-for c in llvm-tools rustfmt clippy; do
+# rust-src: the standard library's sources, which gdb/teachos.gdb maps core's and
+# alloc's /rustc/<commit>/ paths to (`step` into core shows its source).
+for c in llvm-tools rustfmt clippy rust-src; do
   grep -q "^$c" <<<"$installed" || rustup component add --toolchain "$toolchain" "$c"
 done
 if ! rustup toolchain list | grep -q "^$MIRI_TOOLCHAIN"; then

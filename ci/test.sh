@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite (`make test`): host unit tests, user programs under QEMU, and
 # end-to-end checks of the tools students use. Ends with "N passed, N failed".
-#   usage: test.sh TARGET_DIR BUILD_DIR      (ONLY=unit|miri|qemu|labs|busybox|debian|e2e runs one part;
+#   usage: test.sh TARGET_DIR BUILD_DIR      (ONLY=unit|miri|qemu|labs|busybox|debian|e2e|rr runs one part;
 #   ONLY=unit runs the host unit tests both natively and under Miri)
 set -uo pipefail
 out=$(cd "$1" && pwd) build=$(cd "$2" && pwd)
@@ -19,9 +19,10 @@ if [ -f labs/current ] && [ -z "${ONLY:-}" ]; then
 fi
 
 if want unit; then
-  echo "== host unit tests (cargo test, x86_64)"
+  host=$(rustc -vV | sed -n 's/^host: //p')   # this computer's target
+  echo "== host unit tests (cargo test, $host)"
   log=$build/unit.log
-  cargo test --lib -p kernel --target x86_64-unknown-linux-gnu >"$log" 2>&1
+  cargo test --lib -p kernel --target "$host" >"$log" 2>&1
   line=$(grep -E '^test result:' "$log" | tail -1)
   n_ok=$(sed -n 's/.* \([0-9]*\) passed.*/\1/p' <<<"$line")
   n_bad=$(sed -n 's/.* \([0-9]*\) failed.*/\1/p' <<<"$line")
@@ -248,6 +249,54 @@ fi
 if want e2e; then
   echo "== end-to-end: make run, INIT=, gdb-multiarch"
   . "$here/e2e.sh"
+fi
+
+if want e2e || want rr; then
+  # Reverse debugging and the address-space pictures (docs/reverse-debugging.md,
+  # docs/address-space-pictures.md): both documents are real sessions, re-created and
+  # compared ignoring addresses, line numbers and symbol hashes. rr-walkthrough.py and
+  # pictures.py check at each stop what the text says, so a session that runs but shows
+  # something else fails too.
+  echo "== reverse debugging (QEMU record/replay) and address-space pictures"
+  # The Rust standard library's source paths differ between builds (/rustc/HASH/library, or
+  # the toolchain's rust-src), and gdb prints a line of it only where it finds the file.
+  rr_normalize() {
+    sed -E '/^[0-9]+\t.*\/library\/.*: No such file or directory\.$/d
+      s#(/rustc/[0-9a-f]{40}|/[^ ]*/lib/rustlib/src/rust)/library/#…/library/#g
+      s/0x[0-9a-f]{6,}/0x…/g; s/\.rs:[0-9]+/.rs:N/g; s/line [0-9]+/line N/g; s/::h[0-9a-f]{16}/::h…/g
+      s/17h[0-9a-f]{16}E\+[0-9]+/17h…E+N/g' "$1"
+  }
+  fresh=$build/reverse-debugging.md
+  if ! "$here/rr-walkthrough.sh" "$out" "$build" "$fresh" >"$build/rr-walkthrough.out" 2>&1; then
+    bad "reverse debugging" "$(tail -1 "$build/rr-walkthrough.out") (see $build/rr-walkthrough.log)"
+  elif ! diff <(rr_normalize docs/reverse-debugging.md) <(rr_normalize "$fresh") >"$build/rr-walkthrough.diff"; then
+    bad "docs/reverse-debugging.md" "stale: run 'make rr-walkthrough' (diff in $build/rr-walkthrough.diff)"; head -10 "$build/rr-walkthrough.diff" | sed 's/^/        /'
+  else
+    ok "make rr + replay: from the child's COW fault, reverse-continue on the parent's PTE stops in copy_present_pte (copy_process, kernel_clone); reverse-stepi: the entry was RW; again: execve's loader; docs/reverse-debugging.md is current"
+  fi
+  fresh=$build/pictures
+  rm -rf "$fresh"
+  if ! "$here/pictures.sh" "$out" "$build" "$fresh" >"$build/pictures.out" 2>&1; then
+    bad "address-space pictures" "$(tail -1 "$build/pictures.out") (see $build/pictures.log)"
+  else
+    stale=
+    for name in $( (ls docs/pictures; ls "$fresh") | sort -u); do
+      cmp -s <(rr_normalize "docs/pictures/$name" 2>/dev/null) <(rr_normalize "$fresh/$name" 2>/dev/null) || stale="$stale $name"
+    done
+    if [ -n "$stale" ]; then
+      bad "docs/pictures" "stale:$stale: run 'make pictures'"
+    else
+      ok "make pictures: aspace-svg before fork, after copy_process (COW_PAGE one frame, RO+COW, count 2), after the COW fault (a private copy); docs/pictures/*.svg are current"
+    fi
+  fi
+  if line=$("$here/rr-typed-check.sh" "$out" "$build"); then
+    ok "make rr records typed keys: $line"
+  else
+    bad "make rr, typed keys" "$line"
+  fi
+  if pgrep -f "qemu-system-aarch64.*$build/rr-(walkthrough|typed)/Image" >/dev/null; then
+    bad "QEMU cleanup" "a replaying QEMU was left running"
+  fi
 fi
 
 echo "$pass passed, $fail failed"

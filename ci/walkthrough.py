@@ -4,17 +4,21 @@ import gdb
 
 STEPS = [
     ("""QEMU starts halted at reset. Break where the parent enters the fork path and let
-pid 1 (running `/bin/forkdemo`) call `fork()`:""",
-     ["break kernel::task::fork::kernel_clone", "continue", "bt 4"]),
+pid 1 (running `/bin/forkdemo`) call `fork()`. The kernel's frames end at `el0_sync`, the
+exception vector the `svc` entered; beneath it are the user program's frames, from the
+registers `kernel_entry` saved (gdb/teachos.py unwinds through the exception; without
+forkdemo's symbols, `make gdb`, that frame is `?? ()`):""",
+     ["break kernel::task::fork::kernel_clone", "continue", "bt"]),
     ("""The parent is inside its `svc #0`. Its user registers are saved at the top of its
 kernel stack; `uframe` prints them. x8 = 0xdc is `clone` (220), x0 = 0x11 is the flags
 argument `SIGCHLD`, and pc is the instruction after the `svc`:""",
      ["uframe"]),
     ("""Now the child's first instruction. `copy_thread` pointed the child's saved `lr` at
 `ret_from_fork` and put a copy of the parent's frame on the child's kernel stack:""",
-     ["delete", "break ret_from_fork", "continue", "frame", "x/6i $pc", "tasks"]),
-    ("""`tasks` marks the running task with `*`: we are in tid 2, on CPU 0, which shares
-nothing with pid 1 (a plain fork). Pid 1's CPU column reads `(0)`: CPU 0 has not quite
+     ["delete", "break ret_from_fork", "continue", "bt", "x/6i $pc", "tasks"]),
+    ("""`bt` at `ret_from_fork`: the child's kernel stack holds nothing else yet; beneath it
+is the user frame its saved registers return to. `tasks` marks the running task with `*`:
+we are in tid 2, on CPU 0, which shares nothing with pid 1 (a plain fork). Pid 1's CPU column reads `(0)`: CPU 0 has not quite
 left it yet — its `on_cpu` stays set until the child's `schedule_tail` has run, so no
 other CPU can pick it up meanwhile. The child's saved frame is still the parent's —
 including x0 = 0x11:""",
@@ -26,18 +30,23 @@ including x0 = 0x11:""",
 The page of `COW_PAGE`, written by the parent before fork, is mapped to the same frame in
 both, read-only with the software COW bit, and the frame's count is 2:""",
      ["info address COW_PAGE", "ptwalk 0x404000 1", "ptwalk 0x404000 2"]),
-    ("""Let the child return to user mode and write `COW_PAGE`: a permission fault
+    ("""`ret_from_fork` has no caller in the kernel: `bt` above shows, as its caller, the
+user code the child's copied frame returns to — the parent's `fork()`. So `finish` runs
+the child through `ret_to_user` and kernel_exit's `eret` to its first user instruction,
+at EL0 (PSTATE.EL = 0 in cpsr), where `fork()` returns 0 in x0. The helpers still read
+the kernel's data from here:""",
+     ["finish", "info registers pc cpsr x0", "tasks"]),
+    ("""Let the child run on and write `COW_PAGE`: a permission fault
 (EC 0x24, DFSC 0x0f, WnR = 1) that lands in `resolve_cow`. The child's first fault is
 on its stack page, so `cowbreak` stops only for the page we are interested in:""",
      ["delete", "cowbreak 0x404000", "continue", "bt 2", "print/x $ESR_EL1", "print/x $FAR_EL1"]),
     ("""`resolve_cow` is the first half of Linux's `do_wp_page`. The frame is shared (count 2),
 so it only takes a reference for the copy: the 4 KiB are copied with the address-space
 lock dropped, so that other CPUs are not held up, and `install_cow_copy` installs the
-copy if the entry is still the one that faulted. Run to the end of that (`up`, then a
-temporary breakpoint at the caller's pc: gdb 13's `finish` cannot print the `CowOutcome`
-these functions return and aborts):""",
+copy if the entry is still the one that faulted. `finish` runs to the end of that and
+keeps what it returned (it prints `Value returned is $N = ...`; `print $` shows it again):""",
      ["delete", "break kernel::mm::pagetable::PageTable::install_cow_copy", "continue",
-      "up", "frame", "tbreak *$pc", "continue"]),
+      "finish", "print $", "frame"]),
     ("""The child now has its own writable copy, and the parent's frame is back to a count of
 1 (its later write will take the no-copy path):""",
      ["ptwalk 0x404000 2", "ptwalk 0x404000 1"]),

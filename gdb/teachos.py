@@ -16,16 +16,78 @@ TID defaults to the task running on the selected CPU. With several CPUs (QEMU -s
 CPU is a gdb thread (`info threads`, `thread N`); "the selected CPU" is the one of gdb's
 selected thread, found through its TPIDR_EL1 (the kernel's per-CPU area). The helpers read
 the kernel's real data structures (TASKS, CPU_SCHED, PER_CPU, FRAMES) through the Rust
-pretty-printers that ship with the toolchain.
+pretty-printers that ship with the toolchain, wherever the CPU stopped: at EL0 too
+(kernel_memory(), below).
+
+Also:
+  an unwinder through entry.S (ExceptionFrames): `bt` in a system call, fault or interrupt
+      goes from the handler to el0_sync & co. and on into the interrupted code, from the
+      TrapFrame (Linux: arch/arm64/kernel/stacktrace.c stops at the same boundary, the
+      pt_regs' final frame record); ret_from_fork's caller is the user code the child
+      returns to, so `finish` there stops at the child's first user instruction;
+  a frame filter (ExceptionBoundaryFilter) that ends `bt` at a user frame without gdb's
+      "corrupt stack?" complaint, which the jump from kernel to user stack provokes.
 """
 
+import contextlib
+
 import gdb
+import gdb.FrameDecorator
 import gdb.unwinder
 
 try:
     import gdb_providers as rust
 except ImportError:  # teachos.gdb adds the toolchain's etc/ directory to sys.path
     rust = None
+
+# The toolchain's Rust pretty-printers raise on a value the optimiser removed (a slice
+# argument of an inlined user function, in `bt`): gdb prints "Python Exception <class
+# 'gdb.error'>: value has been optimized out" in the middle of the frame line. Wrapped
+# here, such a value prints as gdb prints any optimised-out value.
+class _GuardedPrinter:
+    def __init__(self, inner):
+        self.inner = inner
+        if hasattr(inner, "display_hint"):
+            self.display_hint = inner.display_hint
+
+    def to_string(self):
+        try:
+            return self.inner.to_string()
+        except gdb.error:
+            return "<optimized out>"
+
+
+class _GuardedParent(_GuardedPrinter):
+    def children(self):
+        try:
+            return list(self.inner.children())
+        except gdb.error:
+            return []
+
+
+class _GuardedLookup:
+    def __init__(self, lookup):
+        self.lookup = lookup
+        self.name = getattr(lookup, "name", "rust") + " (teachos: optimised-out values guarded)"
+        self.enabled = True
+
+    def __call__(self, value):
+        printer = self.lookup(value)
+        if printer is None:
+            return None
+        return (_GuardedParent if hasattr(printer, "children") else _GuardedPrinter)(printer)
+
+
+def _guard_rust_printers():
+    for holder in [gdb.current_progspace()] + list(gdb.objfiles()):
+        printers = holder.pretty_printers
+        for i, p in enumerate(printers):
+            if getattr(p, "__module__", "") == "gdb_lookup" or getattr(p, "name", "") == "rust":
+                printers[i] = _GuardedLookup(p)
+
+
+_guard_rust_printers()
+
 
 KERNEL_VA_OFFSET = 0xFFFF000000000000
 PAGE = 4096
@@ -138,11 +200,6 @@ def thread_cpu(thread=None):
     return (tpidr - base) // per_cpu.type.target().sizeof, True
 
 
-def thread_el():
-    """The exception level the selected thread's CPU runs at (PSTATE.EL)."""
-    return int(gdb.newest_frame().read_register("cpsr")) >> 2 & 3
-
-
 def selected_cpu():
     """The kernel's number of the CPU gdb looks at (the selected thread's)."""
     if _viewed_cpu is not None:
@@ -166,11 +223,29 @@ def on_thread(thread, fn):
             frame.select()
 
 
-# QEMU's gdbstub reads memory through the selected vCPU's MMU, with that CPU's current
-# privilege: a CPU running user code (EL0) cannot read the kernel's pages (they are
-# EL1-only), and one still at reset has its MMU off. The helpers then read kernel memory
-# through another CPU that can, while still describing the CPU the user selected.
+# Reading kernel memory wherever the CPU stopped. QEMU's gdbstub reads memory through the
+# selected vCPU's MMU with that CPU's current privilege (QEMU 7.2 target/arm/ptw.c,
+# arm_cpu_get_phys_page_attrs_debug: the translation regime and permissions of
+# PSTATE.EL): a CPU stopped in user code (EL0) cannot read the kernel's pages, which are
+# EL1-only (AP[1] = 0, ARM ARM D8.4.1), although TTBR1 still maps them; one still at reset
+# has its MMU off. So while a helper runs on a CPU stopped at EL0, PSTATE.EL is set to 1
+# for the duration (a `set $cpsr` through the stub; nothing else of the CPU changes, and
+# the CPU does not run meanwhile) and put back before gdb hands control back: the same
+# page tables, read with the kernel's privilege. A CPU whose MMU is still off (SMP: a
+# secondary at reset) reads through another CPU instead.
 _viewed_cpu = None
+# {gdb thread number: PSTATE as the CPU really has it}, while its EL is lent to a helper.
+_real_cpsr = {}
+
+
+def thread_el():
+    """The exception level the selected thread's CPU runs at (PSTATE.EL), as the CPU
+    really has it (not the EL a helper borrows, see above)."""
+    num = gdb.selected_thread().num
+    cpsr = _real_cpsr.get(num)
+    if cpsr is None:
+        cpsr = int(gdb.newest_frame().read_register("cpsr"))
+    return cpsr >> 2 & 3
 
 
 def reads_kernel():
@@ -184,24 +259,85 @@ def reads_kernel():
         return False
 
 
+def _select_level(level):
+    frame = gdb.newest_frame()
+    while level > 0 and frame.older() is not None:
+        frame, level = frame.older(), level - 1
+    frame.select()
+
+
+def _set_cpsr(value):
+    # Only frame 0's registers are the CPU's: writing $cpsr in an outer frame would not
+    # reach it.
+    gdb.newest_frame().select()
+    gdb.execute("set $cpsr = %d" % (value & 0xFFFFFFFF), to_string=True)
+
+
+class _KernelPrivilege:
+    """with _KernelPrivilege(): the selected CPU, stopped at EL0 with its MMU on, reads
+    kernel memory; PSTATE and gdb's selected frame are put back afterwards."""
+
+    def __enter__(self):
+        self.num = gdb.selected_thread().num
+        self.level = gdb.selected_frame().level()
+        cpsr = int(gdb.newest_frame().read_register("cpsr")) & 0xFFFFFFFF
+        _real_cpsr[self.num] = cpsr
+        _set_cpsr(cpsr & ~0xF | 0x4)  # M[3:0] = EL1t: EL1, same SP
+        return self
+
+    def __exit__(self, *exc):
+        _set_cpsr(_real_cpsr.pop(self.num))
+        _select_level(self.level)
+        return False
+
+
+def mmu_on():
+    """SCTLR_EL1.M (QEMU's stub names the register SCTLR)."""
+    for name in ("SCTLR", "SCTLR_EL1"):
+        try:
+            return bool(int(gdb.newest_frame().read_register(name)) & 1)
+        except (gdb.error, ValueError):
+            pass
+    return False
+
+
+@contextlib.contextmanager
+def kernel_memory():
+    """with kernel_memory(): kernel memory can be read, wherever the CPU stopped (see
+    above); for the helpers, and for scripts (ci/gdb-el0-check.py)."""
+    global _viewed_cpu
+    if _viewed_cpu is not None or gdb.selected_thread().num in _real_cpsr or reads_kernel():
+        yield
+        return
+    if thread_el() == 0 and mmu_on():
+        with _KernelPrivilege():
+            if reads_kernel():
+                yield
+                return
+    cpu = thread_cpu()[0]
+    for t in sorted(gdb.selected_inferior().threads(), key=lambda t: t.num):
+        if on_thread(t, reads_kernel):
+            orig = gdb.selected_thread()
+            level = gdb.selected_frame().level()
+            _viewed_cpu = cpu
+            t.switch()
+            try:
+                yield
+            finally:
+                _viewed_cpu = None
+                orig.switch()
+                _select_level(level)
+            return
+    raise gdb.GdbError("no CPU can read kernel memory yet: the MMU is still off (the "
+                       "machine is at reset). Let it boot first, e.g. "
+                       "`break kernel::boot::kernel_main`, `continue`.")
+
+
 def kernel_view(invoke):
-    """Decorates a command's invoke: run it on a thread whose CPU can read kernel memory."""
+    """Decorates a command's invoke: run it where kernel memory can be read (see above)."""
     def run(self, arg, from_tty):
-        global _viewed_cpu
-        if _viewed_cpu is not None or reads_kernel():
+        with kernel_memory():
             return invoke(self, arg, from_tty)
-        cpu = thread_cpu()[0]
-        for t in sorted(gdb.selected_inferior().threads(), key=lambda t: t.num):
-            if on_thread(t, reads_kernel):
-                _viewed_cpu = cpu
-                try:
-                    return on_thread(t, lambda: invoke(self, arg, from_tty))
-                finally:
-                    _viewed_cpu = None
-        raise gdb.GdbError("no CPU can read kernel memory now: QEMU's gdbstub reads "
-                           "memory through the selected CPU with its privilege, and every "
-                           "CPU runs user code (or is still at reset). Stop in the kernel "
-                           "first, e.g. `break el0_sync`, `continue`.")
     run.__doc__ = invoke.__doc__
     return run
 
@@ -632,68 +768,150 @@ class _FrameId:
         self.sp, self.pc = sp, pc
 
 
-class ExceptionFrames(gdb.unwinder.Unwinder):
-    """Unwinds through the exception entry code (entry.S), which has no CFI. The caller of
-    el1h_irq, el0_sync & co. is the code the exception interrupted: once kernel_entry has
-    saved its registers in a TrapFrame at sp, from there (kernel code for el1h_*, the user
-    program for el0_* and ret_to_user); at the vector itself or the handler's first
-    instruction, from the CPU (ELR_EL1, SPSR_EL1, SP_EL0 for an exception from EL0).
-    Without this, gdb's prologue analyser unwinds el1h_irq into itself for ever (its lr
-    points back into el1h_irq), so `bt` on a CPU taking an interrupt never ends."""
+# Instruction encodings the unwinder looks for in entry.S (ARM ARM C6.2).
+_BL, _B = 0x94000000, 0x14000000       # top 6 bits
+_ERET = 0xD69F03E0
+_MOV_X0_SP = 0x910003E0                # add x0, sp, #0
+_STP_X0_X1 = 0xA9000400                # stp x0, x1, [sp, #S_X0]: kernel_entry's first store
 
-    LABELS = {"el1h_sync": 1, "el1h_irq": 1, "el0_sync": 0, "el0_irq": 0, "ret_to_user": 0}
+
+def _kernel_code(addr, length):
+    """Bytes of the kernel's code, read from its ELF file (the PT_LOAD segment holding
+    addr) rather than through the target, which may be unable to read it (a CPU at EL0
+    or at reset)."""
+    path = gdb.current_progspace().filename
+    with open(path, "rb") as f:
+        elf = f.read()
+    phoff = int.from_bytes(elf[0x20:0x28], "little")
+    phentsize = int.from_bytes(elf[0x36:0x38], "little")
+    for i in range(int.from_bytes(elf[0x38:0x3A], "little")):
+        ph = elf[phoff + i * phentsize:phoff + (i + 1) * phentsize]
+        kind = int.from_bytes(ph[0:4], "little")
+        offset, vaddr = int.from_bytes(ph[8:16], "little"), int.from_bytes(ph[16:24], "little")
+        filesz = int.from_bytes(ph[32:40], "little")
+        if kind == 1 and vaddr <= addr and addr + length <= vaddr + filesz:
+            return elf[offset + addr - vaddr:offset + addr - vaddr + length]
+    raise gdb.error("%#x is in no loaded segment of %s" % (addr, path))
+
+
+class _Region:
+    """One piece of entry.S, [start, end), and the addresses where what it has saved
+    changes (found in its code, so they follow entry.S when it changes)."""
+
+    def __init__(self, label, kind, el):
+        self.label, self.kind, self.el = label, kind, el
+        self.start = minsym(label)
+        code = _kernel_code(self.start, 4 * 160)
+        insns = [int.from_bytes(code[i:i + 4], "little") for i in range(0, len(code), 4)]
+        at = lambda i: self.start + 4 * i
+
+        def first(pred, after=0):
+            return next(i for i in range(after, len(insns)) if pred(insns[i]))
+        # kernel_entry: the first store, the first `mrs x21` (from then on x21..x25 hold
+        # system registers, their user values are in the frame), `mov x0, sp` (the frame
+        # is complete).
+        if kind == "entry":
+            self.first_store = at(first(lambda w: w & 0xFFC07FFF == _STP_X0_X1 | 31 << 5))
+            self.clobber = at(first(lambda w: w & 0xFFF0001F == 0xD5300015))
+            self.saved = at(first(lambda w: w == _MOV_X0_SP))
+        bl = first(lambda w: w & 0xFC000000 == _BL)
+        if kind == "ret_from_fork":
+            self.end = at(first(lambda w: w & 0xFC000000 == _B, bl) + 1)
+        elif el == 1 or kind == "ret_to_user":  # ends with kernel_exit
+            self.eret = at(first(lambda w: w == _ERET, bl))
+            self.end = self.eret + 4
+        else:  # el0_*: `bl handler`, `b ret_to_user`
+            self.end = at(bl + 2)
+
+
+class ExceptionFrames(gdb.unwinder.Unwinder):
+    """Unwinds through the exception entry code of entry.S: the caller of el0_sync,
+    el1h_irq & co. — and of ret_to_user and ret_from_fork — is the code the exception
+    interrupted (for ret_from_fork: the parent's svc, which the child's copied TrapFrame
+    returns to). Its registers come from the TrapFrame kernel_entry saved at sp, or, where
+    they are not all saved yet (stepping through kernel_entry or kernel_exit), from the
+    CPU: ELR_EL1 (pc), SPSR_EL1 (pstate), SP_EL0 (a user sp). So `bt` in a system call is
+    the kernel frames, el0_sync, then the user program's frames; `bt` at ret_from_fork is
+    ret_from_fork then the child's user frame, where `finish` stops (the child's first
+    user instruction). Where no caller can be named (a kernel thread's ret_from_fork, the
+    middle of kernel_entry 1's stack check), this unwinder gives way to entry.S's CFI,
+    which ends the backtrace there (`.cfi_undefined x30`)."""
+
+    LABELS = (("el1h_sync", "entry", 1), ("el1h_irq", "entry", 1), ("el0_sync", "entry", 0),
+              ("el0_irq", "entry", 0), ("ret_to_user", "ret_to_user", 0),
+              ("ret_from_fork", "ret_from_fork", 0))
 
     def __init__(self):
         super().__init__("teachos-exception-frames")
-        self.returns = None  # {address after the label's `bl handler`: (label start, EL)}
-        self.entries = {}    # {label start: EL}, for labels that begin with kernel_entry
+        self.regions = None
         self.vectors = None
 
-    def find_returns(self):
-        """The return address of each label's first `bl`, from the kernel's code."""
-        returns = {}
-        mem = gdb.selected_inferior()
-        for label, el in self.LABELS.items():
-            start = minsym(label)
-            if label != "ret_to_user":
-                self.entries[start] = el
-            code = bytes(mem.read_memory(start, 4 * 128))
-            for i in range(0, len(code), 4):
-                if int.from_bytes(code[i:i + 4], "little") & 0xFC000000 == 0x94000000:  # bl
-                    returns[start + i + 4] = (start, el)
-                    break
+    def find_regions(self):
+        _rust()
+        self.regions = [_Region(label, kind, el) for label, kind, el in self.LABELS]
         self.vectors = minsym("vectors")
-        self.returns = returns
+
+    def region(self, pc):
+        for r in self.regions:
+            if r.start <= pc < r.end:
+                return r
+        return None
 
     def __call__(self, pending):
-        if self.returns is None:
+        if self.regions is None:
+            try:
+                self.find_regions()
+            except (gdb.error, OSError, StopIteration):
+                return None
+        pc = int(pending.read_register("pc")) & (1 << 64) - 1
+        sp = int(pending.read_register("sp")) & (1 << 64) - 1
+        frame_type = gdb.lookup_type(TRAPFRAME_TYPE)
+        level0 = pending.level() == 0
+        cpu = lambda name: int(pending.read_register(name))
+        r = self.region(pc)
+        if r is None:
+            if not (level0 and 0 <= pc - self.vectors < 0x800):
+                return None
+            # A vector slot (`b label`): nothing saved, the interrupted context is the
+            # CPU's. Groups of 0x200: EL1 with SP_EL0, EL1 with SP_EL1, EL0 AArch64, AArch32.
+            start, el, live, frame = self.vectors, int((pc - self.vectors) // 0x200 < 2), 31, None
+        else:
+            start, el = r.start, r.el
+            live, frame = 0, sp  # registers live in the CPU: x0..x(live-1); TrapFrame at frame
+            if r.kind == "entry":
+                if pc == r.start:
+                    live, frame = 31, None
+                elif pc < r.first_store and (el == 1 and pc > r.start + 4):
+                    return None  # kernel_entry 1's stack check: sp and x0 are swapped
+                elif pc < r.clobber:
+                    live = 31 if level0 else 0
+                elif pc < r.saved:
+                    live = 0
+            if getattr(r, "eret", None) == pc:
+                # kernel_exit's `add sp` is done: every register is the interrupted one.
+                live, frame = 31, None
+        regs = [0] * 31
+        try:
+            if frame is not None:
+                f = gdb.Value(frame).cast(frame_type.pointer()).dereference()
+                regs = [int(f["regs"][i]) for i in range(31)]
+                saved = (int(f["pc"]), int(f["sp"]), int(f["pstate"]))
+            for i in range(live):
+                regs[i] = cpu("x%d" % i)
+            if frame is None or (r is not None and r.kind == "entry" and pc < r.saved):
+                saved = (cpu("ELR_EL1"), cpu("SP_EL0"), cpu("SPSR_EL1"))
+                if frame is not None:
+                    regs[30] = cpu("x30")  # stored last, with the system registers
+        except gdb.error:
             return None
-        pc = int(pending.read_register("pc"))
-        sp = int(pending.read_register("sp"))
+        saved_pc, saved_sp, pstate = saved
+        if r is not None and r.kind == "ret_from_fork" and saved_pc == 0:
+            return None  # a kernel thread's frame: all zeros, nothing to return to
+        if el == 1:
+            # The interrupted kernel sp: above the frame (kernel_entry's `sub sp`).
+            saved_sp = sp if frame is None else frame + frame_type.sizeof
         arch = pending.architecture()
         u64, u32 = arch.integer_type(64, False), arch.integer_type(32, False)
-        if pc in self.returns:
-            start, el = self.returns[pc]
-            try:
-                frame_type = gdb.lookup_type(TRAPFRAME_TYPE)
-                f = gdb.Value(sp).cast(frame_type.pointer()).dereference()
-                regs = [int(f["regs"][i]) for i in range(31)]
-                saved_pc, saved_sp, pstate = int(f["pc"]), int(f["sp"]), int(f["pstate"])
-            except gdb.error:
-                return None
-            if el == 1:
-                saved_sp = sp + frame_type.sizeof  # kernel_entry's `sub sp, sp, #S_FRAME_SIZE`
-        elif pending.level() == 0 and (pc in self.entries or 0 <= pc - self.vectors < 0x800):
-            # Nothing saved yet: the interrupted context is still in the CPU. Vector
-            # groups of 0x200: EL1 with SP_EL0, EL1 with SP_EL1, EL0 AArch64, EL0 AArch32.
-            start = pc
-            el = self.entries[pc] if pc in self.entries else int((pc - self.vectors) // 0x200 == 1)
-            regs = [int(pending.read_register("x%d" % i)) for i in range(31)]
-            saved_pc = int(pending.read_register("ELR_EL1"))
-            pstate = int(pending.read_register("SPSR_EL1"))
-            saved_sp = sp if el == 1 else int(pending.read_register("SP_EL0"))
-        else:
-            return None
         info = pending.create_unwind_info(_FrameId(gdb.Value(sp).cast(u64), gdb.Value(start).cast(u64)))
         for i in range(31):
             info.add_saved_register("x%d" % i, gdb.Value(regs[i] & (1 << 64) - 1).cast(u64))
@@ -707,17 +925,54 @@ _exception_frames = ExceptionFrames()
 gdb.unwinder.register_unwinder(None, _exception_frames, replace=True)
 
 
-def _find_returns(event=None):
-    if _exception_frames.returns is None:
-        try:
-            _rust()
-            _exception_frames.find_returns()
-        except gdb.error:
-            pass  # no kernel symbols or code yet: try again at the next stop
+class ExceptionBoundaryFilter:
+    """A frame filter for `bt` that passes every frame through unchanged and only
+    replaces gdb's closing "Backtrace stopped: ..." line. gdb checks that each caller's
+    stack is above its callee's; the user frame beneath an exception has its sp in the
+    lower half (0x0000...), below the kernel stack (0xffff...), so gdb stops after that
+    first user frame with "previous frame inner to this frame (corrupt stack?)" — and a
+    user program's _start, which has no caller, ends with "previous frame identical". At
+    a user frame these are where the user stack's unwinding ends, not corruption, so they
+    are not printed; any other reason is (gdb prints nothing itself once a filter runs)."""
+
+    QUIET = (gdb.FRAME_UNWIND_INNER_ID, gdb.FRAME_UNWIND_SAME_ID)
+
+    def __init__(self):
+        self.name = "teachos-exception-boundary"
+        self.priority = 0
+        self.enabled = True
+        gdb.frame_filters[self.name] = self
+
+    def filter(self, frames):
+        last = None
+        for decorator in frames:
+            last = decorator
+            yield _Unnamed(decorator) if decorator.inferior_frame().name() is None else decorator
+        if last is None:
+            return
+        frame = last.inferior_frame()
+        reason = frame.unwind_stop_reason()
+        if reason in (gdb.FRAME_UNWIND_NO_REASON, gdb.FRAME_UNWIND_NULL_ID, gdb.FRAME_UNWIND_OUTERMOST):
+            return  # the normal end of a stack
+        if frame.pc() < KERNEL_VA_OFFSET:
+            if reason in self.QUIET:
+                return
+            if frame.name() is None:
+                print("Backtrace stopped: user code without symbols (load the program's: "
+                      "add-symbol-file target/aarch64-unknown-none/release/NAME, or "
+                      "make gdb-user PROG=NAME)")
+                return
+        print("Backtrace stopped: %s" % gdb.frame_stop_reason_string(reason))
 
 
-_find_returns()
-gdb.events.stop.connect(_find_returns)
+class _Unnamed(gdb.FrameDecorator.FrameDecorator):
+    """A frame in code without symbols: "??", as gdb's own backtrace prints it."""
+
+    def function(self):
+        return "??"
+
+
+ExceptionBoundaryFilter()
 
 Tasks()
 Cpus()

@@ -145,8 +145,14 @@ secondary_entry:
 boot_l0: .space 4096
 boot_l1: .space 4096
 
+// The first frames of the boot CPU and of each secondary: nothing called them, which the
+// call-frame information says (`.cfi_undefined x30`, in .debug_frame as entry.S's), so
+// gdb's `bt` from anywhere in the kernel ends here cleanly.
+.cfi_sections .debug_frame
 .section .text, "ax"
 __primary_switched:
+    .cfi_startproc
+    .cfi_undefined x30                  // the outermost frame: no caller
     ldr     x0, =__boot_stack_top
     mov     sp, x0
     ldr     x0, =__bss_start
@@ -164,11 +170,14 @@ __primary_switched:
     bl      kernel_main
 5:  wfe
     b       5b
+    .cfi_endproc
 
 // High half, boot tables: switch TTBR1 to the kernel's tables, take the stack the boot
 // CPU allocated (arch/aarch64/smp.rs `secondary_data`), install the vectors, and call
 // the Rust `secondary_start_kernel(cpu)`.
 __secondary_switched:
+    .cfi_startproc
+    .cfi_undefined x30                  // the outermost frame: no caller
     ldr     x1, =secondary_data
     ldr     x2, [x1, #8]                // the kernel's TTBR1 value
     dsb     ishst
@@ -188,3 +197,4 @@ __secondary_switched:
     bl      secondary_start_kernel
 6:  wfe
     b       6b
+    .cfi_endproc

@@ -8,6 +8,17 @@
 // defines them from the Rust structs (offset_of!) in front of this file, so the layout
 // has one source of truth. The FP/SIMD registers are not saved: the kernel never touches
 // them (arch/aarch64/fpsimd.rs switches them between threads).
+//
+// Call-frame information (the .cfi_* directives; they add no instruction, only the
+// .debug_frame table gdb unwinds with). An exception is not a call: the interrupted code
+// has no return address in x30, so each entry path says `.cfi_undefined x30` — "no
+// caller here" — and a plain gdb's `bt` ends at the exception vector instead of
+// re-reading the same lr for ever (Linux's own unwinder stops at the final frame record
+// its entry.S leaves in pt_regs: the same boundary, said in DWARF here). gdb/teachos.py
+// goes one step further and shows the interrupted frame beneath, read from the saved
+// TrapFrame. The linker script drops .eh_frame (nothing unwinds at run time), so the
+// table goes to .debug_frame, a debug section that stays in the ELF and out of the Image.
+.cfi_sections .debug_frame
 
 // kernel_entry 1 (an exception taken at EL1) first checks that the frame fits on the
 // stack (Linux: kernel_ventry with CONFIG_VMAP_STACK). Every kernel stack is 16 KiB in
@@ -108,11 +119,14 @@
 // An exception the kernel never expects: report it (decoded) and stop.
 .macro invalid_entry name, kind
 \name:
+    .cfi_startproc
+    .cfi_undefined x30
     kernel_entry 0
     mov     x0, sp
     mov     x1, #\kind
     bl      bad_mode                    // panics, or kills a user task
     b       ret_to_user
+    .cfi_endproc
 .endm
 
 .section .text, "ax"
@@ -147,33 +161,47 @@ invalid_entry el0_error_invalid, 11
 invalid_entry el0_32_invalid, 12
 
 el1h_sync:
+    .cfi_startproc
+    .cfi_undefined x30             // an exception entry: no caller (see the top)
     kernel_entry 1
     mov     x0, sp
     bl      el1h_sync_handler           // page faults in uaccess, or a kernel bug
     kernel_exit
+    .cfi_endproc
 
 el1h_irq:
+    .cfi_startproc
+    .cfi_undefined x30             // an exception entry: no caller (see the top)
     kernel_entry 1
     mov     x0, sp
     bl      el1h_irq_handler            // only taken while idling in wfi
     kernel_exit
+    .cfi_endproc
 
 el0_sync:
+    .cfi_startproc
+    .cfi_undefined x30             // an exception entry: no caller (see the top)
     kernel_entry 0
     mov     x0, sp
     bl      el0_sync_handler            // svc, page faults, everything else a user does
     b       ret_to_user
+    .cfi_endproc
 
 el0_irq:
+    .cfi_startproc
+    .cfi_undefined x30             // an exception entry: no caller (see the top)
     kernel_entry 0
     mov     x0, sp
     bl      el0_irq_handler             // timer tick: may reschedule
     b       ret_to_user
+    .cfi_endproc
 
 // A kernel stack overflowed: kernel_entry 1 switched to this CPU's overflow stack with
 // the bad sp in TPIDR_EL0 and x0 in TPIDRRO_EL0. Save the registers there and report
 // (Linux __bad_stack, handle_bad_stack).
 __bad_stack:
+    .cfi_startproc
+    .cfi_undefined x30             // an exception entry: no caller (see the top)
     mrs     x0, tpidrro_el0             // x0 as it was at the exception
     kernel_entry 0
     mov     x0, sp                      // the registers at the exception
@@ -181,13 +209,17 @@ __bad_stack:
     add     x1, x1, #S_FRAME_SIZE       // the stack pointer at the exception
     bl      handle_bad_stack            // panics
     brk     #0x800
+    .cfi_endproc
 
 // The one way back to EL0: syscalls, faults, interrupts and new tasks all leave here.
 .global ret_to_user
 ret_to_user:
+    .cfi_startproc
+    .cfi_undefined x30             // an exception entry: no caller (see the top)
     mov     x0, sp
     bl      prepare_exit_to_user        // preemption and pending SIGKILL (may not return)
     kernel_exit
+    .cfi_endproc
 
 // A new task's first instruction: copy_thread() points its saved lr here, so the first
 // cpu_switch_to() into the child "returns" to ret_from_fork on the child's kernel stack,
@@ -195,12 +227,15 @@ ret_to_user:
 .global ret_from_fork
 .type ret_from_fork, %function
 ret_from_fork:
+    .cfi_startproc
+    .cfi_undefined x30             // an exception entry: no caller (see the top)
     bl      schedule_tail               // finish the switch; CLONE_CHILD_SETTID write
     cbz     x19, 1f                     // x19 != 0: a kernel thread, fn in x19, arg in x20
     mov     x0, x20
     blr     x19                         // kernel threads never return
 1:  str     xzr, [sp, #S_X0]            // the child's fork()/clone() returns 0
     b       ret_to_user
+    .cfi_endproc
 .size ret_from_fork, . - ret_from_fork
 
 // cpu_switch_to(prev: *mut CpuContext, next: *const CpuContext)
@@ -210,6 +245,7 @@ ret_from_fork:
 .global cpu_switch_to
 .type cpu_switch_to, %function
 cpu_switch_to:
+    .cfi_startproc                      // a leaf: the default rules (caller's pc in x30)
     mov     x10, sp
     stp     x19, x20, [x0, #CTX_X19 + 16 * 0]
     stp     x21, x22, [x0, #CTX_X19 + 16 * 1]
@@ -227,4 +263,5 @@ cpu_switch_to:
     ldr     x30, [x1, #CTX_LR]
     mov     sp, x10
     ret
+    .cfi_endproc
 .size cpu_switch_to, . - cpu_switch_to

@@ -1,5 +1,5 @@
 //! The host fake of the arch layer (in the spirit of Hubris's `arch` fakes): lets the
-//! portable kernel logic run under `cargo test` on x86_64.
+//! portable kernel logic run under `cargo test` on the host (x86_64 or aarch64 Linux).
 //!
 //! "Physical" addresses in tests are host heap addresses, so the linear map is the
 //! identity; TLB and cache maintenance is recorded so tests can check what would have been
