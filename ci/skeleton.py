@@ -201,6 +201,12 @@ def apply_asm(text, lab, stub):
             break
     else:
         raise SkeletonError("%s: no line starting with %r after the label" % (what, until))
+    # Directives at either end (.cfi_startproc, .cfi_endproc...) describe the function,
+    # not the solution: they stay.
+    while first < last and lines[first].strip().startswith("."):
+        first += 1
+    while last > first and lines[last - 1].strip().startswith("."):
+        last -= 1
     body = stub["body"].strip("\n") + "\n"
     new = [l + "\n" for l in todo_lines(lab, stub, label, 100)] + [body]
     return "".join(lines[:first] + new + lines[last:])
