@@ -112,16 +112,27 @@ impl Mm {
     /// released — other CPUs keep faulting and mapping meanwhile — and installed only if
     /// the entry has not changed (mm/cow.rs).
     pub fn handle_fault(&self, va: usize, access: Access) -> Result<FaultFix, FaultError> {
-        match self.with(|space, frames| space.handle_fault(frames, va, access))? {
-            FaultFix::CowCopy(copy) => match copy.copy_page(frames()) {
-                Some(new) => Ok(self.with(|space, frames| space.finish_cow(frames, copy, new))),
-                None => {
-                    copy.abandon(frames());
-                    Err(FaultError::OutOfMemory)
+        let mut cow_frame = None;
+        let result = match self.with(|space, frames| space.handle_fault(frames, va, access)) {
+            Ok(FaultFix::CowCopy(copy)) => {
+                cow_frame = Some(copy.frame().as_usize());
+                match copy.copy_page(frames()) {
+                    Some(new) => Ok(self.with(|space, frames| space.finish_cow(frames, copy, new))),
+                    None => {
+                        copy.abandon(frames());
+                        Err(FaultError::OutOfMemory)
+                    }
                 }
-            },
-            fix => Ok(fix),
-        }
+            }
+            other => other,
+        };
+        let how = || trace_fault_kind(&result);
+        let frame_now = || {
+            self.with(|space, _| space.pt.lookup(va))
+                .map(|(pa, _)| pa.as_usize())
+        };
+        crate::trace::mm_fault(va, access as u8, how, cow_frame, frame_now);
+        result
     }
 
     /// The value for TTBR0_EL1.
@@ -144,6 +155,24 @@ impl Mm {
                 Err(e)
             }
         }
+    }
+}
+
+/// How a fault ended, in the tracepoint's terms (trace/mod.rs `mm_fault`).
+fn trace_fault_kind(result: &Result<FaultFix, FaultError>) -> crate::trace::Fault {
+    use crate::trace::Fault;
+    match result {
+        Ok(FaultFix::DemandZero) => Fault::DemandZero,
+        Ok(FaultFix::FilePage) => Fault::FilePage,
+        Ok(FaultFix::FileCopied) => Fault::FileCopied,
+        Ok(FaultFix::Spurious) => Fault::Spurious,
+        Ok(FaultFix::CowCopied | FaultFix::CowCopy(_)) => Fault::CowCopied,
+        Ok(FaultFix::CowReused) => Fault::CowReused,
+        Ok(FaultFix::CowRaced) => Fault::CowRaced,
+        Err(FaultError::NotMapped) => Fault::NotMapped,
+        Err(FaultError::AccessDenied) => Fault::AccessDenied,
+        Err(FaultError::PastEndOfFile) => Fault::PastEndOfFile,
+        Err(FaultError::OutOfMemory) => Fault::OutOfMemory,
     }
 }
 

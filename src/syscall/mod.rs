@@ -462,6 +462,7 @@ mod dispatch_impl {
     /// `invoke_syscall`, arch/arm64/kernel/syscall.c).
     pub fn dispatch(frame: &mut TrapFrame) {
         let number = frame.syscall_nr();
+        let traced = crate::trace::sys_enter(number, |i| frame.arg(i));
         let handler = SYS_CALL_TABLE.get(number).copied().flatten();
         let result = match handler {
             Some(f) => f(frame),
@@ -472,6 +473,7 @@ mod dispatch_impl {
                 Err(Errno::ENOSYS)
             }
         };
+        crate::trace::sys_exit(traced, &result);
         // execve replaced the whole frame: its x0 is already the new program's.
         if number == nr::EXECVE && result.is_ok() {
             return;
