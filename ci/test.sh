@@ -231,6 +231,23 @@ if want trace; then
   else
     bad "trace=on timelines" "$(tail -1 "$dir/convert.log") ($log, $dir/timeline.*)"
   fi
+  # gdb/trace.py: the ring read by gdb at the power-off, and recording switched off.
+  log=$dir/gdb.log
+  qpid=
+  if qemu_start_halted "$dir/gdb-console.log" "semihosting trace=on init=/bin/forkdemo"; then
+    timeout 120 gdb-multiarch -q -nx -batch "$build/kernel" -x gdb/teachos.gdb -x gdb/trace.py \
+      -ex "target remote 127.0.0.1:$port" -ex "break kernel::boot::shutdown" -ex continue \
+      -ex "trace-dump" -ex "trace-off" -ex "trace-on proc,cow" -ex kill >"$log" 2>&1
+  fi
+  kill $qpid 2>/dev/null; wait $qpid 2>/dev/null
+  if ! grep -qE 'Traceback|Python Exception|^Error' "$log" &&
+    "$here/trace.py" --check "$log" sched_process_exec:filename=/bin/forkdemo sched_process_fork:child_pid='$c' \
+      mm_cow_fault:pid='$c',how=copied sched_process_exit:pid='$c' sched_process_exit:pid=1 >/dev/null &&
+    grep -q '^trace-off: ACTIVE = 0x0$' "$log" && grep -q '^trace-on: recording proc,cow (ACTIVE = 0x88)$' "$log"; then
+    ok "gdb trace-dump: the ring's fork, COW copy and exits read by gdb at power-off; trace-off/trace-on set ACTIVE"
+  else
+    bad "gdb trace-dump" "see $log"
+  fi
   # A small ring, overwritten many times by a fork loop: no frame leaks, the dump is whole.
   log=$dir/wrap.log
   (CPUS=2 && qemu_boot "$log" "semihosting trace=on trace_buf=256 init=/bin/fork_loop")

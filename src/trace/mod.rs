@@ -33,7 +33,7 @@ pub mod names;
 pub mod ring;
 pub mod text;
 
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 
 pub use ring::{Event, Ring};
 
@@ -59,11 +59,12 @@ const CATEGORIES: [(&str, Category); 5] = [
 ];
 
 impl Category {
+    /// Side by side, so that "either" is one `tst` with an immediate.
     const fn log_bit(self) -> u32 {
-        1 << self as u32
+        1 << (2 * self as u32)
     }
     const fn record_bit(self) -> u32 {
-        1 << (self as u32 + 8)
+        self.log_bit() << 1
     }
     /// The `log` level of this category's lines.
     fn level(self) -> log::Level {
@@ -74,10 +75,10 @@ impl Category {
     }
 }
 
-/// Bits `1 << c` (log category c) and `1 << (8 + c)` (record category c).
+/// Bits `1 << 2c` (log category c) and `1 << (2c + 1)` (record category c).
 static ACTIVE: AtomicU32 = AtomicU32::new(0);
-const LOG_MASK: u32 = 0xff;
-const RECORD_MASK: u32 = 0xff00;
+const LOG_MASK: u32 = 0x5555_5555;
+const RECORD_MASK: u32 = LOG_MASK << 1;
 
 /// Whether tracepoints of category `c` do anything: the whole cost of a disabled one.
 #[inline(always)]
@@ -127,6 +128,11 @@ impl Ids {
 static CURRENT: spin::Once<fn() -> Ids> = spin::Once::new();
 /// The ring buffer, allocated at boot.
 static RING: spin::Once<Ring> = spin::Once::new();
+/// Where the ring is, for gdb/trace.py (plain numbers: no Rust layout to decode): the
+/// first slot's address, the capacity, the addresses of `head` and `start`. Written
+/// once at boot.
+#[used]
+static RING_VIEW: [AtomicUsize; 4] = [const { AtomicUsize::new(0) }; 4];
 /// `trace=` was on the command line: print the buffer at power-off.
 static DUMP_AT_POWER_OFF: AtomicBool = AtomicBool::new(false);
 
@@ -142,13 +148,13 @@ pub struct Config {
     pub dump: bool,
 }
 
-/// A list of category names (`syscall,cow`, `sched`, `on`) as a mask (bit = category);
-/// None if a name is unknown.
+/// A list of category names (`syscall,cow`, `sched`, `on`) as a mask of log bits; None
+/// if a name is unknown.
 pub fn parse_categories(list: &str) -> Option<u32> {
     let mut mask = 0;
     for word in list.split(',').filter(|w| !w.is_empty()) {
         mask |= match word {
-            "on" | "all" => 0x1f,
+            "on" | "all" => CATEGORIES.iter().fold(0, |m, (_, c)| m | c.log_bit()),
             "sched" => Category::Proc.log_bit() | Category::Switch.log_bit(),
             "mm" => Category::Fault.log_bit() | Category::Cow.log_bit(),
             _ => CATEGORIES.iter().find(|(n, _)| *n == word)?.1.log_bit(),
@@ -179,10 +185,13 @@ pub fn parse_config<'a>(
                     log_list = (!list.is_empty()).then(|| parse_categories(list)).flatten();
                 }
             }
-            ("trace", Some("off")) => cfg.active &= !RECORD_MASK,
+            ("trace", Some("off")) => {
+                cfg.active &= !RECORD_MASK;
+                cfg.dump = false;
+            }
             ("trace", Some(v)) => {
                 if let Some(m) = parse_categories(v) {
-                    cfg.active = (cfg.active & !RECORD_MASK) | m << 8;
+                    cfg.active = (cfg.active & !RECORD_MASK) | m << 1;
                     cfg.dump = true;
                 }
             }
@@ -215,7 +224,11 @@ pub fn init(cmdline: &str, current: fn() -> Ids) {
     if cfg.events > 0
         && let Some(ring) = Ring::new(cfg.events)
     {
-        RING.call_once(|| ring);
+        let ring = RING.call_once(|| ring);
+        let [slots, head, start] = ring.addresses();
+        for (view, v) in RING_VIEW.iter().zip([slots, ring.capacity(), head, start]) {
+            view.store(v, Ordering::Relaxed);
+        }
     }
     log::set_max_level(cfg.level);
     DUMP_AT_POWER_OFF.store(cfg.dump, Ordering::Relaxed);
@@ -232,11 +245,6 @@ pub fn ring() -> Option<&'static Ring> {
     RING.get()
 }
 
-/// The categories being recorded (bit = category).
-pub fn recording() -> u32 {
-    (ACTIVE.load(Ordering::Relaxed) & RECORD_MASK) >> 8
-}
-
 /// A write to /proc/trace: `on`, `off`, `clear` (forget what is recorded) or a list of
 /// categories to record from now on.
 pub fn control(words: &str) -> Result<(), ()> {
@@ -251,7 +259,7 @@ pub fn control(words: &str) -> Result<(), ()> {
             list => parse_categories(list).ok_or(())?,
         };
         let old = ACTIVE.load(Ordering::Relaxed);
-        ACTIVE.store((old & LOG_MASK) | record << 8, Ordering::Relaxed);
+        ACTIVE.store((old & LOG_MASK) | record << 1, Ordering::Relaxed);
     }
     Ok(())
 }
@@ -328,26 +336,43 @@ fn clock_and_cpu() -> (u64, u16) {
     (0, 0)
 }
 
-/// The arguments of a system call being traced, kept from entry to exit.
-pub struct TracedCall {
-    nr: u32,
-    args: [u64; 6],
-}
-
-/// System call entry (Linux `trace_sys_enter`). `arg(i)` reads x0..x5. Returns what
-/// `sys_exit` needs when the call is traced.
+/// A system call, between the tracepoints sys_enter and sys_exit (Linux
+/// `trace_sys_enter`/`trace_sys_exit` around `invoke_syscall`): `call(regs)` runs it,
+/// `arg(regs, i)` reads argument i (x0..x5) before it runs. Untraced, this is one test
+/// and the call; traced, the line shows the arguments and the result.
 #[inline(always)]
-pub fn sys_enter(nr: usize, arg: impl Fn(usize) -> usize) -> Option<TracedCall> {
+pub fn syscall<R>(
+    nr: usize,
+    regs: &mut R,
+    arg: fn(&R, usize) -> usize,
+    call: impl FnOnce(&mut R) -> Result<usize, crate::error::Errno>,
+) -> Result<usize, crate::error::Errno> {
     if !on(Category::Syscall) {
-        return None;
+        return call(regs);
     }
-    let args = core::array::from_fn(|i| arg(i) as u64);
-    sys_enter_slow(nr as u32, args)
+    syscall_traced(nr as u32, regs, arg, call)
 }
 
 #[cold]
 #[inline(never)]
-fn sys_enter_slow(nr: u32, args: [u64; 6]) -> Option<TracedCall> {
+fn syscall_traced<R>(
+    nr: u32,
+    regs: &mut R,
+    arg: fn(&R, usize) -> usize,
+    call: impl FnOnce(&mut R) -> Result<usize, crate::error::Errno>,
+) -> Result<usize, crate::error::Errno> {
+    let args: [u64; 6] = core::array::from_fn(|i| arg(regs, i) as u64);
+    sys_enter(nr, args);
+    let result = call(regs);
+    let ret = match &result {
+        Ok(v) => *v as i64,
+        Err(e) => e.as_ret() as i64,
+    };
+    sys_exit(nr, &args, ret);
+    result
+}
+
+fn sys_enter(nr: u32, args: [u64; 6]) {
     let active = ACTIVE.load(Ordering::Relaxed);
     let ids = current_ids();
     if active & Category::Syscall.record_bit() != 0 {
@@ -360,28 +385,13 @@ fn sys_enter_slow(nr: u32, args: [u64; 6]) -> Option<TracedCall> {
             f.write_str(" = ?")
         });
     }
-    Some(TracedCall { nr, args })
 }
 
-/// System call exit (Linux `trace_sys_exit`): one line with the arguments and result.
-#[inline(always)]
-pub fn sys_exit(call: Option<TracedCall>, result: &Result<usize, crate::error::Errno>) {
-    if let Some(call) = call {
-        let ret = match result {
-            Ok(v) => *v as i64,
-            Err(e) => e.as_ret() as i64,
-        };
-        sys_exit_slow(call, ret);
-    }
-}
-
-#[cold]
-#[inline(never)]
-fn sys_exit_slow(call: TracedCall, ret: i64) {
-    let mut args = [0; 6];
-    args[0] = ret as u64;
-    emit(Category::Syscall, EventId::SysExit, call.nr, args, |f| {
-        text::write_call(f, call.nr, &call.args)?;
+fn sys_exit(nr: u32, args: &[u64; 6], ret: i64) {
+    let mut event_args = [0; 6];
+    event_args[0] = ret as u64;
+    emit(Category::Syscall, EventId::SysExit, nr, event_args, |f| {
+        text::write_call(f, nr, args)?;
         f.write_str(" = ")?;
         text::write_result(f, ret)
     });
@@ -485,7 +495,7 @@ pub fn mm_fault(
     frame: impl FnOnce() -> Option<usize>,
 ) {
     let either = Category::Fault.log_bit() | Category::Cow.log_bit();
-    if ACTIVE.load(Ordering::Relaxed) & (either | either << 8) == 0 {
+    if ACTIVE.load(Ordering::Relaxed) & (either | either << 1) == 0 {
         return;
     }
     let how = how();
@@ -601,11 +611,12 @@ mod tests {
     #[test]
     fn trace_categories() {
         let on = cfg("trace=on");
-        assert_eq!((on.active, on.dump), (0x1f00, true));
-        assert_eq!(cfg("trace=sched,syscall").active, 0x1300);
-        assert_eq!(cfg("trace=mm").active, 0x0c00);
+        assert_eq!((on.active, on.dump), (0x2aa, true));
+        assert_eq!(cfg("trace=sched,syscall").active, 0x20a);
+        assert_eq!(cfg("trace=mm").active, 0xa0);
         assert_eq!(cfg("trace=nonsense").active, 0);
-        assert!(!cfg("trace=on trace=off").dump || cfg("trace=on trace=off").active == 0);
+        let off = cfg("trace=on trace=off");
+        assert_eq!((off.active, off.dump), (0, false));
         assert_eq!(cfg("trace_buf=64").events, 64);
         assert_eq!(cfg("trace_buf=x").events, DEFAULT_EVENTS);
     }

@@ -71,6 +71,8 @@ impl Event {
     }
 }
 
+/// An event's slot; `repr(C)` so that gdb/trace.py can read it (stamp, then the words).
+#[repr(C)]
 struct Slot {
     /// 2s+1 while event s is written, 2s+2 once it is complete; 0: never written.
     stamp: AtomicU64,
@@ -104,6 +106,15 @@ impl Ring {
 
     pub fn capacity(&self) -> usize {
         self.slots.len()
+    }
+
+    /// For debuggers: the address of the first slot, and of `head` and `start`.
+    pub fn addresses(&self) -> [usize; 3] {
+        [
+            self.slots.as_ptr() as usize,
+            &self.head as *const AtomicU64 as usize,
+            &self.start as *const AtomicU64 as usize,
+        ]
     }
 
     /// Events ever recorded; the next one gets this sequence number.
