@@ -89,6 +89,6 @@ pub fn write(src: &mut dyn Source) -> KResult<usize> {
     }
     src.read_into(&mut buf[..n])?;
     let words = core::str::from_utf8(&buf[..n]).map_err(|_| Errno::EINVAL)?;
-    crate::trace::control(words).map_err(|_| Errno::EINVAL)?;
+    crate::trace::control(words)?;
     Ok(n)
 }

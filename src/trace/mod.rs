@@ -246,9 +246,10 @@ pub fn ring() -> Option<&'static Ring> {
 }
 
 /// A write to /proc/trace: `on`, `off`, `clear` (forget what is recorded) or a list of
-/// categories to record from now on.
-pub fn control(words: &str) -> Result<(), ()> {
-    let ring = RING.get().ok_or(())?;
+/// categories to record from now on. EINVAL for a word it does not know (or no ring).
+pub fn control(words: &str) -> crate::error::KResult<()> {
+    let einval = crate::error::Errno::EINVAL;
+    let ring = RING.get().ok_or(einval)?;
     for word in words.split_ascii_whitespace() {
         let record = match word {
             "off" => 0,
@@ -256,7 +257,7 @@ pub fn control(words: &str) -> Result<(), ()> {
                 ring.clear();
                 continue;
             }
-            list => parse_categories(list).ok_or(())?,
+            list => parse_categories(list).ok_or(einval)?,
         };
         let old = ACTIVE.load(Ordering::Relaxed);
         ACTIVE.store((old & LOG_MASK) | record << 1, Ordering::Relaxed);
