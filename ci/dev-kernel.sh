@@ -16,7 +16,7 @@ features=()
 if grep -q '^fault-injection *=' Cargo.toml && [ "${FAULT_INJECTION:-1}" = 1 ]; then
   features=(--features fault-injection)
 fi
-KERNEL_LOG=${LOG:-info} CARGO_TARGET_DIR=$target \
+CARGO_TARGET_DIR=$target \
   cargo build -q --profile dev -p kernel --target aarch64-unknown-none-softfloat "${features[@]}"
 bin=$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin
 cp "$target/aarch64-unknown-none-softfloat/debug/kernel" "$dev/kernel"
