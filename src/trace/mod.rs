@@ -120,7 +120,11 @@ impl Ids {
 
     fn comm(&self) -> &str {
         let n = self.comm.iter().position(|&b| b == 0).unwrap_or(16);
-        core::str::from_utf8(&self.comm[..n]).unwrap_or("?")
+        // A name cut at 15 bytes may end inside a character: keep what is whole.
+        match core::str::from_utf8(&self.comm[..n]) {
+            Ok(s) => s,
+            Err(e) => core::str::from_utf8(&self.comm[..e.valid_up_to()]).unwrap_or("?"),
+        }
     }
 }
 
@@ -416,7 +420,8 @@ fn fork_slow(child_tid: u32, child_pid: u32, flags: u64) {
     });
 }
 
-/// The current task now runs `path` (Linux `trace_sched_process_exec`).
+/// The current task now runs the program execve was given as `path` (Linux
+/// `trace_sched_process_exec`, which records `bprm->filename` too).
 #[inline(always)]
 pub fn sched_process_exec(path: &[u8]) {
     if on(Category::Proc) {
