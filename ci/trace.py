@@ -115,6 +115,8 @@ def summary(e):
         return "%s fault at %s: %s (frame %s)" % (f.get("access"), f.get("addr"), f.get("how"), f.get("frame"))
     if ev == "sched_switch":
         return "switch to tid %s" % f.get("next_tid")
+    if ev == "irq_handler_entry":
+        return "interrupt: " + d.split("=", 1)[-1]
     return d
 
 
@@ -195,7 +197,7 @@ def chrome_events(events, names):
 
 
 COLOURS = {"sched_process_fork": "#2a9d2a", "sched_process_exec": "#1f5fbf", "sched_process_exit": "#c62828",
-           "mm_cow_fault": "#ef8a00", "page_fault_user": "#8e44ad"}
+           "mm_cow_fault": "#ef8a00", "page_fault_user": "#8e44ad", "irq_handler_entry": "#888888"}
 
 
 def html_timeline(events, names):

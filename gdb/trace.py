@@ -2,7 +2,7 @@
 # stopped at a breakpoint or hung, and tracing switched on or off without a reboot.
 #
 #   trace-dump [N]        the last N events (all by default), as /proc/trace shows them
-#   trace-on [CATS]       record CATS (syscall,proc,fault,cow,switch; sched, mm; on = all)
+#   trace-on [CATS]       record CATS (syscall,proc,fault,cow,switch,irq; sched, mm; on = all)
 #   trace-off             stop recording
 #
 # The ring's place is published by the kernel in kernel::trace::RING_VIEW (first slot,
@@ -14,10 +14,11 @@ import gdb
 
 SLOT_WORDS = 10
 EVENTS = {1: "sys_enter", 2: "sys_exit", 3: "sched_process_fork", 4: "sched_process_exec",
-          5: "sched_process_exit", 6: "page_fault_user", 7: "mm_cow_fault", 8: "sched_switch"}
+          5: "sched_process_exit", 6: "page_fault_user", 7: "mm_cow_fault", 8: "sched_switch",
+          9: "irq_handler_entry"}
 HOW = {1: "demand-zero", 2: "file-page", 3: "file-copied", 4: "spurious", 5: "copied", 6: "reused",
        7: "raced", 8: "not-mapped", 9: "access-denied", 10: "past-eof", 11: "out-of-memory"}
-CATEGORIES = ["syscall", "proc", "fault", "cow", "switch"]
+CATEGORIES = ["syscall", "proc", "fault", "cow", "switch", "irq"]
 
 
 def words(addr, n):
@@ -62,6 +63,8 @@ def details(ev_id, aux, a):
         return "addr=%#x old=%#x new=%#x how=%s" % (a[0], a[1], a[2], HOW.get(a[3], "?"))
     if ev_id == 8:
         return "prev_tid=%d next_tid=%d" % (a[0], a[1])
+    if ev_id == 9:
+        return "irq=%s" % {0: "timer", 1: "reschedule IPI", 2: "uart"}.get(a[0], "?")
     return "args=%s" % [hex(x) for x in a]
 
 
@@ -108,7 +111,7 @@ def set_recording(cats):
 
 class TraceOn(gdb.Command):
     """trace-on [CATS]: record the categories CATS (comma-separated: syscall, proc, fault,
-    cow, switch; sched = proc,switch; mm = fault,cow; default: all)."""
+    cow, switch, irq; sched = proc,switch; mm = fault,cow; default: all)."""
 
     def __init__(self):
         super().__init__("trace-on", gdb.COMMAND_DATA)

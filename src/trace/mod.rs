@@ -14,6 +14,7 @@
 //!   mm_fault: COW          mm/global.rs      cow        DEBUG       (wp_page_copy/wp_page_reuse)
 //!   mm_fault: other        mm/global.rs      fault      DEBUG       exceptions:page_fault_user
 //!   sched_switch           task/sched.rs     switch     TRACE       sched:sched_switch
+//!   irq_handler_entry      trap.rs           irq        TRACE       irq:irq_handler_entry
 //! ```
 //!
 //! A disabled tracepoint costs one load of `ACTIVE`, a test and a branch not taken: the
@@ -26,7 +27,8 @@
 //!   trace=CAT,CAT... | on    record these categories (on: all); the buffer's text is
 //!                            printed at power-off, between "==== trace" lines
 //!   trace_buf=N              events the ring holds (default 4096; 80 bytes each)
-//! Categories: syscall, proc, fault, cow, switch; `sched` = proc,switch; `mm` = fault,cow.
+//! Categories: syscall, proc, fault, cow, switch, irq; `sched` = proc,switch; `mm` =
+//! fault,cow.
 //! At run time: `echo syscall,cow > /proc/trace` (or on, off, clear).
 
 pub mod names;
@@ -48,14 +50,17 @@ pub enum Category {
     Cow = 3,
     /// Context switches.
     Switch = 4,
+    /// Interrupts (the tick, reschedule IPIs, the UART).
+    Irq = 5,
 }
 
-const CATEGORIES: [(&str, Category); 5] = [
+const CATEGORIES: [(&str, Category); 6] = [
     ("syscall", Category::Syscall),
     ("proc", Category::Proc),
     ("fault", Category::Fault),
     ("cow", Category::Cow),
     ("switch", Category::Switch),
+    ("irq", Category::Irq),
 ];
 
 impl Category {
@@ -69,7 +74,7 @@ impl Category {
     /// The `log` level of this category's lines.
     fn level(self) -> log::Level {
         match self {
-            Category::Syscall | Category::Switch => log::Level::Trace,
+            Category::Syscall | Category::Switch | Category::Irq => log::Level::Trace,
             _ => log::Level::Debug,
         }
     }
@@ -99,6 +104,7 @@ pub enum EventId {
     PageFault = 6,
     CowFault = 7,
     Switch = 8,
+    Irq = 9,
 }
 
 /// The running task, as the tracepoints need it: process and thread id, and its name
@@ -203,12 +209,13 @@ pub fn parse_config<'a>(
             _ => {}
         }
     }
-    // Without a list, a level shows every category at or below it, context switches
-    // excepted (several per system call on a busy machine: ask for them by name).
+    // Without a list, a level shows every category at or below it, context switches and
+    // interrupts excepted (several per system call on a busy machine: ask by name).
     let logged = log_list.unwrap_or_else(|| {
         CATEGORIES
             .iter()
-            .filter(|(_, c)| *c != Category::Switch && c.level() <= cfg.level)
+            .filter(|(_, c)| !matches!(c, Category::Switch | Category::Irq))
+            .filter(|(_, c)| c.level() <= cfg.level)
             .fold(0, |m, (_, c)| m | c.log_bit())
     });
     let level_ok = CATEGORIES
@@ -548,6 +555,24 @@ fn switch_slow(prev: u32, next: u32) {
     });
 }
 
+/// An interrupt is handled (Linux `trace_irq_handler_entry`): `kind` is the index of
+/// the kernel's `irq::Irq` (0 the tick, 1 a reschedule IPI, 2 the UART).
+#[inline(always)]
+pub fn irq_handler_entry(kind: u32) {
+    if on(Category::Irq) {
+        irq_slow(kind);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn irq_slow(kind: u32) {
+    let args = [kind as u64, 0, 0, 0, 0, 0];
+    emit(Category::Irq, EventId::Irq, 0, args, |f| {
+        write!(f, "interrupt: {}", text::irq_name(kind as u64))
+    });
+}
+
 /// Power-off: if `trace=` was given, the whole buffer as text on the console, between
 /// marker lines that `make trace` (ci/trace.py) looks for.
 #[cfg(target_os = "none")]
@@ -603,11 +628,14 @@ mod tests {
         let t = cfg("log=trace");
         assert_eq!(t.level, Trace);
         assert_eq!(t.active, d.active | logs(Category::Syscall));
-        // A list narrows it; switch only when named.
-        let f = cfg("log=trace:syscall,cow,switch");
+        // A list narrows it; switch and irq only when named.
+        let f = cfg("log=trace:syscall,cow,switch,irq");
         assert_eq!(
             f.active,
-            logs(Category::Syscall) | logs(Category::Cow) | logs(Category::Switch)
+            logs(Category::Syscall)
+                | logs(Category::Cow)
+                | logs(Category::Switch)
+                | logs(Category::Irq)
         );
         // A list cannot show lines above the level: syscall lines are TRACE.
         assert_eq!(cfg("log=debug:syscall,cow").active, logs(Category::Cow));
@@ -617,7 +645,7 @@ mod tests {
     #[test]
     fn trace_categories() {
         let on = cfg("trace=on");
-        assert_eq!((on.active, on.dump), (0x2aa, true));
+        assert_eq!((on.active, on.dump), (0xaaa, true));
         assert_eq!(cfg("trace=sched,syscall").active, 0x20a);
         assert_eq!(cfg("trace=mm").active, 0xa0);
         assert_eq!(cfg("trace=nonsense").active, 0);

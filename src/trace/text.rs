@@ -190,6 +190,16 @@ pub fn write_fault(
     }
 }
 
+/// The kernel's interrupts, in the order of `irq::Irq`.
+pub fn irq_name(kind: u64) -> &'static str {
+    match kind {
+        0 => "timer",
+        1 => "reschedule IPI",
+        2 => "uart",
+        _ => "?",
+    }
+}
+
 /// The name of an event in /proc/trace (Linux's event names where there is one).
 pub fn event_name(id: u16) -> &'static str {
     match id {
@@ -201,6 +211,7 @@ pub fn event_name(id: u16) -> &'static str {
         x if x == EventId::PageFault as u16 => "page_fault_user",
         x if x == EventId::CowFault as u16 => "mm_cow_fault",
         x if x == EventId::Switch as u16 => "sched_switch",
+        x if x == EventId::Irq as u16 => "irq_handler_entry",
         _ => "unknown",
     }
 }
@@ -305,6 +316,7 @@ impl Display for Line<'_> {
             x if x == EventId::Switch as u16 => {
                 write!(f, "prev_tid={} next_tid={}", a[0], a[1])
             }
+            x if x == EventId::Irq as u16 => write!(f, "irq={}", irq_name(a[0])),
             _ => write!(f, "args={:x?}", a),
         }
     }
