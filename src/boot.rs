@@ -332,13 +332,17 @@ fn idle_inner() -> task::TaskInner {
     }
 }
 
-/// The running task for the tracepoints (trace/mod.rs): ids and name, without waiting
-/// for its lock ("?" if it is held); nobody before the first task is current.
-fn current_ids() -> crate::trace::Ids {
+/// The running task for the tracepoints (trace/mod.rs): ids, and the name if asked,
+/// without waiting for the task's lock ("?" if it is held); nobody before the first
+/// task is current.
+fn current_ids(with_name: bool) -> crate::trace::Ids {
     if arch::percpu::this_cpu().current_task().is_null() {
         return crate::trace::Ids::default();
     }
     let task = sched::current();
+    if !with_name {
+        return crate::trace::Ids::new(task.tgid, task.tid, "");
+    }
     match task.inner.try_lock() {
         Some(inner) => crate::trace::Ids::new(task.tgid, task.tid, &inner.name),
         None => crate::trace::Ids::new(task.tgid, task.tid, "?"),

@@ -119,8 +119,9 @@ pub struct Ids {
 impl Ids {
     pub fn new(pid: u32, tid: u32, name: &str) -> Ids {
         let mut comm = [0; 16];
-        let n = name.len().min(15);
-        comm[..n].copy_from_slice(&name.as_bytes()[..n]);
+        for (dst, &b) in comm.iter_mut().zip(name.as_bytes().iter().take(15)) {
+            *dst = b;
+        }
         Ids { pid, tid, comm }
     }
 
@@ -135,7 +136,9 @@ impl Ids {
 }
 
 /// Who is running: provided by the scheduler at boot (this module sits below it).
-static CURRENT: spin::Once<fn() -> Ids> = spin::Once::new();
+/// Its argument says whether the name is wanted: only a log line needs it, and copying
+/// it means taking the task's lock (try_lock: never waiting).
+static CURRENT: spin::Once<fn(bool) -> Ids> = spin::Once::new();
 /// The ring buffer, allocated at boot.
 static RING: spin::Once<Ring> = spin::Once::new();
 /// Where the ring is, for gdb/trace.py (plain numbers: no Rust layout to decode): the
@@ -228,7 +231,7 @@ pub fn parse_config<'a>(
 
 /// Boot: the command line's settings, the ring buffer, and who is running. Before any
 /// task exists, so nothing is traced half-way.
-pub fn init(cmdline: &str, current: fn() -> Ids) {
+pub fn init(cmdline: &str, current: fn(bool) -> Ids) {
     let (params, _) = crate::cmdline::split(cmdline);
     let cfg = parse_config(params, log::max_level());
     CURRENT.call_once(|| current);
@@ -290,7 +293,7 @@ fn emit(
     line: impl FnOnce(&mut core::fmt::Formatter) -> core::fmt::Result,
 ) {
     let active = ACTIVE.load(Ordering::Relaxed);
-    let ids = current_ids();
+    let ids = current_ids(active & c.log_bit() != 0);
     if active & c.record_bit() != 0 {
         record(&ids, id, aux, args);
     }
@@ -299,8 +302,8 @@ fn emit(
     }
 }
 
-fn current_ids() -> Ids {
-    CURRENT.get().map(|f| f()).unwrap_or_default()
+fn current_ids(with_name: bool) -> Ids {
+    CURRENT.get().map(|f| f(with_name)).unwrap_or_default()
 }
 
 /// Puts the event into the ring, stamped with the time and this CPU.
@@ -386,7 +389,7 @@ fn syscall_traced<R>(
 
 fn sys_enter(nr: u32, args: [u64; 6]) {
     let active = ACTIVE.load(Ordering::Relaxed);
-    let ids = current_ids();
+    let ids = current_ids(active & Category::Syscall.log_bit() != 0);
     if active & Category::Syscall.record_bit() != 0 {
         record(&ids, EventId::SysEnter, nr, args);
     }
