@@ -208,14 +208,14 @@ if want trace; then
   fi
   # /proc/trace read by a shell after forkdemo ran with recording switched on at run time.
   log=$dir/proc-trace.log
-  (CPUS=2 && qemu_boot "$log" 'semihosting init=/bin/sh -- -c "echo proc,cow,syscall > /proc/trace; /bin/forkdemo; echo off > /proc/trace; echo ==== trace ====; cat /proc/trace; echo ==== end of trace ===="')
+  (CPUS=2 && qemu_boot "$log" 'semihosting init=/bin/sh -- -c "echo proc,cow,syscall > /proc/trace; /bin/forkdemo; echo off > /proc/trace; echo ==== trace ====; cat /proc/trace; echo ==== end of trace ====; echo nonsense > /proc/trace || echo refused"')
   st=$?
   if [ $st = 0 ] && "$here/trace.py" --check "$log" sys_enter:call=execve sched_process_exec:filename=/bin/forkdemo \
     sys_enter:call=clone,pid='$p' sched_process_fork:pid='$p',child_pid='$c' \
     mm_cow_fault:pid='$c',how=copied sched_process_exit:pid='$c' sys_exit:call=wait4,pid='$p' \
     mm_cow_fault:pid='$p',how=reused sched_process_exit:pid='$p' >"$dir/check.log" &&
-    leak_ok "$log" >/dev/null; then
-    ok "/proc/trace: exec, clone, fork, the child's COW copy and exit, wait4, the parent's COW reuse and exit, in order"
+    grep -q '^refused$' "$log" && leak_ok "$log" >/dev/null; then
+    ok "/proc/trace: exec, clone, fork, the child's COW copy and exit, wait4, the parent's COW reuse and exit, in order; a bad write refused"
   else
     bad "/proc/trace" "$(tail -1 "$dir/check.log") (exit $st; $log)"
   fi

@@ -2,10 +2,10 @@
 //! `log` backend; the level is INFO until the command line's `log=` is read at boot,
 //! trace/mod.rs, which `make run LOG=debug` passes) and the terminal (tty/), which sends
 //! what programs write and the echo of what is typed. It also hands received bytes to
-//! the tty's interrupt handler. (Linux
-//! keeps the two apart the same way: printk goes to the console driver's `write`, the
-//! tty through its own path, and kernel/printk/printk.c starts a message on a fresh line
-//! when the previous one was left unfinished, `LOG_NEWLINE`/`LOG_CONT`.)
+//! the tty's interrupt handler. (Linux keeps the two apart the same way: printk goes to
+//! the console driver's `write`, the tty through its own path, and
+//! kernel/printk/printk.c starts a message on a fresh line when the previous one was
+//! left unfinished, `LOG_NEWLINE`/`LOG_CONT`.)
 //!
 //! # Kernel lines never split a program's line
 //!
