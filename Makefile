@@ -12,7 +12,7 @@
 #   make pictures            docs/pictures/*.svg: address spaces before/after fork and a COW fault
 #   make bench               benchmarks (fork, COW, threads, files; userland next to Linux) in guest instructions (-icount)
 #   make grade LAB=n         a coursework lab's tests with points (docs/labs/)
-#   make skeleton LAB=n      a student copy of the tree with lab n's solutions stubbed
+#   make skeleton LAB=n      a student copy of the tree for lab n (labs/labN.toml), a git repo
 #   make trace               boot with tracing on, run INIT (default /bin/forkdemo), and turn
 #                            the buffer into timelines: build/trace.{txt,json,html} (docs/tracing.md)
 #   make lint                cargo fmt --check and clippy
@@ -176,14 +176,18 @@ gdb-server: build
 	@gdb/session.sh $(GDB_PORT) $(BUILD)/gdb-console.log $(QEMU) $(GDB_QEMU_ARGS) \
 	    -append $(if $(PROG),"semihosting init=/bin/$(PROG)",$(call shq,$(CMDLINE))) --
 
-# Coursework labs (docs/labs/): grade one, or write a student skeleton for it.
+# Coursework labs (docs/labs/, labs/): grade one, or write a student skeleton for it. In
+# a skeleton LAB defaults to its lab (labs/current). The skeleton goes to DEST, default
+# ../<this directory's name>-labN; an existing DEST is never overwritten.
+LAB_NOW = $(or $(LAB),$(shell cat labs/current 2>/dev/null))
+LAB_LIST = $(shell ls labs | sed -n 's/^lab\([0-9]*\)\.toml$$/\1/p' | sort -n | tr '\n' ' ')
 grade: build
-	@test -n "$(LAB)" || { echo "usage: make grade LAB=1|2|3|4"; exit 2; }
-	@ci/grade.sh $(LAB) $(OUT) $(BUILD)
+	@test -n "$(LAB_NOW)" || { echo "usage: make grade LAB=n   (labs: $(LAB_LIST))"; exit 2; }
+	@ci/grade.sh $(LAB_NOW) $(OUT) $(BUILD)
 
 skeleton:
-	@test -n "$(LAB)" || { echo "usage: make skeleton LAB=n [DEST=../teachos-labn]"; exit 2; }
-	@ci/skeleton.py $(LAB) $(or $(DEST),../teachos-lab$(LAB))
+	@test -n "$(LAB)" || { echo "usage: make skeleton LAB=n [DEST=dir]   (labs: $(LAB_LIST))"; exit 2; }
+	@ci/skeleton.py $(LAB) $(DEST)
 
 # Regenerates the transcript in docs/gdb-walkthrough.md from a real gdb session.
 walkthrough: build

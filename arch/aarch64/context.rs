@@ -186,26 +186,15 @@ pub unsafe fn copy_thread(
     stack: usize,
     tls: Option<usize>,
 ) -> Result<(), Errno> {
-    // LAB 2 BEGIN: the child's TrapFrame and CpuContext
     let mut regs = *parent_regs;
     if stack != 0 {
         regs.sp = stack as u64;
     }
-    // LAB 4 BEGIN: CLONE_SETTLS sets the child's TPIDR_EL0
     if let Some(tls) = tls {
         regs.tpidr = tls as u64;
     }
-    // LAB 4 STUB
-    // if tls.is_some() {
-    //     crate::lab::todo(4, "CLONE_SETTLS");
-    // }
-    // LAB 4 END
     // SAFETY: the caller guarantees the child is not running.
     unsafe { start_at_ret_from_fork(child, child_kstack_top, regs, 0, 0) };
-    // LAB 2 STUB
-    // let _ = (child_kstack_top, parent_regs, stack, tls);
-    // return Err(crate::lab::todo(2, "copy_thread"));
-    // LAB 2 END
     fpsimd::copy_fpsimd_state(child, parent);
     Ok(())
 }

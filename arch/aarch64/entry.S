@@ -233,11 +233,7 @@ ret_from_fork:
     cbz     x19, 1f                     // x19 != 0: a kernel thread, fn in x19, arg in x20
     mov     x0, x20
     blr     x19                         // kernel threads never return
-// LAB 2 BEGIN: the child's fork() returns 0
 1:  str     xzr, [sp, #S_X0]            // the child's fork()/clone() returns 0
-// LAB 2 STUB
-// 1:  // TODO: make the child's saved x0 zero
-// LAB 2 END
     b       ret_to_user
     .cfi_endproc
 .size ret_from_fork, . - ret_from_fork

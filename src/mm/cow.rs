@@ -114,7 +114,6 @@ impl PageTable {
         if !old.is_valid() || !old.flags().contains(PteFlags::COW) {
             return CowOutcome::NotCow;
         }
-        // LAB 3 BEGIN: reuse the frame if it is no longer shared, else ask for a copy
         let page_va = va & !(PAGE_SIZE - 1);
         let frame = PhysAddr(old.addr());
         // Count 1 cannot grow under us: only a mapping of this address space could
@@ -130,11 +129,6 @@ impl PageTable {
         }
         frames.get(frame);
         CowOutcome::MustCopy(CowCopy { va: page_va, old })
-        // LAB 3 STUB
-        // let _ = (frames, entry);
-        // crate::lab::todo(3, "resolve_cow");
-        // CowOutcome::NotCow
-        // LAB 3 END
     }
 
     /// The write-protect fault, second half (the end of Linux `wp_page_copy`), with the
@@ -153,7 +147,6 @@ impl PageTable {
         // Walked again: while the lock was released the page (and its tables) may have
         // been unmapped.
         let entry = self.walk(copy.va).filter(|e| e.read() == copy.old);
-        // LAB 3 BEGIN: recheck the entry, then replace it break-before-make
         let Some(entry) = entry else {
             frames.put(new);
             frames.put(copy.frame());
@@ -168,11 +161,6 @@ impl PageTable {
         frames.put_n(copy.frame(), 2); // the entry's reference and resolve_cow's
         COW_COPIES.fetch_add(1, Ordering::Relaxed);
         CowOutcome::Copied
-        // LAB 3 STUB
-        // let _ = (frames, entry, new);
-        // crate::lab::todo(3, "install_cow_copy");
-        // CowOutcome::Raced
-        // LAB 3 END
     }
 
     /// Both halves at once, with the copy made under the caller's lock: for the kernel's
@@ -269,7 +257,6 @@ fn copy_present_pte(
     pte: Pte,
     stats: &mut CopyStats,
 ) -> Result<(), OutOfMemory> {
-    // LAB 3 BEGIN: share one page with the child, copy-on-write if it is private and writable
     let mut flags = pte.flags();
     if !flags.intersects(PteFlags::SHARED | PteFlags::READ_ONLY) {
         flags |= PteFlags::READ_ONLY | PteFlags::COW;
@@ -281,11 +268,6 @@ fn copy_present_pte(
     frames.get(PhysAddr(pte.addr()));
     child.write(Pte::new(pte.addr(), flags));
     Ok(())
-    // LAB 3 STUB
-    // let _ = (frames, parent, child, pte, stats);
-    // crate::lab::todo(3, "copy_page_range (copy_present_pte: one page)");
-    // Err(OutOfMemory)
-    // LAB 3 END
 }
 
 /// Copies a user page into the frame `dst`, just allocated, so nothing else aliases it

@@ -15,27 +15,15 @@ use crate::task::sched::{self, current};
 use crate::task::{Task, Tid};
 
 pub fn getpid() -> KResult<usize> {
-    // LAB 1 BEGIN: getpid returns the thread-group id
     Ok(current().tgid as usize)
-    // LAB 1 STUB
-    // Err(crate::lab::todo(1, "getpid"))
-    // LAB 1 END
 }
 
 pub fn gettid() -> KResult<usize> {
-    // LAB 1 BEGIN: gettid returns the task's own id
     Ok(current().tid as usize)
-    // LAB 1 STUB
-    // Err(crate::lab::todo(1, "gettid"))
-    // LAB 1 END
 }
 
 pub fn getppid() -> KResult<usize> {
-    // LAB 1 BEGIN: getppid returns the parent process
     Ok(current().inner.lock().parent as usize)
-    // LAB 1 STUB
-    // Err(crate::lab::todo(1, "getppid"))
-    // LAB 1 END
 }
 
 pub fn exit(code: u32) -> KResult<usize> {

@@ -100,6 +100,20 @@ pub fn do_exit_killed() -> ! {
     do_exit(status)
 }
 
+/// CLONE_CHILD_CLEARTID (Linux `mm_release`): a thread that exits writes 0 to the word
+/// `clear_tid` names and wakes one waiter with a *shared* futex wake — how pthread_join
+/// learns the thread is gone. Only if someone else still uses the address space (the
+/// exiting task's reference and the caller's copy are two): otherwise no one could join.
+fn clear_child_tid(clear_tid: usize, mm: Option<&Arc<crate::mm::global::Mm>>) {
+    if clear_tid != 0
+        && let Some(mm) = mm
+        && Arc::strong_count(mm) > 2
+        && crate::mm::uaccess::put_user_u32(clear_tid, 0).is_ok()
+    {
+        super::futex::futex_wake_shared_addr(mm, clear_tid, 1);
+    }
+}
+
 /// exit(2) of one thread, or the last step of every death. `status` is a wait status.
 pub fn do_exit(status: u32) -> ! {
     crate::trace::sched_process_exit(status, super::signal::signal_name(status & 0x7f));
@@ -113,20 +127,7 @@ pub fn do_exit(status: u32) -> ! {
             inner.vfork_parent.take(),
         )
     };
-    // LAB 4 BEGIN: CLONE_CHILD_CLEARTID: clear the tid word and wake a joiner
-    if clear_tid != 0
-        && let Some(mm) = &mm
-    {
-        // Only if someone else still uses the address space (a thread to join us).
-        if Arc::strong_count(mm) > 2 && crate::mm::uaccess::put_user_u32(clear_tid, 0).is_ok() {
-            super::futex::futex_wake_shared_addr(mm, clear_tid, 1);
-        }
-    }
-    // LAB 4 STUB
-    // if clear_tid != 0 {
-    //     crate::lab::todo(4, "CLONE_CHILD_CLEARTID");
-    // }
-    // LAB 4 END
+    clear_child_tid(clear_tid, mm.as_ref());
     drop(mm);
     if vfork_parent.is_some() {
         wakeup(WaitChan::Vfork(cur.tid));

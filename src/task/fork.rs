@@ -193,9 +193,7 @@ pub fn kernel_clone(frame: &TrapFrame, args: KernelCloneArgs) -> KResult<usize> 
     let child = copy_process(frame, &args)?;
     let tid = child.tid;
     crate::trace::sched_process_fork(tid, child.tgid, args.flags.bits() | args.exit_signal as u64);
-    if args.flags.contains(CloneFlags::PARENT_SETTID) {
-        let _ = uaccess::put_user_u32(args.parent_tid, tid); // legacy clone ignores a fault
-    }
+    set_parent_tid(&args, tid);
     let vfork = args.flags.contains(CloneFlags::VFORK);
     if vfork {
         child.inner.lock().vfork_parent = Some(current().tid);
@@ -214,6 +212,14 @@ pub fn kernel_clone(frame: &TrapFrame, args: KernelCloneArgs) -> KResult<usize> 
         }
     }
     Ok(tid as usize)
+}
+
+/// CLONE_PARENT_SETTID: the child's tid in the parent's memory, before the child runs
+/// (Linux writes it in `copy_process`). Legacy clone ignores a fault here.
+fn set_parent_tid(args: &KernelCloneArgs, tid: Tid) {
+    if args.flags.contains(CloneFlags::PARENT_SETTID) {
+        let _ = uaccess::put_user_u32(args.parent_tid, tid);
+    }
 }
 
 /// Linux `copy_process`: build the child task. Nothing is visible to others until the
@@ -378,7 +384,7 @@ fn copy_mm(flags: CloneFlags, mm: &Arc<Mm>) -> KResult<Arc<Mm>> {
 /// context that starts at ret_from_fork on the child's own kernel stack.
 #[inline(never)] // a breakpoint target in gdb, like its Linux namesake
 fn copy_thread(task: &Task, parent_regs: &TrapFrame, args: &KernelCloneArgs) -> KResult<()> {
-    let tls = args.flags.contains(CloneFlags::SETTLS).then_some(args.tls);
+    let tls = clone_tls(args);
     let parent = current();
     // SAFETY: the child is not visible to the scheduler yet; the parent's ThreadStruct
     // is the running thread's own.
@@ -392,6 +398,12 @@ fn copy_thread(task: &Task, parent_regs: &TrapFrame, args: &KernelCloneArgs) -> 
             tls,
         )
     }
+}
+
+/// CLONE_SETTLS: the child's thread pointer (TPIDR_EL0), the clone's `tls` argument;
+/// without the flag the child keeps the parent's (None).
+fn clone_tls(args: &KernelCloneArgs) -> Option<usize> {
+    args.flags.contains(CloneFlags::SETTLS).then_some(args.tls)
 }
 
 /// Linux `kernel_thread`/`user_mode_thread`: a task that first runs `kfn(arg)` in the

@@ -63,55 +63,66 @@ pub fn sys_futex(
     let private = op & FUTEX_PRIVATE_FLAG != 0;
     let cmd = op & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
     let mm = current().mm().ok_or(Errno::EFAULT)?;
-    // LAB 4 BEGIN: FUTEX_WAIT and FUTEX_WAKE
     match cmd {
         FUTEX_WAIT | FUTEX_WAIT_BITSET => {
             if cmd == FUTEX_WAIT_BITSET && val3 == 0 {
                 return Err(Errno::EINVAL);
             }
-            let now = crate::arch::timer::now_ns();
             let deadline = match timeout {
                 0 => None,
                 t => {
                     let ts = uaccess::get_timespec(t)?;
                     // FUTEX_WAIT's timeout is relative; FUTEX_WAIT_BITSET's is absolute.
                     Some(if cmd == FUTEX_WAIT {
-                        now.saturating_add(ts)
+                        crate::arch::timer::now_ns().saturating_add(ts)
                     } else {
                         ts
                     })
                 }
             };
-            // Reading the word faults it in, so the key below sees the final page.
-            uaccess::get_user_u32(uaddr)?;
-            let key = key_for(&mm, uaddr, private);
-            drop(mm);
-            // The wakeup count is read before the value: a FUTEX_WAKE on another CPU
-            // after our check cannot be lost (sync/wait.rs; Linux orders the two through
-            // the hash bucket's lock and waiter count).
-            let seq = crate::sync::wait::prepare(WaitChan::Futex(key));
-            if uaccess::get_user_u32(uaddr)? != val {
-                return Err(Errno::EAGAIN);
-            }
-            // Interrupted: restarted after a SA_RESTART handler if there is no timeout
-            // (Linux restarts a timed wait too, with its absolute deadline; here it
-            // returns EINTR, which futex(2) allows and every libc loop handles).
-            match sched::sleep_interruptible(WaitChan::Futex(key), deadline, seq) {
-                WakeReason::Woken => Ok(0),
-                WakeReason::Timeout => Err(Errno::ETIMEDOUT),
-                WakeReason::Killed => Err(Errno::EINTR),
-                WakeReason::Interrupted if deadline.is_none() => Err(Errno::ERESTARTSYS),
-                WakeReason::Interrupted => Err(Errno::EINTR),
-            }
+            futex_wait(mm, uaddr, val, deadline, private)
         }
-        FUTEX_WAKE | FUTEX_WAKE_BITSET => {
-            let key = key_for(&mm, uaddr, private);
-            Ok(sched::wake_n(WaitChan::Futex(key), val as usize))
-        }
+        FUTEX_WAKE | FUTEX_WAKE_BITSET => futex_wake(&mm, uaddr, val, private),
         _ => Err(Errno::ENOSYS),
     }
-    // LAB 4 STUB
-    // let _ = (mm, cmd, private, val, timeout, val3, key_for as fn(&Arc<Mm>, usize, bool) -> FutexKey);
-    // Err(crate::lab::todo(4, "futex"))
-    // LAB 4 END
+}
+
+/// FUTEX_WAIT (Linux `futex_wait`): sleep on the word at `uaddr` as long as it holds
+/// `val`, until a FUTEX_WAKE on the same key, the `deadline` (monotonic ns) or a signal.
+/// The check of the value and the sleep must not race a wake from another CPU.
+fn futex_wait(
+    mm: Arc<Mm>,
+    uaddr: usize,
+    val: u32,
+    deadline: Option<u64>,
+    private: bool,
+) -> KResult<usize> {
+    // Reading the word faults it in, so the key below sees the final page.
+    uaccess::get_user_u32(uaddr)?;
+    let key = key_for(&mm, uaddr, private);
+    drop(mm);
+    // The wakeup count is read before the value: a FUTEX_WAKE on another CPU
+    // after our check cannot be lost (sync/wait.rs; Linux orders the two through
+    // the hash bucket's lock and waiter count).
+    let seq = crate::sync::wait::prepare(WaitChan::Futex(key));
+    if uaccess::get_user_u32(uaddr)? != val {
+        return Err(Errno::EAGAIN);
+    }
+    // Interrupted: restarted after a SA_RESTART handler if there is no timeout
+    // (Linux restarts a timed wait too, with its absolute deadline; here it
+    // returns EINTR, which futex(2) allows and every libc loop handles).
+    match sched::sleep_interruptible(WaitChan::Futex(key), deadline, seq) {
+        WakeReason::Woken => Ok(0),
+        WakeReason::Timeout => Err(Errno::ETIMEDOUT),
+        WakeReason::Killed => Err(Errno::EINTR),
+        WakeReason::Interrupted if deadline.is_none() => Err(Errno::ERESTARTSYS),
+        WakeReason::Interrupted => Err(Errno::EINTR),
+    }
+}
+
+/// FUTEX_WAKE (Linux `futex_wake`): wake up to `val` sleepers on the word's key; returns
+/// how many were woken.
+fn futex_wake(mm: &Arc<Mm>, uaddr: usize, val: u32, private: bool) -> KResult<usize> {
+    let key = key_for(mm, uaddr, private);
+    Ok(sched::wake_n(WaitChan::Futex(key), val as usize))
 }

@@ -546,19 +546,17 @@ fn finish_task_switch() {
 #[unsafe(no_mangle)]
 extern "C" fn schedule_tail() {
     finish_task_switch();
-    // CLONE_CHILD_SETTID: the child writes its own tid, in its own address space, before
-    // it first returns to user mode. A failed write is ignored, as in Linux.
-    let cur = current();
+    set_child_tid(&current());
+}
+
+/// CLONE_CHILD_SETTID (Linux `schedule_tail`): the child writes its own tid, in its own
+/// address space, before it first returns to user mode — so the word is set before any
+/// of the child's code can read it. A failed write is ignored, as in Linux.
+fn set_child_tid(cur: &Task) {
     let addr = cur.inner.lock().set_child_tid;
-    // LAB 4 BEGIN: CLONE_CHILD_SETTID: write the child's tid
     if addr != 0 {
         let _ = crate::mm::uaccess::put_user_u32(addr, cur.tid);
     }
-    // LAB 4 STUB
-    // if addr != 0 {
-    //     crate::lab::todo(4, "CLONE_CHILD_SETTID");
-    // }
-    // LAB 4 END
 }
 
 /// Called on every return to EL0: reschedule if the tick asked for it, and die if a

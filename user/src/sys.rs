@@ -18,6 +18,7 @@ pub const SYS_SET_TID_ADDRESS: usize = 96;
 pub const SYS_FUTEX: usize = 98;
 pub const SYS_NANOSLEEP: usize = 101;
 pub const SYS_CLOCK_GETTIME: usize = 113;
+pub const SYS_UNAME: usize = 160;
 pub const SYS_SCHED_YIELD: usize = 124;
 pub const SYS_KILL: usize = 129;
 pub const SYS_TGKILL: usize = 131;

@@ -23,6 +23,14 @@ fn main(_args: Args) -> i32 {
     for (addr, what) in [
         (0usize, "NULL"),
         (KERNEL, "kernel address"),
+        (text, "text page"),
+    ] {
+        let r = syscall(SYS_UNAME, &[addr]);
+        check!(T, r == -EFAULT, "uname into {} gave {}", what, r);
+    }
+    for (addr, what) in [
+        (0usize, "NULL"),
+        (KERNEL, "kernel address"),
         (0x10_0000_0000_0000, "unmapped"),
     ] {
         let r = syscall(SYS_WRITE, &[1, addr, 16]);

@@ -1,4 +1,5 @@
-//! The basic system calls of the Linux AArch64 ABI: identity, write/writev, time, yield.
+//! The basic system calls of the Linux AArch64 ABI: identity, write/writev, time, yield,
+//! uname.
 #![no_std]
 #![no_main]
 
@@ -66,6 +67,27 @@ fn main(args: Args) -> i32 {
         T,
         syscall(SYS_NANOSLEEP, &[bad_ts.as_ptr() as usize, 0]) == -EINVAL,
         "tv_nsec out of range is -EINVAL"
+    );
+    // uname(2): struct utsname, six NUL-padded fields of 65 bytes (sysname, nodename,
+    // release, version, machine, domainname); a program reads each up to its NUL.
+    let mut u = [0xffu8; 6 * 65];
+    check!(
+        T,
+        syscall(SYS_UNAME, &[u.as_mut_ptr() as usize]) == 0,
+        "uname returns 0"
+    );
+    let field = |i: usize| {
+        let f = &u[i * 65..(i + 1) * 65];
+        &f[..f.iter().position(|&b| b == 0).unwrap_or(65)]
+    };
+    check!(T, field(0) == b"Linux", "uname: sysname is Linux");
+    check!(T, field(4) == b"aarch64", "uname: machine is aarch64");
+    check!(
+        T,
+        (0..6).all(|i| u[i * 65 + field(i).len()..(i + 1) * 65]
+            .iter()
+            .all(|&b| b == 0)),
+        "uname: every field is NUL-padded to 65 bytes"
     );
     println!("{}: ok", T);
     0
