@@ -12,8 +12,9 @@
 //! SIGTERM (143), a missing program (127); background jobs (`&`) that run while the script
 //! goes on, with stdin from /dev/null (POSIX, without job control), collected by `wait`;
 //! `cd` and a relative redirection; `exit N`. The commands are this program itself
-//! (`lab8_shell gen 100 | ...`, like busybox applets), so the test needs nothing but the
-//! shell. On Linux: linux-oracle.sh --overlay DIR with DIR/bin/{tsh,lab8_shell,busybox}.
+//! (`lab8_shell gen 100 | ...`, like busybox applets) and tsh_script's (emit, upper,
+//! status, touch, absent, waitfor), so the test needs nothing but the shell. On Linux:
+//! linux-oracle.sh --overlay DIR with DIR/bin/{tsh,tsh_script,lab8_shell,busybox}.
 #![no_std]
 #![no_main]
 
@@ -25,35 +26,35 @@ const DIR: &CStr = c"/tmp/lab8_shell";
 
 /// The script (the shell gets it as a file), and what it must print on stdout.
 const SCRIPT: &[u8] = br#"# pipelines: 200000 bytes through three processes
-/bin/lab8_shell gen 200000 | /bin/lab8_shell upper | /bin/lab8_shell count
-/bin/lab8_shell gen 10 | /bin/lab8_shell fds | /bin/lab8_shell upper
+/bin/lab8_shell gen 200000 | /bin/tsh_script upper | /bin/lab8_shell count
+/bin/lab8_shell gen 10 | /bin/lab8_shell fds | /bin/tsh_script upper
 /bin/lab8_shell fds
 # redirections
-/bin/lab8_shell emit first > /tmp/lab8_shell/f
-/bin/lab8_shell emit second >> /tmp/lab8_shell/f
-/bin/lab8_shell upper < /tmp/lab8_shell/f
-/bin/lab8_shell emit short > /tmp/lab8_shell/f
-/bin/lab8_shell upper < /tmp/lab8_shell/f > /tmp/lab8_shell/g
-/bin/lab8_shell emit g: ; /bin/lab8_shell upper < /tmp/lab8_shell/g
-/bin/lab8_shell emit never run < /tmp/lab8_shell/missing
-/bin/lab8_shell emit "missing input: $?"
+/bin/tsh_script emit first > /tmp/lab8_shell/f
+/bin/tsh_script emit second >> /tmp/lab8_shell/f
+/bin/tsh_script upper < /tmp/lab8_shell/f
+/bin/tsh_script emit short > /tmp/lab8_shell/f
+/bin/tsh_script upper < /tmp/lab8_shell/f > /tmp/lab8_shell/g
+/bin/tsh_script emit g: ; /bin/tsh_script upper < /tmp/lab8_shell/g
+/bin/tsh_script emit never run < /tmp/lab8_shell/missing
+/bin/tsh_script emit "missing input: $?"
 # exit statuses
-/bin/lab8_shell status 3; /bin/lab8_shell emit "status: $?"
-/bin/lab8_shell status 3 | /bin/lab8_shell status 0; /bin/lab8_shell emit "pipeline: $?"
-/bin/lab8_shell killself; /bin/lab8_shell emit "killed: $?"
-/bin/lab8_shell_missing; /bin/lab8_shell emit "not found: $?"
+/bin/tsh_script status 3; /bin/tsh_script emit "status: $?"
+/bin/tsh_script status 3 | /bin/tsh_script status 0; /bin/tsh_script emit "pipeline: $?"
+/bin/lab8_shell killself; /bin/tsh_script emit "killed: $?"
+/bin/lab8_shell_missing; /bin/tsh_script emit "not found: $?"
 # background jobs
-/bin/lab8_shell waitfor /tmp/lab8_shell/go /tmp/lab8_shell/bg1 &
+/bin/tsh_script waitfor /tmp/lab8_shell/go /tmp/lab8_shell/bg1 &
 /bin/lab8_shell stdin > /tmp/lab8_shell/bg2 &
-/bin/lab8_shell absent /tmp/lab8_shell/bg1; /bin/lab8_shell emit "bg1 still waiting: $?"
-/bin/lab8_shell touch /tmp/lab8_shell/go
+/bin/tsh_script absent /tmp/lab8_shell/bg1; /bin/tsh_script emit "bg1 still waiting: $?"
+/bin/tsh_script touch /tmp/lab8_shell/go
 wait
-/bin/lab8_shell upper < /tmp/lab8_shell/bg1
-/bin/lab8_shell upper < /tmp/lab8_shell/bg2
-/bin/lab8_shell status 5 & /bin/lab8_shell emit "after &: $?"; wait
+/bin/tsh_script upper < /tmp/lab8_shell/bg1
+/bin/tsh_script upper < /tmp/lab8_shell/bg2
+/bin/tsh_script status 5 & /bin/tsh_script emit "after &: $?"; wait
 # cd
 cd /tmp/lab8_shell
-/bin/lab8_shell emit relative > rel; /bin/lab8_shell upper < rel
+/bin/tsh_script emit relative > rel; /bin/tsh_script upper < rel
 exit 4
 "#;
 const WANT: &[u8] = b"200000 bytes, sum 15287422
@@ -89,16 +90,7 @@ fn main(args: Args) -> i32 {
 /// The script's commands.
 fn applet(cmd: &str, args: &Args) -> i32 {
     let arg = |i| args.get(i).unwrap_or("");
-    let mut path = PathBuf::new(arg(2).as_bytes());
     match cmd {
-        // Its arguments, joined by spaces.
-        "emit" => {
-            for i in 2..args.argc {
-                print!("{}{}", if i > 2 { " " } else { "" }, arg(i));
-            }
-            println!();
-            0
-        }
         // N bytes: lines of 63 letters.
         "gen" => {
             let n = parse_num(arg(2)).unwrap_or(0);
@@ -117,8 +109,6 @@ fn applet(cmd: &str, args: &Args) -> i32 {
             }
             0
         }
-        // stdin to stdout in upper case.
-        "upper" => copy_stdin(|data| data.make_ascii_uppercase()),
         // stdin's byte count and sum.
         "count" => {
             let (mut n, mut sum) = (0usize, 0usize);
@@ -158,47 +148,11 @@ fn applet(cmd: &str, args: &Args) -> i32 {
             println!("stdin: {} bytes", n);
             0
         }
-        "status" => parse_num(arg(2)).unwrap_or(100) as i32,
         "killself" => {
             kill(getpid(), SIGTERM);
             100
         }
-        "touch" => (write_file(path.as_cstr(), b"") < 0) as i32,
-        "absent" => (stat(path.as_cstr()).is_ok()) as i32,
-        // Waits (10 s at most) for file arg(2), then writes arg(3).
-        "waitfor" => {
-            let deadline = clock_ns() + 10_000_000_000;
-            while stat(path.as_cstr()).is_err() {
-                if clock_ns() > deadline {
-                    return 1;
-                }
-                nanosleep_ns(5_000_000);
-            }
-            path.clear().push(arg(3).as_bytes());
-            (write_file(path.as_cstr(), b"background job done\n") < 0) as i32
-        }
         _ => 100,
-    }
-}
-
-/// Copies stdin to stdout through `f`.
-fn copy_stdin(f: impl Fn(&mut [u8])) -> i32 {
-    let mut buf = [0u8; 4096];
-    loop {
-        let n = read(0, &mut buf);
-        if n <= 0 {
-            return (n < 0) as i32;
-        }
-        let data = &mut buf[..n as usize];
-        f(data);
-        let mut done = 0;
-        while done < data.len() {
-            let w = write(1, &data[done..]);
-            if w <= 0 {
-                return 1;
-            }
-            done += w as usize;
-        }
     }
 }
 
