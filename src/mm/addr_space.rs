@@ -1639,7 +1639,6 @@ impl AddressSpace {
     }
 }
 
-
 /// A fault on a page of a mapped file that has no entry yet (Linux `do_fault`): page
 /// `index` of `file` goes into `entry`, for the access `access` to the VMA `vma`.
 /// `file.get_page` gives the page cache's page with a reference for the caller (the

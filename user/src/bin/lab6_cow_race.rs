@@ -159,7 +159,12 @@ fn round(sh: &'static [AtomicU64; 512], round: u64) {
     }
     let start = clock_ns();
     while READY.load(Ordering::Acquire) < THREADS as u64 {
-        check!(T, clock_ns() - start < TIMEOUT_NS, "round {}: the threads did not start", round);
+        check!(
+            T,
+            clock_ns() - start < TIMEOUT_NS,
+            "round {}: the threads did not start",
+            round
+        );
         sched_yield();
     }
     // Every page is copy-on-write from here on, in both processes.
@@ -218,7 +223,11 @@ fn round(sh: &'static [AtomicU64; 512], round: u64) {
         round,
         code
     );
-    check!(T, munmap(area as usize, PAGES * 4096) == 0, "munmap of the area");
+    check!(
+        T,
+        munmap(area as usize, PAGES * 4096) == 0,
+        "munmap of the area"
+    );
 }
 
 fn test_process() -> i32 {

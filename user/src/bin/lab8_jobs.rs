@@ -43,7 +43,8 @@ fn spin(file: &str) -> i32 {
     let mut tmp = PathBuf::new(file.as_bytes());
     tmp.push(b".tmp");
     let path = PathBuf::new(file.as_bytes());
-    if write_file(tmp.as_cstr(), &line.0[..line.1]) < 0 || rename(tmp.as_cstr(), path.as_cstr()) < 0 {
+    if write_file(tmp.as_cstr(), &line.0[..line.1]) < 0 || rename(tmp.as_cstr(), path.as_cstr()) < 0
+    {
         return 1;
     }
     let deadline = clock_ns() + 30_000_000_000;
@@ -169,7 +170,12 @@ fn spin_report(file: &CStr, step: &str) -> [isize; 3] {
             }
             return v;
         }
-        check!(NAME, clock_ns() < deadline, "{}: the command never started", step);
+        check!(
+            NAME,
+            clock_ns() < deadline,
+            "{}: the command never started",
+            step
+        );
         nanosleep_ns(5_000_000);
     }
 }
@@ -194,7 +200,11 @@ fn session() -> i32 {
             close(fd);
         }
         let argv = [c"tsh".as_ptr(), core::ptr::null()];
-        execve_slices(c"/bin/tsh".as_ptr(), &argv, &[c"PATH=/bin".as_ptr(), core::ptr::null()]);
+        execve_slices(
+            c"/bin/tsh".as_ptr(),
+            &argv,
+            &[c"PATH=/bin".as_ptr(), core::ptr::null()],
+        );
         exit_group(126);
     }
     check!(NAME, sh > 0, "fork gave {}", sh);
@@ -248,7 +258,10 @@ fn session() -> i32 {
     out.expect(&report[..n], "^Z");
     out.expect(PROMPT, "the prompt after ^Z");
     type_in(tty, b"/bin/tsh_script emit \"after ^Z: $?\"\n");
-    out.expect(b"after ^Z: 148\n", "$? after ^Z (the shell has the terminal back)");
+    out.expect(
+        b"after ^Z: 148\n",
+        "$? after ^Z (the shell has the terminal back)",
+    );
     out.expect(PROMPT, "the prompt after $?");
     // The stopped job is the shell's child: kill its group before the shell goes.
     check!(

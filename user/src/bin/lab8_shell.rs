@@ -100,7 +100,11 @@ fn applet(cmd: &str, args: &Args) -> i32 {
                 let len = buf.len().min(n - sent);
                 for (i, b) in buf[..len].iter_mut().enumerate() {
                     let at = sent + i;
-                    *b = if at % 64 == 63 { b'\n' } else { b'a' + (at % 26) as u8 };
+                    *b = if at % 64 == 63 {
+                        b'\n'
+                    } else {
+                        b'a' + (at % 26) as u8
+                    };
                 }
                 if write(1, &buf[..len]) != len as isize {
                     return 1;
@@ -251,7 +255,11 @@ fn run_shell(shell: &CStr, argv: &[&CStr]) -> (i32, [u8; 2048], usize, [u8; 1024
         for (p, a) in ptrs.iter_mut().zip(argv) {
             *p = a.as_ptr();
         }
-        execve_slices(shell.as_ptr(), &ptrs, &[c"PATH=/bin".as_ptr(), core::ptr::null()]);
+        execve_slices(
+            shell.as_ptr(),
+            &ptrs,
+            &[c"PATH=/bin".as_ptr(), core::ptr::null()],
+        );
         exit_group(126);
     }
     check!(NAME, pid > 0, "fork gave {}", pid);
@@ -276,9 +284,12 @@ fn run_shell(shell: &CStr, argv: &[&CStr]) -> (i32, [u8; 2048], usize, [u8; 1024
             );
         }
         let mut progress = false;
-        for (i, (fd, buf, len)) in [(out_r, &mut out[..], &mut n), (err_r, &mut err[..], &mut en)]
-            .into_iter()
-            .enumerate()
+        for (i, (fd, buf, len)) in [
+            (out_r, &mut out[..], &mut n),
+            (err_r, &mut err[..], &mut en),
+        ]
+        .into_iter()
+        .enumerate()
         {
             if !open[i] {
                 continue;
