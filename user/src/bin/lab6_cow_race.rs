@@ -143,8 +143,8 @@ fn round(sh: &'static [AtomicU64; 512], round: u64) {
     check!(T, area > 0, "mmap of {} pages gave {}", PAGES, area);
     AREA.store(area as u64, Ordering::Relaxed);
     ROUND.store(round, Ordering::Relaxed);
-    for p in 0..PAGES {
-        ARRIVED[p].store(0, Ordering::Relaxed);
+    for (p, arrived) in ARRIVED.iter().enumerate() {
+        arrived.store(0, Ordering::Relaxed);
         for w in 0..512 {
             // SAFETY: inside the fresh mapping.
             unsafe { page(p).add(w).write_volatile(init_val(round, p, w)) };
