@@ -193,19 +193,7 @@ fn session() -> i32 {
     let [out_r, out_w] = pipe2(O_CLOEXEC).unwrap_or_else(|e| fail!(NAME, "pipe2: {}", e));
     let sh = fork();
     if sh == 0 {
-        dup3(tty, 0, 0);
-        dup3(out_w, 1, 0);
-        dup3(out_w, 2, 0);
-        for fd in 3..64 {
-            close(fd);
-        }
-        let argv = [c"tsh".as_ptr(), core::ptr::null()];
-        execve_slices(
-            c"/bin/tsh".as_ptr(),
-            &argv,
-            &[c"PATH=/bin".as_ptr(), core::ptr::null()],
-        );
-        exit_group(126);
+        exec_with_stdio(c"/bin/tsh", &[c"tsh"], [tty, out_w, out_w]);
     }
     check!(NAME, sh > 0, "fork gave {}", sh);
     close(out_w);
