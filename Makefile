@@ -13,13 +13,16 @@
 #   make bench               benchmarks (fork, COW, threads, files; userland next to Linux) in guest instructions (-icount)
 #   make grade LAB=n         a coursework lab's tests with points (docs/labs/)
 #   make skeleton LAB=n      a student copy of the tree for lab n (labs/labN.toml), a git repo
+#   make trace               boot with tracing on, run INIT (default /bin/forkdemo), and turn
+#                            the buffer into timelines: build/trace.{txt,json,html} (docs/tracing.md)
 #   make lint                cargo fmt --check and clippy
 #   make miri                the host unit tests under Miri (undefined behaviour checks)
 #   make fuzz                long system-call fuzzer runs, release and dev kernels (ci/fuzz.sh)
 #   make oracle              every test program on real Linux 6.1 arm64, one boot (ci/oracle.sh)
 #   make oracle-expected     tests/busybox/*.expected regenerated on Linux (ci/oracle.sh)
 #
-# Variables: PROFILE=release|dev (dev keeps stepping sensible), LOG=info|debug|trace,
+# Variables: PROFILE=release|dev (dev keeps stepping sensible), LOG=info|debug|trace[:cats]
+# (the kernel command line's log=, no rebuild), TRACE=on|syscall,proc,fault,cow,switch (trace=),
 # MEM=256M, CPUS=n (QEMU -smp: 4 for run and test, 1 for gdb unless given), GDB_PORT
 # (default: 1234 + uid), and for build, run, gdb and gdb-user:
 #   INIT=path    the first program. A path that exists inside the machine's root
@@ -42,7 +45,10 @@ ARGS ?= bash
 endif
 # The fault_inject test system call (src/mm/inject.rs); FAULT_INJECTION=0 builds without.
 FAULT_INJECTION ?= 1
-LOG ?= info
+# log= and trace= on the kernel command line (docs/tracing.md); empty: not passed.
+LOG ?=
+TRACE ?=
+TRACE_BUF ?=
 MEM ?= 256M
 # Empty: 4 CPUs for run/test/bench, 1 for gdb (deterministic stepping).
 CPUS ?=
@@ -80,12 +86,12 @@ INIT_IN_ROOT = $(if $(filter /%,$(INIT)),$(shell p='$(BUILD)/rootfs$(INIT)'; [ -
 # Without INIT: the project's init (user/src/bin/init.rs), which starts the shell.
 INIT_PATH = $(if $(INIT),$(if $(INIT_IN_ROOT),$(INIT),/init),/sbin/init)
 # $(value ARGS): ARGS as typed (a $ in it is left alone, not expanded by make).
-CMDLINE = semihosting init=$(INIT_PATH)$(if $(value ARGS), -- $(value ARGS))
+CMDLINE = semihosting$(if $(LOG), log=$(LOG))$(if $(TRACE), trace=$(TRACE))$(if $(TRACE_BUF), trace_buf=$(TRACE_BUF)) init=$(INIT_PATH)$(if $(value ARGS), -- $(value ARGS))
 # shell-quote: 'text' with each ' written as '\'', so quotes in ARGS reach QEMU unchanged.
 shq = '$(subst ','\'',$(1))'
 
 .PHONY: all setup build run test unit miri qemu-test fuzz e2e gdb gdb-user walkthrough grade skeleton bench lint clean \
-        oracle oracle-expected rr replay rr-walkthrough pictures
+        oracle oracle-expected rr replay rr-walkthrough pictures trace
 
 all: build
 
@@ -93,7 +99,7 @@ setup:
 	@ci/setup.sh
 
 build: setup
-	KERNEL_LOG=$(LOG) cargo build --profile $(CARGO_PROFILE) -p kernel --target $(KERNEL_TARGET) $(KERNEL_FEATURES)
+	cargo build --profile $(CARGO_PROFILE) -p kernel --target $(KERNEL_TARGET) $(KERNEL_FEATURES)
 	cargo build --profile $(CARGO_PROFILE) -p user --target $(TARGET)
 	@mkdir -p $(BUILD)
 	@cp $(TARGET_DIR)/$(KERNEL_TARGET)/$(PROFILE_DIR)/kernel $(KERNEL_ELF)
@@ -209,6 +215,19 @@ pictures: build
 
 bench: build
 	@ci/bench.sh $(OUT) $(BUILD)
+
+# Tracing (docs/tracing.md): boots with trace=$(TRACE) (default on: every category) and
+# TRACE_BUF events of buffer, under -icount (1 ns of timestamp = 1 instruction), runs
+# INIT (default /bin/forkdemo) with ARGS; the kernel prints the buffer at power-off and
+# ci/trace.py turns it into build/trace.txt (per CPU and per task), build/trace.json
+# (Chrome trace events: ui.perfetto.dev, chrome://tracing) and build/trace.html.
+trace: INIT := $(or $(INIT),/bin/forkdemo)
+trace: TRACE := $(or $(TRACE),on)
+trace: TRACE_BUF := $(or $(TRACE_BUF),16384)
+trace: build
+	@timeout --foreground 600 $(QEMU) $(QEMU_ARGS) -icount shift=0 \
+	    -append $(call shq,$(CMDLINE)) </dev/null | tr -d '\r' | tee $(BUILD)/trace-console.log
+	@ci/trace.py $(BUILD)/trace-console.log $(BUILD)/trace
 
 lint: setup
 	cargo fmt --all -- --check

@@ -16,7 +16,7 @@ features=()
 if grep -q '^fault-injection *=' Cargo.toml && [ "${FAULT_INJECTION:-1}" = 1 ]; then
   features=(--features fault-injection)
 fi
-KERNEL_LOG=${LOG:-info} CARGO_TARGET_DIR=$target \
+CARGO_TARGET_DIR=$target \
   cargo build -q --profile dev -p kernel --target aarch64-unknown-none-softfloat "${features[@]}"
 # The llvm-tools are under this computer's own target (x86_64-... or aarch64-unknown-linux-gnu).
 bin=$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin

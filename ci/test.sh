@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite (`make test`): host unit tests, user programs under QEMU, and
 # end-to-end checks of the tools students use. Ends with "N passed, N failed".
-#   usage: test.sh TARGET_DIR BUILD_DIR      (ONLY=unit|miri|qemu|labs|busybox|debian|e2e|rr runs one part;
+#   usage: test.sh TARGET_DIR BUILD_DIR      (ONLY=unit|miri|qemu|labs|busybox|debian|trace|e2e|rr runs one part;
 #   ONLY=unit runs the host unit tests both natively and under Miri)
 set -uo pipefail
 out=$(cd "$1" && pwd) build=$(cd "$2" && pwd)
@@ -243,6 +243,94 @@ if want debian; then
         ok "Debian script: $(wc -l <tests/debian/expected.txt) lines as on Linux 6.1 (bash, coreutils, grep, sed, gawk, find, ps, python3)"
       fi
     fi
+  fi
+fi
+
+if want trace; then
+  # Logging and tracing (docs/tracing.md): log= lines, /proc/trace, the power-off dump
+  # and ci/trace.py's timelines, on real boots; the frame baseline holds with tracing on.
+  echo "== logging and tracing: log=debug, trace=, /proc/trace, ci/trace.py (docs/tracing.md)"
+  dir=$build/trace-test; mkdir -p "$dir"
+  # leak_line LOG: the leak check's line if frames are back at the baseline, else nothing.
+  leak_ok() { grep -E '^kernel: init exited' "$1" | grep -v LEAK; }
+  log=$dir/log-debug.log
+  (CPUS=2 && qemu_boot "$log" "semihosting log=debug init=/bin/forkdemo")
+  st=$?
+  parent=$(sed -n 's/.*DEBUG proc    forkdemo\[\([0-9]*\)\] fork: child \([0-9]*\),.*/\1 \2/p' "$log" | head -1)
+  set -- $parent
+  if [ $st != 0 ] || [ -z "$parent" ]; then
+    bad "log=debug" "no fork line (exit $st; $log)"
+  elif ! grep -qE "DEBUG cow     forkdemo\[$2\] write 0x[0-9a-f]+: copy-on-write, frame 0x[0-9a-f]+ copied to 0x[0-9a-f]+" "$log"; then
+    bad "log=debug" "no COW-copy line for the child $2 ($log)"
+  elif ! grep -qE "DEBUG cow     forkdemo\[$1\] write 0x[0-9a-f]+: copy-on-write, frame 0x[0-9a-f]+ reused" "$log"; then
+    bad "log=debug" "no COW-reuse line for the parent $1 ($log)"
+  elif ! grep -q "DEBUG proc    forkdemo\[$2\] exit: status 0" "$log" || ! grep -q "DEBUG proc    forkdemo\[$1\] exit: status 0" "$log"; then
+    bad "log=debug" "no exit line for $2 and $1 ($log)"
+  elif grep -q ' TRACE ' "$log" || ! leak_ok "$log" >/dev/null; then
+    bad "log=debug" "TRACE lines at debug level, or frames leaked ($log)"
+  else
+    ok "log=debug: fork $1 -> $2, the child's COW copy, the parent's COW reuse, both exits; no leak"
+  fi
+  log=$dir/log-trace.log
+  (CPUS=1 && qemu_boot "$log" "semihosting log=trace:syscall init=/bin/forkdemo")
+  if grep -qE 'TRACE syscall forkdemo\[1\] clone\(17, 0, 0, 0, 0\) = 2$' "$log" &&
+    grep -qE 'TRACE syscall forkdemo\[1\] wait4\(2, 0x[0-9a-f]+, 0, 0\) = 2$' "$log" &&
+    grep -qE 'TRACE syscall forkdemo\[1\] exit_group\(0\) = \?$' "$log" && ! grep -q 'DEBUG' "$log"; then
+    ok "log=trace:syscall: clone, wait4 and exit_group as strace shows them, nothing else"
+  else
+    bad "log=trace:syscall" "missing system-call lines ($log)"
+  fi
+  # /proc/trace read by a shell after forkdemo ran with recording switched on at run time.
+  log=$dir/proc-trace.log
+  (CPUS=2 && qemu_boot "$log" 'semihosting init=/bin/sh -- -c "echo proc,cow,syscall > /proc/trace; /bin/forkdemo; echo off > /proc/trace; echo ==== trace ====; cat /proc/trace; echo ==== end of trace ====; echo nonsense > /proc/trace || echo refused"')
+  st=$?
+  if [ $st = 0 ] && "$here/trace.py" --check "$log" sys_enter:call=execve sched_process_exec:filename=/bin/forkdemo \
+    sys_enter:call=clone,pid='$p' sched_process_fork:pid='$p',child_pid='$c' \
+    mm_cow_fault:pid='$c',how=copied sched_process_exit:pid='$c' sys_exit:call=wait4,pid='$p' \
+    mm_cow_fault:pid='$p',how=reused sched_process_exit:pid='$p' >"$dir/check.log" &&
+    grep -q '^refused$' "$log" && leak_ok "$log" >/dev/null; then
+    ok "/proc/trace: exec, clone, fork, the child's COW copy and exit, wait4, the parent's COW reuse and exit, in order; a bad write refused"
+  else
+    bad "/proc/trace" "$(tail -1 "$dir/check.log") (exit $st; $log)"
+  fi
+  # make trace's path: trace=on, the power-off dump, the timelines.
+  log=$dir/dump.log
+  (CPUS=2 && qemu_boot "$log" "semihosting trace=on trace_buf=16384 init=/bin/forkdemo" -icount shift=0)
+  if "$here/trace.py" "$log" "$dir/timeline" >"$dir/convert.log" &&
+    grep -q 'fork: child 2 (SIGCHLD)' "$dir/timeline.txt" && grep -q '^== forkdemo\[2\]' "$dir/timeline.txt" &&
+    grep -q 'COW fault at 0x[0-9a-f]*: frame 0x[0-9a-f]* copied to' "$dir/timeline.txt" &&
+    python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["traceEvents"]; n=[x["name"] for x in e]; sys.exit(not ("clone" in n and "wait4" in n and any(x.get("cat")=="sched_process_fork" for x in e) and any(x.get("cat")=="mm_cow_fault" and x["pid"]==2 for x in e)))' "$dir/timeline.json" &&
+    grep -q '<svg' "$dir/timeline.html" && leak_ok "$log" >/dev/null; then
+    ok "trace=on: power-off dump -> ci/trace.py timelines (txt, Chrome JSON, HTML) with the fork, COW faults, clone/wait4"
+  else
+    bad "trace=on timelines" "$(tail -1 "$dir/convert.log") ($log, $dir/timeline.*)"
+  fi
+  # gdb/trace.py: the ring read by gdb at the power-off, and recording switched off.
+  log=$dir/gdb.log
+  qpid=
+  if qemu_start_halted "$dir/gdb-console.log" "semihosting trace=on init=/bin/forkdemo"; then
+    timeout 120 gdb-multiarch -q -nx -batch "$build/kernel" -x gdb/teachos.gdb \
+      -ex "target remote 127.0.0.1:$port" -ex "break kernel::boot::shutdown" -ex continue \
+      -ex "trace-dump" -ex "trace-off" -ex "trace-on proc,cow" -ex kill >"$log" 2>&1
+  fi
+  kill $qpid 2>/dev/null; wait $qpid 2>/dev/null
+  if ! grep -qE 'Traceback|Python Exception|^Error' "$log" &&
+    "$here/trace.py" --check "$log" sched_process_exec:filename=/bin/forkdemo sched_process_fork:child_pid='$c' \
+      mm_cow_fault:pid='$c',how=copied sched_process_exit:pid='$c' sched_process_exit:pid=1 >/dev/null &&
+    grep -q '^trace-off: ACTIVE = 0x0$' "$log" && grep -q '^trace-on: recording proc,cow (ACTIVE = 0x88)$' "$log"; then
+    ok "gdb trace-dump: the ring's fork, COW copy and exits read by gdb at power-off; trace-off/trace-on set ACTIVE"
+  else
+    bad "gdb trace-dump" "see $log"
+  fi
+  # A small ring, overwritten many times by a fork loop: no frame leaks, the dump is whole.
+  log=$dir/wrap.log
+  (CPUS=2 && qemu_boot "$log" "semihosting trace=on trace_buf=256 init=/bin/fork_loop")
+  lost=$(sed -n 's/^# teachos trace: 256 events in the buffer, [0-9]* recorded since boot, \([0-9]*\) overwritten$/\1/p' "$log")
+  if grep -q '^fork_loop: ok' "$log" && [ "${lost:-0}" -gt 0 ] && leak_ok "$log" >/dev/null &&
+    [ "$(sed -n '/^==== trace ====/,/^==== end of trace/p' "$log" | grep -c '^ *[0-9]*\.[0-9]\{9\} ')" = 256 ]; then
+    ok "trace=on with a 256-event ring under fork_loop: $lost events overwritten, 256 dumped, no frame leaked"
+  else
+    bad "trace ring wrap-around" "fork_loop with trace_buf=256 (overwritten: ${lost:-none}; $log)"
   fi
 fi
 

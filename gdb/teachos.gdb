@@ -32,7 +32,9 @@ source gdb/teachos.py
 # aspace-svg FILE [TID [TID2]] and $pte_addr(VA [, TID]): pictures of address spaces
 # (docs/address-space-pictures.md) and the reverse-debugging walkthrough's watchpoint.
 source gdb/aspace.py
+# trace-dump [N], trace-on CATEGORIES, trace-off: the kernel's trace ring (docs/tracing.md).
+source gdb/trace.py
 # Rust paths in breakpoints: break kernel::task::fork::copy_process
 set language rust
-echo teachos gdb helpers: tasks, cpus, ptwalk VA [TID], uframe [TID], fpregs [TID], cowbreak VA, aspace-svg FILE [TID [TID2]]\n
+echo teachos gdb helpers: tasks, cpus, ptwalk VA [TID], uframe [TID], fpregs [TID], cowbreak VA, aspace-svg FILE [TID [TID2]], trace-dump\n
 echo \ \ see docs/gdb-walkthrough.md, and docs/debugging-smp.md for several CPUs (make gdb CPUS=4)\n

@@ -169,6 +169,7 @@ pub extern "C" fn kernel_main(dtb_phys: usize) -> ! {
     };
     crate::random::init(&[seed("rng-seed"), seed("kaslr-seed")]);
     crate::vdso::init();
+    crate::trace::init(cmdline, current_ids);
 
     if let Some((s, e)) = initrd {
         // SAFETY: QEMU loaded the initrd there and its frames are reserved above.
@@ -331,6 +332,23 @@ fn idle_inner() -> task::TaskInner {
     }
 }
 
+/// The running task for the tracepoints (trace/mod.rs): ids, and the name if asked,
+/// without waiting for the task's lock ("?" if it is held); nobody before the first
+/// task is current.
+fn current_ids(with_name: bool) -> crate::trace::Ids {
+    if arch::percpu::this_cpu().current_task().is_null() {
+        return crate::trace::Ids::default();
+    }
+    let task = sched::current();
+    if !with_name {
+        return crate::trace::Ids::new(task.tgid, task.tid, "");
+    }
+    match task.inner.try_lock() {
+        Some(inner) => crate::trace::Ids::new(task.tgid, task.tid, &inner.name),
+        None => crate::trace::Ids::new(task.tgid, task.tid, "?"),
+    }
+}
+
 /// pid 1's kernel half (Linux `kernel_init`): exec the init program, then return into
 /// ret_from_fork, which enters it in user mode.
 extern "C" fn kernel_init(_arg: usize) {
@@ -376,6 +394,7 @@ pub fn shutdown(status: u32) -> ! {
     // and whatever it still holds (lock order, src/sync/mod.rs).
     let tasks = core::mem::take(&mut *sched::TASKS.lock());
     drop(tasks);
+    crate::trace::dump_at_power_off(arch::timer::frequency());
     let frames = global::frames_in_use();
     let base = *BASELINE_FRAMES.get().unwrap_or(&0);
     let heap = global::heap_in_use();

@@ -1,10 +1,11 @@
 //! The console: one UART shared by two writers — the kernel (`print!`/`println!` and the
-//! `log` backend; the log level is chosen at build time, `make run LOG=debug` sets
-//! KERNEL_LOG) and the terminal (tty/), which sends what programs write and the echo of
-//! what is typed. It also hands received bytes to the tty's interrupt handler. (Linux
-//! keeps the two apart the same way: printk goes to the console driver's `write`, the
-//! tty through its own path, and kernel/printk/printk.c starts a message on a fresh line
-//! when the previous one was left unfinished, `LOG_NEWLINE`/`LOG_CONT`.)
+//! `log` backend; the level is INFO until the command line's `log=` is read at boot,
+//! trace/mod.rs, which `make run LOG=debug` passes) and the terminal (tty/), which sends
+//! what programs write and the echo of what is typed. It also hands received bytes to
+//! the tty's interrupt handler. (Linux keeps the two apart the same way: printk goes to
+//! the console driver's `write`, the tty through its own path, and
+//! kernel/printk/printk.c starts a message on a fresh line when the previous one was
+//! left unfinished, `LOG_NEWLINE`/`LOG_CONT`.)
 //!
 //! # Kernel lines never split a program's line
 //!
@@ -81,18 +82,8 @@ static CONSOLE: Mutex<Console> = Mutex::new(Console {
 pub fn init(uart: Pl011) {
     CONSOLE.lock().uart = Some(uart);
     log::set_logger(&LOGGER).ok();
-    log::set_max_level(level());
-}
-
-fn level() -> log::LevelFilter {
-    match option_env!("KERNEL_LOG") {
-        Some("trace") => log::LevelFilter::Trace,
-        Some("debug") => log::LevelFilter::Debug,
-        Some("warn") => log::LevelFilter::Warn,
-        Some("error") => log::LevelFilter::Error,
-        Some("off") => log::LevelFilter::Off,
-        _ => log::LevelFilter::Info,
-    }
+    // Until the command line is read (trace::init): no rebuild changes the level.
+    log::set_max_level(log::LevelFilter::Info);
 }
 
 /// Kernel output ('\n' becomes "\r\n").

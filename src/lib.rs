@@ -27,6 +27,7 @@ pub mod sync;
 pub mod syscall;
 pub mod task;
 pub mod time;
+pub mod trace;
 pub mod tty;
 pub mod vdso;
 

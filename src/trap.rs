@@ -136,10 +136,13 @@ pub fn user_exception(kind: UserException, addr: u64, esr: u64, report: impl FnO
 /// An interrupt (from EL0, or from EL1 while idle).
 pub fn irq() {
     account_enter_kernel(); // no-op for an interrupt of the idle loop (already in the kernel)
-    crate::irq::handle(|irq| match irq {
-        Irq::Tick => sched::timer_tick(crate::arch::timer::now_ns()),
-        Irq::Reschedule => sched::reschedule_ipi(),
-        Irq::Uart => crate::tty::uart_interrupt(),
+    crate::irq::handle(|irq| {
+        crate::trace::irq_handler_entry(irq as u32);
+        match irq {
+            Irq::Tick => sched::timer_tick(crate::arch::timer::now_ns()),
+            Irq::Reschedule => sched::reschedule_ipi(),
+            Irq::Uart => crate::tty::uart_interrupt(),
+        }
     });
 }
 

@@ -388,7 +388,7 @@ pub fn write(
             }
             Kind::Dir(_) => Err(Errno::EISDIR),
             Kind::CharDev => super::dev::write(inode, src),
-            Kind::Proc(_) => Err(Errno::EACCES),
+            Kind::Proc(p) => p.write(src),
             Kind::Symlink(_) | Kind::Fifo(_) => Err(Errno::EINVAL),
         },
     }

@@ -62,6 +62,12 @@ pub trait ProcNode: Send + Sync {
         let _ = (inode, off, dst);
         Err(Errno::EISDIR)
     }
+
+    /// A write (a control file such as /proc/trace; the others have no write bit).
+    fn write(&self, src: &mut dyn super::Source) -> KResult<usize> {
+        let _ = src;
+        Err(Errno::EACCES)
+    }
 }
 
 /// Makes the node of /proc's root (registered by src/proc at boot).

@@ -47,7 +47,7 @@ use super::cow::{CowCopy, CowOutcome, OutOfMemory};
 use super::frame::{FrameAllocator, PAGE_SHIFT, PAGE_SIZE, PhysAddr};
 use super::pagetable::{MapError, PageTable, USER_TOP};
 use super::vm_file::VmFile;
-use super::walk::LEAF_LEVEL;
+use super::walk::{Entry, LEAF_LEVEL};
 use crate::arch;
 use crate::arch::pte::{Pte, PteFlags};
 use crate::error::{Errno, KResult};
@@ -1458,40 +1458,7 @@ impl AddressSpace {
             None if file.is_some() => {
                 let file = file.cloned().ok_or(FaultError::NotMapped)?;
                 let index = area.pgoff + pages(page_down(va) - start);
-                let page = file
-                    .get_page(index)
-                    .map_err(|_| FaultError::OutOfMemory)?
-                    .ok_or(FaultError::PastEndOfFile)?;
-                // `page` comes with a reference: the entry's. Its bytes were written by
-                // the kernel (a file write, the initrd): before EL0 may run them, the
-                // I-cache must see them (Linux `__sync_icache_dcache` at set_pte_at).
-                if vma.prot.contains(Prot::EXEC) {
-                    arch::sync_icache_frame(page.as_usize());
-                }
-                let fix = if vma.shared {
-                    // `do_shared_fault`: the file's own page, writable if the mapping is.
-                    entry.write(Pte::page(page.as_usize(), user_pte_flags(vma.prot, true)));
-                    FaultFix::FilePage
-                } else if access == Access::Write {
-                    // `do_cow_fault`: a private copy at once.
-                    let Some(copy) = frames.alloc_uninit() else {
-                        frames.put(page);
-                        return Err(FaultError::OutOfMemory);
-                    };
-                    arch::copy_frame(copy.as_usize(), page.as_usize());
-                    frames.put(page);
-                    entry.write(Pte::page(copy.as_usize(), user_pte_flags(vma.prot, false)));
-                    FaultFix::FileCopied
-                } else {
-                    // `do_read_fault`: the file's page, read-only and copy-on-write — the
-                    // cache holds it too, so a later write copies it exactly as a write
-                    // after fork does (mm/cow.rs).
-                    let flags =
-                        user_pte_flags(vma.prot, false) | PteFlags::READ_ONLY | PteFlags::COW;
-                    entry.write(Pte::page(page.as_usize(), flags));
-                    FaultFix::FilePage
-                };
-                Ok(fix)
+                do_file_fault(frames, entry, &vma, file.as_ref(), index, access)
             }
             // A shared mapping's pages were all made at mmap: a missing one is past the
             // end of the object (a shared mapping mremap grew). Linux: SIGBUS.
@@ -1670,6 +1637,55 @@ impl AddressSpace {
         }
         Ok(())
     }
+}
+
+/// A fault on a page of a mapped file that has no entry yet (Linux `do_fault`): page
+/// `index` of `file` goes into `entry`, for the access `access` to the VMA `vma`.
+/// `file.get_page` gives the page cache's page with a reference for the caller (the
+/// entry's, if it is mapped), or None past the end of the file (SIGBUS).
+///
+/// * MAP_SHARED (`do_shared_fault`): the cache's page itself, writable if the VMA is.
+/// * MAP_PRIVATE, a read or exec (`do_read_fault`): the cache's page too, but read-only
+///   and copy-on-write — the cache keeps its own reference, so a later write finds the
+///   frame shared and copies it exactly as a write after fork does (`resolve_cow`).
+/// * MAP_PRIVATE, a write (`do_cow_fault`): a private copy at once; the cache's page
+///   keeps only the cache's reference.
+///
+/// The page's bytes were written by the kernel (a file write, the initrd): before EL0
+/// may execute them the I-cache must see them (Linux `__sync_icache_dcache`).
+#[inline(never)] // a breakpoint target in gdb
+fn do_file_fault(
+    frames: &FrameAllocator,
+    entry: Entry,
+    vma: &Vma,
+    file: &dyn VmFile,
+    index: usize,
+    access: Access,
+) -> Result<FaultFix, FaultError> {
+    let page = file
+        .get_page(index)
+        .map_err(|_| FaultError::OutOfMemory)?
+        .ok_or(FaultError::PastEndOfFile)?;
+    if vma.prot.contains(Prot::EXEC) {
+        arch::sync_icache_frame(page.as_usize());
+    }
+    if vma.shared {
+        entry.write(Pte::page(page.as_usize(), user_pte_flags(vma.prot, true)));
+        return Ok(FaultFix::FilePage);
+    }
+    if access == Access::Write {
+        let Some(copy) = frames.alloc_uninit() else {
+            frames.put(page);
+            return Err(FaultError::OutOfMemory);
+        };
+        arch::copy_frame(copy.as_usize(), page.as_usize());
+        frames.put(page);
+        entry.write(Pte::page(copy.as_usize(), user_pte_flags(vma.prot, false)));
+        return Ok(FaultFix::FileCopied);
+    }
+    let flags = user_pte_flags(vma.prot, false) | PteFlags::READ_ONLY | PteFlags::COW;
+    entry.write(Pte::page(page.as_usize(), flags));
+    Ok(FaultFix::FilePage)
 }
 
 #[cfg(test)]

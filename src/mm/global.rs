@@ -11,6 +11,7 @@ use crate::sync::Level;
 use crate::sync::ordered::OrderedMutex;
 
 use super::addr_space::{Access, AddressSpace, FaultError, FaultFix};
+use super::cow::CowCopy;
 use super::frame::FrameAllocator;
 use super::vm_file::VmFile;
 use crate::arch;
@@ -112,16 +113,54 @@ impl Mm {
     /// released — other CPUs keep faulting and mapping meanwhile — and installed only if
     /// the entry has not changed (mm/cow.rs).
     pub fn handle_fault(&self, va: usize, access: Access) -> Result<FaultFix, FaultError> {
-        match self.with(|space, frames| space.handle_fault(frames, va, access))? {
-            FaultFix::CowCopy(copy) => match copy.copy_page(frames()) {
-                Some(new) => Ok(self.with(|space, frames| space.finish_cow(frames, copy, new))),
-                None => {
-                    copy.abandon(frames());
-                    Err(FaultError::OutOfMemory)
-                }
-            },
-            fix => Ok(fix),
-        }
+        let fix = match self.with(|space, frames| space.handle_fault(frames, va, access)) {
+            Ok(FaultFix::CowCopy(copy)) => return self.copy_on_write(va, access, copy),
+            fix => fix,
+        };
+        self.trace_fault(va, access, &fix, None);
+        fix
+    }
+
+    /// The copy of a shared COW page, made with the lock released, then installed.
+    fn copy_on_write(
+        &self,
+        va: usize,
+        access: Access,
+        copy: CowCopy,
+    ) -> Result<FaultFix, FaultError> {
+        let old = copy.frame().as_usize();
+        let result = match copy.copy_page(frames()) {
+            Some(new) => Ok(self.with(|space, frames| space.finish_cow(frames, copy, new))),
+            None => {
+                copy.abandon(frames());
+                Err(FaultError::OutOfMemory)
+            }
+        };
+        self.trace_fault(va, access, &result, Some(old));
+        result
+    }
+
+    /// The page-fault tracepoint (trace/mod.rs `mm_fault`): how the fault ended and the
+    /// frame now mapped, computed only if it is enabled.
+    #[inline(always)]
+    fn trace_fault(
+        &self,
+        va: usize,
+        access: Access,
+        result: &Result<FaultFix, FaultError>,
+        cow_old: Option<usize>,
+    ) {
+        let frame_now = || {
+            self.with(|space, _| space.pt.lookup(va))
+                .map(|(pa, _)| pa.as_usize())
+        };
+        crate::trace::mm_fault(
+            va,
+            access as u8,
+            || trace_fault_kind(result),
+            cow_old,
+            frame_now,
+        );
     }
 
     /// The value for TTBR0_EL1.
@@ -144,6 +183,24 @@ impl Mm {
                 Err(e)
             }
         }
+    }
+}
+
+/// How a fault ended, in the tracepoint's terms (trace/mod.rs `mm_fault`).
+fn trace_fault_kind(result: &Result<FaultFix, FaultError>) -> crate::trace::Fault {
+    use crate::trace::Fault;
+    match result {
+        Ok(FaultFix::DemandZero) => Fault::DemandZero,
+        Ok(FaultFix::FilePage) => Fault::FilePage,
+        Ok(FaultFix::FileCopied) => Fault::FileCopied,
+        Ok(FaultFix::Spurious) => Fault::Spurious,
+        Ok(FaultFix::CowCopied | FaultFix::CowCopy(_)) => Fault::CowCopied,
+        Ok(FaultFix::CowReused) => Fault::CowReused,
+        Ok(FaultFix::CowRaced) => Fault::CowRaced,
+        Err(FaultError::NotMapped) => Fault::NotMapped,
+        Err(FaultError::AccessDenied) => Fault::AccessDenied,
+        Err(FaultError::PastEndOfFile) => Fault::PastEndOfFile,
+        Err(FaultError::OutOfMemory) => Fault::OutOfMemory,
     }
 }
 

@@ -11,6 +11,7 @@
 //!  maps.rs     /proc/PID/maps
 //!  cmdline.rs  finding a process's argv in its memory (for cmdline)
 //!  kernel.rs   meminfo, cpuinfo, stat, uptime, loadavg, filesystems, mounts: the values
+//!  trace.rs    /proc/trace: the trace ring buffer's text, and its on/off switch
 //!  node.rs     what every node shares: inode numbers, making an inode, formatting a read
 //!  format.rs   the text of every file, from plain values (unit-tested on the host)
 //! ```
@@ -31,6 +32,8 @@ mod node;
 mod pid;
 #[cfg(target_os = "none")]
 mod root;
+#[cfg(target_os = "none")]
+mod trace;
 
 #[cfg(target_os = "none")]
 pub use root::init;

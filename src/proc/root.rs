@@ -33,10 +33,12 @@ enum SysFile {
     Loadavg,
     Meminfo,
     Stat,
+    /// The trace ring buffer (proc/trace.rs); the one writable file.
+    Trace,
     Uptime,
 }
 
-const ENTRIES: [(&[u8], Entry); 9] = [
+const ENTRIES: [(&[u8], Entry); 10] = [
     (b"cpuinfo", Entry::File(SysFile::Cpuinfo)),
     (b"filesystems", Entry::File(SysFile::Filesystems)),
     (b"loadavg", Entry::File(SysFile::Loadavg)),
@@ -45,6 +47,7 @@ const ENTRIES: [(&[u8], Entry); 9] = [
     (b"self", Entry::SelfLink),
     (b"stat", Entry::File(SysFile::Stat)),
     (b"thread-self", Entry::ThreadSelf),
+    (b"trace", Entry::File(SysFile::Trace)),
     (b"uptime", Entry::File(SysFile::Uptime)),
 ];
 
@@ -73,6 +76,7 @@ impl ProcNode for Root {
         if let Some(i) = ENTRIES.iter().position(|(n, _)| *n == name) {
             let entry = ENTRIES[i].1;
             let mode = match entry {
+                Entry::File(SysFile::Trace) => S_IFREG | 0o644,
                 Entry::File(_) => S_IFREG | 0o444,
                 _ => S_IFLNK | 0o777,
             };
@@ -190,6 +194,9 @@ impl ProcNode for RootChild {
         let Entry::File(f) = self.entry else {
             return Err(Errno::EINVAL);
         };
+        if f == SysFile::Trace {
+            return super::trace::read(off, dst);
+        }
         node::read_text(off, dst, |w| match f {
             SysFile::Cpuinfo => kernel::cpuinfo(w),
             SysFile::Filesystems => kernel::filesystems(w),
@@ -197,7 +204,15 @@ impl ProcNode for RootChild {
             SysFile::Meminfo => kernel::meminfo(w),
             SysFile::Stat => kernel::stat(w),
             SysFile::Uptime => kernel::uptime(w),
+            SysFile::Trace => Ok(()),
         })
+    }
+
+    fn write(&self, src: &mut dyn crate::fs::Source) -> KResult<usize> {
+        match self.entry {
+            Entry::File(SysFile::Trace) => super::trace::write(src),
+            _ => Err(Errno::EACCES),
+        }
     }
 }
 

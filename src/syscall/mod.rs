@@ -462,16 +462,8 @@ mod dispatch_impl {
     /// `invoke_syscall`, arch/arm64/kernel/syscall.c).
     pub fn dispatch(frame: &mut TrapFrame) {
         let number = frame.syscall_nr();
-        let handler = SYS_CALL_TABLE.get(number).copied().flatten();
-        let result = match handler {
-            Some(f) => f(frame),
-            None if number == nr::KSTAT => misc::kstat(frame.arg(0)),
-            None if number == nr::FAULT_INJECT => misc::fault_inject(frame.arg(0), frame.arg(1)),
-            None => {
-                misc::log_unknown_once(number);
-                Err(Errno::ENOSYS)
-            }
-        };
+        // The tracepoints sys_enter/sys_exit around the call (trace/mod.rs).
+        let result = crate::trace::syscall(number, frame, |r, i| r.arg(i), |r| invoke(r, number));
         // execve replaced the whole frame: its x0 is already the new program's.
         if number == nr::EXECVE && result.is_ok() {
             return;
@@ -480,5 +472,19 @@ mod dispatch_impl {
             Ok(v) => v as u64,
             Err(e) => e.as_ret() as u64,
         });
+    }
+
+    /// The handler of system call `number`, run.
+    #[inline(always)]
+    fn invoke(frame: &mut TrapFrame, number: usize) -> KResult<usize> {
+        match SYS_CALL_TABLE.get(number).copied().flatten() {
+            Some(f) => f(frame),
+            None if number == nr::KSTAT => misc::kstat(frame.arg(0)),
+            None if number == nr::FAULT_INJECT => misc::fault_inject(frame.arg(0), frame.arg(1)),
+            None => {
+                misc::log_unknown_once(number);
+                Err(Errno::ENOSYS)
+            }
+        }
     }
 }

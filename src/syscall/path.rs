@@ -276,7 +276,8 @@ fn do_open(inode: Arc<Inode>, flags: u32, parent: Arc<Inode>, name: Vec<u8>) -> 
             }
             new_file(FileKind::Inode(inode), keep, path)
         }
-        Kind::Proc(_) if acc != O_RDONLY => Err(Errno::EACCES),
+        // Only a /proc file with a write bit takes writes (/proc/trace).
+        Kind::Proc(_) if acc != O_RDONLY && inode.mode() & 0o200 == 0 => Err(Errno::EACCES),
         Kind::Regular => {
             let file = new_file(FileKind::Inode(inode.clone()), keep, path)?;
             // Linux truncates even for O_RDONLY (POSIX leaves it open), but not a

@@ -84,6 +84,7 @@ pub fn reboot(magic1: u32, magic2: u32, cmd: u32, arg: usize) -> KResult<usize> 
 fn kernel_power_off() -> ! {
     crate::println!("reboot: Power down");
     crate::irq::stop_other_cpus();
+    crate::trace::dump_at_power_off(crate::arch::timer::frequency());
     crate::arch::machine_power_off();
     // No way to power off: Linux turns POWER_OFF into HALT in that case.
     kernel_halt()

@@ -637,6 +637,7 @@ pub fn exec_file(frame: &mut TrapFrame, exe: Arc<File>, args: &ExecArgs) -> KRes
     }
     let signal = cur.inner.lock().signal.clone();
     signal.inner.lock().did_exec = true;
+    crate::trace::sched_process_exec(given);
     crate::time::itimer::exit_itimers(cur.tgid, true); // POSIX timers go; itimers stay
     // Signals: caught ones back to SIG_DFL, no alternate stack; the mask and pending
     // signals stay (Linux `flush_signal_handlers`, `unshare_sighand`).

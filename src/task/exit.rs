@@ -116,6 +116,7 @@ fn clear_child_tid(clear_tid: usize, mm: Option<&Arc<crate::mm::global::Mm>>) {
 
 /// exit(2) of one thread, or the last step of every death. `status` is a wait status.
 pub fn do_exit(status: u32) -> ! {
+    crate::trace::sched_process_exit(status, super::signal::signal_name(status & 0x7f));
     let cur = current();
     // mm_release: CLONE_CHILD_CLEARTID (set_tid_address) and the vfork parent.
     let (clear_tid, mm, vfork_parent) = {

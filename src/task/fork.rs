@@ -192,6 +192,7 @@ fn check_or_log<T>(r: Result<T, Rejected>) -> KResult<T> {
 pub fn kernel_clone(frame: &TrapFrame, args: KernelCloneArgs) -> KResult<usize> {
     let child = copy_process(frame, &args)?;
     let tid = child.tid;
+    crate::trace::sched_process_fork(tid, child.tgid, args.flags.bits() | args.exit_signal as u64);
     set_parent_tid(&args, tid);
     let vfork = args.flags.contains(CloneFlags::VFORK);
     if vfork {

@@ -481,6 +481,7 @@ pub fn schedule() {
     // CPU time: prev's kernel time (or this CPU's idle time) ends, next's begins.
     let (prev_idle, next_idle) = (Arc::ptr_eq(&prev, &idle), Arc::ptr_eq(&next, &idle));
     crate::time::cputime::account_switch(&prev.cputime, prev_idle, &next.cputime, next_idle);
+    crate::trace::sched_switch(prev.tid, next.tid);
     let threads = (prev.thread_ptr(), next.thread_ptr());
     this_cpu_sched(|s| {
         set_current(s, next);

@@ -391,6 +391,28 @@ pub const RLIMIT_NOFILE: usize = 7;
 pub const RLIMIT_SIGPENDING: usize = 11;
 pub const RLIM_INFINITY: u64 = u64::MAX;
 
+/// In a child about to run `path`: makes `stdio` its fds 0, 1 and 2, closes every other
+/// descriptor below 64 (whatever started the test may have left some open), and execs
+/// `path` with `argv` and the environment `PATH=/bin`; exits 126 if that fails.
+pub fn exec_with_stdio(path: &core::ffi::CStr, argv: &[&core::ffi::CStr], stdio: [i32; 3]) -> ! {
+    for (to, fd) in stdio.into_iter().enumerate() {
+        dup3(fd, to as i32, 0);
+    }
+    for fd in 3..64 {
+        close(fd);
+    }
+    let mut ptrs = [core::ptr::null(); 8];
+    for (p, a) in ptrs.iter_mut().zip(argv) {
+        *p = a.as_ptr();
+    }
+    execve_slices(
+        path.as_ptr(),
+        &ptrs,
+        &[c"PATH=/bin".as_ptr(), core::ptr::null()],
+    );
+    exit_group(126)
+}
+
 /// pipe2(flags): the two descriptors, or -errno.
 pub fn pipe2(flags: usize) -> Result<[i32; 2], isize> {
     let mut fds = [0i32; 2];

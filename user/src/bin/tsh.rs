@@ -330,16 +330,9 @@ impl Shell {
                 exit_group(code);
             }
             b"wait" => {
-                // Every child; the status is the last one's.
-                loop {
-                    let (pid, status) = wait4(-1, 0);
-                    if pid == -ECHILD {
-                        break;
-                    }
-                    if pid > 0 {
-                        self.status = exit_code(status);
-                    }
-                }
+                // Every child; then status 0 (POSIX: `wait` without operands).
+                while wait4(-1, 0).0 != -ECHILD {}
+                self.status = 0;
             }
             _ => return false,
         }
