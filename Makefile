@@ -152,7 +152,11 @@ oracle-expected: setup
 # The first ret_from_fork stop is pid 1's kernel thread (kernel_init, before it execs
 # init); the next ones are forks (README, "Debugging with gdb").
 GDB_QEMU_ARGS = $(subst -smp $(or $(CPUS),4),-smp $(or $(CPUS),1),$(QEMU_ARGS))
-GDB_SETUP = env RUST_GDB_DIR=$$(rustc --print sysroot)/lib/rustlib/etc gdb-multiarch -q $(KERNEL_ELF) -x gdb/teachos.gdb
+# GDB: the first gdb found that speaks AArch64 (Debian: gdb-multiarch; macOS Homebrew:
+# aarch64-elf-gdb; docs/hosts.md); `make gdb GDB=...` names another.
+GDB ?= $(or $(shell for g in gdb-multiarch aarch64-elf-gdb aarch64-linux-gnu-gdb; do command -v $$g && break; done),gdb-multiarch)
+export GDB
+GDB_SETUP = env RUST_GDB_DIR=$$(rustc --print sysroot)/lib/rustlib/etc $(GDB) -q $(KERNEL_ELF) -x gdb/teachos.gdb
 GDBFLAGS ?=
 
 gdb: build

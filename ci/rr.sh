@@ -88,7 +88,7 @@ replay)
   echo "(docs/reverse-debugging.md). Quit gdb to stop QEMU."
   symbols=()
   [ -f "$dir/program" ] && symbols=(-ex "add-symbol-file $dir/program")
-  RUST_GDB_DIR=${RUST_GDB_DIR:-$(rustc --print sysroot)/lib/rustlib/etc} gdb-multiarch -q "$dir/kernel" \
+  RUST_GDB_DIR=${RUST_GDB_DIR:-$(rustc --print sysroot)/lib/rustlib/etc} "${GDB:-gdb-multiarch}" -q "$dir/kernel" \
     -x gdb/teachos.gdb "${symbols[@]}" -ex "target remote 127.0.0.1:$port"
   ;;
 *)

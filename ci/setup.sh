@@ -11,7 +11,9 @@ set -euo pipefail
 MIRI_TOOLCHAIN=nightly-2026-05-20
 missing=()
 command -v qemu-system-aarch64 >/dev/null || missing+=(qemu-system-arm)
-command -v gdb-multiarch >/dev/null || missing+=(gdb-multiarch)
+# Any gdb that speaks AArch64: Debian's gdb-multiarch, Homebrew's aarch64-elf-gdb (macOS).
+command -v gdb-multiarch >/dev/null || command -v aarch64-elf-gdb >/dev/null ||
+  command -v aarch64-linux-gnu-gdb >/dev/null || missing+=(gdb-multiarch)
 command -v cpio >/dev/null || missing+=(cpio)
 # qemu-img makes the qcow2 image that holds the snapshot of a recording (make rr, ci/rr.sh).
 command -v qemu-img >/dev/null || missing+=(qemu-utils)
@@ -34,6 +36,16 @@ if ! command -v aarch64-linux-gnu-gcc >/dev/null; then
     echo "setup: no aarch64-linux-gnu-gcc: the C and Rust-std test programs are skipped (make run" >&2
     echo "  works; make test needs them): sudo apt-get install ${cross[*]}" >&2
   fi
+fi
+if [ ${#missing[@]} -gt 0 ] && ! command -v apt-get >/dev/null; then
+  # Not Debian or Ubuntu (docs/hosts.md): say what to install, in that system's words.
+  if [ "$(uname -s)" = Darwin ]; then
+    echo "setup: missing ${missing[*]}; on macOS: brew install qemu aarch64-elf-gdb coreutils" >&2
+  else
+    echo "setup: missing ${missing[*]} (Debian's names): install QEMU's qemu-system-aarch64 and" >&2
+    echo "  qemu-img, a gdb for AArch64 and cpio with this system's package manager" >&2
+  fi
+  exit 1
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
