@@ -2,14 +2,6 @@
 # fork_basic test. Any failed check raises, so "gdb-check: PASS" is never printed.
 import gdb
 
-def run(cmd):
-    return gdb.execute(cmd, to_string=True)
-
-def check(cond, what):
-    if not cond:
-        raise gdb.GdbError("gdb-check: FAILED " + what)
-    print("gdb-check: ok   " + what)
-
 def pc():
     return int(gdb.parse_and_eval("$pc"))
 

@@ -16,20 +16,6 @@ import gdb
 MAX_FRAMES = 12
 
 
-def run(cmd):
-    return gdb.execute(cmd, to_string=True)
-
-
-def check(cond, what):
-    if not cond:
-        raise gdb.GdbError("gdb-el0-check: FAILED " + what)
-    print("gdb-el0-check: ok   " + what)
-
-
-def reg(name):
-    return int(gdb.parse_and_eval("$" + name)) & (1 << 64) - 1
-
-
 def backtrace():
     """(frames as [(level, text)], the whole output) of `bt`."""
     out = run("bt")

@@ -31,16 +31,6 @@ def pattern(seed):
     return v, fpsr, fpcr
 
 
-def check(cond, what):
-    if not cond:
-        raise gdb.GdbError("gdb-fpsimd-check: FAILED " + what)
-    print("gdb-fpsimd-check: ok   " + what)
-
-
-def run(cmd):
-    return gdb.execute(cmd, to_string=True)
-
-
 run("break kernel::syscall::process::getppid")
 run("continue")  # fpsimd's plain getppid() (no patterns loaded)
 run("continue")  # the getppid inside fp_probe, with pattern(5) live

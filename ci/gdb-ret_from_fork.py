@@ -7,24 +7,12 @@
 import gdb
 
 
-NAME = "gdb-ret_from_fork"
-run = lambda cmd: gdb.execute(cmd, to_string=True)  # noqa: E731 (gdb commands, quietly)
-reg = lambda name: int(gdb.parse_and_eval("$" + name)) & 0xFFFFFFFFFFFFFFFF  # noqa: E731
-
-
 def stopped_in(symbol):
     """Whether the last `continue` stopped at `symbol` (not: the program ran to its end)."""
     try:
         return gdb.newest_frame().name() == symbol
     except gdb.error:
         return False
-
-
-def check(cond, what):
-    """One check: its line on success; on failure the whole reason, and gdb stops."""
-    print("%s: %s %s" % (NAME, "ok  " if cond else "FAILED", what))
-    if not cond:
-        raise gdb.GdbError("%s: FAILED %s" % (NAME, what))
 
 
 run("break ret_from_fork")
@@ -67,4 +55,4 @@ diff = [i for i in range(1, 31) if reg("x%d" % i) != parent[i]]
 check(not diff, "every other register is the parent's (differ: %s)"
       % (", ".join("x%d %#x != %#x" % (i, reg("x%d" % i), parent[i]) for i in diff) or "none"))
 check(reg("sp") == parent[31], "the child's sp %#x is the parent's %#x" % (reg("sp"), parent[31]))
-print(NAME + ": PASS")
+print("gdb-ret_from_fork: PASS")

@@ -8,16 +8,6 @@
 import gdb
 
 
-def run(cmd):
-    return gdb.execute(cmd, to_string=True)
-
-
-def check(cond, what):
-    if not cond:
-        raise gdb.GdbError("gdb-smp-check: FAILED " + what)
-    print("gdb-smp-check: ok   " + what)
-
-
 def thread(num):
     return next(t for t in gdb.selected_inferior().threads() if t.num == num)
 
