@@ -108,8 +108,11 @@ build: setup
 	@ci/build-extra.sh $(TARGET_DIR) $(BUILD)
 	@ROOTFS=$(ROOTFS) ci/mkinitrd.sh $(OUT) $(BUILD) $(call shq,$(INIT)) $(call shq,$(OVERLAY))
 
+# An interactive run ends after RUN_TIMEOUT seconds (every QEMU run has a timeout).
+RUN_TIMEOUT ?= 3600
 run: build
-	@timeout --foreground 600 $(QEMU) $(QEMU_ARGS) -append $(call shq,$(CMDLINE))
+	@echo "teachos: QEMU starting; Ctrl-A x quits it, Ctrl-A c is its monitor (or type poweroff; docs/troubleshooting.md)" >&2
+	@timeout --foreground $(RUN_TIMEOUT) $(QEMU) $(QEMU_ARGS) -append $(call shq,$(CMDLINE))
 
 test: build
 	@CPUS=$(or $(CPUS),4) ci/test.sh $(OUT) $(BUILD)

@@ -1,14 +1,14 @@
 # End-to-end checks of what a student runs (sourced by test.sh: uses ok/bad/qemu_boot).
 
-# 1. `make run`: banner, memory map, /sbin/init starts the shell; the demo runs from its
+# 1. `make run`: how to quit QEMU, banner, memory map, /sbin/init starts the shell; the demo runs from its
 #    prompt; `exit` ends the shell and QEMU exits 0. Keys are typed by ci/console.py.
 log=$build/e2e-demo.log
-printf '%s\n' 'expect \nteachos: ' 'expect \n  RAM ' 'expect (/ # |tsh:/# )' 'send hello\n' \
+printf '%s\n' 'expect Ctrl-A x quits' 'expect \nteachos: ' 'expect \n  RAM ' 'expect (/ # |tsh:/# )' 'send hello\n' \
   'expect the child exited with 7\n' 'expect (/ # |tsh:/# )' 'send exit\n' >"$build/e2e-demo.txt"
 timeout -k 5 300 python3 "$here/console.py" --timeout 120 "$build/e2e-demo.txt" "$log" -- make -s run >"$log.steps" 2>&1
 st=$?
 if [ $st = 0 ] && grep -q 'kernel: init exited with status 0; frames in use \([0-9]*\) (baseline \1)$' "$log"; then
-  ok "make run: banner, memory map, the shell's prompt (/sbin/init), the demo run from it, exit: QEMU exits 0, no leak"
+  ok "make run: how to quit QEMU, banner, memory map, the shell's prompt (/sbin/init), the demo run from it, exit: QEMU exits 0, no leak"
 else
   bad "make run" "status $st, see $log"; sed 's/^/        /' "$log.steps"
 fi
@@ -299,6 +299,31 @@ if "$here/gdb-test.sh" "$out" "$build" "$log" forkdemo gdb-el0-check.py; then
   ok "gdb at EL0 and backtraces: bt clean (kernel thread, syscall, child's ret_from_fork, eret, COW fault; <= 12 frames, user frame = saved pc/sp); finish -> EL0; tasks/cpus/uframe/ptwalk/fpregs/cowbreak at EL0"
 else
   bad "gdb EL0/backtrace check" "see $log"; grep -E 'gdb-el0-check|Error|Traceback' "$log" | tail -5 | sed 's/^/        /'
+fi
+# 5d'. PROFILE=dev is truly steppable: the unoptimised kernel (64 KiB stacks) boots
+#     programs that take the deepest paths (exec of a dynamic program, signal frames, a
+#     busybox pipeline), and `next` walks copy_process line by line with every local
+#     printable (ci/gdb-step-check.py). Logs in build/unoptimised/.
+log=$build/e2e-unoptimised.log unopt=$build/unoptimised
+if "$here/dev-kernel.sh" "$out/../.." "$build" dev >"$log" 2>&1; then
+  unopt_bad=
+  for prog in forkdemo sig_regs dyn_auxv; do
+    (build=$unopt CPUS=1 && qemu_boot "$unopt/$prog.log" "semihosting init=/bin/$prog")
+    grep -q "^$prog: ok" "$unopt/$prog.log" || unopt_bad="$unopt_bad $prog"
+  done
+  (build=$unopt CPUS=1 && qemu_boot "$unopt/sh.log" \
+    'semihosting init=/bin/sh -- -c "ls /bin | sort | wc -l"')
+  grep -qE '^ *[0-9]{2,}$' "$unopt/sh.log" || unopt_bad="$unopt_bad sh-pipeline"
+  for f in forkdemo sig_regs dyn_auxv sh; do grep -q LEAK "$unopt/$f.log" && unopt_bad="$unopt_bad leak:$f"; done
+  if [ -n "$unopt_bad" ]; then
+    bad "PROFILE=dev (unoptimised) kernel" "failed:$unopt_bad (logs $unopt/*.log)"
+  elif "$here/gdb-test.sh" "$out" "$unopt" "$log.gdb" forkdemo gdb-step-check.py; then
+    ok "PROFILE=dev kernel, opt-level 0, 64 KiB stacks: forkdemo, sig_regs, dyn_auxv, a busybox pipeline run; next walks copy_process line by line, locals printable"
+  else
+    bad "PROFILE=dev stepping" "see $log.gdb"; grep -E 'gdb-step-check|Error|Traceback' "$log.gdb" | tail -5 | sed 's/^/        /'
+  fi
+else
+  bad "PROFILE=dev (unoptimised) kernel" "does not build (see $log)"
 fi
 # 5e. make gdb's session (gdb/session.sh): a port in use is refused before QEMU starts;
 #     a QEMU that cannot start is reported and gdb not started; Ctrl-C (SIGINT to gdb's

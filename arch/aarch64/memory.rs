@@ -14,14 +14,22 @@
 //!  slot          ┴─────────────┘ (32 KiB aligned)
 //! ```
 //!
+//! (An unoptimised PROFILE=dev build makes both halves 64 KiB: THREAD_SHIFT 16, below.)
+//!
 //! A stack that overflows runs into its guard and faults; entry.S tests bit 14 of the
 //! stack pointer before it saves anything (kernel_entry for EL1), so it can switch to
 //! the per-CPU overflow stack instead of faulting again on the same bad sp. Pure
 //! constants, no register: the host fake (arch/host) includes this file too.
 
-/// log2 of a kernel stack's size.
+/// log2 of a kernel stack's size: 16 KiB, as on Linux arm64.
+#[cfg(not(big_kernel_stacks))]
 pub const THREAD_SHIFT: usize = 14;
-/// A kernel stack: 16 KiB, as on Linux arm64.
+/// log2 of a kernel stack's size in an unoptimised (opt-level 0, PROFILE=dev) build: 64 KiB,
+/// because unoptimised frames are several times larger (build.rs sets the cfg and gives
+/// linker.ld the same size for the boot stack; Linux arm64 doubles it under KASAN).
+#[cfg(big_kernel_stacks)]
+pub const THREAD_SHIFT: usize = 16;
+/// A kernel stack's size.
 pub const THREAD_SIZE: usize = 1 << THREAD_SHIFT;
 /// The alignment (and size) of a stack's slot: the stack and its guard below it.
 pub const THREAD_ALIGN: usize = 2 * THREAD_SIZE;
