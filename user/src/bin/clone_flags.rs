@@ -84,6 +84,16 @@ extern "C" fn thread_ids(out: usize) -> i32 {
     0
 }
 
+static GO: AtomicU32 = AtomicU32::new(0);
+
+/// thread_ids once the parent has set GO.
+extern "C" fn thread_ids_after_go(out: usize) -> i32 {
+    while GO.load(Ordering::SeqCst) == 0 {
+        sched_yield();
+    }
+    thread_ids(out)
+}
+
 extern "C" fn sleepy_thread(marker: usize) -> i32 {
     nanosleep_ns(100_000_000);
     // SAFETY: a word of a MAP_SHARED page.
@@ -176,8 +186,19 @@ fn main(_args: Args) -> i32 {
     let ids = shared_page();
     let tid = AtomicU32::new(0);
     let flags = THREAD_FLAGS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;
-    let t = clone_fn(flags, thread_ids, ids.as_mut_ptr() as usize, &tid);
+    let t = clone_fn(flags, thread_ids_after_go, ids.as_mut_ptr() as usize, &tid);
     check!(T, t > 0, "thread clone");
+    // The join below waits only while the word holds the tid: without CLONE_PARENT_SETTID
+    // it would not wait at all, and what follows would race the thread. (The thread waits
+    // for GO, so it cannot have exited and cleared the word yet.)
+    let settid = tid.load(Ordering::SeqCst);
+    check!(
+        T,
+        settid == t as u32,
+        "CLONE_PARENT_SETTID stored the thread's tid before clone returned (got {})",
+        settid
+    );
+    GO.store(1, Ordering::SeqCst);
     join(&tid);
     check!(
         T,
