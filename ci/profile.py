@@ -7,7 +7,10 @@ symbols of build/System.map, demangled) or of the user program. Rust's hash suff
 (::h0123456789abcdef) is dropped; a function is shown by its last path segment, the
 module path beside it (kernel::mm::fork::copy_pte_range: copy_pte_range in mm::fork),
 so that it reads next to Linux's function of the same name. User-space code is marked
-[user].
+[user]. The copies of a generic function (one per type it was compiled for: walk_table
+for fork's copy and for exit's teardown) have the same name and are added together; the
+table says how many ran ("[3 copies]"). A profile is exclusive: a function's own
+instructions, and those of what the compiler inlined into it, not its callees'.
 
 usage: profile.py COUNTS KERNEL_SYMS USER_SYMS OUT_TSV [TOP]
   prints the TOP (25) functions with count, percent and cumulative percent, then the
@@ -82,6 +85,11 @@ def lookup(table, addrs, a):
     return table[i][1] if i >= 0 else None
 
 
+def symbol_start(addrs, a):
+    i = bisect.bisect_right(addrs, a) - 1
+    return addrs[i] if i >= 0 else None
+
+
 def main():
     if len(sys.argv) < 5:
         print(__doc__)
@@ -92,6 +100,7 @@ def main():
     kaddr, uaddr = [a for a, _ in ktab], [a for a, _ in utab]
     header = ""
     by_fn = {}
+    copies = {}  # a generic function has one copy per type it was compiled for: same name
     with open(counts_path) as f:
         for line in f:
             if line.startswith("#"):
@@ -100,12 +109,13 @@ def main():
             a, n = line.split()
             a, n = int(a, 16), int(n)
             if a >= KERNEL_BASE or 0x40000000 <= a < 0x80000000:  # high half, or the boot code at its load address
-                name = lookup(ktab, kaddr, a)
+                name, start = lookup(ktab, kaddr, a), symbol_start(kaddr, a)
                 key = split_name(name) + ("kernel",) if name else ("[kernel, no symbol]", "", "kernel")
             else:
-                name = lookup(utab, uaddr, a)
+                name, start = lookup(utab, uaddr, a), symbol_start(uaddr, a)
                 key = split_name(name) + ("user",) if name else ("[user, no symbol]", "", "user")
             by_fn[key] = by_fn.get(key, 0) + n
+            copies.setdefault(key, set()).add(start)
     total = sum(by_fn.values())
     rows = sorted(by_fn.items(), key=lambda kv: (-kv[1], kv[0]))
     with open(out_tsv, "w") as f:
@@ -119,8 +129,10 @@ def main():
     for (fn, mod, space), n in rows[:top]:
         cum += n
         where = ("user " + mod).strip() if space == "user" else mod
-        print("%12s %6.2f %6.2f  %s%s" % ("{:,}".format(n), 100 * n / total, 100 * cum / total, fn,
-                                          "  (%s)" % where if where else ""))
+        many = len(copies[(fn, mod, space)])
+        print("%12s %6.2f %6.2f  %s%s%s" % ("{:,}".format(n), 100 * n / total, 100 * cum / total, fn,
+                                            "  (%s)" % where if where else "",
+                                            "  [%d copies]" % many if many > 1 else ""))
     print("%12s %6.2f         (%d more functions)" % ("{:,}".format(total - cum), 100 * (total - cum) / max(total, 1),
                                                      max(len(rows) - top, 0)))
     by_mod = {}
