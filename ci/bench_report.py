@@ -17,7 +17,8 @@ bench.rs's lines are read generically, so a line added to it needs nothing here:
 "bench: TEXT N instructions" is one figure named TEXT; a line with several numbers gives
 one figure per number, named by the text before it.
 
-usage: bench_report.py BUILD_DIR [single] [sweep] [userland]
+usage: bench_report.py BUILD_DIR [single] [sweep] [markdown]
+(markdown: both tables as docs/benchmarks.md has them)
 Python 3 standard library only."""
 import os
 import re
@@ -178,8 +179,31 @@ def main():
                 print("  %8s %12s %12s %12s" % ("per page", *slope))
         print("(per page: (figure at the largest size - figure at the smallest) / the pages between;\n"
               " consoles: %s/bench/sweep-*.log)" % build)
+    if "markdown" in parts:
+        markdown(single, sweep)
     print("results: %s" % tsv)
     return 0
+
+
+def markdown(single, sweep):
+    """The tables of docs/benchmarks.md ("Issue 15"), from the same figures."""
+    linux = dict(single["linux"])
+    print("| bench.rs, one CPU | teachos | Linux 6.1 | teachos / Linux |")
+    print("|---|---:|---:|---:|")
+    for fig, v in single["teachos"]:
+        print("| %s | %s | %s | %s |" % (fig, group(v), group(linux.get(fig)), ratio(v, linux.get(fig))))
+    print()
+    sizes = sorted({s for k in sweep for (_, s) in sweep[k]})
+    heads = " | ".join("%s %s" % (m, n) for m in ("fork", "exit", "COW/page") for n in ("teachos", "ODF", "Linux"))
+    print("| MiB | %s |" % heads)
+    print("|---:|%s" % ("---:|" * 9))
+    for size in sizes:
+        cells = []
+        for metric, _ in SWEEP_METRICS:
+            for k, _ in KERNELS:
+                v = sweep[k].get((metric, size))
+                cells.append(group(v))
+        print("| %d | %s |" % (size, " | ".join(cells)))
 
 
 if __name__ == "__main__":
