@@ -9,12 +9,13 @@
 #   usage: profile.sh TARGET_DIR BUILD_DIR PROG ARGS [PREFIX]
 #   writes PREFIX.counts (the plugin's), PREFIX.tsv (function, module, count) and
 #   PREFIX.txt (the table); PREFIX defaults to BUILD_DIR/profile/PROG.
-#   PROFILE_TOP=n lines (25); PROFILE_TIMEOUT=s (300); PROFILE_SVG=file also draws the
+#   PROFILE_TOP=n lines (25); PROFILE_TIMEOUT=s (300); PROFILE_KARGS="fork=odf": more of the
+#   kernel command line; PROFILE_SVG=file also draws the
 #   bar chart (ci/bench_plots.py draws docs/pictures/bench/fork-profile.svg from the tsv).
 # The plugin is compiled here with the host's C compiler (gcc or cc) when older than its
 # source: QEMU 7.2's plugin API is declared in the file itself (Debian ships no header).
 set -euo pipefail
-[ $# -ge 4 ] || { sed -n '2,16p' "$0"; exit 2; }
+[ $# -ge 4 ] || { sed -n '2,17p' "$0"; exit 2; }
 out=$1 build=$2 prog=$3 args=$4 prefix=${5:-$2/profile/$3}
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$build/profile" "$(dirname "$prefix")"
@@ -39,7 +40,7 @@ timeout -k 5 "${PROFILE_TIMEOUT:-300}" qemu-system-aarch64 -M virt -cpu cortex-a
   -nographic -nic none -no-reboot -semihosting-config enable=on,target=native \
   -kernel "$build/Image" -initrd "$build/initrd.cpio" -icount shift=0 \
   -plugin "$(cd "$(dirname "$so")" && pwd)/$(basename "$so"),out=$prefix.counts$window" \
-  -append "semihosting init=/bin/$prog${args:+ -- $args}" </dev/null >"$log" 2>&1 ||
+  -append "semihosting${PROFILE_KARGS:+ $PROFILE_KARGS} init=/bin/$prog${args:+ -- $args}" </dev/null >"$log" 2>&1 ||
   { echo "profile: QEMU failed (status $?; console $log)"; exit 1; }
 grep -q 'init exited with status 0' "$log" || { echo "profile: $prog did not exit 0 (console $log)"; exit 1; }
 grep -h '^bench-sweep: profile' "$log" || true
