@@ -15,7 +15,7 @@
 # The plugin is compiled here with the host's C compiler (gcc or cc) when older than its
 # source: QEMU 7.2's plugin API is declared in the file itself (Debian ships no header).
 set -euo pipefail
-[ $# -ge 4 ] || { sed -n '2,17p' "$0"; exit 2; }
+[ $# -ge 4 ] || { sed -n '2,16p' "$0"; exit 2; }
 out=$1 build=$2 prog=$3 args=$4 prefix=${5:-$2/profile/$3}
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$build/profile" "$(dirname "$prefix")"
