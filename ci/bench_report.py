@@ -90,7 +90,16 @@ def userland_figures(lines):
     return out
 
 
-def commit_label():
+def commit_label(build):
+    """The commit the boots ran at: BUILD_DIR/bench/commit, written by ci/bench.sh when it
+    starts (so that redrawing later does not relabel old figures); else git's."""
+    try:
+        with open(os.path.join(build, "bench", "commit")) as f:
+            label = f.read().strip()
+            if label:
+                return label
+    except OSError:
+        pass
     try:
         here = os.path.dirname(os.path.abspath(__file__))
         c = subprocess.run(["git", "-C", here, "describe", "--always", "--dirty"], capture_output=True,
@@ -136,7 +145,7 @@ def main():
     tsv = os.path.join(build, "bench", "results.tsv")
     with open(tsv + ".tmp", "w") as f:
         f.write("# teachos benchmarks (ci/bench.sh), guest instructions under -icount shift=0, one CPU; "
-                "commit %s\n" % commit_label())
+                "commit %s\n" % commit_label(build))
         f.write("part\tfigure\tsize_mib\tkernel\tvalue\n")
         for r in rows:
             f.write("\t".join(str(x) for x in r) + "\n")

@@ -14,7 +14,8 @@
 //!          clock to a MAP_SHARED page and calls exit_group; the figure is from there to
 //!          the return of the parent's wait4 (the child's exit_mm with its S MiB still
 //!          shared with the parent, the switch, the parent's reaping). The parent wakes the
-//!          child through the pipe and calls wait4 before the child can run (one CPU).
+//!          child through the pipe and calls wait4; whichever of the two a kernel runs
+//!          first after the wake-up (one CPU), the window starts at the child's clock.
 //!   cow    per page: after a second fork (the child blocked on its pipe, so every page is
 //!          shared), the parent writes one byte to every page; minus the same loop over
 //!          pages that are already writable. None for S = 0.
