@@ -20,7 +20,8 @@
 #      one root tree booted on this kernel and on Linux 6.1 (ci/oracle.sh --boot), both on
 #      one CPU under -icount: the side-by-side table of docs/benchmarks.md, "Issue 13".
 #   5. profile: ci/profile.sh, instructions per kernel function of a small fork+exit+wait
-#      (bench_sweep profile 0 10) through a QEMU TCG plugin (ci/profile/insn_count.c).
+#      (bench_sweep profile 0 10) through a QEMU TCG plugin (ci/profile/insn_count.c), on
+#      this kernel and on Linux (its functions named by its /proc/kallsyms).
 # Then ci/bench_report.py writes every figure to BUILD_DIR/bench/results.tsv and
 # ci/bench_plots.py draws docs/pictures/bench/*.svg from it (`make bench-plots` redraws).
 #   usage: bench.sh TARGET_DIR BUILD_DIR
@@ -208,6 +209,9 @@ fi
 fi
 if want profile; then
 "$here/profile.sh" "$out" "$build" bench_sweep "profile 0 10" "$build/bench/fork-profile" || failed=1
+echo
+rm -f "$build/bench/fork-profile-linux.tsv"
+linux_on && { PROFILE_LINUX=1 "$here/profile.sh" "$out" "$build" bench_sweep "profile 0 10" "$build/bench/fork-profile-linux" || failed=1; }
 echo
 fi
 

@@ -7,7 +7,8 @@ usage: bench_plots.py BENCH_DIR OUT_DIR
            sweep-fork.svg, sweep-exit.svg, sweep-cow.svg   cost against resident size,
                one line each for teachos, teachos with fork=odf, and Linux 6.1
            single.svg    bench.rs's figures, teachos next to Linux (logarithmic scale)
-           fork-profile.svg   the top functions of a small fork+exit+wait
+           fork-profile.svg, fork-profile-linux.svg   the top functions of a small
+               fork+exit+wait (bench_sweep profile 0 10), on teachos and on Linux
        bench_plots.py --profile PROFILE_TSV OUT_SVG TITLE
          only the profile chart (ci/profile.sh, PROFILE_SVG=...)
 The SVG is written by hand (no plotting library): plain shapes and text, the house style
@@ -209,7 +210,7 @@ def profile_chart(tsv, title, top=20):
     L, R, T, row = 330, 200, 70, 22
     W, H = 960, T + row * (len(shown) + 1) + 40
     out = svg_open(W, H, "Where the instructions go: %s" % title,
-                   "%s; QEMU TCG plugin ci/profile/insn_count.c, kernel functions by build/System.map" % header)
+                   "%s; QEMU TCG plugin ci/profile/insn_count.c" % header)
     nmax = max([r[3] for r in shown] + [1])
     pw = W - L - R
     for i, (fn, mod, space, n) in enumerate(shown + [("(all the others)", "", "", rest)]):
@@ -249,10 +250,11 @@ def main():
     for metric, title, unit in SWEEP:
         write(os.path.join(outdir, "sweep-%s.svg" % metric), line_chart(metric, title, unit, rows, meta))
     write(os.path.join(outdir, "single.svg"), bar_chart(rows, meta))
-    prof = os.path.join(bench, "fork-profile.tsv")
-    if os.path.exists(prof):
-        write(os.path.join(outdir, "fork-profile.svg"),
-              profile_chart(prof, "fork+exit+wait (bench_sweep profile 0 10), commit %s" % commit_of(meta)))
+    for suffix, kernel in (("", "teachos"), ("-linux", "Linux 6.1")):
+        prof = os.path.join(bench, "fork-profile%s.tsv" % suffix)
+        if os.path.exists(prof):
+            write(os.path.join(outdir, "fork-profile%s.svg" % suffix),
+                  profile_chart(prof, "%s, fork+exit+wait x10 (commit %s)" % (kernel, commit_of(meta))))
     return 0
 
 
