@@ -51,8 +51,14 @@ want() { [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = "$1" ]; }
 
 linux_on() { [ "${BENCH_LINUX:-1}" != 0 ]; }
 mkdir -p "$build/bench"
-# The commit the figures are measured at (ci/bench_report.py labels results.tsv with it).
-git -C "$here/.." describe --always --dirty >"$build/bench/commit" 2>/dev/null || rm -f "$build/bench/commit"
+# The commit the figures are measured at (ci/bench_report.py labels results.tsv with it),
+# "-dirty" when a file differs from it (the pictures this script draws excepted).
+if c=$(git -C "$here/.." rev-parse --short HEAD 2>/dev/null); then
+  [ -z "$(git -C "$here/.." status --porcelain -- . ':!docs/pictures/bench' 2>/dev/null)" ] || c=$c-dirty
+  echo "$c" >"$build/bench/commit"
+else
+  rm -f "$build/bench/commit"
+fi
 
 # linux_boot LOG NAME PROG [ARG...]: PROG (a program of the machine's /bin) on Linux, one
 # CPU, -icount, as the oracle runner's child; its lines in LOG as "NAME| ...".
