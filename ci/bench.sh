@@ -26,7 +26,8 @@
 # ci/bench_plots.py draws docs/pictures/bench/*.svg from it (`make bench-plots` redraws).
 #   usage: bench.sh TARGET_DIR BUILD_DIR
 #   BENCH_ONLY=single|sweep|smp|userland|profile runs one part (the SVGs are then redrawn
-#   only by `make bench-plots`); BENCH_LINUX=0: no Linux boots (single, sweep);
+#   only by `make bench-plots`); BENCH_LINUX=0: no Linux boots (single, sweep, profile:
+#   the Linux columns are then those of the last run that had them, if any);
 #   BENCH_SIZES="0 1 2 4 8 16 32 64" (MiB, the sweep); BENCH_MEM (512M: the sweep's
 #   machines, this kernel's and Linux's, have the same RAM);
 #   SMP_CPUS=n (default 4); BENCH_TIMEOUT=s per boot (600); BENCH_SMP_ARGS="budget=MS
@@ -83,8 +84,7 @@ boot "$build/bench.log" 1 "semihosting init=/bin/bench"
 echo "One CPU (-smp 1), user/src/bin/bench.rs on teachos:"
 grep '^bench:' "$build/bench.log"
 grep -q 'FAILED\|panic' "$build/bench.log" && { echo "bench: bench.rs failed (log: $build/bench.log)"; failed=1; }
-rm -f "$build/bench/single-linux.log"
-linux_on && linux_boot "$build/bench/single-linux.log" bench /bin/bench
+linux_on && rm -f "$build/bench/single-linux.log" && linux_boot "$build/bench/single-linux.log" bench /bin/bench
 echo
 python3 "$here/bench_report.py" "$build" single
 echo
@@ -98,9 +98,8 @@ for k in teachos teachos-odf; do
   MEM=$mem boot "$log" 1 "semihosting$opt init=/bin/bench_sweep -- $sizes"
   grep -q '^bench-sweep: done' "$log" || { echo "bench: bench_sweep failed on $k (log $log)"; failed=1; }
 done
-rm -f "$build/bench/sweep-linux.log"
 # shellcheck disable=SC2086
-linux_on && linux_boot "$build/bench/sweep-linux.log" bench_sweep /bin/bench_sweep $sizes
+linux_on && rm -f "$build/bench/sweep-linux.log" && linux_boot "$build/bench/sweep-linux.log" bench_sweep /bin/bench_sweep $sizes
 python3 "$here/bench_report.py" "$build" sweep
 echo "(teachos ODF: booted with fork=odf; a kernel without the switch ignores it, and the"
 echo " column then repeats the classic fork)"
@@ -216,8 +215,7 @@ fi
 if want profile; then
 "$here/profile.sh" "$out" "$build" bench_sweep "profile 0 10" "$build/bench/fork-profile" || failed=1
 echo
-rm -f "$build/bench/fork-profile-linux.tsv"
-linux_on && { PROFILE_LINUX=1 "$here/profile.sh" "$out" "$build" bench_sweep "profile 0 10" "$build/bench/fork-profile-linux" || failed=1; }
+linux_on && { rm -f "$build/bench/fork-profile-linux.tsv"; PROFILE_LINUX=1 "$here/profile.sh" "$out" "$build" bench_sweep "profile 0 10" "$build/bench/fork-profile-linux" || failed=1; }
 echo
 fi
 
