@@ -10,7 +10,11 @@
 #   make rr                  record a run with QEMU's record/replay (1 CPU; INIT/ARGS as for run)
 #   make replay              replay the recording, gdb attached: reverse-continue, reverse-stepi
 #   make pictures            docs/pictures/*.svg: address spaces before/after fork and a COW fault
-#   make bench               benchmarks (fork, COW, threads, files; userland next to Linux) in guest instructions (-icount)
+#   make bench               benchmarks in guest instructions (-icount), each next to Linux 6.1's: a table,
+#                            build/bench/results.tsv and docs/pictures/bench/*.svg (BENCH_ONLY=part, ci/bench.sh)
+#   make bench-plots         docs/pictures/bench/*.svg redrawn from the last make bench's results
+#   make profile             instructions per kernel function (QEMU TCG plugin) of PROG (bench_sweep)
+#                            with ARGS (profile 0 10: ten fork+exit+wait), FORK=odf, LINUX=1 (on Linux 6.1)
 #   make grade LAB=n         a coursework lab's tests with points (docs/labs/)
 #   make skeleton LAB=n      a student copy of the tree for lab n (labs/labN.toml), a git repo
 #   make trace               boot with tracing on, run INIT (default /bin/forkdemo), and turn
@@ -91,7 +95,7 @@ CMDLINE = semihosting$(if $(LOG), log=$(LOG))$(if $(TRACE), trace=$(TRACE))$(if 
 shq = '$(subst ','\'',$(1))'
 
 .PHONY: all setup build run test unit miri qemu-test fuzz e2e gdb gdb-user walkthrough grade skeleton bench lint clean \
-        oracle oracle-expected rr replay rr-walkthrough pictures trace
+        oracle oracle-expected rr replay rr-walkthrough pictures trace bench-plots profile
 
 all: build
 
@@ -222,6 +226,19 @@ pictures: build
 
 bench: build
 	@ci/bench.sh $(OUT) $(BUILD)
+
+bench-plots:
+	@python3 ci/bench_plots.py $(BUILD)/bench docs/pictures/bench
+
+# A profile by function: PROG (a program of user/src/bin) runs as init on one CPU under
+# -icount with ci/profile/insn_count.c loaded into QEMU; instructions are counted between
+# the program's profile_start and profile_stop (bench_sweep has them), charged to the
+# kernel's functions (build/System.map) and the program's. SVG=file also draws the chart;
+# FORK=odf boots with fork=odf; LINUX=1 profiles the same program on Linux 6.1 instead.
+profile: PROG := $(or $(PROG),bench_sweep)
+profile: ARGS := $(or $(value ARGS),profile 0 10)
+profile: build
+	@PROFILE_SVG=$(SVG) PROFILE_LINUX=$(or $(LINUX),0) PROFILE_KARGS='$(if $(FORK),fork=$(FORK))' ci/profile.sh $(OUT) $(BUILD) $(PROG) $(call shq,$(ARGS))
 
 # Tracing (docs/tracing.md): boots with trace=$(TRACE) (default on: every category) and
 # TRACE_BUF events of buffer, under -icount (1 ns of timestamp = 1 instruction), runs

@@ -1,17 +1,35 @@
 #!/usr/bin/env bash
 # `make bench`: boots the benchmark programs under -icount shift=0 (one guest instruction =
-# one ns of virtual time), so the numbers are instruction counts and repeat exactly.
-#   1. user/src/bin/bench.rs on one CPU (-smp 1): the single-CPU table (docs/benchmarks.md).
-#   2. user/src/bin/bench_smp.rs: the same operations done by W workers at once, worker i
+# one ns of virtual time), so the numbers are instruction counts and repeat exactly. Every
+# single-CPU figure is measured on this kernel and on Linux 6.1 (Debian's arm64 kernel under
+# the same QEMU, booted by ci/oracle.sh --boot with the project's oracle runner as /init),
+# the same binary on both, in the same run:
+#   1. single: user/src/bin/bench.rs on one CPU (-smp 1), as init here and as the runner's
+#      child on Linux: the side-by-side table (teachos, Linux, ratio; docs/benchmarks.md).
+#   2. sweep: user/src/bin/bench_sweep.rs, fork / exit / COW fault against the resident
+#      size (0..64 MiB), on this kernel, on this kernel with fork=odf on the command line
+#      (O(1) fork: last-level page tables shared copy-on-write; a kernel that does not
+#      know the switch ignores it, and its curve is then the classic one), and on Linux.
+#   3. smp: user/src/bin/bench_smp.rs: the same operations done by W workers at once, worker i
 #      pinned to CPU i; one worker on one CPU, then one and SMP_CPUS (4) workers on
 #      SMP_CPUS CPUs. The figure is the instructions *all* CPUs executed per operation
 #      (QEMU advances the virtual clock with every vCPU's instructions), spinning included.
-#   3. user/c/bench/bench_userland.c, what a shell user waits for (boot to the prompt, a
+#      This kernel only.
+#   4. userland: user/c/bench/bench_userland.c, what a shell user waits for (boot to the prompt, a
 #      sh loop of `true`, a 100-stage pipeline, dynamic start-up of coreutils' true), in
 #      one root tree booted on this kernel and on Linux 6.1 (ci/oracle.sh --boot), both on
 #      one CPU under -icount: the side-by-side table of docs/benchmarks.md, "Issue 13".
+#   5. profile: ci/profile.sh, instructions per kernel function of a small fork+exit+wait
+#      (bench_sweep profile 0 10) through a QEMU TCG plugin (ci/profile/insn_count.c), on
+#      this kernel and on Linux (its functions named by its /proc/kallsyms).
+# Then ci/bench_report.py writes every figure to BUILD_DIR/bench/results.tsv and
+# ci/bench_plots.py draws docs/pictures/bench/*.svg from it (`make bench-plots` redraws).
 #   usage: bench.sh TARGET_DIR BUILD_DIR
-#   BENCH_ONLY=single|smp|userland runs one part;
+#   BENCH_ONLY=single|sweep|smp|userland|profile runs one part (the SVGs are then redrawn
+#   only by `make bench-plots`); BENCH_LINUX=0: no Linux boots (single, sweep, profile:
+#   the Linux columns are then those of the last run that had them, if any);
+#   BENCH_SIZES="0 1 2 4 8 16 32 64" (MiB, the sweep); BENCH_MEM (512M: the sweep's
+#   machines, this kernel's and Linux's, have the same RAM);
 #   SMP_CPUS=n (default 4); BENCH_TIMEOUT=s per boot (600); BENCH_SMP_ARGS="budget=MS
 #   scale=PERCENT only=KEY,..." (bench_smp.rs)
 set -uo pipefail
@@ -32,18 +50,60 @@ boot() {
 
 want() { [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = "$1" ]; }
 
+linux_on() { [ "${BENCH_LINUX:-1}" != 0 ]; }
+mkdir -p "$build/bench"
+# The commit the figures are measured at (ci/bench_report.py labels results.tsv with it),
+# "-dirty" when a file differs from it (the pictures this script draws excepted).
+if c=$(git -C "$here/.." rev-parse --short HEAD 2>/dev/null); then
+  [ -z "$(git -C "$here/.." status --porcelain -- . ':!docs/pictures/bench' 2>/dev/null)" ] || c=$c-dirty
+  echo "$c" >"$build/bench/commit"
+else
+  rm -f "$build/bench/commit"
+fi
+
+# linux_boot LOG NAME PROG [ARG...]: PROG (a program of the machine's /bin) on Linux, one
+# CPU, -icount, as the oracle runner's child; its lines in LOG as "NAME| ...".
+linux_boot() {
+  local log=$1 name=$2 root=$build/bench/linux-root
+  shift 2
+  rm -rf "$root"; mkdir -p "$root/bin" "$root/oracle" "$root/dev" "$root/proc" "$root/tmp"
+  local runner
+  runner=$(cd "$here/.." && . "$here/busybox-suite.sh" && build_runner "$build") ||
+    { echo "bench: the oracle runner does not build"; failed=1; return 1; }
+  cp "$runner" "$root/init"
+  cp "$build/rootfs$1" "$root/bin/"
+  echo "output $QEMU_TIMEOUT $name $*" >"$root/oracle/list"
+  ORACLE_CPUS=1 ORACLE_ICOUNT=1 ORACLE_MEM=${BENCH_MEM:-512M} ORACLE_BOOT_TIMEOUT=$QEMU_TIMEOUT \
+    "$here/oracle.sh" --boot "$build" "$root" "$log" >"$log.oracle" 2>&1 ||
+    { echo "bench: Linux did not run $name: $(tail -1 "$log.oracle")"; failed=1; return 1; }
+  grep -q "^oracle: $name exit 0" "$log" || { echo "bench: $name failed on Linux (log $log)"; failed=1; return 1; }
+}
+
 if want single; then
 boot "$build/bench.log" 1 "semihosting init=/bin/bench"
-echo "One CPU (-smp 1), user/src/bin/bench.rs:"
+echo "One CPU (-smp 1), user/src/bin/bench.rs on teachos:"
 grep '^bench:' "$build/bench.log"
 grep -q 'FAILED\|panic' "$build/bench.log" && { echo "bench: bench.rs failed (log: $build/bench.log)"; failed=1; }
-cat <<'EOT'
-For scale (Linux 6.1 arm64, same QEMU, -icount shift=0, static musl program):
-  fork+exit+wait ~106k, with 16 MiB touched ~1.65M, COW fault ~4.35k instructions;
-  open+read+close ~9.0k, stat ~4.6k, getdents64 of 100 entries ~61k, 1 MiB write ~1.23M,
-  1 MiB read ~0.69M instructions (docs/benchmarks.md, "Issue 11: files").
+linux_on && rm -f "$build/bench/single-linux.log" && linux_boot "$build/bench/single-linux.log" bench /bin/bench
+echo
+python3 "$here/bench_report.py" "$build" single
+echo
+fi
 
-EOT
+if want sweep; then
+sizes=${BENCH_SIZES:-0 1 2 4 8 16 32 64} mem=${BENCH_MEM:-512M}
+for k in teachos teachos-odf; do
+  opt=; [ $k = teachos-odf ] && opt=" fork=odf"
+  log=$build/bench/sweep-$k.log
+  MEM=$mem boot "$log" 1 "semihosting$opt init=/bin/bench_sweep -- $sizes"
+  grep -q '^bench-sweep: done' "$log" || { echo "bench: bench_sweep failed on $k (log $log)"; failed=1; }
+done
+# shellcheck disable=SC2086
+linux_on && rm -f "$build/bench/sweep-linux.log" && linux_boot "$build/bench/sweep-linux.log" bench_sweep /bin/bench_sweep $sizes
+python3 "$here/bench_report.py" "$build" sweep
+echo "(teachos ODF: booted with fork=odf; a kernel without the switch ignores it, and the"
+echo " column then repeats the classic fork)"
+echo
 fi
 
 if want smp; then
@@ -152,4 +212,14 @@ else
   echo "(ratio = teachos / Linux; the consoles: $ub/teachos.log, $ub/linux.log)"
 fi
 fi
+if want profile; then
+"$here/profile.sh" "$out" "$build" bench_sweep "profile 0 10" "$build/bench/fork-profile" || failed=1
+echo
+linux_on && { rm -f "$build/bench/fork-profile-linux.tsv"; PROFILE_LINUX=1 "$here/profile.sh" "$out" "$build" bench_sweep "profile 0 10" "$build/bench/fork-profile-linux" || failed=1; }
+echo
+fi
+
+python3 "$here/bench_report.py" "$build" >/dev/null
+# The pictures, from the whole run only (a part alone leaves the others' figures old).
+[ -z "${BENCH_ONLY:-}" ] && { python3 "$here/bench_plots.py" "$build/bench" "$here/../docs/pictures/bench" || failed=1; }
 [ $failed = 0 ] || exit 1

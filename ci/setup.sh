@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing need, when it is missing:
-# QEMU (qemu-system-arm; qemu-utils for qemu-img), gdb-multiarch, cpio, gcc-aarch64-linux-gnu (the C test programs, and
+# QEMU (qemu-system-arm; qemu-utils for qemu-img), gdb-multiarch, cpio, gcc (the profile plugin), gcc-aarch64-linux-gnu (the C test programs, and
 # the linker of the std ones); the aarch64-unknown-none(-softfloat) and aarch64-unknown-linux-musl Rust targets and
 # the llvm-tools, rustfmt, clippy and rust-src components (RUSTUP_AUTO_INSTALL=0 installs nothing);
 # and, for Miri only, a pinned nightly toolchain with the miri and rust-src components.
@@ -19,6 +19,8 @@ command -v cpio >/dev/null || missing+=(cpio)
 command -v qemu-img >/dev/null || missing+=(qemu-utils)
 # For the end-to-end test with an unmodified static glibc program (user/c/).
 command -v aarch64-linux-gnu-gcc >/dev/null || missing+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+# The host's own C compiler builds the QEMU plugin of `make profile` (ci/profile/insn_count.c).
+command -v gcc >/dev/null || command -v cc >/dev/null || missing+=(gcc)
 
 # Only `make test` needs that compiler (the C and Rust-std test programs): without root,
 # say so and go on — ci/build-extra.sh skips those programs and `make run` works. On an

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite (`make test`): host unit tests, user programs under QEMU, and
 # end-to-end checks of the tools students use. Ends with "N passed, N failed".
-#   usage: test.sh TARGET_DIR BUILD_DIR      (ONLY=unit|miri|qemu|labs|busybox|debian|trace|e2e|rr runs one part;
+#   usage: test.sh TARGET_DIR BUILD_DIR      (ONLY=unit|miri|qemu|labs|busybox|debian|trace|bench|e2e|rr runs one part;
 #   ONLY=unit runs the host unit tests both natively and under Miri;
 #   TESTS="a b" runs only those programs of user/tests.list; DEV_PASS=0 skips the
 #   1-CPU dev-kernel pass; LABS="3 4" only those labs)
@@ -341,6 +341,46 @@ if want trace; then
   fi
 fi
 
+if want bench; then
+  # The benchmark tooling (docs/benchmarks.md, "Issue 15"), without the long benchmarks:
+  # ci/bench_report.py and ci/bench_plots.py on the committed consoles of ci/bench-fixture/
+  # (a table, results.tsv, well-formed SVG), and the QEMU plugin of `make profile` built
+  # and run on a short boot (bench_sweep profile 0 2: two fork+exit+wait, a second or two).
+  echo "== benchmark tooling: side-by-side report, plots, profile plugin"
+  dir=$build/bench-test; rm -rf "$dir"; cp -r "$here/bench-fixture" "$dir"
+  if ! python3 "$here/bench_report.py" "$dir" single sweep >"$dir/report.out" 2>&1; then
+    bad "ci/bench_report.py" "failed on ci/bench-fixture ($dir/report.out)"
+  elif ! grep -q "$(printf '^single\tnull system call (getppid)\t-\tlinux\t332$')" "$dir/bench/results.tsv" ||
+       ! grep -q "$(printf '^sweep\tfork\t16\tteachos\t182250$')" "$dir/bench/results.tsv" ||
+       ! grep -q '^null system call (getppid) .* 266 .* 332 .* 0.80$' "$dir/report.out"; then
+    bad "ci/bench_report.py" "the fixture's figures are not in results.tsv or the table ($dir)"
+  elif ! python3 "$here/bench_plots.py" "$dir/bench" "$dir/svg" >"$dir/plots.out" 2>&1; then
+    bad "ci/bench_plots.py" "failed ($dir/plots.out)"
+  elif ! python3 - "$dir/svg" <<'PY'
+import sys, xml.etree.ElementTree as ET
+d = sys.argv[1]
+ns = "{http://www.w3.org/2000/svg}"
+want = {"sweep-fork.svg": 3, "sweep-exit.svg": 3, "sweep-cow.svg": 3, "single.svg": 0, "fork-profile.svg": 0}
+for name, lines in want.items():
+    root = ET.parse("%s/%s" % (d, name)).getroot()
+    assert root.tag == ns + "svg", name
+    assert len(root.findall(ns + "polyline")) == lines, name
+    assert name.startswith("sweep") or len(root.findall(ns + "rect")) > 5, name
+PY
+  then
+    bad "ci/bench_plots.py" "an SVG is not well-formed or lacks its lines or bars ($dir/svg)"
+  else
+    ok "ci/bench_report.py + ci/bench_plots.py on ci/bench-fixture: side-by-side table, results.tsv, 5 well-formed SVGs"
+  fi
+  if ! PROFILE_TOP=40 "$here/profile.sh" "$out" "$build" bench_sweep "profile 0 2" "$dir/profile" >"$dir/profile.out" 2>&1; then
+    bad "make profile" "$(tail -1 "$dir/profile.out") ($dir/profile.out)"
+  elif ! grep -q 'copy_process' "$dir/profile.txt" || ! grep -q '^# window [1-9][0-9]* instructions (start=0x' "$dir/profile.counts"; then
+    bad "make profile" "no window or no copy_process in the profile ($dir/profile.txt)"
+  else
+    ok "make profile: the QEMU plugin builds and counts $(sed -n 's/^total //p' "$dir/profile.txt") in two fork+exit+wait, copy_process among them"
+  fi
+fi
+
 if want e2e; then
   echo "== end-to-end: make run, INIT=, gdb-multiarch"
   . "$here/e2e.sh"
@@ -375,7 +415,7 @@ if want e2e || want rr; then
     bad "address-space pictures" "$(tail -1 "$build/pictures.out") (see $build/pictures.log)"
   else
     stale=
-    for name in $( (ls docs/pictures; ls "$fresh") | sort -u); do
+    for name in $( (ls -p docs/pictures | grep -v /; ls "$fresh") | sort -u); do
       cmp -s <(rr_normalize "docs/pictures/$name" 2>/dev/null) <(rr_normalize "$fresh/$name" 2>/dev/null) || stale="$stale $name"
     done
     if [ -n "$stale" ]; then
