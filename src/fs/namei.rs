@@ -121,17 +121,18 @@ pub fn is_symlink(inode: &Inode) -> bool {
 /// `struct filename`): the walk copies each name here instead of allocating it, so a
 /// lookup makes no heap allocation per component — none at all unless it follows a
 /// link /proc makes up.
-#[derive(Clone)]
 pub struct Name {
     len: usize,
-    buf: [u8; NAME_MAX],
+    /// Only `buf[..len]` is initialized: an empty `Name` is not cleared first (255 bytes
+    /// written for nothing on every lookup).
+    buf: [core::mem::MaybeUninit<u8>; NAME_MAX],
 }
 
 impl Name {
     pub const fn empty() -> Name {
         Name {
             len: 0,
-            buf: [0; NAME_MAX],
+            buf: [core::mem::MaybeUninit::uninit(); NAME_MAX],
         }
     }
 
@@ -144,7 +145,9 @@ impl Name {
 
     fn set(&mut self, name: &[u8]) -> KResult<()> {
         let dst = self.buf.get_mut(..name.len()).ok_or(Errno::ENAMETOOLONG)?;
-        dst.copy_from_slice(name);
+        for (d, &b) in dst.iter_mut().zip(name) {
+            *d = core::mem::MaybeUninit::new(b);
+        }
         self.len = name.len();
         Ok(())
     }
@@ -161,7 +164,8 @@ impl Name {
 impl core::ops::Deref for Name {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        &self.buf[..self.len]
+        // SAFETY: `set` initialized `buf[..len]` (and `len` is 0 until it has).
+        unsafe { core::slice::from_raw_parts(self.buf.as_ptr().cast::<u8>(), self.len) }
     }
 }
 

@@ -64,13 +64,13 @@ pub(super) fn getname(addr: usize, empty_ok: bool) -> KResult<Vec<u8>> {
             .min(piece)
             .min(PATH_MAX - name.len());
         piece = (piece * 2).min(CHUNK);
-        let mut chunk = [0u8; CHUNK];
-        uaccess::copy_from_user(&mut chunk[..n], at)?;
-        let end = chunk[..n].iter().position(|&b| b == 0);
-        let take = end.unwrap_or(n);
-        name.try_reserve(take).map_err(|_| Errno::ENOMEM)?;
-        name.extend_from_slice(&chunk[..take]);
-        if end.is_some() {
+        // Straight into the name's buffer: `n` more bytes, then cut at the NUL.
+        let old = name.len();
+        name.try_reserve(n).map_err(|_| Errno::ENOMEM)?;
+        name.resize(old + n, 0);
+        uaccess::copy_from_user(&mut name[old..], at)?;
+        if let Some(end) = name[old..].iter().position(|&b| b == 0) {
+            name.truncate(old + end);
             if name.is_empty() && !empty_ok {
                 return Err(Errno::ENOENT);
             }
