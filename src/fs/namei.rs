@@ -41,7 +41,6 @@ pub enum Walked {
     /// `followed_link`: a symbolic link was followed on the way.
     Parent {
         dir: Arc<Inode>,
-        name: Name,
         must_be_dir: bool,
         followed_link: bool,
     },
@@ -144,10 +143,14 @@ impl Name {
     }
 
     fn set(&mut self, name: &[u8]) -> KResult<()> {
-        let dst = self.buf.get_mut(..name.len()).ok_or(Errno::ENAMETOOLONG)?;
-        for (d, &b) in dst.iter_mut().zip(name) {
-            *d = core::mem::MaybeUninit::new(b);
+        if name.len() > NAME_MAX {
+            return Err(Errno::ENAMETOOLONG);
         }
+        // SAFETY: `name` fits in `buf` (checked above), and a `&mut self` cannot overlap
+        // the `&[u8]` borrowed from elsewhere; u8 and MaybeUninit<u8> have one layout.
+        unsafe {
+            core::ptr::copy_nonoverlapping(name.as_ptr(), self.buf.as_mut_ptr().cast(), name.len())
+        };
         self.len = name.len();
         Ok(())
     }
@@ -254,7 +257,11 @@ impl Pending<'_> {
 /// Walks `path` from `start` (Linux `path_lookupat` / `path_parentat`). No heap
 /// allocation: each component is copied into a `Name` on the stack, looked up under its
 /// directory's lock, and only the `Arc` of what was found is carried to the next step.
-pub fn walk(start: &Start, path: &[u8], want: Want) -> KResult<Walked> {
+///
+/// The last component (for `Want::Parent`, the name `Walked::Parent` stands for) is left
+/// in `name`, which the caller provides: a `Name` is 264 bytes, and returning it would
+/// copy it at every level of the call.
+pub fn walk(start: &Start, path: &[u8], want: Want, name: &mut Name) -> KResult<Walked> {
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
@@ -273,8 +280,8 @@ pub fn walk(start: &Start, path: &[u8], want: Want) -> KResult<Walked> {
     // A symlink followed as the last component with a '/' after it: its target must
     // be a directory, whatever the target's own last component says.
     let mut link_needs_dir = false;
-    let mut name = Name::empty();
-    while let Some(next) = pending.next(&mut name) {
+    name.len = 0;
+    while let Some(next) = pending.next(name) {
         let (last, slash_after) = next?;
         if !cur.is_dir() {
             return Err(Errno::ENOTDIR);
@@ -282,7 +289,6 @@ pub fn walk(start: &Start, path: &[u8], want: Want) -> KResult<Walked> {
         if last && want == Want::Parent {
             return Ok(Walked::Parent {
                 dir: cur,
-                name,
                 must_be_dir: slash_after,
                 followed_link: links > 0,
             });
@@ -295,7 +301,7 @@ pub fn walk(start: &Start, path: &[u8], want: Want) -> KResult<Walked> {
             }
             _ => {}
         }
-        let child = lookup_child(&cur, &name)?;
+        let child = lookup_child(&cur, name)?;
         let follow = match want {
             Want::Inode { follow } => follow,
             Want::Parent => true,
@@ -335,7 +341,6 @@ pub fn walk(start: &Start, path: &[u8], want: Want) -> KResult<Walked> {
         // Only slashes, "." or ".." were left: the path names a directory itself.
         Want::Parent => Ok(Walked::Parent {
             dir: cur,
-            name: Name::empty(),
             must_be_dir: true,
             followed_link: links > 0,
         }),
@@ -344,7 +349,7 @@ pub fn walk(start: &Start, path: &[u8], want: Want) -> KResult<Walked> {
 
 /// The inode `path` names (following a final symlink if `follow`).
 pub fn lookup(start: &Start, path: &[u8], follow: bool) -> KResult<Arc<Inode>> {
-    match walk(start, path, Want::Inode { follow })? {
+    match walk(start, path, Want::Inode { follow }, &mut Name::empty())? {
         Walked::Inode(i) => Ok(i),
         Walked::Parent { .. } => Err(Errno::ENOENT),
     }
@@ -352,12 +357,10 @@ pub fn lookup(start: &Start, path: &[u8], follow: bool) -> KResult<Arc<Inode>> {
 
 /// The directory holding the last component of `path`, and that component.
 pub fn lookup_parent(start: &Start, path: &[u8]) -> KResult<(Arc<Inode>, Name, bool)> {
-    match walk(start, path, Want::Parent)? {
+    let mut name = Name::empty();
+    match walk(start, path, Want::Parent, &mut name)? {
         Walked::Parent {
-            dir,
-            name,
-            must_be_dir,
-            ..
+            dir, must_be_dir, ..
         } => Ok((dir, name, must_be_dir)),
         Walked::Inode(_) => Err(Errno::ENOENT),
     }

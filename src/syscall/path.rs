@@ -143,7 +143,8 @@ pub fn openat(dirfd: i32, path: usize, flags: u32, mode: u32) -> KResult<usize> 
         flags &= O_PATH | O_CLOEXEC | O_DIRECTORY | O_NOFOLLOW;
     }
     let start = start_at(dirfd, &name)?;
-    let (inode, parent, last, followed_link) = open_last(&start, &name, flags, mode)?;
+    let mut last = namei::Name::empty();
+    let (inode, parent, followed_link) = open_last(&start, &name, flags, mode, &mut last)?;
     // The path the file reports (/proc/PID/fd, maps; Linux computes it from the dentry,
     // `d_path`). A plain path — absolute from the system's root, with no symlink
     // followed, no ".", ".." or "//" — already is that path, so the copy getname made
@@ -174,26 +175,25 @@ fn is_plain(path: &[u8]) -> bool {
 
 /// Walks to the last component of `name` and looks it up — following a final symlink
 /// unless O_NOFOLLOW, creating a regular file if O_CREAT and it is missing. Returns the
-/// inode, the directory and name it was found under (for /proc's paths), and whether a
-/// symbolic link was followed on the way.
+/// inode and the directory it was found under (its name there left in `last`), for
+/// /proc's paths, and whether a symbolic link was followed on the way.
 fn open_last(
     start: &Start,
     name: &[u8],
     flags: u32,
     mode: u32,
-) -> KResult<(Arc<Inode>, Arc<Inode>, namei::Name, bool)> {
+    last: &mut namei::Name,
+) -> KResult<(Arc<Inode>, Arc<Inode>, bool)> {
     let creat = flags & O_CREAT != 0;
     let mut links = 0;
-    let (mut dir, mut last, mut must_dir, walked_link) =
-        match namei::walk(start, name, Want::Parent)? {
-            Walked::Parent {
-                dir,
-                name,
-                must_be_dir,
-                followed_link,
-            } => (dir, name, must_be_dir, followed_link),
-            Walked::Inode(_) => return Err(Errno::ENOENT),
-        };
+    let (mut dir, mut must_dir, walked_link) = match namei::walk(start, name, Want::Parent, last)? {
+        Walked::Parent {
+            dir,
+            must_be_dir,
+            followed_link,
+        } => (dir, must_be_dir, followed_link),
+        Walked::Inode(_) => return Err(Errno::ENOENT),
+    };
     loop {
         // A path ending in ".", ".." or "/" names a directory, never a new file.
         if matches!(&last[..], b"" | b"." | b"..") {
@@ -204,7 +204,7 @@ fn open_last(
             if creat {
                 return Err(Errno::EISDIR);
             }
-            return Ok((inode, dir, last, walked_link || links > 0));
+            return Ok((inode, dir, walked_link || links > 0));
         }
         match namei::lookup_child(&dir, &last) {
             Ok(child) => {
@@ -213,7 +213,7 @@ fn open_last(
                 }
                 if namei::is_symlink(&child) && (flags & O_NOFOLLOW == 0 || must_dir) {
                     if magic_pipe(&child).is_some() {
-                        return Ok((child, dir, last, true)); // do_open opens the pipe itself
+                        return Ok((child, dir, true)); // do_open opens the pipe itself
                     }
                     links += 1;
                     if links > MAXSYMLINKS {
@@ -226,13 +226,13 @@ fn open_last(
                     };
                     let next = namei::lookup_parent(&at, &target)?;
                     must_dir |= next.2;
-                    (dir, last) = (next.0, next.1);
+                    (dir, *last) = (next.0, next.1);
                     continue;
                 }
                 if must_dir && !child.is_dir() && !namei::is_symlink(&child) {
                     return Err(Errno::ENOTDIR);
                 }
-                return Ok((child, dir, last, walked_link || links > 0));
+                return Ok((child, dir, walked_link || links > 0));
             }
             Err(Errno::ENOENT) if creat => {
                 if must_dir {
@@ -243,7 +243,7 @@ fn open_last(
                 match tmpfs::create(&dir, &last, |p| {
                     Inode::new(&p.sb, S_IFREG | perm, Kind::Regular)
                 }) {
-                    Ok(inode) => return Ok((inode, dir, last, walked_link || links > 0)),
+                    Ok(inode) => return Ok((inode, dir, walked_link || links > 0)),
                     Err(Errno::EEXIST) => continue, // made meanwhile: open that one
                     Err(e) => return Err(e),
                 }
