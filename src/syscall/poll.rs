@@ -143,9 +143,11 @@ fn do_sys_poll(ufds: usize, nfds: usize, timeout: Timeout) -> KResult<usize> {
     ret
 }
 
-/// Entries of a poll table kept on the stack (256 bytes of `struct pollfd`, Linux's
-/// POLL_STACK_ALLOC); a longer table is allocated.
-const POLL_STACK: usize = 32;
+/// Entries of a poll table kept on the stack (128 bytes of `struct pollfd`; Linux keeps
+/// 256, POLL_STACK_ALLOC, but here the table and the bytes it is read through are both
+/// cleared first, so a smaller one costs less for the usual few descriptors); a longer
+/// table is allocated.
+const POLL_STACK: usize = 16;
 
 /// pselect6(2) (Linux `do_pselect`): the sixth argument points to `{ const sigset_t
 /// *ss; size_t ss_len; }`.
