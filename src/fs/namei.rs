@@ -228,9 +228,9 @@ impl Pending<'_> {
                 *pos += 1;
             }
             if *pos == seg.len() {
-                if self.links.pop().is_none() {
-                    return None;
-                }
+                // The end of a link's body: back to what follows the link (the end of
+                // the path itself: done).
+                self.links.pop()?;
                 continue;
             }
             let start = *pos;

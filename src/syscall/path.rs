@@ -206,7 +206,7 @@ fn open_last(
             }
             return Ok((inode, dir, walked_link || links > 0));
         }
-        match namei::lookup_child(&dir, &last) {
+        match namei::lookup_child(&dir, last) {
             Ok(child) => {
                 if creat && flags & O_EXCL != 0 {
                     return Err(Errno::EEXIST);
@@ -240,7 +240,7 @@ fn open_last(
                 }
                 let perm = mode & S_IALLUGO & !umask_now()?;
                 let _ns = tmpfs::lock();
-                match tmpfs::create(&dir, &last, |p| {
+                match tmpfs::create(&dir, last, |p| {
                     Inode::new(&p.sb, S_IFREG | perm, Kind::Regular)
                 }) {
                     Ok(inode) => return Ok((inode, dir, walked_link || links > 0)),
