@@ -38,10 +38,11 @@ pub enum Walked {
     /// `Want::Parent`: the directory holding the last component, and its name ("" for a
     /// path of slashes only, "." or ".." as written). `must_be_dir`: the path ended in
     /// '/'.
+    /// `followed_link`: a symbolic link was followed on the way.
     Parent {
         dir: Arc<Inode>,
-        name: Vec<u8>,
         must_be_dir: bool,
+        followed_link: bool,
     },
 }
 
@@ -115,34 +116,121 @@ pub fn is_symlink(inode: &Inode) -> bool {
     inode.file_type() == super::inode::S_IFLNK
 }
 
-/// The path still to walk: the path given, then the bodies of the links being followed,
-/// innermost last (each with how far it has been walked).
-struct Pending {
-    stack: Vec<(Vec<u8>, usize)>,
+/// One path component, held on the stack (Linux keeps it as a `qstr` pointing into the
+/// `struct filename`): the walk copies each name here instead of allocating it, so a
+/// lookup makes no heap allocation per component — none at all unless it follows a
+/// link /proc makes up.
+pub struct Name {
+    len: usize,
+    /// Only `buf[..len]` is initialized: an empty `Name` is not cleared first (255 bytes
+    /// written for nothing on every lookup).
+    buf: [core::mem::MaybeUninit<u8>; NAME_MAX],
 }
 
-impl Pending {
-    fn push(&mut self, path: &[u8]) -> KResult<()> {
-        let mut owned = Vec::new();
-        owned
-            .try_reserve_exact(path.len())
-            .map_err(|_| Errno::ENOMEM)?;
-        owned.extend_from_slice(path);
-        self.stack.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
-        self.stack.push((owned, 0));
+impl Name {
+    pub const fn empty() -> Name {
+        Name {
+            len: 0,
+            buf: [core::mem::MaybeUninit::uninit(); NAME_MAX],
+        }
+    }
+
+    /// `name`, or ENAMETOOLONG if it is longer than NAME_MAX.
+    pub fn new(name: &[u8]) -> KResult<Name> {
+        let mut n = Name::empty();
+        n.set(name)?;
+        Ok(n)
+    }
+
+    fn set(&mut self, name: &[u8]) -> KResult<()> {
+        if name.len() > NAME_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        // SAFETY: `name` fits in `buf` (checked above), and a `&mut self` cannot overlap
+        // the `&[u8]` borrowed from elsewhere; u8 and MaybeUninit<u8> have one layout.
+        unsafe {
+            core::ptr::copy_nonoverlapping(name.as_ptr(), self.buf.as_mut_ptr().cast(), name.len())
+        };
+        self.len = name.len();
         Ok(())
     }
 
-    /// The next component, whether it is the last one, and whether a '/' follows it.
-    #[allow(clippy::type_complexity)]
-    fn next(&mut self) -> Option<KResult<(Vec<u8>, bool, bool)>> {
+    /// The name on the heap (for callers that keep it).
+    pub fn to_vec(&self) -> KResult<Vec<u8>> {
+        let mut v = Vec::new();
+        v.try_reserve_exact(self.len).map_err(|_| Errno::ENOMEM)?;
+        v.extend_from_slice(self);
+        Ok(v)
+    }
+}
+
+impl core::ops::Deref for Name {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        // SAFETY: `set` initialized `buf[..len]` (and `len` is 0 until it has).
+        unsafe { core::slice::from_raw_parts(self.buf.as_ptr().cast::<u8>(), self.len) }
+    }
+}
+
+/// The body of a symbolic link being walked: a tmpfs link's target is borrowed from
+/// its inode (the link is held, and its target never changes); /proc's links are made
+/// up on the spot and owned.
+enum LinkBody {
+    Inode(Arc<Inode>),
+    Owned(Vec<u8>),
+}
+
+impl LinkBody {
+    fn of(link: &Arc<Inode>) -> KResult<LinkBody> {
+        match &link.kind {
+            Kind::Symlink(_) => Ok(LinkBody::Inode(link.clone())),
+            _ => read_link(link).map(LinkBody::Owned),
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            LinkBody::Inode(i) => match &i.kind {
+                Kind::Symlink(t) => t,
+                _ => &[],
+            },
+            LinkBody::Owned(v) => v,
+        }
+    }
+}
+
+/// The path still to walk: the path given, then the bodies of the links being followed,
+/// innermost last (each with how far it has been walked). The link stack is allocated
+/// only when a link is followed.
+struct Pending<'p> {
+    path: &'p [u8],
+    pos: usize,
+    links: Vec<(LinkBody, usize)>,
+}
+
+impl Pending<'_> {
+    fn push(&mut self, body: LinkBody) -> KResult<()> {
+        self.links.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        self.links.push((body, 0));
+        Ok(())
+    }
+
+    /// Copies the next component into `name`; returns whether it is the last one and
+    /// whether a '/' follows it, or None at the end. ENAMETOOLONG for a component
+    /// longer than NAME_MAX.
+    fn next(&mut self, name: &mut Name) -> Option<KResult<(bool, bool)>> {
         loop {
-            let (seg, pos) = self.stack.last_mut()?;
+            let (seg, pos) = match self.links.last_mut() {
+                Some((body, pos)) => (body.bytes(), pos),
+                None => (self.path, &mut self.pos),
+            };
             while *pos < seg.len() && seg[*pos] == b'/' {
                 *pos += 1;
             }
             if *pos == seg.len() {
-                self.stack.pop();
+                // The end of a link's body: back to what follows the link (the end of
+                // the path itself: done).
+                self.links.pop()?;
                 continue;
             }
             let start = *pos;
@@ -151,28 +239,37 @@ impl Pending {
                 .position(|&b| b == b'/')
                 .map_or(seg.len(), |i| start + i);
             *pos = end;
-            let mut name = Vec::new();
-            if name.try_reserve_exact(end - start).is_err() {
-                return Some(Err(Errno::ENOMEM));
+            if let Err(e) = name.set(&seg[start..end]) {
+                return Some(Err(e));
             }
-            name.extend_from_slice(&seg[start..end]);
             let slash_after = end < seg.len();
-            let last = self
-                .stack
-                .iter()
-                .all(|(s, p)| s[*p..].iter().all(|&b| b == b'/'));
-            return Some(Ok((name, last, slash_after)));
+            let rest_is_slashes = |s: &[u8], p: usize| s[p..].iter().all(|&b| b == b'/');
+            let last = rest_is_slashes(self.path, self.pos)
+                && self
+                    .links
+                    .iter()
+                    .all(|(b, p)| rest_is_slashes(b.bytes(), *p));
+            return Some(Ok((last, slash_after)));
         }
     }
 }
 
-/// Walks `path` from `start` (Linux `path_lookupat` / `path_parentat`).
-pub fn walk(start: &Start, path: &[u8], want: Want) -> KResult<Walked> {
+/// Walks `path` from `start` (Linux `path_lookupat` / `path_parentat`). No heap
+/// allocation: each component is copied into a `Name` on the stack, looked up under its
+/// directory's lock, and only the `Arc` of what was found is carried to the next step.
+///
+/// The last component (for `Want::Parent`, the name `Walked::Parent` stands for) is left
+/// in `name`, which the caller provides: a `Name` is 264 bytes, and returning it would
+/// copy it at every level of the call.
+pub fn walk(start: &Start, path: &[u8], want: Want, name: &mut Name) -> KResult<Walked> {
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
-    let mut pending = Pending { stack: Vec::new() };
-    pending.push(path)?;
+    let mut pending = Pending {
+        path,
+        pos: 0,
+        links: Vec::new(),
+    };
     let mut cur = if path[0] == b'/' {
         start.root.clone()
     } else {
@@ -183,19 +280,17 @@ pub fn walk(start: &Start, path: &[u8], want: Want) -> KResult<Walked> {
     // A symlink followed as the last component with a '/' after it: its target must
     // be a directory, whatever the target's own last component says.
     let mut link_needs_dir = false;
-    while let Some(next) = pending.next() {
-        let (name, last, slash_after) = next?;
-        if name.len() > NAME_MAX {
-            return Err(Errno::ENAMETOOLONG);
-        }
+    name.len = 0;
+    while let Some(next) = pending.next(name) {
+        let (last, slash_after) = next?;
         if !cur.is_dir() {
             return Err(Errno::ENOTDIR);
         }
         if last && want == Want::Parent {
             return Ok(Walked::Parent {
                 dir: cur,
-                name,
                 must_be_dir: slash_after,
+                followed_link: links > 0,
             });
         }
         match &name[..] {
@@ -206,7 +301,7 @@ pub fn walk(start: &Start, path: &[u8], want: Want) -> KResult<Walked> {
             }
             _ => {}
         }
-        let child = lookup_child(&cur, &name)?;
+        let child = lookup_child(&cur, name)?;
         let follow = match want {
             Want::Inode { follow } => follow,
             Want::Parent => true,
@@ -216,7 +311,8 @@ pub fn walk(start: &Start, path: &[u8], want: Want) -> KResult<Walked> {
             if links > MAXSYMLINKS {
                 return Err(Errno::ELOOP);
             }
-            let target = read_link(&child)?;
+            let body = LinkBody::of(&child)?;
+            let target = body.bytes();
             if target.is_empty() {
                 return Err(Errno::ENOENT);
             }
@@ -227,7 +323,7 @@ pub fn walk(start: &Start, path: &[u8], want: Want) -> KResult<Walked> {
                 link_needs_dir |= slash_after;
                 ended_in_slash = target.last() == Some(&b'/');
             }
-            pending.push(&target)?;
+            pending.push(body)?;
             continue; // `cur` stays the directory holding the link
         }
         cur = child;
@@ -245,27 +341,26 @@ pub fn walk(start: &Start, path: &[u8], want: Want) -> KResult<Walked> {
         // Only slashes, "." or ".." were left: the path names a directory itself.
         Want::Parent => Ok(Walked::Parent {
             dir: cur,
-            name: Vec::new(),
             must_be_dir: true,
+            followed_link: links > 0,
         }),
     }
 }
 
 /// The inode `path` names (following a final symlink if `follow`).
 pub fn lookup(start: &Start, path: &[u8], follow: bool) -> KResult<Arc<Inode>> {
-    match walk(start, path, Want::Inode { follow })? {
+    match walk(start, path, Want::Inode { follow }, &mut Name::empty())? {
         Walked::Inode(i) => Ok(i),
         Walked::Parent { .. } => Err(Errno::ENOENT),
     }
 }
 
 /// The directory holding the last component of `path`, and that component.
-pub fn lookup_parent(start: &Start, path: &[u8]) -> KResult<(Arc<Inode>, Vec<u8>, bool)> {
-    match walk(start, path, Want::Parent)? {
+pub fn lookup_parent(start: &Start, path: &[u8]) -> KResult<(Arc<Inode>, Name, bool)> {
+    let mut name = Name::empty();
+    match walk(start, path, Want::Parent, &mut name)? {
         Walked::Parent {
-            dir,
-            name,
-            must_be_dir,
+            dir, must_be_dir, ..
         } => Ok((dir, name, must_be_dir)),
         Walked::Inode(_) => Err(Errno::ENOENT),
     }
@@ -304,7 +399,7 @@ pub fn lookup_with_parent(
         if must_dir && !inode.is_dir() {
             return Err(Errno::ENOTDIR);
         }
-        return Ok((inode, dir, last));
+        return Ok((inode, dir, last.to_vec()?));
     }
 }
 

@@ -117,6 +117,12 @@ pub struct PipeInner {
     pub writers: usize,
     /// The I/O lock (Linux `pipe->mutex`) is held.
     busy: bool,
+    /// Tasks asleep (or about to be) waiting for the I/O lock, and waiting for data or
+    /// room: counted under this lock before they sleep, so a waker that reads 0 here
+    /// knows no one sleeps on the channel and skips the wakeup — a scan of every task
+    /// (Linux's `wq_has_sleeper` test before `wake_up`).
+    lock_waiters: u32,
+    io_waiters: u32,
     /// Changes a reader's poll sees (data came, an end opened or closed).
     rd_gen: u64,
     /// Changes a writer's poll sees (room made in a full pipe, an end opened or closed).
@@ -159,7 +165,7 @@ struct IoGuard<'a> {
 
 impl Drop for IoGuard<'_> {
     fn drop(&mut self) {
-        let changed = {
+        let (changed, lock_waiters, io_waiters) = {
             let mut inner = self.pipe.inner.lock();
             inner.busy = false;
             let changed = inner.ring.stamp() != self.stamp;
@@ -168,11 +174,19 @@ impl Drop for IoGuard<'_> {
             } else if changed && self.was_full {
                 inner.wr_gen += 1;
             }
-            changed
+            (changed, inner.lock_waiters, inner.io_waiters)
         };
-        wait::wake_n(WaitChan::PipeLock(self.pipe.id), 1);
+        // Sleepers are counted under `inner` before they sleep (`lock_io`, `wait`): a
+        // count of 0 read after the change means none can miss it.
+        if lock_waiters > 0 {
+            wait::wake_n(WaitChan::PipeLock(self.pipe.id), 1);
+        }
         if changed {
-            wait::wakeup(WaitChan::Pipe(self.pipe.id));
+            if io_waiters > 0 {
+                wait::wakeup(WaitChan::Pipe(self.pipe.id)); // and the pollers
+            } else {
+                wait::wake_pollers();
+            }
         }
     }
 }
@@ -200,6 +214,8 @@ impl Pipe {
                     readers,
                     writers,
                     busy: false,
+                    lock_waiters: 0,
+                    io_waiters: 0,
                     rd_gen: 0,
                     wr_gen: 0,
                     w_counter,
@@ -303,8 +319,11 @@ impl Pipe {
                         was_full,
                     });
                 }
+                inner.lock_waiters += 1;
             }
-            if wait::sleep(WaitChan::PipeLock(self.id), None, seq) == WakeReason::Killed {
+            let why = wait::sleep(WaitChan::PipeLock(self.id), None, seq);
+            self.inner.lock().lock_waiters -= 1;
+            if why == WakeReason::Killed {
                 return Err(Errno::EINTR);
             }
         }
@@ -312,14 +331,18 @@ impl Pipe {
 
     /// Releases the I/O lock, sleeps until something changes, takes it again. Nothing
     /// can change while we hold the I/O lock, so the wakeup count read before releasing
-    /// it catches every change made after (sync/wait.rs).
+    /// it catches every change made after (sync/wait.rs); the sleeper is counted before
+    /// it releases the lock too, so that every waker after sees it.
     fn wait<'a>(&'a self, io: IoGuard<'a>) -> KResult<IoGuard<'a>> {
         let seq = wait::prepare(WaitChan::Pipe(self.id));
         let write = io.write;
+        self.inner.lock().io_waiters += 1;
         drop(io);
         // A signal ends the wait: the call returns what it has done so far, or is
         // restarted after a SA_RESTART handler (Linux `pipe_read`: -ERESTARTSYS).
-        match wait::sleep_interruptible(WaitChan::Pipe(self.id), None, seq) {
+        let why = wait::sleep_interruptible(WaitChan::Pipe(self.id), None, seq);
+        self.inner.lock().io_waiters -= 1;
+        match why {
             WakeReason::Killed => return Err(Errno::EINTR),
             WakeReason::Interrupted => return Err(Errno::ERESTARTSYS),
             _ => {}

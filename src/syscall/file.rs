@@ -702,31 +702,95 @@ pub fn getdents64(fd: i32, buf: usize, len: usize) -> KResult<usize> {
     let written = core::cell::Cell::new(0usize);
     let pos = core::cell::Cell::new(f.pos());
     let fault = core::cell::Cell::new(false);
-    // Writes one record; false when it does not fit (or a fault happened).
-    let mut emit = |name: &[u8], ino: u64, dtype: u8, next: u64| -> bool {
-        let reclen = (19 + name.len() + 1).next_multiple_of(8);
-        if written.get() + reclen > len {
+    // Records are built in `kbuf` and copied out a buffer at a time (Linux `filldir64`
+    // writes each record with unsafe_put_user; a copy here costs per call, so records
+    // are batched). `flush` copies what is pending; on a fault the pending records are
+    // dropped and the offset goes back to the first of them.
+    let mut kbuf = [0u8; DIRENT_BATCH];
+    let pending = core::cell::Cell::new(0usize);
+    let batch_pos = core::cell::Cell::new(f.pos());
+    let flush = |kbuf: &[u8; DIRENT_BATCH]| -> bool {
+        let n = pending.get();
+        if n > 0 && uaccess::copy_to_user(buf + written.get(), &kbuf[..n]).is_err() {
+            fault.set(true);
+            pos.set(batch_pos.get());
+            pending.set(0);
             return false;
         }
-        let mut rec = [0u8; 24];
+        written.set(written.get() + n);
+        pending.set(0);
+        batch_pos.set(pos.get());
+        true
+    };
+    // Adds one record; false when it does not fit in the user's buffer (or a fault
+    // happened).
+    let add = |kbuf: &mut [u8; DIRENT_BATCH], name: &[u8], ino: u64, dtype: u8, next: u64| {
+        let reclen = dirent_reclen(name);
+        if fault.get() || written.get() + pending.get() + reclen > len {
+            return false;
+        }
+        if pending.get() + reclen > DIRENT_BATCH && !flush(kbuf) {
+            return false;
+        }
+        let rec = &mut kbuf[pending.get()..pending.get() + reclen];
         rec[0..8].copy_from_slice(&ino.to_le_bytes());
         rec[8..16].copy_from_slice(&next.to_le_bytes());
         rec[16..18].copy_from_slice(&(reclen as u16).to_le_bytes());
         rec[18] = dtype;
-        let at = buf + written.get();
-        let ok = uaccess::copy_to_user(at, &rec[..19]).is_ok()
-            && uaccess::copy_to_user(at + 19, name).is_ok()
-            && uaccess::copy_to_user(at + 19 + name.len(), &[0u8; 8][..reclen - 19 - name.len()])
-                .is_ok();
-        if !ok {
-            fault.set(true);
-            return false;
-        }
-        written.set(written.get() + reclen);
+        rec[19..19 + name.len()].copy_from_slice(name);
+        rec[19 + name.len()..].fill(0);
+        pending.set(pending.get() + reclen);
         pos.set(next);
         true
     };
-    list_dir(&dir, f.pos(), &mut emit)?;
+    match &dir.kind {
+        // A tmpfs directory (Linux `dcache_readdir`): "." and "..", then as many
+        // entries as fit, taken under the directory's lock a batch at a time — the
+        // records are written into `kbuf` under it (no user memory is touched under the
+        // lock, so no fault can happen while it is held), then copied out without it.
+        Kind::Dir(d) => {
+            let mut at = f.pos();
+            if at < 2 {
+                list_dir_dots(&dir, at, &mut |name, ino, dt, next| {
+                    add(&mut kbuf, name, ino, dt, next)
+                })?;
+                at = pos.get();
+            }
+            while at >= 2 && !fault.get() {
+                let (more, full) = {
+                    let d = d.lock();
+                    let mut entries = d.entries_from(at);
+                    let mut full = false;
+                    for e in entries.by_ref() {
+                        if pending.get() + dirent_reclen(&e.name) > DIRENT_BATCH {
+                            break; // the batch is full: copy it out unlocked
+                        }
+                        if !add(
+                            &mut kbuf,
+                            &e.name,
+                            e.inode.ino,
+                            dtype(&e.inode),
+                            e.cookie + 1,
+                        ) {
+                            full = true; // the user's buffer is
+                            break;
+                        }
+                    }
+                    (pending.get() > 0, full)
+                };
+                if !more || !flush(&kbuf) || full {
+                    break;
+                }
+                at = pos.get();
+            }
+        }
+        _ => {
+            list_dir(&dir, f.pos(), &mut |name, ino, dt, next| {
+                add(&mut kbuf, name, ino, dt, next)
+            })?;
+        }
+    }
+    flush(&kbuf);
     if fault.get() && written.get() == 0 {
         return Err(Errno::EFAULT);
     }
@@ -736,6 +800,16 @@ pub fn getdents64(fd: i32, buf: usize, len: usize) -> KResult<usize> {
     f.set_pos(pos.get());
     Ok(written.get())
 }
+
+/// The size of a `struct linux_dirent64` for `name`: 19 bytes of header, the name, its
+/// NUL, rounded up to 8.
+fn dirent_reclen(name: &[u8]) -> usize {
+    (19 + name.len() + 1).next_multiple_of(8)
+}
+
+/// getdents64 builds its records in a buffer of this size on the stack and copies them
+/// out a buffer at a time.
+const DIRENT_BATCH: usize = 1024;
 
 /// Is a listing at `pos` finished?
 fn dir_at_end(dir: &Arc<Inode>, pos: u64) -> KResult<bool> {
@@ -752,6 +826,19 @@ pub(super) fn dtype(inode: &Inode) -> u8 {
     (inode.file_type() >> 12) as u8
 }
 
+/// Emits "." (at `pos` 0) and ".." (at `pos` 0 or 1) of `dir`; false if `emit` refused
+/// one.
+fn list_dir_dots(dir: &Arc<Inode>, pos: u64, emit: &mut crate::fs::procfs::Emit) -> KResult<bool> {
+    if pos == 0 && !emit(b".", dir.ino, 4, 1) {
+        return Ok(false);
+    }
+    let parent = {
+        let root = super::path::fs_root()?;
+        fs::namei::parent_of(dir, &root)
+    };
+    Ok(emit(b"..", parent.ino, 4, 2))
+}
+
 /// Lists `dir` from `pos` (0 ".", 1 "..", then entry cookies), copying nothing under
 /// its lock: entries are taken in small batches.
 pub(super) fn list_dir(
@@ -759,22 +846,10 @@ pub(super) fn list_dir(
     mut pos: u64,
     emit: &mut crate::fs::procfs::Emit,
 ) -> KResult<()> {
-    if pos == 0 {
-        if !emit(b".", dir.ino, 4, 1) {
-            return Ok(());
-        }
-        pos = 1;
+    if pos < 2 && !list_dir_dots(dir, pos, emit)? {
+        return Ok(());
     }
-    if pos == 1 {
-        let parent = {
-            let root = super::path::fs_root()?;
-            fs::namei::parent_of(dir, &root)
-        };
-        if !emit(b"..", parent.ino, 4, 2) {
-            return Ok(());
-        }
-        pos = 2;
-    }
+    pos = pos.max(2);
     match &dir.kind {
         Kind::Dir(d) => loop {
             // One entry at a time: its name copied out under the directory's lock,

@@ -19,7 +19,7 @@ use crate::fs::inode::{
 const S_ISUID: u32 = 0o4000;
 const S_ISGID: u32 = 0o2000;
 const S_IXGRP: u32 = 0o010;
-use crate::fs::namei::{self, MAXSYMLINKS, Start};
+use crate::fs::namei::{self, MAXSYMLINKS, Start, Walked, Want};
 use crate::fs::{self, File, FileKind, FsStruct, PATH_MAX, fifo, initramfs, mount, tmpfs};
 use crate::mm::frame::PAGE_SIZE;
 use crate::mm::uaccess::{self, UserSlice};
@@ -36,8 +36,11 @@ pub const AT_NO_AUTOMOUNT: u32 = 0x800;
 pub const AT_EMPTY_PATH: u32 = 0x1000;
 pub const AT_EACCESS: u32 = 0x200;
 
-/// Bytes are copied from user memory in pieces of this size.
+/// Bytes are copied from user memory in pieces of at most this size, the first one of
+/// FIRST_PIECE: most paths are short, and a copy costs by the byte copied, so a short
+/// path is copied in one short piece; the pieces double for a long one.
 const CHUNK: usize = 256;
+const FIRST_PIECE: usize = 32;
 
 fn fs_struct() -> KResult<Arc<OrderedMutex<FsStruct>>> {
     current().inner.lock().fs.clone().ok_or(Errno::EINVAL)
@@ -55,17 +58,19 @@ pub(super) fn fs_root() -> KResult<Arc<Inode>> {
 pub(super) fn getname(addr: usize, empty_ok: bool) -> KResult<Vec<u8>> {
     let mut name = Vec::new();
     let mut at = addr;
+    let mut piece = FIRST_PIECE;
     while name.len() < PATH_MAX {
         let n = (PAGE_SIZE - at % PAGE_SIZE)
-            .min(CHUNK)
+            .min(piece)
             .min(PATH_MAX - name.len());
-        let mut chunk = [0u8; CHUNK];
-        uaccess::copy_from_user(&mut chunk[..n], at)?;
-        let end = chunk[..n].iter().position(|&b| b == 0);
-        let take = end.unwrap_or(n);
-        name.try_reserve(take).map_err(|_| Errno::ENOMEM)?;
-        name.extend_from_slice(&chunk[..take]);
-        if end.is_some() {
+        piece = (piece * 2).min(CHUNK);
+        // Straight into the name's buffer: `n` more bytes, then cut at the NUL.
+        let old = name.len();
+        name.try_reserve(n).map_err(|_| Errno::ENOMEM)?;
+        name.resize(old + n, 0);
+        uaccess::copy_from_user(&mut name[old..], at)?;
+        if let Some(end) = name[old..].iter().position(|&b| b == 0) {
+            name.truncate(old + end);
             if name.is_empty() && !empty_ok {
                 return Err(Errno::ENOENT);
             }
@@ -138,8 +143,19 @@ pub fn openat(dirfd: i32, path: usize, flags: u32, mode: u32) -> KResult<usize> 
         flags &= O_PATH | O_CLOEXEC | O_DIRECTORY | O_NOFOLLOW;
     }
     let start = start_at(dirfd, &name)?;
-    let (inode, parent, last) = open_last(&start, &name, flags, mode)?;
-    let file = do_open(inode, flags, parent, last)?;
+    let mut last = namei::Name::empty();
+    let (inode, parent, followed_link) = open_last(&start, &name, flags, mode, &mut last)?;
+    // The path the file reports (/proc/PID/fd, maps; Linux computes it from the dentry,
+    // `d_path`). A plain path — absolute from the system's root, with no symlink
+    // followed, no ".", ".." or "//" — already is that path, so the copy getname made
+    // becomes the file's; only other paths are rebuilt from the directories upward
+    // (`namei::path_of`, which scans each directory on the way for the name).
+    let path = if !followed_link && is_plain(&name) && Arc::ptr_eq(&start.root, &fs::root()) {
+        name
+    } else {
+        open_path(&inode, &parent, &last)
+    };
+    let file = do_open(inode, flags, path)?;
     let limit = nofile_limit();
     let fd = files()?
         .lock()
@@ -147,18 +163,37 @@ pub fn openat(dirfd: i32, path: usize, flags: u32, mode: u32) -> KResult<usize> 
     Ok(fd as usize)
 }
 
+/// Is `path` absolute and normalized: no empty, "." or ".." component, no '/' at the
+/// end (except "/" itself)?
+fn is_plain(path: &[u8]) -> bool {
+    path.first() == Some(&b'/')
+        && (path.len() == 1
+            || path[1..]
+                .split(|&b| b == b'/')
+                .all(|c| !matches!(c, b"" | b"." | b"..")))
+}
+
 /// Walks to the last component of `name` and looks it up — following a final symlink
 /// unless O_NOFOLLOW, creating a regular file if O_CREAT and it is missing. Returns the
-/// inode, and the directory and name it was found under (for /proc's paths).
+/// inode and the directory it was found under (its name there left in `last`), for
+/// /proc's paths, and whether a symbolic link was followed on the way.
 fn open_last(
     start: &Start,
     name: &[u8],
     flags: u32,
     mode: u32,
-) -> KResult<(Arc<Inode>, Arc<Inode>, Vec<u8>)> {
+    last: &mut namei::Name,
+) -> KResult<(Arc<Inode>, Arc<Inode>, bool)> {
     let creat = flags & O_CREAT != 0;
     let mut links = 0;
-    let (mut dir, mut last, mut must_dir) = namei::lookup_parent(start, name)?;
+    let (mut dir, mut must_dir, walked_link) = match namei::walk(start, name, Want::Parent, last)? {
+        Walked::Parent {
+            dir,
+            must_be_dir,
+            followed_link,
+        } => (dir, must_be_dir, followed_link),
+        Walked::Inode(_) => return Err(Errno::ENOENT),
+    };
     loop {
         // A path ending in ".", ".." or "/" names a directory, never a new file.
         if matches!(&last[..], b"" | b"." | b"..") {
@@ -169,16 +204,16 @@ fn open_last(
             if creat {
                 return Err(Errno::EISDIR);
             }
-            return Ok((inode, dir, last));
+            return Ok((inode, dir, walked_link || links > 0));
         }
-        match namei::lookup_child(&dir, &last) {
+        match namei::lookup_child(&dir, last) {
             Ok(child) => {
                 if creat && flags & O_EXCL != 0 {
                     return Err(Errno::EEXIST);
                 }
                 if namei::is_symlink(&child) && (flags & O_NOFOLLOW == 0 || must_dir) {
                     if magic_pipe(&child).is_some() {
-                        return Ok((child, dir, last)); // do_open opens the pipe itself
+                        return Ok((child, dir, true)); // do_open opens the pipe itself
                     }
                     links += 1;
                     if links > MAXSYMLINKS {
@@ -191,13 +226,13 @@ fn open_last(
                     };
                     let next = namei::lookup_parent(&at, &target)?;
                     must_dir |= next.2;
-                    (dir, last) = (next.0, next.1);
+                    (dir, *last) = (next.0, next.1);
                     continue;
                 }
                 if must_dir && !child.is_dir() && !namei::is_symlink(&child) {
                     return Err(Errno::ENOTDIR);
                 }
-                return Ok((child, dir, last));
+                return Ok((child, dir, walked_link || links > 0));
             }
             Err(Errno::ENOENT) if creat => {
                 if must_dir {
@@ -205,10 +240,10 @@ fn open_last(
                 }
                 let perm = mode & S_IALLUGO & !umask_now()?;
                 let _ns = tmpfs::lock();
-                match tmpfs::create(&dir, &last, |p| {
+                match tmpfs::create(&dir, last, |p| {
                     Inode::new(&p.sb, S_IFREG | perm, Kind::Regular)
                 }) {
-                    Ok(inode) => return Ok((inode, dir, last)),
+                    Ok(inode) => return Ok((inode, dir, walked_link || links > 0)),
                     Err(Errno::EEXIST) => continue, // made meanwhile: open that one
                     Err(e) => return Err(e),
                 }
@@ -220,9 +255,8 @@ fn open_last(
 
 /// Linux `do_open` + `vfs_open`: the checks on what was found, O_TRUNC, and the open
 /// file with the flags it keeps.
-fn do_open(inode: Arc<Inode>, flags: u32, parent: Arc<Inode>, name: Vec<u8>) -> KResult<Arc<File>> {
+fn do_open(inode: Arc<Inode>, flags: u32, path: Vec<u8>) -> KResult<Arc<File>> {
     let acc = flags & O_ACCMODE;
-    let path = open_path(&inode, &parent, &name);
     let keep = (flags & !(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | crate::fs::file::O_NOCTTY))
         | O_LARGEFILE;
     if flags & O_PATH != 0 {

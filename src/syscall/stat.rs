@@ -75,24 +75,60 @@ fn stat_file(f: &File) -> Kstat {
 }
 
 /// `struct stat` of the generic (arm64) ABI: 128 bytes.
+/// arm64's `struct stat` (include/uapi/asm-generic/stat.h), 128 bytes: every field is
+/// an integer and each sits at a multiple of its size, so `repr(C)` leaves no padding.
+#[repr(C)]
+struct Stat {
+    st_dev: u64,
+    st_ino: u64,
+    st_mode: u32,
+    st_nlink: u32,
+    st_uid: u32,
+    st_gid: u32,
+    st_rdev: u64,
+    __pad1: u64,
+    st_size: u64,
+    st_blksize: u32,
+    __pad2: u32,
+    st_blocks: u64,
+    st_atime: i64,
+    st_atime_nsec: i64,
+    st_mtime: i64,
+    st_mtime_nsec: i64,
+    st_ctime: i64,
+    st_ctime_nsec: i64,
+    __unused: [u32; 2],
+}
+
+const _: () = assert!(size_of::<Stat>() == 128);
+
+/// The `struct stat` of `k`, as bytes to copy out in one go (Linux `cp_new_stat`: a
+/// `struct stat` filled on the stack, then one `copy_to_user`).
 fn stat_bytes(k: &Kstat) -> [u8; 128] {
-    let mut st = [0u8; 128];
-    let mut put = |at: usize, bytes: &[u8]| st[at..at + bytes.len()].copy_from_slice(bytes);
-    put(0, &k.dev.to_le_bytes());
-    put(8, &k.ino.to_le_bytes());
-    put(16, &k.mode.to_le_bytes());
-    put(20, &k.nlink.to_le_bytes());
-    put(24, &k.uid.to_le_bytes());
-    put(28, &k.gid.to_le_bytes());
-    put(32, &k.rdev.to_le_bytes());
-    put(48, &k.size.to_le_bytes());
-    put(56, &4096u32.to_le_bytes());
-    put(64, &k.blocks.to_le_bytes());
-    for (at, (s, ns)) in [(72, k.atime), (88, k.mtime), (104, k.ctime)] {
-        put(at, &s.to_le_bytes());
-        put(at + 8, &ns.to_le_bytes());
-    }
-    st
+    let st = Stat {
+        st_dev: k.dev,
+        st_ino: k.ino,
+        st_mode: k.mode,
+        st_nlink: k.nlink,
+        st_uid: k.uid,
+        st_gid: k.gid,
+        st_rdev: k.rdev,
+        __pad1: 0,
+        st_size: k.size,
+        st_blksize: 4096,
+        __pad2: 0,
+        st_blocks: k.blocks,
+        st_atime: k.atime.0,
+        st_atime_nsec: k.atime.1,
+        st_mtime: k.mtime.0,
+        st_mtime_nsec: k.mtime.1,
+        st_ctime: k.ctime.0,
+        st_ctime_nsec: k.ctime.1,
+        __unused: [0; 2],
+    };
+    // SAFETY: `Stat` is repr(C), 128 bytes of integers with no padding (see above), so
+    // every byte of it is initialized; the target is little-endian, as the ABI's.
+    unsafe { core::mem::transmute::<Stat, [u8; 128]>(st) }
 }
 
 pub fn fstat(fd: i32, buf: usize) -> KResult<usize> {
