@@ -204,12 +204,12 @@ fn vregs_bytes_mut(fp: &mut FpState) -> &mut [u8] {
 
 /// Writes the frame below `stack_top`; returns (frame address, frame record address).
 ///
-/// Why it is fast: the frame is written in four large copies straight from where the
-/// values live — (1) siginfo, ucontext, the registers and the fpsimd_context header,
-/// built in one 608-byte buffer (the registers copied from the trap frame as one block);
-/// (2) the 512 bytes of V registers from the thread's saved FP/SIMD state; (3) the
-/// esr_context and the terminator; (4) the frame record — each through the 16-bytes-a-turn
-/// copy_to_user, instead of a frame-sized buffer filled field by field and copied again.
+/// Why it is fast: the frame is written in a few large copies straight from where the
+/// values live — the siginfo from the KSignal, the registers from the trap frame (one
+/// 272-byte block), the 512 bytes of V registers from the thread's saved FP/SIMD state —
+/// and small buffers only for what must be built (ucontext's fields, the record headers,
+/// the frame record), each through the 128-bytes-a-turn copy_to_user; not a frame-sized
+/// buffer zeroed, filled field by field and copied again.
 fn setup_rt_frame(
     ksig: &KSignal,
     regs: &TrapFrame,
@@ -231,28 +231,35 @@ fn setup_rt_frame(
     fpsimd::fpsimd_preserve_current_state(thread);
     let fp = &thread.fpsimd_state;
 
-    // (1) siginfo, ucontext (uc_flags and uc_link 0), mcontext up to __reserved, and the
-    // fpsimd_context header {magic, size, fpsr, fpcr}.
-    let mut head = [0u8; MC_RESERVED + 16];
-    head[..128].copy_from_slice(&ksig.info.to_bytes());
-    put_u64(&mut head, UC_STACK, ksig.altstack.sp as u64);
+    // (1) siginfo, straight from the KSignal (SigInfo has siginfo_t's layout).
+    let frame_at = frame as usize;
+    trap::copy_to_user(frame_at, ksig.info.as_bytes())?;
+    // (2) ucontext up to the registers: uc_flags and uc_link 0, uc_stack, uc_sigmask (the
+    // rest of its 128 bytes 0), then the mcontext's fault_address.
+    let mut uc = [0u8; MC_REGS - UC];
+    put_u64(&mut uc, UC_STACK - UC, ksig.altstack.sp as u64);
     put_u32(
-        &mut head,
-        UC_STACK + 8,
+        &mut uc,
+        UC_STACK + 8 - UC,
         ksig.altstack.flags_at(regs.sp as usize),
     );
-    put_u64(&mut head, UC_STACK + 16, ksig.altstack.size as u64);
-    put_u64(&mut head, UC_SIGMASK, ksig.saved_mask);
-    put_u64(&mut head, MC_FAULT_ADDRESS, fault_address(ksig));
-    head[MC_REGS..MC_PSTATE + 8].copy_from_slice(regs_bytes(regs));
+    put_u64(&mut uc, UC_STACK + 16 - UC, ksig.altstack.size as u64);
+    put_u64(&mut uc, UC_SIGMASK - UC, ksig.saved_mask);
+    put_u64(&mut uc, MC_FAULT_ADDRESS - UC, fault_address(ksig));
+    trap::copy_to_user(frame_at + UC, &uc)?;
+    // (3) regs[31], sp, pc, pstate: straight from the trap frame.
+    trap::copy_to_user(frame_at + MC_REGS, regs_bytes(regs))?;
+    // (4) the padding up to __reserved, the fpsimd_context header {magic, size, fpsr,
+    // fpcr}, then its 512 bytes of V registers straight from the saved FP/SIMD state.
+    const PAD: usize = MC_RESERVED - (MC_PSTATE + 8);
+    let mut hdr = [0u8; PAD + 16];
+    put_u32(&mut hdr, PAD, FPSIMD_MAGIC);
+    put_u32(&mut hdr, PAD + 4, FPSIMD_SIZE as u32);
+    put_u32(&mut hdr, PAD + 8, fp.fpsr);
+    put_u32(&mut hdr, PAD + 12, fp.fpcr);
+    trap::copy_to_user(frame_at + MC_PSTATE + 8, &hdr)?;
     let at = MC_RESERVED;
-    put_u32(&mut head, at, FPSIMD_MAGIC);
-    put_u32(&mut head, at + 4, FPSIMD_SIZE as u32);
-    put_u32(&mut head, at + 8, fp.fpsr);
-    put_u32(&mut head, at + 12, fp.fpcr);
-    trap::copy_to_user(frame as usize, &head)?;
-    // (2) fpsimd_context.vregs.
-    trap::copy_to_user(frame as usize + at + 16, vregs_bytes(fp))?;
+    trap::copy_to_user(frame_at + at + 16, vregs_bytes(fp))?;
     // (3) esr_context for a fault, then the terminator (16 zero bytes).
     let mut tail = [0u8; WRITTEN - MC_RESERVED - FPSIMD_SIZE];
     let mut len = 16;
@@ -262,7 +269,7 @@ fn setup_rt_frame(
         put_u64(&mut tail, 8, ksig.esr);
         len += ESR_SIZE;
     }
-    trap::copy_to_user(frame as usize + at + FPSIMD_SIZE, &tail[..len])?;
+    trap::copy_to_user(frame_at + at + FPSIMD_SIZE, &tail[..len])?;
     Ok((frame, record))
 }
 
@@ -293,16 +300,20 @@ pub fn restore_rt_frame(regs: &mut TrapFrame) -> Result<RestoredFrame, BadFrame>
     if !frame.is_multiple_of(16) {
         return Err(BadFrame);
     }
-    let mut head = [0u8; MC_RESERVED];
-    trap::copy_from_user(&mut head, frame)?;
-    let pstate = get_u64(&head, MC_PSTATE);
+    // Only what is read back: uc_stack and uc_sigmask (32 bytes), and the registers (272):
+    // two copies into small buffers, not the whole 592-byte head.
+    let mut uc = [0u8; UC_SIGMASK + 8 - UC_STACK];
+    trap::copy_from_user(&mut uc, frame + UC_STACK)?;
+    let mut sc = [0u8; SIGCONTEXT_REGS];
+    trap::copy_from_user(&mut sc, frame + MC_REGS)?;
+    let pstate = get_u64(&sc, MC_PSTATE - MC_REGS);
     if pstate & PSR_PRIVILEGED_BITS != 0 {
         return Err(BadFrame);
     }
     let fp = read_fpsimd_record(frame + MC_RESERVED)?;
     // x0-x30, sp, pc and pstate in one copy (TrapFrame's order is sigcontext's).
-    regs_bytes_mut(regs).copy_from_slice(&head[MC_REGS..MC_PSTATE + 8]);
-    debug_assert_eq!(regs.pc, get_u64(&head, MC_PC));
+    regs_bytes_mut(regs).copy_from_slice(&sc);
+    debug_assert_eq!(regs.pc, get_u64(&sc, MC_PC - MC_REGS));
     regs.pstate = pstate & PSR_NZCV;
     // The frame is not a system call to restart.
     regs.syscallno = -1;
@@ -310,10 +321,10 @@ pub fn restore_rt_frame(regs: &mut TrapFrame) -> Result<RestoredFrame, BadFrame>
     let thread = unsafe { &mut *percpu::this_cpu().current_thread() };
     fpsimd::fpsimd_set_current_state(thread, &fp);
     Ok(RestoredFrame {
-        mask: get_u64(&head, UC_SIGMASK),
-        altstack_sp: get_u64(&head, UC_STACK),
-        altstack_flags: u32::from_le_bytes(head[UC_STACK + 8..UC_STACK + 12].try_into().unwrap()),
-        altstack_size: get_u64(&head, UC_STACK + 16),
+        mask: get_u64(&uc, UC_SIGMASK - UC_STACK),
+        altstack_sp: get_u64(&uc, 0),
+        altstack_flags: u32::from_le_bytes(uc[8..12].try_into().unwrap()),
+        altstack_size: get_u64(&uc, 16),
     })
 }
 
@@ -322,6 +333,7 @@ pub fn restore_rt_frame(regs: &mut TrapFrame) -> Result<RestoredFrame, BadFrame>
 /// skipped; anything unknown, misaligned or running past the area is a bad frame. Each
 /// record's header is read as one u64; the fpsimd_context's registers are read straight
 /// into the FpState returned (512 bytes, one copy), not byte by byte through a buffer.
+#[inline(always)] // the 528-byte FpState is built in the caller's frame, not moved
 fn read_fpsimd_record(start: usize) -> Result<FpState, BadFrame> {
     let mut fp = FpState::default();
     let mut found = false;
