@@ -310,7 +310,12 @@ pub fn restore_rt_frame(regs: &mut TrapFrame) -> Result<RestoredFrame, BadFrame>
     if pstate & PSR_PRIVILEGED_BITS != 0 {
         return Err(BadFrame);
     }
-    let fp = read_fpsimd_record(frame + MC_RESERVED)?;
+    // Matched by reference: the 528-byte FpState stays where it was built, and
+    // fpsimd_set_current_state copies it once into the thread.
+    let record = read_fpsimd_record(frame + MC_RESERVED);
+    let Ok(fp) = &record else {
+        return Err(BadFrame);
+    };
     // x0-x30, sp, pc and pstate in one copy (TrapFrame's order is sigcontext's).
     regs_bytes_mut(regs).copy_from_slice(&sc);
     debug_assert_eq!(regs.pc, get_u64(&sc, MC_PC - MC_REGS));
@@ -319,7 +324,7 @@ pub fn restore_rt_frame(regs: &mut TrapFrame) -> Result<RestoredFrame, BadFrame>
     regs.syscallno = -1;
     // SAFETY: only the CPU running the thread touches its ThreadStruct.
     let thread = unsafe { &mut *percpu::this_cpu().current_thread() };
-    fpsimd::fpsimd_set_current_state(thread, &fp);
+    fpsimd::fpsimd_set_current_state(thread, fp);
     Ok(RestoredFrame {
         mask: get_u64(&uc, UC_SIGMASK - UC_STACK),
         altstack_sp: get_u64(&uc, 0),
