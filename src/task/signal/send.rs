@@ -37,6 +37,13 @@ pub fn send_to_process(tgid: Tid, info: SigInfo) -> KResult<()> {
     send_signal(&task, QueuedSignal { info, esr: 0 }, true, false)
 }
 
+/// `send_to_process` for a caller that holds the process's leader already (kill(2) of
+/// a pid: one task lookup, not two).
+pub fn send_to_leader(leader: &Arc<Task>, info: SigInfo) -> KResult<()> {
+    debug_assert_eq!(leader.tid, leader.tgid);
+    send_signal(leader, QueuedSignal { info, esr: 0 }, true, false)
+}
+
 /// Sends `info` to the one thread `tid` (tgkill, SIGEV_THREAD_ID timers).
 pub fn send_to_thread(tid: Tid, info: SigInfo) -> KResult<()> {
     let task = sched::find_task(tid).ok_or(Errno::ESRCH)?;
