@@ -260,7 +260,7 @@ fn setup_rt_frame(
     trap::copy_to_user(frame_at + MC_PSTATE + 8, &hdr)?;
     let at = MC_RESERVED;
     trap::copy_to_user(frame_at + at + 16, vregs_bytes(fp))?;
-    // (3) esr_context for a fault, then the terminator (16 zero bytes).
+    // (5) esr_context for a fault, then the terminator (16 zero bytes).
     let mut tail = [0u8; WRITTEN - MC_RESERVED - FPSIMD_SIZE];
     let mut len = 16;
     if ksig.esr != 0 {
