@@ -48,6 +48,12 @@ pub fn kill(pid: i32, sig: u32) -> KResult<usize> {
     }
     if pid > 0 {
         let task = sched::find_task(pid as u32).ok_or(Errno::ESRCH)?;
+        // The usual case, pid names the process (its leader): the task found is the one
+        // send_to_process would look up again, so it is used as it is.
+        if task.tid == task.tgid && sig != 0 {
+            valid_sig(sig)?;
+            return signal::send_to_leader(&task, info).map(|_| 0);
+        }
         return send_process(task.tgid, info).map(|_| 0);
     }
     if pid == -1 {

@@ -155,6 +155,15 @@ impl SigInfo {
     }
 
     /// The 128 bytes user space reads.
+    /// The siginfo_t as it is in memory: `#[repr(C)]` with siginfo_t's layout (no
+    /// padding bytes: four i32 then fourteen u64), so a signal frame copies it as it is.
+    pub fn as_bytes(&self) -> &[u8; 128] {
+        const _: () = assert!(core::mem::size_of::<SigInfo>() == 128);
+        // SAFETY: SigInfo is repr(C), 128 bytes with no padding, every byte initialised;
+        // the little-endian memory image is the to_bytes image.
+        unsafe { &*(self as *const SigInfo as *const [u8; 128]) }
+    }
+
     pub fn to_bytes(&self) -> [u8; 128] {
         let mut b = [0u8; 128];
         b[0..4].copy_from_slice(&self.signo.to_le_bytes());
@@ -550,6 +559,7 @@ mod tests {
         assert_eq!(&b[16..20], &42u32.to_le_bytes());
         assert_eq!(&b[24..28], &3u32.to_le_bytes());
         assert_eq!(SigInfo::from_bytes(&b), i);
+        assert_eq!(i.as_bytes(), &b, "the memory image is the siginfo_t");
     }
 
     #[test]

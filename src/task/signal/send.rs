@@ -37,6 +37,13 @@ pub fn send_to_process(tgid: Tid, info: SigInfo) -> KResult<()> {
     send_signal(&task, QueuedSignal { info, esr: 0 }, true, false)
 }
 
+/// `send_to_process` for a caller that holds the process's leader already (kill(2) of
+/// a pid: one task lookup, not two).
+pub fn send_to_leader(leader: &Arc<Task>, info: SigInfo) -> KResult<()> {
+    debug_assert_eq!(leader.tid, leader.tgid);
+    send_signal(leader, QueuedSignal { info, esr: 0 }, true, false)
+}
+
 /// Sends `info` to the one thread `tid` (tgkill, SIGEV_THREAD_ID timers).
 pub fn send_to_thread(tid: Tid, info: SigInfo) -> KResult<()> {
     let task = sched::find_task(tid).ok_or(Errno::ESRCH)?;
@@ -213,12 +220,15 @@ pub(crate) fn send_signal(
     forced: bool,
 ) -> KResult<()> {
     let sig = q.info.signo as u32;
-    let (signal, sighand) = {
+    // One look under the task's lock: its state, its process, its handlers, and whether
+    // it blocks the signal (prepare_signal's side effects below do not change the mask).
+    let (signal, sighand, blocked) = {
         let inner = target.inner.lock();
         if matches!(inner.state, TaskState::Zombie | TaskState::Dead) {
             return Ok(()); // Linux: a zombie takes the signal and ignores it
         }
-        (inner.signal.clone(), inner.sighand.clone())
+        let blocked = inner.blocked & sigmask(sig) != 0;
+        (inner.signal.clone(), inner.sighand.clone(), blocked)
     };
     let Some(sighand) = sighand else {
         return Ok(()); // exiting
@@ -238,7 +248,6 @@ pub(crate) fn send_signal(
     // Linux `sig_ignored`: a blocked signal is never ignored (its action may change
     // before it is unblocked). Otherwise an ignored one ends here, and so does any
     // signal init has no handler for (Linux SIGNAL_UNKILLABLE), unless forced.
-    let blocked = target.inner.lock().blocked & sigmask(sig) != 0;
     let init_drops = tgid == 1 && action.is_default() && !signal.inner.lock().force_killable;
     if !blocked && !forced && (ignored || init_drops) {
         return Ok(());
@@ -247,11 +256,14 @@ pub(crate) fn send_signal(
     // Queue it. User-sent real-time signals are bounded by RLIMIT_SIGPENDING (EAGAIN);
     // the kernel's own and the standard ones always get through, the latter maybe
     // without their siginfo (Linux `__sigqueue_alloc` with override_rlimit).
-    let limit = target.rlimit(RLIMIT_SIGPENDING).cur as usize;
     {
         let mut inner = target.inner.lock();
         let mut s = signal.inner.lock();
-        let may_queue = s.sigqueued < limit || sig < SIGRTMIN || q.info.code > 0;
+        // The limit is read under the process's lock already held (not `target.rlimit`,
+        // which takes both locks again), and only when it matters.
+        let may_queue = sig < SIGRTMIN
+            || q.info.code > 0
+            || s.sigqueued < s.rlim[RLIMIT_SIGPENDING].cur as usize;
         let queue = if group {
             &mut s.shared_pending
         } else {
