@@ -8,6 +8,7 @@
 
 use core::cell::Cell;
 use core::ptr;
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
 
 use aarch64_cpu::registers::{Readable, TPIDR_EL1, Writeable};
 
@@ -46,6 +47,8 @@ pub struct PerCpu {
     fpsimd_last_state: Cell<*const FpState>,
     /// The longest interrupts-masked stretch (irqsoff.rs).
     pub irqs_off: IrqsOff,
+    /// The running thread's CPU time not yet charged to it, in counter ticks.
+    pub vtime: Vtime,
     /// The lock levels this CPU holds, bit n = level n (sync/ordered.rs, checked builds).
     pub lock_levels: Cell<u32>,
 }
@@ -62,6 +65,7 @@ impl PerCpu {
             current_task: Cell::new(ptr::null()),
             fpsimd_last_state: Cell::new(ptr::null()),
             irqs_off: IrqsOff::new(),
+            vtime: Vtime::new(),
             lock_levels: Cell::new(0),
         }
     }
@@ -84,6 +88,65 @@ impl PerCpu {
 
     pub fn set_fpsimd_last_state(&self, st: *const FpState) {
         self.fpsimd_last_state.set(st);
+    }
+}
+
+/// The CPU time of the thread running on this CPU since it was switched in, kept in raw
+/// counter ticks (Linux `struct vtime`, kernel/sched/cputime.c with
+/// CONFIG_VIRT_CPU_ACCOUNTING_GEN). Why here and in ticks: the two transitions every
+/// system call makes must be cheap. Entering the kernel from EL0 stores the counter in
+/// `kstamp` (one `str`, the counter already read for irqsoff.rs); returning to EL0 adds
+/// `now - kstamp` to `stime` and clears `kstamp` (an `ldp`, a `sub`, an `add`, an
+/// `stp`): no conversion to nanoseconds, no atomic read-modify-write, not even a load of
+/// the current task. User time is not counted at all on the hot path: it is whatever
+/// part of the stretch since `start` was not kernel time. The scheduler charges both to
+/// the thread (and the CPU's totals) when it switches away (time/cputime.rs
+/// `account_switch`), converting to nanoseconds only when somebody reads them.
+///
+/// Only this CPU writes, with IRQs masked. Others read (a running thread's times, from
+/// /proc or a sibling's getrusage): atomics, relaxed — plain `ldr`/`str` — and `seq`, a
+/// sequence count made odd while `account_switch` changes `owner`, tells them whether
+/// the fields belonged to one thread throughout their read.
+#[repr(C)]
+pub struct Vtime {
+    /// Counter at the entry from EL0, or at the switch to this thread; 0 while the CPU
+    /// runs at EL0 (Linux `vtime->state == VTIME_USER`).
+    pub kstamp: AtomicU64,
+    /// Kernel ticks of the running thread since `start`, up to `kstamp`.
+    pub stime: AtomicU64,
+    /// Counter when the running thread was switched in.
+    pub start: AtomicU64,
+    /// Sequence count of `owner` changes (odd: a switch is under way).
+    pub seq: AtomicU32,
+    /// Address of the running thread's `CpuTime` (0: the idle task).
+    pub owner: AtomicUsize,
+}
+
+impl Vtime {
+    const fn new() -> Vtime {
+        Vtime {
+            kstamp: AtomicU64::new(0),
+            stime: AtomicU64::new(0),
+            start: AtomicU64::new(0),
+            seq: AtomicU32::new(0),
+            owner: AtomicUsize::new(0),
+        }
+    }
+
+    /// Entry from EL0 at counter `now` (Linux `vtime_user_exit`: the user stretch ends).
+    #[inline(always)]
+    pub fn user_exit(&self, now: u64) {
+        self.kstamp.store(now, Relaxed);
+    }
+
+    /// Return to EL0 at counter `now` (Linux `vtime_user_enter`): the kernel stretch
+    /// since `kstamp` becomes system time.
+    #[inline(always)]
+    pub fn user_enter(&self, now: u64) {
+        let since = self.kstamp.load(Relaxed);
+        let stime = self.stime.load(Relaxed);
+        self.stime.store(stime + now.wrapping_sub(since), Relaxed);
+        self.kstamp.store(0, Relaxed);
     }
 }
 

@@ -23,7 +23,13 @@ pub fn counter() -> u64 {
 /// (about a hundred instructions, twice per system call for the CPU-time accounting);
 /// the vDSO computes it the same way (vdso/vvar.rs `ticks_to_ns`).
 pub fn now_ns() -> u64 {
-    let (ticks, freq) = (counter(), frequency().max(1));
+    ticks_to_ns(counter())
+}
+
+/// Counter ticks as nanoseconds (the conversion of `now_ns`; CPU times are kept in
+/// ticks and converted by this when read).
+pub fn ticks_to_ns(ticks: u64) -> u64 {
+    let freq = frequency().max(1);
     (ticks / freq)
         .wrapping_mul(1_000_000_000)
         .wrapping_add(ticks % freq * 1_000_000_000 / freq)

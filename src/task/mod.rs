@@ -409,7 +409,7 @@ mod kernel_task {
         /// This thread's CPU time so far, the running stretch included.
         pub fn cputime_now(&self) -> Times {
             let running = self.on_cpu.load(core::sync::atomic::Ordering::Relaxed);
-            self.cputime.read(crate::time::monotonic_ns(), running)
+            self.cputime.read(running)
         }
 
         /// The process's limit on `resource` (Linux `task_rlimit`/`rlimit`).

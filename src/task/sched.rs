@@ -561,6 +561,12 @@ fn set_child_tid(cur: &Task) {
 
 /// Called on every return to EL0: reschedule if the tick asked for it, and die if a
 /// fatal signal is pending.
+/// Whether this CPU was asked to reschedule (Linux `need_resched`).
+#[inline(always)]
+pub fn need_resched() -> bool {
+    NEED_RESCHED[this_cpu()].load(Ordering::Relaxed)
+}
+
 pub fn prepare_exit_to_user() {
     loop {
         if current().kill_pending.load(Ordering::Relaxed) {
