@@ -28,10 +28,10 @@ pub enum UserException {
     Unexpected,
 }
 
-/// A system call (`svc #0`): run it; the result goes to x0.
+/// A system call (`svc #0`): run it; the result goes to x0, and is returned.
 #[inline]
-pub fn syscall(regs: &mut TrapFrame) {
-    crate::syscall::dispatch(regs);
+pub fn syscall(regs: &mut TrapFrame) -> i64 {
+    crate::syscall::dispatch(regs)
 }
 
 /// A translation or permission fault on `addr`, from EL0 or from a uaccess routine at
@@ -166,21 +166,19 @@ pub fn exit_to_user_mode() {
     sched::prepare_exit_to_user();
 }
 
-/// Whether the return to EL0 has work to do (Linux `exit_to_user_mode_prepare`'s
-/// `ti_work & EXIT_TO_USER_MODE_WORK`): a heap to refill, a reschedule, a kill, a
-/// signal or a sigmask to restore, or (`restart`, the arch layer's test of the frame) a
-/// system call's restart code to sort out. One combined test, with no branch per item;
-/// the flags are read relaxed, and the work loop reads each again as it acts on it.
+/// Whether the return to EL0 has portable work to do besides the arch layer's per-CPU
+/// work bits (Linux `exit_to_user_mode_prepare`'s `ti_work & EXIT_TO_USER_MODE_WORK`):
+/// a heap to refill, a kill, a signal or a sigmask to restore. One combined test, with
+/// no branch per item; the flags are read relaxed, and the work loop reads each again
+/// as it acts on it.
 #[inline(always)]
-pub fn exit_work_pending(restart: bool) -> bool {
+pub fn exit_work_pending() -> bool {
     use core::sync::atomic::Ordering::Relaxed;
     let cur = sched::current();
     crate::mm::heap::is_low()
-        | sched::need_resched()
         | cur.kill_pending.load(Relaxed)
         | cur.sig_pending.load(Relaxed)
         | cur.restore_sigmask.load(Relaxed)
-        | restart
 }
 
 /// "user task TID (NAME)" and the program's bytes (read from its file), for a fault

@@ -16,7 +16,7 @@ use core::mem::size_of;
 use super::context::TrapFrame;
 use super::irqsoff;
 use super::memory::{THREAD_ALIGN, THREAD_SHIFT, THREAD_SIZE, stack_slot};
-use super::percpu::this_cpu;
+use super::percpu::{self, this_cpu};
 use crate::trap::{self, Access, UserException};
 
 register_bitfields! {u64,
@@ -238,7 +238,12 @@ fn el0_svc(frame: &mut TrapFrame) {
     // Linux el0_svc_common: remember the call and its first argument for a restart.
     frame.orig_x0 = frame.regs[0];
     frame.syscallno = nr as i64;
-    trap::syscall(frame);
+    let ret = trap::syscall(frame);
+    // A restart code (-ERESTARTSYS..-ERESTART_RESTARTBLOCK) for the way out to sort out
+    // (do_signal): flag it, so that the return path tests one word, not the frame.
+    if (-516..=-512).contains(&ret) {
+        this_cpu().set_exit_work(percpu::TIF_SYSCALL_RESTART);
+    }
 }
 
 /// What every entry from EL0 does first (Linux `enter_from_user_mode`): the masked
@@ -419,9 +424,7 @@ extern "C" fn el1h_irq_handler(_frame: &mut TrapFrame) {
 /// says there is work, and then does exactly what it did before.
 #[unsafe(no_mangle)]
 extern "C" fn prepare_exit_to_user(frame: &mut TrapFrame) {
-    // SAFETY: the running thread's ThreadStruct; only this CPU touches it.
-    let foreign_fpstate = unsafe { (*this_cpu().current_thread()).foreign_fpstate };
-    if trap::exit_work_pending(super::signal::needs_restart_check(frame) | foreign_fpstate) {
+    if (this_cpu().exit_work() != 0) | trap::exit_work_pending() {
         exit_to_user_mode_loop(frame); // may switch tasks: this may be another CPU after
     }
     let now = CNTVCT_EL0.get();
@@ -433,6 +436,9 @@ extern "C" fn prepare_exit_to_user(frame: &mut TrapFrame) {
 /// The work before a return to EL0 (Linux `exit_to_user_mode_loop`).
 #[inline(never)]
 fn exit_to_user_mode_loop(frame: &mut TrapFrame) {
+    // The hints are acted on below from the exact state (the frame, the thread's
+    // foreign_fpstate); need_resched stays until `schedule` clears it.
+    this_cpu().clear_exit_work(percpu::TIF_SYSCALL_RESTART | percpu::TIF_FOREIGN_FPSTATE);
     loop {
         trap::exit_to_user_mode();
         // Linux do_notify_resume's loop: a signal (or a restart to sort out) first, then

@@ -49,6 +49,9 @@ pub struct PerCpu {
     pub irqs_off: IrqsOff,
     /// The running thread's CPU time not yet charged to it, in counter ticks.
     pub vtime: Vtime,
+    /// Work the next return to EL0 on this CPU must do: TIF_* bits below. Only this CPU
+    /// reads and writes it, with IRQs masked.
+    exit_work: Cell<u32>,
     /// The lock levels this CPU holds, bit n = level n (sync/ordered.rs, checked builds).
     pub lock_levels: Cell<u32>,
 }
@@ -66,6 +69,7 @@ impl PerCpu {
             fpsimd_last_state: Cell::new(ptr::null()),
             irqs_off: IrqsOff::new(),
             vtime: Vtime::new(),
+            exit_work: Cell::new(0),
             lock_levels: Cell::new(0),
         }
     }
@@ -82,6 +86,20 @@ impl PerCpu {
         self.current_task.set(task);
     }
 
+    /// The TIF_* work bits (exception.rs `prepare_exit_to_user` tests them all at once).
+    #[inline(always)]
+    pub fn exit_work(&self) -> u32 {
+        self.exit_work.get()
+    }
+
+    pub fn set_exit_work(&self, bits: u32) {
+        self.exit_work.set(self.exit_work.get() | bits);
+    }
+
+    pub fn clear_exit_work(&self, bits: u32) {
+        self.exit_work.set(self.exit_work.get() & !bits);
+    }
+
     pub fn fpsimd_last_state(&self) -> *const FpState {
         self.fpsimd_last_state.get()
     }
@@ -90,6 +108,20 @@ impl PerCpu {
         self.fpsimd_last_state.set(st);
     }
 }
+
+/// The work bits of `PerCpu::exit_work` (Linux's `_TIF_WORK_MASK` flags of
+/// thread_info, kept per CPU here for the work that belongs to the CPU or to the moment:
+/// the task's own flags — a kill, a signal — are tested next to them, trap.rs
+/// `exit_work_pending`). Each bit only says "take the slow path": the work loop checks
+/// the exact condition again, so a bit left set costs one slow return, never a wrong one.
+///
+/// The scheduler was asked to run (Linux TIF_NEED_RESCHED).
+pub const TIF_NEED_RESCHED: u32 = 1 << 0;
+/// A system call returned a restart code (-ERESTARTSYS and the like) to sort out.
+pub const TIF_SYSCALL_RESTART: u32 = 1 << 1;
+/// The CPU's FP/SIMD registers may not hold the thread's state (Linux
+/// TIF_FOREIGN_FPSTATE; the exact flag is the thread's, fpsimd.rs).
+pub const TIF_FOREIGN_FPSTATE: u32 = 1 << 2;
 
 /// The CPU time of the thread running on this CPU since it was switched in, kept in raw
 /// counter ticks (Linux `struct vtime`, kernel/sched/cputime.c with
