@@ -167,12 +167,14 @@ mod kernel {
             v.kstamp.load(Relaxed),
             v.stime.load(Relaxed),
         );
+        // Only this CPU writes its totals: a load and a store, no read-modify-write.
+        let add = |a: &AtomicU64, d: u64| a.store(a.load(Relaxed) + d, Relaxed);
         if prev_idle {
-            stat.idle.fetch_add(user + system, Relaxed);
+            add(&stat.idle, user + system);
         } else {
             prev.charge(user, system);
-            stat.user.fetch_add(user, Relaxed);
-            stat.system.fetch_add(system, Relaxed);
+            add(&stat.user, user);
+            add(&stat.system, system);
         }
         v.start.store(now, Relaxed);
         v.kstamp.store(now, Relaxed);
