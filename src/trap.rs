@@ -28,10 +28,11 @@ pub enum UserException {
     Unexpected,
 }
 
-/// A system call (`svc #0`): run it; the result goes to x0, and is returned.
+/// System call `nr` (`svc #0`, the number from x8): run it; the result goes to x0, and
+/// is returned.
 #[inline]
-pub fn syscall(regs: &mut TrapFrame) -> i64 {
-    crate::syscall::dispatch(regs)
+pub fn syscall(regs: &mut TrapFrame, nr: usize) -> i64 {
+    crate::syscall::dispatch(regs, nr)
 }
 
 /// A translation or permission fault on `addr`, from EL0 or from a uaccess routine at

@@ -173,14 +173,35 @@ impl Vtime {
 
     /// Return to EL0 at counter `now` (Linux `vtime_user_enter`): the kernel stretch
     /// since `kstamp` becomes system time.
+    ///
+    /// Four instructions: `kstamp` and `stime` are next to each other, loaded and stored
+    /// as a pair. Written as assembly because LLVM never pairs atomic accesses, and the
+    /// fields must stay atomics for the readers on other CPUs; each half of an `ldp`/
+    /// `stp` of X registers is a single-copy-atomic 64-bit access, as their loads
+    /// expect (ARM ARM B2.2.1).
     #[inline(always)]
     pub fn user_enter(&self, now: u64) {
-        let since = self.kstamp.load(Relaxed);
-        let stime = self.stime.load(Relaxed);
-        self.stime.store(stime + now.wrapping_sub(since), Relaxed);
-        self.kstamp.store(0, Relaxed);
+        // SAFETY: reads and writes the two u64 fields at the start of this CPU's own
+        // Vtime (repr(C), checked below); only this CPU writes them, with IRQs masked.
+        unsafe {
+            core::arch::asm!(
+                "ldp {k}, {s}, [{v}]",
+                "sub {k}, {now}, {k}",
+                "add {s}, {s}, {k}",
+                "stp xzr, {s}, [{v}]",
+                v = in(reg) self as *const Vtime,
+                now = in(reg) now,
+                k = out(reg) _,
+                s = out(reg) _,
+                options(nostack, preserves_flags),
+            );
+        }
     }
 }
+
+// `Vtime::user_enter` loads and stores kstamp and stime as a pair.
+const _: () =
+    assert!(core::mem::offset_of!(Vtime, kstamp) == 0 && core::mem::offset_of!(Vtime, stime) == 8);
 
 static PER_CPU: [PerCpu; MAX_CPUS] = {
     let mut i = 0;
