@@ -28,11 +28,10 @@ pub enum UserException {
     Unexpected,
 }
 
-/// System call `nr` (`svc #0`, the number from x8): run it; the result goes to x0, and
-/// is returned.
+/// A system call (`svc #0`): run it; the result goes to x0, and is returned.
 #[inline]
-pub fn syscall(regs: &mut TrapFrame, nr: usize) -> i64 {
-    crate::syscall::dispatch(regs, nr)
+pub fn syscall(regs: &mut TrapFrame) -> i64 {
+    crate::syscall::dispatch(regs)
 }
 
 /// A translation or permission fault on `addr`, from EL0 or from a uaccess routine at

@@ -238,7 +238,7 @@ fn el0_svc(frame: &mut TrapFrame) {
     // Linux el0_svc_common: remember the call and its first argument for a restart.
     frame.orig_x0 = frame.regs[0];
     frame.syscallno = nr as i64;
-    let ret = trap::syscall(frame, nr);
+    let ret = trap::syscall(frame);
     // A restart code (-ERESTARTSYS..-ERESTART_RESTARTBLOCK) for the way out to sort out
     // (do_signal): flag it, so that the return path tests one word, not the frame.
     if (-516..=-512).contains(&ret) {

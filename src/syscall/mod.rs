@@ -482,10 +482,10 @@ mod dispatch_impl {
         t
     };
 
-    /// Runs system call `number` (the frame's x8) with the arguments in `frame`, stores
-    /// its result in x0 and returns it (Linux `invoke_syscall`, arch/arm64/kernel/
-    /// syscall.c).
-    pub fn dispatch(frame: &mut TrapFrame, number: usize) -> i64 {
+    /// Runs the system call in `frame`, stores its result in x0 and returns it (Linux
+    /// `invoke_syscall`, arch/arm64/kernel/syscall.c).
+    pub fn dispatch(frame: &mut TrapFrame) -> i64 {
+        let number = frame.syscall_nr();
         // The tracepoints sys_enter/sys_exit around the call (trace/mod.rs).
         let ret = crate::trace::syscall(number, frame, |r, i| r.arg(i), |r| invoke(r, number));
         frame.set_return_value(ret as u64);
