@@ -123,6 +123,13 @@ mod tests {
         data.write(Snapshot::new(CLOCKMODE_ARCHTIMER, 62_500_000, 1_000));
         let s = data.read();
         assert_eq!(data.seq.load(core::sync::atomic::Ordering::Relaxed), 2);
+        // The assembly path divides by it (vdso.rs): it must be there after a write,
+        // even on a page that started as zeroes.
+        assert_eq!(
+            data.nsec_per_sec
+                .load(core::sync::atomic::Ordering::Relaxed),
+            1_000_000_000
+        );
         assert_eq!(VvarData::clock_ns(&s, CLOCK_MONOTONIC, 10), Some(160));
         assert_eq!(VvarData::clock_ns(&s, CLOCK_BOOTTIME, 10), Some(160));
         assert_eq!(VvarData::clock_ns(&s, CLOCK_REALTIME, 10), Some(1_160));

@@ -107,6 +107,9 @@ impl VvarData {
         self.freq.store(s.freq, Ordering::Relaxed);
         self.mult.store(s.mult, Ordering::Relaxed);
         self.mult_frac.store(s.mult_frac, Ordering::Relaxed);
+        // A constant, stored here too: the kernel's page starts as a zeroed frame, not
+        // as `VvarData::new()`.
+        self.nsec_per_sec.store(1_000_000_000, Ordering::Relaxed);
         self.realtime_offset_ns
             .store(s.realtime_offset_ns, Ordering::Relaxed);
         // The fields are visible before the even count.
