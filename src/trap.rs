@@ -28,11 +28,10 @@ pub enum UserException {
     Unexpected,
 }
 
-/// A system call (`svc #0`): run it; the result goes to x0.
+/// A system call (`svc #0`): run it; the result goes to x0, and is returned.
 #[inline]
-pub fn syscall(regs: &mut TrapFrame) {
-    account_enter_kernel();
-    crate::syscall::dispatch(regs);
+pub fn syscall(regs: &mut TrapFrame) -> i64 {
+    crate::syscall::dispatch(regs)
 }
 
 /// A translation or permission fault on `addr`, from EL0 or from a uaccess routine at
@@ -49,7 +48,6 @@ pub fn page_fault(addr: usize, access: Access) -> Result<(), FaultError> {
 /// OOM killer, and the access is retried if someone else was killed. Err: the fault
 /// stands, and the arch layer reports it (then calls `user_fault_failed`).
 pub fn user_page_fault(addr: usize, access: Access) -> Result<(), FaultError> {
-    account_enter_kernel();
     loop {
         match page_fault(addr, access) {
             Err(FaultError::OutOfMemory) if oom::out_of_memory() == OomOutcome::Retry => {}
@@ -117,7 +115,6 @@ pub fn uaccess_fault(addr: usize, access: Access) -> Result<(), FaultError> {
 /// only for data aborts (0 otherwise), as on Linux.
 pub fn user_exception(kind: UserException, addr: u64, esr: u64, report: impl FnOnce()) {
     use crate::task::signal::{BUS_ADRALN, ILL_ILLOPC, TRAP_BRKPT};
-    account_enter_kernel();
     let (sig, code, why) = match kind {
         UserException::Undefined => (SIGILL, ILL_ILLOPC, "undefined or privileged instruction"),
         UserException::Alignment => (SIGBUS, BUS_ADRALN, "misaligned access"),
@@ -135,7 +132,6 @@ pub fn user_exception(kind: UserException, addr: u64, esr: u64, report: impl FnO
 
 /// An interrupt (from EL0, or from EL1 while idle).
 pub fn irq() {
-    account_enter_kernel(); // no-op for an interrupt of the idle loop (already in the kernel)
     crate::irq::handle(|irq| {
         crate::trace::irq_handler_entry(irq as u32);
         match irq {
@@ -168,15 +164,21 @@ pub use crate::mm::uaccess::{copy_from_user, copy_to_user};
 pub fn exit_to_user_mode() {
     crate::mm::heap::refill_if_low();
     sched::prepare_exit_to_user();
-    // Last, after any switch: from here the task's time is user time.
-    crate::time::cputime::account_exit_to_user(&sched::current().cputime);
 }
 
-/// CPU-time accounting at every entry from EL0 (time/cputime.rs): the user time that
-/// just ended is charged. Timestamps, not tick samples: see cputime.rs.
-#[inline]
-fn account_enter_kernel() {
-    crate::time::cputime::account_enter_kernel(&sched::current().cputime);
+/// Whether the return to EL0 has portable work to do besides the arch layer's per-CPU
+/// work bits (Linux `exit_to_user_mode_prepare`'s `ti_work & EXIT_TO_USER_MODE_WORK`):
+/// a heap to refill, a kill, a signal or a sigmask to restore. One combined test, with
+/// no branch per item; the flags are read relaxed, and the work loop reads each again
+/// as it acts on it.
+#[inline(always)]
+pub fn exit_work_pending() -> bool {
+    use core::sync::atomic::Ordering::Relaxed;
+    let cur = sched::current();
+    crate::mm::heap::is_low()
+        | cur.kill_pending.load(Relaxed)
+        | cur.sig_pending.load(Relaxed)
+        | cur.restore_sigmask.load(Relaxed)
 }
 
 /// "user task TID (NAME)" and the program's bytes (read from its file), for a fault

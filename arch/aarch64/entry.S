@@ -77,10 +77,10 @@
     stp     x30, x21, [sp, #S_LR]
     stp     x22, x23, [sp, #S_PC]
     str     x24, [sp, #S_TPIDR]
-.if \el == 0
-    mov     x25, #-1                    // not a system call (el0_svc sets it): no restart
-    str     x25, [sp, #S_SYSCALLNO]
-.endif
+    // Linux also stores NO_SYSCALL into S_SYSCALLNO here for every entry from EL0. This
+    // kernel leaves it to the handlers: el0_svc stores the number (with orig_x0, in one
+    // stp), and every other EL0 handler marks its frame "no system call" first thing
+    // (exception.rs) — a system call, the common entry, skips a store it would overwrite.
 .endm
 
 .macro kernel_exit

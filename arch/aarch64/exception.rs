@@ -7,7 +7,7 @@
 //! portable terms (an address and an `Access`, or a `UserException`) and hand it to
 //! `crate::trap`, which decides what happens (resolve the fault, or which signal).
 
-use aarch64_cpu::registers::{ESR_EL1, FAR_EL1, Readable, SPSR_EL1};
+use aarch64_cpu::registers::{CNTVCT_EL0, ESR_EL1, FAR_EL1, Readable, SPSR_EL1};
 use tock_registers::register_bitfields;
 use tock_registers::registers::InMemoryRegister;
 
@@ -16,6 +16,7 @@ use core::mem::size_of;
 use super::context::TrapFrame;
 use super::irqsoff;
 use super::memory::{THREAD_ALIGN, THREAD_SHIFT, THREAD_SIZE, stack_slot};
+use super::percpu::{self, this_cpu};
 use crate::trap::{self, Access, UserException};
 
 register_bitfields! {u64,
@@ -59,7 +60,7 @@ impl Esr {
 
     /// A system call: tested first, with one mask-and-compare (the hot path).
     pub fn is_svc64(&self) -> bool {
-        ESR_EL1::EC::SVC64.matches_all(self.0)
+        ESR_EL1::EC.read(self.0) == ESR_EL1::EC::Value::SVC64 as u64
     }
 
     fn abort_iss(&self) -> InMemoryRegister<u64, ABORT_ISS::Register> {
@@ -214,26 +215,53 @@ fn report_user(frame: &TrapFrame, esr: &Esr, far: u64) {
 }
 
 /// Synchronous exception from a user program: a system call or a fault. System calls
-/// are by far the most frequent, so they take the shortest path.
+/// are by far the most frequent, so they take the shortest path (Linux
+/// `el0t_64_sync_handler` → `el0_svc`).
 #[unsafe(no_mangle)]
 extern "C" fn el0_sync_handler(frame: &mut TrapFrame) {
     let esr = Esr::read();
     if esr.is_svc64() {
-        irqsoff::begin(frame.syscall_nr() as u64);
-        // Linux el0_svc_common: remember the call and its first argument for a restart.
-        frame.orig_x0 = frame.regs[0];
-        frame.syscallno = frame.syscall_nr() as i64;
-        trap::syscall(frame);
+        el0_svc(frame);
     } else {
-        irqsoff::begin(irqsoff::CAUSE_EXCEPTION | ESR_EL1::EC.read(esr.0));
+        enter_from_user_mode(irqsoff::CAUSE_EXCEPTION | ESR_EL1::EC.read(esr.0));
         el0_fault(frame, esr);
     }
+}
+
+/// A system call (Linux `el0_svc` → `el0_svc_common`): the entry's bookkeeping, then the
+/// call. The frame's `syscallno` is set here only: kernel_entry leaves it alone (every
+/// other entry from EL0 marks its frame "no system call" in its own handler, below).
+#[inline(always)]
+fn el0_svc(frame: &mut TrapFrame) {
+    let nr = frame.syscall_nr();
+    enter_from_user_mode(nr as u64);
+    // Linux el0_svc_common: remember the call and its first argument for a restart.
+    frame.orig_x0 = frame.regs[0];
+    frame.syscallno = nr as i64;
+    let ret = trap::syscall(frame);
+    // A restart code (-ERESTARTSYS..-ERESTART_RESTARTBLOCK) for the way out to sort out
+    // (do_signal): flag it, so that the return path tests one word, not the frame.
+    if (-516..=-512).contains(&ret) {
+        this_cpu().set_exit_work(percpu::TIF_SYSCALL_RESTART);
+    }
+}
+
+/// What every entry from EL0 does first (Linux `enter_from_user_mode`): the masked
+/// stretch begins (irqsoff.rs) and the user stretch of CPU time ends (percpu.rs
+/// `Vtime`) — one counter read for both, and two stores.
+#[inline(always)]
+fn enter_from_user_mode(cause: u64) {
+    let now = CNTVCT_EL0.get();
+    let cpu = this_cpu();
+    cpu.irqs_off.begin_at(now, cause);
+    cpu.vtime.user_exit(now);
 }
 
 /// Everything from EL0 that is not a system call: page faults and the rest.
 #[inline(never)]
 fn el0_fault(frame: &mut TrapFrame, esr: Esr) {
     use ESR_EL1::EC::Value::*;
+    frame.syscallno = -1; // not a system call: nothing to restart (Linux NO_SYSCALL)
     let kind = match esr.ec() {
         // Linux emulates a WFI at EL0 as a no-op (traps.c wfi_handler): skip it.
         Some(TrappedWFIorWFE) => {
@@ -370,8 +398,9 @@ fn stack_overflow(frame: &TrapFrame, esr: &Esr, far: u64, sp: usize) -> ! {
 }
 
 #[unsafe(no_mangle)]
-extern "C" fn el0_irq_handler(_frame: &mut TrapFrame) {
-    irqsoff::begin(irqsoff::CAUSE_IRQ);
+extern "C" fn el0_irq_handler(frame: &mut TrapFrame) {
+    frame.syscallno = -1; // not a system call: nothing to restart (Linux NO_SYSCALL)
+    enter_from_user_mode(irqsoff::CAUSE_IRQ);
     trap::irq();
 }
 
@@ -384,11 +413,32 @@ extern "C" fn el1h_irq_handler(_frame: &mut TrapFrame) {
     irqsoff::end();
 }
 
-/// Called by ret_to_user before every return to EL0: the kernel's work (reschedule,
-/// pending kills), then this CPU's FP/SIMD registers must hold the thread's state.
-/// The end of the masked stretch that began when the CPU left EL0 (or idle).
+/// Called by ret_to_user before every return to EL0 (Linux `exit_to_user_mode`): the
+/// kernel's work, if there is any (reschedule, pending kills and signals, the FP/SIMD
+/// registers to load), then the end of the kernel stretch of CPU time and of the
+/// masked stretch that began when the CPU left EL0 (or idle).
+///
+/// Why it is fast: with no work, all this costs one test of the work flags
+/// (`trap::exit_work_pending`, Linux's `ti_work & EXIT_TO_USER_MODE_WORK`), one counter
+/// read and a few loads and stores of this CPU's area. The loop only runs when the test
+/// says there is work, and then does exactly what it did before.
 #[unsafe(no_mangle)]
 extern "C" fn prepare_exit_to_user(frame: &mut TrapFrame) {
+    if (this_cpu().exit_work() != 0) | trap::exit_work_pending() {
+        exit_to_user_mode_loop(frame); // may switch tasks: this may be another CPU after
+    }
+    let now = CNTVCT_EL0.get();
+    let cpu = this_cpu();
+    cpu.vtime.user_enter(now);
+    cpu.irqs_off.end_at(now);
+}
+
+/// The work before a return to EL0 (Linux `exit_to_user_mode_loop`).
+#[inline(never)]
+fn exit_to_user_mode_loop(frame: &mut TrapFrame) {
+    // The hints are acted on below from the exact state (the frame, the thread's
+    // foreign_fpstate); need_resched stays until `schedule` clears it.
+    this_cpu().clear_exit_work(percpu::TIF_SYSCALL_RESTART | percpu::TIF_FOREIGN_FPSTATE);
     loop {
         trap::exit_to_user_mode();
         // Linux do_notify_resume's loop: a signal (or a restart to sort out) first, then
@@ -399,7 +449,6 @@ extern "C" fn prepare_exit_to_user(frame: &mut TrapFrame) {
         super::signal::do_signal(frame);
     }
     super::fpsimd::fpsimd_restore_current_state();
-    irqsoff::end();
 }
 
 /// Exceptions that should never happen (FIQ, SError, AArch32, EL1t).
@@ -423,7 +472,8 @@ extern "C" fn bad_mode(frame: &mut TrapFrame, kind: u64) {
     let esr = Esr::read();
     let name = NAMES.get(kind as usize).copied().unwrap_or("?");
     if kind >= 8 {
-        irqsoff::begin(irqsoff::CAUSE_EXCEPTION | ESR_EL1::EC.read(esr.0));
+        frame.syscallno = -1;
+        enter_from_user_mode(irqsoff::CAUSE_EXCEPTION | ESR_EL1::EC.read(esr.0));
         crate::println!("unexpected {} from a user program:", name);
         let far = FAR_EL1.get();
         trap::user_exception(UserException::Unexpected, 0, 0, || {

@@ -124,6 +124,9 @@ pub fn fpsimd_thread_switch(prev: &mut ThreadStruct, next: &mut ThreadStruct) {
     let still_loaded =
         core::ptr::eq(cpu.fpsimd_last_state(), &next.fpsimd_state) && next.fpsimd_cpu == cpu.id;
     next.foreign_fpstate = !still_loaded;
+    if !still_loaded {
+        cpu.set_exit_work(percpu::TIF_FOREIGN_FPSTATE); // load on the way out
+    }
 }
 
 /// Called on the way back to user mode (Linux `fpsimd_restore_current_state`): makes the
@@ -182,6 +185,7 @@ pub fn fpsimd_set_current_state(t: &mut ThreadStruct, st: &FpState) {
     t.fpsimd_state = *st;
     t.fpsimd_cpu = NO_CPU;
     t.foreign_fpstate = true;
+    percpu::this_cpu().set_exit_work(percpu::TIF_FOREIGN_FPSTATE); // t runs here
 }
 
 /// execve (Linux `fpsimd_flush_thread`): the new program starts with all registers zero
@@ -190,4 +194,5 @@ pub fn fpsimd_flush_thread(t: &mut ThreadStruct) {
     t.fpsimd_state = FpState::default();
     t.fpsimd_cpu = NO_CPU;
     t.foreign_fpstate = true;
+    percpu::this_cpu().set_exit_work(percpu::TIF_FOREIGN_FPSTATE); // t runs here
 }

@@ -62,20 +62,31 @@ impl IrqsOff {
 /// IRQs have just been masked (an exception was taken, or idle masked them).
 #[inline(always)]
 pub fn begin(cause: u64) {
-    let now = CNTVCT_EL0.get();
-    let r = &this_cpu().irqs_off;
-    r.since.set(now);
-    r.cause.set(cause);
+    this_cpu().irqs_off.begin_at(CNTVCT_EL0.get(), cause);
 }
 
 /// IRQs are about to be unmasked (the return to EL0, idle's `wfi`).
 #[inline(always)]
 pub fn end() {
-    let now = CNTVCT_EL0.get();
-    let r = &this_cpu().irqs_off;
-    let len = now.wrapping_sub(r.since.get());
-    if len > r.max.load(Ordering::Relaxed) {
-        new_max(r, len);
+    this_cpu().irqs_off.end_at(CNTVCT_EL0.get());
+}
+
+impl IrqsOff {
+    /// `begin` with the counter already read (`now`): the entry from EL0 shares one
+    /// read with the CPU-time accounting (exception.rs `enter_from_user_mode`).
+    #[inline(always)]
+    pub fn begin_at(&self, now: u64, cause: u64) {
+        self.since.set(now);
+        self.cause.set(cause);
+    }
+
+    /// `end` with the counter already read.
+    #[inline(always)]
+    pub fn end_at(&self, now: u64) {
+        let len = now.wrapping_sub(self.since.get());
+        if len > self.max.load(Ordering::Relaxed) {
+            new_max(self, len);
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 
 use core::cell::Cell;
 use core::ptr;
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
 
 use aarch64_cpu::registers::{Readable, TPIDR_EL1, Writeable};
 
@@ -46,6 +47,11 @@ pub struct PerCpu {
     fpsimd_last_state: Cell<*const FpState>,
     /// The longest interrupts-masked stretch (irqsoff.rs).
     pub irqs_off: IrqsOff,
+    /// The running thread's CPU time not yet charged to it, in counter ticks.
+    pub vtime: Vtime,
+    /// Work the next return to EL0 on this CPU must do: TIF_* bits below. Only this CPU
+    /// reads and writes it, with IRQs masked.
+    exit_work: Cell<u32>,
     /// The lock levels this CPU holds, bit n = level n (sync/ordered.rs, checked builds).
     pub lock_levels: Cell<u32>,
 }
@@ -62,6 +68,8 @@ impl PerCpu {
             current_task: Cell::new(ptr::null()),
             fpsimd_last_state: Cell::new(ptr::null()),
             irqs_off: IrqsOff::new(),
+            vtime: Vtime::new(),
+            exit_work: Cell::new(0),
             lock_levels: Cell::new(0),
         }
     }
@@ -78,6 +86,20 @@ impl PerCpu {
         self.current_task.set(task);
     }
 
+    /// The TIF_* work bits (exception.rs `prepare_exit_to_user` tests them all at once).
+    #[inline(always)]
+    pub fn exit_work(&self) -> u32 {
+        self.exit_work.get()
+    }
+
+    pub fn set_exit_work(&self, bits: u32) {
+        self.exit_work.set(self.exit_work.get() | bits);
+    }
+
+    pub fn clear_exit_work(&self, bits: u32) {
+        self.exit_work.set(self.exit_work.get() & !bits);
+    }
+
     pub fn fpsimd_last_state(&self) -> *const FpState {
         self.fpsimd_last_state.get()
     }
@@ -86,6 +108,100 @@ impl PerCpu {
         self.fpsimd_last_state.set(st);
     }
 }
+
+/// The work bits of `PerCpu::exit_work` (Linux's `_TIF_WORK_MASK` flags of
+/// thread_info, kept per CPU here for the work that belongs to the CPU or to the moment:
+/// the task's own flags — a kill, a signal — are tested next to them, trap.rs
+/// `exit_work_pending`). Each bit only says "take the slow path": the work loop checks
+/// the exact condition again, so a bit left set costs one slow return, never a wrong one.
+///
+/// The scheduler was asked to run (Linux TIF_NEED_RESCHED).
+pub const TIF_NEED_RESCHED: u32 = 1 << 0;
+/// A system call returned a restart code (-ERESTARTSYS and the like) to sort out.
+pub const TIF_SYSCALL_RESTART: u32 = 1 << 1;
+/// The CPU's FP/SIMD registers may not hold the thread's state (Linux
+/// TIF_FOREIGN_FPSTATE; the exact flag is the thread's, fpsimd.rs).
+pub const TIF_FOREIGN_FPSTATE: u32 = 1 << 2;
+
+/// The CPU time of the thread running on this CPU since it was switched in, kept in raw
+/// counter ticks (Linux `struct vtime`, kernel/sched/cputime.c with
+/// CONFIG_VIRT_CPU_ACCOUNTING_GEN). Why here and in ticks: the two transitions every
+/// system call makes must be cheap. Entering the kernel from EL0 stores the counter in
+/// `kstamp` (one `str`, the counter already read for irqsoff.rs); returning to EL0 adds
+/// `now - kstamp` to `stime` and clears `kstamp` (an `ldp`, a `sub`, an `add`, an
+/// `stp`): no conversion to nanoseconds, no atomic read-modify-write, not even a load of
+/// the current task. User time is not counted at all on the hot path: it is whatever
+/// part of the stretch since `start` was not kernel time. The scheduler charges both to
+/// the thread (and the CPU's totals) when it switches away (time/cputime.rs
+/// `account_switch`), converting to nanoseconds only when somebody reads them.
+///
+/// Only this CPU writes, with IRQs masked. Others read (a running thread's times, from
+/// /proc or a sibling's getrusage): atomics, relaxed — plain `ldr`/`str` — and `seq`, a
+/// sequence count made odd while `account_switch` changes `owner`, tells them whether
+/// the fields belonged to one thread throughout their read.
+#[repr(C)]
+pub struct Vtime {
+    /// Counter at the entry from EL0, or at the switch to this thread; 0 while the CPU
+    /// runs at EL0 (Linux `vtime->state == VTIME_USER`).
+    pub kstamp: AtomicU64,
+    /// Kernel ticks of the running thread since `start`, up to `kstamp`.
+    pub stime: AtomicU64,
+    /// Counter when the running thread was switched in.
+    pub start: AtomicU64,
+    /// Sequence count of `owner` changes (odd: a switch is under way).
+    pub seq: AtomicU32,
+    /// Address of the running thread's `CpuTime` (0: the idle task).
+    pub owner: AtomicUsize,
+}
+
+impl Vtime {
+    const fn new() -> Vtime {
+        Vtime {
+            kstamp: AtomicU64::new(0),
+            stime: AtomicU64::new(0),
+            start: AtomicU64::new(0),
+            seq: AtomicU32::new(0),
+            owner: AtomicUsize::new(0),
+        }
+    }
+
+    /// Entry from EL0 at counter `now` (Linux `vtime_user_exit`: the user stretch ends).
+    #[inline(always)]
+    pub fn user_exit(&self, now: u64) {
+        self.kstamp.store(now, Relaxed);
+    }
+
+    /// Return to EL0 at counter `now` (Linux `vtime_user_enter`): the kernel stretch
+    /// since `kstamp` becomes system time.
+    ///
+    /// Four instructions: `kstamp` and `stime` are next to each other, loaded and stored
+    /// as a pair. Written as assembly because LLVM never pairs atomic accesses, and the
+    /// fields must stay atomics for the readers on other CPUs; each half of an `ldp`/
+    /// `stp` of X registers is a single-copy-atomic 64-bit access, as their loads
+    /// expect (ARM ARM B2.2.1).
+    #[inline(always)]
+    pub fn user_enter(&self, now: u64) {
+        // SAFETY: reads and writes the two u64 fields at the start of this CPU's own
+        // Vtime (repr(C), checked below); only this CPU writes them, with IRQs masked.
+        unsafe {
+            core::arch::asm!(
+                "ldp {k}, {s}, [{v}]",
+                "sub {k}, {now}, {k}",
+                "add {s}, {s}, {k}",
+                "stp xzr, {s}, [{v}]",
+                v = in(reg) self as *const Vtime,
+                now = in(reg) now,
+                k = out(reg) _,
+                s = out(reg) _,
+                options(nostack, preserves_flags),
+            );
+        }
+    }
+}
+
+// `Vtime::user_enter` loads and stores kstamp and stime as a pair.
+const _: () =
+    assert!(core::mem::offset_of!(Vtime, kstamp) == 0 && core::mem::offset_of!(Vtime, stime) == 8);
 
 static PER_CPU: [PerCpu; MAX_CPUS] = {
     let mut i = 0;

@@ -137,6 +137,12 @@ pub fn reserve(bytes: usize) -> KResult<()> {
 
 /// Tops the headroom up if allocations ate into it. Called where no lock is held: on the
 /// way back to user mode (one load when there is nothing to do).
+/// Whether `refill_if_low` has work (the return-to-user path's quick test).
+#[inline(always)]
+pub fn is_low() -> bool {
+    HEAP.low.load(Ordering::Relaxed)
+}
+
 pub fn refill_if_low() {
     if HEAP.low.swap(false, Ordering::Relaxed) {
         let _ = reserve(0);

@@ -175,8 +175,28 @@ mod dispatch_impl {
     use crate::arch::TrapFrame;
     use crate::error::{Errno, KResult};
 
-    /// A system call's handler: it decodes its arguments (x0-x5) and runs.
-    type SyscallFn = fn(&mut TrapFrame) -> KResult<usize>;
+    /// A system call's handler: it decodes its arguments (x0-x5), runs, and returns
+    /// what x0 gets — the result, or -errno (Linux's handlers return a `long` too).
+    /// Returned in a register: a `KResult<usize>` is 16 bytes and comes back through
+    /// memory, which cost every system call half a dozen instructions.
+    type SyscallFn = fn(&mut TrapFrame) -> i64;
+
+    /// A table entry: the closure `|regs| handler(...)`, whose `KResult` becomes x0's
+    /// value right there (`syscall_ret`).
+    macro_rules! sys {
+        (|$r:pat_param| $body:expr) => {
+            Some(|$r: &mut TrapFrame| -> i64 { syscall_ret($body) })
+        };
+    }
+
+    /// A handler's result as the value x0 gets: the value, or -errno.
+    #[inline(always)]
+    fn syscall_ret(r: KResult<usize>) -> i64 {
+        match r {
+            Ok(v) => v as i64,
+            Err(e) => e.as_ret() as i64,
+        }
+    }
 
     /// Table size: one past the highest Linux number implemented (faccessat2).
     const NR_SYSCALLS: usize = nr::FACCESSAT2 + 1;
@@ -185,37 +205,37 @@ mod dispatch_impl {
     static SYS_CALL_TABLE: [Option<SyscallFn>; NR_SYSCALLS] = {
         let mut t: [Option<SyscallFn>; NR_SYSCALLS] = [None; NR_SYSCALLS];
         // Files: descriptors (syscall/file.rs).
-        t[nr::DUP] = Some(|r| file::dup(r.arg(0) as u32));
-        t[nr::DUP3] = Some(|r| file::dup3(r.arg(0) as u32, r.arg(1) as u32, r.arg(2) as u32));
-        t[nr::FCNTL] = Some(|r| file::fcntl(r.arg(0) as i32, r.arg(1) as u32, r.arg(2)));
-        t[nr::IOCTL] = Some(|r| file::ioctl(r.arg(0) as i32, r.arg(1) as u32, r.arg(2)));
-        t[nr::CLOSE] = Some(|r| file::close(r.arg(0) as i32));
+        t[nr::DUP] = sys!(|r| file::dup(r.arg(0) as u32));
+        t[nr::DUP3] = sys!(|r| file::dup3(r.arg(0) as u32, r.arg(1) as u32, r.arg(2) as u32));
+        t[nr::FCNTL] = sys!(|r| file::fcntl(r.arg(0) as i32, r.arg(1) as u32, r.arg(2)));
+        t[nr::IOCTL] = sys!(|r| file::ioctl(r.arg(0) as i32, r.arg(1) as u32, r.arg(2)));
+        t[nr::CLOSE] = sys!(|r| file::close(r.arg(0) as i32));
         t[nr::CLOSE_RANGE] =
-            Some(|r| file::close_range(r.arg(0) as u32, r.arg(1) as u32, r.arg(2) as u32));
-        t[nr::PIPE2] = Some(|r| file::pipe2(r.arg(0), r.arg(1) as u32));
-        t[nr::GETDENTS64] = Some(|r| file::getdents64(r.arg(0) as i32, r.arg(1), r.arg(2)));
-        t[nr::LSEEK] = Some(|r| file::lseek(r.arg(0) as i32, r.arg(1) as i64, r.arg(2) as u32));
-        t[nr::READ] = Some(|r| file::read(r.arg(0) as i32, r.arg(1), r.arg(2)));
-        t[nr::WRITE] = Some(|r| file::write(r.arg(0) as i32, r.arg(1), r.arg(2)));
-        t[nr::READV] = Some(|r| file::readv(r.arg(0) as i32, r.arg(1), r.arg(2), None));
-        t[nr::WRITEV] = Some(|r| file::writev(r.arg(0) as i32, r.arg(1), r.arg(2), None));
+            sys!(|r| file::close_range(r.arg(0) as u32, r.arg(1) as u32, r.arg(2) as u32));
+        t[nr::PIPE2] = sys!(|r| file::pipe2(r.arg(0), r.arg(1) as u32));
+        t[nr::GETDENTS64] = sys!(|r| file::getdents64(r.arg(0) as i32, r.arg(1), r.arg(2)));
+        t[nr::LSEEK] = sys!(|r| file::lseek(r.arg(0) as i32, r.arg(1) as i64, r.arg(2) as u32));
+        t[nr::READ] = sys!(|r| file::read(r.arg(0) as i32, r.arg(1), r.arg(2)));
+        t[nr::WRITE] = sys!(|r| file::write(r.arg(0) as i32, r.arg(1), r.arg(2)));
+        t[nr::READV] = sys!(|r| file::readv(r.arg(0) as i32, r.arg(1), r.arg(2), None));
+        t[nr::WRITEV] = sys!(|r| file::writev(r.arg(0) as i32, r.arg(1), r.arg(2), None));
         t[nr::PREAD64] =
-            Some(|r| file::pread64(r.arg(0) as i32, r.arg(1), r.arg(2), r.arg(3) as i64));
+            sys!(|r| file::pread64(r.arg(0) as i32, r.arg(1), r.arg(2), r.arg(3) as i64));
         t[nr::PWRITE64] =
-            Some(|r| file::pwrite64(r.arg(0) as i32, r.arg(1), r.arg(2), r.arg(3) as i64));
+            sys!(|r| file::pwrite64(r.arg(0) as i32, r.arg(1), r.arg(2), r.arg(3) as i64));
         t[nr::PREADV] =
-            Some(|r| file::readv(r.arg(0) as i32, r.arg(1), r.arg(2), Some(r.arg(3) as i64)));
+            sys!(|r| file::readv(r.arg(0) as i32, r.arg(1), r.arg(2), Some(r.arg(3) as i64)));
         t[nr::PWRITEV] =
-            Some(|r| file::writev(r.arg(0) as i32, r.arg(1), r.arg(2), Some(r.arg(3) as i64)));
+            sys!(|r| file::writev(r.arg(0) as i32, r.arg(1), r.arg(2), Some(r.arg(3) as i64)));
         t[nr::SENDFILE] =
-            Some(|r| file::sendfile(r.arg(0) as i32, r.arg(1) as i32, r.arg(2), r.arg(3)));
-        t[nr::FTRUNCATE] = Some(|r| file::ftruncate(r.arg(0) as i32, r.arg(1) as i64));
-        t[nr::FSYNC] = Some(|r| file::fsync(r.arg(0) as i32));
+            sys!(|r| file::sendfile(r.arg(0) as i32, r.arg(1) as i32, r.arg(2), r.arg(3)));
+        t[nr::FTRUNCATE] = sys!(|r| file::ftruncate(r.arg(0) as i32, r.arg(1) as i64));
+        t[nr::FSYNC] = sys!(|r| file::fsync(r.arg(0) as i32));
         // There are no sockets: a descriptor is bad or no socket (bash asks whether its
         // input is one, getpeername, to read ~/.bashrc when started by rshd).
-        t[nr::GETSOCKNAME] = Some(|r| file::file(r.arg(0) as i32).and(Err(Errno::ENOTSOCK)));
-        t[nr::GETPEERNAME] = Some(|r| file::file(r.arg(0) as i32).and(Err(Errno::ENOTSOCK)));
-        t[nr::FADVISE64] = Some(|r| {
+        t[nr::GETSOCKNAME] = sys!(|r| file::file(r.arg(0) as i32).and(Err(Errno::ENOTSOCK)));
+        t[nr::GETPEERNAME] = sys!(|r| file::file(r.arg(0) as i32).and(Err(Errno::ENOTSOCK)));
+        t[nr::FADVISE64] = sys!(|r| {
             file::fadvise64(
                 r.arg(0) as i32,
                 r.arg(1) as i64,
@@ -223,12 +243,12 @@ mod dispatch_impl {
                 r.arg(3) as i32,
             )
         });
-        t[nr::FDATASYNC] = Some(|r| file::fsync(r.arg(0) as i32));
-        t[nr::SYNCFS] = Some(|r| file::fsync(r.arg(0) as i32).or(Ok(0)));
+        t[nr::FDATASYNC] = sys!(|r| file::fsync(r.arg(0) as i32));
+        t[nr::SYNCFS] = sys!(|r| file::fsync(r.arg(0) as i32).or(Ok(0)));
         // Waiting on many descriptors (syscall/poll.rs).
         t[nr::PPOLL] =
-            Some(|r| poll::ppoll(r.arg(0), r.arg(1) as u32, r.arg(2), r.arg(3), r.arg(4)));
-        t[nr::PSELECT6] = Some(|r| {
+            sys!(|r| poll::ppoll(r.arg(0), r.arg(1) as u32, r.arg(2), r.arg(3), r.arg(4)));
+        t[nr::PSELECT6] = sys!(|r| {
             poll::pselect6(
                 r.arg(0) as i32,
                 r.arg(1),
@@ -238,10 +258,10 @@ mod dispatch_impl {
                 r.arg(5),
             )
         });
-        t[nr::EPOLL_CREATE1] = Some(|r| poll::epoll_create1(r.arg(0) as u32));
+        t[nr::EPOLL_CREATE1] = sys!(|r| poll::epoll_create1(r.arg(0) as u32));
         t[nr::EPOLL_CTL] =
-            Some(|r| poll::epoll_ctl(r.arg(0) as i32, r.arg(1) as i32, r.arg(2) as i32, r.arg(3)));
-        t[nr::EPOLL_PWAIT] = Some(|r| {
+            sys!(|r| poll::epoll_ctl(r.arg(0) as i32, r.arg(1) as i32, r.arg(2) as i32, r.arg(3)));
+        t[nr::EPOLL_PWAIT] = sys!(|r| {
             poll::epoll_pwait(
                 r.arg(0) as i32,
                 r.arg(1),
@@ -251,16 +271,16 @@ mod dispatch_impl {
                 r.arg(5),
             )
         });
-        t[nr::EVENTFD2] = Some(|r| poll::eventfd2(r.arg(0) as u32, r.arg(1) as u32));
+        t[nr::EVENTFD2] = sys!(|r| poll::eventfd2(r.arg(0) as u32, r.arg(1) as u32));
         // Files: by name (syscall/path.rs).
         t[nr::OPENAT] =
-            Some(|r| path::openat(r.arg(0) as i32, r.arg(1), r.arg(2) as u32, r.arg(3) as u32));
+            sys!(|r| path::openat(r.arg(0) as i32, r.arg(1), r.arg(2) as u32, r.arg(3) as u32));
         t[nr::MKNODAT] =
-            Some(|r| path::mknodat(r.arg(0) as i32, r.arg(1), r.arg(2) as u32, r.arg(3) as u64));
-        t[nr::MKDIRAT] = Some(|r| path::mkdirat(r.arg(0) as i32, r.arg(1), r.arg(2) as u32));
-        t[nr::UNLINKAT] = Some(|r| path::unlinkat(r.arg(0) as i32, r.arg(1), r.arg(2) as u32));
-        t[nr::SYMLINKAT] = Some(|r| path::symlinkat(r.arg(0), r.arg(1) as i32, r.arg(2)));
-        t[nr::LINKAT] = Some(|r| {
+            sys!(|r| path::mknodat(r.arg(0) as i32, r.arg(1), r.arg(2) as u32, r.arg(3) as u64));
+        t[nr::MKDIRAT] = sys!(|r| path::mkdirat(r.arg(0) as i32, r.arg(1), r.arg(2) as u32));
+        t[nr::UNLINKAT] = sys!(|r| path::unlinkat(r.arg(0) as i32, r.arg(1), r.arg(2) as u32));
+        t[nr::SYMLINKAT] = sys!(|r| path::symlinkat(r.arg(0), r.arg(1) as i32, r.arg(2)));
+        t[nr::LINKAT] = sys!(|r| {
             path::linkat(
                 r.arg(0) as i32,
                 r.arg(1),
@@ -270,8 +290,8 @@ mod dispatch_impl {
             )
         });
         t[nr::RENAMEAT] =
-            Some(|r| path::renameat2(r.arg(0) as i32, r.arg(1), r.arg(2) as i32, r.arg(3), 0));
-        t[nr::RENAMEAT2] = Some(|r| {
+            sys!(|r| path::renameat2(r.arg(0) as i32, r.arg(1), r.arg(2) as i32, r.arg(3), 0));
+        t[nr::RENAMEAT2] = sys!(|r| {
             path::renameat2(
                 r.arg(0) as i32,
                 r.arg(1),
@@ -281,14 +301,14 @@ mod dispatch_impl {
             )
         });
         t[nr::READLINKAT] =
-            Some(|r| path::readlinkat(r.arg(0) as i32, r.arg(1), r.arg(2), r.arg(3)));
-        t[nr::FACCESSAT] = Some(|r| path::faccessat(r.arg(0) as i32, r.arg(1), r.arg(2) as u32, 0));
+            sys!(|r| path::readlinkat(r.arg(0) as i32, r.arg(1), r.arg(2), r.arg(3)));
+        t[nr::FACCESSAT] = sys!(|r| path::faccessat(r.arg(0) as i32, r.arg(1), r.arg(2) as u32, 0));
         t[nr::FACCESSAT2] =
-            Some(|r| path::faccessat(r.arg(0) as i32, r.arg(1), r.arg(2) as u32, r.arg(3) as u32));
-        t[nr::FCHMOD] = Some(|r| path::fchmod(r.arg(0) as i32, r.arg(1) as u32));
-        t[nr::FCHMODAT] = Some(|r| path::fchmodat(r.arg(0) as i32, r.arg(1), r.arg(2) as u32));
-        t[nr::FCHOWN] = Some(|r| path::fchown(r.arg(0) as i32, r.arg(1) as u32, r.arg(2) as u32));
-        t[nr::FCHOWNAT] = Some(|r| {
+            sys!(|r| path::faccessat(r.arg(0) as i32, r.arg(1), r.arg(2) as u32, r.arg(3) as u32));
+        t[nr::FCHMOD] = sys!(|r| path::fchmod(r.arg(0) as i32, r.arg(1) as u32));
+        t[nr::FCHMODAT] = sys!(|r| path::fchmodat(r.arg(0) as i32, r.arg(1), r.arg(2) as u32));
+        t[nr::FCHOWN] = sys!(|r| path::fchown(r.arg(0) as i32, r.arg(1) as u32, r.arg(2) as u32));
+        t[nr::FCHOWNAT] = sys!(|r| {
             path::fchownat(
                 r.arg(0) as i32,
                 r.arg(1),
@@ -298,22 +318,22 @@ mod dispatch_impl {
             )
         });
         t[nr::UTIMENSAT] =
-            Some(|r| path::utimensat(r.arg(0) as i32, r.arg(1), r.arg(2), r.arg(3) as u32));
-        t[nr::GETCWD] = Some(|r| path::getcwd(r.arg(0), r.arg(1)));
-        t[nr::CHDIR] = Some(|r| path::chdir(r.arg(0)));
-        t[nr::FCHDIR] = Some(|r| path::fchdir(r.arg(0) as i32));
-        t[nr::CHROOT] = Some(|r| path::chroot(r.arg(0)));
-        t[nr::UMASK] = Some(|r| path::umask(r.arg(0) as u32));
-        t[nr::TRUNCATE] = Some(|r| path::truncate(r.arg(0), r.arg(1) as i64));
+            sys!(|r| path::utimensat(r.arg(0) as i32, r.arg(1), r.arg(2), r.arg(3) as u32));
+        t[nr::GETCWD] = sys!(|r| path::getcwd(r.arg(0), r.arg(1)));
+        t[nr::CHDIR] = sys!(|r| path::chdir(r.arg(0)));
+        t[nr::FCHDIR] = sys!(|r| path::fchdir(r.arg(0) as i32));
+        t[nr::CHROOT] = sys!(|r| path::chroot(r.arg(0)));
+        t[nr::UMASK] = sys!(|r| path::umask(r.arg(0) as u32));
+        t[nr::TRUNCATE] = sys!(|r| path::truncate(r.arg(0), r.arg(1) as i64));
         t[nr::MOUNT] =
-            Some(|r| path::mount(r.arg(0), r.arg(1), r.arg(2), r.arg(3) as u64, r.arg(4)));
-        t[nr::UMOUNT2] = Some(|r| path::umount2(r.arg(0), r.arg(1) as u32));
-        t[nr::SYNC] = Some(|_| path::sync());
+            sys!(|r| path::mount(r.arg(0), r.arg(1), r.arg(2), r.arg(3) as u64, r.arg(4)));
+        t[nr::UMOUNT2] = sys!(|r| path::umount2(r.arg(0), r.arg(1) as u32));
+        t[nr::SYNC] = sys!(|_| path::sync());
         // stat and statfs (syscall/stat.rs).
-        t[nr::FSTAT] = Some(|r| stat::fstat(r.arg(0) as i32, r.arg(1)));
+        t[nr::FSTAT] = sys!(|r| stat::fstat(r.arg(0) as i32, r.arg(1)));
         t[nr::NEWFSTATAT] =
-            Some(|r| stat::newfstatat(r.arg(0) as i32, r.arg(1), r.arg(2), r.arg(3) as u32));
-        t[nr::STATX] = Some(|r| {
+            sys!(|r| stat::newfstatat(r.arg(0) as i32, r.arg(1), r.arg(2), r.arg(3) as u32));
+        t[nr::STATX] = sys!(|r| {
             stat::statx(
                 r.arg(0) as i32,
                 r.arg(1),
@@ -322,19 +342,19 @@ mod dispatch_impl {
                 r.arg(4),
             )
         });
-        t[nr::STATFS] = Some(|r| stat::statfs(r.arg(0), r.arg(1)));
+        t[nr::STATFS] = sys!(|r| stat::statfs(r.arg(0), r.arg(1)));
         // Extended attributes: none are kept (syscall/stat.rs).
-        t[nr::GETXATTR] = Some(|r| stat::getxattr(Some(r.arg(0)), true, None, r.arg(1)));
-        t[nr::LGETXATTR] = Some(|r| stat::getxattr(Some(r.arg(0)), false, None, r.arg(1)));
-        t[nr::FGETXATTR] = Some(|r| stat::getxattr(None, false, Some(r.arg(0) as i32), r.arg(1)));
-        t[nr::LISTXATTR] = Some(|r| stat::listxattr(Some(r.arg(0)), true, None));
-        t[nr::LLISTXATTR] = Some(|r| stat::listxattr(Some(r.arg(0)), false, None));
-        t[nr::FLISTXATTR] = Some(|r| stat::listxattr(None, false, Some(r.arg(0) as i32)));
-        t[nr::FSTATFS] = Some(|r| stat::fstatfs(r.arg(0) as i32, r.arg(1)));
-        t[nr::EXIT] = Some(|r| process::exit(r.arg(0) as u32));
-        t[nr::EXIT_GROUP] = Some(|r| process::exit_group(r.arg(0) as u32));
-        t[nr::SET_TID_ADDRESS] = Some(|r| process::set_tid_address(r.arg(0)));
-        t[nr::FUTEX] = Some(|r| {
+        t[nr::GETXATTR] = sys!(|r| stat::getxattr(Some(r.arg(0)), true, None, r.arg(1)));
+        t[nr::LGETXATTR] = sys!(|r| stat::getxattr(Some(r.arg(0)), false, None, r.arg(1)));
+        t[nr::FGETXATTR] = sys!(|r| stat::getxattr(None, false, Some(r.arg(0) as i32), r.arg(1)));
+        t[nr::LISTXATTR] = sys!(|r| stat::listxattr(Some(r.arg(0)), true, None));
+        t[nr::LLISTXATTR] = sys!(|r| stat::listxattr(Some(r.arg(0)), false, None));
+        t[nr::FLISTXATTR] = sys!(|r| stat::listxattr(None, false, Some(r.arg(0) as i32)));
+        t[nr::FSTATFS] = sys!(|r| stat::fstatfs(r.arg(0) as i32, r.arg(1)));
+        t[nr::EXIT] = sys!(|r| process::exit(r.arg(0) as u32));
+        t[nr::EXIT_GROUP] = sys!(|r| process::exit_group(r.arg(0) as u32));
+        t[nr::SET_TID_ADDRESS] = sys!(|r| process::set_tid_address(r.arg(0)));
+        t[nr::FUTEX] = sys!(|r| {
             crate::task::futex::sys_futex(
                 r.arg(0),
                 r.arg(1) as u32,
@@ -345,84 +365,84 @@ mod dispatch_impl {
             )
         });
         // Accepted; robust futex lists are not walked at exit.
-        t[nr::SET_ROBUST_LIST] = Some(|_| Ok(0));
+        t[nr::SET_ROBUST_LIST] = sys!(|_| Ok(0));
         // Time (syscall/time.rs).
-        t[nr::NANOSLEEP] = Some(|r| time::nanosleep(r.arg(0), r.arg(1)));
-        t[nr::CLOCK_GETTIME] = Some(|r| time::clock_gettime(r.arg(0) as i32, r.arg(1)));
-        t[nr::CLOCK_GETRES] = Some(|r| time::clock_getres(r.arg(0) as i32, r.arg(1)));
+        t[nr::NANOSLEEP] = sys!(|r| time::nanosleep(r.arg(0), r.arg(1)));
+        t[nr::CLOCK_GETTIME] = sys!(|r| time::clock_gettime(r.arg(0) as i32, r.arg(1)));
+        t[nr::CLOCK_GETRES] = sys!(|r| time::clock_getres(r.arg(0) as i32, r.arg(1)));
         t[nr::CLOCK_NANOSLEEP] =
-            Some(|r| time::clock_nanosleep(r.arg(0) as i32, r.arg(1) as u32, r.arg(2), r.arg(3)));
-        t[nr::RESTART_SYSCALL] = Some(|_| time::restart_syscall());
-        t[nr::GETTIMEOFDAY] = Some(|r| time::gettimeofday(r.arg(0), r.arg(1)));
-        t[nr::GETITIMER] = Some(|r| time::getitimer(r.arg(0) as u32, r.arg(1)));
-        t[nr::SETITIMER] = Some(|r| time::setitimer(r.arg(0) as u32, r.arg(1), r.arg(2)));
-        t[nr::TIMER_CREATE] = Some(|r| time::timer_create(r.arg(0) as i32, r.arg(1), r.arg(2)));
+            sys!(|r| time::clock_nanosleep(r.arg(0) as i32, r.arg(1) as u32, r.arg(2), r.arg(3)));
+        t[nr::RESTART_SYSCALL] = sys!(|_| time::restart_syscall());
+        t[nr::GETTIMEOFDAY] = sys!(|r| time::gettimeofday(r.arg(0), r.arg(1)));
+        t[nr::GETITIMER] = sys!(|r| time::getitimer(r.arg(0) as u32, r.arg(1)));
+        t[nr::SETITIMER] = sys!(|r| time::setitimer(r.arg(0) as u32, r.arg(1), r.arg(2)));
+        t[nr::TIMER_CREATE] = sys!(|r| time::timer_create(r.arg(0) as i32, r.arg(1), r.arg(2)));
         t[nr::TIMER_SETTIME] =
-            Some(|r| time::timer_settime(r.arg(0) as i32, r.arg(1) as u32, r.arg(2), r.arg(3)));
-        t[nr::TIMER_GETTIME] = Some(|r| time::timer_gettime(r.arg(0) as i32, r.arg(1)));
-        t[nr::TIMER_GETOVERRUN] = Some(|r| time::timer_getoverrun(r.arg(0) as i32));
-        t[nr::TIMER_DELETE] = Some(|r| time::timer_delete(r.arg(0) as i32));
-        t[nr::TIMES] = Some(|r| time::times(r.arg(0)));
-        t[nr::GETRUSAGE] = Some(|r| time::getrusage(r.arg(0) as i32, r.arg(1)));
-        t[nr::SYSINFO] = Some(|r| misc::sysinfo(r.arg(0)));
-        t[nr::GETRANDOM] = Some(|r| misc::getrandom(r.arg(0), r.arg(1), r.arg(2) as u32));
-        t[nr::SCHED_YIELD] = Some(|_| misc::sched_yield());
+            sys!(|r| time::timer_settime(r.arg(0) as i32, r.arg(1) as u32, r.arg(2), r.arg(3)));
+        t[nr::TIMER_GETTIME] = sys!(|r| time::timer_gettime(r.arg(0) as i32, r.arg(1)));
+        t[nr::TIMER_GETOVERRUN] = sys!(|r| time::timer_getoverrun(r.arg(0) as i32));
+        t[nr::TIMER_DELETE] = sys!(|r| time::timer_delete(r.arg(0) as i32));
+        t[nr::TIMES] = sys!(|r| time::times(r.arg(0)));
+        t[nr::GETRUSAGE] = sys!(|r| time::getrusage(r.arg(0) as i32, r.arg(1)));
+        t[nr::SYSINFO] = sys!(|r| misc::sysinfo(r.arg(0)));
+        t[nr::GETRANDOM] = sys!(|r| misc::getrandom(r.arg(0), r.arg(1), r.arg(2) as u32));
+        t[nr::SCHED_YIELD] = sys!(|_| misc::sched_yield());
         t[nr::SCHED_SETAFFINITY] =
-            Some(|r| sched::sched_setaffinity(r.arg(0) as i32, r.arg(1), r.arg(2)));
+            sys!(|r| sched::sched_setaffinity(r.arg(0) as i32, r.arg(1), r.arg(2)));
         t[nr::SCHED_GETAFFINITY] =
-            Some(|r| sched::sched_getaffinity(r.arg(0) as i32, r.arg(1), r.arg(2)));
-        t[nr::GETCPU] = Some(|r| sched::getcpu(r.arg(0), r.arg(1)));
+            sys!(|r| sched::sched_getaffinity(r.arg(0) as i32, r.arg(1), r.arg(2)));
+        t[nr::GETCPU] = sys!(|r| sched::getcpu(r.arg(0), r.arg(1)));
         // Signals (syscall/signal.rs).
-        t[nr::KILL] = Some(|r| signal::kill(r.arg(0) as i32, r.arg(1) as u32));
-        t[nr::TKILL] = Some(|r| signal::tgkill(None, r.arg(0) as i32, r.arg(1) as u32));
+        t[nr::KILL] = sys!(|r| signal::kill(r.arg(0) as i32, r.arg(1) as u32));
+        t[nr::TKILL] = sys!(|r| signal::tgkill(None, r.arg(0) as i32, r.arg(1) as u32));
         t[nr::TGKILL] =
-            Some(|r| signal::tgkill(Some(r.arg(0) as i32), r.arg(1) as i32, r.arg(2) as u32));
+            sys!(|r| signal::tgkill(Some(r.arg(0) as i32), r.arg(1) as i32, r.arg(2) as u32));
         t[nr::RT_SIGQUEUEINFO] =
-            Some(|r| signal::rt_sigqueueinfo(r.arg(0) as i32, r.arg(1) as u32, r.arg(2)));
-        t[nr::RT_TGSIGQUEUEINFO] = Some(|r| {
+            sys!(|r| signal::rt_sigqueueinfo(r.arg(0) as i32, r.arg(1) as u32, r.arg(2)));
+        t[nr::RT_TGSIGQUEUEINFO] = sys!(|r| {
             signal::rt_tgsigqueueinfo(r.arg(0) as i32, r.arg(1) as i32, r.arg(2) as u32, r.arg(3))
         });
         t[nr::RT_SIGACTION] =
-            Some(|r| signal::rt_sigaction(r.arg(0) as u32, r.arg(1), r.arg(2), r.arg(3)));
+            sys!(|r| signal::rt_sigaction(r.arg(0) as u32, r.arg(1), r.arg(2), r.arg(3)));
         t[nr::RT_SIGPROCMASK] =
-            Some(|r| signal::rt_sigprocmask(r.arg(0) as u32, r.arg(1), r.arg(2), r.arg(3)));
-        t[nr::RT_SIGPENDING] = Some(|r| signal::rt_sigpending(r.arg(0), r.arg(1)));
-        t[nr::RT_SIGSUSPEND] = Some(|r| signal::rt_sigsuspend(r.arg(0), r.arg(1)));
+            sys!(|r| signal::rt_sigprocmask(r.arg(0) as u32, r.arg(1), r.arg(2), r.arg(3)));
+        t[nr::RT_SIGPENDING] = sys!(|r| signal::rt_sigpending(r.arg(0), r.arg(1)));
+        t[nr::RT_SIGSUSPEND] = sys!(|r| signal::rt_sigsuspend(r.arg(0), r.arg(1)));
         t[nr::RT_SIGTIMEDWAIT] =
-            Some(|r| signal::rt_sigtimedwait(r.arg(0), r.arg(1), r.arg(2), r.arg(3)));
-        t[nr::RT_SIGRETURN] = Some(signal::rt_sigreturn);
-        t[nr::SIGALTSTACK] = Some(|r| signal::sigaltstack(r, r.arg(0), r.arg(1)));
-        t[nr::UNAME] = Some(|r| misc::uname(r.arg(0)));
+            sys!(|r| signal::rt_sigtimedwait(r.arg(0), r.arg(1), r.arg(2), r.arg(3)));
+        t[nr::RT_SIGRETURN] = sys!(|r| signal::rt_sigreturn(r));
+        t[nr::SIGALTSTACK] = sys!(|r| signal::sigaltstack(r, r.arg(0), r.arg(1)));
+        t[nr::UNAME] = sys!(|r| misc::uname(r.arg(0)));
         t[nr::REBOOT] =
-            Some(|r| reboot::reboot(r.arg(0) as u32, r.arg(1) as u32, r.arg(2) as u32, r.arg(3)));
-        t[nr::PRCTL] = Some(|r| misc::prctl(r.arg(0), r.arg(1)));
-        t[nr::SETPGID] = Some(|r| process::setpgid(r.arg(0) as i32, r.arg(1) as i32));
-        t[nr::GETPGID] = Some(|r| process::getpgid(r.arg(0) as i32));
-        t[nr::GETSID] = Some(|r| process::getsid(r.arg(0) as i32));
-        t[nr::SETSID] = Some(|_| process::setsid());
-        t[nr::GETRLIMIT] = Some(|r| process::getrlimit(r.arg(0) as u32, r.arg(1)));
-        t[nr::SETRLIMIT] = Some(|r| process::setrlimit(r.arg(0) as u32, r.arg(1)));
+            sys!(|r| reboot::reboot(r.arg(0) as u32, r.arg(1) as u32, r.arg(2) as u32, r.arg(3)));
+        t[nr::PRCTL] = sys!(|r| misc::prctl(r.arg(0), r.arg(1)));
+        t[nr::SETPGID] = sys!(|r| process::setpgid(r.arg(0) as i32, r.arg(1) as i32));
+        t[nr::GETPGID] = sys!(|r| process::getpgid(r.arg(0) as i32));
+        t[nr::GETSID] = sys!(|r| process::getsid(r.arg(0) as i32));
+        t[nr::SETSID] = sys!(|_| process::setsid());
+        t[nr::GETRLIMIT] = sys!(|r| process::getrlimit(r.arg(0) as u32, r.arg(1)));
+        t[nr::SETRLIMIT] = sys!(|r| process::setrlimit(r.arg(0) as u32, r.arg(1)));
         t[nr::PRLIMIT64] =
-            Some(|r| process::prlimit64(r.arg(0) as i32, r.arg(1) as u32, r.arg(2), r.arg(3)));
-        t[nr::GETPID] = Some(|_| process::getpid());
-        t[nr::GETPPID] = Some(|_| process::getppid());
-        t[nr::GETUID] = Some(|_| Ok(0)); // everyone is root
-        t[nr::GETEUID] = Some(|_| Ok(0));
-        t[nr::GETGID] = Some(|_| Ok(0));
-        t[nr::GETEGID] = Some(|_| Ok(0));
+            sys!(|r| process::prlimit64(r.arg(0) as i32, r.arg(1) as u32, r.arg(2), r.arg(3)));
+        t[nr::GETPID] = sys!(|_| process::getpid());
+        t[nr::GETPPID] = sys!(|_| process::getppid());
+        t[nr::GETUID] = sys!(|_| Ok(0)); // everyone is root
+        t[nr::GETEUID] = sys!(|_| Ok(0));
+        t[nr::GETGID] = sys!(|_| Ok(0));
+        t[nr::GETEGID] = sys!(|_| Ok(0));
         // No supplementary groups (Linux: init's group_info is empty).
-        t[nr::GETGROUPS] = Some(|r| {
+        t[nr::GETGROUPS] = sys!(|r| {
             if (r.arg(0) as i32) < 0 {
                 Err(Errno::EINVAL)
             } else {
                 Ok(0)
             }
         });
-        t[nr::GETTID] = Some(|_| process::gettid());
-        t[nr::BRK] = Some(|r| memory::brk(r.arg(0)));
-        t[nr::MUNMAP] = Some(|r| memory::munmap(r.arg(0), r.arg(1)));
-        t[nr::MREMAP] = Some(|r| memory::mremap(r.arg(0), r.arg(1), r.arg(2), r.arg(3), r.arg(4)));
-        t[nr::MMAP] = Some(|r| {
+        t[nr::GETTID] = sys!(|_| process::gettid());
+        t[nr::BRK] = sys!(|r| memory::brk(r.arg(0)));
+        t[nr::MUNMAP] = sys!(|r| memory::munmap(r.arg(0), r.arg(1)));
+        t[nr::MREMAP] = sys!(|r| memory::mremap(r.arg(0), r.arg(1), r.arg(2), r.arg(3), r.arg(4)));
+        t[nr::MMAP] = sys!(|r| {
             memory::mmap(
                 r.arg(0),
                 r.arg(1),
@@ -432,9 +452,9 @@ mod dispatch_impl {
                 r.arg(5),
             )
         });
-        t[nr::MPROTECT] = Some(|r| memory::mprotect(r.arg(0), r.arg(1), r.arg(2)));
-        t[nr::MSYNC] = Some(|r| memory::msync(r.arg(0), r.arg(1), r.arg(2)));
-        t[nr::CLONE] = Some(|regs| {
+        t[nr::MPROTECT] = sys!(|r| memory::mprotect(r.arg(0), r.arg(1), r.arg(2)));
+        t[nr::MSYNC] = sys!(|r| memory::msync(r.arg(0), r.arg(1), r.arg(2)));
+        t[nr::CLONE] = sys!(|regs| {
             let (flags, sp, ptid, tls, ctid) = (
                 regs.arg(0) as u64,
                 regs.arg(1),
@@ -444,44 +464,50 @@ mod dispatch_impl {
             );
             crate::task::fork::sys_clone(regs, flags, sp, ptid, tls, ctid)
         });
-        t[nr::CLONE3] = Some(|regs| {
+        t[nr::CLONE3] = sys!(|regs| {
             let (args, size) = (regs.arg(0), regs.arg(1));
             crate::task::fork::sys_clone3(regs, args, size)
         });
+        // execve replaced the whole frame: its x0 is already the new program's.
         t[nr::EXECVE] = Some(|regs| {
             let (path, argv, envp) = (regs.arg(0), regs.arg(1), regs.arg(2));
-            process::execve(regs, path, argv, envp)
+            match process::execve(regs, path, argv, envp) {
+                Ok(_) => regs.regs[0] as i64,
+                Err(e) => e.as_ret() as i64,
+            }
         });
-        t[nr::WAIT4] = Some(|r| {
+        t[nr::WAIT4] = sys!(|r| {
             crate::task::wait::do_wait4(r.arg(0) as i32, r.arg(1), r.arg(2) as u32, r.arg(3))
         });
         t
     };
 
-    /// Runs the system call in `frame` and stores its result in x0 (Linux
+    /// Runs the system call in `frame`, stores its result in x0 and returns it (Linux
     /// `invoke_syscall`, arch/arm64/kernel/syscall.c).
-    pub fn dispatch(frame: &mut TrapFrame) {
+    pub fn dispatch(frame: &mut TrapFrame) -> i64 {
         let number = frame.syscall_nr();
         // The tracepoints sys_enter/sys_exit around the call (trace/mod.rs).
-        let result = crate::trace::syscall(number, frame, |r, i| r.arg(i), |r| invoke(r, number));
-        // execve replaced the whole frame: its x0 is already the new program's.
-        if number == nr::EXECVE && result.is_ok() {
-            return;
-        }
-        frame.set_return_value(match result {
-            Ok(v) => v as u64,
-            Err(e) => e.as_ret() as u64,
-        });
+        let ret = crate::trace::syscall(number, frame, |r, i| r.arg(i), |r| invoke(r, number));
+        frame.set_return_value(ret as u64);
+        ret
     }
 
     /// The handler of system call `number`, run.
     #[inline(always)]
-    fn invoke(frame: &mut TrapFrame, number: usize) -> KResult<usize> {
+    fn invoke(frame: &mut TrapFrame, number: usize) -> i64 {
         match SYS_CALL_TABLE.get(number).copied().flatten() {
             Some(f) => f(frame),
-            None if number == nr::KSTAT => misc::kstat(frame.arg(0)),
-            None if number == nr::FAULT_INJECT => misc::fault_inject(frame.arg(0), frame.arg(1)),
-            None => {
+            None => syscall_ret(invoke_other(frame, number)),
+        }
+    }
+
+    /// The numbers that are not Linux's (or not implemented).
+    #[inline(never)]
+    fn invoke_other(frame: &mut TrapFrame, number: usize) -> KResult<usize> {
+        match number {
+            nr::KSTAT => misc::kstat(frame.arg(0)),
+            nr::FAULT_INJECT => misc::fault_inject(frame.arg(0), frame.arg(1)),
+            _ => {
                 misc::log_unknown_once(number);
                 Err(Errno::ENOSYS)
             }

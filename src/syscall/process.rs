@@ -22,8 +22,11 @@ pub fn gettid() -> KResult<usize> {
     Ok(current().tid as usize)
 }
 
+/// getppid(2): the lock-free copy of the parent's pid (Task::ppid), as Linux reads
+/// `current->real_parent` under RCU; a reparenting at the same moment gives the old or
+/// the new parent, as it does there.
 pub fn getppid() -> KResult<usize> {
-    Ok(current().inner.lock().parent as usize)
+    Ok(current().ppid.load(core::sync::atomic::Ordering::Relaxed) as usize)
 }
 
 pub fn exit(code: u32) -> KResult<usize> {

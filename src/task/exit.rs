@@ -247,6 +247,7 @@ fn reparent_children(tgid: u32) {
         let mut inner = t.inner.lock();
         if inner.parent == tgid && t.tgid != tgid {
             inner.parent = 1;
+            t.ppid.store(1, core::sync::atomic::Ordering::Relaxed);
             any = true;
         }
     }

@@ -236,6 +236,9 @@ mod kernel_task {
         /// `inner.saved_sigmask` is set (Linux TIF_RESTORE_SIGMASK): the return to user
         /// mode restores it if no handler runs.
         pub restore_sigmask: AtomicBool,
+        /// `inner.parent`, readable without the lock (Linux reads `real_parent` under
+        /// RCU for getppid): written with it, under the lock.
+        pub ppid: AtomicU32,
         /// A CPU runs this task or is still switching away from it (Linux `on_cpu`):
         /// no other CPU may load its registers meanwhile (task/sched.rs).
         pub on_cpu: AtomicBool,
@@ -376,6 +379,7 @@ mod kernel_task {
                 kill_pending: AtomicBool::new(false),
                 sig_pending: AtomicBool::new(false),
                 restore_sigmask: AtomicBool::new(false),
+                ppid: AtomicU32::new(inner.parent),
                 on_cpu: AtomicBool::new(false),
                 cpu: AtomicU32::new(0),
                 cpus_allowed: AtomicU32::new(u32::MAX),
@@ -409,7 +413,7 @@ mod kernel_task {
         /// This thread's CPU time so far, the running stretch included.
         pub fn cputime_now(&self) -> Times {
             let running = self.on_cpu.load(core::sync::atomic::Ordering::Relaxed);
-            self.cputime.read(crate::time::monotonic_ns(), running)
+            self.cputime.read(running)
         }
 
         /// The process's limit on `resource` (Linux `task_rlimit`/`rlimit`).

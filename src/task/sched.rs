@@ -94,10 +94,6 @@ fn this_cpu_sched<R>(f: impl FnOnce(&mut CpuSched) -> R) -> R {
 /// Read by the boot CPU before it powers off (`other_cpus_idle`).
 static CPU_BUSY: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
 
-/// Set by the tick or a reschedule IPI when this CPU should switch tasks; checked on
-/// every return to user mode (Linux TIF_NEED_RESCHED). Atomics: the check takes no lock.
-static NEED_RESCHED: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
-
 /// CPUs that have entered the scheduler (bit n = CPU n).
 static ONLINE: AtomicU32 = AtomicU32::new(0);
 
@@ -432,7 +428,7 @@ pub fn schedule() {
     );
     let cpu = this_cpu();
     let mut idle_kick = None;
-    NEED_RESCHED[cpu].store(false, Ordering::Relaxed);
+    arch::percpu::this_cpu().clear_exit_work(arch::percpu::TIF_NEED_RESCHED);
     let (prev, idle) = this_cpu_sched(|s| {
         (
             s.current.clone().expect("schedule without a current task"),
@@ -561,12 +557,21 @@ fn set_child_tid(cur: &Task) {
 
 /// Called on every return to EL0: reschedule if the tick asked for it, and die if a
 /// fatal signal is pending.
+/// Whether this CPU was asked to reschedule (Linux `need_resched`): TIF_NEED_RESCHED in
+/// this CPU's exit-work word (arch percpu.rs), set by the tick or a reschedule IPI on
+/// this CPU, cleared by `schedule`, and tested with the rest of the work on every
+/// return to user mode.
+#[inline(always)]
+pub fn need_resched() -> bool {
+    arch::percpu::this_cpu().exit_work() & arch::percpu::TIF_NEED_RESCHED != 0
+}
+
 pub fn prepare_exit_to_user() {
     loop {
         if current().kill_pending.load(Ordering::Relaxed) {
             super::exit::do_exit_killed();
         }
-        if !NEED_RESCHED[this_cpu()].load(Ordering::Relaxed) {
+        if !need_resched() {
             return;
         }
         schedule();
@@ -608,7 +613,7 @@ pub fn timer_tick(now_ns: u64) {
     }
     let share = RUN_QUEUE.lock().has_work_for(cpu);
     if share {
-        NEED_RESCHED[cpu].store(true, Ordering::Relaxed);
+        arch::percpu::this_cpu().set_exit_work(arch::percpu::TIF_NEED_RESCHED);
     }
     timer::program(now_ns, !is_idle && (share || cpu_timers));
 }
@@ -631,7 +636,7 @@ fn send_timer_signal(fire: crate::time::itimer::Fire) {
 /// A reschedule IPI arrived: another CPU queued work for us (or wants a task running
 /// here to notice a kill or a changed affinity).
 pub fn reschedule_ipi() {
-    NEED_RESCHED[this_cpu()].store(true, Ordering::Relaxed);
+    arch::percpu::this_cpu().set_exit_work(arch::percpu::TIF_NEED_RESCHED);
     // Work was queued for a CPU that runs a task with its tick stopped (`enqueue`): tick
     // again until the next tick finds nothing left to share. An idle CPU needs no tick:
     // it schedules the work as soon as this interrupt returns to its idle loop.

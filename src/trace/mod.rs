@@ -353,15 +353,16 @@ fn clock_and_cpu() -> (u64, u16) {
 
 /// A system call, between the tracepoints sys_enter and sys_exit (Linux
 /// `trace_sys_enter`/`trace_sys_exit` around `invoke_syscall`): `call(regs)` runs it,
-/// `arg(regs, i)` reads argument i (x0..x5) before it runs. Untraced, this is one test
+/// `arg(regs, i)` reads argument i (x0..x5) before it runs; the result is x0's value
+/// (the value, or -errno). Untraced, this is one test
 /// and the call; traced, the line shows the arguments and the result.
 #[inline(always)]
 pub fn syscall<R>(
     nr: usize,
     regs: &mut R,
     arg: fn(&R, usize) -> usize,
-    call: impl FnOnce(&mut R) -> Result<usize, crate::error::Errno>,
-) -> Result<usize, crate::error::Errno> {
+    call: impl FnOnce(&mut R) -> i64,
+) -> i64 {
     if !on(Category::Syscall) {
         return call(regs);
     }
@@ -374,17 +375,13 @@ fn syscall_traced<R>(
     nr: u32,
     regs: &mut R,
     arg: fn(&R, usize) -> usize,
-    call: impl FnOnce(&mut R) -> Result<usize, crate::error::Errno>,
-) -> Result<usize, crate::error::Errno> {
+    call: impl FnOnce(&mut R) -> i64,
+) -> i64 {
     let args: [u64; 6] = core::array::from_fn(|i| arg(regs, i) as u64);
     sys_enter(nr, args);
-    let result = call(regs);
-    let ret = match &result {
-        Ok(v) => *v as i64,
-        Err(e) => e.as_ret() as i64,
-    };
+    let ret = call(regs);
     sys_exit(nr, &args, ret);
-    result
+    ret
 }
 
 fn sys_enter(nr: u32, args: [u64; 6]) {

@@ -46,18 +46,25 @@ pub fn update_realtime(offset_ns: u64) {
     let mut writer = VVAR_WRITER.lock();
     *writer = offset_ns;
     if let Some(data) = VVAR.get() {
-        data.write(Snapshot {
-            clock_mode: CLOCKMODE_ARCHTIMER,
-            freq: counter_frequency(),
-            realtime_offset_ns: offset_ns,
-        });
+        data.write(Snapshot::new(
+            CLOCKMODE_ARCHTIMER,
+            counter_frequency(),
+            offset_ns,
+        ));
     }
 }
 
+/// The counter's frequency, after checking that the page's conversion is the kernel's.
 fn counter_frequency() -> u64 {
     #[cfg(target_os = "none")]
     {
-        crate::arch::timer::frequency()
+        let freq = crate::arch::timer::frequency();
+        assert_eq!(
+            vvar::ns_per_tick(freq),
+            crate::arch::timer::ns_per_tick(),
+            "the vDSO's clock must be the kernel's"
+        );
+        freq
     }
     #[cfg(not(target_os = "none"))]
     {
@@ -68,12 +75,12 @@ fn counter_frequency() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::vvar::*;
-    use core::num::NonZeroU64;
 
-    /// The vDSO's 64-bit conversion equals the kernel's 128-bit one (arch timer `now_ns`).
+    /// The multiply conversion is ⌊ticks × 10⁹ / freq⌋ (mod 2⁶⁴), exactly when freq
+    /// divides 10⁹ and otherwise at most one below.
     #[test]
-    fn ticks_to_ns_matches_the_kernel() {
-        let kernel = |t: u64, f: u64| (t as u128 * 1_000_000_000 / f as u128) as u64;
+    fn ticks_to_ns_is_the_quotient() {
+        let exact = |t: u64, f: u64| (t as u128 * 1_000_000_000 / f as u128) as u64;
         let mut x = 0x0123_4567_89ab_cdefu64;
         for freq in [
             62_500_000u64,
@@ -83,15 +90,23 @@ mod tests {
             1,
             u32::MAX as u64,
         ] {
-            let f = NonZeroU64::new(freq).unwrap();
+            let (m, f) = ns_per_tick(freq);
+            let divides = 1_000_000_000 % freq == 0;
+            let check = |t: u64| {
+                let (got, want) = (ticks_to_ns(t, m, f), exact(t, freq));
+                assert!(
+                    got == want || (!divides && got == want.wrapping_sub(1)),
+                    "{t} at {freq}: {got} != {want}"
+                );
+            };
             for t in [0, 1, freq - 1, freq, freq + 1, u64::MAX, u64::MAX / 3] {
-                assert_eq!(ticks_to_ns(t, f), kernel(t, freq), "{t} at {freq}");
+                check(t);
             }
             for _ in 0..1000 {
                 x ^= x << 13;
                 x ^= x >> 7;
                 x ^= x << 17;
-                assert_eq!(ticks_to_ns(x, f), kernel(x, freq), "{x} at {freq}");
+                check(x);
             }
         }
     }
@@ -105,13 +120,16 @@ mod tests {
             None,
             "not set yet"
         );
-        data.write(Snapshot {
-            clock_mode: CLOCKMODE_ARCHTIMER,
-            freq: 62_500_000,
-            realtime_offset_ns: 1_000,
-        });
+        data.write(Snapshot::new(CLOCKMODE_ARCHTIMER, 62_500_000, 1_000));
         let s = data.read();
         assert_eq!(data.seq.load(core::sync::atomic::Ordering::Relaxed), 2);
+        // The assembly path divides by it (vdso.rs): it must be there after a write,
+        // even on a page that started as zeroes.
+        assert_eq!(
+            data.nsec_per_sec
+                .load(core::sync::atomic::Ordering::Relaxed),
+            1_000_000_000
+        );
         assert_eq!(VvarData::clock_ns(&s, CLOCK_MONOTONIC, 10), Some(160));
         assert_eq!(VvarData::clock_ns(&s, CLOCK_BOOTTIME, 10), Some(160));
         assert_eq!(VvarData::clock_ns(&s, CLOCK_REALTIME, 10), Some(1_160));

@@ -12,7 +12,6 @@
 //!
 //! Only `core` may be used here: the vDSO links nothing else.
 
-use core::num::NonZeroU64;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering, fence};
 
 /// Linux clock ids (include/uapi/linux/time.h) the vDSO answers itself; the others (the
@@ -44,7 +43,20 @@ pub struct VvarData {
     /// CLOCK_REALTIME minus CLOCK_MONOTONIC, in nanoseconds: the wall-clock time at which
     /// the counter read 0 (the kernel's `BOOT_REALTIME_NS`, src/time.rs).
     pub realtime_offset_ns: AtomicU64,
+    /// Nanoseconds per counter tick, whole part and fraction (× 2⁶⁴): `ns_per_tick(freq)`,
+    /// the one multiply of `ticks_to_ns`. Next to each other for one `ldp`.
+    pub mult: AtomicU64,
+    pub mult_frac: AtomicU64,
+    /// 10⁹, for the division into seconds (one load instead of building the constant).
+    pub nsec_per_sec: AtomicU64,
 }
+
+/// Byte offsets the assembly fast path of the vDSO reads (arch/aarch64/vdso/vdso.rs).
+pub const VVAR_SEQ: usize = core::mem::offset_of!(VvarData, seq);
+pub const VVAR_MULT: usize = core::mem::offset_of!(VvarData, mult);
+pub const VVAR_MULT_FRAC: usize = core::mem::offset_of!(VvarData, mult_frac);
+pub const VVAR_NSEC_PER_SEC: usize = core::mem::offset_of!(VvarData, nsec_per_sec);
+pub const VVAR_REALTIME_OFFSET: usize = core::mem::offset_of!(VvarData, realtime_offset_ns);
 
 /// A consistent copy of the fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,6 +64,23 @@ pub struct Snapshot {
     pub clock_mode: u32,
     pub freq: u64,
     pub realtime_offset_ns: u64,
+    /// `ns_per_tick(freq)`.
+    pub mult: u64,
+    pub mult_frac: u64,
+}
+
+impl Snapshot {
+    /// The page's contents for a counter of `freq` Hz (`mult` computed from it).
+    pub fn new(clock_mode: u32, freq: u64, realtime_offset_ns: u64) -> Snapshot {
+        let (mult, mult_frac) = ns_per_tick(freq);
+        Snapshot {
+            clock_mode,
+            freq,
+            realtime_offset_ns,
+            mult,
+            mult_frac,
+        }
+    }
 }
 
 impl VvarData {
@@ -61,6 +90,9 @@ impl VvarData {
             clock_mode: AtomicU32::new(CLOCKMODE_NONE),
             freq: AtomicU64::new(0),
             realtime_offset_ns: AtomicU64::new(0),
+            mult: AtomicU64::new(0),
+            mult_frac: AtomicU64::new(0),
+            nsec_per_sec: AtomicU64::new(1_000_000_000),
         }
     }
 
@@ -73,6 +105,11 @@ impl VvarData {
         fence(Ordering::Release);
         self.clock_mode.store(s.clock_mode, Ordering::Relaxed);
         self.freq.store(s.freq, Ordering::Relaxed);
+        self.mult.store(s.mult, Ordering::Relaxed);
+        self.mult_frac.store(s.mult_frac, Ordering::Relaxed);
+        // A constant, stored here too: the kernel's page starts as a zeroed frame, not
+        // as `VvarData::new()`.
+        self.nsec_per_sec.store(1_000_000_000, Ordering::Relaxed);
         self.realtime_offset_ns
             .store(s.realtime_offset_ns, Ordering::Relaxed);
         // The fields are visible before the even count.
@@ -92,6 +129,8 @@ impl VvarData {
                 clock_mode: self.clock_mode.load(Ordering::Relaxed),
                 freq: self.freq.load(Ordering::Relaxed),
                 realtime_offset_ns: self.realtime_offset_ns.load(Ordering::Relaxed),
+                mult: self.mult.load(Ordering::Relaxed),
+                mult_frac: self.mult_frac.load(Ordering::Relaxed),
             };
             // The field loads complete before the second look at the count.
             fence(Ordering::Acquire);
@@ -111,7 +150,7 @@ impl VvarData {
         if s.clock_mode != CLOCKMODE_ARCHTIMER {
             return None;
         }
-        let mono = ticks_to_ns(ticks, NonZeroU64::new(s.freq)?);
+        let mono = ticks_to_ns(ticks, s.mult, s.mult_frac);
         match clock {
             CLOCK_REALTIME | CLOCK_REALTIME_COARSE => Some(s.realtime_offset_ns.wrapping_add(mono)),
             CLOCK_MONOTONIC | CLOCK_MONOTONIC_RAW | CLOCK_MONOTONIC_COARSE | CLOCK_BOOTTIME => {
@@ -139,13 +178,35 @@ pub fn clock_res_ns(clock: i32) -> Option<u64> {
     }
 }
 
-/// Counter ticks to nanoseconds: ⌊ticks × 10⁹ / freq⌋ modulo 2⁶⁴, exactly the kernel's
-/// `arch::timer::now_ns` (which computes it in 128 bits), here in 64-bit steps so that
-/// the vDSO needs no 128-bit division routine: whole seconds, then the remainder (below
-/// freq, a 32-bit value, so `rem × 10⁹` cannot overflow).
-pub fn ticks_to_ns(ticks: u64, freq: NonZeroU64) -> u64 {
-    let secs = ticks / freq;
-    let rem = ticks % freq;
-    secs.wrapping_mul(1_000_000_000)
-        .wrapping_add(rem * 1_000_000_000 / freq)
+/// Nanoseconds per counter tick as a whole part and a 64-bit binary fraction:
+/// 10⁹/freq = mult + frac/2⁶⁴ (frac rounded down). Computed once, when the kernel
+/// writes the page, by long division (no 128-bit division routine in either image).
+pub fn ns_per_tick(freq: u64) -> (u64, u64) {
+    if freq == 0 {
+        return (0, 0);
+    }
+    let (mult, mut rem) = (1_000_000_000 / freq, 1_000_000_000 % freq);
+    let mut frac = 0u64;
+    for _ in 0..64 {
+        // rem < freq, and a counter frequency is far below 2⁶³: rem << 1 cannot overflow.
+        rem <<= 1;
+        frac <<= 1;
+        if rem >= freq {
+            rem -= freq;
+            frac |= 1;
+        }
+    }
+    (mult, frac)
+}
+
+/// Counter ticks to nanoseconds, modulo 2⁶⁴: ticks × (mult + frac/2⁶⁴), rounded down —
+/// one multiply and one multiply-high (Linux's `(cycles * mult) >> shift` with a shift
+/// of 64). For a frequency that divides 10⁹ (QEMU's 62.5 MHz: 16 ns a tick) frac is 0
+/// and the result is exact; otherwise it is the exact ⌊ticks × 10⁹ / freq⌋ or one less.
+/// The kernel's clock (arch timer `now_ns`) computes the same formula, so the vDSO and
+/// the system call never disagree.
+pub fn ticks_to_ns(ticks: u64, mult: u64, frac: u64) -> u64 {
+    ticks
+        .wrapping_mul(mult)
+        .wrapping_add(((ticks as u128 * frac as u128) >> 64) as u64)
 }

@@ -113,12 +113,65 @@ fn split(ns: u64, unit: u64) -> Timespec {
     }
 }
 
-/// clock_gettime(2). A bad `ts` faults in the caller (SIGSEGV), as with Linux's vDSO.
+// clock_gettime(2) (Linux `__kernel_clock_gettime` → `__cvdso_clock_gettime`).
+// CLOCK_MONOTONIC, the clock programs time things with, takes this path: the counter
+// read, one multiply from the data page, the split into seconds — 13 instructions:
+//
+//   ns = ticks × (mult + mult_frac / 2⁶⁴)      vvar.rs `ticks_to_ns`, as the kernel's
+//   ts = { ns / 10⁹, ns % 10⁹ }                 own clock (arch timer `now_ns`)
+//
+// Why there is no sequence count here, when Linux's vDSO has one: Linux's page holds a
+// base time and the counter value it was taken at, rewritten at every tick, and a
+// reader must not combine an old base with a new counter value. This page holds no
+// base: the time is a function of the counter alone, and `mult`, `mult_frac` and
+// `nsec_per_sec` are written once at boot (vdso::init, before the first exec, so before
+// any process can map the page) and never change after — a rewrite of the realtime
+// offset stores the same values again. There is nothing to tear. The other clocks go to
+// the Rust path below, which reads the page under its sequence count (VvarData::read).
+//
+// The `isb` keeps the counter read from being executed before the instructions in front
+// of it (Linux `__arch_get_hw_counter`): without it the time could be older than an
+// event the program already saw. A bad `ts` faults in the caller (SIGSEGV), as with
+// Linux's vDSO.
+global_asm!(
+    ".text",
+    ".balign 4",
+    ".globl __kernel_clock_gettime",
+    ".type __kernel_clock_gettime, %function",
+    "__kernel_clock_gettime:",
+    ".cfi_startproc",
+    "cmp w0, #{monotonic}",
+    "b.ne {other}",
+    "adrp x2, _vvar",                          // the data page (page-aligned)
+    "ldp x3, x4, [x2, #{mult}]",               // mult, mult_frac
+    "ldr x5, [x2, #{nsec_per_sec}]",
+    "isb",
+    "mrs x6, cntvct_el0",
+    "mul x7, x6, x3",
+    "umulh x6, x6, x4",
+    "add x7, x7, x6",                          // ns since the counter read 0
+    "udiv x6, x7, x5",                         // tv_sec
+    "msub x7, x6, x5, x7",                     // tv_nsec
+    "stp x6, x7, [x1]",
+    "mov x0, #0",
+    "ret",
+    ".cfi_endproc",
+    ".size __kernel_clock_gettime, . - __kernel_clock_gettime",
+    monotonic = const vvar::CLOCK_MONOTONIC,
+    mult = const vvar::VVAR_MULT,
+    nsec_per_sec = const vvar::VVAR_NSEC_PER_SEC,
+    other = sym clock_gettime_other,
+);
+
+// ldp above reads mult and mult_frac as a pair.
+const _: () = assert!(vvar::VVAR_MULT_FRAC == vvar::VVAR_MULT + 8);
+
+/// clock_gettime(2) for every clock but CLOCK_MONOTONIC (the assembly above): the page
+/// read under its sequence count, or the system call.
 ///
 /// # Safety
 /// `ts` must be writable, as for the system call.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn __kernel_clock_gettime(clock: i32, ts: *mut Timespec) -> isize {
+unsafe extern "C" fn clock_gettime_other(clock: i32, ts: *mut Timespec) -> isize {
     match clock_ns(clock) {
         // SAFETY: the caller's buffer (see above).
         Some(ns) => unsafe { ts.write(split(ns, 1)) },

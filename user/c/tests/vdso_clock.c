@@ -129,6 +129,8 @@ int main(void) {
     int64_t a = ns(t);
     int64_t b = sys_clock(CLOCK_MONOTONIC);
     CHECK(vdso_gettime(CLOCK_MONOTONIC, &t) == 0, "__kernel_clock_gettime");
+    CHECK(t.tv_nsec >= 0 && t.tv_nsec < 1000000000, "vDSO tv_nsec %ld not normalised",
+          (long)t.tv_nsec);
     int64_t c = ns(t);
     CHECK(last <= a && a <= b && b <= c, "monotonic went back: %lld %lld %lld %lld",
           (long long)last, (long long)a, (long long)b, (long long)c);
