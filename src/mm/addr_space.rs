@@ -1457,9 +1457,10 @@ impl AddressSpace {
         // ODF fork (odf.rs): a fault that gets this far writes an entry (a new page, a
         // COW copy): a level-3 table shared with another address space is copied first,
         // or, last sharer, made writable. Out of memory: the OOM path, as a COW copy.
-        if odf::active() {
-            odf::unshare(&mut self.pt, frames, va).map_err(|_| FaultError::OutOfMemory)?;
-        }
+        // The last sharer's write may need nothing more: that counts as a COW reuse.
+        let odf_reused = odf::active()
+            && odf::unshare(&mut self.pt, frames, va).map_err(|_| FaultError::OutOfMemory)?
+                == odf::Unshared::Reused;
         // One walk down to the entry; only if a table is missing, a second one that makes
         // it (Linux `__handle_mm_fault`: p4d_alloc ... pte_alloc, then `handle_pte_fault`).
         let entry = match self.pt.walk(va) {
@@ -1492,6 +1493,11 @@ impl AddressSpace {
             }
             Some(flags) if allows(flags, access) => {
                 arch::flush_tlb_page(self.pt.asid(), page_down(va));
+                if odf_reused {
+                    self.cow_reuses += 1;
+                    super::cow::COW_REUSES.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+                    return Ok(FaultFix::CowReused);
+                }
                 Ok(FaultFix::Spurious)
             }
             Some(_) => match self.pt.resolve_cow(frames, va) {

@@ -173,6 +173,18 @@ pub fn share_tables(
     result.map(|()| shared)
 }
 
+/// What `unshare` did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unshared {
+    /// The table was not write-protected: nothing.
+    No,
+    /// Shared: this address space now has a copy.
+    Copied,
+    /// This address space was the last sharer: APTable cleared, nothing copied (for the
+    /// fault that asked, a COW "reuse": the pages there may be writable as they are).
+    Reused,
+}
+
 /// The level-2 entry for `va`, if the tables down to it exist.
 fn pmd_entry(pt: &PageTable, va: usize) -> Option<Entry> {
     let mut table = pt.root_table();
@@ -191,13 +203,17 @@ pub fn write_protected(pt: &PageTable, va: usize) -> bool {
 /// Makes the level-3 table covering `va` this address space's own before anything
 /// writes an entry there: the write-fault half of ODF. Nothing to do (one walk) when the
 /// table is not write-protected. Out of memory for the copy: nothing changed.
-pub fn unshare(pt: &mut PageTable, frames: &FrameAllocator, va: usize) -> Result<(), OutOfMemory> {
+pub fn unshare(
+    pt: &mut PageTable,
+    frames: &FrameAllocator,
+    va: usize,
+) -> Result<Unshared, OutOfMemory> {
     if !active() {
-        return Ok(());
+        return Ok(Unshared::No);
     }
     match pmd_entry(pt, va) {
         Some(pmd) => unshare_table(pt, frames, pmd),
-        None => Ok(()),
+        None => Ok(Unshared::No),
     }
 }
 
@@ -245,10 +261,10 @@ pub fn unshare_table(
     pt: &mut PageTable,
     frames: &FrameAllocator,
     pmd: Entry,
-) -> Result<(), OutOfMemory> {
+) -> Result<Unshared, OutOfMemory> {
     let desc = pmd.read();
     if !desc.is_table() || !desc.table_write_protected() {
-        return Ok(());
+        return Ok(Unshared::No);
     }
     let shared = pmd.next_table().expect("a table descriptor");
     // Count 1 cannot grow under us: only a fork of this address space could share the
@@ -259,7 +275,7 @@ pub fn unshare_table(
         pmd.write(desc.table_set_write_protect(false));
         arch::flush_tlb_asid(pt.asid());
         UNSHARE_REUSES.fetch_add(1, Ordering::Relaxed);
-        return Ok(());
+        return Ok(Unshared::Reused);
     }
     let new = pt.new_table(frames).ok_or(OutOfMemory)?;
     for (index, entry, pte) in shared.valid_entries(0, ENTRIES) {
@@ -280,7 +296,7 @@ pub fn unshare_table(
     zap_shared_table(frames, shared);
     pt.count_tables(-1);
     UNSHARE_COPIES.fetch_add(1, Ordering::Relaxed);
-    Ok(())
+    Ok(Unshared::Copied)
 }
 
 /// Drops one sharer's reference on a level-3 table no longer reachable from its address
