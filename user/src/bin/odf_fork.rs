@@ -8,6 +8,7 @@
 //!      2 MiB in the child: the parent's pages stay, readable and writable;
 //!   4. exit of a sharer, then the last sharer writes (no copy needed);
 //!   5. the kernel writing into a shared range (read() from a pipe into it) in each.
+//!
 //! Under `fork=odf` it also checks (kstat 11) that tables were in fact shared.
 #![no_std]
 #![no_main]
