@@ -1412,9 +1412,12 @@ impl AddressSpace {
         } else {
             old_len
         };
-        // ODF fork (odf.rs): the old entries are cleared; a shared table is copied first
-        // (the new place is made writable by `walk_alloc`).
+        // ODF fork (odf.rs): entries are cleared at the old place and written at the new
+        // one; shared tables in both are copied first.
         odf::unshare_range(&mut self.pt, frames, old_addr, old_addr + move_len, false)
+            .and_then(|()| {
+                odf::unshare_range(&mut self.pt, frames, new_addr, new_addr + move_len, false)
+            })
             .map_err(|OutOfMemory| Errno::ENOMEM)?;
         self.pt
             .move_range(frames, old_addr, new_addr, move_len, dup)
@@ -1451,16 +1454,17 @@ impl AddressSpace {
         if !prot_allows(vma.prot, access) {
             return Err(FaultError::AccessDenied);
         }
-        let file = (area.object != ANON)
-            .then(|| self.files.get(&area.object))
-            .flatten();
         // ODF fork (odf.rs): a fault that gets this far writes an entry (a new page, a
         // COW copy): a level-3 table shared with another address space is copied first,
         // or, last sharer, made writable. Out of memory: the OOM path, as a COW copy.
-        // The last sharer's write may need nothing more: that counts as a COW reuse.
-        let odf_reused = odf::active()
-            && odf::unshare(&mut self.pt, frames, va).map_err(|_| FaultError::OutOfMemory)?
-                == odf::Unshared::Reused;
+        if odf::active()
+            && let Some(fix) = self.odf_unshare_fault(frames, va, access)?
+        {
+            return Ok(fix);
+        }
+        let file = (area.object != ANON)
+            .then(|| self.files.get(&area.object))
+            .flatten();
         // One walk down to the entry; only if a table is missing, a second one that makes
         // it (Linux `__handle_mm_fault`: p4d_alloc ... pte_alloc, then `handle_pte_fault`).
         let entry = match self.pt.walk(va) {
@@ -1493,11 +1497,6 @@ impl AddressSpace {
             }
             Some(flags) if allows(flags, access) => {
                 arch::flush_tlb_page(self.pt.asid(), page_down(va));
-                if odf_reused {
-                    self.cow_reuses += 1;
-                    super::cow::COW_REUSES.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
-                    return Ok(FaultFix::CowReused);
-                }
                 Ok(FaultFix::Spurious)
             }
             Some(_) => match self.pt.resolve_cow(frames, va) {
@@ -1509,6 +1508,30 @@ impl AddressSpace {
                 _ => Err(FaultError::AccessDenied),
             },
         }
+    }
+
+    /// `handle_fault`'s ODF step (odf.rs), out of line: the level-3 table covering `va` is
+    /// made this address space's own. When it was the last sharer and the page may now be
+    /// written as it is, the fault is over: a COW reuse, as `do_wp_page` would count it.
+    #[cold]
+    #[inline(never)]
+    fn odf_unshare_fault(
+        &mut self,
+        frames: &FrameAllocator,
+        va: usize,
+        access: Access,
+    ) -> Result<Option<FaultFix>, FaultError> {
+        let done = odf::unshare(&mut self.pt, frames, va).map_err(|_| FaultError::OutOfMemory)?;
+        let pte = self.pt.walk(va).map(|e| e.read());
+        if done != odf::Unshared::Reused
+            || !pte.is_some_and(|p| p.is_valid() && allows(p.flags(), access))
+        {
+            return Ok(None);
+        }
+        arch::flush_tlb_page(self.pt.asid(), page_down(va));
+        self.cow_reuses += 1;
+        super::cow::COW_REUSES.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+        Ok(Some(FaultFix::CowReused))
     }
 
     /// Installs a COW copy made outside the lock (`FaultFix::CowCopy`), if the entry is

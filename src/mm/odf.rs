@@ -196,13 +196,24 @@ fn pmd_entry(pt: &PageTable, va: usize) -> Option<Entry> {
 
 /// Is the level-3 table covering `va` write-protected by ODF (so that a COW copy made
 /// with the lock released must not be installed into it: `AddressSpace::finish_cow`)?
+/// (Inline: with ODF never used, one load; the walk is out of line.)
+#[inline]
 pub fn write_protected(pt: &PageTable, va: usize) -> bool {
-    active() && pmd_entry(pt, va).is_some_and(|e| e.read().table_write_protected())
+    active() && pmd_write_protected(pt, va)
+}
+
+#[cold]
+#[inline(never)]
+fn pmd_write_protected(pt: &PageTable, va: usize) -> bool {
+    pmd_entry(pt, va).is_some_and(|e| e.read().table_write_protected())
 }
 
 /// Makes the level-3 table covering `va` this address space's own before anything
 /// writes an entry there: the write-fault half of ODF. Nothing to do (one walk) when the
 /// table is not write-protected. Out of memory for the copy: nothing changed.
+/// (Inline: with ODF never used since boot, one load; the rest is out of line, so that
+/// the fault path it is called from keeps its shape.)
+#[inline]
 pub fn unshare(
     pt: &mut PageTable,
     frames: &FrameAllocator,
@@ -211,6 +222,15 @@ pub fn unshare(
     if !active() {
         return Ok(Unshared::No);
     }
+    unshare_at(pt, frames, va)
+}
+
+#[inline(never)]
+fn unshare_at(
+    pt: &mut PageTable,
+    frames: &FrameAllocator,
+    va: usize,
+) -> Result<Unshared, OutOfMemory> {
     match pmd_entry(pt, va) {
         Some(pmd) => unshare_table(pt, frames, pmd),
         None => Ok(Unshared::No),
@@ -257,6 +277,8 @@ pub fn unshare_range(
 /// a new table with the entries, write-protected as classic fork would have done (and so
 /// tightened in the shared table too: its other sharers see through APTable anyway), each
 /// frame referenced by the new table; then the level-2 entry replaced break-before-make.
+#[cold]
+#[inline(never)]
 pub fn unshare_table(
     pt: &mut PageTable,
     frames: &FrameAllocator,

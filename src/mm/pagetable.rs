@@ -102,12 +102,6 @@ impl PageTable {
         let mut table = self.root_table();
         for l in 0..level {
             let entry = table.offset(va, l);
-            // ODF fork (odf.rs): a level-3 table shared with another address space becomes
-            // this one's own before anything is written into it.
-            if l == LEAF_LEVEL - 1 && entry.read().table_write_protected() {
-                super::odf::unshare_table(self, frames, entry)
-                    .map_err(|OutOfMemory| MapError::OutOfMemory)?;
-            }
             table = match entry.next_table() {
                 Some(next) => next,
                 // A block mapping covers va.
@@ -130,6 +124,11 @@ impl PageTable {
         pa: PhysAddr,
         flags: PteFlags,
     ) -> Result<(), MapError> {
+        // ODF fork (odf.rs): a level-3 table shared with another address space becomes
+        // this one's own before anything is written into it.
+        if super::odf::unshare(self, frames, va).is_err() {
+            return Err(MapError::OutOfMemory);
+        }
         let entry = self.walk_alloc(frames, va, LEAF_LEVEL)?;
         if entry.read().is_valid() {
             return Err(MapError::AlreadyMapped);
