@@ -1522,10 +1522,11 @@ impl AddressSpace {
         access: Access,
     ) -> Result<Option<FaultFix>, FaultError> {
         let done = odf::unshare(&mut self.pt, frames, va).map_err(|_| FaultError::OutOfMemory)?;
+        if done != odf::Unshared::Reused {
+            return Ok(None);
+        }
         let pte = self.pt.walk(va).map(|e| e.read());
-        if done != odf::Unshared::Reused
-            || !pte.is_some_and(|p| p.is_valid() && allows(p.flags(), access))
-        {
+        if !pte.is_some_and(|p| p.is_valid() && allows(p.flags(), access)) {
             return Ok(None);
         }
         arch::flush_tlb_page(self.pt.asid(), page_down(va));
