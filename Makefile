@@ -27,7 +27,7 @@
 #
 # Variables: PROFILE=release|dev (dev keeps stepping sensible), LOG=info|debug|trace[:cats]
 # (the kernel command line's log=, no rebuild), TRACE=on|syscall,proc,fault,cow,switch (trace=),
-# MEM=256M, CPUS=n (QEMU -smp: 4 for run and test, 1 for gdb unless given), GDB_PORT
+# FORK=odf (on-demand fork: fork=odf, docs/odf.md), MEM=256M, CPUS=n (QEMU -smp: 4 for run and test, 1 for gdb unless given), GDB_PORT
 # (default: 1234 + uid), and for build, run, gdb and gdb-user:
 #   INIT=path    the first program. A path that exists inside the machine's root
 #                (/bin/forkdemo, or a file of OVERLAY) runs there; otherwise it is a file
@@ -53,6 +53,9 @@ FAULT_INJECTION ?= 1
 LOG ?=
 TRACE ?=
 TRACE_BUF ?=
+# FORK=odf: fork shares last-level page tables copy-on-write (fork=odf on the kernel
+# command line; src/mm/odf.rs, docs/odf.md). Empty: classic fork.
+FORK ?=
 MEM ?= 256M
 # Empty: 4 CPUs for run/test/bench, 1 for gdb (deterministic stepping).
 CPUS ?=
@@ -90,7 +93,7 @@ INIT_IN_ROOT = $(if $(filter /%,$(INIT)),$(shell p='$(BUILD)/rootfs$(INIT)'; [ -
 # Without INIT: the project's init (user/src/bin/init.rs), which starts the shell.
 INIT_PATH = $(if $(INIT),$(if $(INIT_IN_ROOT),$(INIT),/init),/sbin/init)
 # $(value ARGS): ARGS as typed (a $ in it is left alone, not expanded by make).
-CMDLINE = semihosting$(if $(LOG), log=$(LOG))$(if $(TRACE), trace=$(TRACE))$(if $(TRACE_BUF), trace_buf=$(TRACE_BUF)) init=$(INIT_PATH)$(if $(value ARGS), -- $(value ARGS))
+CMDLINE = semihosting$(if $(LOG), log=$(LOG))$(if $(TRACE), trace=$(TRACE))$(if $(TRACE_BUF), trace_buf=$(TRACE_BUF))$(if $(FORK), fork=$(FORK)) init=$(INIT_PATH)$(if $(value ARGS), -- $(value ARGS))
 # shell-quote: 'text' with each ' written as '\'', so quotes in ARGS reach QEMU unchanged.
 shq = '$(subst ','\'',$(1))'
 

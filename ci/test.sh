@@ -70,14 +70,14 @@ if want kernel; then
   fi
 fi
 
-# run_programs LABEL IMAGE_DIR INITRD CPUS: every program of user/tests.list, one boot
-# each; a program passes when it prints "NAME: ok", QEMU exits 0 and no frame leaked.
+# run_programs LABEL IMAGE_DIR INITRD CPUS [KERNEL_PARAMS]: every program of user/tests.list,
+# one boot each; a program passes when it prints "NAME: ok", QEMU exits 0 and no frame leaked.
 run_programs() {
-  local label=$1 kdir=$2 initrd=$3 cpus=$4 name log st result frames
+  local label=$1 kdir=$2 initrd=$3 cpus=$4 params=${5:-} name log st result frames
   mkdir -p "$build/tests"
   for name in ${TESTS:-$(grep -v '^#' user/tests.list)}; do
     log=$build/tests/$name$label.log
-    (build=$kdir INITRD=$initrd CPUS=$cpus && qemu_boot "$log" "semihosting init=/bin/$name")
+    (build=$kdir INITRD=$initrd CPUS=$cpus && qemu_boot "$log" "semihosting${params:+ $params} init=/bin/$name")
     st=$?
     result=$(grep -E "^$name: (ok|FAILED)" "$log" | head -1)
     frames=$(grep -E '^kernel: init exited' "$log")
@@ -104,11 +104,12 @@ if want qemu; then
   if [ "${DEV_PASS:-1}" = 0 ]; then
     echo "== (DEV_PASS=0: the 1-CPU dev-kernel pass skipped)"
   else
-  echo "== the same programs on 1 CPU, PROFILE=dev kernel (overflow and lock-order checks)"
+  # ... and with fork=odf: on-demand fork (src/mm/odf.rs) under every test program.
+  echo "== the same programs on 1 CPU, PROFILE=dev kernel, fork=odf (overflow and lock-order checks)"
   if ! "$here/dev-kernel.sh" "$out/../.." "$build" >"$build/dev-kernel.log" 2>&1; then
     bad "PROFILE=dev kernel" "does not build (see $build/dev-kernel.log)"
   else
-    run_programs " (1 CPU, dev kernel)" "$build/dev" "$build/dev/initrd.cpio" 1
+    run_programs " (1 CPU, dev kernel, fork=odf)" "$build/dev" "$build/dev/initrd.cpio" 1 fork=odf
   fi
   fi
 fi

@@ -43,6 +43,8 @@ fn parse_cmdline(cmdline: &str) -> BootArgs {
             ("init", Some(path)) => args.init = String::from(path),
             ("semihosting", None) => args.semihosting = true,
             ("test_stack_overflow", None) => args.test_stack_overflow = true,
+            // fork=odf: fork shares last-level page tables (src/mm/odf.rs, docs/odf.md).
+            ("fork", Some(mode)) => crate::mm::odf::set_fork_mode(mode),
             _ => {}
         }
     }

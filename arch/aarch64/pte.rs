@@ -12,6 +12,10 @@
 //!  ignored  SW     UXN  PXN  (0)     output address [47:12] nG  AF  SH    AP2  AP1  AttrIndx  type  valid
 //! ```
 //!
+//! A *table* descriptor (levels 0-2) has its own attributes in bits 63:59: NSTable,
+//! APTable[1:0] (62:61), UXNTable, PXNTable; this kernel uses only APTable[1]
+//! (`APTABLE_NO_WRITE`, for ODF fork).
+//!
 //! Bits 1:0 say what a descriptor is: `x0` invalid; at levels 0-2 `11` table and `01` block;
 //! at level 3 `11` page (`01` is reserved there). Bits 58:55 are left to software: this
 //! kernel keeps its copy-on-write and MAP_SHARED marks there.
@@ -160,4 +164,32 @@ impl Pte {
     pub fn flags(self) -> PteFlags {
         PteFlags::from_bits_truncate(self.0 & !ADDR_MASK)
     }
+
+    /// Is this table descriptor's APTable[1] set: no write, at any EL, through any entry of
+    /// the tables below it? (Used by ODF fork, src/mm/odf.rs.)
+    #[inline]
+    pub fn table_write_protected(self) -> bool {
+        self.0 & APTABLE_NO_WRITE != 0
+    }
+
+    /// This table descriptor with APTable[1] set (`wp`) or clear.
+    #[inline]
+    pub fn table_set_write_protect(self, wp: bool) -> Pte {
+        if wp {
+            Pte(self.0 | APTABLE_NO_WRITE)
+        } else {
+            Pte(self.0 & !APTABLE_NO_WRITE)
+        }
+    }
 }
+
+/// APTable[1], bit 62 of a level 0-2 *table* descriptor (ARM ARM D8.4, "Memory access
+/// control": hierarchical permissions; D8.3 gives the table-descriptor format, APTable in
+/// bits 62:61). Set, no access through the table below may write, at EL0 or EL1, whatever
+/// the page descriptors there say: the MMU combines the permissions of every level of the
+/// walk (the TLB caches the combination, so changing it needs a TLB invalidation like any
+/// other permission change). APTable[0] (bit 61) would remove EL0 access; unused here.
+/// It applies only while TCR_EL1.HPD0 is 0 (FEAT_HPDS lets software disable hierarchical
+/// permissions; boot.S never sets HPD0, and QEMU's cortex-a72 has no FEAT_HPDS at all).
+/// In a page descriptor bit 62 is ignored by the MMU (bits 63:59 are, without FEAT_PBHA).
+pub const APTABLE_NO_WRITE: u64 = 1 << 62;

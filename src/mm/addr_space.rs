@@ -45,6 +45,7 @@ use bitflags::bitflags;
 
 use super::cow::{CowCopy, CowOutcome, OutOfMemory};
 use super::frame::{FrameAllocator, PAGE_SHIFT, PAGE_SIZE, PhysAddr};
+use super::odf;
 use super::pagetable::{MapError, PageTable, USER_TOP};
 use super::vm_file::VmFile;
 use super::walk::{Entry, LEAF_LEVEL};
@@ -867,6 +868,10 @@ impl AddressSpace {
         let Some((first, v)) = self.vma_ending_above(start).filter(|&(s, _)| s < end) else {
             return Ok(());
         };
+        // ODF fork (odf.rs): shared tables in the range are dropped (whole 2 MiB) or
+        // copied (partly unmapped) first — the other sharers keep their pages.
+        odf::unshare_range(&mut self.pt, frames, start, end, true)
+            .map_err(|OutOfMemory| Errno::ENOMEM)?;
         if first < start {
             // Splitting one VMA in three: only within the limit (Linux lets a munmap that
             // splits at one end only go one above it, to free memory as asked).
@@ -1066,6 +1071,9 @@ impl AddressSpace {
         if prot == v.prot {
             return Ok(());
         }
+        // ODF fork (odf.rs): the entries change; a shared table is copied first.
+        odf::unshare_range(&mut self.pt, frames, start, end, false)
+            .map_err(|OutOfMemory| Errno::ENOMEM)?;
         let mut flags = v.flags;
         // Making private memory writable commits it (once: VM_ACCOUNT stays).
         if prot.contains(Prot::WRITE)
@@ -1404,6 +1412,13 @@ impl AddressSpace {
         } else {
             old_len
         };
+        // ODF fork (odf.rs): entries are cleared at the old place and written at the new
+        // one; shared tables in both are copied first.
+        odf::unshare_range(&mut self.pt, frames, old_addr, old_addr + move_len, false)
+            .and_then(|()| {
+                odf::unshare_range(&mut self.pt, frames, new_addr, new_addr + move_len, false)
+            })
+            .map_err(|OutOfMemory| Errno::ENOMEM)?;
         self.pt
             .move_range(frames, old_addr, new_addr, move_len, dup)
             .map_err(|OutOfMemory| Errno::ENOMEM)?;
@@ -1438,6 +1453,14 @@ impl AddressSpace {
         let vma = area.vma(start);
         if !prot_allows(vma.prot, access) {
             return Err(FaultError::AccessDenied);
+        }
+        // ODF fork (odf.rs): a fault that gets this far writes an entry (a new page, a
+        // COW copy): a level-3 table shared with another address space is copied first,
+        // or, last sharer, made writable. Out of memory: the OOM path, as a COW copy.
+        if odf::active()
+            && let Some(fix) = self.odf_unshare_fault(frames, va, access)?
+        {
+            return Ok(fix);
         }
         let file = (area.object != ANON)
             .then(|| self.files.get(&area.object))
@@ -1487,6 +1510,31 @@ impl AddressSpace {
         }
     }
 
+    /// `handle_fault`'s ODF step (odf.rs), out of line: the level-3 table covering `va` is
+    /// made this address space's own. When it was the last sharer and the page may now be
+    /// written as it is, the fault is over: a COW reuse, as `do_wp_page` would count it.
+    #[cold]
+    #[inline(never)]
+    fn odf_unshare_fault(
+        &mut self,
+        frames: &FrameAllocator,
+        va: usize,
+        access: Access,
+    ) -> Result<Option<FaultFix>, FaultError> {
+        let done = odf::unshare(&mut self.pt, frames, va).map_err(|_| FaultError::OutOfMemory)?;
+        if done != odf::Unshared::Reused {
+            return Ok(None);
+        }
+        let pte = self.pt.walk(va).map(|e| e.read());
+        if !pte.is_some_and(|p| p.is_valid() && allows(p.flags(), access)) {
+            return Ok(None);
+        }
+        arch::flush_tlb_page(self.pt.asid(), page_down(va));
+        self.cow_reuses += 1;
+        super::cow::COW_REUSES.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+        Ok(Some(FaultFix::CowReused))
+    }
+
     /// Installs a COW copy made outside the lock (`FaultFix::CowCopy`), if the entry is
     /// still the one that faulted.
     pub fn finish_cow(
@@ -1495,6 +1543,13 @@ impl AddressSpace {
         copy: CowCopy,
         new: PhysAddr,
     ) -> FaultFix {
+        // ODF fork (odf.rs): a fork while the lock was released may have shared the table
+        // again; then the copy is not installed there — the access retries and faults.
+        if odf::write_protected(&self.pt, copy.va) {
+            frames.put(new);
+            copy.abandon(frames);
+            return FaultFix::CowRaced;
+        }
         match self.pt.install_cow_copy(frames, copy, new) {
             CowOutcome::Copied => {
                 self.cow_copies += 1;
@@ -1528,6 +1583,22 @@ impl AddressSpace {
         child.brk_start = self.brk_start;
         child.brk = self.brk;
         child.vdso_base = self.vdso_base;
+        // ODF fork (odf.rs, `fork=odf`): level-3 tables whose 2 MiB hold only private
+        // anonymous memory are shared, not copied; `copy_page_range` skips them.
+        if odf::enabled() {
+            let vmas = &self.vmas;
+            let anon_only = |va: usize| {
+                vmas.range(..va + odf::TABLE_SPAN)
+                    .rev()
+                    .take_while(|(_, v)| v.end > va)
+                    .all(|(_, v)| v.object == ANON && !v.shared())
+            };
+            let ranges = vmas.iter().map(|(&s, v)| (s, v.end));
+            if odf::share_tables(&mut self.pt, frames, &mut child.pt, ranges, anon_only).is_err() {
+                child.destroy(frames);
+                return Err(Errno::ENOMEM);
+            }
+        }
         let ranges = self.vmas.iter().map(|(&s, v)| (s, v.end));
         match self.pt.copy_page_range(frames, &mut child.pt, ranges) {
             Ok(_) => Ok(child),
@@ -1567,6 +1638,9 @@ impl AddressSpace {
         let mut done = 0;
         while done < len {
             let at = va + done;
+            // ODF fork (odf.rs): the kernel writes through the linear map, past APTable:
+            // a shared table is copied first, so the write sees the page's COW state.
+            odf::unshare(&mut self.pt, frames, at).map_err(|_| Errno::ENOMEM)?;
             let exec = self
                 .find_vma(at)
                 .ok_or(Errno::EFAULT)?

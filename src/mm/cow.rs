@@ -228,6 +228,9 @@ impl WalkOps for Dup<'_> {
     fn table(&mut self, at: &Slot) -> Result<bool, OutOfMemory> {
         let slot = self.child_tables[at.level].entry(at.index);
         let next = match slot.next_table() {
+            // ODF fork (odf.rs, `share_tables`): the child already shares this very
+            // level-3 table; nothing to copy.
+            Some(t) if at.level == LEAF_LEVEL - 1 && t == at.next_table() => return Ok(false),
             Some(t) => t, // made when an earlier range passed through here
             None => {
                 let t = self.child.new_table(self.frames).ok_or(OutOfMemory)?;

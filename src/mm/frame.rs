@@ -252,6 +252,19 @@ impl FrameAllocator {
         (0..n).fold(false, |_, _| self.put_slow(pa))
     }
 
+    /// Drops a reference unless it is the last one (Linux `page_ref_add_unless(page, -1,
+    /// 1)`): false, and nothing changed, when the count is 1 — the caller is then the only
+    /// holder and must release what the frame holds before its `put`. ODF fork's shared
+    /// page tables (odf.rs) need this: two address spaces dropping one table at once must
+    /// not both believe another still holds it.
+    pub fn put_unless_last(&self, pa: PhysAddr) -> bool {
+        self.refcount[self.index(pa)]
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| {
+                (c > 1).then(|| c - 1)
+            })
+            .is_ok()
+    }
+
     /// The last reference (or a contended or invalid count): checked, under the
     /// free-stack lock when it may reach 0.
     #[cold]

@@ -10,6 +10,7 @@ pub mod frame;
 pub mod heap;
 pub mod inject;
 pub mod kernel_map;
+pub mod odf;
 pub mod pagetable;
 pub mod uaccess;
 pub mod vm_file;

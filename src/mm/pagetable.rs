@@ -55,6 +55,12 @@ impl PageTable {
         Some(unsafe { Table::from_frame(pa) })
     }
 
+    /// A table shared with another tree (ODF fork, odf.rs) joined (+1) or left (-1) this
+    /// one: `tables` counts every table below the root that this tree points at.
+    pub(super) fn count_tables(&mut self, delta: isize) {
+        self.tables = self.tables.wrapping_add_signed(delta);
+    }
+
     pub fn root(&self) -> PhysAddr {
         self.root
     }
@@ -118,6 +124,11 @@ impl PageTable {
         pa: PhysAddr,
         flags: PteFlags,
     ) -> Result<(), MapError> {
+        // ODF fork (odf.rs): a level-3 table shared with another address space becomes
+        // this one's own before anything is written into it.
+        if super::odf::unshare(self, frames, va).is_err() {
+            return Err(MapError::OutOfMemory);
+        }
         let entry = self.walk_alloc(frames, va, LEAF_LEVEL)?;
         if entry.read().is_valid() {
             return Err(MapError::AlreadyMapped);
@@ -255,6 +266,17 @@ impl PageTable {
         }
         impl WalkOps for Release<'_> {
             type Error = Infallible;
+            fn table(&mut self, at: &Slot) -> Result<bool, Infallible> {
+                // ODF fork (odf.rs): a shared level-3 table loses this sharer's reference;
+                // its pages go with the last one.
+                if super::odf::is_shared_table(at) {
+                    at.entry.clear();
+                    super::odf::zap_shared_table(self.frames, at.next_table());
+                    self.freed += 1;
+                    return Ok(false);
+                }
+                Ok(true)
+            }
             #[inline]
             fn leaf(&mut self, at: &Slot) -> Result<(), Infallible> {
                 if at.level == LEAF_LEVEL {
@@ -368,6 +390,14 @@ impl PageTable {
         struct Free<'a>(&'a FrameAllocator);
         impl WalkOps for Free<'_> {
             type Error = Infallible;
+            fn table(&mut self, at: &Slot) -> Result<bool, Infallible> {
+                // ODF fork (odf.rs): a shared level-3 table loses this tree's reference.
+                if super::odf::is_shared_table(at) {
+                    super::odf::zap_shared_table(self.0, at.next_table());
+                    return Ok(false);
+                }
+                Ok(true)
+            }
             fn table_done(&mut self, at: &Slot) -> Result<(), Infallible> {
                 self.0.put(at.next_table().pa());
                 Ok(())

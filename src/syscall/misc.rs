@@ -115,7 +115,8 @@ pub fn fault_inject(kind: usize, nth: usize) -> KResult<usize> {
 /// counter ticks (16 instructions each under `-icount shift=0`), and 8 = what it was:
 /// a system call number, or `arch::irqsoff::CAUSE_EXCEPTION | EC` (an exception from
 /// EL0), `CAUSE_IRQ`, `CAUSE_IDLE`; 9 = frames the kernel heap has grown by; 10 = timer
-/// interrupts taken since boot (all CPUs).
+/// interrupts taken since boot (all CPUs); 11-14 = ODF fork's counters (mm/odf.rs:
+/// tables shared, sharings broken by a copy, by the last sharer, shared tables dropped).
 pub fn kstat(which: usize) -> KResult<usize> {
     use crate::mm::{cow, global};
     Ok(match which {
@@ -138,6 +139,12 @@ pub fn kstat(which: usize) -> KResult<usize> {
         7 => crate::arch::irqsoff::longest().0 as usize,
         8 => crate::arch::irqsoff::longest().1 as usize,
         10 => crate::irq::TIMER_IRQS.load(Ordering::Relaxed) as usize,
+        // ODF fork (mm/odf.rs): tables shared at fork, sharings broken by a copy, by the
+        // last sharer (no copy), shared tables dropped.
+        11 => crate::mm::odf::SHARED.load(Ordering::Relaxed),
+        12 => crate::mm::odf::UNSHARE_COPIES.load(Ordering::Relaxed),
+        13 => crate::mm::odf::UNSHARE_REUSES.load(Ordering::Relaxed),
+        14 => crate::mm::odf::DROPPED.load(Ordering::Relaxed),
         _ => return Err(Errno::EINVAL),
     })
 }
