@@ -98,19 +98,19 @@ run_programs() {
 if want qemu; then
   echo "== user programs under QEMU, ${CPUS:-4} CPUs (one boot each, ${QEMU_TIMEOUT}s timeout)"
   run_programs "" "$build" "$build/initrd.cpio" "${CPUS:-4}"
-  # Once more on one CPU, with the PROFILE=dev kernel: debug assertions, overflow
-  # checks and the lock-order check of every lock acquisition (src/sync/ordered.rs)
-  # — a separate build (ci/dev-kernel.sh, incremental).
+  # Once more on one CPU, with the checked kernel (Cargo.toml's profile.checked: debug
+  # assertions, overflow checks and the lock-order check of every lock acquisition,
+  # src/sync/ordered.rs) — a separate build (ci/dev-kernel.sh, incremental) — and with
+  # fork=odf: on-demand fork (src/mm/odf.rs) under every test program.
   if [ "${DEV_PASS:-1}" = 0 ]; then
-    echo "== (DEV_PASS=0: the 1-CPU dev-kernel pass skipped)"
+    echo "== (DEV_PASS=0: the 1-CPU checked-kernel pass skipped)"
   else
-  # ... and with fork=odf: on-demand fork (src/mm/odf.rs) under every test program.
-  echo "== the same programs on 1 CPU, PROFILE=dev kernel, fork=odf (overflow and lock-order checks)"
-  if ! "$here/dev-kernel.sh" "$out/../.." "$build" >"$build/dev-kernel.log" 2>&1; then
-    bad "PROFILE=dev kernel" "does not build (see $build/dev-kernel.log)"
-  else
-    run_programs " (1 CPU, dev kernel, fork=odf)" "$build/dev" "$build/dev/initrd.cpio" 1 fork=odf
-  fi
+    echo "== the same programs on 1 CPU, checked kernel, fork=odf (overflow and lock-order checks)"
+    if ! "$here/dev-kernel.sh" "$out/../.." "$build" >"$build/dev-kernel.log" 2>&1; then
+      bad "checked kernel" "does not build (see $build/dev-kernel.log)"
+    else
+      run_programs " (1 CPU, dev kernel, fork=odf)" "$build/dev" "$build/dev/initrd.cpio" 1 fork=odf
+    fi
   fi
 fi
 
