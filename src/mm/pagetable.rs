@@ -263,6 +263,16 @@ impl PageTable {
                 }
                 Ok(())
             }
+            #[inline]
+            fn pte_range(
+                &mut self,
+                pmd: &Slot,
+                first: usize,
+                end: usize,
+            ) -> Result<bool, Infallible> {
+                zap_pte_range(self.frames, pmd.next_table(), first, end);
+                Ok(true)
+            }
             fn table_done(&mut self, at: &Slot) -> Result<(), Infallible> {
                 let table_end = at.va.saturating_add(walk::entry_span(at.level));
                 if table_end <= self.next_start {
@@ -399,6 +409,34 @@ impl PageTable {
         let mut count = Count(1); // the root
         let Ok(()) = walk::walk_range(self.root_table(), 0, VA_SPAN, &mut count);
         count.0
+    }
+}
+
+/// Frames `zap_pte_range` gathers before it releases them (Linux's `tlb_gather` batch).
+const ZAP_BATCH: usize = 64;
+
+/// Linux `zap_pte_range` as `exit_mmap` runs it (`tlb_gather_mmu_fullmm`): clears the
+/// entries `first..end` of the page table `table` and drops their frames' references,
+/// `ZAP_BATCH` at a time (`FrameAllocator::put_batch`: one hold of the free-stack lock per
+/// batch, not one per freed page). No TLB invalidation per page: the whole address space
+/// goes, no CPU runs it any more, and its ASID is invalidated once before it is reused
+/// (`Mm::drop`), as Linux's full-mm gather flushes once.
+#[inline]
+fn zap_pte_range(frames: &FrameAllocator, table: Table, first: usize, end: usize) {
+    let mut batch = [PhysAddr(0); ZAP_BATCH];
+    let mut n = 0;
+    let Ok(()) = table.for_each_valid(first, end, |_, entry, pte| {
+        entry.clear(); // so that `destroy`, if it has to run after, does not put it again
+        batch[n] = PhysAddr(pte.addr());
+        n += 1;
+        if n == ZAP_BATCH {
+            frames.put_batch(&batch);
+            n = 0;
+        }
+        Ok::<(), Infallible>(())
+    });
+    if n > 0 {
+        frames.put_batch(&batch[..n]);
     }
 }
 

@@ -96,6 +96,58 @@ impl Table {
         }
     }
 
+    /// `f(index, entry, value)` for each valid entry whose index is in `first..end`, in
+    /// order: the loop of the last-level fast paths (`copy_pte_range`, `zap_pte_range`).
+    /// What `valid_entries` gives, faster on full tables: each aligned group of 8 entries
+    /// (one 64-byte cache line) is read once, by one volatile read of the 8 descriptors,
+    /// skipped if all are zero and otherwise handed out from the values read — no entry
+    /// is read twice and no iterator state goes through memory. `f` may write the entries
+    /// it is given (no reference to the table is held).
+    #[inline(always)]
+    pub fn for_each_valid<E>(
+        self,
+        first: usize,
+        end: usize,
+        mut f: impl FnMut(usize, Entry, Pte) -> Result<(), E>,
+    ) -> Result<(), E> {
+        assert!(first <= end && end <= ENTRIES);
+        let mut i = first;
+        while i < end {
+            if i.is_multiple_of(8) && i + 8 <= end {
+                // SAFETY: 8 aligned entries inside this live table (`from_frame`'s
+                // contract), read by value through the raw pointer: no reference is made.
+                let group =
+                    unsafe { core::ptr::read_volatile(self.entries.add(i).cast::<[u64; 8]>()) };
+                let any = (group[0] | group[1])
+                    | (group[2] | group[3])
+                    | (group[4] | group[5])
+                    | (group[6] | group[7]);
+                if any != 0 {
+                    for (k, &value) in group.iter().enumerate() {
+                        let pte = Pte(value);
+                        if pte.is_valid() {
+                            let entry = Entry {
+                                ptr: self.entries.wrapping_add(i + k),
+                            };
+                            f(i + k, entry, pte)?;
+                        }
+                    }
+                }
+                i += 8;
+            } else {
+                let entry = Entry {
+                    ptr: self.entries.wrapping_add(i),
+                };
+                let pte = entry.read();
+                if pte.is_valid() {
+                    f(i, entry, pte)?;
+                }
+                i += 1;
+            }
+        }
+        Ok(())
+    }
+
     /// No valid entry left: the table can be freed.
     pub fn is_empty(self) -> bool {
         self.valid_entries(0, ENTRIES).next().is_none()
@@ -244,6 +296,17 @@ pub trait WalkOps {
         let _ = at;
         Ok(())
     }
+
+    /// Called after `table` accepted a level-2 entry, with the indices `first..end` of
+    /// the last-level table under it that the range covers: return `true` if this handled
+    /// those entries itself in one loop, and the walk does not call `leaf` for them
+    /// (`table_done` still follows). Linux: a `pmd_entry` that does the PTEs itself, as
+    /// `copy_pte_range` and `zap_pte_range` do. The fast paths of fork and exit: one tight
+    /// loop over 512 entries instead of a `Slot` and a call per page.
+    fn pte_range(&mut self, pmd: &Slot, first: usize, end: usize) -> Result<bool, Self::Error> {
+        let _ = (pmd, first, end);
+        Ok(false)
+    }
 }
 
 /// Calls `ops` for every valid entry, in address order, of the part of the tree under
@@ -267,11 +330,9 @@ fn walk_table<O: WalkOps>(
     ops: &mut O,
 ) -> Result<(), O::Error> {
     let span = entry_span(level);
-    let (lo, hi) = (range.0.max(base), range.1.min(base + span * ENTRIES));
-    if lo >= hi {
+    let Some((first, end)) = index_range(level, base, range) else {
         return Ok(());
-    }
-    let (first, end) = ((lo - base) / span, (hi - 1 - base) / span + 1);
+    };
     for (index, entry, pte) in table.valid_entries(first, end) {
         let at = Slot {
             entry,
@@ -282,7 +343,14 @@ fn walk_table<O: WalkOps>(
         };
         if level < LEAF_LEVEL && pte.is_table() {
             if ops.table(&at)? {
-                walk_table(at.next_table(), level + 1, at.va, range, ops)?;
+                let done = level + 1 == LEAF_LEVEL
+                    && match index_range(LEAF_LEVEL, at.va, range) {
+                        Some((first, end)) => ops.pte_range(&at, first, end)?,
+                        None => true,
+                    };
+                if !done {
+                    walk_table(at.next_table(), level + 1, at.va, range, ops)?;
+                }
                 ops.table_done(&at)?;
             }
         } else {
@@ -290,6 +358,15 @@ fn walk_table<O: WalkOps>(
         }
     }
     Ok(())
+}
+
+/// The indices `first..end` of the entries of a table at `level` mapping from `base` that
+/// `range` covers, if any.
+#[inline]
+fn index_range(level: usize, base: usize, range: (usize, usize)) -> Option<(usize, usize)> {
+    let span = entry_span(level);
+    let (lo, hi) = (range.0.max(base), range.1.min(base + span * ENTRIES));
+    (lo < hi).then(|| ((lo - base) / span, (hi - 1 - base) / span + 1))
 }
 
 /// `walk_range` for the leaves only: `f(slot)` for every page (or block) in `[start, end)`.
