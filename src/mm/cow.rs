@@ -31,7 +31,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use super::frame::{FrameAllocator, FrameRefs, PAGE_SIZE, PhysAddr};
 use super::pagetable::PageTable;
-use super::walk::{self, ENTRIES, Entry, LEAF_LEVEL, Slot, Table, WalkOps};
+use super::walk::{self, Entry, LEAF_LEVEL, Slot, Table, WalkOps};
 use crate::arch;
 use crate::arch::pte::{Pte, PteFlags};
 
@@ -274,10 +274,8 @@ fn copy_pte_range(
     // otherwise), the allocator's fields read once (`FrameAllocator::refs`).
     let mut counted = CopyStats::default();
     let refs = frames.refs();
-    let result = src.for_each_valid(first, end, |index, entry, pte| {
-        // `index` < 512 already; the mask says so to the compiler (no bounds check).
-        let child = dst.entry(index & (ENTRIES - 1));
-        copy_present_pte(refs, entry, child, pte, &mut counted)
+    let result = src.for_each_valid(first, end, |_, entry, pte| {
+        copy_present_pte(refs, entry, entry.same_in(dst), pte, &mut counted)
     });
     stats.cow += counted.cow;
     stats.shared += counted.shared;

@@ -288,32 +288,27 @@ impl FrameAllocator {
         }
     }
 
-    /// Drops one reference on each frame of `pas` (Linux `release_pages`, which exit's
-    /// `tlb_gather` batches end in); returns how many frames this freed. Fast because the
-    /// free-stack lock is taken once for the whole batch, not once per last reference as
-    /// `put` does. Correct for the same reason `put_slow` is: under the lock a count may
-    /// go from 1 to 0, and `fetch_sub` tells whether it was this drop that did.
-    pub fn put_batch(&self, pas: &[PhysAddr]) -> usize {
-        // Kept in registers across the loop (the stores below would otherwise make the
-        // compiler reload them from `self` for every frame).
-        let (base, counts) = (self.base, &self.refcount[..]);
+    /// Runs `body`, which drops references with `PutMany::put`, under one hold of the
+    /// free-stack lock; returns how many frames were freed (Linux `release_pages`, which
+    /// exit's `tlb_gather` batches end in). Fast because the lock is taken once for all
+    /// of them — `put` takes it for every last reference — and the allocator's fields are
+    /// read once. Correct for the reason `put_slow` is: under the lock a count may go from
+    /// 1 to 0, and `fetch_sub` says whether it was this drop that did. `body` must not
+    /// allocate or free frames itself (the lock is held).
+    #[inline]
+    pub fn put_many(&self, body: impl FnOnce(&mut PutMany<'_>)) -> usize {
         let mut free = self.free.lock();
         let len = free.len();
-        // The free stack has room for every frame, so for every frame of the batch.
-        let spare = free.spare_capacity_mut();
-        assert!(spare.len() >= pas.len());
-        let mut freed = 0;
-        for &pa in pas {
-            let idx = (pa.0 - base) >> PAGE_SHIFT;
-            let old = counts[idx].fetch_sub(1, Ordering::AcqRel);
-            if old == 1 {
-                spare[freed].write(idx as u32);
-                freed += 1;
-            } else if old == 0 || old == RESERVED {
-                panic!("frame {:#x} is not allocated", pa.0);
-            }
-        }
-        // SAFETY: the `freed` slots after `len` were just written.
+        let mut many = PutMany {
+            refs: self.refs(),
+            // The free stack has room for every frame (capacity fixed at boot), so for
+            // every frame that can be freed here.
+            spare: free.spare_capacity_mut(),
+            freed: 0,
+        };
+        body(&mut many);
+        let freed = many.freed;
+        // SAFETY: the `freed` slots after `len` were written by `PutMany::put`.
         unsafe { free.set_len(len + freed) };
         self.nfree.store(len + freed, Ordering::Relaxed);
         freed
@@ -363,6 +358,28 @@ impl FrameRefs<'_> {
             "frame {:#x}: get of a free frame",
             pa.0
         );
+    }
+}
+
+/// See `FrameAllocator::put_many`.
+pub struct PutMany<'a> {
+    refs: FrameRefs<'a>,
+    spare: &'a mut [core::mem::MaybeUninit<u32>],
+    freed: usize,
+}
+
+impl PutMany<'_> {
+    /// `FrameAllocator::put`, with the free-stack lock already held.
+    #[inline]
+    pub fn put(&mut self, pa: PhysAddr) {
+        let idx = (pa.0 - self.refs.base) >> PAGE_SHIFT;
+        let old = self.refs.counts[idx].fetch_sub(1, Ordering::AcqRel);
+        if old == 1 {
+            self.spare[self.freed].write(idx as u32);
+            self.freed += 1;
+        } else if old == 0 || old == RESERVED {
+            panic!("frame {:#x} is not allocated", pa.0);
+        }
     }
 }
 

@@ -123,15 +123,25 @@ impl Table {
                     | (group[4] | group[5])
                     | (group[6] | group[7]);
                 if any != 0 {
-                    for (k, &value) in group.iter().enumerate() {
-                        let pte = Pte(value);
+                    // Unrolled by hand: the 8 values stay in registers, no counter per entry.
+                    let mut one = |k: usize| {
+                        let pte = Pte(group[k]);
                         if pte.is_valid() {
                             let entry = Entry {
                                 ptr: self.entries.wrapping_add(i + k),
                             };
                             f(i + k, entry, pte)?;
                         }
-                    }
+                        Ok(())
+                    };
+                    one(0)?;
+                    one(1)?;
+                    one(2)?;
+                    one(3)?;
+                    one(4)?;
+                    one(5)?;
+                    one(6)?;
+                    one(7)?;
                 }
                 i += 8;
             } else {
@@ -193,6 +203,17 @@ impl Entry {
     pub fn write(self, pte: Pte) {
         // SAFETY: as in `read`; the caller holds the address space exclusively.
         unsafe { core::ptr::write_volatile(self.ptr, pte.0) }
+    }
+
+    /// The entry at the same index in `table` (fork: the child's entry for the parent's).
+    /// Tables are whole frames, so the index is the pointer's offset in its page.
+    #[inline]
+    pub fn same_in(self, table: Table) -> Entry {
+        Entry {
+            ptr: table
+                .entries
+                .wrapping_byte_add(self.ptr as usize & (ENTRIES * 8 - 1)),
+        }
     }
 
     /// Makes the entry invalid (Linux `pte_clear`).
