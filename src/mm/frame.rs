@@ -458,6 +458,29 @@ mod tests {
     }
 
     #[test]
+    fn put_many_frees_the_last_references_only() {
+        let m = SimMemory::new(4);
+        let f = &m.frames;
+        let (a, b, c) = (
+            f.alloc_zeroed().unwrap(),
+            f.alloc_zeroed().unwrap(),
+            f.alloc_zeroed().unwrap(),
+        );
+        f.get(b);
+        let freed = f.put_many(|many| {
+            for pa in [a, b, c] {
+                many.put(pa);
+            }
+        });
+        assert_eq!(freed, 2);
+        assert_eq!((f.refcount(a), f.refcount(b), f.refcount(c)), (0, 1, 0));
+        assert_eq!(f.in_use(), 1);
+        assert!(f.put(b));
+        // The freed frames are allocatable again.
+        assert!(f.alloc_uninit().is_some() && f.alloc_uninit().is_some());
+    }
+
+    #[test]
     fn exhaustion_returns_none() {
         let m = SimMemory::new(2);
         assert!(m.frames.alloc_uninit().is_some());

@@ -445,6 +445,44 @@ mod tests {
         f.put(pa);
     }
 
+    /// The fast loop sees exactly what `valid_entries` sees, for ranges that start and
+    /// end inside groups of 8, and `same_in` names the same index in another table.
+    #[test]
+    fn for_each_valid_matches_valid_entries() {
+        let m = SimMemory::new(4);
+        let f = &m.frames;
+        let (pa, other) = (f.alloc_zeroed().unwrap(), f.alloc_zeroed().unwrap());
+        // SAFETY: zeroed frames of this test, freed at the end.
+        let (table, other) = unsafe { (Table::from_frame(pa), Table::from_frame(other)) };
+        for i in [0, 3, 7, 8, 15, 16, 100, 101, 255, 256, 504, 510, 511] {
+            table.entry(i).write(Pte::page(0x1000 * i, PteFlags::AF));
+        }
+        for (first, end) in [
+            (0, ENTRIES),
+            (3, 16),
+            (5, 8),
+            (9, 15),
+            (100, 257),
+            (505, 512),
+        ] {
+            let mut seen = alloc::vec::Vec::new();
+            let Ok(()) = table.for_each_valid(first, end, |i, entry, pte| {
+                assert_eq!(entry.read(), pte);
+                assert_eq!(entry.same_in(other), other.entry(i));
+                seen.push(i);
+                Ok::<(), Infallible>(())
+            });
+            let want: alloc::vec::Vec<usize> =
+                table.valid_entries(first, end).map(|(i, _, _)| i).collect();
+            assert_eq!(seen, want, "{first}..{end}");
+        }
+        for i in 0..ENTRIES {
+            table.entry(i).clear();
+        }
+        f.put(pa);
+        f.put(other.pa());
+    }
+
     /// A range walk reads only the tables that map the range, in address order, and
     /// calls `table_done` after each table's entries.
     #[test]
