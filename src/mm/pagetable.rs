@@ -415,7 +415,7 @@ impl PageTable {
 /// Linux `zap_pte_range` as `exit_mmap` runs it (`tlb_gather_mmu_fullmm`): clears the
 /// entries `first..end` of the page table `table` and drops their frames' references, all
 /// under one hold of the free-stack lock (`FrameAllocator::put_many`; at most 512 pages,
-/// ~15 instructions each), not one per freed page. No TLB invalidation per page: the
+/// ~20 instructions each), not one per freed page. No TLB invalidation per page: the
 /// whole address space goes, no CPU runs it any more, and its ASID is invalidated once
 /// before it is reused (`Mm::drop`), as Linux's full-mm gather flushes once.
 #[inline]
