@@ -29,7 +29,7 @@
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use super::frame::{FrameAllocator, PAGE_SIZE, PhysAddr};
+use super::frame::{FrameAllocator, FrameRefs, PAGE_SIZE, PhysAddr};
 use super::pagetable::PageTable;
 use super::walk::{self, Entry, LEAF_LEVEL, Slot, Table, WalkOps};
 use crate::arch;
@@ -246,15 +246,50 @@ impl WalkOps for Dup<'_> {
     fn leaf(&mut self, at: &Slot) -> Result<(), OutOfMemory> {
         debug_assert_eq!(at.level, LEAF_LEVEL, "no block mappings in user tables");
         let child = self.child_tables[LEAF_LEVEL].entry(at.index);
-        copy_present_pte(self.frames, at.entry, child, at.pte, &mut self.stats)
+        copy_present_pte(self.frames.refs(), at.entry, child, at.pte, &mut self.stats)
     }
+
+    /// The entries of one parent page table at once (`table` made the child's).
+    #[inline]
+    fn pte_range(&mut self, pmd: &Slot, first: usize, end: usize) -> Result<bool, OutOfMemory> {
+        let (src, dst) = (pmd.next_table(), self.child_tables[LEAF_LEVEL]);
+        copy_pte_range(self.frames, src, dst, first, end, &mut self.stats)?;
+        Ok(true)
+    }
+}
+
+/// Linux `copy_pte_range`: the entries `first..end` of the parent's page table `src`
+/// into the child's `dst`, one `copy_present_pte` each. Why it is fast: one loop over
+/// the table with `copy_present_pte` inlined — per page a load, the write-protect, two
+/// stores and the frame's count (an atomic increment) — instead of the generic walk's
+/// `Slot` and `leaf` call per page; runs of 8 empty entries (a cache line) are skipped
+/// with one test (`Table::for_each_valid`). Same work per page as `leaf`, so just as correct.
+#[inline]
+fn copy_pte_range(
+    frames: &FrameAllocator,
+    src: Table,
+    dst: Table,
+    first: usize,
+    end: usize,
+    stats: &mut CopyStats,
+) -> Result<(), OutOfMemory> {
+    // The counters in registers for the loop (a store per page through `stats`
+    // otherwise), the allocator's fields read once (`FrameAllocator::refs`).
+    let mut counted = CopyStats::default();
+    let refs = frames.refs();
+    let result = src.for_each_valid(first, end, |_, entry, pte| {
+        copy_present_pte(refs, entry, entry.same_in(dst), pte, &mut counted)
+    });
+    stats.cow += counted.cow;
+    stats.shared += counted.shared;
+    result
 }
 
 /// Shares one page with the child (Linux `copy_present_pte`): `parent` holds `pte`,
 /// `child` is the child's empty entry for the same address.
 #[inline]
 fn copy_present_pte(
-    frames: &FrameAllocator,
+    frames: FrameRefs<'_>,
     parent: Entry,
     child: Entry,
     pte: Pte,

@@ -96,6 +96,65 @@ impl Table {
         }
     }
 
+    /// `f(index, entry, value)` for each valid entry whose index is in `first..end`, in
+    /// order: the loop of the last-level fast paths (`copy_pte_range`, `zap_pte_range`).
+    /// What `valid_entries` gives, faster: each aligned group of 8 entries (one 64-byte
+    /// cache line) is read once (four `ldp`), skipped if all are zero, otherwise handed
+    /// out from the values read, unrolled — no entry is read twice and no iterator state
+    /// goes through memory. `f` may write the entries it is given (no reference to the
+    /// table is held). For callers that hold the tables exclusively, so that nothing else
+    /// writes them meanwhile (fork holds the parent's address-space lock, exit owns the
+    /// dying tree; no hardware Access-flag/dirty updates: TCR_EL1.HA is 0): that is why
+    /// the groups may be plain reads, which the compiler pairs, not volatile ones.
+    #[inline(always)]
+    pub fn for_each_valid<E>(
+        self,
+        first: usize,
+        end: usize,
+        mut f: impl FnMut(usize, Entry, Pte) -> Result<(), E>,
+    ) -> Result<(), E> {
+        assert!(first <= end && end <= ENTRIES);
+        let mut one = |i: usize, pte: Pte| {
+            if pte.is_valid() {
+                let entry = Entry {
+                    ptr: self.entries.wrapping_add(i),
+                };
+                f(i, entry, pte)?;
+            }
+            Ok(())
+        };
+        // Head and tail (the parts of a group the range cuts) entry by entry; whole
+        // groups between.
+        let mut i = first;
+        let head_end = first.next_multiple_of(8).min(end);
+        while i < head_end {
+            one(i, self.entry(i).read())?;
+            i += 1;
+        }
+        while i + 8 <= end {
+            // SAFETY: 8 aligned entries inside this live table (`from_frame`'s contract),
+            // read by value through the raw pointer: no reference is made. Nothing writes
+            // them meanwhile (this function's contract).
+            let g = unsafe { core::ptr::read(self.entries.add(i).cast::<[u64; 8]>()) };
+            if (g[0] | g[1]) | (g[2] | g[3]) | (g[4] | g[5]) | (g[6] | g[7]) != 0 {
+                one(i, Pte(g[0]))?;
+                one(i + 1, Pte(g[1]))?;
+                one(i + 2, Pte(g[2]))?;
+                one(i + 3, Pte(g[3]))?;
+                one(i + 4, Pte(g[4]))?;
+                one(i + 5, Pte(g[5]))?;
+                one(i + 6, Pte(g[6]))?;
+                one(i + 7, Pte(g[7]))?;
+            }
+            i += 8;
+        }
+        while i < end {
+            one(i, self.entry(i).read())?;
+            i += 1;
+        }
+        Ok(())
+    }
+
     /// No valid entry left: the table can be freed.
     pub fn is_empty(self) -> bool {
         self.valid_entries(0, ENTRIES).next().is_none()
@@ -141,6 +200,17 @@ impl Entry {
     pub fn write(self, pte: Pte) {
         // SAFETY: as in `read`; the caller holds the address space exclusively.
         unsafe { core::ptr::write_volatile(self.ptr, pte.0) }
+    }
+
+    /// The entry at the same index in `table` (fork: the child's entry for the parent's).
+    /// Tables are whole frames, so the index is the pointer's offset in its page.
+    #[inline]
+    pub fn same_in(self, table: Table) -> Entry {
+        Entry {
+            ptr: table
+                .entries
+                .wrapping_byte_add(self.ptr as usize & (ENTRIES * 8 - 1)),
+        }
     }
 
     /// Makes the entry invalid (Linux `pte_clear`).
@@ -244,6 +314,17 @@ pub trait WalkOps {
         let _ = at;
         Ok(())
     }
+
+    /// Called after `table` accepted a level-2 entry, with the indices `first..end` of
+    /// the last-level table under it that the range covers: return `true` if this handled
+    /// those entries itself in one loop, and the walk does not call `leaf` for them
+    /// (`table_done` still follows). Linux: a `pmd_entry` that does the PTEs itself, as
+    /// `copy_pte_range` and `zap_pte_range` do. The fast paths of fork and exit: one tight
+    /// loop over 512 entries instead of a `Slot` and a call per page.
+    fn pte_range(&mut self, pmd: &Slot, first: usize, end: usize) -> Result<bool, Self::Error> {
+        let _ = (pmd, first, end);
+        Ok(false)
+    }
 }
 
 /// Calls `ops` for every valid entry, in address order, of the part of the tree under
@@ -267,11 +348,9 @@ fn walk_table<O: WalkOps>(
     ops: &mut O,
 ) -> Result<(), O::Error> {
     let span = entry_span(level);
-    let (lo, hi) = (range.0.max(base), range.1.min(base + span * ENTRIES));
-    if lo >= hi {
+    let Some((first, end)) = index_range(level, base, range) else {
         return Ok(());
-    }
-    let (first, end) = ((lo - base) / span, (hi - 1 - base) / span + 1);
+    };
     for (index, entry, pte) in table.valid_entries(first, end) {
         let at = Slot {
             entry,
@@ -282,7 +361,14 @@ fn walk_table<O: WalkOps>(
         };
         if level < LEAF_LEVEL && pte.is_table() {
             if ops.table(&at)? {
-                walk_table(at.next_table(), level + 1, at.va, range, ops)?;
+                let done = level + 1 == LEAF_LEVEL
+                    && match index_range(LEAF_LEVEL, at.va, range) {
+                        Some((first, end)) => ops.pte_range(&at, first, end)?,
+                        None => true,
+                    };
+                if !done {
+                    walk_table(at.next_table(), level + 1, at.va, range, ops)?;
+                }
                 ops.table_done(&at)?;
             }
         } else {
@@ -290,6 +376,15 @@ fn walk_table<O: WalkOps>(
         }
     }
     Ok(())
+}
+
+/// The indices `first..end` of the entries of a table at `level` mapping from `base` that
+/// `range` covers, if any.
+#[inline]
+fn index_range(level: usize, base: usize, range: (usize, usize)) -> Option<(usize, usize)> {
+    let span = entry_span(level);
+    let (lo, hi) = (range.0.max(base), range.1.min(base + span * ENTRIES));
+    (lo < hi).then(|| ((lo - base) / span, (hi - 1 - base) / span + 1))
 }
 
 /// `walk_range` for the leaves only: `f(slot)` for every page (or block) in `[start, end)`.
@@ -345,6 +440,44 @@ mod tests {
         assert!(table.is_empty());
         assert_eq!(table.valid_entries(10, 16).count(), 0);
         f.put(pa);
+    }
+
+    /// The fast loop sees exactly what `valid_entries` sees, for ranges that start and
+    /// end inside groups of 8, and `same_in` names the same index in another table.
+    #[test]
+    fn for_each_valid_matches_valid_entries() {
+        let m = SimMemory::new(4);
+        let f = &m.frames;
+        let (pa, other) = (f.alloc_zeroed().unwrap(), f.alloc_zeroed().unwrap());
+        // SAFETY: zeroed frames of this test, freed at the end.
+        let (table, other) = unsafe { (Table::from_frame(pa), Table::from_frame(other)) };
+        for i in [0, 3, 7, 8, 15, 16, 100, 101, 255, 256, 504, 510, 511] {
+            table.entry(i).write(Pte::page(0x1000 * i, PteFlags::AF));
+        }
+        for (first, end) in [
+            (0, ENTRIES),
+            (3, 16),
+            (5, 8),
+            (9, 15),
+            (100, 257),
+            (505, 512),
+        ] {
+            let mut seen = alloc::vec::Vec::new();
+            let Ok(()) = table.for_each_valid(first, end, |i, entry, pte| {
+                assert_eq!(entry.read(), pte);
+                assert_eq!(entry.same_in(other), other.entry(i));
+                seen.push(i);
+                Ok::<(), Infallible>(())
+            });
+            let want: alloc::vec::Vec<usize> =
+                table.valid_entries(first, end).map(|(i, _, _)| i).collect();
+            assert_eq!(seen, want, "{first}..{end}");
+        }
+        for i in 0..ENTRIES {
+            table.entry(i).clear();
+        }
+        f.put(pa);
+        f.put(other.pa());
     }
 
     /// A range walk reads only the tables that map the range, in address order, and
