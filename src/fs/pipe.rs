@@ -329,14 +329,30 @@ impl Pipe {
         }
     }
 
-    /// Releases the I/O lock, sleeps until something changes, takes it again. Nothing
-    /// can change while we hold the I/O lock, so the wakeup count read before releasing
-    /// it catches every change made after (sync/wait.rs); the sleeper is counted before
-    /// it releases the lock too, so that every waker after sees it.
+    /// Releases the I/O lock, sleeps until something changes, takes it again. The
+    /// contents cannot change while we hold the I/O lock, so the wakeup count read before
+    /// releasing it catches every change made after (sync/wait.rs); the sleeper is
+    /// counted before it releases the lock too, so that every waker after sees it.
+    /// The ends, though, are opened and closed without the I/O lock (`close_end`): the
+    /// other side is looked at again *after* the count is read. A close between the
+    /// caller's check and `prepare` would otherwise be missed for good — a reader asleep
+    /// on an empty pipe whose last writer has gone (it happened: `cat f | wc -l`, about
+    /// one boot in ten of the busybox suite). Then the caller's loop sees the close.
     fn wait<'a>(&'a self, io: IoGuard<'a>) -> KResult<IoGuard<'a>> {
         let seq = wait::prepare(WaitChan::Pipe(self.id));
         let write = io.write;
-        self.inner.lock().io_waiters += 1;
+        {
+            let mut inner = self.inner.lock();
+            let other_side_gone = if write {
+                inner.readers == 0
+            } else {
+                inner.writers == 0
+            };
+            if other_side_gone {
+                return Ok(io);
+            }
+            inner.io_waiters += 1;
+        }
         drop(io);
         // A signal ends the wait: the call returns what it has done so far, or is
         // restarted after a SA_RESTART handler (Linux `pipe_read`: -ERESTARTSYS).
