@@ -341,6 +341,19 @@ if pgrep -f "qemu-system-aarch64.*$build/Image" >/dev/null; then
   bad "QEMU cleanup" "a QEMU process was left running"
 fi
 
+# 5f. docs/hosts.md's promises to other hosts, with Debian's names hidden: no apt-get or
+#     QEMU on "Darwin" -> setup names Homebrew's packages; only aarch64-elf-gdb -> the
+#     Makefile picks it and make gdb stops at kernel_main with it (ci/hosts-check.sh).
+"$here/hosts-check.sh" "$build" >"$build/hosts-check.log" 2>&1
+while read -r word name rest; do
+  case $word in
+    ok) ok "hosts: $name (docs/hosts.md)" ;;
+    FAIL) bad "hosts: ${name%:}" "$rest" ;;
+  esac
+done <"$build/hosts-check.log"
+[ "$(grep -c '^ok ' "$build/hosts-check.log")" = 2 ] || grep -q '^FAIL' "$build/hosts-check.log" ||
+  bad "hosts check" "incomplete (see $build/hosts-check.log)"
+
 # 6. docs/gdb-walkthrough.md is a real transcript: re-create it and compare, ignoring
 #    addresses, line numbers and symbol hashes (they move whenever the code does).
 fresh=$build/gdb-walkthrough.md
