@@ -194,7 +194,7 @@ impl Shell {
             };
             let pid = fork();
             if pid == 0 {
-                self.child(t, cmd, prev_read, pipe_write, pgid, background && i == 0);
+                self.child(t, cmd, prev_read, pipe_write, pgid, background);
             }
             if pid < 0 {
                 eprint_errno(b"fork", pid);
@@ -256,14 +256,21 @@ impl Shell {
         stdin: i32,
         stdout: i32,
         pgid: isize,
-        background_first: bool,
+        background: bool,
     ) -> ! {
         if self.interactive {
             setpgid(0, pgid);
+            // A foreground job takes the terminal here too, as the parent does: whichever
+            // runs first, the command never runs (or asks tcgetpgrp) before its group is
+            // the foreground one. (SIGTTOU is still ignored, so a child not yet in the
+            // foreground group may do it; bash's child does the same.)
+            if !background {
+                tcsetpgrp(0, pgid);
+            }
             for sig in [SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU] {
                 set_signal_handler(sig, SIG_DFL);
             }
-        } else if background_first && cmd.input.is_none() && stdin < 0 {
+        } else if background && cmd.input.is_none() && stdin < 0 {
             // POSIX: without job control, a background command reads /dev/null.
             let fd = open(c"/dev/null", O_RDONLY, 0);
             move_fd(fd as i32, 0);
