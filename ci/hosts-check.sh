@@ -10,6 +10,8 @@
 # Prints "ok NAME" or "FAIL NAME: why" per check.
 #   usage: hosts-check.sh BUILD_DIR     (after make build)
 set -uo pipefail
+# make test runs under make, which exports its own GDB: the Makefile must choose here.
+unset GDB
 build=$(cd "$1" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."
