@@ -329,13 +329,19 @@ fi
 #     a QEMU that cannot start is reported and gdb not started; Ctrl-C (SIGINT to gdb's
 #     process group) interrupts the kernel and QEMU survives it; make gdb-server waits
 #     for a debugger started elsewhere (VS Code), and Ctrl-C stops it.
+# report_checks LOG PREFIX [SUFFIX]: a checker's "ok NAME" / "FAIL NAME: why" lines as
+# this harness's ok/bad.
+report_checks() {
+  local word name rest
+  while read -r word name rest; do
+    case $word in
+      ok) ok "$2: $name${3:-}" ;;
+      FAIL) bad "$2: ${name%:}" "$rest" ;;
+    esac
+  done <"$1"
+}
 "$here/gdb-session-test.sh" "$build" >"$build/gdb-session.log" 2>&1
-while read -r word name rest; do
-  case $word in
-    ok) ok "make gdb session: $name" ;;
-    FAIL) bad "make gdb session: ${name%:}" "$rest" ;;
-  esac
-done <"$build/gdb-session.log"
+report_checks "$build/gdb-session.log" "make gdb session"
 grep -qE '^(ok|FAIL) sigint' "$build/gdb-session.log" || bad "make gdb session" "incomplete (see $build/gdb-session.log)"
 if pgrep -f "qemu-system-aarch64.*$build/Image" >/dev/null; then
   bad "QEMU cleanup" "a QEMU process was left running"
@@ -345,12 +351,7 @@ fi
 #     QEMU on "Darwin" -> setup names Homebrew's packages; only aarch64-elf-gdb -> the
 #     Makefile picks it and make gdb stops at kernel_main with it (ci/hosts-check.sh).
 "$here/hosts-check.sh" "$build" >"$build/hosts-check.log" 2>&1
-while read -r word name rest; do
-  case $word in
-    ok) ok "hosts: $name (docs/hosts.md)" ;;
-    FAIL) bad "hosts: ${name%:}" "$rest" ;;
-  esac
-done <"$build/hosts-check.log"
+report_checks "$build/hosts-check.log" hosts " (docs/hosts.md)"
 [ "$(grep -c '^ok ' "$build/hosts-check.log")" = 2 ] || grep -q '^FAIL' "$build/hosts-check.log" ||
   bad "hosts check" "incomplete (see $build/hosts-check.log)"
 
