@@ -259,6 +259,9 @@ impl Shell {
         background: bool,
     ) -> ! {
         if self.interactive {
+            // The first command of a pipeline leads a new group named after itself
+            // (setpgid's 0); tcsetpgrp needs that name, not 0 (ESRCH).
+            let pgid = if pgid == 0 { getpid() } else { pgid };
             setpgid(0, pgid);
             // A foreground job takes the terminal here too, as the parent does: whichever
             // runs first, the command never runs (or asks tcgetpgrp) before its group is
