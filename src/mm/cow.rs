@@ -71,7 +71,8 @@ pub struct OutOfMemory;
 impl PageTable {
     /// Fills the empty `child` with the parent's (self's) user mappings, copy-on-write.
     /// On error the child keeps what it had built so far; the caller destroys it.
-    /// Only the parts of the tree inside `ranges` (the VMAs) are visited.
+    /// Only the parts of the tree inside `ranges` (the VMAs, ascending; close ones joined
+    /// by `walk::coalesce`) are visited.
     pub fn copy_page_range(
         &mut self,
         frames: &FrameAllocator,
@@ -86,7 +87,7 @@ impl PageTable {
             stats: CopyStats::default(),
         };
         let mut result = Ok(());
-        for (start, end) in ranges {
+        for (start, end) in walk::coalesce(ranges) {
             result = walk::walk_range(self.root_table(), start, end, &mut dup);
             if result.is_err() {
                 break;

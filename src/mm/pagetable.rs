@@ -310,7 +310,7 @@ impl PageTable {
             freed: 0,
             next_start: 0,
         };
-        let mut ranges = ranges.peekable();
+        let mut ranges = walk::coalesce(ranges).peekable();
         while let Some((start, end)) = ranges.next() {
             release.next_start = ranges.peek().map_or(usize::MAX, |&(s, _)| s);
             let Ok(()) = walk::walk_range(self.root_table(), start, end, &mut release);

@@ -131,21 +131,26 @@ impl Table {
             one(i, self.entry(i).read())?;
             i += 1;
         }
-        while i + 8 <= end {
+        let groups_end = end & !7;
+        while i < groups_end {
+            // Most groups of a small process's tables are empty: skipped in a loop of
+            // their own, which reads nothing else (see `skip_zero_groups`).
+            i = self.skip_zero_groups(i, groups_end);
+            if i == groups_end {
+                break;
+            }
             // SAFETY: 8 aligned entries inside this live table (`from_frame`'s contract),
             // read by value through the raw pointer: no reference is made. Nothing writes
             // them meanwhile (this function's contract).
             let g = unsafe { core::ptr::read(self.entries.add(i).cast::<[u64; 8]>()) };
-            if (g[0] | g[1]) | (g[2] | g[3]) | (g[4] | g[5]) | (g[6] | g[7]) != 0 {
-                one(i, Pte(g[0]))?;
-                one(i + 1, Pte(g[1]))?;
-                one(i + 2, Pte(g[2]))?;
-                one(i + 3, Pte(g[3]))?;
-                one(i + 4, Pte(g[4]))?;
-                one(i + 5, Pte(g[5]))?;
-                one(i + 6, Pte(g[6]))?;
-                one(i + 7, Pte(g[7]))?;
-            }
+            one(i, Pte(g[0]))?;
+            one(i + 1, Pte(g[1]))?;
+            one(i + 2, Pte(g[2]))?;
+            one(i + 3, Pte(g[3]))?;
+            one(i + 4, Pte(g[4]))?;
+            one(i + 5, Pte(g[5]))?;
+            one(i + 6, Pte(g[6]))?;
+            one(i + 7, Pte(g[7]))?;
             i += 8;
         }
         while i < end {
@@ -153,6 +158,35 @@ impl Table {
             i += 1;
         }
         Ok(())
+    }
+
+    /// The first index from `i` whose group of 8 entries is not all zero, or `end` if
+    /// every group in `i..end` is zero (both multiples of 8, `end` ≤ 512). The inner loop
+    /// of `for_each_valid`, kept apart from the handling of the entries so that the
+    /// compiler spends nothing on them here: two groups a turn, 16 entries read with 8
+    /// `ldp`, ~14 instructions per group (the loop that also prepared the entries of a
+    /// group for its handling took ~38). For the same callers as `for_each_valid`.
+    #[inline(always)]
+    fn skip_zero_groups(self, mut i: usize, end: usize) -> usize {
+        debug_assert!(i.is_multiple_of(8) && end.is_multiple_of(8) && i <= end && end <= ENTRIES);
+        let or = |g: &[u64]| g.iter().fold(0, |acc, &e| acc | e);
+        while i + 16 <= end {
+            // SAFETY: 16 aligned entries inside this live table (`from_frame`'s contract,
+            // end <= 512), read by value through the raw pointer: no reference to the
+            // table is made. Nothing writes them meanwhile (`for_each_valid`'s contract).
+            let g = unsafe { core::ptr::read(self.entries.add(i).cast::<[u64; 16]>()) };
+            if or(&g[..8]) != 0 {
+                return i;
+            }
+            if or(&g[8..]) != 0 {
+                return i + 8;
+            }
+            i += 16;
+        }
+        if i < end && self.group_is_zero(i) {
+            i += 8;
+        }
+        i
     }
 
     /// No valid entry left: the table can be freed.
@@ -339,6 +373,35 @@ pub fn walk_range<O: WalkOps>(
     walk_table(root, 0, 0, (start, end), ops)
 }
 
+/// The gaps between VMAs (bytes) that a walk over them crosses rather than starting a new
+/// walk from the root: see `coalesce`.
+pub const MAX_GAP: usize = 256 << 10;
+
+/// `ranges` (ascending, not overlapping: an address space's VMAs) with neighbours no more
+/// than `MAX_GAP` apart joined into one range, for the walks of fork and exit. Each range
+/// is a walk from the root, ~70 instructions a level before the first entry is looked at;
+/// a small process has six VMAs in two clusters (text, rodata, data; stack, vvar, vdso),
+/// so two walks do the work of six. Crossing a gap costs about 2 instructions a page
+/// (empty groups of entries are skipped 16 at a time), ~120 for the largest gap joined.
+/// Nothing is mapped in a gap (every mapping lies in a VMA), so the walk finds nothing
+/// more there; and were something there, the tree owns its reference all the same.
+pub fn coalesce(
+    ranges: impl Iterator<Item = (usize, usize)>,
+) -> impl Iterator<Item = (usize, usize)> {
+    let mut ranges = ranges.peekable();
+    core::iter::from_fn(move || {
+        let (start, mut end) = ranges.next()?;
+        while let Some(&(next_start, next_end)) = ranges.peek() {
+            if next_start < end || next_start - end > MAX_GAP {
+                break;
+            }
+            end = next_end;
+            ranges.next();
+        }
+        Some((start, end))
+    })
+}
+
 /// `walk_range` one level down: `table` is at `level` and maps from `base`.
 fn walk_table<O: WalkOps>(
     table: Table,
@@ -478,6 +541,58 @@ mod tests {
         }
         f.put(pa);
         f.put(other.pa());
+    }
+
+    /// `coalesce` joins neighbours at most `MAX_GAP` apart, and nothing else.
+    #[test]
+    fn coalesce_joins_close_ranges() {
+        let g = MAX_GAP;
+        let joined: alloc::vec::Vec<_> = coalesce(
+            [
+                (0x40_0000, 0x40_3000),
+                (0x40_3000, 0x40_4000),
+                (0x40_4000 + g, 0x40_5000 + g),
+                (0x40_5000 + 2 * g + 0x1000, 0x50_0000 + 2 * g),
+                (1 << 40, 2 << 40),
+            ]
+            .into_iter(),
+        )
+        .collect();
+        assert_eq!(
+            joined,
+            [
+                (0x40_0000, 0x40_5000 + g),
+                (0x40_5000 + 2 * g + 0x1000, 0x50_0000 + 2 * g),
+                (1 << 40, 2 << 40),
+            ]
+        );
+        assert_eq!(coalesce(core::iter::empty()).count(), 0);
+    }
+
+    /// `skip_zero_groups` stops at the first group with a nonzero entry, whatever its
+    /// place in a turn of 16, and at `end`.
+    #[test]
+    fn skip_zero_groups_finds_the_first_nonzero_group() {
+        let m = SimMemory::new(2);
+        let f = &m.frames;
+        let pa = f.alloc_zeroed().unwrap();
+        // SAFETY: a zeroed frame of this test, freed at the end.
+        let table = unsafe { Table::from_frame(pa) };
+        assert_eq!(table.skip_zero_groups(0, ENTRIES), ENTRIES);
+        assert_eq!(table.skip_zero_groups(8, 8), 8);
+        for i in [0, 7, 8, 15, 16, 100, 263, 504, 511] {
+            table.entry(i).write(Pte(0x40)); // not valid, but not zero
+            let group = i & !7;
+            assert_eq!(table.skip_zero_groups(0, ENTRIES), group, "entry {i}");
+            assert_eq!(table.skip_zero_groups(group, ENTRIES), group);
+            if group >= 8 {
+                assert_eq!(table.skip_zero_groups(0, group), group);
+                assert_eq!(table.skip_zero_groups(8, group), group);
+            }
+            assert_eq!(table.skip_zero_groups(group + 8, ENTRIES), ENTRIES);
+            table.entry(i).clear();
+        }
+        f.put(pa);
     }
 
     /// A range walk reads only the tables that map the range, in address order, and
