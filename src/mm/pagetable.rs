@@ -263,6 +263,10 @@ impl PageTable {
             freed: usize,
             /// Where the next range starts (usize::MAX after the last one).
             next_start: usize,
+            /// The first table unhooked for freeing (0: none); each one's entry 0 holds
+            /// the next, as in `free_empty_tables`. They are freed together at the end,
+            /// under one hold of the free-stack lock (`put_many`), not one each.
+            unhooked: usize,
         }
         impl WalkOps for Release<'_> {
             type Error = Infallible;
@@ -299,7 +303,11 @@ impl PageTable {
                 let table_end = at.va.saturating_add(walk::entry_span(at.level));
                 if table_end <= self.next_start {
                     at.entry.clear();
-                    self.frames.put(at.next_table().pa());
+                    let table = at.next_table();
+                    table
+                        .entry(0)
+                        .write(Pte::new(self.unhooked, PteFlags::empty()));
+                    self.unhooked = table.pa().as_usize();
                     self.freed += 1;
                 }
                 Ok(())
@@ -309,17 +317,37 @@ impl PageTable {
             frames,
             freed: 0,
             next_start: 0,
+            unhooked: 0,
         };
         let mut ranges = walk::coalesce(ranges).peekable();
         while let Some((start, end)) = ranges.next() {
             release.next_start = ranges.peek().map_or(usize::MAX, |&(s, _)| s);
             let Ok(()) = walk::walk_range(self.root_table(), start, end, &mut release);
         }
-        let Release { frames, freed, .. } = release;
+        let Release {
+            frames,
+            freed,
+            unhooked,
+            ..
+        } = release;
         self.tables -= freed;
-        if self.tables == 0 {
-            frames.put(self.root);
-        } else {
+        let root = (self.tables == 0).then_some(self.root);
+        // The unhooked tables, and the root if nothing is left under it, in one batch.
+        frames.put_many(|many| {
+            let mut next = unhooked;
+            while next != 0 {
+                // SAFETY: a table of this tree, unhooked above: nothing reaches it any
+                // more (the address space is dead; its ASID is flushed before reuse).
+                let table = unsafe { Table::from_frame(PhysAddr(next)) };
+                next = table.entry(0).read().addr();
+                table.entry(0).clear();
+                many.put(table.pa());
+            }
+            if let Some(root) = root {
+                many.put(root);
+            }
+        });
+        if root.is_none() {
             self.destroy(frames); // leaves are already released: this frees the tables
         }
     }

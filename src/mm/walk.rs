@@ -133,16 +133,18 @@ impl Table {
         }
         let groups_end = end & !7;
         while i < groups_end {
-            // Most groups of a small process's tables are empty: skipped in a loop of
-            // their own, which reads nothing else (see `skip_zero_groups`).
-            i = self.skip_zero_groups(i, groups_end);
-            if i == groups_end {
-                break;
-            }
             // SAFETY: 8 aligned entries inside this live table (`from_frame`'s contract),
             // read by value through the raw pointer: no reference is made. Nothing writes
             // them meanwhile (this function's contract).
             let g = unsafe { core::ptr::read(self.entries.add(i).cast::<[u64; 8]>()) };
+            if (g[0] | g[1]) | (g[2] | g[3]) | (g[4] | g[5]) | (g[6] | g[7]) == 0 {
+                // Most groups of a small process's tables are empty, and empty groups
+                // come in runs: those are skipped in a loop of their own, which reads
+                // nothing else (see `skip_zero_groups`). A full table (a large process)
+                // never gets here: each group is tested once, above.
+                i = self.skip_zero_groups(i + 8, groups_end);
+                continue;
+            }
             one(i, Pte(g[0]))?;
             one(i + 1, Pte(g[1]))?;
             one(i + 2, Pte(g[2]))?;
@@ -162,11 +164,14 @@ impl Table {
 
     /// The first index from `i` whose group of 8 entries is not all zero, or `end` if
     /// every group in `i..end` is zero (both multiples of 8, `end` ≤ 512). The inner loop
-    /// of `for_each_valid`, kept apart from the handling of the entries so that the
-    /// compiler spends nothing on them here: two groups a turn, 16 entries read with 8
-    /// `ldp`, ~14 instructions per group (the loop that also prepared the entries of a
-    /// group for its handling took ~38). For the same callers as `for_each_valid`.
-    #[inline(always)]
+    /// of `for_each_valid` over runs of empty groups, kept apart from the handling of the
+    /// entries so that the compiler spends nothing on them here: two groups a turn, 16
+    /// entries read with 8 `ldp`, ~15 instructions per group (fork's loop that also
+    /// prepared the entries of a group for their handling took ~38). Not inlined: its 16
+    /// live values inlined into fork's per-page loop made the compiler spill that loop's
+    /// values and rematerialise its constants (16 MiB fork: 113,000 → 135,000); a call
+    /// per run of empty groups costs a few instructions. For `for_each_valid`'s callers.
+    #[inline(never)]
     fn skip_zero_groups(self, mut i: usize, end: usize) -> usize {
         debug_assert!(i.is_multiple_of(8) && end.is_multiple_of(8) && i <= end && end <= ENTRIES);
         let or = |g: &[u64]| g.iter().fold(0, |acc, &e| acc | e);
