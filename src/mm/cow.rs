@@ -71,8 +71,7 @@ pub struct OutOfMemory;
 impl PageTable {
     /// Fills the empty `child` with the parent's (self's) user mappings, copy-on-write.
     /// On error the child keeps what it had built so far; the caller destroys it.
-    /// Only the parts of the tree inside `ranges` (the VMAs, ascending; close ones joined
-    /// by `walk::coalesce`) are visited.
+    /// Only the parts of the tree inside `ranges` (the VMAs; `walk::coalesce`) are visited.
     pub fn copy_page_range(
         &mut self,
         frames: &FrameAllocator,
