@@ -61,6 +61,7 @@ pub fn page_fault(addr: usize, access: Access) -> Result<(), FaultError> {
 /// A translation or permission fault from EL0 (see `page_fault`); out of memory runs the
 /// OOM killer, and the access is retried if someone else was killed. Err: the fault
 /// stands, and the arch layer reports it (then calls `user_fault_failed`).
+#[inline]
 pub fn user_page_fault(addr: usize, access: Access) -> Result<(), FaultError> {
     loop {
         match page_fault(addr, access) {

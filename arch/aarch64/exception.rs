@@ -283,10 +283,36 @@ fn enter_from_user_mode(cause: u64) {
 /// Everything from EL0 that is not a system call: page faults and the rest. The page
 /// fault — the common case — is decoded from the one ESR value with shifts and masks and
 /// goes straight to `trap::user_page_fault` (Linux `el0_da` → `do_mem_abort` →
-/// `do_page_fault`); only a fault that stands, and the rare exceptions, build a report.
+/// `do_page_fault`). Everything else (a fault that stands, alignment, brk, undefined
+/// instructions) is out of line, so that this function saves few registers.
 #[inline(never)]
 fn el0_fault(frame: &mut TrapFrame, esr: Esr) {
     frame.syscallno = -1; // not a system call: nothing to restart (Linux NO_SYSCALL)
+    if matches!(esr.ec_raw(), EC_DABT_LOW | EC_IABT_LOW)
+        && let Some(access) = esr.fault_access()
+    {
+        let far = FAR_EL1.get() as usize;
+        if let Err(err) = trap::user_page_fault(far, access) {
+            el0_fault_failed(frame, &esr, far as u64, err);
+        }
+        return;
+    }
+    el0_other(frame, esr);
+}
+
+/// A user page fault that could not be resolved: the signal, or a report and a kill.
+#[cold]
+#[inline(never)]
+fn el0_fault_failed(frame: &mut TrapFrame, esr: &Esr, far: u64, err: trap::FaultError) {
+    let report = || report_user(frame, esr, far);
+    trap::user_fault_failed(err, far, esr.0, report);
+}
+
+/// The other synchronous exceptions from EL0: alignment faults, `brk`, WFI/WFE,
+/// undefined or forbidden instructions.
+#[cold]
+#[inline(never)]
+fn el0_other(frame: &mut TrapFrame, esr: Esr) {
     let kind = match esr.ec_raw() {
         // Linux emulates a WFI at EL0 as a no-op (traps.c wfi_handler): skip it.
         EC_WFX => {
@@ -294,25 +320,14 @@ fn el0_fault(frame: &mut TrapFrame, esr: Esr) {
             return;
         }
         EC_DABT_LOW | EC_IABT_LOW => {
-            let far = FAR_EL1.get() as usize;
-            let err = match esr.fault_access() {
-                Some(access) => match trap::user_page_fault(far, access) {
-                    Ok(()) => return,
-                    Err(e) => e,
-                },
-                None if esr.is_alignment_fault() => {
-                    let report = || report_user(frame, &esr, far as u64);
-                    return trap::user_exception(
-                        UserException::Alignment,
-                        far as u64,
-                        esr.0,
-                        report,
-                    );
-                }
-                None => trap::FaultError::NotMapped,
-            };
-            let report = || report_user(frame, &esr, far as u64);
-            return trap::user_fault_failed(err, far as u64, esr.0, report);
+            let far = FAR_EL1.get();
+            if esr.is_alignment_fault() {
+                let report = || report_user(frame, &esr, far);
+                return trap::user_exception(UserException::Alignment, far, esr.0, report);
+            }
+            // Neither a translation or permission fault nor an alignment fault (an
+            // address-size or access-flag fault): nothing to resolve.
+            return el0_fault_failed(frame, &esr, far, trap::FaultError::NotMapped);
         }
         EC_PC_ALIGN | EC_SP_ALIGN => UserException::Alignment,
         EC_BRK64 => UserException::Breakpoint,
