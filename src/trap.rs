@@ -10,6 +10,7 @@ use alloc::string::String;
 use crate::arch::TrapFrame;
 use crate::irq::Irq;
 pub use crate::mm::addr_space::{Access, FaultError};
+use crate::mm::global::Mm;
 use crate::mm::pagetable::USER_TOP;
 use crate::task::oom::{self, OomOutcome};
 use crate::task::signal::{self, SIGBUS, SIGILL, SIGKILL, SIGSEGV, SIGTRAP};
@@ -36,17 +37,31 @@ pub fn syscall(regs: &mut TrapFrame) -> i64 {
 
 /// A translation or permission fault on `addr`, from EL0 or from a uaccess routine at
 /// EL1: resolve it in the current address space (demand-zero page, copy-on-write).
+///
+/// The address space is borrowed, not cloned (Linux reads `current->mm` without taking
+/// a reference): only the running task itself ever replaces or drops its own mm (execve,
+/// exit), and it is busy here; so the `Arc` in its task keeps the `Mm` alive until this
+/// returns. That saves an atomic increment and decrement on every fault.
+#[inline(always)]
 pub fn page_fault(addr: usize, access: Access) -> Result<(), FaultError> {
     if addr >= USER_TOP {
         return Err(FaultError::NotMapped);
     }
-    let mm = sched::current().mm().ok_or(FaultError::NotMapped)?;
+    let cur = sched::current();
+    let mm: *const Mm = match cur.inner.lock().mm.as_deref() {
+        Some(mm) => mm,
+        None => return Err(FaultError::NotMapped),
+    };
+    // SAFETY: see above — the task's own reference outlives this call, which runs on
+    // the task's behalf and cannot be interleaved with its execve or exit.
+    let mm = unsafe { &*mm };
     mm.handle_fault(addr, access).map(|_| ())
 }
 
 /// A translation or permission fault from EL0 (see `page_fault`); out of memory runs the
 /// OOM killer, and the access is retried if someone else was killed. Err: the fault
 /// stands, and the arch layer reports it (then calls `user_fault_failed`).
+#[inline]
 pub fn user_page_fault(addr: usize, access: Access) -> Result<(), FaultError> {
     loop {
         match page_fault(addr, access) {

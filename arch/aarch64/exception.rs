@@ -40,6 +40,20 @@ register_bitfields! {u64,
     ]
 }
 
+// The exception classes and fault status types the hot paths compare with, as numbers
+// (aarch64-cpu's and the ISS's own names, so that a match reads as the ARM ARM does).
+const EC_WFX: u64 = ESR_EL1::EC::Value::TrappedWFIorWFE as u64;
+const EC_IABT_LOW: u64 = ESR_EL1::EC::Value::InstrAbortLowerEL as u64;
+const EC_IABT_CUR: u64 = ESR_EL1::EC::Value::InstrAbortCurrentEL as u64;
+const EC_PC_ALIGN: u64 = ESR_EL1::EC::Value::PCAlignmentFault as u64;
+const EC_DABT_LOW: u64 = ESR_EL1::EC::Value::DataAbortLowerEL as u64;
+const EC_DABT_CUR: u64 = ESR_EL1::EC::Value::DataAbortCurrentEL as u64;
+const EC_SP_ALIGN: u64 = ESR_EL1::EC::Value::SPAlignmentFault as u64;
+const EC_BRK64: u64 = ESR_EL1::EC::Value::Brk64 as u64;
+const FSC_TRANSLATION: u64 = ABORT_ISS::FSC_TYPE::Value::Translation as u64;
+const FSC_PERMISSION: u64 = ABORT_ISS::FSC_TYPE::Value::Permission as u64;
+const FSC_ALIGNMENT: u64 = ABORT_ISS::FSC_TYPE::Value::Alignment as u64;
+
 /// A saved ESR_EL1 value, decoded through aarch64-cpu's field definitions. A plain
 /// `u64`, not an `InMemoryRegister`, whose volatile accesses would keep the value in
 /// memory on the system-call path.
@@ -67,35 +81,46 @@ impl Esr {
         InMemoryRegister::new(ESR_EL1::ISS.read(self.0))
     }
 
+    /// The exception class as a number, for the hot paths: one shift. (`ec()` maps it
+    /// onto aarch64-cpu's enum through a bounds-checked table, an out-of-line call that
+    /// cost a fault 27 instructions when it was asked three times; reports still use it.)
+    #[inline(always)]
+    pub fn ec_raw(&self) -> u64 {
+        ESR_EL1::EC.read(self.0)
+    }
+
+    /// The ISS's fault status type (ABORT_ISS::FSC_TYPE), as a number.
+    #[inline(always)]
+    fn fsc_type(&self) -> u64 {
+        ABORT_ISS::FSC_TYPE.read(self.0)
+    }
+
     fn is_abort(&self) -> bool {
-        use ESR_EL1::EC::Value::*;
         matches!(
-            self.ec(),
-            Some(DataAbortLowerEL | DataAbortCurrentEL | InstrAbortLowerEL | InstrAbortCurrentEL)
+            self.ec_raw(),
+            EC_DABT_LOW | EC_DABT_CUR | EC_IABT_LOW | EC_IABT_CUR
         )
     }
 
     fn is_instruction_abort(&self) -> bool {
-        use ESR_EL1::EC::Value::*;
-        matches!(self.ec(), Some(InstrAbortLowerEL | InstrAbortCurrentEL))
+        matches!(self.ec_raw(), EC_IABT_LOW | EC_IABT_CUR)
     }
 
     /// Write not Read; cache maintenance (CM = 1) counts as a read, as in Linux.
+    #[inline(always)]
     pub fn is_write(&self) -> bool {
-        let iss = self.abort_iss();
-        iss.is_set(ABORT_ISS::WNR) && !iss.is_set(ABORT_ISS::CM)
+        ABORT_ISS::WNR.read(self.0) != 0 && ABORT_ISS::CM.read(self.0) == 0
     }
 
     /// The access a page fault tried, if this is a translation, access-flag or
     /// permission fault (the kinds a page-table change can resolve).
+    #[inline(always)]
     pub fn fault_access(&self) -> Option<Access> {
-        use ABORT_ISS::FSC_TYPE::Value::*;
         if !self.is_abort() {
             return None;
         }
-        match self.abort_iss().read_as_enum(ABORT_ISS::FSC_TYPE) {
-            Some(Translation | Permission) => {}
-            _ => return None,
+        if !matches!(self.fsc_type(), FSC_TRANSLATION | FSC_PERMISSION) {
+            return None;
         }
         Some(if self.is_instruction_abort() {
             Access::Exec
@@ -108,9 +133,7 @@ impl Esr {
 
     /// An alignment fault (Linux: SIGBUS, BUS_ADRALN).
     fn is_alignment_fault(&self) -> bool {
-        self.is_abort()
-            && self.abort_iss().read_as_enum(ABORT_ISS::FSC_TYPE)
-                == Some(ABORT_ISS::FSC_TYPE::Value::Alignment)
+        self.is_abort() && self.fsc_type() == FSC_ALIGNMENT
     }
 
     fn ec_name(&self) -> &'static str {
@@ -257,40 +280,57 @@ fn enter_from_user_mode(cause: u64) {
     cpu.vtime.user_exit(now);
 }
 
-/// Everything from EL0 that is not a system call: page faults and the rest.
+/// Everything from EL0 that is not a system call: page faults and the rest. The page
+/// fault — the common case — is decoded from the one ESR value with shifts and masks and
+/// goes straight to `trap::user_page_fault` (Linux `el0_da` → `do_mem_abort` →
+/// `do_page_fault`). Everything else (a fault that stands, alignment, brk, undefined
+/// instructions) is out of line, so that this function saves few registers.
 #[inline(never)]
 fn el0_fault(frame: &mut TrapFrame, esr: Esr) {
-    use ESR_EL1::EC::Value::*;
     frame.syscallno = -1; // not a system call: nothing to restart (Linux NO_SYSCALL)
-    let kind = match esr.ec() {
+    if matches!(esr.ec_raw(), EC_DABT_LOW | EC_IABT_LOW)
+        && let Some(access) = esr.fault_access()
+    {
+        let far = FAR_EL1.get() as usize;
+        if let Err(err) = trap::user_page_fault(far, access) {
+            el0_fault_failed(frame, &esr, far as u64, err);
+        }
+        return;
+    }
+    el0_other(frame, esr);
+}
+
+/// A user page fault that could not be resolved: the signal, or a report and a kill.
+#[cold]
+#[inline(never)]
+fn el0_fault_failed(frame: &mut TrapFrame, esr: &Esr, far: u64, err: trap::FaultError) {
+    let report = || report_user(frame, esr, far);
+    trap::user_fault_failed(err, far, esr.0, report);
+}
+
+/// The other synchronous exceptions from EL0: alignment faults, `brk`, WFI/WFE,
+/// undefined or forbidden instructions.
+#[cold]
+#[inline(never)]
+fn el0_other(frame: &mut TrapFrame, esr: Esr) {
+    let kind = match esr.ec_raw() {
         // Linux emulates a WFI at EL0 as a no-op (traps.c wfi_handler): skip it.
-        Some(TrappedWFIorWFE) => {
+        EC_WFX => {
             frame.pc += 4;
             return;
         }
-        Some(DataAbortLowerEL | InstrAbortLowerEL) => {
-            let far = FAR_EL1.get() as usize;
-            let err = match esr.fault_access() {
-                Some(access) => match trap::user_page_fault(far, access) {
-                    Ok(()) => return,
-                    Err(e) => e,
-                },
-                None if esr.is_alignment_fault() => {
-                    let report = || report_user(frame, &esr, far as u64);
-                    return trap::user_exception(
-                        UserException::Alignment,
-                        far as u64,
-                        esr.0,
-                        report,
-                    );
-                }
-                None => trap::FaultError::NotMapped,
-            };
-            let report = || report_user(frame, &esr, far as u64);
-            return trap::user_fault_failed(err, far as u64, esr.0, report);
+        EC_DABT_LOW | EC_IABT_LOW => {
+            let far = FAR_EL1.get();
+            if esr.is_alignment_fault() {
+                let report = || report_user(frame, &esr, far);
+                return trap::user_exception(UserException::Alignment, far, esr.0, report);
+            }
+            // Neither a translation or permission fault nor an alignment fault (an
+            // address-size or access-flag fault): nothing to resolve.
+            return el0_fault_failed(frame, &esr, far, trap::FaultError::NotMapped);
         }
-        Some(PCAlignmentFault | SPAlignmentFault) => UserException::Alignment,
-        Some(Brk64) => UserException::Breakpoint,
+        EC_PC_ALIGN | EC_SP_ALIGN => UserException::Alignment,
+        EC_BRK64 => UserException::Breakpoint,
         _ => UserException::Undefined,
     };
     // si_addr: the misaligned pc or sp for an alignment fault (FAR holds it), else the
@@ -326,7 +366,7 @@ fn search_exception_table(pc: u64) -> Option<u64> {
 extern "C" fn el1h_sync_handler(frame: &mut TrapFrame) {
     let esr = Esr::read();
     let far = FAR_EL1.get();
-    if esr.ec() == Some(ESR_EL1::EC::Value::DataAbortCurrentEL)
+    if esr.ec_raw() == EC_DABT_CUR
         && let Some(fixup) = search_exception_table(frame.pc)
     {
         let resolved = match esr.fault_access() {
