@@ -34,7 +34,7 @@ mod kernel_task {
     use alloc::string::String;
     use alloc::sync::Arc;
     use core::cell::UnsafeCell;
-    use core::sync::atomic::{AtomicBool, AtomicU32};
+    use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
 
     use super::signal::SigHand;
     use crate::arch::ThreadStruct;
@@ -244,6 +244,10 @@ mod kernel_task {
         pub on_cpu: AtomicBool,
         /// The CPU running the task, or the last one that did (Linux `task_cpu`).
         pub cpu: AtomicU32,
+        /// While the task sleeps (or is about to): its channel's key, made non-zero
+        /// (`WaitChan::key`), else 0. Wakers skip a task whose key differs without taking
+        /// its lock; `inner.state` stays the truth (task/sched.rs `wake_n`).
+        pub sleeping_on: AtomicU64,
         /// The CPUs it may run on, bit n = CPU n (Linux `cpus_mask`; sched_setaffinity).
         pub cpus_allowed: AtomicU32,
         /// User and system time (time/cputime.rs), charged at each kernel entry, return
@@ -382,6 +386,7 @@ mod kernel_task {
                 ppid: AtomicU32::new(inner.parent),
                 on_cpu: AtomicBool::new(false),
                 cpu: AtomicU32::new(0),
+                sleeping_on: AtomicU64::new(0),
                 cpus_allowed: AtomicU32::new(u32::MAX),
                 cputime: CpuTime::new(),
                 inner: OrderedMutex::new(Level::Task, inner),

@@ -296,21 +296,46 @@ pub fn wakeup(chan: WaitChan) {
 }
 
 /// Wakes up to `n` tasks sleeping on `chan`, longest sleeper first; returns how many.
-/// It allocates nothing (it runs in interrupt context too): it scans the task table, once
-/// to wake everyone, or once per task woken to find the longest sleeper.
+/// It allocates nothing (it runs in interrupt context too). Nobody counted asleep in the
+/// channel's bucket: nothing to do. Otherwise it scans the task table once, passing
+/// over (by `sleeping_on`, without their locks) the tasks asleep elsewhere, counting the
+/// sleepers and finding the longest one; one sleeper (or `n == 1`) is woken at once,
+/// all of them with a second pass, and fewer than all one scan per task woken.
 pub fn wake_n(chan: WaitChan, n: usize) -> usize {
     // First the channel's wakeup counter, so that a task about to sleep on it either is
     // found below or sees the new count and does not sleep (sync/wait.rs).
-    crate::sync::wait::bump(chan);
+    let key = chan.key();
+    crate::sync::wait::bump_key(key);
+    if n == 0 || !crate::sync::wait::may_have_sleepers(key) {
+        return 0;
+    }
+    let key = sleep_key(key);
     let tasks = TASKS.lock();
-    let asleep_on_chan = |t: &Task| match t.inner.lock().state {
-        TaskState::Sleeping { chan: c, seq, .. } if c == chan => Some(seq),
-        _ => None,
+    let asleep_on_chan = |t: &Task| {
+        if t.sleeping_on.load(Ordering::SeqCst) != key {
+            return None;
+        }
+        match t.inner.lock().state {
+            TaskState::Sleeping { chan: c, seq, .. } if c == chan => Some(seq),
+            _ => None,
+        }
     };
-    let sleepers = tasks
-        .values()
-        .filter(|t| asleep_on_chan(t).is_some())
-        .count();
+    let mut sleepers = 0;
+    let mut oldest: Option<(u64, &Arc<Task>)> = None;
+    for t in tasks.values() {
+        if let Some(seq) = asleep_on_chan(t) {
+            sleepers += 1;
+            if oldest.is_none_or(|(s, _)| seq < s) {
+                oldest = Some((seq, t));
+            }
+        }
+    }
+    let Some((_, first)) = oldest else {
+        return 0;
+    };
+    if sleepers == 1 || n == 1 {
+        return make_runnable(first, false) as usize;
+    }
     if n >= sleepers {
         return tasks
             .values()
@@ -329,6 +354,12 @@ pub fn wake_n(chan: WaitChan, n: usize) -> usize {
         }
     }
     woken
+}
+
+/// What a task asleep on the channel with this `key` keeps in `sleeping_on`: never 0
+/// (0 means awake).
+fn sleep_key(key: u64) -> u64 {
+    key | 1
 }
 
 pub use crate::sync::wait::WakeReason;
@@ -354,6 +385,26 @@ fn do_sleep(
     interruptible: bool,
 ) -> WakeReason {
     let cur = current();
+    // Counted as a sleeper and marked with the channel's key before we mark ourselves
+    // asleep and look at the wakeup counter: a waker that bumped it after our caller's
+    // `prepare` either finds us or we see its bump (sync/wait.rs).
+    let key = chan.key();
+    crate::sync::wait::sleeper_enter(key);
+    cur.sleeping_on.store(sleep_key(key), Ordering::SeqCst);
+    let reason = sleep_marked(&cur, chan, deadline, seq, interruptible);
+    cur.sleeping_on.store(0, Ordering::Relaxed);
+    crate::sync::wait::sleeper_exit(key);
+    reason
+}
+
+/// `do_sleep` once the task is counted as a sleeper on `chan`.
+fn sleep_marked(
+    cur: &CurrentTask,
+    chan: WaitChan,
+    deadline: Option<u64>,
+    seq: WakeSeq,
+    interruptible: bool,
+) -> WakeReason {
     let signalled = |cur: &Task| interruptible && cur.sig_pending.load(Ordering::Acquire);
     let timer_key = {
         let mut inner = cur.inner.lock();
