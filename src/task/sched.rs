@@ -36,6 +36,7 @@ use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use super::{Task, TaskState, Tid, WaitChan};
 use crate::arch;
 use crate::arch::percpu::MAX_CPUS;
+use crate::mm::global::Mm;
 use crate::sync::Level;
 use crate::sync::ordered::{self, OrderedMutex};
 use crate::sync::wait::WakeSeq;
@@ -480,12 +481,18 @@ pub fn schedule() {
     let cpu = this_cpu();
     let mut idle_kick = None;
     arch::percpu::this_cpu().clear_exit_work(arch::percpu::TIF_NEED_RESCHED);
+    // The idle task is only compared with (by address) unless we switch to it: no
+    // reference counted for it on every switch.
     let (prev, idle) = this_cpu_sched(|s| {
         (
             s.current.clone().expect("schedule without a current task"),
-            s.idle.clone().expect("no idle task"),
+            Arc::as_ptr(s.idle.as_ref().expect("no idle task")),
         )
     });
+    let is_idle = |t: &Arc<Task>| core::ptr::eq(Arc::as_ptr(t), idle);
+    // prev's address space, by address only (to compare with next's): prev is this
+    // CPU's running task, so nothing else changes its mm meanwhile.
+    let prev_mm: *const Mm;
     let next = {
         let mut rq = RUN_QUEUE.lock();
         {
@@ -494,10 +501,11 @@ pub fn schedule() {
             let mut p = prev.inner.lock();
             if p.state == TaskState::Running {
                 p.state = TaskState::Runnable;
-                if !Arc::ptr_eq(&prev, &idle) {
+                if !is_idle(&prev) {
                     rq.tasks.push_back(prev.clone());
                 }
             }
+            prev_mm = p.mm.as_ref().map_or(core::ptr::null(), Arc::as_ptr);
         }
         let next = rq.pick(cpu, &prev);
         // Work left over: another idle CPU can take it.
@@ -505,8 +513,9 @@ pub fn schedule() {
             let allowed = first.cpus_allowed.load(Ordering::Relaxed);
             idle_kick = rq.claim_idle_cpu(allowed);
         }
-        next.unwrap_or_else(|| idle.clone())
+        next
     };
+    let next = next.unwrap_or_else(|| this_cpu_sched(|s| s.idle.clone().expect("no idle task")));
     if Arc::ptr_eq(&prev, &next) {
         next.inner.lock().state = TaskState::Running;
         kick(idle_kick);
@@ -518,15 +527,22 @@ pub fn schedule() {
     while next.on_cpu.load(Ordering::Acquire) {
         crate::sync::ordered::cpu_relax();
     }
-    next.inner.lock().state = TaskState::Running;
+    {
+        let next_mm = {
+            let mut n = next.inner.lock();
+            n.state = TaskState::Running;
+            n.mm.clone()
+        };
+        // Dropped here, not kept on this stack until prev runs again.
+        switch_mm(prev_mm, next_mm.as_ref());
+    }
     next.on_cpu.store(true, Ordering::Relaxed);
     next.cpu.store(cpu as u32, Ordering::Relaxed);
-    if !Arc::ptr_eq(&next, &idle) {
+    let (prev_idle, next_idle) = (is_idle(&prev), is_idle(&next));
+    if !next_idle {
         CPU_BUSY[cpu].store(true, Ordering::Relaxed);
     }
-    switch_mm(&prev, &next);
     // CPU time: prev's kernel time (or this CPU's idle time) ends, next's begins.
-    let (prev_idle, next_idle) = (Arc::ptr_eq(&prev, &idle), Arc::ptr_eq(&next, &idle));
     crate::time::cputime::account_switch(&prev.cputime, prev_idle, &next.cputime, next_idle);
     crate::trace::sched_switch(prev.tid, next.tid);
     let threads = (prev.thread_ptr(), next.thread_ptr());
@@ -543,17 +559,17 @@ pub fn schedule() {
 }
 
 /// Linux `switch_mm`: load the next task's TTBR0 (root | ASID). Threads of one process
-/// share the Mm, so switching between them changes nothing.
-fn switch_mm(prev: &Arc<Task>, next: &Arc<Task>) {
-    let (pm, nm) = (prev.mm(), next.mm());
-    match (pm, nm) {
-        (Some(a), Some(b)) if Arc::ptr_eq(&a, &b) => {}
-        (_, Some(b)) => arch::mmu::switch_ttbr0(b.ttbr()),
+/// share the Mm, so switching between them changes nothing. `prev` is the previous
+/// task's Mm by address (null: none), only compared.
+fn switch_mm(prev: *const Mm, next: Option<&Arc<Mm>>) {
+    match next {
+        Some(b) if core::ptr::eq(prev, Arc::as_ptr(b)) => {}
+        Some(b) => arch::mmu::switch_ttbr0(b.ttbr()),
         // The idle task and kernel threads get the empty table, not the previous
         // task's (no "lazy TLB" as Linux has): on another CPU that process may exit and
         // free its tables, which this CPU's table walker must then never read.
-        (Some(_), None) => arch::mmu::switch_ttbr0(crate::mm::global::empty_ttbr0()),
-        (None, None) => {}
+        None if !prev.is_null() => arch::mmu::switch_ttbr0(crate::mm::global::empty_ttbr0()),
+        None => {}
     }
 }
 
