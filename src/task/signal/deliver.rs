@@ -70,29 +70,31 @@ impl KSignal {
 pub fn get_signal(ksig: &mut KSignal) -> bool {
     let cur = current();
     loop {
-        let stopped = {
-            let inner = cur.inner.lock();
-            inner.signal.inner.lock().stopped.is_some()
-        };
-        if stopped {
-            super::job::stop_current_thread();
-        }
         // Before anything is cloned onto this stack: do_exit_killed does not return,
         // so nothing held here would ever be dropped (a SIGKILL while stopped leaked
         // the process's SignalStruct this way; the fuzzer found it).
         if cur.kill_pending.load(Ordering::Relaxed) {
             crate::task::exit::do_exit_killed();
         }
-        let signal = cur.inner.lock().signal.clone();
-        let (found, sighand) = {
-            let mut inner = cur.inner.lock();
-            let mut s = signal.inner.lock();
+        // One look under both locks: a group stop first, else the next signal, taken
+        // straight into `ksig`. The process's SignalStruct is borrowed through our
+        // guard (not cloned), next to our pending set.
+        let (found, sighand, force_killable, pgid) = {
+            let mut guard = cur.inner.lock();
+            let inner = &mut *guard;
+            let mut s = inner.signal.inner.lock();
+            if s.stopped.is_some() {
+                drop(s);
+                drop(guard);
+                super::job::stop_current_thread();
+                continue; // and look for a kill again
+            }
             let blocked = inner.blocked;
-            let found = dequeue_locked(&mut inner, &mut s, !blocked, &mut ksig.q);
-            recalc_sigpending(&cur, &inner, &s);
+            let found = dequeue_locked(&mut inner.pending, &mut s, !blocked, &mut ksig.q);
+            recalc_sigpending(&cur, inner, &s);
             ksig.saved_mask = inner.saved_sigmask.unwrap_or(blocked);
             ksig.altstack = inner.sas;
-            (found, inner.sighand.clone())
+            (found, inner.sighand.clone(), s.force_killable, s.pgid)
         };
         if !found {
             return false;
@@ -119,7 +121,7 @@ pub fn get_signal(ksig: &mut KSignal) -> bool {
         }
         // Init (unless a fault made it killable) ignores every default action but the
         // kernel's own SIGKILL and SIGSTOP (Linux: SIGNAL_UNKILLABLE in get_signal).
-        let unkillable = cur.tgid == 1 && !signal.inner.lock().force_killable;
+        let unkillable = cur.tgid == 1 && !force_killable;
         if unkillable && sig != super::SIGKILL && sig != super::SIGSTOP {
             continue;
         }
@@ -128,7 +130,6 @@ pub fn get_signal(ksig: &mut KSignal) -> bool {
             DefaultAction::Stop => {
                 // Linux: the terminal stops are discarded for an orphaned group, which
                 // nobody could continue. SIGSTOP always stops.
-                let pgid = signal.inner.lock().pgid;
                 if sig != super::SIGSTOP && super::is_orphaned_pgrp(pgid) {
                     continue;
                 }
@@ -136,7 +137,7 @@ pub fn get_signal(ksig: &mut KSignal) -> bool {
             }
             action @ (DefaultAction::Terminate | DefaultAction::Core) => {
                 // do_group_exit_status does not return: what is held here must go now.
-                drop((signal, sighand));
+                drop(sighand);
                 // Linux: do_coredump, then do_group_exit with the status it left.
                 let core = action == DefaultAction::Core && do_coredump(sig);
                 do_group_exit_status(killed_status(sig) | if core { WCOREFLAG } else { 0 });
@@ -149,13 +150,13 @@ pub fn get_signal(ksig: &mut KSignal) -> bool {
 /// signals first, then the process's, into `out`; false if there is none. Called with
 /// both locks held.
 fn dequeue_locked(
-    inner: &mut crate::task::TaskInner,
+    pending: &mut super::SigPending,
     s: &mut crate::task::SignalInner,
     wanted: SigSet,
     out: &mut QueuedSignal,
 ) -> bool {
-    let freed = if let Some(sig) = inner.pending.next_signal(!wanted) {
-        inner.pending.dequeue_into(sig, out)
+    let freed = if let Some(sig) = pending.next_signal(!wanted) {
+        pending.dequeue_into(sig, out)
     } else if let Some(sig) = s.shared_pending.next_signal(!wanted) {
         s.shared_pending.dequeue_into(sig, out)
     } else {
@@ -169,12 +170,12 @@ fn dequeue_locked(
 /// (rt_sigtimedwait).
 pub fn dequeue_signal(wanted: SigSet) -> Option<QueuedSignal> {
     let cur = current();
-    let mut inner = cur.inner.lock();
-    let signal = inner.signal.clone();
-    let mut s = signal.inner.lock();
+    let mut guard = cur.inner.lock();
+    let inner = &mut *guard;
+    let mut s = inner.signal.inner.lock();
     let mut q = QueuedSignal::EMPTY;
-    let found = dequeue_locked(&mut inner, &mut s, wanted, &mut q);
-    recalc_sigpending(&cur, &inner, &s);
+    let found = dequeue_locked(&mut inner.pending, &mut s, wanted, &mut q);
+    recalc_sigpending(&cur, inner, &s);
     found.then_some(q)
 }
 
@@ -185,8 +186,8 @@ pub fn begin_sigwait(wanted: SigSet) {
     let mut inner = cur.inner.lock();
     inner.real_blocked = Some(inner.blocked);
     inner.blocked &= !wanted;
-    let signal = inner.signal.clone();
-    let s = signal.inner.lock();
+    // Borrowed, not cloned: the guard on `inner` keeps it alive.
+    let s = inner.signal.inner.lock();
     recalc_sigpending(&cur, &inner, &s);
 }
 
@@ -196,8 +197,8 @@ pub fn end_sigwait() {
     if let Some(b) = inner.real_blocked.take() {
         inner.blocked = b;
     }
-    let signal = inner.signal.clone();
-    let s = signal.inner.lock();
+    // Borrowed, not cloned: the guard on `inner` keeps it alive.
+    let s = inner.signal.inner.lock();
     recalc_sigpending(&cur, &inner, &s);
 }
 
@@ -217,8 +218,8 @@ pub fn signal_delivered(ksig: &KSignal, on_altstack: bool) {
     if on_altstack && ksig.altstack.flags & super::SS_AUTODISARM != 0 {
         inner.sas = AltStack::default();
     }
-    let s = inner.signal.clone();
-    let s = s.inner.lock();
+    // Borrowed, not cloned: the guard on `inner` keeps it alive.
+    let s = inner.signal.inner.lock();
     recalc_sigpending(&cur, &inner, &s);
 }
 
@@ -230,8 +231,8 @@ pub fn restore_saved_sigmask() {
     cur.restore_sigmask.store(false, Ordering::Relaxed);
     if let Some(mask) = inner.saved_sigmask.take() {
         inner.blocked = mask;
-        let s = inner.signal.clone();
-        let s = s.inner.lock();
+        // Borrowed, not cloned: the guard on `inner` keeps it alive.
+        let s = inner.signal.inner.lock();
         recalc_sigpending(&cur, &inner, &s);
     }
 }
@@ -243,8 +244,8 @@ pub fn set_current_blocked(mask: SigSet) -> SigSet {
     let mut inner = cur.inner.lock();
     let old = inner.blocked;
     inner.blocked = mask & !UNBLOCKABLE;
-    let s = inner.signal.clone();
-    let s = s.inner.lock();
+    // Borrowed, not cloned: the guard on `inner` keeps it alive.
+    let s = inner.signal.inner.lock();
     recalc_sigpending(&cur, &inner, &s);
     old
 }
