@@ -443,8 +443,11 @@ mod kernel_task {
 
         /// The process's limit on `resource` (Linux `task_rlimit`/`rlimit`).
         pub fn rlimit(&self, resource: usize) -> super::rlimit::RLimit {
-            let signal = self.inner.lock().signal.clone();
-            signal.inner.lock().rlim[resource]
+            // The SignalStruct borrowed under our lock (task, then process: the lock
+            // order), not cloned: no reference counted and dropped per look.
+            let inner = self.inner.lock();
+            let rlim = inner.signal.inner.lock().rlim[resource];
+            rlim
         }
     }
 }
