@@ -444,10 +444,10 @@ mod kernel_task {
         /// The process's limit on `resource` (Linux `task_rlimit`/`rlimit`).
         pub fn rlimit(&self, resource: usize) -> super::rlimit::RLimit {
             // The SignalStruct borrowed under our lock (task, then process: the lock
-            // order), not cloned: no reference counted and dropped per look.
+            // order), not cloned: no reference counted and dropped per look. (The
+            // process lock's guard, a temporary, is dropped before `inner`.)
             let inner = self.inner.lock();
-            let rlim = inner.signal.inner.lock().rlim[resource];
-            rlim
+            inner.signal.inner.lock().rlim[resource]
         }
     }
 }

@@ -422,7 +422,7 @@ fn sleep_marked(
             interruptible,
         };
         inner.woke_by_timeout = false;
-        if signalled(&cur) {
+        if signalled(cur) {
             inner.state = TaskState::Running;
             return WakeReason::Interrupted;
         }
@@ -443,7 +443,7 @@ fn sleep_marked(
         WakeReason::Killed
     } else if inner.woke_by_timeout {
         WakeReason::Timeout
-    } else if signalled(&cur) {
+    } else if signalled(cur) {
         WakeReason::Interrupted
     } else {
         WakeReason::Woken

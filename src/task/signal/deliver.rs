@@ -37,6 +37,12 @@ pub struct KSignal {
     pub altstack: AltStack,
 }
 
+impl Default for KSignal {
+    fn default() -> KSignal {
+        KSignal::new()
+    }
+}
+
 impl KSignal {
     /// An empty one for `get_signal` to fill.
     pub const fn new() -> KSignal {
