@@ -117,7 +117,10 @@ fn fpsimd_save(t: &mut ThreadStruct) {
     }
 }
 
-/// Called by `switch_to` before the stacks change (Linux `fpsimd_thread_switch`).
+/// Called by `switch_to` before the stacks change (Linux `fpsimd_thread_switch`). Never
+/// inlined: a breakpoint target in gdb (ci/gdb-fpsimd-check.py `finish`es out of it to
+/// read the save area; inlined into `schedule`, gdb's `finish` left before the save ran).
+#[inline(never)]
 pub fn fpsimd_thread_switch(prev: &mut ThreadStruct, next: &mut ThreadStruct) {
     fpsimd_save(prev);
     let cpu = percpu::this_cpu();
