@@ -527,17 +527,18 @@ pub fn schedule() {
     while next.on_cpu.load(Ordering::Acquire) {
         crate::sync::ordered::cpu_relax();
     }
-    {
-        let next_mm = {
-            let mut n = next.inner.lock();
-            n.state = TaskState::Running;
-            n.mm.clone()
-        };
-        // Dropped here, not kept on this stack until prev runs again.
-        switch_mm(prev_mm, next_mm.as_ref());
-    }
+    let next_mm = {
+        let mut n = next.inner.lock();
+        n.state = TaskState::Running;
+        n.mm.clone()
+    };
+    // At once after the state: between the two, sched_setaffinity would see the task
+    // neither queued nor on a CPU, and not move it (`affinity_changed`).
     next.on_cpu.store(true, Ordering::Relaxed);
     next.cpu.store(cpu as u32, Ordering::Relaxed);
+    // next_mm is dropped here, not kept on this stack until prev runs again.
+    switch_mm(prev_mm, next_mm.as_ref());
+    drop(next_mm);
     let (prev_idle, next_idle) = (is_idle(&prev), is_idle(&next));
     if !next_idle {
         CPU_BUSY[cpu].store(true, Ordering::Relaxed);
