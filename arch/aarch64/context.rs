@@ -125,6 +125,25 @@ pub struct ThreadStruct {
     pub foreign_fpstate: bool,
 }
 
+impl ThreadStruct {
+    /// Writes `ThreadStruct::default()` at `t` without building it elsewhere first:
+    /// zeroes (the FP/SIMD registers, the kernel context), then the two fields that are
+    /// not zero (`Task::new` builds a task in its heap block this way).
+    ///
+    /// # Safety
+    /// `t` is valid for writes and aligned; whatever it held is overwritten, not dropped
+    /// (a ThreadStruct has nothing to drop).
+    pub unsafe fn init_in_place(t: *mut ThreadStruct) {
+        // SAFETY: the caller's guarantees; all-zero bytes are a valid CpuContext and
+        // FpState (plain integers), and the other two fields are written right after.
+        unsafe {
+            core::ptr::write_bytes(t, 0, 1);
+            (*t).fpsimd_cpu = fpsimd::NO_CPU;
+            (*t).foreign_fpstate = true;
+        }
+    }
+}
+
 impl Default for ThreadStruct {
     fn default() -> Self {
         ThreadStruct {

@@ -117,7 +117,10 @@ fn fpsimd_save(t: &mut ThreadStruct) {
     }
 }
 
-/// Called by `switch_to` before the stacks change (Linux `fpsimd_thread_switch`).
+/// Called by `switch_to` before the stacks change (Linux `fpsimd_thread_switch`). Never
+/// inlined: a breakpoint target in gdb (ci/gdb-fpsimd-check.py `finish`es out of it to
+/// read the save area; inlined into `schedule`, gdb's `finish` left before the save ran).
+#[inline(never)]
 pub fn fpsimd_thread_switch(prev: &mut ThreadStruct, next: &mut ThreadStruct) {
     fpsimd_save(prev);
     let cpu = percpu::this_cpu();
@@ -182,7 +185,12 @@ pub fn copy_fpsimd_state(child: &mut ThreadStruct, parent: &mut ThreadStruct) {
 /// rt_sigreturn (Linux `restore_fpsimd_context` → `fpsimd_update_current_state`): the
 /// frame's FP/SIMD state becomes the thread's, loaded on the way back to user mode.
 pub fn fpsimd_set_current_state(t: &mut ThreadStruct, st: &FpState) {
-    t.fpsimd_state = *st;
+    // Said to be a copy between distinct objects, so that it is our memcpy
+    // (arch/aarch64/string.S): a plain assignment here compiled to compiler_builtins'
+    // slower memmove.
+    // SAFETY: `st` is a shared borrow and `t` a unique one: they cannot overlap, and
+    // both are valid, aligned FpStates.
+    unsafe { core::ptr::copy_nonoverlapping(st, &mut t.fpsimd_state, 1) };
     t.fpsimd_cpu = NO_CPU;
     t.foreign_fpstate = true;
     percpu::this_cpu().set_exit_work(percpu::TIF_FOREIGN_FPSTATE); // t runs here

@@ -96,7 +96,8 @@ pub fn do_signal(regs: &mut TrapFrame) {
             regs.pc = restart_addr;
         }
     }
-    if let Some(ksig) = trap::get_signal() {
+    let mut ksig = KSignal::new();
+    if trap::get_signal(&mut ksig) {
         // A handler runs: some interrupted calls fail with EINTR instead.
         if in_syscall
             && regs.pc == restart_addr
@@ -233,7 +234,7 @@ fn setup_rt_frame(
 
     // (1) siginfo, straight from the KSignal (SigInfo has siginfo_t's layout).
     let frame_at = frame as usize;
-    trap::copy_to_user(frame_at, ksig.info.as_bytes())?;
+    trap::copy_to_user(frame_at, ksig.q.info.as_bytes())?;
     // (2) ucontext up to the registers: uc_flags and uc_link 0, uc_stack, uc_sigmask (the
     // rest of its 128 bytes 0), then the mcontext's fault_address.
     let mut uc = [0u8; MC_REGS - UC];
@@ -263,10 +264,10 @@ fn setup_rt_frame(
     // (5) esr_context for a fault, then the terminator (16 zero bytes).
     let mut tail = [0u8; WRITTEN - MC_RESERVED - FPSIMD_SIZE];
     let mut len = 16;
-    if ksig.esr != 0 {
+    if ksig.q.esr != 0 {
         put_u32(&mut tail, 0, ESR_MAGIC);
         put_u32(&mut tail, 4, ESR_SIZE as u32);
-        put_u64(&mut tail, 8, ksig.esr);
+        put_u64(&mut tail, 8, ksig.q.esr);
         len += ESR_SIZE;
     }
     trap::copy_to_user(frame_at + at + FPSIMD_SIZE, &tail[..len])?;
@@ -275,8 +276,8 @@ fn setup_rt_frame(
 
 /// The faulting address a fault's frame reports (si_addr of SIGSEGV/SIGBUS), else 0.
 fn fault_address(ksig: &KSignal) -> u64 {
-    if ksig.esr != 0 {
-        ksig.info.fields[0]
+    if ksig.q.esr != 0 {
+        ksig.q.info.fields[0]
     } else {
         0
     }
@@ -310,12 +311,10 @@ pub fn restore_rt_frame(regs: &mut TrapFrame) -> Result<RestoredFrame, BadFrame>
     if pstate & PSR_PRIVILEGED_BITS != 0 {
         return Err(BadFrame);
     }
-    // Matched by reference: the 528-byte FpState stays where it was built, and
-    // fpsimd_set_current_state copies it once into the thread.
-    let record = read_fpsimd_record(frame + MC_RESERVED);
-    let Ok(fp) = &record else {
-        return Err(BadFrame);
-    };
+    // Read in place: the 528-byte FpState stays where it was built (no Result to move
+    // it through), and fpsimd_set_current_state copies it once into the thread.
+    let mut fp = FpState::default();
+    read_fpsimd_record(frame + MC_RESERVED, &mut fp)?;
     // x0-x30, sp, pc and pstate in one copy (TrapFrame's order is sigcontext's).
     regs_bytes_mut(regs).copy_from_slice(&sc);
     debug_assert_eq!(regs.pc, get_u64(&sc, MC_PC - MC_REGS));
@@ -324,7 +323,7 @@ pub fn restore_rt_frame(regs: &mut TrapFrame) -> Result<RestoredFrame, BadFrame>
     regs.syscallno = -1;
     // SAFETY: only the CPU running the thread touches its ThreadStruct.
     let thread = unsafe { &mut *percpu::this_cpu().current_thread() };
-    fpsimd::fpsimd_set_current_state(thread, fp);
+    fpsimd::fpsimd_set_current_state(thread, &fp);
     Ok(RestoredFrame {
         mask: get_u64(&uc, UC_SIGMASK - UC_STACK),
         altstack_sp: get_u64(&uc, 0),
@@ -337,10 +336,8 @@ pub fn restore_rt_frame(regs: &mut TrapFrame) -> Result<RestoredFrame, BadFrame>
 /// fpsimd_context must be there exactly once with its exact size; esr_context is
 /// skipped; anything unknown, misaligned or running past the area is a bad frame. Each
 /// record's header is read as one u64; the fpsimd_context's registers are read straight
-/// into the FpState returned (512 bytes, one copy), not byte by byte through a buffer.
-#[inline(always)] // the 528-byte FpState is built in the caller's frame, not moved
-fn read_fpsimd_record(start: usize) -> Result<FpState, BadFrame> {
-    let mut fp = FpState::default();
+/// into `fp` (512 bytes, one copy), not byte by byte through a buffer.
+fn read_fpsimd_record(start: usize, fp: &mut FpState) -> Result<(), BadFrame> {
     let mut found = false;
     let mut off = 0;
     loop {
@@ -352,7 +349,7 @@ fn read_fpsimd_record(start: usize) -> Result<FpState, BadFrame> {
         let magic = u32::from_le_bytes(hdr[0..4].try_into().unwrap());
         let size = u32::from_le_bytes(hdr[4..8].try_into().unwrap()) as usize;
         if magic == 0 && size == 0 {
-            return if found { Ok(fp) } else { Err(BadFrame) };
+            return if found { Ok(()) } else { Err(BadFrame) };
         }
         if size < 8 || !size.is_multiple_of(16) || off + size > RESERVED_SIZE {
             return Err(BadFrame);
@@ -363,7 +360,7 @@ fn read_fpsimd_record(start: usize) -> Result<FpState, BadFrame> {
                 trap::copy_from_user(&mut status, start + off + 8)?;
                 fp.fpsr = u32::from_le_bytes(status[0..4].try_into().unwrap());
                 fp.fpcr = u32::from_le_bytes(status[4..8].try_into().unwrap());
-                trap::copy_from_user(vregs_bytes_mut(&mut fp), start + off + 16)?;
+                trap::copy_from_user(vregs_bytes_mut(fp), start + off + 16)?;
                 found = true;
             }
             ESR_MAGIC => {}

@@ -27,6 +27,18 @@
 //! Two channels sharing a counter cause at most a spurious wakeup, which every caller
 //! tolerates by checking its condition again.
 //!
+//! # Finding the sleepers cheaply
+//!
+//! Wakers used to look at every task, under its lock, to find the ones asleep on their
+//! channel. Two cheap filters now come first (Linux keeps a wait queue per object; here
+//! the xv6 scan stays, but it is rarely paid in full):
+//! * each bucket also counts its sleepers (`sleeper_enter` before the sleeper marks
+//!   itself, `sleeper_exit` after it woke): a waker that reads zero after its `bump`
+//!   returns at once. The same SeqCst argument as above: either the waker sees the
+//!   count, or the sleeper sees the bump and does not sleep;
+//! * a sleeping task records its channel's `key` in an atomic (task/sched.rs), so that
+//!   the scan skips tasks asleep elsewhere (or awake) without taking their locks.
+//!
 //! # Waiting on many channels (poll, select, epoll)
 //!
 //! A task sleeps on one channel, but ppoll waits on many objects at once. Every poller
@@ -91,8 +103,11 @@ pub enum WaitChan {
 }
 
 impl WaitChan {
-    /// A number for hashing the channel (`bucket`).
-    fn key(&self) -> u64 {
+    /// A number for hashing the channel (`bucket`); the scheduler also keeps it, made
+    /// non-zero, in each sleeping task (`Task::sleeping_on`), so that a waker passes
+    /// over tasks asleep on other channels without taking their locks. Two channels
+    /// with the same key would only cost a look under the lock.
+    pub fn key(&self) -> u64 {
         let (kind, v) = match *self {
             WaitChan::Child(t) => (1, t as u64),
             WaitChan::Vfork(t) => (2, t as u64),
@@ -164,7 +179,40 @@ pub fn woken_since(chan: WaitChan, seq: WakeSeq) -> bool {
 
 /// Records a wakeup on `chan`: every waker calls it before it looks for sleepers.
 pub fn bump(chan: WaitChan) {
-    bucket(chan).fetch_add(1, Ordering::SeqCst);
+    bump_key(chan.key());
+}
+
+/// `bump` for a channel whose `key` the caller has computed already.
+pub fn bump_key(key: u64) {
+    WAKE_SEQ[(key >> 58) as usize % BUCKETS].fetch_add(1, Ordering::SeqCst);
+}
+
+/// How many tasks sleep (or are about to sleep) on a channel of each bucket: a waker
+/// that finds its bucket's count at zero has nobody to look for, and skips the scan of
+/// the task table (a pipe write with no reader asleep, a futex wake with no waiter).
+static SLEEPERS: [AtomicUsize; BUCKETS] = [const { AtomicUsize::new(0) }; BUCKETS];
+
+fn sleepers(key: u64) -> &'static AtomicUsize {
+    &SLEEPERS[(key >> 58) as usize % BUCKETS]
+}
+
+/// The sleeper is about to mark itself asleep on the channel whose `key` this is (and
+/// later checks `woken_since`): counted first, so that a waker either sees the count or
+/// the sleeper sees the waker's `bump` — both are SeqCst, the same argument as for the
+/// counters (module comment).
+pub fn sleeper_enter(key: u64) {
+    sleepers(key).fetch_add(1, Ordering::SeqCst);
+}
+
+/// The sleeper woke (or never slept): no longer counted.
+pub fn sleeper_exit(key: u64) {
+    sleepers(key).fetch_sub(1, Ordering::SeqCst);
+}
+
+/// Whether a task may sleep on the channel with this `key`; false means surely none.
+/// Call it after `bump`.
+pub fn may_have_sleepers(key: u64) -> bool {
+    sleepers(key).load(Ordering::SeqCst) != 0
 }
 
 /// A futex word's identity (Linux `union futex_key`): private to an address space, or

@@ -98,55 +98,69 @@ fn do_sys_poll(ufds: usize, nfds: usize, timeout: Timeout) -> KResult<usize> {
     if nfds as u64 > current().rlimit(RLIMIT_NOFILE).cur {
         return Err(Errno::EINVAL);
     }
-    // The table of (fd, events, revents): on the stack for up to POLL_STACK entries,
-    // on the heap beyond (Linux `do_sys_poll`'s `stack_pps`, then `kmalloc`), filled
-    // from user memory POLL_STACK entries (one copy) at a time.
-    let mut stack = [(0i32, 0u16, 0u16); POLL_STACK];
-    let mut heap: Vec<(i32, u16, u16)> = Vec::new();
-    let table: &mut [(i32, u16, u16)] = if nfds <= POLL_STACK {
+    // The table of `struct pollfd`s: on the stack for up to POLL_STACK entries, on the
+    // heap beyond (Linux `do_sys_poll`'s `stack_pps`, then `kmalloc`), copied from user
+    // memory as it is (PollFd has pollfd's layout), POLL_STACK entries at a time.
+    let mut stack = [PollFd::default(); POLL_STACK];
+    let mut heap: Vec<PollFd> = Vec::new();
+    let table: &mut [PollFd] = if nfds <= POLL_STACK {
         &mut stack[..nfds]
     } else {
         heap.try_reserve_exact(nfds).map_err(|_| Errno::ENOMEM)?;
-        heap.resize(nfds, (0, 0, 0));
+        heap.resize(nfds, PollFd::default());
         &mut heap
     };
     for (k, part) in table.chunks_mut(POLL_STACK).enumerate() {
-        let mut raw = [0u8; POLL_STACK * 8];
-        let raw = &mut raw[..part.len() * 8];
-        uaccess::copy_from_user(raw, ufds + k * POLL_STACK * 8)?;
-        for (e, p) in part.iter_mut().zip(raw.chunks_exact(8)) {
-            let fd = i32::from_le_bytes([p[0], p[1], p[2], p[3]]);
-            *e = (fd, u16::from_le_bytes([p[4], p[5]]), 0);
-        }
+        uaccess::copy_from_user(PollFd::as_bytes_mut(part), ufds + k * POLL_STACK * 8)?;
     }
     // Linux `do_poll`: one look at every descriptor; done if any is ready.
     let scan = || {
         let mut count = 0;
-        for (fd, events, revents) in table.iter_mut() {
-            *revents = if *fd < 0 {
+        for p in table.iter_mut() {
+            p.revents = if p.fd < 0 {
                 0
             } else {
-                match poll_file(*fd) {
+                match poll_file(p.fd) {
                     None => POLLNVAL as u16,
-                    Some(f) => poll::poll_filter(poll::vfs_poll(&f).mask, *events),
+                    Some(f) => poll::poll_filter(poll::vfs_poll(&f).mask, p.events),
                 }
             };
-            count += (*revents != 0) as usize;
+            count += (p.revents != 0) as usize;
         }
         Ok((count > 0).then_some(count))
     };
     let waited = poll::wait_events(timeout, &signal::signal_pending, scan);
     let ret = poll_result(waited?);
-    for (i, (_, _, r)) in table.iter().enumerate() {
-        uaccess::copy_to_user(ufds + i * 8 + 6, &r.to_le_bytes())?;
+    for (i, p) in table.iter().enumerate() {
+        uaccess::copy_to_user(ufds + i * 8 + 6, &p.revents.to_le_bytes())?;
     }
     ret
 }
 
+/// `struct pollfd` (include/uapi/asm-generic/poll.h), in its user-memory layout.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct PollFd {
+    fd: i32,
+    events: u16,
+    revents: u16,
+}
+
+const _: () = assert!(core::mem::size_of::<PollFd>() == 8);
+
+impl PollFd {
+    /// The entries as the bytes user memory holds (this machine is little-endian, as
+    /// the user's structures are).
+    fn as_bytes_mut(fds: &mut [PollFd]) -> &mut [u8] {
+        // SAFETY: PollFd is repr(C), 8 bytes of integers with no padding (checked
+        // above): its bytes are initialised, and any bytes are valid PollFds.
+        unsafe { core::slice::from_raw_parts_mut(fds.as_mut_ptr() as *mut u8, fds.len() * 8) }
+    }
+}
+
 /// Entries of a poll table kept on the stack (128 bytes of `struct pollfd`; Linux keeps
-/// 256, POLL_STACK_ALLOC, but here the table and the bytes it is read through are both
-/// cleared first, so a smaller one costs less for the usual few descriptors); a longer
-/// table is allocated.
+/// 256, POLL_STACK_ALLOC, but here the table is cleared first, so a smaller one costs
+/// less for the usual few descriptors); a longer table is allocated.
 const POLL_STACK: usize = 16;
 
 /// pselect6(2) (Linux `do_pselect`): the sixth argument points to `{ const sigset_t

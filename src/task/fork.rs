@@ -264,7 +264,6 @@ fn copy_process(frame: &TrapFrame, args: &KernelCloneArgs) -> KResult<Arc<Task>>
         files: Some(files),
         fs: Some(fs),
         sighand: Some(sighand),
-        signal: signal.clone(),
         exit_signal: if thread { 0 } else { args.exit_signal },
         set_child_tid: if flags.contains(CloneFlags::CHILD_SETTID) {
             args.child_tid
@@ -278,7 +277,7 @@ fn copy_process(frame: &TrapFrame, args: &KernelCloneArgs) -> KResult<Arc<Task>>
         },
         blocked,
         sas,
-        ..TaskInner::new(name, parent_tgid)
+        ..TaskInner::with_signal(name, parent_tgid, signal.clone())
     };
     let task = Task::new(
         tid,

@@ -34,7 +34,7 @@ mod kernel_task {
     use alloc::string::String;
     use alloc::sync::Arc;
     use core::cell::UnsafeCell;
-    use core::sync::atomic::{AtomicBool, AtomicU32};
+    use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
 
     use super::signal::SigHand;
     use crate::arch::ThreadStruct;
@@ -244,6 +244,10 @@ mod kernel_task {
         pub on_cpu: AtomicBool,
         /// The CPU running the task, or the last one that did (Linux `task_cpu`).
         pub cpu: AtomicU32,
+        /// While the task sleeps (or is about to): its channel's key, made non-zero
+        /// (`WaitChan::key`), else 0. Wakers skip a task whose key differs without taking
+        /// its lock; `inner.state` stays the truth (task/sched.rs `wake_n`).
+        pub sleeping_on: AtomicU64,
         /// The CPUs it may run on, bit n = CPU n (Linux `cpus_mask`; sched_setaffinity).
         pub cpus_allowed: AtomicU32,
         /// User and system time (time/cputime.rs), charged at each kernel entry, return
@@ -338,6 +342,13 @@ mod kernel_task {
         /// A runnable task of its own thread group that shares nothing yet; callers fill
         /// in what they have (struct update syntax).
         pub fn new(name: String, parent: Tid) -> TaskInner {
+            Self::with_signal(name, parent, SignalStruct::new())
+        }
+
+        /// `new` in the thread group `signal` (fork's, which has made it already: a
+        /// `SignalStruct::new()` in the struct update's base would be allocated and
+        /// freed at once).
+        pub fn with_signal(name: String, parent: Tid, signal: Arc<SignalStruct>) -> TaskInner {
             TaskInner {
                 name,
                 state: TaskState::Runnable,
@@ -346,7 +357,7 @@ mod kernel_task {
                 files: None,
                 fs: None,
                 sighand: None,
-                signal: SignalStruct::new(),
+                signal,
                 exit_signal: 0,
                 exit_status: 0,
                 set_child_tid: 0,
@@ -365,27 +376,41 @@ mod kernel_task {
     }
 
     impl Task {
+        /// The task is built in its heap block, field by field: a `Task` is about 1 KiB
+        /// (the FP/SIMD registers alone are 528 bytes), and `Arc::new(Task { .. })`
+        /// built it on the stack first and copied it over (thread creation spent ~300
+        /// instructions in those copies).
         pub fn new(
             tid: Tid,
             tgid: Tid,
             kstack: Option<KernelStack>,
             inner: TaskInner,
         ) -> Arc<Task> {
-            Arc::new(Task {
-                tid,
-                tgid,
-                kstack,
-                thread: UnsafeCell::new(ThreadStruct::default()),
-                kill_pending: AtomicBool::new(false),
-                sig_pending: AtomicBool::new(false),
-                restore_sigmask: AtomicBool::new(false),
-                ppid: AtomicU32::new(inner.parent),
-                on_cpu: AtomicBool::new(false),
-                cpu: AtomicU32::new(0),
-                cpus_allowed: AtomicU32::new(u32::MAX),
-                cputime: CpuTime::new(),
-                inner: OrderedMutex::new(Level::Task, inner),
-            })
+            let parent = inner.parent;
+            let mut task = Arc::<Task>::new_uninit();
+            let t = Arc::get_mut(&mut task)
+                .expect("a new Arc is not shared")
+                .as_mut_ptr();
+            // SAFETY: `t` points to the new block, unshared and suitably aligned; every
+            // field is written exactly once below (`write` drops nothing) before
+            // `assume_init`. ThreadStruct is initialised in place by `init_in_place`.
+            unsafe {
+                (&raw mut (*t).tid).write(tid);
+                (&raw mut (*t).tgid).write(tgid);
+                (&raw mut (*t).kstack).write(kstack);
+                ThreadStruct::init_in_place(UnsafeCell::raw_get(&raw const (*t).thread));
+                (&raw mut (*t).kill_pending).write(AtomicBool::new(false));
+                (&raw mut (*t).sig_pending).write(AtomicBool::new(false));
+                (&raw mut (*t).restore_sigmask).write(AtomicBool::new(false));
+                (&raw mut (*t).ppid).write(AtomicU32::new(parent));
+                (&raw mut (*t).on_cpu).write(AtomicBool::new(false));
+                (&raw mut (*t).cpu).write(AtomicU32::new(0));
+                (&raw mut (*t).sleeping_on).write(AtomicU64::new(0));
+                (&raw mut (*t).cpus_allowed).write(AtomicU32::new(u32::MAX));
+                (&raw mut (*t).cputime).write(CpuTime::new());
+                (&raw mut (*t).inner).write(OrderedMutex::new(Level::Task, inner));
+                task.assume_init()
+            }
         }
 
         pub fn kstack_top(&self) -> usize {
@@ -418,8 +443,11 @@ mod kernel_task {
 
         /// The process's limit on `resource` (Linux `task_rlimit`/`rlimit`).
         pub fn rlimit(&self, resource: usize) -> super::rlimit::RLimit {
-            let signal = self.inner.lock().signal.clone();
-            signal.inner.lock().rlim[resource]
+            // The SignalStruct borrowed under our lock (task, then process: the lock
+            // order), not cloned: no reference counted and dropped per look. (The
+            // process lock's guard, a temporary, is dropped before `inner`.)
+            let inner = self.inner.lock();
+            inner.signal.inner.lock().rlim[resource]
         }
     }
 }

@@ -36,6 +36,7 @@ use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use super::{Task, TaskState, Tid, WaitChan};
 use crate::arch;
 use crate::arch::percpu::MAX_CPUS;
+use crate::mm::global::Mm;
 use crate::sync::Level;
 use crate::sync::ordered::{self, OrderedMutex};
 use crate::sync::wait::WakeSeq;
@@ -296,21 +297,46 @@ pub fn wakeup(chan: WaitChan) {
 }
 
 /// Wakes up to `n` tasks sleeping on `chan`, longest sleeper first; returns how many.
-/// It allocates nothing (it runs in interrupt context too): it scans the task table, once
-/// to wake everyone, or once per task woken to find the longest sleeper.
+/// It allocates nothing (it runs in interrupt context too). Nobody counted asleep in the
+/// channel's bucket: nothing to do. Otherwise it scans the task table once, passing
+/// over (by `sleeping_on`, without their locks) the tasks asleep elsewhere, counting the
+/// sleepers and finding the longest one; one sleeper (or `n == 1`) is woken at once,
+/// all of them with a second pass, and fewer than all one scan per task woken.
 pub fn wake_n(chan: WaitChan, n: usize) -> usize {
     // First the channel's wakeup counter, so that a task about to sleep on it either is
     // found below or sees the new count and does not sleep (sync/wait.rs).
-    crate::sync::wait::bump(chan);
+    let key = chan.key();
+    crate::sync::wait::bump_key(key);
+    if n == 0 || !crate::sync::wait::may_have_sleepers(key) {
+        return 0;
+    }
+    let key = sleep_key(key);
     let tasks = TASKS.lock();
-    let asleep_on_chan = |t: &Task| match t.inner.lock().state {
-        TaskState::Sleeping { chan: c, seq, .. } if c == chan => Some(seq),
-        _ => None,
+    let asleep_on_chan = |t: &Task| {
+        if t.sleeping_on.load(Ordering::SeqCst) != key {
+            return None;
+        }
+        match t.inner.lock().state {
+            TaskState::Sleeping { chan: c, seq, .. } if c == chan => Some(seq),
+            _ => None,
+        }
     };
-    let sleepers = tasks
-        .values()
-        .filter(|t| asleep_on_chan(t).is_some())
-        .count();
+    let mut sleepers = 0;
+    let mut oldest: Option<(u64, &Arc<Task>)> = None;
+    for t in tasks.values() {
+        if let Some(seq) = asleep_on_chan(t) {
+            sleepers += 1;
+            if oldest.is_none_or(|(s, _)| seq < s) {
+                oldest = Some((seq, t));
+            }
+        }
+    }
+    let Some((_, first)) = oldest else {
+        return 0;
+    };
+    if sleepers == 1 || n == 1 {
+        return make_runnable(first, false) as usize;
+    }
     if n >= sleepers {
         return tasks
             .values()
@@ -329,6 +355,12 @@ pub fn wake_n(chan: WaitChan, n: usize) -> usize {
         }
     }
     woken
+}
+
+/// What a task asleep on the channel with this `key` keeps in `sleeping_on`: never 0
+/// (0 means awake).
+fn sleep_key(key: u64) -> u64 {
+    key | 1
 }
 
 pub use crate::sync::wait::WakeReason;
@@ -354,6 +386,26 @@ fn do_sleep(
     interruptible: bool,
 ) -> WakeReason {
     let cur = current();
+    // Counted as a sleeper and marked with the channel's key before we mark ourselves
+    // asleep and look at the wakeup counter: a waker that bumped it after our caller's
+    // `prepare` either finds us or we see its bump (sync/wait.rs).
+    let key = chan.key();
+    crate::sync::wait::sleeper_enter(key);
+    cur.sleeping_on.store(sleep_key(key), Ordering::SeqCst);
+    let reason = sleep_marked(&cur, chan, deadline, seq, interruptible);
+    cur.sleeping_on.store(0, Ordering::Relaxed);
+    crate::sync::wait::sleeper_exit(key);
+    reason
+}
+
+/// `do_sleep` once the task is counted as a sleeper on `chan`.
+fn sleep_marked(
+    cur: &CurrentTask,
+    chan: WaitChan,
+    deadline: Option<u64>,
+    seq: WakeSeq,
+    interruptible: bool,
+) -> WakeReason {
     let signalled = |cur: &Task| interruptible && cur.sig_pending.load(Ordering::Acquire);
     let timer_key = {
         let mut inner = cur.inner.lock();
@@ -370,7 +422,7 @@ fn do_sleep(
             interruptible,
         };
         inner.woke_by_timeout = false;
-        if signalled(&cur) {
+        if signalled(cur) {
             inner.state = TaskState::Running;
             return WakeReason::Interrupted;
         }
@@ -391,7 +443,7 @@ fn do_sleep(
         WakeReason::Killed
     } else if inner.woke_by_timeout {
         WakeReason::Timeout
-    } else if signalled(&cur) {
+    } else if signalled(cur) {
         WakeReason::Interrupted
     } else {
         WakeReason::Woken
@@ -429,12 +481,18 @@ pub fn schedule() {
     let cpu = this_cpu();
     let mut idle_kick = None;
     arch::percpu::this_cpu().clear_exit_work(arch::percpu::TIF_NEED_RESCHED);
+    // The idle task is only compared with (by address) unless we switch to it: no
+    // reference counted for it on every switch.
     let (prev, idle) = this_cpu_sched(|s| {
         (
             s.current.clone().expect("schedule without a current task"),
-            s.idle.clone().expect("no idle task"),
+            Arc::as_ptr(s.idle.as_ref().expect("no idle task")),
         )
     });
+    let is_idle = |t: &Arc<Task>| core::ptr::eq(Arc::as_ptr(t), idle);
+    // prev's address space, by address only (to compare with next's): prev is this
+    // CPU's running task, so nothing else changes its mm meanwhile.
+    let prev_mm: *const Mm;
     let next = {
         let mut rq = RUN_QUEUE.lock();
         {
@@ -443,10 +501,11 @@ pub fn schedule() {
             let mut p = prev.inner.lock();
             if p.state == TaskState::Running {
                 p.state = TaskState::Runnable;
-                if !Arc::ptr_eq(&prev, &idle) {
+                if !is_idle(&prev) {
                     rq.tasks.push_back(prev.clone());
                 }
             }
+            prev_mm = p.mm.as_ref().map_or(core::ptr::null(), Arc::as_ptr);
         }
         let next = rq.pick(cpu, &prev);
         // Work left over: another idle CPU can take it.
@@ -454,8 +513,9 @@ pub fn schedule() {
             let allowed = first.cpus_allowed.load(Ordering::Relaxed);
             idle_kick = rq.claim_idle_cpu(allowed);
         }
-        next.unwrap_or_else(|| idle.clone())
+        next
     };
+    let next = next.unwrap_or_else(|| this_cpu_sched(|s| s.idle.clone().expect("no idle task")));
     if Arc::ptr_eq(&prev, &next) {
         next.inner.lock().state = TaskState::Running;
         kick(idle_kick);
@@ -467,15 +527,23 @@ pub fn schedule() {
     while next.on_cpu.load(Ordering::Acquire) {
         crate::sync::ordered::cpu_relax();
     }
-    next.inner.lock().state = TaskState::Running;
+    let next_mm = {
+        let mut n = next.inner.lock();
+        n.state = TaskState::Running;
+        n.mm.clone()
+    };
+    // At once after the state: between the two, sched_setaffinity would see the task
+    // neither queued nor on a CPU, and not move it (`affinity_changed`).
     next.on_cpu.store(true, Ordering::Relaxed);
     next.cpu.store(cpu as u32, Ordering::Relaxed);
-    if !Arc::ptr_eq(&next, &idle) {
+    // next_mm is dropped here, not kept on this stack until prev runs again.
+    switch_mm(prev_mm, next_mm.as_ref());
+    drop(next_mm);
+    let (prev_idle, next_idle) = (is_idle(&prev), is_idle(&next));
+    if !next_idle {
         CPU_BUSY[cpu].store(true, Ordering::Relaxed);
     }
-    switch_mm(&prev, &next);
     // CPU time: prev's kernel time (or this CPU's idle time) ends, next's begins.
-    let (prev_idle, next_idle) = (Arc::ptr_eq(&prev, &idle), Arc::ptr_eq(&next, &idle));
     crate::time::cputime::account_switch(&prev.cputime, prev_idle, &next.cputime, next_idle);
     crate::trace::sched_switch(prev.tid, next.tid);
     let threads = (prev.thread_ptr(), next.thread_ptr());
@@ -492,17 +560,17 @@ pub fn schedule() {
 }
 
 /// Linux `switch_mm`: load the next task's TTBR0 (root | ASID). Threads of one process
-/// share the Mm, so switching between them changes nothing.
-fn switch_mm(prev: &Arc<Task>, next: &Arc<Task>) {
-    let (pm, nm) = (prev.mm(), next.mm());
-    match (pm, nm) {
-        (Some(a), Some(b)) if Arc::ptr_eq(&a, &b) => {}
-        (_, Some(b)) => arch::mmu::switch_ttbr0(b.ttbr()),
+/// share the Mm, so switching between them changes nothing. `prev` is the previous
+/// task's Mm by address (null: none), only compared.
+fn switch_mm(prev: *const Mm, next: Option<&Arc<Mm>>) {
+    match next {
+        Some(b) if core::ptr::eq(prev, Arc::as_ptr(b)) => {}
+        Some(b) => arch::mmu::switch_ttbr0(b.ttbr()),
         // The idle task and kernel threads get the empty table, not the previous
         // task's (no "lazy TLB" as Linux has): on another CPU that process may exit and
         // free its tables, which this CPU's table walker must then never read.
-        (Some(_), None) => arch::mmu::switch_ttbr0(crate::mm::global::empty_ttbr0()),
-        (None, None) => {}
+        None if !prev.is_null() => arch::mmu::switch_ttbr0(crate::mm::global::empty_ttbr0()),
+        None => {}
     }
 }
 

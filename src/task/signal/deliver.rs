@@ -8,7 +8,7 @@ use core::sync::atomic::Ordering;
 
 use super::send::recalc_sigpending;
 use super::{
-    AltStack, DefaultAction, SA_NODEFER, SA_RESETHAND, SIG_IGN, SigAction, SigInfo, SigSet,
+    AltStack, DefaultAction, QueuedSignal, SA_NODEFER, SA_RESETHAND, SIG_IGN, SigAction, SigSet,
     UNBLOCKABLE, default_action, sigmask,
 };
 use crate::task::coredump::{WCOREFLAG, do_coredump};
@@ -22,12 +22,14 @@ pub fn signal_work_pending() -> bool {
     cur.sig_pending.load(Ordering::Acquire) || cur.restore_sigmask.load(Ordering::Relaxed)
 }
 
-/// A signal about to be handled by a user function (Linux `struct ksignal`).
+/// A signal about to be handled by a user function (Linux `struct ksignal`). The caller
+/// of `get_signal` provides it (`KSignal::new`), and the signal is dequeued straight
+/// into it.
 pub struct KSignal {
     pub sig: u32,
-    pub info: SigInfo,
-    /// The exception syndrome of a fault (the frame's esr_context), else 0.
-    pub esr: u64,
+    /// The siginfo, and the exception syndrome of a fault (the frame's esr_context),
+    /// else 0.
+    pub q: QueuedSignal,
     pub action: SigAction,
     /// The mask the handler's frame saves (uc_sigmask): restored by rt_sigreturn.
     pub saved_mask: SigSet,
@@ -35,45 +37,78 @@ pub struct KSignal {
     pub altstack: AltStack,
 }
 
+impl Default for KSignal {
+    fn default() -> KSignal {
+        KSignal::new()
+    }
+}
+
 impl KSignal {
+    /// An empty one for `get_signal` to fill.
+    pub const fn new() -> KSignal {
+        KSignal {
+            sig: 0,
+            q: QueuedSignal::EMPTY,
+            action: SigAction {
+                handler: 0,
+                flags: 0,
+                restorer: 0,
+                mask: 0,
+            },
+            saved_mask: 0,
+            altstack: AltStack {
+                sp: 0,
+                size: 0,
+                flags: 0,
+            },
+        }
+    }
+
     /// An interrupted call that returned ERESTARTSYS is restarted after this handler.
     pub fn restart_after_handler(&self) -> bool {
         self.action.flags & super::SA_RESTART != 0
     }
 }
 
-/// Linux `get_signal`: dequeues pending signals until one needs a user handler. Ignored
-/// ones are dropped; stop signals stop the process here (until SIGCONT); fatal ones end
-/// it (this does not return then). None: nothing left to deliver.
-pub fn get_signal() -> Option<KSignal> {
+/// Linux `get_signal`: dequeues pending signals until one needs a user handler, into
+/// `ksig`. Ignored ones are dropped; stop signals stop the process here (until SIGCONT);
+/// fatal ones end it (this does not return then). false: nothing left to deliver.
+pub fn get_signal(ksig: &mut KSignal) -> bool {
     let cur = current();
     loop {
-        let stopped = {
-            let inner = cur.inner.lock();
-            inner.signal.inner.lock().stopped.is_some()
-        };
-        if stopped {
-            super::job::stop_current_thread();
-        }
         // Before anything is cloned onto this stack: do_exit_killed does not return,
         // so nothing held here would ever be dropped (a SIGKILL while stopped leaked
         // the process's SignalStruct this way; the fuzzer found it).
         if cur.kill_pending.load(Ordering::Relaxed) {
             crate::task::exit::do_exit_killed();
         }
-        let signal = cur.inner.lock().signal.clone();
-        let (q, sighand, saved_mask, altstack) = {
-            let mut inner = cur.inner.lock();
-            let mut s = signal.inner.lock();
+        // One look under both locks: a group stop first, else the next signal, taken
+        // straight into `ksig`. The process's SignalStruct is borrowed through our
+        // guard (not cloned), next to our pending set.
+        let (found, sighand, force_killable, pgid) = {
+            let mut guard = cur.inner.lock();
+            let inner = &mut *guard;
+            let mut s = inner.signal.inner.lock();
+            if s.stopped.is_some() {
+                drop(s);
+                drop(guard);
+                super::job::stop_current_thread();
+                continue; // and look for a kill again
+            }
             let blocked = inner.blocked;
-            let q = dequeue_locked(&mut inner, &mut s, !blocked);
-            recalc_sigpending(&cur, &inner, &s);
-            let saved = inner.saved_sigmask.unwrap_or(blocked);
-            (q, inner.sighand.clone(), saved, inner.sas)
+            let found = dequeue_locked(&mut inner.pending, &mut s, !blocked, &mut ksig.q);
+            recalc_sigpending(&cur, inner, &s);
+            ksig.saved_mask = inner.saved_sigmask.unwrap_or(blocked);
+            ksig.altstack = inner.sas;
+            (found, inner.sighand.clone(), s.force_killable, s.pgid)
         };
-        let q = q?;
-        let sig = q.info.signo as u32;
-        let sighand = sighand?;
+        if !found {
+            return false;
+        }
+        let sig = ksig.q.info.signo as u32;
+        let Some(sighand) = sighand else {
+            return false;
+        };
         let action = {
             let mut table = sighand.lock();
             let action = table.get(sig);
@@ -86,18 +121,13 @@ pub fn get_signal() -> Option<KSignal> {
             continue;
         }
         if action.has_handler() {
-            return Some(KSignal {
-                sig,
-                info: q.info,
-                esr: q.esr,
-                action,
-                saved_mask,
-                altstack,
-            });
+            ksig.sig = sig;
+            ksig.action = action;
+            return true;
         }
         // Init (unless a fault made it killable) ignores every default action but the
         // kernel's own SIGKILL and SIGSTOP (Linux: SIGNAL_UNKILLABLE in get_signal).
-        let unkillable = cur.tgid == 1 && !signal.inner.lock().force_killable;
+        let unkillable = cur.tgid == 1 && !force_killable;
         if unkillable && sig != super::SIGKILL && sig != super::SIGSTOP {
             continue;
         }
@@ -106,7 +136,6 @@ pub fn get_signal() -> Option<KSignal> {
             DefaultAction::Stop => {
                 // Linux: the terminal stops are discarded for an orphaned group, which
                 // nobody could continue. SIGSTOP always stops.
-                let pgid = signal.inner.lock().pgid;
                 if sig != super::SIGSTOP && super::is_orphaned_pgrp(pgid) {
                     continue;
                 }
@@ -114,7 +143,7 @@ pub fn get_signal() -> Option<KSignal> {
             }
             action @ (DefaultAction::Terminate | DefaultAction::Core) => {
                 // do_group_exit_status does not return: what is held here must go now.
-                drop((signal, sighand));
+                drop(sighand);
                 // Linux: do_coredump, then do_group_exit with the status it left.
                 let core = action == DefaultAction::Core && do_coredump(sig);
                 do_group_exit_status(killed_status(sig) | if core { WCOREFLAG } else { 0 });
@@ -124,33 +153,36 @@ pub fn get_signal() -> Option<KSignal> {
 }
 
 /// Linux `dequeue_signal`: the next signal of `wanted`, from the thread's own pending
-/// signals first, then the process's. Called with both locks held.
+/// signals first, then the process's, into `out`; false if there is none. Called with
+/// both locks held.
 fn dequeue_locked(
-    inner: &mut crate::task::TaskInner,
+    pending: &mut super::SigPending,
     s: &mut crate::task::SignalInner,
     wanted: SigSet,
-) -> Option<super::QueuedSignal> {
-    let (q, freed) = if let Some(sig) = inner.pending.next_signal(!wanted) {
-        inner.pending.dequeue(sig)
+    out: &mut QueuedSignal,
+) -> bool {
+    let freed = if let Some(sig) = pending.next_signal(!wanted) {
+        pending.dequeue_into(sig, out)
     } else if let Some(sig) = s.shared_pending.next_signal(!wanted) {
-        s.shared_pending.dequeue(sig)
+        s.shared_pending.dequeue_into(sig, out)
     } else {
-        return None;
+        return false;
     };
     s.sigqueued = s.sigqueued.saturating_sub(freed);
-    Some(q)
+    true
 }
 
 /// Takes a pending signal of `wanted` for the calling thread, blocked or not
 /// (rt_sigtimedwait).
-pub fn dequeue_signal(wanted: SigSet) -> Option<super::QueuedSignal> {
+pub fn dequeue_signal(wanted: SigSet) -> Option<QueuedSignal> {
     let cur = current();
-    let mut inner = cur.inner.lock();
-    let signal = inner.signal.clone();
-    let mut s = signal.inner.lock();
-    let q = dequeue_locked(&mut inner, &mut s, wanted);
-    recalc_sigpending(&cur, &inner, &s);
-    q
+    let mut guard = cur.inner.lock();
+    let inner = &mut *guard;
+    let mut s = inner.signal.inner.lock();
+    let mut q = QueuedSignal::EMPTY;
+    let found = dequeue_locked(&mut inner.pending, &mut s, wanted, &mut q);
+    recalc_sigpending(&cur, inner, &s);
+    found.then_some(q)
 }
 
 /// rt_sigtimedwait's wait: the awaited signals are unblocked meanwhile (Linux
@@ -160,8 +192,8 @@ pub fn begin_sigwait(wanted: SigSet) {
     let mut inner = cur.inner.lock();
     inner.real_blocked = Some(inner.blocked);
     inner.blocked &= !wanted;
-    let signal = inner.signal.clone();
-    let s = signal.inner.lock();
+    // Borrowed, not cloned: the guard on `inner` keeps it alive.
+    let s = inner.signal.inner.lock();
     recalc_sigpending(&cur, &inner, &s);
 }
 
@@ -171,8 +203,8 @@ pub fn end_sigwait() {
     if let Some(b) = inner.real_blocked.take() {
         inner.blocked = b;
     }
-    let signal = inner.signal.clone();
-    let s = signal.inner.lock();
+    // Borrowed, not cloned: the guard on `inner` keeps it alive.
+    let s = inner.signal.inner.lock();
     recalc_sigpending(&cur, &inner, &s);
 }
 
@@ -192,8 +224,8 @@ pub fn signal_delivered(ksig: &KSignal, on_altstack: bool) {
     if on_altstack && ksig.altstack.flags & super::SS_AUTODISARM != 0 {
         inner.sas = AltStack::default();
     }
-    let s = inner.signal.clone();
-    let s = s.inner.lock();
+    // Borrowed, not cloned: the guard on `inner` keeps it alive.
+    let s = inner.signal.inner.lock();
     recalc_sigpending(&cur, &inner, &s);
 }
 
@@ -205,8 +237,8 @@ pub fn restore_saved_sigmask() {
     cur.restore_sigmask.store(false, Ordering::Relaxed);
     if let Some(mask) = inner.saved_sigmask.take() {
         inner.blocked = mask;
-        let s = inner.signal.clone();
-        let s = s.inner.lock();
+        // Borrowed, not cloned: the guard on `inner` keeps it alive.
+        let s = inner.signal.inner.lock();
         recalc_sigpending(&cur, &inner, &s);
     }
 }
@@ -218,8 +250,8 @@ pub fn set_current_blocked(mask: SigSet) -> SigSet {
     let mut inner = cur.inner.lock();
     let old = inner.blocked;
     inner.blocked = mask & !UNBLOCKABLE;
-    let s = inner.signal.clone();
-    let s = s.inner.lock();
+    // Borrowed, not cloned: the guard on `inner` keeps it alive.
+    let s = inner.signal.inner.lock();
     recalc_sigpending(&cur, &inner, &s);
     old
 }

@@ -315,6 +315,20 @@ pub struct QueuedSignal {
     pub esr: u64,
 }
 
+impl QueuedSignal {
+    /// A place to dequeue into (`SigPending::dequeue_into`).
+    pub const EMPTY: QueuedSignal = QueuedSignal {
+        info: SigInfo {
+            signo: 0,
+            errno: 0,
+            code: 0,
+            _pad: 0,
+            fields: [0; 14],
+        },
+        esr: 0,
+    };
+}
+
 /// A siginfo could not be queued (RLIMIT_SIGPENDING reached, or no memory).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NoRoom;
@@ -374,24 +388,41 @@ impl SigPending {
         (pick != 0).then(|| pick.trailing_zeros() + 1)
     }
 
-    /// Takes the first queued instance of `sig` (Linux `collect_signal`); returns how
-    /// many queue entries were freed (0 or 1) with it. A signal pending without a
-    /// queued siginfo yields a zeroed SI_USER one.
-    pub fn dequeue(&mut self, sig: u32) -> (QueuedSignal, usize) {
+    /// Takes the first queued instance of `sig` (Linux `collect_signal`) into `out`;
+    /// returns how many queue entries were freed with it (0 or 1). A signal pending
+    /// without a queued siginfo yields a zeroed SI_USER one. Written in place rather
+    /// than returned: a QueuedSignal is 136 bytes, and every move of one through a
+    /// return value is another memcpy (delivery used to copy it five times).
+    pub fn dequeue_into(&mut self, sig: u32, out: &mut QueuedSignal) -> usize {
         let pos = self.queue.iter().position(|q| q.info.signo as u32 == sig);
-        let (q, freed) = match pos.and_then(|i| self.queue.remove(i)) {
-            Some(q) => (q, 1),
-            None => (
-                QueuedSignal {
+        let freed = match pos {
+            Some(i) => {
+                *out = self.queue[i];
+                if i == 0 {
+                    self.queue.pop_front();
+                } else {
+                    self.queue.remove(i);
+                }
+                1
+            }
+            None => {
+                *out = QueuedSignal {
                     info: SigInfo::user(sig, SI_USER, 0),
                     esr: 0,
-                },
-                0,
-            ),
+                };
+                0
+            }
         };
         if !self.queue.iter().any(|q| q.info.signo as u32 == sig) {
             self.set &= !sigmask(sig);
         }
+        freed
+    }
+
+    /// `dequeue_into`, returning the signal and how many entries were freed.
+    pub fn dequeue(&mut self, sig: u32) -> (QueuedSignal, usize) {
+        let mut q = QueuedSignal::EMPTY;
+        let freed = self.dequeue_into(sig, &mut q);
         (q, freed)
     }
 

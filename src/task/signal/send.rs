@@ -196,8 +196,8 @@ pub fn set_saved_sigmask(mask: SigSet) {
         cur.restore_sigmask.store(true, Ordering::Relaxed);
     }
     inner.blocked = mask & !UNBLOCKABLE;
-    let s = inner.signal.clone();
-    let s = s.inner.lock();
+    // Borrowed, not cloned: the guard on `inner` keeps it alive.
+    let s = inner.signal.inner.lock();
     recalc_sigpending(&cur, &inner, &s);
 }
 
