@@ -240,8 +240,13 @@ pub(crate) fn send_signal(
     let tgid = target.tgid;
 
     // prepare_signal: the side effects of stop and continue happen at sending time.
-    if sig == SIGCONT {
-        continue_stopped_group(tgid, &signal);
+    // SIGCONT resumes the group only once the signal is queued (below): Linux does both
+    // under one siglock, so a continued thread never runs before SIGCONT is pending —
+    // resuming first let it handle an earlier signal (the orphaned group's SIGHUP) and
+    // exit before SIGCONT was queued.
+    let cont = sig == SIGCONT;
+    if cont {
+        flush_group_pending(tgid, &signal, STOP_SIGNALS);
     } else if STOP_SIGNALS & sigmask(sig) != 0 {
         flush_group_pending(tgid, &signal, sigmask(SIGCONT));
     }
@@ -250,6 +255,9 @@ pub(crate) fn send_signal(
     // signal init has no handler for (Linux SIGNAL_UNKILLABLE), unless forced.
     let init_drops = tgid == 1 && action.is_default() && !signal.inner.lock().force_killable;
     if !blocked && !forced && (ignored || init_drops) {
+        if cont {
+            continue_stopped_group(tgid, &signal);
+        }
         return Ok(());
     }
 
@@ -272,10 +280,14 @@ pub(crate) fn send_signal(
         let added = queue.add(q, may_queue);
         match added {
             Ok(true) => s.sigqueued += 1,
-            Ok(false) => return Ok(()), // already pending
+            Ok(false) if !cont => return Ok(()), // already pending
+            Ok(false) => {}
             Err(super::NoRoom) if sig >= SIGRTMIN => return Err(Errno::EAGAIN),
             Err(super::NoRoom) => {}
         }
+    }
+    if cont {
+        continue_stopped_group(tgid, &signal);
     }
     complete_signal(target, sig, group, &signal, action.is_default(), forced);
     Ok(())
@@ -337,10 +349,9 @@ fn complete_signal(
     sched::signal_wake_up(&chosen, false);
 }
 
-/// SIGCONT sent (Linux `prepare_signal`): discard pending stop signals of the process
-/// and of each thread, resume a stopped group, and tell the parent (CLD_CONTINUED).
+/// SIGCONT sent (Linux `prepare_signal`), after its stop signals were discarded and it
+/// was queued: resume a stopped group and tell the parent (CLD_CONTINUED).
 fn continue_stopped_group(tgid: Tid, signal: &Arc<crate::task::SignalStruct>) {
-    flush_group_pending(tgid, signal, STOP_SIGNALS);
     let was_stopped = {
         let mut s = signal.inner.lock();
         let was = s.stopped.take().is_some();
