@@ -232,12 +232,19 @@ fn notify_parent_if_done(tgid: u32) {
         }
         (inner.parent, inner.exit_signal, inner.exit_status, ready)
     };
-    if ready && super::signal::notify_parent_exit(tgid, parent, exit_signal, status) {
-        leader.inner.lock().state = TaskState::Dead;
-        sched::TASKS.lock().remove(&tgid);
-        // A wait4 that finds no child left now returns ECHILD.
-        wakeup(WaitChan::Child(parent));
+    if !ready {
+        return;
     }
+    super::signal::notify_parent_exit(tgid, parent, exit_signal, status, |autoreap| {
+        if autoreap {
+            // No zombie: gone before the parent's wait4 is woken (it then finds no
+            // child left and returns ECHILD).
+            leader.inner.lock().state = TaskState::Dead;
+            sched::TASKS.lock().remove(&tgid);
+        } else {
+            leader.inner.lock().signal.inner.lock().reapable = true;
+        }
+    });
 }
 
 /// Orphans of `tgid` get init (pid 1) as their parent; init is told about zombies.

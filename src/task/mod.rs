@@ -160,8 +160,13 @@ mod kernel_task {
         /// with WUNTRACED / WCONTINUED (Linux SIGNAL_STOP_CONTINUED, exit_code).
         pub stop_report: Option<u32>,
         pub cont_report: bool,
-        /// The parent has been told this process exited (SIGCHLD sent, wait woken).
+        /// The parent is being (or has been) told this process exited (SIGCHLD sent,
+        /// wait woken): set once, by whichever of the last thread and the leader gets
+        /// there first.
         pub exit_notified: bool,
+        /// A zombie the parent's wait4 may reap: set in exit notification, unless the
+        /// parent ignores SIGCHLD (then the process is reaped at once, never reapable).
+        pub reapable: bool,
         /// Init lost its protection (Linux clears SIGNAL_UNKILLABLE): a fault it could
         /// not handle ends it.
         pub force_killable: bool,
@@ -202,6 +207,7 @@ mod kernel_task {
                         stop_report: None,
                         cont_report: false,
                         exit_notified: false,
+                        reapable: false,
                         force_killable: false,
                     },
                 ),

@@ -46,9 +46,10 @@ fn selects(which: Which, me: Tid, t: &Task, options: u32) -> bool {
         }
 }
 
+/// A zombie whose parent was told (and does not ignore SIGCHLD): wait4 may reap it.
 fn reapable(t: &Task) -> bool {
     let inner = t.inner.lock();
-    inner.state == TaskState::Zombie && inner.signal.inner.lock().live == 0
+    inner.state == TaskState::Zombie && inner.signal.inner.lock().reapable
 }
 
 /// A stop (WUNTRACED) or continue (WCONTINUED) of `t` not yet reported: its wait

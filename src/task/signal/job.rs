@@ -78,10 +78,19 @@ pub(crate) fn stop_current_thread() {
 }
 
 /// Linux `do_notify_parent` at the end of a process: SIGCHLD (its exit signal) with
-/// CLD_EXITED / CLD_KILLED / CLD_DUMPED to the parent, whose wait4 is woken. Returns
-/// true if the child must be reaped at once because the parent ignores SIGCHLD or set
-/// SA_NOCLDWAIT (then no zombie is left; with SIG_IGN no signal is sent either).
-pub(crate) fn notify_parent_exit(child: Tid, parent: Tid, exit_signal: u32, status: u32) -> bool {
+/// CLD_EXITED / CLD_KILLED / CLD_DUMPED to the parent, whose wait4 is woken. The child
+/// is reaped at once if the parent ignores SIGCHLD or set SA_NOCLDWAIT (then no zombie
+/// is left; with SIG_IGN no signal is sent either): `settle(autoreap)` is called with
+/// that decision *before* the parent can hear of the exit, so that its wait4 (or a
+/// SIGCHLD handler's) never sees a zombie that is about to be reaped at once, nor misses
+/// one it may reap (Linux decides under tasklist_lock, which wait4 takes too).
+pub(crate) fn notify_parent_exit(
+    child: Tid,
+    parent: Tid,
+    exit_signal: u32,
+    status: u32,
+    settle: impl FnOnce(bool),
+) {
     let (code, value) = if status & 0x7f == 0 {
         (CLD_EXITED, (status >> 8) as i32 & 0xff)
     } else if status & 0x80 != 0 {
@@ -100,13 +109,13 @@ pub(crate) fn notify_parent_exit(child: Tid, parent: Tid, exit_signal: u32, stat
             sig = 0;
         }
     }
+    settle(autoreap);
     if sig != 0 && (sig as usize) <= super::NSIG {
         let mut info = SigInfo::child(code, child, value, 0, 0);
         info.signo = sig as i32;
         let _ = super::send_to_process(parent, info);
     }
     crate::sync::wait::wakeup(WaitChan::Child(parent));
-    autoreap
 }
 
 /// Linux `kill_orphaned_pgrp`, when process `leaving` exits: a process group that this
